@@ -1,0 +1,38 @@
+# Headroom: firmware, simulator and tests. `make sim` and `make test` do all set-up.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+BOARD ?= boards/pico-se.json
+SCRIPT ?= tests/scenarios/default.scn
+
+.PHONY: sim test test-long golden mpy clean
+
+$(STAMP): requirements.txt host_tools/pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-build-isolation --no-deps -e host_tools
+	touch $(STAMP)
+
+## Run the firmware on the simulated board and print its timeline.
+sim: $(STAMP)
+	$(PY) -m headroom sim --board $(BOARD) --script $(SCRIPT)
+
+## The whole test suite (fixed-seed hypothesis profile, as CI runs it).
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+## Longer property runs: more examples, random seeds.
+test-long: $(STAMP)
+	HYPOTHESIS_PROFILE=long $(PY) -m pytest -q tests/test_properties.py
+
+## Re-record the expected traces of the scenario files after an intended change.
+golden: $(STAMP)
+	$(PY) -m headroom.sim.golden --update
+
+## Compile every firmware file with mpy-cross into build/mpy.
+mpy: $(STAMP)
+	$(PY) -m headroom.mpy build/mpy
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .hypothesis

@@ -1,0 +1,146 @@
+"""The firmware's shell: builds the drivers from the board file and runs the loop.
+
+`App.step()` reads the inputs, lets the controller decide, copies its outputs to
+the pins and the PGA2311 and returns how long to sleep. `main()` is the loop the
+board runs; the simulator calls `boot()` and `step()` on its virtual clock.
+"""
+import time
+
+import machine
+from micropython import const
+
+from . import board as boardfile
+from . import inputs
+from .controller import POWER_FAIL, Controller
+from .encoder import Encoder
+from .pga2311 import PGA2311
+from .relay import Relay
+from .settings import SettingsStore
+
+_WDT_MS = const(2000)
+
+
+class App:
+    def __init__(self, board, root=""):
+        b = board
+        self.b = b
+        # Muted from the first instruction: the board's pull-downs held MUTE low
+        # and the relays released until now; drive them that way before anything else.
+        self.mute_relay = Relay(machine.Pin(b.mute_relay.pin), b.mute_relay.active_high)
+        self.pga = PGA2311(
+            machine.SPI(b.spi_id, baudrate=b.spi_baudrate, polarity=0, phase=0, bits=8,
+                        firstbit=machine.SPI.MSB, sck=machine.Pin(b.spi_sck),
+                        mosi=machine.Pin(b.spi_mosi),
+                        miso=machine.Pin(b.spi_miso) if b.spi_miso is not None else None),
+            machine.Pin(b.pga_cs), mute=machine.Pin(b.pga_mute),
+            zcen=machine.Pin(b.pga_zcen) if b.pga_zcen is not None else None,
+            chips=len(b.pga_roles) // 2)
+        self.power_ok = True
+        if b.power_sense is not None:
+            self._sense = machine.Pin(b.power_sense, machine.Pin.IN)
+            self._sense.irq(self._power_fail_isr, machine.Pin.IRQ_FALLING, hard=True)
+            if not self._sense.value():
+                self._power_fail_isr(self._sense)
+        # The chip's state after a reset is never assumed: send mute codes now.
+        self.pga.set_codes(bytearray(2 * self.pga.chips))
+
+        now = time.ticks_ms()
+        self.gain_relay = self._relay(b.gain_relay)
+        self.output_relay = self._relay(b.output_relay)
+        self._btn_pin = machine.Pin(b.button, machine.Pin.IN, machine.Pin.PULL_UP)
+        self.button = inputs.Button(self._btn_pin.value(), 0, b.debounce_ms, b.long_press_ms)
+        self._gain_pin = self._switch_pin(b.gain_switch)
+        self._out_pin = self._switch_pin(b.output_switch)
+        self.gain_sw = self._debounced(self._gain_pin)
+        self.out_sw = self._debounced(self._out_pin)
+
+        self.store = SettingsStore(root + "settings.json", b)
+        s = self.store.load()
+        gain = self._gain_from_switch() if self._gain_pin else s["gain"]
+        output = self._output_from_switch() if self._out_pin else s["output"]
+        self.ctl = Controller(b, s, gain, output, now)
+        self.encoder = Encoder(machine.Pin(b.enc_a), machine.Pin(b.enc_b), b.edges_per_detent)
+        self.wdt = machine.WDT(timeout=_WDT_MS)
+        self._apply()
+
+    def _relay(self, r):
+        return Relay(machine.Pin(r.pin), r.active_high) if r is not None else None
+
+    def _switch_pin(self, gpio):
+        return machine.Pin(gpio, machine.Pin.IN, machine.Pin.PULL_UP) if gpio is not None else None
+
+    def _debounced(self, pin):
+        return inputs.Debounced(pin.value(), self.b.debounce_ms) if pin is not None else None
+
+    def _gain_from_switch(self):
+        level = self.gain_sw.level if self.gain_sw else self._gain_pin.value()
+        return boardfile.GAIN_HIGH if level == self.b.gain_switch_high_level else boardfile.GAIN_LOW
+
+    def _output_from_switch(self):
+        level = self.out_sw.level if self.out_sw else self._out_pin.value()
+        if level == self.b.output_switch_balanced_level:
+            return boardfile.OUTPUT_BALANCED
+        return boardfile.OUTPUT_SE
+
+    def _power_fail_isr(self, pin):
+        # Hard IRQ: pin writes only. Mute the PGA and drop the mute relay now;
+        # the main loop tells the controller, which keeps everything muted.
+        self.pga.mute(True)
+        self.mute_relay.set(False)
+        self.power_ok = False
+
+    def step(self):
+        """One pass of the main loop; returns the milliseconds to sleep."""
+        now = time.ticks_ms()
+        ctl = self.ctl
+        if not self.power_ok:
+            if ctl.phase != POWER_FAIL:
+                ctl.power_fail(now)
+        else:
+            d = self.encoder.take()
+            if d:
+                ctl.turn(d, now)
+            ev = self.button.update(self._btn_pin.value(), now)
+            if ev == inputs.CLICK:
+                ctl.click(now)
+            elif ev == inputs.LONG_PRESS:
+                ctl.long_press(now)
+            if self.gain_sw and self.gain_sw.update(self._gain_pin.value(), now):
+                ctl.set_gain(self._gain_from_switch(), now)
+            if self.out_sw and self.out_sw.update(self._out_pin.value(), now):
+                ctl.set_output(self._output_from_switch(), now)
+            ctl.tick(now)
+        self._apply()
+        if ctl.save_due(now) and self.power_ok:
+            self.store.save(*ctl.persistent())
+            ctl.saved()
+        self.wdt.feed()
+        return ctl.next_wake(now)
+
+    def _apply(self):
+        """Copy the controller's outputs to the hardware, in the order that never pops."""
+        ctl = self.ctl
+        if not self.power_ok:
+            return
+        # Muting goes PGA first, relay after; unmuting relay first, PGA after.
+        if ctl.pga_mute:
+            self.pga.mute(True)
+        self.pga.set_codes(ctl.codes)
+        if self.mute_relay.on != ctl.mute_relay:
+            self.mute_relay.set(ctl.mute_relay)
+        for relay, want in ((self.gain_relay, ctl.gain_relay), (self.output_relay, ctl.output_relay)):
+            if relay is not None and relay.on != bool(want):
+                relay.set(bool(want))
+        if not ctl.pga_mute:
+            self.pga.mute(False)
+
+
+def boot(root=""):
+    """Load the board file and start the app (raises BoardError on a bad board)."""
+    return App(boardfile.load(root + "board.json"), root)
+
+
+def main():
+    app = boot()
+    while True:
+        time.sleep_ms(app.step())

@@ -1,0 +1,271 @@
+"""Board file: pin map and analog facts, validated when loaded.
+
+A board file is JSON (see boards/README.md). `load(path)` or `parse(dict)` returns a
+`Board` whose numbers are integers in the units the firmware computes with:
+levels in centi-dB (cdB, 0.01 dB), times in ms. Any problem raises `BoardError`
+naming the field, before a single pin is touched.
+"""
+import json
+import math
+
+# GPIOs a Pico brings out (GP23 and GP29 are internal: SMPS mode and VSYS/3).
+# GP24 (VBUS sense) and GP25 (LED) are allowed for sensing and indication.
+_PICO_GPIOS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
+               19, 20, 21, 22, 24, 25, 26, 27, 28)
+
+OUTPUT_SE = 0
+OUTPUT_BALANCED = 1
+GAIN_LOW = 0
+GAIN_HIGH = 1
+
+
+class BoardError(ValueError):
+    pass
+
+
+def spi_pin_role(gpio):
+    """(SPI block, role) of a GPIO on the RP2040: role is 'rx', 'csn', 'sck' or 'tx'."""
+    return (gpio >> 3) & 1, ("rx", "csn", "sck", "tx")[gpio & 3]
+
+
+def _get(d, key, path, kind, default=None, required=True):
+    if not isinstance(d, dict):
+        raise BoardError("%s: must be an object" % path)
+    if key not in d or d[key] is None:
+        if required:
+            raise BoardError("%s.%s: missing" % (path, key))
+        return default
+    v = d[key]
+    name = path + "." + key
+    if kind == "int":
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise BoardError("%s: must be an integer, got %r" % (name, v))
+    elif kind == "num":
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
+            raise BoardError("%s: must be a number, got %r" % (name, v))
+    elif kind == "bool":
+        if not isinstance(v, bool):
+            raise BoardError("%s: must be true or false, got %r" % (name, v))
+    elif kind == "str":
+        if not isinstance(v, str):
+            raise BoardError("%s: must be a string, got %r" % (name, v))
+    elif kind == "obj":
+        if not isinstance(v, dict):
+            raise BoardError("%s: must be an object" % name)
+    elif kind == "list":
+        if not isinstance(v, list):
+            raise BoardError("%s: must be a list" % name)
+    return v
+
+
+def _range(v, lo, hi, name):
+    if v < lo or v > hi:
+        raise BoardError("%s: %r is outside %r..%r" % (name, v, lo, hi))
+    return v
+
+
+def _cdb(v):
+    return int(round(v * 100))
+
+
+class Relay:
+    """A relay coil on a pin: `active_high` says which level energizes it."""
+
+    def __init__(self, pin, d, path):
+        self.pin = pin
+        self.active_high = _get(d, "active_high", path, "bool")
+        self.operate_ms = _range(_get(d, "operate_ms", path, "int"), 0, 1000, path + ".operate_ms")
+        self.release_ms = _range(_get(d, "release_ms", path, "int"), 0, 1000, path + ".release_ms")
+
+
+class Board:
+    """A validated board description; see boards/README.md for every field."""
+
+    def __init__(self, d, name="board"):
+        if not isinstance(d, dict):
+            raise BoardError("board: must be a JSON object")
+        if d.get("board") != 1:
+            raise BoardError("board: format version must be 1, got %r" % (d.get("board"),))
+        self.name = _get(d, "name", "board", "str", name, False)
+        self._pins = {}
+
+        spi = _get(d, "spi", "board", "obj")
+        self.spi_id = _range(_get(spi, "id", "spi", "int"), 0, 1, "spi.id")
+        self.spi_sck = self._pin(spi, "sck", "spi")
+        self.spi_mosi = self._pin(spi, "mosi", "spi")
+        self.spi_miso = self._pin(spi, "miso", "spi", required=False)
+        self.spi_baudrate = _range(_get(spi, "baudrate", "spi", "int"), 10000, 6250000,
+                                   "spi.baudrate")
+        for field, role in (("sck", "sck"), ("mosi", "tx"), ("miso", "rx")):
+            gpio = getattr(self, "spi_" + field)
+            if gpio is not None and spi_pin_role(gpio) != (self.spi_id, role):
+                raise BoardError("spi.%s: GP%d cannot be SPI%d %s" % (
+                    field, gpio, self.spi_id, role.upper()))
+
+        pga = _get(d, "pga2311", "board", "obj")
+        self.pga_cs = self._pin(pga, "cs", "pga2311")
+        self.pga_mute = self._pin(pga, "mute", "pga2311")
+        self.pga_zcen = self._pin(pga, "zcen", "pga2311", required=False)
+        chips = _get(pga, "chips", "pga2311", "list")
+        if not 1 <= len(chips) <= 2:
+            raise BoardError("pga2311.chips: one or two chips, got %d" % len(chips))
+        # roles[i] is the user channel (0 left, 1 right) of PGA channel i; the
+        # PGA channels are numbered chip 0 (nearest the MCU) left, right, then chip 1.
+        self.pga_roles = []
+        self.pga_legs = []
+        for i, chip in enumerate(chips):
+            p = "pga2311.chips[%d]" % i
+            if not isinstance(chip, list) or len(chip) != 2:
+                raise BoardError("%s: must list the roles of its left and right channel" % p)
+            for role in chip:
+                if role not in ("L", "R", "L-", "R-"):
+                    raise BoardError("%s: role %r is not one of L, R, L-, R-" % (p, role))
+                self.pga_roles.append(0 if role[0] == "L" else 1)
+                self.pga_legs.append(-1 if role.endswith("-") else 1)
+
+        enc = _get(d, "encoder", "board", "obj")
+        self.enc_a = self._pin(enc, "a", "encoder")
+        self.enc_b = self._pin(enc, "b", "encoder")
+        self.edges_per_detent = _get(enc, "edges_per_detent", "encoder", "int")
+        if self.edges_per_detent not in (1, 2, 4):
+            raise BoardError("encoder.edges_per_detent: must be 1, 2 or 4, got %r"
+                             % self.edges_per_detent)
+        self.button = self._pin(_get(d, "button", "board", "obj"), "pin", "button")
+
+        self.gain_switch = None
+        gs = _get(d, "gain_switch", "board", "obj", None, False)
+        if gs is not None:
+            self.gain_switch = self._pin(gs, "pin", "gain_switch")
+            self.gain_switch_high_level = _range(_get(gs, "high_level", "gain_switch", "int"),
+                                                 0, 1, "gain_switch.high_level")
+        self.output_switch = None
+        osw = _get(d, "output_switch", "board", "obj", None, False)
+        if osw is not None:
+            self.output_switch = self._pin(osw, "pin", "output_switch")
+            self.output_switch_balanced_level = _range(
+                _get(osw, "balanced_level", "output_switch", "int"), 0, 1,
+                "output_switch.balanced_level")
+
+        self.power_sense = None
+        ps = _get(d, "power_sense", "board", "obj", None, False)
+        if ps is not None:
+            self.power_sense = self._pin(ps, "pin", "power_sense")
+            self.holdup_ms = _range(_get(ps, "holdup_ms", "power_sense", "int"), 1, 1000,
+                                    "power_sense.holdup_ms")
+
+        relays = _get(d, "relays", "board", "obj")
+        self.mute_relay = self._relay(relays, "mute", True)
+        self.gain_relay = self._relay(relays, "gain", False)
+        self.output_relay = self._relay(relays, "output", False)
+        if (self.output_relay is None) != (self.output_switch is None):
+            raise BoardError("relays.output: an output relay and an output_switch go together")
+
+        an = _get(d, "analog", "board", "obj")
+        vrms = _get(an, "dac_full_scale_vrms", "analog", "num")
+        _range(vrms, 0.1, 10, "analog.dac_full_scale_vrms")
+        self.dac_cdb = _cdb(20 * math.log10(vrms))
+        self.gain_cdb = (
+            _cdb(_range(_get(an, "gain_low_db", "analog", "num"), -20, 40, "analog.gain_low_db")),
+            _cdb(_range(_get(an, "gain_high_db", "analog", "num"), -20, 40,
+                        "analog.gain_high_db")))
+        if self.gain_relay is None and self.gain_cdb[0] != self.gain_cdb[1]:
+            raise BoardError("analog.gain_high_db: differs from gain_low_db but there is no gain relay")
+        self.balanced_cdb = _cdb(_range(_get(an, "balanced_db", "analog", "num"), 0, 12,
+                                        "analog.balanced_db"))
+        mx = _get(an, "max_output_dbv", "analog", "obj")
+        self.outputs = (OUTPUT_SE, OUTPUT_BALANCED) if self.output_relay else (OUTPUT_SE,)
+        self.max_out_cdb = [0, 0]
+        for o, key in ((OUTPUT_SE, "se"), (OUTPUT_BALANCED, "balanced")):
+            if o in self.outputs:
+                self.max_out_cdb[o] = _cdb(_range(_get(mx, key, "analog.max_output_dbv", "num"),
+                                                  -40, 40, "analog.max_output_dbv." + key))
+        if len(self.pga_roles) == 4 and OUTPUT_BALANCED not in self.outputs:
+            raise BoardError("pga2311.chips: two chips need a balanced output (relays.output)")
+
+        t = _get(d, "timing", "board", "obj")
+        self.settle_ms = _range(_get(t, "settle_ms", "timing", "int"), 0, 30000, "timing.settle_ms")
+        self.relay_settle_ms = _range(_get(t, "relay_settle_ms", "timing", "int"), 0, 1000,
+                                      "timing.relay_settle_ms")
+        self.ramp_step_hdb = int(round(_range(_get(t, "ramp_step_db", "timing", "num"), 0.5, 6,
+                                              "timing.ramp_step_db") * 2))
+        if self.ramp_step_hdb * 50 != _cdb(t["ramp_step_db"]):
+            raise BoardError("timing.ramp_step_db: must be a multiple of 0.5 dB")
+        # The PGA2311 applies a change at a zero crossing or after its 16 ms time-out,
+        # and a new write replaces a pending one: a ramp step must outlast the
+        # time-out (plus 1 ms of ticks_ms granularity) or steps get skipped.
+        self.ramp_interval_ms = _range(_get(t, "ramp_interval_ms", "timing", "int"),
+                                       17 if self.pga_zcen is not None else 1, 1000,
+                                       "timing.ramp_interval_ms")
+
+        v = _get(d, "volume", "board", "obj")
+        self.default_hdb = self._hdb(v, "default_dbv", "volume")
+        self.limit_hdb = self._hdb(v, "limit_dbv", "volume")
+        self.startup_max_hdb = self._hdb(v, "startup_max_dbv", "volume")
+        self.min_hdb = self._hdb(v, "min_dbv", "volume")
+        if not self.min_hdb <= self.startup_max_hdb <= self.limit_hdb:
+            raise BoardError("volume: need min_dbv <= startup_max_dbv <= limit_dbv")
+        if not self.min_hdb <= self.default_hdb <= self.limit_hdb:
+            raise BoardError("volume.default_dbv: must lie between min_dbv and limit_dbv")
+
+        c = _get(d, "controls", "board", "obj")
+        self.debounce_ms = _range(_get(c, "debounce_ms", "controls", "int"), 1, 500,
+                                  "controls.debounce_ms")
+        self.long_press_ms = _range(_get(c, "long_press_ms", "controls", "int"), 200, 10000,
+                                    "controls.long_press_ms")
+        self.balance_timeout_ms = _range(_get(c, "balance_timeout_ms", "controls", "int"),
+                                         1000, 60000, "controls.balance_timeout_ms")
+        self.save_delay_ms = _range(_get(c, "save_delay_ms", "controls", "int"), 500, 600000,
+                                    "controls.save_delay_ms")
+
+    def _pin(self, d, key, path, required=True):
+        gpio = _get(d, key, path, "int", None, required)
+        if gpio is None:
+            return None
+        name = path + "." + key
+        if gpio not in _PICO_GPIOS:
+            raise BoardError("%s: GP%d is not a usable Pico GPIO" % (name, gpio))
+        if gpio in self._pins:
+            raise BoardError("%s: GP%d is already used by %s" % (name, gpio, self._pins[gpio]))
+        self._pins[gpio] = name
+        return gpio
+
+    def _relay(self, relays, key, required):
+        r = _get(relays, key, "relays", "obj", None, required)
+        if r is None:
+            return None
+        return Relay(self._pin(r, "pin", "relays." + key), r, "relays." + key)
+
+    def _hdb(self, d, key, path):
+        v = _get(d, key, path, "num")
+        _range(v, -120, 40, path + "." + key)
+        h = int(round(v * 2))
+        if h * 50 != _cdb(v):
+            raise BoardError("%s.%s: must be a multiple of 0.5 dB" % (path, key))
+        return h
+
+    def path_cdb(self, gain, output):
+        """Gain from a 0 dB PGA2311 setting to the jack for full scale, in cdB re 1 V."""
+        g = self.dac_cdb + self.gain_cdb[gain]
+        if output == OUTPUT_BALANCED:
+            g += self.balanced_cdb
+        return g
+
+    def pins(self):
+        """{gpio: field name} of every pin the board uses."""
+        return dict(self._pins)
+
+
+def parse(d, name="board"):
+    return Board(d, name)
+
+
+def load(path):
+    """Read and validate a board file; raises BoardError naming the field."""
+    try:
+        with open(path) as f:
+            d = json.load(f)
+    except OSError as e:
+        raise BoardError("%s: cannot read (%s)" % (path, e))
+    except ValueError as e:
+        raise BoardError("%s: not valid JSON (%s)" % (path, e))
+    return Board(d, path)

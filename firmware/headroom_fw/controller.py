@@ -1,0 +1,254 @@
+"""The amplifier's decisions: level, mute, relays, ramps, when to save. No `machine`.
+
+Events go in (`turn`, `click`, `long_press`, `set_gain`, `set_output`,
+`power_fail`) with the time in ticks_ms; `tick(now)` advances the sequences;
+the outputs (`mute_relay`, `pga_mute`, `gain_relay`, `output_relay`, `codes`)
+say what the pins and the PGA2311 must show. The app copies them to the drivers.
+
+Every relay move happens under mute: PGA to mute (applied at a zero crossing,
+16 ms at most), open the mute relay, wait its release time, move the relays,
+wait their operate time plus the settle time, close the mute relay, then ramp
+the level up from the PGA's floor one `ramp_step` per `ramp_interval`. Waits
+get 1 ms on top, because ticks_ms only counts whole milliseconds.
+"""
+from micropython import const
+from time import ticks_add, ticks_diff
+
+from .board import GAIN_HIGH, OUTPUT_BALANCED
+from .quadrature import Acceleration
+from .volume import fill_codes, path_floor_hdb, path_max_hdb
+
+BOOT = const(0)          # muted, waiting for the board's settle delay
+MUTING = const(1)        # PGA told to mute, waiting for its zero crossing
+RELEASING = const(2)     # mute relay opening
+SWITCHING = const(3)     # gain/output relays moving
+UNMUTING = const(4)      # mute relay closing (PGA still at mute)
+PLAYING = const(5)
+POWER_FAIL = const(6)
+PHASE_NAMES = ("boot", "muting", "releasing", "switching", "unmuting", "playing", "power-fail")
+
+MODE_VOLUME = const(0)
+MODE_BALANCE = const(1)
+
+BALANCE_MAX_HDB = const(20)   # +-10 dB
+_ZC_TIMEOUT_MS = const(16)    # PGA2311 zero-crossing time-out
+_IDLE_WAKE_MS = const(10)     # poll period for switches and the button
+
+
+class Controller:
+    def __init__(self, board, settings, gain, output, now_ms):
+        """`settings`: validated dict (volume, balance, gain, output, limit in hdB/ints).
+
+        `gain`/`output`: the switch positions, which win over the saved ones.
+        """
+        self.b = board
+        self.limit = settings["limit"]
+        self.gain = gain
+        self.output = output
+        self.balance = settings["balance"]
+        self.volume = self._clamp_volume(min(settings["volume"], board.startup_max_hdb))
+        self.user_muted = False
+        self.mode = MODE_VOLUME
+        self._mode_until = now_ms
+        self._accel = Acceleration()
+
+        self.codes = bytearray(len(board.pga_roles))
+        self.mute_relay = False
+        self.pga_mute = True
+        self.gain_relay = gain
+        self.output_relay = output
+
+        self.phase = BOOT
+        relays = 0
+        for r in (board.gain_relay, board.output_relay):
+            if r is not None:
+                relays = max(relays, r.operate_ms + board.relay_settle_ms)
+        self._until = ticks_add(now_ms, max(board.settle_ms, relays) + 1)
+        self._ceiling = 0
+        self._ramping = False
+        self._next_ramp = now_ms
+
+        self._stored = self.persistent()
+        self._changed_ms = now_ms
+        self._dirty = False
+
+    # ---- derived values
+    def path_cdb(self):
+        return self.b.path_cdb(self.gain_relay, self.output_relay)
+
+    def max_volume(self, gain=None, output=None):
+        """Highest volume allowed on a path (default: the selected one)."""
+        g = self.gain if gain is None else gain
+        o = self.output if output is None else output
+        top = path_max_hdb(self.b.path_cdb(g, o), self.b.max_out_cdb[o])
+        return top if top < self.limit else self.limit
+
+    def _clamp_volume(self, v):
+        top = self.max_volume()
+        if v > top:
+            v = top
+        if v < self.b.min_hdb:
+            v = self.b.min_hdb
+        return v
+
+    def level(self):
+        """The volume being applied now (hdB), or None when muted."""
+        if self.phase != PLAYING or self.user_muted:
+            return None
+        if self._ramping and self._ceiling < self.volume:
+            return self._ceiling
+        return self.volume
+
+    def persistent(self):
+        return (self.volume, self.balance, self.gain, self.output, self.limit)
+
+    # ---- user events
+    def _touched(self, now):
+        self._changed_ms = now
+        self._dirty = self.persistent() != self._stored
+
+    def turn(self, detents, now):
+        """The knob moved by `detents` (positive clockwise)."""
+        if detents == 0 or self.phase == POWER_FAIL:
+            return
+        if self.mode == MODE_BALANCE:
+            bal = self.balance + detents
+            self.balance = max(-BALANCE_MAX_HDB, min(BALANCE_MAX_HDB, bal))
+            self._mode_until = ticks_add(now, self.b.balance_timeout_ms)
+        else:
+            old = self.volume
+            self.volume = self._clamp_volume(old + self._accel.steps(detents, now))
+            if self._ramping and self.volume > old:
+                # The user's own turn lifts the ramp's ceiling by as much.
+                self._ceiling += self.volume - old
+        self._touched(now)
+
+    def click(self, now):
+        """Short press: toggles mute, or leaves balance mode."""
+        if self.phase == POWER_FAIL:
+            return
+        if self.mode == MODE_BALANCE:
+            self.mode = MODE_VOLUME
+        elif self.user_muted:
+            self.user_muted = False
+            self._start_ramp(now)
+        else:
+            self.user_muted = True
+        self._touched(now)
+
+    def long_press(self, now):
+        """Long press: enters balance mode (the knob trims balance until a click or time-out)."""
+        if self.phase == POWER_FAIL:
+            return
+        if self.mode == MODE_VOLUME:
+            self.mode = MODE_BALANCE
+            self._mode_until = ticks_add(now, self.b.balance_timeout_ms)
+        else:
+            self.mode = MODE_VOLUME
+        self._touched(now)
+
+    def set_gain(self, gain, now):
+        self._select(gain, self.output, now)
+
+    def set_output(self, output, now):
+        if output in self.b.outputs:
+            self._select(self.gain, output, now)
+
+    def _select(self, gain, output, now):
+        if (gain, output) == (self.gain, self.output) or self.phase == POWER_FAIL:
+            return
+        self.gain = gain
+        self.output = output
+        # The new path never plays louder than the old one did.
+        self.volume = self._clamp_volume(self.volume)
+        self._touched(now)
+        if self.phase == BOOT:
+            self._move_relays()
+        elif self.phase == SWITCHING:
+            self._enter(SWITCHING, self._move_relays(), now)
+        elif self.phase in (UNMUTING, PLAYING):
+            self._enter(MUTING, _ZC_TIMEOUT_MS if self.b.pga_zcen is not None else 0, now)
+
+    def power_fail(self, now):
+        """Supply is failing: mute at once and stay muted."""
+        self.phase = POWER_FAIL
+        self._ramping = False
+        self._apply_outputs()
+
+    # ---- time
+    def _enter(self, phase, wait_ms, now):
+        self.phase = phase
+        self._until = ticks_add(now, wait_ms + 1)
+        self._apply_outputs()
+
+    def _move_relays(self):
+        """Set the gain/output relays to the selection; returns the wait for their contacts."""
+        wait = 0
+        for relay, want, attr in ((self.b.gain_relay, self.gain, "gain_relay"),
+                                  (self.b.output_relay, self.output, "output_relay")):
+            if relay is None:
+                continue
+            have = getattr(self, attr)
+            if have != want:
+                setattr(self, attr, want)
+                t = relay.operate_ms if want else relay.release_ms
+                wait = max(wait, t + self.b.relay_settle_ms)
+        return wait
+
+    def _start_ramp(self, now):
+        self._ceiling = path_floor_hdb(self.path_cdb())
+        self._ramping = True
+        self._next_ramp = ticks_add(now, self.b.ramp_interval_ms)
+
+    def tick(self, now):
+        """Advance sequences, ramps and time-outs to `now`."""
+        while self.phase < PLAYING and ticks_diff(now, self._until) >= 0:
+            at = self._until
+            p = self.phase
+            if p == MUTING:
+                self._enter(RELEASING, self.b.mute_relay.release_ms, at)
+            elif p == RELEASING:
+                self._enter(SWITCHING, self._move_relays(), at)
+            elif p == BOOT or p == SWITCHING:
+                if (self.gain_relay, self.output_relay) != (self.gain, self.output):
+                    self._enter(SWITCHING, self._move_relays(), at)
+                else:
+                    self._enter(UNMUTING, self.b.mute_relay.operate_ms + self.b.relay_settle_ms, at)
+            elif p == UNMUTING:
+                self._enter(PLAYING, 0, at)
+                self._start_ramp(at)
+        if self._ramping and ticks_diff(now, self._next_ramp) >= 0:
+            self._ceiling += self.b.ramp_step_hdb
+            self._next_ramp = ticks_add(self._next_ramp, self.b.ramp_interval_ms)
+            if ticks_diff(now, self._next_ramp) > 0:
+                self._next_ramp = ticks_add(now, self.b.ramp_interval_ms)
+            if self._ceiling >= self.volume:
+                self._ramping = False
+        if self.mode == MODE_BALANCE and ticks_diff(now, self._mode_until) >= 0:
+            self.mode = MODE_VOLUME
+        self._apply_outputs()
+
+    def _apply_outputs(self):
+        muted = self.phase != PLAYING or self.user_muted
+        self.pga_mute = muted if self.phase != UNMUTING else False
+        self.mute_relay = self.phase in (MUTING, UNMUTING, PLAYING)
+        fill_codes(self.codes, self.b.pga_roles, self.level(), self.balance, self.path_cdb())
+
+    def next_wake(self, now):
+        """Milliseconds until the next thing to do (at most the input poll period)."""
+        wait = _IDLE_WAKE_MS
+        if self.phase < PLAYING:
+            wait = min(wait, ticks_diff(self._until, now))
+        if self._ramping:
+            wait = min(wait, ticks_diff(self._next_ramp, now))
+        return max(wait, 1)
+
+    # ---- persistence
+    def save_due(self, now):
+        """True when the settings changed and the controls have been still long enough."""
+        return self._dirty and ticks_diff(now, self._changed_ms) >= self.b.save_delay_ms
+
+    def saved(self):
+        """The app stored `persistent()`."""
+        self._stored = self.persistent()
+        self._dirty = False

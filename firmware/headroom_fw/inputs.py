@@ -1,0 +1,63 @@
+"""Debounced inputs, polled from the main loop. Free of `machine`.
+
+Polling suits toggle switches and a push button: contact bounce is shorter
+than the stable time, so a bouncing switch yields exactly one change.
+"""
+from micropython import const
+from time import ticks_diff
+
+NONE = const(0)
+CLICK = const(1)
+LONG_PRESS = const(2)
+
+
+class Debounced:
+    """A level that changes only after the input has been stable for `stable_ms`."""
+
+    def __init__(self, level, stable_ms):
+        self.level = level
+        self.stable_ms = stable_ms
+        self._raw = level
+        self._since = None
+
+    def update(self, raw, now_ms):
+        """Feed a sample; True when the debounced level changed."""
+        if raw != self._raw:
+            self._raw = raw
+            self._since = now_ms
+            return False
+        if raw != self.level and ticks_diff(now_ms, self._since) >= self.stable_ms:
+            self.level = raw
+            return True
+        return False
+
+
+class Button:
+    """Push button (pressed = `active_level`): CLICK on a short press, LONG_PRESS while held."""
+
+    def __init__(self, level, active_level, debounce_ms, long_ms):
+        self._in = Debounced(level, debounce_ms)
+        self._active = active_level
+        self._long_ms = long_ms
+        self._down_ms = None
+        self._long_sent = False
+
+    def update(self, raw, now_ms):
+        """Feed a sample; returns NONE, CLICK or LONG_PRESS."""
+        if self._in.update(raw, now_ms):
+            if self._in.level == self._active:
+                self._down_ms = now_ms
+                self._long_sent = False
+                return NONE
+            was_long = self._long_sent
+            self._down_ms = None
+            return NONE if was_long else CLICK
+        if (self._down_ms is not None and not self._long_sent
+                and ticks_diff(now_ms, self._down_ms) >= self._long_ms):
+            self._long_sent = True
+            return LONG_PRESS
+        return NONE
+
+    @property
+    def pressed(self):
+        return self._down_ms is not None

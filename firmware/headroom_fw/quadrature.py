@@ -1,0 +1,78 @@
+"""Quadrature decoding and knob acceleration, free of `machine`.
+
+`QuadratureDecoder.feed` is called from a hard IRQ: small-int arithmetic and a
+bytes lookup only, no allocation. Contact bounce shows up as a transition and
+its reverse, so it cancels instead of counting.
+"""
+from micropython import const
+from time import ticks_diff
+
+# Index: previous state * 4 + new state, state = A << 1 | B. Value: step + 1.
+# +1 follows 11 -> 01 -> 00 -> 10 -> 11 (A leads); a change of both bits is
+# invalid (an edge was missed) and counts nothing.
+_TABLE = b"\x01\x00\x02\x01\x02\x01\x01\x00\x00\x01\x01\x02\x01\x02\x00\x01"
+
+
+class QuadratureDecoder:
+    """Counts detents from A/B contact states (`state` = A << 1 | B)."""
+
+    def __init__(self, edges_per_detent, state):
+        self.edges = edges_per_detent
+        self.state = state
+        self.rest = state  # the knob sits in a detent at start-up
+        self.pos = 0       # transitions since the last detent
+        self.detents = 0   # detents not yet taken by the main loop
+
+    def feed(self, state):
+        """Account for a new contact state. Safe in a hard IRQ."""
+        prev = self.state
+        if state == prev:
+            return
+        self.state = state
+        pos = self.pos + _TABLE[(prev << 2) | state] - 1
+        e = self.edges
+        if pos >= e:
+            self.detents += 1
+            pos -= e
+        elif pos <= -e:
+            self.detents -= 1
+            pos += e
+        if state == self.rest or (e == 2 and state == 3 - self.rest) or e == 1:
+            # Back in a detent: more than half way means an edge was missed.
+            if pos * 2 > e:
+                self.detents += 1
+            elif pos * 2 < -e:
+                self.detents -= 1
+            pos = 0
+        self.pos = pos
+
+
+# Interval between detents (ms) at or above which each detent is one 0.5 dB step,
+# and the faster tiers: (min interval ms, steps per detent).
+_SLOW_MS = const(60)
+_FAST_MS = const(25)
+
+
+class Acceleration:
+    """Turns detents into 0.5 dB steps: slow turns 1 step per detent, fast more."""
+
+    def __init__(self):
+        self.last_ms = None
+
+    def steps(self, detents, now_ms):
+        """Steps for `detents` taken at `now_ms` (sign follows the detents)."""
+        if detents == 0:
+            return 0
+        n = detents if detents > 0 else -detents
+        last = self.last_ms
+        self.last_ms = now_ms
+        if last is None:
+            return detents
+        per = ticks_diff(now_ms, last) // n
+        if per >= _SLOW_MS:
+            k = 1
+        elif per >= _FAST_MS:
+            k = 2
+        else:
+            k = 4
+        return detents * k

@@ -1,0 +1,111 @@
+"""`headroom` command line: one subcommand per job, each with its own --help.
+
+Exit codes: 0 success, 1 the run found a problem (failed expectation, fault,
+firmware crash), 2 bad input (arguments, board file, scenario script).
+"""
+import argparse
+import os
+import sys
+
+from .sim.simboard import FIRMWARE_DIR
+
+REPO = os.path.dirname(FIRMWARE_DIR)
+DEFAULT_BOARD = os.path.join(REPO, "boards", "pico-se.json")
+
+
+def default_script(board_path):
+    stem = os.path.splitext(os.path.basename(board_path))[0]
+    return os.path.join(REPO, "tests", "scenarios", stem + ".scn")
+
+
+def do_sim(args):
+    from .sim import world
+    from .sim.run import run_script
+    from .sim.scenario import ScenarioError
+
+    script = args.script or default_script(args.board)
+    try:
+        with open(script) as f:
+            text = f.read()
+    except OSError as e:
+        print("headroom sim: cannot read script: %s" % e, file=sys.stderr)
+        return 2
+    trace_file = open(args.trace, "w") if args.trace else None
+    try:
+        result = run_script(args.board, text, trace_sink=trace_file, timeline=sys.stdout,
+                            verbose=args.verbose, seed=args.seed)
+    except ScenarioError as e:
+        print("headroom sim: %s: %s" % (script, e), file=sys.stderr)
+        return 2
+    except world.SimFault as e:
+        print("headroom sim: FAULT: %s" % e, file=sys.stderr)
+        return 1
+    except ValueError as e:  # BoardError
+        print("headroom sim: %s" % e, file=sys.stderr)
+        return 2
+    finally:
+        if trace_file:
+            trace_file.close()
+    for line, text, why in result.failures:
+        print("line %d: %s: %s" % (line, text, why), file=sys.stderr)
+    if result.crashes:
+        print("headroom sim: the firmware crashed: %s" % result.crashes[0], file=sys.stderr)
+    print("%d steps, %d expectations failed, %d flash writes, %.3f s simulated" % (
+        result.steps, len(result.failures), result.flash_writes, result.t_us / 1e6))
+    return 1 if result.failures or result.crashes else 0
+
+
+def do_boards(args):
+    from .sim.simboard import use_firmware
+    use_firmware()
+    from headroom_fw import board as boardfile
+    if args.action == "check":
+        try:
+            b = boardfile.load(args.file)
+        except boardfile.BoardError as e:
+            print("%s: %s" % (args.file, e), file=sys.stderr)
+            return 2
+        print("%s: ok (%s, %d PGA2311, outputs: %s)" % (
+            args.file, b.name, len(b.pga_roles) // 2,
+            ", ".join(("se", "balanced")[o] for o in b.outputs)))
+        return 0
+    bad = 0
+    for name in sorted(os.listdir(os.path.join(REPO, "boards"))):
+        if name.endswith(".json"):
+            path = os.path.join(REPO, "boards", name)
+            try:
+                b = boardfile.load(path)
+                print("%-24s %s" % (name, b.name))
+            except boardfile.BoardError as e:
+                bad = 1
+                print("%-24s INVALID: %s" % (name, e))
+    return bad
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="headroom", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("sim", help="run the firmware on a simulated board")
+    s.add_argument("--board", default=DEFAULT_BOARD, help="board file (default: pico-se)")
+    s.add_argument("--script", help="scenario script (default: the board's scenario in tests/scenarios)")
+    s.add_argument("--trace", help="write the JSON Lines trace here")
+    s.add_argument("--seed", type=int, default=1, help="seed for contact bounce (default 1)")
+    s.add_argument("-v", "--verbose", action="store_true", help="show pins, SPI frames and PGA states")
+    s.set_defaults(fn=do_sim)
+    b = sub.add_parser("boards", help="list the board files, or check one")
+    b.add_argument("action", nargs="?", choices=("list", "check"), default="list")
+    b.add_argument("file", nargs="?", help="board file to check")
+    b.set_defaults(fn=do_boards)
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if args.cmd == "boards" and args.action == "check" and not args.file:
+        print("headroom boards check: name a board file", file=sys.stderr)
+        return 2
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

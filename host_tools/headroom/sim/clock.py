@@ -1,0 +1,82 @@
+"""Virtual microsecond clock with an event queue.
+
+Nothing in the simulation reads real time. Events run in time order (ties in
+the order they were scheduled), so a run is deterministic.
+"""
+import heapq
+
+TICKS_PERIOD = 1 << 30  # MicroPython's ticks_ms/ticks_us wrap here
+TICKS_MAX = TICKS_PERIOD - 1
+_HALF = TICKS_PERIOD // 2
+
+
+class Event:
+    def __init__(self, t_us, fn, arg):
+        self.t_us = t_us
+        self.fn = fn
+        self.arg = arg
+        self.cancelled = False
+
+    def cancel(self):
+        self.cancelled = True
+
+
+class Clock:
+    def __init__(self, start_us=0):
+        self.now_us = start_us
+        self.origin_us = start_us
+        self._queue = []
+        self._seq = 0
+
+    def at(self, t_us, fn, arg=None):
+        """Run `fn(arg)` at virtual time `t_us` (not before now)."""
+        if t_us < self.now_us:
+            t_us = self.now_us
+        ev = Event(t_us, fn, arg)
+        self._seq += 1
+        heapq.heappush(self._queue, (t_us, self._seq, ev))
+        return ev
+
+    def after(self, dt_us, fn, arg=None):
+        return self.at(self.now_us + dt_us, fn, arg)
+
+    def next_time(self):
+        while self._queue and self._queue[0][2].cancelled:
+            heapq.heappop(self._queue)
+        return self._queue[0][0] if self._queue else None
+
+    def run_until(self, t_us, between=None):
+        """Run every event up to and including `t_us`, then set the time to `t_us`.
+
+        `between()` is called after each event (the simulator runs scheduled
+        callbacks there, as the board does between interrupts).
+        """
+        while True:
+            nt = self.next_time()
+            if nt is None or nt > t_us:
+                break
+            ev = heapq.heappop(self._queue)[2]
+            self.now_us = ev.t_us
+            ev.fn(ev.arg)
+            if between is not None:
+                between()
+        if t_us > self.now_us:
+            self.now_us = t_us
+
+    def elapsed_us(self):
+        return self.now_us - self.origin_us
+
+    # MicroPython's time.ticks_* arithmetic
+    def ticks_ms(self):
+        return (self.now_us // 1000) & TICKS_MAX
+
+    def ticks_us(self):
+        return self.now_us & TICKS_MAX
+
+
+def ticks_diff(a, b):
+    return ((a - b + _HALF) & TICKS_MAX) - _HALF
+
+
+def ticks_add(t, delta):
+    return (t + delta) & TICKS_MAX

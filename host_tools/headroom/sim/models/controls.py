@@ -1,0 +1,113 @@
+"""The front panel: rotary encoder with push switch, toggle switches, supply sense.
+
+Every switch is a contact from a GPIO to ground (closed reads 0 through the
+MCU's pull-up). Contacts bounce: each change can chatter for a given time
+before it settles, with a seeded generator so a run is repeatable.
+"""
+
+
+class Rng:
+    """xorshift32: the same numbers on every VM."""
+
+    def __init__(self, seed):
+        self.s = (seed & 0xFFFFFFFF) or 1
+
+    def next(self):
+        s = self.s
+        s ^= (s << 13) & 0xFFFFFFFF
+        s ^= s >> 17
+        s ^= (s << 5) & 0xFFFFFFFF
+        self.s = s
+        return s
+
+    def below(self, n):
+        return self.next() % n if n > 0 else 0
+
+
+class Contact:
+    def __init__(self, sim, gpio, name, rng):
+        self.sim = sim
+        self.gpio = gpio
+        self.name = name
+        self.rng = rng
+        self.closed = False
+        self.target = False
+
+    def _set(self, closed):
+        self.closed = closed
+        self.sim.gpio[self.gpio].drive(self.name, 0 if closed else None)
+
+    def change(self, t_us, closed, bounce_us=0):
+        """Schedule the contact to end up `closed` at t_us, chattering for up to bounce_us."""
+        self.target = closed
+        self.sim.clock.at(t_us, self._set_event, closed)
+        if bounce_us > 0:
+            n = 1 + self.rng.below(3)  # 1..3 bounces, each a quick open and re-close
+            times = sorted(t_us + 1 + self.rng.below(bounce_us) for _ in range(2 * n))
+            state = closed
+            for t in times:
+                state = not state
+                self.sim.clock.at(t, self._set_event, state)
+
+    def _set_event(self, closed):
+        self._set(closed)
+
+
+# Contact states along one clockwise turn, as A << 1 | B with 1 = open (pulled up):
+# A closes first, then B, then A opens, then B. The detent rests at 11.
+GRAY = (3, 1, 0, 2)
+
+
+class RotaryEncoder:
+    def __init__(self, sim, a, b, edges_per_detent, rng):
+        self.sim = sim
+        self.epd = edges_per_detent
+        self.a = Contact(sim, a, "encoder.a", rng)
+        self.b = Contact(sim, b, "encoder.b", rng)
+        self.phase = 0
+        self.turned = 0
+
+    def turn(self, detents, rate_mhz, bounce_us=0):
+        """Turn by `detents` at rate_mhz/1000 detents per second; returns the duration in us."""
+        direction = 1 if detents > 0 else -1
+        n = abs(detents) * self.epd
+        period_us = 1000000000 // rate_mhz
+        step_us = period_us // self.epd
+        t0 = self.sim.clock.now_us
+        for k in range(n):
+            old = GRAY[self.phase]
+            self.phase = (self.phase + direction) % 4
+            new = GRAY[self.phase]
+            t = t0 + k * step_us + step_us // 2
+            if (old ^ new) & 2:
+                self.a.change(t, not (new & 2), bounce_us)
+            else:
+                self.b.change(t, not (new & 1), bounce_us)
+        self.turned += detents
+        return abs(detents) * period_us
+
+
+class Switch:
+    """A toggle or push switch to ground."""
+
+    def __init__(self, sim, gpio, name, rng):
+        self.sim = sim
+        self.contact = Contact(sim, gpio, name, rng)
+
+    def set(self, closed, bounce_us=0, t_us=None):
+        t = self.sim.clock.now_us if t_us is None else t_us
+        if closed != self.contact.target:
+            self.contact.change(t, closed, bounce_us)
+
+
+class PowerSense:
+    """A supply monitor: its output is high while the supply is good, and falls at once when it fails."""
+
+    def __init__(self, sim, gpio, holdup_ms):
+        self.sim = sim
+        self.gpio = gpio
+        sim.holdup_us = holdup_ms * 1000
+        sim.on_power.append(self._on_power)
+
+    def _on_power(self, on):
+        self.sim.gpio[self.gpio].drive("power_sense", 1 if on else 0)

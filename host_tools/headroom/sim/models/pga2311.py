@@ -1,0 +1,151 @@
+"""PGA2311 stereo volume control, one chip or a daisy chain, as its datasheet describes it.
+
+Serial port: 16-bit word per chip, right byte first, MSB first, data taken on
+the rising SCLK edge (SPI mode 0), SCLK up to 6.25 MHz, latched into the gain
+registers when CS rises. Chips share CS and SCLK; each chip's SDO feeds the next
+chip's SDI, so the first word shifted in ends up in the farthest chip.
+Gain = 31.5 - 0.5 * (255 - N) dB, N = 0 is mute. MUTE (active low) mutes at
+once. With ZCEN high a new gain waits for a positive-slope zero crossing or the
+16 ms time-out; no signal is modelled, so it always takes the time-out, and a
+new write before then replaces the pending value. At power-up the gains are 0 (mute).
+
+Misuse is a fault: wrong SPI mode or word size, a clock above 6.25 MHz, or CS
+rising after anything but 16 bits per chip.
+"""
+from ..trace import Db
+
+MAX_SCLK_HZ = 6250000
+ZC_TIMEOUT_US = 16000
+
+
+class _Chip:
+    def __init__(self):
+        self.sr = 0
+        self.event = None
+        self.reset()
+
+    def reset(self):
+        if self.event is not None:
+            self.event.cancel()
+        self.sr = 0
+        self.codes = [0, 0]      # effective (left, right)
+        self.event = None
+
+    def shift(self, byte):
+        """Clock 8 bits in at SDI; returns the 8 bits that left at SDO."""
+        v = (self.sr << 8) | byte
+        self.sr = v & 0xFFFF
+        return (v >> 16) & 0xFF
+
+
+class PGA2311Chain:
+    def __init__(self, sim, spi_id, cs, mute, zcen, chips, name="pga2311"):
+        self.sim = sim
+        self.spi_id = spi_id
+        self.cs = cs
+        self.mute_gpio = mute
+        self.zcen_gpio = zcen
+        self.name = name
+        self.chips = [_Chip() for _ in range(chips)]
+        self.bits = 0
+        self.powered = False
+        self.listeners = []
+        self._last = [None] * chips
+        sim.gpio[cs].listeners.append(self._on_cs)
+        sim.gpio[mute].listeners.append(self._on_mute)
+        sim.on_power.append(self._on_power)
+        sim.models.append(self)
+
+    # ---- pins
+    def muted(self):
+        return self.sim.gpio[self.mute_gpio].level != 1
+
+    def zc_enabled(self):
+        if self.zcen_gpio is None:
+            return True  # ZCEN tied high on the board
+        return self.sim.gpio[self.zcen_gpio].level == 1
+
+    def _on_power(self, on):
+        self.powered = on
+        for c in self.chips:
+            c.reset()
+        self.bits = 0
+        self._report()
+
+    def _on_mute(self, g):
+        self._report()
+
+    def _on_cs(self, g):
+        if g.level == 0:
+            self.bits = 0
+        elif g.level == 1 and self.powered:
+            if self.bits == 0:
+                return
+            if self.bits != 16 * len(self.chips):
+                self.sim.fault("%s: CS rose after %d bits; the chain takes %d"
+                               % (self.name, self.bits, 16 * len(self.chips)))
+            self.bits = 0
+            for c in self.chips:
+                self._latch(c, (c.sr & 0xFF, c.sr >> 8))  # the left byte came last
+
+    def _latch(self, chip, codes):
+        # A new write replaces a pending one and restarts its time-out.
+        if chip.event is not None:
+            chip.event.cancel()
+            chip.event = None
+        if codes[0] == chip.codes[0] and codes[1] == chip.codes[1]:
+            return
+        if self.zc_enabled():
+            chip.event = self.sim.clock.after(ZC_TIMEOUT_US, self._apply, (chip, codes))
+        else:
+            self._apply((chip, codes))
+
+    def _apply(self, arg):
+        chip, codes = arg
+        chip.event = None
+        chip.codes = [codes[0], codes[1]]
+        self._report()
+
+    # ---- the bus
+    def spi_bytes(self, spi, data):
+        if spi.polarity != 0 or spi.phase != 0:
+            self.sim.fault("%s: needs SPI mode 0 (polarity 0, phase 0), got polarity %d phase %d"
+                           % (self.name, spi.polarity, spi.phase))
+        if spi.baudrate > MAX_SCLK_HZ:
+            self.sim.fault("%s: SCLK %d Hz is above the 6.25 MHz maximum" % (self.name, spi.baudrate))
+        if spi.bits != 8:
+            self.sim.fault("%s: %d-bit SPI words; send bytes" % (self.name, spi.bits))
+        if not self.powered:
+            return bytes(len(data))
+        out = bytearray(len(data))
+        for i in range(len(data)):
+            b = data[i]
+            for c in self.chips:
+                b = c.shift(b)
+            out[i] = b
+        self.bits += 8 * len(data)
+        return bytes(out)
+
+    # ---- state
+    def gain_hdb(self, index):
+        """Effective gain of PGA channel `index` (chip*2 + 0 left / 1 right) in hdB, None = mute."""
+        c = self.chips[index >> 1]
+        code = c.codes[index & 1]
+        if code == 0 or self.muted() or not self.powered:
+            return None
+        return code - 192
+
+    def _report(self):
+        mute = self.muted()
+        for i, c in enumerate(self.chips):
+            state = [("left", _gain(c.codes[0])), ("right", _gain(c.codes[1])), ("mute", mute)]
+            key = (c.codes[0], c.codes[1], mute)
+            if key != self._last[i]:
+                self._last[i] = key
+                self.sim.emit("chip", [("chip", "%s.%d" % (self.name, i)), ("state", state)])
+        for fn in self.listeners:
+            fn()
+
+
+def _gain(code):
+    return "mute" if code == 0 else Db(code - 192, 2)

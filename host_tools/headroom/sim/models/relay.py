@@ -1,0 +1,50 @@
+"""A relay: coil on a GPIO (through a driver, with the board's polarity), contacts
+that follow after the operate or release time. Without supply the coil is off.
+"""
+
+
+class Relay:
+    def __init__(self, sim, name, gpio, active_high, operate_ms, release_ms):
+        self.sim = sim
+        self.name = name
+        self.gpio = gpio
+        self.active = 1 if active_high else 0
+        self.operate_us = operate_ms * 1000
+        self.release_us = release_ms * 1000
+        self.coil = False
+        self.energized = False   # contact position
+        self.moves = 0
+        self._event = None
+        self.listeners = []
+        # The driver's input resistor holds the coil off while the MCU is not driving it.
+        sim.gpio[gpio].board_pull = 1 - self.active
+        sim.gpio[gpio].listeners.append(self._on_pin)
+        sim.on_power.append(self._on_power)
+        sim.models.append(self)
+        self._report()
+
+    def _on_power(self, on):
+        self._on_pin(self.sim.gpio[self.gpio])
+
+    def _on_pin(self, g):
+        coil = self.sim.supply_on and g.level == self.active
+        if coil == self.coil:
+            return
+        self.coil = coil
+        if self._event is not None:
+            self._event.cancel()
+            self._event = None
+        if coil != self.energized:
+            self._event = self.sim.clock.after(self.operate_us if coil else self.release_us,
+                                               self._move, coil)
+
+    def _move(self, to):
+        self._event = None
+        self.energized = to
+        self.moves += 1
+        self._report()
+        for fn in self.listeners:
+            fn()
+
+    def _report(self):
+        self.sim.emit("chip", [("chip", "relay." + self.name), ("state", [("energized", self.energized)])])

@@ -1,0 +1,33 @@
+"""Run a scenario script on a simulated board: the engine behind `headroom sim`."""
+from .scenario import Runner, parse
+from .simboard import SimBoard
+from .timeline import Timeline
+
+
+class Result:
+    def __init__(self, board, failures, steps):
+        self.board = board
+        self.failures = failures
+        self.steps = steps
+        self.crashes = getattr(board.sim, "crashes", [])
+        self.flash_writes = board.flash_writes
+        self.t_us = board.now_us()
+        self.faults = board.sim.faults
+
+
+def run_script(board_path, text, trace_sink=None, timeline=None, verbose=False, seed=1,
+               flash_dir=None):
+    """Parse `text` (nothing runs if a line is bad), then run it; returns a Result."""
+    steps = parse(text)
+    board = SimBoard(board_path, flash_dir=flash_dir, trace_sink=trace_sink, seed=seed)
+    tl = None
+    if timeline is not None:
+        tl = Timeline(timeline, verbose)
+        board.trace.listeners.append(tl.record)
+    try:
+        failures = Runner(board).run(steps)
+    finally:
+        if tl is not None:
+            tl.close()
+        board.close()
+    return Result(board, failures, len(steps))

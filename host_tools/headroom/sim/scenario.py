@@ -1,0 +1,224 @@
+"""Scenario scripts: what a person does to the board, line by line, on the virtual clock.
+
+    # comment                     (also after a command)
+    power on | power off
+    wait MS
+    turn +N|-N [at R/s] [bounce US]    default 10/s, no bounce
+    press [bounce US]                   a click: 150 ms down, then 100 ms
+    hold MS [bounce US]                 held MS, then 100 ms
+    switch gain low|high [bounce US]    then 100 ms
+    switch output se|balanced [bounce US]
+    expect volume DB                    the active jack's louder channel, DB-0.5 < level <= DB
+    expect muted
+    expect gain low|high                where the gain relay's contacts are
+    expect output se|balanced
+
+`parse` checks the whole script first: any bad line raises ScenarioError with
+its line number, and nothing runs.
+"""
+
+PRESS_MS = 150
+AFTER_MS = 100
+
+
+class ScenarioError(ValueError):
+    pass
+
+
+class Step:
+    def __init__(self, line, text, op, args):
+        self.line = line
+        self.text = text
+        self.op = op
+        self.args = args
+
+
+def _int(tok, what, line, lo=None, hi=None):
+    s = tok[1:] if tok[:1] in "+-" else tok
+    if not s.isdigit():
+        raise ScenarioError("line %d: %s must be a whole number, got %r" % (line, what, tok))
+    v = int(tok)
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        raise ScenarioError("line %d: %s %d is outside %d..%d" % (line, what, v, lo, hi))
+    return v
+
+
+def _milli(tok, what, line):
+    """A decimal number with up to 3 decimals, as an int of thousandths."""
+    neg = tok.startswith("-")
+    s = tok[1:] if tok[:1] in "+-" else tok
+    whole, _, frac = s.partition(".")
+    if not (whole.isdigit() and (frac == "" or (frac.isdigit() and len(frac) <= 3))):
+        raise ScenarioError("line %d: %s must be a number, got %r" % (line, what, tok))
+    v = int(whole) * 1000 + (int((frac + "000")[:3]) if frac else 0)
+    return -v if neg else v
+
+
+def _options(toks, allowed, line):
+    """Trailing `key value` pairs, e.g. `at 20/s bounce 300`."""
+    opts = {}
+    i = 0
+    while i < len(toks):
+        key = toks[i]
+        if key not in allowed:
+            raise ScenarioError("line %d: unexpected %r (expected %s)"
+                                % (line, key, " or ".join(allowed) if allowed else "end of line"))
+        if i + 1 >= len(toks):
+            raise ScenarioError("line %d: %r needs a value" % (line, key))
+        if key in opts:
+            raise ScenarioError("line %d: %r given twice" % (line, key))
+        opts[key] = toks[i + 1]
+        i += 2
+    return opts
+
+
+def _bounce(opts, line):
+    if "bounce" not in opts:
+        return 0
+    return _int(opts["bounce"], "bounce (us)", line, 0, 100000)
+
+
+def parse_line(n, raw):
+    """One line to a Step, or None for a blank or comment line."""
+    text = raw.split("#", 1)[0].strip()
+    if not text:
+        return None
+    t = text.split()
+    op = t[0]
+    if op == "power":
+        if len(t) != 2 or t[1] not in ("on", "off"):
+            raise ScenarioError("line %d: use 'power on' or 'power off'" % n)
+        return Step(n, text, "power", (t[1] == "on",))
+    if op == "wait":
+        if len(t) != 2:
+            raise ScenarioError("line %d: use 'wait MS'" % n)
+        return Step(n, text, "wait", (_int(t[1], "wait (ms)", n, 0, 86400000),))
+    if op == "turn":
+        if len(t) < 2 or t[1][:1] not in "+-":
+            raise ScenarioError("line %d: use 'turn +N' or 'turn -N' (sign required)" % n)
+        detents = _int(t[1], "detents", n, -100000, 100000)
+        opts = _options(t[2:], ("at", "bounce"), n)
+        rate = 10000
+        if "at" in opts:
+            r = opts["at"]
+            if not r.endswith("/s"):
+                raise ScenarioError("line %d: rate must look like 20/s, got %r" % (n, r))
+            rate = _milli(r[:-2], "rate", n)
+            if not 100 <= rate <= 2000000:
+                raise ScenarioError("line %d: rate must be 0.1/s to 2000/s" % n)
+        return Step(n, text, "turn", (detents, rate, _bounce(opts, n)))
+    if op == "press":
+        return Step(n, text, "hold", (PRESS_MS, _bounce(_options(t[1:], ("bounce",), n), n)))
+    if op == "hold":
+        if len(t) < 2:
+            raise ScenarioError("line %d: use 'hold MS'" % n)
+        ms = _int(t[1], "hold (ms)", n, 1, 600000)
+        return Step(n, text, "hold", (ms, _bounce(_options(t[2:], ("bounce",), n), n)))
+    if op == "switch":
+        choices = {"gain": ("low", "high"), "output": ("se", "balanced")}
+        if len(t) < 3 or t[1] not in choices or t[2] not in choices[t[1]]:
+            raise ScenarioError("line %d: use 'switch gain low|high' or 'switch output se|balanced'" % n)
+        return Step(n, text, "switch", (t[1], t[2], _bounce(_options(t[3:], ("bounce",), n), n)))
+    if op == "expect":
+        if len(t) == 3 and t[1] == "volume":
+            db = _milli(t[2], "volume (dB)", n)
+            if db % 500:
+                raise ScenarioError("line %d: volume must be a multiple of 0.5 dB" % n)
+            return Step(n, text, "expect_volume", (db // 500,))
+        if len(t) == 2 and t[1] == "muted":
+            return Step(n, text, "expect_muted", ())
+        if len(t) == 3 and t[1] == "gain" and t[2] in ("low", "high"):
+            return Step(n, text, "expect_relay", ("gain", t[2] == "high"))
+        if len(t) == 3 and t[1] == "output" and t[2] in ("se", "balanced"):
+            return Step(n, text, "expect_relay", ("output", t[2] == "balanced"))
+        raise ScenarioError("line %d: use 'expect volume DB', 'expect muted', "
+                            "'expect gain low|high' or 'expect output se|balanced'" % n)
+    raise ScenarioError("line %d: unknown command %r" % (n, op))
+
+
+def parse(text):
+    """All steps of a script; raises ScenarioError (line number first) on any bad line."""
+    steps = []
+    for n, raw in enumerate(text.split("\n"), 1):
+        s = parse_line(n, raw)
+        if s is not None:
+            steps.append(s)
+    return steps
+
+
+class Runner:
+    """Runs parsed steps on a SimBoard; failed expectations are collected, not fatal."""
+
+    def __init__(self, board):
+        self.board = board
+        self.failures = []
+
+    def run(self, steps):
+        for s in steps:
+            self.board.sim.emit("step", [("line", s.line), ("text", s.text)])
+            getattr(self, "_" + s.op)(s, *s.args)
+        return self.failures
+
+    def _power(self, s, on):
+        self.board.power(on)
+
+    def _wait(self, s, ms):
+        self.board.run_ms(ms)
+
+    def _turn(self, s, detents, rate, bounce):
+        b = self.board
+        b.run_us(b.encoder.turn(detents, rate, bounce) if detents else 0)
+
+    def _hold(self, s, ms, bounce):
+        b = self.board
+        b.press(True, bounce)
+        b.run_ms(ms)
+        b.press(False, bounce)
+        b.run_ms(AFTER_MS)
+
+    def _switch(self, s, which, pos, bounce):
+        b = self.board
+        if which == "gain":
+            if b.gain_switch is None:
+                self._fail(s, "this board has no gain switch")
+            b.set_gain(pos, bounce)
+        else:
+            if b.output_switch is None:
+                self._fail(s, "this board has no output switch")
+            b.set_output(pos, bounce)
+        b.run_ms(AFTER_MS)
+
+    def _fail(self, s, why):
+        self.failures.append((s.line, s.text, why))
+        self.board.sim.emit("expect", [("line", s.line), ("ok", False), ("why", why)])
+
+    def _ok(self, s):
+        self.board.sim.emit("expect", [("line", s.line), ("ok", True)])
+
+    def _expect_volume(self, s, hdb):
+        levels = [v for v in self.board.jack.levels if v is not None]
+        if not levels:
+            return self._fail(s, "the output is muted")
+        top = max(levels)
+        if not hdb * 50 - 50 < top <= hdb * 50:
+            return self._fail(s, "level is %s dBV" % _fmt_cdb(top))
+        self._ok(s)
+
+    def _expect_muted(self, s):
+        if any(v is not None for v in self.board.jack.levels):
+            return self._fail(s, "the output is not muted")
+        self._ok(s)
+
+    def _expect_relay(self, s, name, energized):
+        r = self.board.relays.get(name)
+        if r is None:
+            return self._fail(s, "this board has no %s relay" % name)
+        if r.energized != energized:
+            return self._fail(s, "the %s relay is %s" % (name, "energized" if r.energized else "released"))
+        self._ok(s)
+
+
+def _fmt_cdb(v):
+    sign = "-" if v < 0 else ""
+    v = abs(v)
+    return "%s%d.%02d" % (sign, v // 100, v % 100)

@@ -1,0 +1,380 @@
+"""Drop-in `machine` for the simulated RP2040, with the rp2 port's signatures and constants.
+
+Checked against micropython-rp2-rpi-pico-stubs: Pin, SPI, I2C, I2S (stub), Timer,
+WDT and the module functions the firmware may call. Every call acts on the
+current simulated board (`headroom.sim.world.current`).
+"""
+from headroom.sim import world as _world
+
+PWRON_RESET = 1
+WDT_RESET = 3
+
+_CLK_PERI = 125000000
+_WDT_MAX_MS = 8388
+
+
+def _sim():
+    s = _world.current
+    if s is None:
+        raise RuntimeError("no simulated board is running")
+    return s
+
+
+def _gpio_id(id):
+    if isinstance(id, Pin):
+        return id.id
+    if isinstance(id, str):
+        if id == "LED":
+            return 25
+        if id.startswith("GP") and id[2:].isdigit():
+            id = int(id[2:])
+        else:
+            raise ValueError("unknown named pin \"%s\"" % id)
+    if not isinstance(id, int) or not 0 <= id < _world.N_GPIO:
+        raise ValueError("invalid pin")
+    return id
+
+
+class _PinIRQ:
+    def __init__(self, g):
+        self._g = g
+
+    def flags(self):
+        return 0
+
+    def trigger(self, trigger=None):
+        return self._g.trigger
+
+
+class Pin:
+    IN = 0
+    OUT = 1
+    OPEN_DRAIN = 2
+    ALT = 3
+    PULL_UP = 1
+    PULL_DOWN = 2
+    IRQ_FALLING = 4
+    IRQ_RISING = 8
+    ALT_SPI = 1
+    ALT_UART = 2
+    ALT_PWM = 4
+    ALT_SIO = 5
+
+    def __init__(self, id, mode=-1, pull=-1, *, value=None, drive=None, alt=None):
+        self.id = _gpio_id(id)
+        if mode != -1 or pull != -1 or value is not None:
+            self.init(mode, pull, value=value, drive=drive, alt=alt)
+
+    def init(self, mode=-1, pull=-1, *, value=None, drive=None, alt=None):
+        if mode not in (-1, Pin.IN, Pin.OUT, Pin.OPEN_DRAIN):
+            raise ValueError("invalid pin mode")
+        if pull not in (-1, None, Pin.PULL_UP, Pin.PULL_DOWN):
+            raise ValueError("invalid pull")
+        s = _sim()
+        s.spi_release_pin(self.id)
+        s.mcu_set(self.id, mode=None if mode == -1 else mode, out=value,
+                  pull=-1 if pull == -1 else pull)
+
+    def value(self, x=None):
+        s = _sim()
+        if x is None:
+            g = s.gpio[self.id]
+            if g.mode == Pin.OUT:
+                return g.out  # rp2 reads the pad, which follows the output
+            return g.read()
+        s.mcu_set(self.id, out=x)
+        return None
+
+    def __call__(self, x=None):
+        return self.value(x)
+
+    def on(self):
+        self.value(1)
+
+    def off(self):
+        self.value(0)
+
+    def high(self):
+        self.value(1)
+
+    def low(self):
+        self.value(0)
+
+    def toggle(self):
+        g = _sim().gpio[self.id]
+        self.value(1 - g.out)
+
+    def mode(self, mode=None):
+        g = _sim().gpio[self.id]
+        if mode is None:
+            return g.mode
+        self.init(mode)
+
+    def pull(self, pull=None):
+        g = _sim().gpio[self.id]
+        if pull is None:
+            return g.pull
+        self.init(pull=pull)
+
+    def irq(self, handler=None, trigger=IRQ_FALLING | IRQ_RISING, *, priority=1, wake=None,
+            hard=False):
+        if trigger & ~(Pin.IRQ_FALLING | Pin.IRQ_RISING):
+            raise ValueError("invalid trigger")
+        g = _sim().gpio[self.id]
+        g.handler = handler
+        g.trigger = trigger if handler is not None else 0
+        g.hard = bool(hard)
+        return _PinIRQ(g)
+
+    def __eq__(self, other):
+        return isinstance(other, Pin) and other.id == self.id
+
+    def __hash__(self):
+        return self.id
+
+    def __repr__(self):
+        return "Pin(GPIO%d)" % self.id
+
+
+def _spi_baudrate(want):
+    """The rate the RP2040 really gives (pico-sdk spi_set_baudrate)."""
+    prescale = 2
+    while prescale <= 254:
+        if _CLK_PERI < (prescale + 2) * 256 * want:
+            break
+        prescale += 2
+    postdiv = 256
+    while postdiv > 1:
+        if _CLK_PERI // (prescale * (postdiv - 1)) > want:
+            break
+        postdiv -= 1
+    return _CLK_PERI // (prescale * postdiv)
+
+
+class SPI:
+    MSB = 1
+    LSB = 0
+    _DEFAULT_PINS = ((18, 19, 16), (10, 11, 8))  # Pico: (sck, mosi, miso) of SPI0, SPI1
+
+    def __init__(self, id, baudrate=1000000, *, polarity=0, phase=0, bits=8, firstbit=MSB,
+                 sck=None, mosi=None, miso=None):
+        if not isinstance(id, int) or not 0 <= id <= 1:
+            raise ValueError("SPI(%s) doesn't exist" % (id,))
+        self.id = id
+        d = SPI._DEFAULT_PINS[id]
+        self.sck, self.mosi, self.miso = d
+        for name, p, role in (("SCK", sck, 2), ("MOSI", mosi, 3), ("MISO", miso, 0)):
+            if p is None:
+                continue
+            n = _gpio_id(p)
+            if n & 3 != role or (n >> 3) & 1 != id:
+                raise ValueError("bad %s pin" % name)
+            setattr(self, name.lower(), n)
+        self.init(baudrate=baudrate, polarity=polarity, phase=phase, bits=bits, firstbit=firstbit)
+        # Like the rp2 port, the peripheral takes all three pins, MISO too when not given.
+        _sim().spi_claim(self)
+
+    def init(self, baudrate=1000000, *, polarity=0, phase=0, bits=8, firstbit=MSB):
+        if firstbit == SPI.LSB:
+            raise NotImplementedError("LSB")
+        self.requested_baudrate = baudrate
+        self.baudrate = _spi_baudrate(baudrate)
+        self.polarity = polarity
+        self.phase = phase
+        self.bits = bits
+        self.firstbit = firstbit
+
+    def deinit(self):
+        pass
+
+    def write(self, buf):
+        _sim().spi_transfer(self, bytes(buf), None)
+
+    def read(self, nbytes, write=0x00):
+        out = bytearray(nbytes)
+        _sim().spi_transfer(self, bytes([write]) * nbytes, out)
+        return bytes(out)
+
+    def readinto(self, buf, write=0x00):
+        _sim().spi_transfer(self, bytes([write]) * len(buf), buf)
+
+    def write_readinto(self, write_buf, read_buf):
+        if len(write_buf) != len(read_buf):
+            raise ValueError("buffers must be the same length")
+        _sim().spi_transfer(self, bytes(write_buf), read_buf)
+
+    def __repr__(self):
+        return "SPI(%d, baudrate=%d, polarity=%d, phase=%d, bits=%d, sck=%d, mosi=%d, miso=%d)" % (
+            self.id, self.baudrate, self.polarity, self.phase, self.bits,
+            self.sck, self.mosi, self.miso)
+
+
+class I2C:
+    _SDA = ((0, 4, 8, 12, 16, 20, 24, 28), (2, 6, 10, 14, 18, 22, 26))
+
+    def __init__(self, id, *, scl=None, sda=None, freq=400000, timeout=50000):
+        if not isinstance(id, int) or not 0 <= id <= 1:
+            raise ValueError("I2C(%s) doesn't exist" % (id,))
+        self.id = id
+        self.scl = _gpio_id(scl) if scl is not None else (5 if id == 0 else 7)
+        self.sda = _gpio_id(sda) if sda is not None else (4 if id == 0 else 6)
+        if self.sda not in I2C._SDA[id]:
+            raise ValueError("bad SDA pin")
+        if self.scl - 1 not in I2C._SDA[id]:
+            raise ValueError("bad SCL pin")
+        self.freq = freq
+
+    def _dev(self, addr):
+        dev = _sim().i2c_device(self.id, addr)
+        if dev is None:
+            raise OSError(5)  # EIO: no acknowledge
+        return dev
+
+    def scan(self):
+        return _sim().i2c_scan(self.id)
+
+    def writeto(self, addr, buf, stop=True):
+        self._dev(addr).i2c_write(bytes(buf))
+        return len(buf)
+
+    def readfrom(self, addr, nbytes, stop=True):
+        return self._dev(addr).i2c_read(nbytes)
+
+    def readfrom_into(self, addr, buf, stop=True):
+        buf[:] = self._dev(addr).i2c_read(len(buf))
+
+    def writeto_mem(self, addr, memaddr, buf, *, addrsize=8):
+        self._dev(addr).i2c_write(bytes([memaddr]) + bytes(buf))
+
+    def readfrom_mem(self, addr, memaddr, nbytes, *, addrsize=8):
+        dev = self._dev(addr)
+        dev.i2c_write(bytes([memaddr]))
+        return dev.i2c_read(nbytes)
+
+    def readfrom_mem_into(self, addr, memaddr, buf, *, addrsize=8):
+        buf[:] = self.readfrom_mem(addr, memaddr, len(buf), addrsize=addrsize)
+
+
+class I2S:
+    """Placeholder: the constructor's rp2 checks; samples are accepted and dropped."""
+    RX = 0
+    TX = 1
+    MONO = 0
+    STEREO = 1
+
+    def __init__(self, id, *, sck, ws, sd, mck=None, mode, bits, format, rate, ibuf):
+        if _gpio_id(ws) != _gpio_id(sck) + 1:
+            raise ValueError("invalid ws (must be sck+1)")
+        if bits not in (16, 32):
+            raise ValueError("invalid bits")
+        self.rate = rate
+
+    def write(self, buf):
+        return len(buf)
+
+    def readinto(self, buf):
+        return len(buf)
+
+    def irq(self, handler):
+        pass
+
+    def deinit(self):
+        pass
+
+
+class Timer:
+    ONE_SHOT = 0
+    PERIODIC = 1
+
+    def __init__(self, id=-1, *, mode=PERIODIC, freq=-1, period=-1, tick_hz=1000, callback=None,
+                 hard=True):
+        self._event = None
+        if callback is not None:
+            self.init(mode=mode, freq=freq, period=period, tick_hz=tick_hz, callback=callback,
+                      hard=hard)
+
+    def init(self, *, mode=PERIODIC, freq=-1, period=-1, tick_hz=1000, callback=None, hard=True):
+        self.deinit()
+        if freq > 0:
+            us = 1000000 // freq
+        else:
+            us = period * 1000000 // tick_hz
+        self._us = max(us, 1)
+        self._mode = mode
+        self._cb = callback
+        self._hard = hard
+        self._event = _sim().clock.after(self._us, self._fire)
+
+    def _fire(self, _):
+        s = _sim()
+        self._event = None
+        if self._mode == Timer.PERIODIC:
+            self._event = s.clock.after(self._us, self._fire)
+        if self._cb is not None:
+            if self._hard:
+                self._cb(self)
+            else:
+                s.schedule(self._cb, self)
+
+    def deinit(self):
+        if self._event is not None:
+            self._event.cancel()
+            self._event = None
+
+
+class WDT:
+    def __init__(self, id=0, timeout=5000):
+        if not 1 <= timeout <= _WDT_MAX_MS:
+            raise ValueError("timeout exceeds %d" % _WDT_MAX_MS)
+        self.timeout = timeout
+        _sim().feed_wdt(timeout)
+
+    def feed(self):
+        _sim().feed_wdt(self.timeout)
+
+
+def disable_irq():
+    s = _sim()
+    s.irq_depth += 1
+    return s.irq_depth - 1
+
+
+def enable_irq(state):
+    s = _sim()
+    s.irq_depth = state
+    s.enable_irq()
+
+
+def reset():
+    _sim().reset_mcu("machine.reset")
+    raise _world.PowerLost("machine.reset")
+
+
+def soft_reset():
+    reset()
+
+
+def reset_cause():
+    return WDT_RESET if _sim().resets else PWRON_RESET
+
+
+def freq(hz=None):
+    return 125000000 if hz is None else None
+
+
+def unique_id():
+    return b"HEADROOM"
+
+
+def idle():
+    pass
+
+
+def lightsleep(time_ms=None):
+    if time_ms is not None:
+        import time
+        time.sleep_ms(time_ms)
+
+
+def bootloader(value=None):
+    raise NotImplementedError("bootloader in the simulator")

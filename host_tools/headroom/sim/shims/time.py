@@ -1,0 +1,47 @@
+"""Drop-in `time` for the MicroPython VM: the virtual clock of the simulated board.
+
+(CPython keeps its own `time`; `headroom.sim.shims.install` adds the ticks
+functions to it.)
+"""
+from headroom.sim import world as _world
+from headroom.sim.clock import ticks_add, ticks_diff  # noqa: F401
+
+
+def _clock():
+    s = _world.current
+    if s is None:
+        raise RuntimeError("no simulated board is running")
+    return s
+
+
+def ticks_ms():
+    return _clock().clock.ticks_ms()
+
+
+def ticks_us():
+    return _clock().clock.ticks_us()
+
+
+def ticks_cpu():
+    return _clock().clock.ticks_us()
+
+
+def sleep_ms(ms):
+    s = _clock()
+    s.sleep_us(ms * 1000)
+
+
+def sleep_us(us):
+    _clock().sleep_us(us)
+
+
+def sleep(seconds):
+    _clock().sleep_us(int(seconds * 1000000))
+
+
+def time():
+    return _clock().now() // 1000000
+
+
+def time_ns():
+    return _clock().now() * 1000

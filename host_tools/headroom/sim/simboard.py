@@ -1,0 +1,156 @@
+"""A whole simulated Headroom board: the parts of a board file, wired, running the firmware.
+
+    b = SimBoard("boards/pico-se.json")
+    b.power(True); b.run_ms(2500)
+    b.turn(+4, rate=5); b.run_ms(1000)
+    b.jack.levels        # what reaches the headphones, cdB per channel
+
+The firmware is imported from firmware/ unchanged, fresh at every boot, and
+reads board.json and settings.json from the board's flash directory.
+"""
+import os
+import sys
+
+from . import shims, world
+from .models.controls import PowerSense, RotaryEncoder, Rng, Switch
+from .models.jack import Jack
+from .models.pga2311 import PGA2311Chain
+from .models.relay import Relay
+from .trace import Trace
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+FIRMWARE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(_HERE))), "firmware")
+
+
+def use_firmware(path=FIRMWARE_DIR):
+    """Make the firmware importable, with the simulated machine modules under it."""
+    shims.install()
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+
+def _purge_firmware():
+    for name in list(sys.modules):
+        if name == "headroom_fw" or name.startswith("headroom_fw."):
+            del sys.modules[name]
+
+
+class SimBoard:
+    def __init__(self, board_path, flash_dir=None, trace_sink=None, seed=1, start_ms=0,
+                 keep_trace=True):
+        use_firmware()
+        from headroom_fw import board as boardfile
+        with open(board_path) as f:
+            text = f.read()
+        self.board_name = os.path.basename(board_path)
+        self.board = boardfile.parse(_json_loads(text), self.board_name)
+        if flash_dir is None:
+            import tempfile
+            flash_dir = tempfile.mkdtemp(prefix="headroom-flash-")
+        self.flash_dir = flash_dir
+        with open(os.path.join(flash_dir, "board.json"), "w") as f:
+            f.write(text)
+        self.trace = Trace(self.board_name, trace_sink, keep_trace)
+        self.sim = world.Sim(self.trace, start_ms * 1000)
+        world.current = self.sim
+        self.sim.firmware = self._boot_firmware
+        self.rng = Rng(seed)
+        self._build()
+        self._flash_stat = None
+        self.flash_writes = 0
+        self.sim.after_step.append(self._watch_flash)
+
+    def _build(self):
+        b, s = self.board, self.sim
+        # Board resistors: CS held high and MUTE held low while the MCU is not driving them.
+        s.gpio[b.pga_cs].board_pull = 1
+        s.gpio[b.pga_mute].board_pull = 0
+        self.pga = PGA2311Chain(s, b.spi_id, b.pga_cs, b.pga_mute, b.pga_zcen,
+                                len(b.pga_roles) // 2)
+        self.relays = {}
+        for name in ("mute", "gain", "output"):
+            r = getattr(b, name + "_relay")
+            if r is not None:
+                self.relays[name] = Relay(s, name, r.pin, r.active_high, r.operate_ms, r.release_ms)
+        self.jack = Jack(s, b, self.pga, self.relays["mute"], self.relays.get("gain"),
+                         self.relays.get("output"))
+        self.encoder = RotaryEncoder(s, b.enc_a, b.enc_b, b.edges_per_detent, self.rng)
+        self.button = Switch(s, b.button, "button", self.rng)
+        self.gain_switch = Switch(s, b.gain_switch, "gain_switch", self.rng) if b.gain_switch is not None else None
+        self.output_switch = (Switch(s, b.output_switch, "output_switch", self.rng)
+                              if b.output_switch is not None else None)
+        if b.power_sense is not None:
+            PowerSense(s, b.power_sense, b.holdup_ms)
+        # Switches start in the low-gain, single-ended positions.
+        self.set_gain("low")
+        self.set_output("se")
+
+    def _boot_firmware(self, sim):
+        _purge_firmware()
+        from headroom_fw import app
+        return app.boot(self.flash_dir + "/")
+
+    def _watch_flash(self):
+        path = os.path.join(self.flash_dir, "settings.json")
+        try:
+            st = os.stat(path)
+            key = (st.st_ino, st.st_size, st.st_mtime_ns)
+        except OSError:
+            key = None
+        if key != self._flash_stat:
+            self._flash_stat = key
+            if key is not None:
+                self.flash_writes += 1
+                self.sim.emit("flash", [("file", "settings.json"), ("bytes", key[1])])
+
+    # ---- the user's hands
+    def power(self, on):
+        self.sim.power(on)
+
+    def turn(self, detents, rate=10.0, bounce_us=0):
+        """Turn the knob; returns the time the turn takes in us (the caller runs the board)."""
+        if detents == 0:
+            return 0
+        return self.encoder.turn(detents, int(round(rate * 1000)), bounce_us)
+
+    def set_gain(self, pos, bounce_us=0):
+        if self.gain_switch is None:
+            return
+        level = self.board.gain_switch_high_level if pos == "high" else 1 - self.board.gain_switch_high_level
+        self.gain_switch.set(level == 0, bounce_us)
+
+    def set_output(self, pos, bounce_us=0):
+        if self.output_switch is None:
+            return
+        b = self.board.output_switch_balanced_level
+        level = b if pos == "balanced" else 1 - b
+        self.output_switch.set(level == 0, bounce_us)
+
+    def press(self, closed, bounce_us=0):
+        self.button.set(closed, bounce_us)
+
+    # ---- time
+    def run_ms(self, ms):
+        self.sim.run_for(int(ms * 1000))
+
+    def run_us(self, us):
+        self.sim.run_for(us)
+
+    def now_us(self):
+        return self.sim.now()
+
+    def settings_text(self):
+        try:
+            with open(os.path.join(self.flash_dir, "settings.json")) as f:
+                return f.read()
+        except OSError:
+            return None
+
+    def close(self):
+        if world.current is self.sim:
+            world.current = None
+
+
+def _json_loads(text):
+    import json
+    return json.loads(text)

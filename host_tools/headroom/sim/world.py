@@ -1,0 +1,365 @@
+"""The simulated board: GPIO nets, the MCU's life cycle, faults.
+
+A GPIO net's level comes from, in order: the MCU driving it as an output,
+external parts driving it (a closed contact to ground, a comparator), a resistor
+on the board, the MCU's own pull. A net nothing defines floats, and reading a
+floating input is a fault, as is an output fighting an external driver.
+
+`current` is the Sim that the `machine` shim talks to.
+"""
+from .clock import Clock
+
+current = None
+
+IN = 0
+OUT = 1
+OPEN_DRAIN = 2
+PULL_UP = 1
+PULL_DOWN = 2
+IRQ_FALLING = 4
+IRQ_RISING = 8
+
+N_GPIO = 30
+MCU_BOOT_US = 100000  # power-on or reset to the first line of main.py
+
+
+def _hex(data):
+    return "".join("%02x" % b for b in data)
+
+
+class SimFault(BaseException):
+    """Misuse of a simulated part. BaseException: firmware `except Exception` cannot hide it."""
+
+
+class PowerLost(BaseException):
+    """Raised out of firmware code when the MCU loses power or resets."""
+
+
+class Gpio:
+    def __init__(self, sim, n):
+        self.sim = sim
+        self.n = n
+        self.reset()
+        self.drivers = {}      # external source name -> level
+        self.board_pull = None  # resistor on the board: 0, 1 or None
+        self.listeners = []    # fn(gpio) called when the level changes
+        self.level = None
+
+    def reset(self):
+        """MCU reset: input, no pull, no IRQ."""
+        self.mode = IN
+        self.out = 0
+        self.pull = None
+        self.handler = None
+        self.trigger = 0
+        self.hard = False
+
+    def mcu_drives(self):
+        return self.mode == OUT or (self.mode == OPEN_DRAIN and self.out == 0)
+
+    def resolve(self):
+        ext = None
+        for src in self.drivers:
+            lv = self.drivers[src]
+            if ext is not None and lv != ext:
+                self.sim.fault("GP%d: external drivers disagree" % self.n)
+            ext = lv
+        if self.mcu_drives():
+            if ext is not None and ext != self.out:
+                self.sim.fault("GP%d: MCU output %d fights an external %d (short circuit)"
+                               % (self.n, self.out, ext))
+            return self.out
+        if ext is not None:
+            return ext
+        if self.board_pull is not None:
+            return self.board_pull
+        if self.pull == PULL_UP and self.sim.mcu_powered:
+            return 1
+        if self.pull == PULL_DOWN and self.sim.mcu_powered:
+            return 0
+        return None
+
+    def update(self):
+        old = self.level
+        new = self.resolve()
+        if new == old:
+            return
+        self.level = new
+        for fn in self.listeners:
+            fn(self)
+        if self.handler is not None and old is not None and new is not None:
+            edge = IRQ_RISING if new else IRQ_FALLING
+            if self.trigger & edge:
+                self.sim.irq(self)
+
+    def drive(self, source, level):
+        """An external part drives the net (level None: lets go)."""
+        if level is None:
+            self.drivers.pop(source, None)
+        else:
+            self.drivers[source] = level
+        self.update()
+
+    def read(self):
+        lv = self.level
+        if lv is None:
+            self.sim.fault("GP%d read while floating (no pull-up or driver)" % self.n)
+            return 0
+        return lv
+
+
+class Sim:
+    """One simulated board: clock, GPIOs, chip models, the MCU running the firmware."""
+
+    def __init__(self, trace, start_us=0):
+        self.clock = Clock(start_us)
+        self.trace = trace
+        self.gpio = [Gpio(self, n) for n in range(N_GPIO)]
+        self.faults = []
+        self.mcu_powered = False
+        self.supply_on = False
+        self.firmware = None      # fn(sim) -> app object with step()
+        self.app = None
+        self.next_wake_us = None
+        self.irq_depth = 0        # machine.disable_irq nesting
+        self._pending_irqs = []
+        self.scheduled = []       # micropython.schedule queue
+        self.schedule_depth = 4   # MICROPY_SCHEDULER_DEPTH
+        self.hard_irq_hook = None  # wraps hard handlers (heap_lock on MicroPython)
+        self.spi_buses = {}
+        self.models = []
+        self.on_power = []        # fn(on) of models powered by the board supply
+        self.wdt_event = None
+        self.wdt_timeout_ms = None
+        self.after_step = []      # fn() run after each firmware step
+        self.resets = 0
+        self.spi_pins = {}        # gpio -> (spi id, role)
+        self.generation = 0       # counts MCU stops, so a sleeping caller knows
+
+    # ---- bookkeeping
+    def now(self):
+        return self.clock.elapsed_us()
+
+    def emit(self, kind, fields):
+        self.trace.emit(self.now(), kind, fields)
+
+    def fault(self, message):
+        self.faults.append((self.now(), message))
+        self.emit("fault", [("message", message)])
+        raise SimFault(message)
+
+    # ---- GPIO writes from the MCU
+    def mcu_set(self, n, mode=None, out=None, pull=-1):
+        g = self.gpio[n]
+        was = g.out if g.mcu_drives() else None
+        if mode is not None:
+            g.mode = mode
+        if out is not None:
+            g.out = 1 if out else 0
+        if pull != -1:
+            g.pull = pull
+        now = g.out if g.mcu_drives() else None
+        if now != was:
+            self.emit("pin", [("pin", n), ("level", now)])
+        g.update()
+
+    # ---- interrupts
+    def irq(self, g):
+        if self.irq_depth:
+            if g not in self._pending_irqs:
+                self._pending_irqs.append(g)
+            return
+        self._deliver(g)
+
+    def _deliver(self, g):
+        from .shims.machine import Pin  # the handle the firmware expects
+        pin = Pin(g.n)
+        if g.hard:
+            if self.hard_irq_hook is not None:
+                self.hard_irq_hook(g.handler, pin)
+            else:
+                g.handler(pin)
+        else:
+            self.schedule(g.handler, pin)
+
+    def enable_irq(self):
+        while self._pending_irqs and not self.irq_depth:
+            self._deliver(self._pending_irqs.pop(0))
+
+    def schedule(self, fn, arg):
+        if len(self.scheduled) >= self.schedule_depth:
+            raise RuntimeError("schedule queue full")
+        self.scheduled.append((fn, arg))
+
+    def run_scheduled(self):
+        while self.scheduled and self.app is not None:
+            fn, arg = self.scheduled.pop(0)
+            fn(arg)
+
+    # ---- power and the MCU
+    def power(self, on):
+        """Switch the board's supply. Off: the power-sense line falls first, the MCU dies after hold-up."""
+        if on == self.supply_on:
+            return
+        self.supply_on = on
+        self.emit("power", [("on", on)])
+        for fn in self.on_power:
+            fn(on)
+        if on:
+            self.clock.after(MCU_BOOT_US, self._mcu_start)
+        elif self.mcu_powered:
+            holdup = getattr(self, "holdup_us", 0)
+            if holdup:
+                self.clock.after(holdup, self._mcu_stop)
+            else:
+                self._mcu_stop()
+
+    def _mcu_stop(self, _=None, cause="power"):
+        if not self.mcu_powered:
+            return
+        self.mcu_powered = False
+        self.generation += 1
+        self.app = None
+        self.next_wake_us = None
+        self.spi_pins = {}
+        self.scheduled = []
+        self._pending_irqs = []
+        self.irq_depth = 0
+        if self.wdt_event is not None:
+            self.wdt_event.cancel()
+            self.wdt_event = None
+        for g in self.gpio:
+            if g.mcu_drives():
+                self.emit("pin", [("pin", g.n), ("level", None)])
+            g.reset()
+        for g in self.gpio:
+            g.update()
+
+    def _mcu_start(self, _=None):
+        if not self.supply_on or self.mcu_powered:
+            return
+        self.mcu_powered = True
+        for g in self.gpio:
+            g.update()
+        self.emit("boot", [])
+        try:
+            self.app = self.firmware(self)
+        except (SimFault, PowerLost):
+            raise
+        except Exception as e:
+            self._crash(e)
+            return
+        self.next_wake_us = self.clock.now_us
+
+    def reset_mcu(self, cause):
+        """Watchdog or machine.reset(): the MCU restarts, the supply stays."""
+        self.resets += 1
+        self.emit("reset", [("cause", cause)])
+        self._mcu_stop(cause=cause)
+        self.clock.after(MCU_BOOT_US, self._mcu_start)
+
+    def _crash(self, e):
+        # On the board the exception ends main.py; the pins stay as they were
+        # until the watchdog resets the MCU.
+        self.emit("crash", [("error", "%s: %s" % (type(e).__name__, e))])
+        self.crashes = getattr(self, "crashes", []) + [e]
+        self.app = None
+        self.next_wake_us = None
+
+    def feed_wdt(self, timeout_ms):
+        if self.wdt_event is not None:
+            self.wdt_event.cancel()
+        self.wdt_timeout_ms = timeout_ms
+        self.wdt_event = self.clock.after(timeout_ms * 1000, self._wdt_expired)
+
+    def _wdt_expired(self, _):
+        self.wdt_event = None
+        self.reset_mcu("watchdog")
+
+    # ---- SPI and I2C buses
+    def spi_claim(self, spi):
+        """An SPI block takes its three pins (rp2: gpio_set_function(SPI) on each)."""
+        for role, n in (("SCK", spi.sck), ("MOSI", spi.mosi), ("MISO", spi.miso)):
+            g = self.gpio[n]
+            if g.mode == OUT:
+                self.fault("GP%d was configured as an output; SPI%d took it as %s"
+                           % (n, spi.id, role))
+            owner = self.spi_pins.get(n)
+            if owner is not None and owner[0] != spi.id:
+                self.fault("GP%d already belongs to SPI%d" % (n, owner[0]))
+            self.spi_pins[n] = (spi.id, role)
+        self.spi_buses[spi.id] = spi
+
+    def spi_release_pin(self, n):
+        """Pin.init on a pin gives it back to GPIO, away from its SPI block."""
+        self.spi_pins.pop(n, None)
+
+    def spi_transfer(self, spi, data, into):
+        for role, n in (("SCK", spi.sck), ("MOSI", spi.mosi)):
+            if self.spi_pins.get(n) != (spi.id, role):
+                self.fault("SPI%d write, but %s GP%d is no longer an SPI pin" % (spi.id, role, n))
+        devices = [d for d in self.models if getattr(d, "spi_id", None) == spi.id]
+        selected = [d for d in devices if self.gpio[d.cs].level == 0]
+        self.emit("spi", [("bus", spi.id), ("cs", selected[0].cs if selected else None),
+                          ("baudrate", spi.baudrate), ("polarity", spi.polarity),
+                          ("phase", spi.phase), ("data", _hex(data))])
+        if not selected:
+            self.fault("SPI%d: %d bytes sent with no chip select low" % (spi.id, len(data)))
+        miso = bytes(len(data))
+        for d in selected:
+            miso = d.spi_bytes(spi, data)
+        if into is not None:
+            if self.spi_pins.get(spi.miso) != (spi.id, "MISO"):
+                miso = bytes(len(data))
+            for i in range(len(data)):
+                into[i] = miso[i]
+
+    def i2c_device(self, bus, addr):
+        for d in self.models:
+            if getattr(d, "i2c_bus", None) == bus and d.i2c_addr == addr:
+                return d
+        return None
+
+    def i2c_scan(self):
+        return sorted(d.i2c_addr for d in self.models if getattr(d, "i2c_bus", None) is not None)
+
+    def sleep_us(self, us):
+        """time.sleep_* inside firmware code: time passes, interrupts run."""
+        gen = self.generation
+        self.clock.run_until(self.clock.now_us + us, self.run_scheduled)
+        if self.generation != gen:
+            raise PowerLost("the MCU stopped during a sleep")
+
+    # ---- running
+    def _step(self):
+        self.run_scheduled()
+        if self.app is None:
+            return
+        try:
+            ms = self.app.step()
+        except (SimFault, PowerLost):
+            raise
+        except Exception as e:
+            self._crash(e)
+            return
+        for fn in self.after_step:
+            fn()
+        if self.app is not None:
+            # sleep_ms(0) still costs the loop some time; never spin at one instant.
+            self.next_wake_us = self.clock.now_us + (int(ms) * 1000 if ms > 0 else 100)
+
+    def run_until(self, t_us):
+        """Run the board (events and the firmware's main loop) up to sim time `t_us`."""
+        end = self.clock.origin_us + t_us
+        while True:
+            w = self.next_wake_us
+            if w is not None and w <= end:
+                self.clock.run_until(w, self.run_scheduled)
+                if self.app is not None and self.next_wake_us == w:
+                    self._step()
+            else:
+                self.clock.run_until(end, self.run_scheduled)
+                return
+
+    def run_for(self, dt_us):
+        self.run_until(self.now() + dt_us)
