@@ -96,10 +96,14 @@ class App:
         if not self.power_ok:
             if ctl.phase != POWER_FAIL:
                 ctl.power_fail(now)
+            elif self._sense.value():
+                # The supply came back before the MCU lost power: the analog rails
+                # dipped and the PGA2311 may have reset. Start again, muted, from boot.
+                machine.reset()
         else:
-            d = self.encoder.take()
+            d, t = self.encoder.take()
             if d:
-                ctl.turn(d, now)
+                ctl.turn(d, t)
             ev = self.button.update(self._btn_pin.value(), now)
             if ev == inputs.CLICK:
                 ctl.click(now)

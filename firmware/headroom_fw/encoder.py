@@ -5,6 +5,7 @@ no allocation (the bound method is made once, here, not in the IRQ). The main
 loop takes the detents with interrupts briefly disabled.
 """
 import machine
+from time import ticks_ms
 
 from .quadrature import QuadratureDecoder
 
@@ -22,12 +23,14 @@ class Encoder:
         pin_b.irq(self._isr, trig, hard=True)
 
     def _edge(self, pin):
-        self.decoder.feed((self.a.value() << 1) | self.b.value())
+        # ticks_ms() returns a small int: no allocation.
+        self.decoder.feed((self.a.value() << 1) | self.b.value(), ticks_ms())
 
     def take(self):
-        """Detents turned since the last call (positive clockwise)."""
+        """(detents turned since the last call, ticks_ms of the last one); positive = clockwise."""
         st = machine.disable_irq()
         d = self.decoder.detents
+        t = self.decoder.last_ms
         self.decoder.detents = 0
         machine.enable_irq(st)
-        return d
+        return d, t

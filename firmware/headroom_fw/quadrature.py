@@ -22,29 +22,34 @@ class QuadratureDecoder:
         self.rest = state  # the knob sits in a detent at start-up
         self.pos = 0       # transitions since the last detent
         self.detents = 0   # detents not yet taken by the main loop
+        self.last_ms = 0   # ticks_ms of the last detent counted
 
-    def feed(self, state):
-        """Account for a new contact state. Safe in a hard IRQ."""
+    def feed(self, state, now_ms=0):
+        """Account for a new contact state seen at `now_ms`. Safe in a hard IRQ."""
         prev = self.state
         if state == prev:
             return
         self.state = state
         pos = self.pos + _TABLE[(prev << 2) | state] - 1
         e = self.edges
+        d = 0
         if pos >= e:
-            self.detents += 1
+            d = 1
             pos -= e
         elif pos <= -e:
-            self.detents -= 1
+            d = -1
             pos += e
         if state == self.rest or (e == 2 and state == 3 - self.rest) or e == 1:
             # Back in a detent: more than half way means an edge was missed.
             if pos * 2 > e:
-                self.detents += 1
+                d += 1
             elif pos * 2 < -e:
-                self.detents -= 1
+                d -= 1
             pos = 0
         self.pos = pos
+        if d:
+            self.detents += d
+            self.last_ms = now_ms
 
 
 # Interval between detents (ms) at or above which each detent is one 0.5 dB step,
@@ -60,7 +65,11 @@ class Acceleration:
         self.last_ms = None
 
     def steps(self, detents, now_ms):
-        """Steps for `detents` taken at `now_ms` (sign follows the detents)."""
+        """Steps for `detents`, the last of which came at `now_ms` (sign follows the detents).
+
+        Give the detents' own time (from the IRQ), not the time the main loop
+        took them, or the poll period quantizes the speed.
+        """
         if detents == 0:
             return 0
         n = detents if detents > 0 else -detents

@@ -63,6 +63,16 @@ class Clock:
         if t_us > self.now_us:
             self.now_us = t_us
 
+    def run_one(self, limit_us):
+        """Run the next event if it is due by `limit_us`; returns whether one ran."""
+        nt = self.next_time()
+        if nt is None or nt > limit_us:
+            return False
+        ev = heapq.heappop(self._queue)[2]
+        self.now_us = ev.t_us
+        ev.fn(ev.arg)
+        return True
+
     def elapsed_us(self):
         return self.now_us - self.origin_us
 

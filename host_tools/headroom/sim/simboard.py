@@ -140,9 +140,10 @@ class SimBoard:
         return self.sim.now()
 
     def settings_text(self):
+        """The settings file as text (undecodable bytes replaced), None when absent."""
         try:
-            with open(os.path.join(self.flash_dir, "settings.json")) as f:
-                return f.read()
+            with open(os.path.join(self.flash_dir, "settings.json"), "rb") as f:
+                return f.read().decode("utf-8", "replace")
         except OSError:
             return None
 

@@ -20,45 +20,54 @@ def _state(fields):
     return dict(fields)
 
 
+FOLD_GAP_US = 250000  # jack changes closer than this fold into one line
+
+
 class Timeline:
     def __init__(self, out, verbose=False):
         self.out = out
         self.verbose = verbose
-        self._ramp = None  # (t_start, first level text, last level text, steps, t_last, output)
+        self._run = None  # [t_first, t_last, output, first (L, R), last (L, R), count]
 
     def _print(self, t_us, text):
         self.out.write("%s  %s\n" % (_t(t_us), text))
 
+    @staticmethod
+    def _levels(lr):
+        left, right = lr
+        if left == right:
+            return "muted" if left == "mute" else "L/R %s dBV" % left
+        return "L %s  R %s dBV" % (left, right)
+
     def _flush(self):
-        r = self._ramp
+        r = self._run
         if r is None:
             return
-        self._ramp = None
-        t0, first, last, steps, t1, output = r
-        if steps == 1:
-            self._print(t0, "jack %-8s L/R %s dBV" % (output, last))
+        self._run = None
+        t0, t1, output, first, last, n = r
+        if n == 1:
+            self._print(t0, "jack %-8s %s" % (output, self._levels(last)))
         else:
-            self._print(t0, "jack %-8s ramps %s -> %s dBV in %d steps over %d ms"
-                        % (output, first, last, steps, (t1 - t0) // 1000))
+            self._print(t0, "jack %-8s %s -> %s in %d steps over %d ms" % (
+                output, self._levels(first), self._levels(last), n, (t1 - t0) // 1000))
+
+    def _jack(self, t_us, s):
+        lr = (_val(s["left"]), _val(s["right"]))
+        r = self._run
+        silent = lr == ("mute", "mute")
+        if (r is not None and not silent and r[4] != ("mute", "mute") and r[2] == s["output"]
+                and t_us - r[1] <= FOLD_GAP_US):
+            r[1], r[4], r[5] = t_us, lr, r[5] + 1
+            return
+        self._flush()
+        self._run = [t_us, t_us, s["output"], lr, lr, 1]
+        if silent:
+            self._flush()
 
     def record(self, t_us, kind, fields):
         f = _state(fields)
         if kind == "chip" and f["chip"] == "jack":
-            s = _state(f["state"])
-            left, right = _val(s["left"]), _val(s["right"])
-            if left == right and left != "mute":
-                r = self._ramp
-                if r is not None and r[5] == s["output"] and t_us - r[4] <= 100000:
-                    self._ramp = (r[0], r[1], left, r[3] + 1, t_us, r[5])
-                else:
-                    self._flush()
-                    self._ramp = (t_us, left, left, 1, t_us, s["output"])
-                return
-            self._flush()
-            if left == right:
-                self._print(t_us, "jack %-8s muted" % s["output"])
-            else:
-                self._print(t_us, "jack %-8s L %s  R %s dBV" % (s["output"], left, right))
+            self._jack(t_us, _state(f["state"]))
             return
         if kind in ("pin", "spi") or (kind == "chip" and f["chip"].startswith("pga2311")):
             if self.verbose:
@@ -72,13 +81,10 @@ class Timeline:
             self._print(t_us, "supply %s" % ("on" if f["on"] else "off"))
         elif kind == "boot":
             self._print(t_us, "MCU starts main.py")
-        elif kind == "chip":
+        elif kind == "chip" and f["chip"].startswith("relay."):
             s = _state(f["state"])
-            if f["chip"].startswith("relay."):
-                self._print(t_us, "%-14s contacts %s" % (
-                    f["chip"].replace(".", " "), "energized" if s["energized"] else "released"))
-            else:
-                self._print(t_us, "%s %s" % (f["chip"], encode(f["state"])))
+            self._print(t_us, "%-14s contacts %s" % (
+                f["chip"].replace(".", " "), "energized" if s["energized"] else "released"))
         elif kind == "flash":
             self._print(t_us, "flash: %s written (%d bytes)" % (f["file"], f["bytes"]))
         elif kind == "expect":

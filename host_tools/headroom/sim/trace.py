@@ -30,6 +30,8 @@ class Db:
 
 
 def _str(s):
+    if '"' not in s and "\\" not in s and all(c >= " " for c in s):
+        return '"' + s + '"'
     out = ['"']
     for ch in s:
         if ch == '"' or ch == "\\":
@@ -79,8 +81,8 @@ class Trace:
 
     def emit(self, t_us, kind, fields):
         """Record an event; `fields` is a list of (key, value) after t_us and kind."""
-        rec = [("t_us", t_us), ("kind", kind)] + fields
-        self._line(encode(rec))
+        if self.keep or self.sink is not None:
+            self._line(encode([("t_us", t_us), ("kind", kind)] + fields))
         for fn in self.listeners:
             fn(t_us, kind, fields)
 

@@ -135,6 +135,7 @@ class Sim:
         self.resets = 0
         self.spi_pins = {}        # gpio -> (spi id, role)
         self.generation = 0       # counts MCU stops, so a sleeping caller knows
+        self._stop_event = None   # the MCU dying at the end of the hold-up time
 
     # ---- bookkeeping
     def now(self):
@@ -206,15 +207,21 @@ class Sim:
         for fn in self.on_power:
             fn(on)
         if on:
-            self.clock.after(MCU_BOOT_US, self._mcu_start)
+            if self._stop_event is not None:
+                # Back within the hold-up time: the MCU never lost power.
+                self._stop_event.cancel()
+                self._stop_event = None
+            else:
+                self.clock.after(MCU_BOOT_US, self._mcu_start)
         elif self.mcu_powered:
             holdup = getattr(self, "holdup_us", 0)
             if holdup:
-                self.clock.after(holdup, self._mcu_stop)
+                self._stop_event = self.clock.after(holdup, self._mcu_stop)
             else:
                 self._mcu_stop()
 
     def _mcu_stop(self, _=None, cause="power"):
+        self._stop_event = None
         if not self.mcu_powered:
             return
         self.mcu_powered = False
@@ -337,7 +344,9 @@ class Sim:
             return
         try:
             ms = self.app.step()
-        except (SimFault, PowerLost):
+        except PowerLost:
+            return  # machine.reset(): the MCU is already restarting
+        except SimFault:
             raise
         except Exception as e:
             self._crash(e)
@@ -349,17 +358,26 @@ class Sim:
             self.next_wake_us = self.clock.now_us + (int(ms) * 1000 if ms > 0 else 100)
 
     def run_until(self, t_us):
-        """Run the board (events and the firmware's main loop) up to sim time `t_us`."""
+        """Run the board (events and the firmware's main loop) up to sim time `t_us`.
+
+        Events due at the same instant as the firmware's wake-up run first, as
+        interrupts would; after every event the wake-up time is looked at again,
+        since an event may boot, reset or stop the MCU.
+        """
         end = self.clock.origin_us + t_us
+        clock = self.clock
         while True:
             w = self.next_wake_us
-            if w is not None and w <= end:
-                self.clock.run_until(w, self.run_scheduled)
-                if self.app is not None and self.next_wake_us == w:
-                    self._step()
-            else:
-                self.clock.run_until(end, self.run_scheduled)
-                return
+            limit = w if w is not None and w < end else end
+            if clock.run_one(limit):
+                self.run_scheduled()
+                continue
+            if limit > clock.now_us:
+                clock.now_us = limit
+            if w is not None and w <= end and self.app is not None:
+                self._step()
+                continue
+            return
 
     def run_for(self, dt_us):
         self.run_until(self.now() + dt_us)

@@ -3,9 +3,11 @@
 Level (dBV for a full-scale signal) = DAC full scale + PGA2311 gain + the stage
 gain the gain relay's contacts select (+ the balanced gain when the output
 relay's contacts select balanced). Nothing reaches the jack while the mute
-relay's contacts are open or the PGA is muted. A balanced output takes the hot
-leg's level; its cold leg must match it, else it is a fault.
+relay's contacts are open or the PGA is muted. A balanced output is hot minus
+cold: the mean of the two legs' gains, so a leg that lags shows as a lower level.
 """
+import math
+
 from ..trace import Db
 
 SE = 0
@@ -32,23 +34,22 @@ class Jack:
 
     def _channel(self, ch, path_cdb, output):
         hot = cold = None
-        found = False
         for i in range(len(self.b.pga_roles)):
-            if self.b.pga_roles[i] != ch:
-                continue
-            g = self.pga.gain_hdb(i)
-            if self.b.pga_legs[i] > 0:
-                hot = g
-                found = True
-            else:
-                cold = g
-        if not found or hot is None:
+            if self.b.pga_roles[i] == ch:
+                if self.b.pga_legs[i] > 0:
+                    hot = self.pga.gain_hdb(i)
+                else:
+                    cold = self.pga.gain_hdb(i)
+        if output == SE or len(self.b.pga_roles) == 2:
+            return None if hot is None else hot * 50 + path_cdb
+        # Balanced: the jack sees hot - cold, i.e. the mean of the two legs' gains
+        # (the cold leg carries the inverted signal), times the balanced stage.
+        if hot is None and cold is None:
             return None
-        if output == BALANCED and 4 == len(self.b.pga_roles) and cold != hot:
-            # Unequal legs turn level into common-mode error; a settled output never shows it.
-            return min(hot * 50 if hot is not None else -100000,
-                       cold * 50 if cold is not None else -100000) + path_cdb
-        return hot * 50 + path_cdb
+        if hot == cold:
+            return hot * 50 + path_cdb
+        mean = (_lin(hot) + _lin(cold)) / 2
+        return int(round(2000 * math.log10(mean))) + path_cdb
 
     def update(self):
         output = BALANCED if self.output_relay is not None and self.output_relay.energized else SE
@@ -70,3 +71,7 @@ class Jack:
             ("right", "mute" if levels[1] is None else Db(levels[1], 100))])])
         for fn in self.listeners:
             fn()
+
+
+def _lin(hdb):
+    return 0.0 if hdb is None else 10 ** (hdb / 40)

@@ -21,15 +21,11 @@ ZC_TIMEOUT_US = 16000
 class _Chip:
     def __init__(self):
         self.sr = 0
-        self.event = None
         self.reset()
 
     def reset(self):
-        if self.event is not None:
-            self.event.cancel()
         self.sr = 0
         self.codes = [0, 0]      # effective (left, right)
-        self.event = None
 
     def shift(self, byte):
         """Clock 8 bits in at SDI; returns the 8 bits that left at SDO."""
@@ -49,6 +45,7 @@ class PGA2311Chain:
         self.chips = [_Chip() for _ in range(chips)]
         self.bits = 0
         self.powered = False
+        self._event = None       # the latched gains waiting for the zero-crossing time-out
         self.listeners = []
         self._last = [None] * chips
         sim.gpio[cs].listeners.append(self._on_cs)
@@ -67,6 +64,7 @@ class PGA2311Chain:
 
     def _on_power(self, on):
         self.powered = on
+        self._cancel()
         for c in self.chips:
             c.reset()
         self.bits = 0
@@ -85,25 +83,26 @@ class PGA2311Chain:
                 self.sim.fault("%s: CS rose after %d bits; the chain takes %d"
                                % (self.name, self.bits, 16 * len(self.chips)))
             self.bits = 0
-            for c in self.chips:
-                self._latch(c, (c.sr & 0xFF, c.sr >> 8))  # the left byte came last
+            new = [(c.sr & 0xFF, c.sr >> 8) for c in self.chips]  # the left byte came last
+            # A new write replaces a pending one and restarts the time-out. No signal is
+            # modelled, so every channel times out at the same instant: one event.
+            self._cancel()
+            if all(list(n) == c.codes for n, c in zip(new, self.chips)):
+                return
+            if self.zc_enabled():
+                self._event = self.sim.clock.after(ZC_TIMEOUT_US, self._apply, new)
+            else:
+                self._apply(new)
 
-    def _latch(self, chip, codes):
-        # A new write replaces a pending one and restarts its time-out.
-        if chip.event is not None:
-            chip.event.cancel()
-            chip.event = None
-        if codes[0] == chip.codes[0] and codes[1] == chip.codes[1]:
-            return
-        if self.zc_enabled():
-            chip.event = self.sim.clock.after(ZC_TIMEOUT_US, self._apply, (chip, codes))
-        else:
-            self._apply((chip, codes))
+    def _cancel(self):
+        if self._event is not None:
+            self._event.cancel()
+            self._event = None
 
-    def _apply(self, arg):
-        chip, codes = arg
-        chip.event = None
-        chip.codes = [codes[0], codes[1]]
+    def _apply(self, new):
+        self._event = None
+        for n, c in zip(new, self.chips):
+            c.codes = [n[0], n[1]]
         self._report()
 
     # ---- the bus
