@@ -4,7 +4,6 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BOARD ?= boards/pico-se.json
-SCRIPT ?= tests/scenarios/default.scn
 
 .PHONY: sim test test-long golden mpy clean
 
@@ -16,7 +15,7 @@ $(STAMP): requirements.txt host_tools/pyproject.toml
 
 ## Run the firmware on the simulated board and print its timeline.
 sim: $(STAMP)
-	$(PY) -m headroom sim --board $(BOARD) --script $(SCRIPT)
+	$(PY) -m headroom sim --board $(BOARD) $(if $(SCRIPT),--script $(SCRIPT))
 
 ## The whole test suite (fixed-seed hypothesis profile, as CI runs it).
 test: $(STAMP)

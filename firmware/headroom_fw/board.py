@@ -41,8 +41,8 @@ def _get(d, key, path, kind, default=None, required=True):
         if not isinstance(v, int) or isinstance(v, bool):
             raise BoardError("%s: must be an integer, got %r" % (name, v))
     elif kind == "num":
-        if not isinstance(v, (int, float)) or isinstance(v, bool):
-            raise BoardError("%s: must be a number, got %r" % (name, v))
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or v - v != 0:
+            raise BoardError("%s: must be a finite number, got %r" % (name, v))
     elif kind == "bool":
         if not isinstance(v, bool):
             raise BoardError("%s: must be true or false, got %r" % (name, v))
@@ -84,7 +84,7 @@ class Board:
     def __init__(self, d, name="board"):
         if not isinstance(d, dict):
             raise BoardError("board: must be a JSON object")
-        if d.get("board") != 1:
+        if isinstance(d.get("board"), bool) or d.get("board") != 1:
             raise BoardError("board: format version must be 1, got %r" % (d.get("board"),))
         self.name = _get(d, "name", "board", "str", name, False)
         self._pins = {}
@@ -101,6 +101,12 @@ class Board:
             if gpio is not None and spi_pin_role(gpio) != (self.spi_id, role):
                 raise BoardError("spi.%s: GP%d cannot be SPI%d %s" % (
                     field, gpio, self.spi_id, role.upper()))
+
+        if self.spi_miso is None:
+            # rp2's machine.SPI takes its default MISO pin when none is given.
+            self._spi_default_miso = (16, 8)[self.spi_id]
+        else:
+            self._spi_default_miso = None
 
         pga = _get(d, "pga2311", "board", "obj")
         self.pga_cs = self._pin(pga, "cs", "pga2311")
@@ -206,6 +212,11 @@ class Board:
             raise BoardError("volume: need min_dbv <= startup_max_dbv <= limit_dbv")
         if not self.min_hdb <= self.default_hdb <= self.limit_hdb:
             raise BoardError("volume.default_dbv: must lie between min_dbv and limit_dbv")
+
+        dm = self._spi_default_miso
+        if dm is not None and dm in self._pins:
+            raise BoardError("spi.miso: not given, so SPI%d takes its default MISO GP%d, "
+                             "which %s uses" % (self.spi_id, dm, self._pins[dm]))
 
         c = _get(d, "controls", "board", "obj")
         self.debounce_ms = _range(_get(c, "debounce_ms", "controls", "int"), 1, 500,

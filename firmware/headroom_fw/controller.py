@@ -163,7 +163,10 @@ class Controller:
         self.volume = self._clamp_volume(self.volume)
         self._touched(now)
         if self.phase == BOOT:
-            self._move_relays()
+            # Still muted: move now, but unmute no sooner than the contacts settle.
+            wait = self._move_relays()
+            if wait and ticks_diff(ticks_add(now, wait + 1), self._until) > 0:
+                self._until = ticks_add(now, wait + 1)
         elif self.phase == SWITCHING:
             self._enter(SWITCHING, self._move_relays(), now)
         elif self.phase in (UNMUTING, PLAYING):
@@ -224,6 +227,7 @@ class Controller:
                 self._next_ramp = ticks_add(now, self.b.ramp_interval_ms)
             if self._ceiling >= self.volume:
                 self._ramping = False
+        self._accel.expire(now)
         if self.mode == MODE_BALANCE and ticks_diff(now, self._mode_until) >= 0:
             self.mode = MODE_VOLUME
         self._apply_outputs()

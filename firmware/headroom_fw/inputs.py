@@ -49,9 +49,11 @@ class Button:
                 self._down_ms = now_ms
                 self._long_sent = False
                 return NONE
-            was_long = self._long_sent
+            # A release is a click only if the press was seen (not held since boot)
+            # and did not already count as a long press.
+            seen = self._down_ms is not None
             self._down_ms = None
-            return NONE if was_long else CLICK
+            return CLICK if seen and not self._long_sent else NONE
         if (self._down_ms is not None and not self._long_sent
                 and ticks_diff(now_ms, self._down_ms) >= self._long_ms):
             self._long_sent = True

@@ -40,10 +40,11 @@ class QuadratureDecoder:
             d = -1
             pos += e
         if state == self.rest or (e == 2 and state == 3 - self.rest) or e == 1:
-            # Back in a detent: more than half way means an edge was missed.
-            if pos * 2 > e:
+            # Back in a detent with the count off: an edge was missed (a two-bit
+            # jump). Half a detent or more of valid steps says which way it went.
+            if pos * 2 >= e:
                 d += 1
-            elif pos * 2 < -e:
+            elif pos * 2 <= -e:
                 d -= 1
             pos = 0
         self.pos = pos
@@ -85,3 +86,12 @@ class Acceleration:
         else:
             k = 4
         return detents * k
+
+    def expire(self, now_ms):
+        """Forget the last detent once it is a second old (called from the main loop).
+
+        A detent after a pause is then always slow, however long the pause:
+        ticks_diff can only measure 2**29 ms (6.2 days) before it wraps.
+        """
+        if self.last_ms is not None and ticks_diff(now_ms, self.last_ms) > 1000:
+            self.last_ms = None

@@ -20,7 +20,9 @@ def defaults(board):
 
 def _hdb(v, lo, hi):
     """hdB from a JSON number on the 0.5 dB grid within lo..hi (hdB), else None."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v - v != 0:
+        return None  # not a number, or infinite / NaN (v - v is NaN then)
+    if not lo <= v * 2 <= hi:
         return None
     h = int(round(v * 2))
     if h != v * 2 or not lo <= h <= hi:
@@ -31,7 +33,7 @@ def _hdb(v, lo, hi):
 def validate(board, d):
     """Settings from a decoded file: each bad or missing field takes its default."""
     out = defaults(board)
-    if not isinstance(d, dict) or d.get("v") != VERSION:
+    if not isinstance(d, dict) or isinstance(d.get("v"), bool) or d.get("v") != VERSION:
         return out
     v = _hdb(d.get("volume"), board.min_hdb, board.limit_hdb)
     if v is not None:
@@ -75,7 +77,10 @@ class SettingsStore:
                 d = json.load(f)
         except (OSError, ValueError):
             d = None
-        return validate(self.board, d)
+        try:
+            return validate(self.board, d)
+        except Exception:  # anything unforeseen in a file: still boot, with defaults
+            return defaults(self.board)
 
     def save(self, volume, balance, gain, output, limit):
         """Replace the file with these settings (hdB ints, gain/output indices)."""

@@ -59,12 +59,16 @@ def do_boards(args):
     from .sim.simboard import use_firmware
     use_firmware()
     from headroom_fw import board as boardfile
-    if args.action == "check":
+    if args.action in ("check", "wiring"):
         try:
             b = boardfile.load(args.file)
         except boardfile.BoardError as e:
             print("%s: %s" % (args.file, e), file=sys.stderr)
             return 2
+        if args.action == "wiring":
+            from .wiring import markdown
+            sys.stdout.write(markdown(b))
+            return 0
         print("%s: ok (%s, %d PGA2311, outputs: %s)" % (
             args.file, b.name, len(b.pga_roles) // 2,
             ", ".join(("se", "balanced")[o] for o in b.outputs)))
@@ -93,16 +97,17 @@ def build_parser():
     s.add_argument("-v", "--verbose", action="store_true", help="show pins, SPI frames and PGA states")
     s.set_defaults(fn=do_sim)
     b = sub.add_parser("boards", help="list the board files, or check one")
-    b.add_argument("action", nargs="?", choices=("list", "check"), default="list")
-    b.add_argument("file", nargs="?", help="board file to check")
+    b.add_argument("action", nargs="?", choices=("list", "check", "wiring"), default="list",
+                   help="list (default), check FILE, or wiring FILE (a Markdown pin table)")
+    b.add_argument("file", nargs="?", help="board file")
     b.set_defaults(fn=do_boards)
     return p
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.cmd == "boards" and args.action == "check" and not args.file:
-        print("headroom boards check: name a board file", file=sys.stderr)
+    if args.cmd == "boards" and args.action != "list" and not args.file:
+        print("headroom boards %s: name a board file" % args.action, file=sys.stderr)
         return 2
     return args.fn(args)
 

@@ -1,0 +1,52 @@
+"""Wiring tables from board files, so the README's tables cannot drift from the boards."""
+
+# Physical pin of each GPIO on the Raspberry Pi Pico's header.
+PICO_PIN = {0: 1, 1: 2, 2: 4, 3: 5, 4: 6, 5: 7, 6: 9, 7: 10, 8: 11, 9: 12, 10: 14, 11: 15,
+            12: 16, 13: 17, 14: 19, 15: 20, 16: 21, 17: 22, 18: 24, 19: 25, 20: 26, 21: 27,
+            22: 29, 26: 31, 27: 32, 28: 34}
+
+
+def _relay(kind, r, energized):
+    level = "high" if r.active_high else "low"
+    return "%s relay driver input: %s energizes the coil (%s); operate %d ms, release %d ms; " \
+           "pulled to the released level" % (kind, level, energized, r.operate_ms, r.release_ms)
+
+
+def rows(b):
+    """(GPIO, Pico pin, board field, what it connects to) for every pin the board uses."""
+    last = "the second PGA2311's" if len(b.pga_roles) == 4 else "the PGA2311's"
+    out = {
+        b.spi_sck: ("spi.sck", "PGA2311 SCLK (shared by the chain)"),
+        b.spi_mosi: ("spi.mosi", "PGA2311 SDI (of the first chip in the chain)"),
+        b.pga_cs: ("pga2311.cs", "PGA2311 CS (shared); 10 k pull-up to 3.3 V"),
+        b.pga_mute: ("pga2311.mute", "PGA2311 MUTE (shared, active low); 10 k pull-down, so it boots muted"),
+        b.enc_a: ("encoder.a", "encoder contact A; common to GND (MCU pull-up)"),
+        b.enc_b: ("encoder.b", "encoder contact B; common to GND (MCU pull-up)"),
+        b.button: ("button.pin", "encoder push switch to GND (MCU pull-up)"),
+        b.mute_relay.pin: ("relays.mute.pin", _relay("mute", b.mute_relay, "output connected")),
+    }
+    if b.spi_miso is not None:
+        out[b.spi_miso] = ("spi.miso", "%s SDO (end of the chain)" % last)
+    if b.pga_zcen is not None:
+        out[b.pga_zcen] = ("pga2311.zcen", "PGA2311 ZCEN (shared): driven high, changes at zero crossings")
+    if b.gain_switch is not None:
+        out[b.gain_switch] = ("gain_switch.pin", "gain toggle switch to GND; reads %d for high gain"
+                              % b.gain_switch_high_level)
+    if b.output_switch is not None:
+        out[b.output_switch] = ("output_switch.pin", "output toggle switch to GND; reads %d for balanced"
+                                % b.output_switch_balanced_level)
+    if b.gain_relay is not None:
+        out[b.gain_relay.pin] = ("relays.gain.pin", _relay("gain", b.gain_relay, "high gain"))
+    if b.output_relay is not None:
+        out[b.output_relay.pin] = ("relays.output.pin", _relay("output", b.output_relay, "balanced"))
+    if b.power_sense is not None:
+        out[b.power_sense] = ("power_sense.pin", "supply monitor output, high while the supply is "
+                              "good; hold-up after it falls: %d ms" % b.holdup_ms)
+    return [(g, PICO_PIN.get(g, "-"), f, what) for g, (f, what) in sorted(out.items())]
+
+
+def markdown(b):
+    lines = ["| GPIO | Pico pin | Board field | Connects to |", "|---|---|---|---|"]
+    for g, pin, field, what in rows(b):
+        lines.append("| GP%d | %s | `%s` | %s |" % (g, pin, field, what))
+    return "\n".join(lines) + "\n"

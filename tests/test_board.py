@@ -1,0 +1,437 @@
+"""Board files: parsing and validation (headroom_fw.board)."""
+import copy
+import json
+import math
+
+import pytest
+
+from headroom_fw import board as boardfile
+from headroom_fw.board import BoardError, spi_pin_role
+from helpers import BALANCED, SE
+
+with open(SE) as _f:
+    SE_DICT = json.load(_f)
+with open(BALANCED) as _f:
+    BAL_DICT = json.load(_f)
+
+
+def se():
+    return copy.deepcopy(SE_DICT)
+
+
+def bal():
+    return copy.deepcopy(BAL_DICT)
+
+
+def put(d, path, value):
+    """Set a dotted field ('relays.mute.pin') in a board dict; returns the dict."""
+    *parents, last = path.split(".")
+    for p in parents:
+        d = d[p]
+    d[last] = value
+
+
+def drop(d, path):
+    *parents, last = path.split(".")
+    for p in parents:
+        d = d[p]
+    del d[last]
+
+
+def get(d, path):
+    for p in path.split("."):
+        d = d[p]
+    return d
+
+
+def fails(d, *names):
+    """Parsing `d` raises BoardError whose message names every one of `names`."""
+    with pytest.raises(BoardError) as e:
+        boardfile.parse(d)
+    msg = str(e.value)
+    for n in names:
+        assert n in msg, "%r not in %r" % (n, msg)
+    return msg
+
+
+# ---------------------------------------------------------------- shipped boards
+
+def test_se_board_facts():
+    b = boardfile.load(SE)
+    assert b.name == "pico-se"
+    # 20 * log10(2.1) = 6.444 dB -> 644 cdB.
+    assert b.dac_cdb == 644 == round(2000 * math.log10(2.1))
+    assert b.gain_cdb == (0, 1200)
+    assert b.balanced_cdb == 600
+    assert b.outputs == (boardfile.OUTPUT_SE,)
+    assert b.pga_roles == [0, 1] and b.pga_legs == [1, 1]
+    assert b.output_relay is None and b.output_switch is None
+    assert b.gain_relay.pin == 15 and b.mute_relay.pin == 14
+    assert b.mute_relay.active_high is True
+    assert (b.mute_relay.operate_ms, b.mute_relay.release_ms) == (5, 3)
+    assert (b.spi_id, b.spi_sck, b.spi_mosi, b.spi_miso) == (0, 18, 19, 16)
+    assert (b.pga_cs, b.pga_mute, b.pga_zcen) == (17, 20, 21)
+    assert (b.enc_a, b.enc_b, b.edges_per_detent, b.button) == (10, 11, 4, 12)
+    assert b.power_sense == 22 and b.holdup_ms == 20
+    # Volumes in hdB (0.5 dB), times in ms.
+    assert (b.default_hdb, b.limit_hdb, b.startup_max_hdb, b.min_hdb) == (-60, 12, -40, -160)
+    assert (b.settle_ms, b.relay_settle_ms, b.ramp_step_hdb, b.ramp_interval_ms) == (1500, 10, 4, 20)
+    assert b.max_out_cdb[boardfile.OUTPUT_SE] == 1600
+    assert b.path_cdb(boardfile.GAIN_LOW, boardfile.OUTPUT_SE) == 644
+    assert b.path_cdb(boardfile.GAIN_HIGH, boardfile.OUTPUT_SE) == 1844
+    # Every used pin once, named by its field.
+    assert b.pins() == {18: "spi.sck", 19: "spi.mosi", 16: "spi.miso", 17: "pga2311.cs",
+                        20: "pga2311.mute", 21: "pga2311.zcen", 10: "encoder.a",
+                        11: "encoder.b", 12: "button.pin", 13: "gain_switch.pin",
+                        22: "power_sense.pin", 14: "relays.mute.pin", 15: "relays.gain.pin"}
+
+
+def test_balanced_board_facts():
+    b = boardfile.load(BALANCED)
+    assert b.name == "pico-balanced"
+    assert b.dac_cdb == 644
+    # Two chips: four PGA channels, hot legs then cold legs.
+    assert len(b.pga_roles) == 4
+    assert b.pga_roles == [0, 1, 0, 1] and b.pga_legs == [1, 1, -1, -1]
+    assert b.outputs == (boardfile.OUTPUT_SE, boardfile.OUTPUT_BALANCED)
+    assert b.output_relay.pin == 8 and b.output_switch == 9
+    assert b.output_switch_balanced_level == 0
+    assert b.max_out_cdb == [1600, 2200]
+    assert b.path_cdb(boardfile.GAIN_HIGH, boardfile.OUTPUT_BALANCED) == 644 + 1200 + 600
+    assert b.pins()[8] == "relays.output.pin"
+
+
+def test_parse_equals_load():
+    a, b = boardfile.parse(se()), boardfile.load(SE)
+    assert a.pins() == b.pins() and a.dac_cdb == b.dac_cdb and a.name == b.name
+
+
+@pytest.mark.parametrize("gpio,block,role", [
+    (0, 0, "rx"), (1, 0, "csn"), (2, 0, "sck"), (3, 0, "tx"), (16, 0, "rx"), (18, 0, "sck"),
+    (19, 0, "tx"), (22, 0, "sck"), (8, 1, "rx"), (10, 1, "sck"), (11, 1, "tx"), (14, 1, "sck"),
+    (15, 1, "tx"), (26, 1, "sck"), (27, 1, "tx"), (28, 1, "rx")])
+def test_spi_pin_role_matches_rp2040_datasheet(gpio, block, role):
+    assert spi_pin_role(gpio) == (block, role)
+
+
+# ---------------------------------------------------------------- pins
+
+PIN_FIELDS = ["spi.sck", "spi.mosi", "spi.miso", "pga2311.cs", "pga2311.mute", "pga2311.zcen",
+              "encoder.a", "encoder.b", "button.pin", "gain_switch.pin", "power_sense.pin",
+              "relays.mute.pin", "relays.gain.pin"]
+
+
+@pytest.mark.parametrize("field", PIN_FIELDS)
+@pytest.mark.parametrize("gpio", [23, 29, 40, -1, 30])
+def test_unusable_gpio_names_the_field(field, gpio):
+    d = se()
+    put(d, field, gpio)
+    msg = fails(d, field)
+    assert "GP%d" % gpio in msg
+
+
+@pytest.mark.parametrize("field", [f for f in PIN_FIELDS if not f.startswith("spi.")])
+def test_pin_used_twice_names_both_fields(field):
+    for other in PIN_FIELDS:
+        if other == field:
+            continue
+        d = se()
+        put(d, field, get(d, other))
+        fails(d, field, other, "GP%d" % get(d, other))
+
+
+def test_spare_gpios_24_and_25_are_usable():
+    d = se()
+    put(d, "button.pin", 24)
+    put(d, "encoder.b", 25)
+    b = boardfile.parse(d)
+    assert (b.button, b.enc_b) == (24, 25)
+
+
+def test_pin_of_wrong_type():
+    for field, bad in (("encoder.a", "10"), ("encoder.a", 10.0), ("relays.mute.pin", True),
+                       ("spi.sck", [18])):
+        d = se()
+        put(d, field, bad)
+        fails(d, field)
+
+
+@pytest.mark.parametrize("changes,field", [
+    ({"spi.sck": 19, "spi.mosi": 3}, "spi.sck"),     # GP19 is SPI0 TX, not SCK
+    ({"spi.sck": 0}, "spi.sck"),                     # GP0 is SPI0 RX
+    ({"spi.sck": 26}, "spi.sck"),                    # GP26 is SPI1 SCK, not SPI0
+    ({"spi.mosi": 3, "spi.sck": 2, "spi.miso": 18}, "spi.miso"),  # GP18 is SCK, not RX
+    ({"spi.mosi": 16, "spi.miso": 4}, "spi.mosi"),   # GP16 is SPI0 RX, not TX
+    ({"spi.id": 1}, "spi.sck"),                      # the SPI0 pins on SPI1
+])
+def test_spi_pin_the_block_cannot_use(changes, field):
+    d = se()
+    for k, v in changes.items():
+        put(d, k, v)
+    fails(d, field)
+
+
+def test_spi1_with_spi1_pins_is_fine():
+    d = se()
+    d["spi"] = {"id": 1, "sck": 26, "mosi": 27, "miso": 28, "baudrate": 1000000}
+    b = boardfile.parse(d)
+    assert (b.spi_id, b.spi_sck, b.spi_mosi, b.spi_miso) == (1, 26, 27, 28)
+
+
+def test_miso_is_optional():
+    d = se()
+    drop(d, "spi.miso")
+    assert boardfile.parse(d).spi_miso is None
+    d = se()
+    put(d, "spi.miso", None)
+    assert boardfile.parse(d).spi_miso is None
+
+
+# ---------------------------------------------------------------- missing fields
+
+REQUIRED = ["spi", "spi.id", "spi.sck", "spi.mosi", "spi.baudrate", "pga2311", "pga2311.cs",
+            "pga2311.mute", "pga2311.chips", "encoder", "encoder.a", "encoder.b",
+            "encoder.edges_per_detent", "button", "button.pin", "relays", "relays.mute",
+            "relays.mute.pin", "relays.mute.active_high", "relays.mute.operate_ms",
+            "relays.gain.release_ms", "analog", "analog.dac_full_scale_vrms",
+            "analog.gain_low_db", "analog.gain_high_db", "analog.balanced_db",
+            "analog.max_output_dbv", "analog.max_output_dbv.se", "timing", "timing.settle_ms",
+            "timing.relay_settle_ms", "timing.ramp_step_db", "timing.ramp_interval_ms",
+            "volume", "volume.limit_dbv", "volume.default_dbv", "volume.startup_max_dbv",
+            "volume.min_dbv", "controls", "controls.debounce_ms", "controls.save_delay_ms",
+            "gain_switch.high_level", "power_sense.holdup_ms"]
+
+
+@pytest.mark.parametrize("field", REQUIRED)
+def test_missing_required_field_names_it(field):
+    d = se()
+    drop(d, field)
+    msg = fails(d, field)
+    assert "missing" in msg
+
+
+@pytest.mark.parametrize("field", ["spi.miso", "pga2311.zcen", "gain_switch", "power_sense",
+                                   "name", "description"])
+def test_optional_fields_may_be_missing(field):
+    d = se()
+    drop(d, field)
+    boardfile.parse(d)
+
+
+def test_missing_gain_relay_needs_equal_gains():
+    d = se()
+    drop(d, "relays.gain")
+    fails(d, "analog.gain_high_db")
+    put(d, "analog.gain_high_db", 0.0)
+    b = boardfile.parse(d)
+    assert b.gain_relay is None
+
+
+def test_balanced_max_output_required_only_with_output_relay():
+    d = bal()
+    drop(d, "analog.max_output_dbv.balanced")
+    fails(d, "analog.max_output_dbv.balanced")
+    d = se()    # no output relay: the balanced maximum is not needed
+    assert "balanced" not in d["analog"]["max_output_dbv"]
+    boardfile.parse(d)
+
+
+def test_output_relay_and_switch_go_together():
+    d = bal()
+    drop(d, "output_switch")
+    fails(d, "relays.output")
+    d = bal()
+    drop(d, "relays.output")
+    fails(d, "relays.output")
+
+
+def test_two_chips_need_balanced_output():
+    d = se()
+    put(d, "pga2311.chips", [["L", "R"], ["L-", "R-"]])
+    fails(d, "pga2311.chips")
+
+
+@pytest.mark.parametrize("chips,field", [
+    ([], "pga2311.chips"),
+    ([["L", "R"]] * 3, "pga2311.chips"),
+    ([["L"]], "pga2311.chips[0]"),
+    ([["L", "R", "L"]], "pga2311.chips[0]"),
+    ([["L", "X"]], "pga2311.chips[0]"),
+    (["LR"], "pga2311.chips[0]"),
+    ([["L", "R"], ["L-", "M"]], "pga2311.chips[1]"),
+])
+def test_bad_chip_roles(chips, field):
+    d = bal()
+    put(d, "pga2311.chips", chips)
+    fails(d, field)
+
+
+# ---------------------------------------------------------------- types
+
+@pytest.mark.parametrize("field,value", [
+    ("spi", [0, 18, 19]),
+    ("spi.id", "0"), ("spi.id", 0.0), ("spi.id", False),
+    ("spi.baudrate", 1e6),
+    ("pga2311.chips", "L,R"),
+    ("encoder.edges_per_detent", "4"),
+    ("relays.mute", 14),
+    ("relays.mute.active_high", 1), ("relays.mute.active_high", "true"),
+    ("relays.gain.operate_ms", 5.0),
+    ("analog.dac_full_scale_vrms", "2.1"), ("analog.dac_full_scale_vrms", True),
+    ("analog.max_output_dbv", 16.0),
+    ("analog.max_output_dbv.se", "16"),
+    ("timing.settle_ms", 1500.0), ("timing.ramp_step_db", "2"),
+    ("volume.limit_dbv", "6"), ("volume.default_dbv", [-30]),
+    ("controls.long_press_ms", "800"),
+    ("gain_switch.high_level", True),
+    ("name", 7),
+])
+def test_wrong_type_names_the_field(field, value):
+    d = se()
+    put(d, field, value)
+    fails(d, field)
+
+
+def test_not_an_object_or_wrong_format_version():
+    for d in ([], "board", None, 1):
+        with pytest.raises(BoardError):
+            boardfile.parse(d)
+    for version in (None, 0, 2, "1"):
+        d = se()
+        if version is None:
+            del d["board"]
+        else:
+            d["board"] = version
+        fails(d, "board")
+
+
+# ---------------------------------------------------------------- ranges
+
+@pytest.mark.parametrize("field,value", [
+    ("spi.id", 2), ("spi.id", -1),
+    ("spi.baudrate", 9999), ("spi.baudrate", 6250001),
+    ("encoder.edges_per_detent", 3), ("encoder.edges_per_detent", 0), ("encoder.edges_per_detent", 8),
+    ("gain_switch.high_level", 2),
+    ("power_sense.holdup_ms", 0), ("power_sense.holdup_ms", 1001),
+    ("relays.mute.operate_ms", -1), ("relays.mute.operate_ms", 1001),
+    ("relays.gain.release_ms", 1001),
+    ("analog.dac_full_scale_vrms", 0), ("analog.dac_full_scale_vrms", 0.09),
+    ("analog.dac_full_scale_vrms", -2.1), ("analog.dac_full_scale_vrms", 10.5),
+    ("analog.gain_low_db", -21), ("analog.gain_high_db", 41),
+    ("analog.balanced_db", -1), ("analog.balanced_db", 12.5),
+    ("analog.max_output_dbv.se", 41), ("analog.max_output_dbv.se", -41),
+    ("timing.settle_ms", -1), ("timing.settle_ms", 30001),
+    ("timing.relay_settle_ms", 1001),
+    ("timing.ramp_step_db", 0.0), ("timing.ramp_step_db", 6.5),
+    ("timing.ramp_interval_ms", 0), ("timing.ramp_interval_ms", 1001),
+    ("volume.limit_dbv", 40.5), ("volume.min_dbv", -120.5),
+    ("controls.debounce_ms", 0), ("controls.debounce_ms", 501),
+    ("controls.long_press_ms", 199), ("controls.balance_timeout_ms", 999),
+    ("controls.save_delay_ms", 499),
+])
+def test_out_of_range_names_the_field(field, value):
+    d = se()
+    put(d, field, value)
+    fails(d, field)
+
+
+@pytest.mark.parametrize("field,value", [
+    ("spi.baudrate", 10000), ("spi.baudrate", 6250000), ("encoder.edges_per_detent", 2),
+    ("encoder.edges_per_detent", 1), ("analog.dac_full_scale_vrms", 10),
+    ("analog.dac_full_scale_vrms", 0.1), ("timing.settle_ms", 0), ("timing.settle_ms", 30000),
+    ("timing.ramp_step_db", 0.5), ("timing.ramp_step_db", 6), ("timing.ramp_interval_ms", 17),
+    ("controls.save_delay_ms", 500),
+])
+def test_range_limits_are_inclusive(field, value):
+    d = se()
+    put(d, field, value)
+    boardfile.parse(d)
+
+
+def test_ramp_interval_below_17_ms_needs_no_zcen():
+    d = se()
+    put(d, "timing.ramp_interval_ms", 16)
+    msg = fails(d, "timing.ramp_interval_ms")
+    assert "16" in msg
+    # Without zero-crossing detection there is no 16 ms time-out to outlast.
+    drop(d, "pga2311.zcen")
+    assert boardfile.parse(d).ramp_interval_ms == 16
+    put(d, "timing.ramp_interval_ms", 1)
+    assert boardfile.parse(d).ramp_interval_ms == 1
+
+
+@pytest.mark.parametrize("changes,field", [
+    ({"volume.startup_max_dbv": 7.0}, "volume"),           # above the limit
+    ({"volume.min_dbv": -10.0}, "volume"),                 # above start-up max
+    ({"volume.default_dbv": 6.5}, "volume.default_dbv"),   # above the limit
+    ({"volume.default_dbv": -80.5}, "volume.default_dbv"),
+])
+def test_volume_ordering(changes, field):
+    d = se()
+    for k, v in changes.items():
+        put(d, k, v)
+    fails(d, field)
+
+
+@pytest.mark.parametrize("field,value", [
+    ("volume.default_dbv", -30.25), ("volume.default_dbv", -30.1),
+    ("volume.limit_dbv", 5.75), ("volume.startup_max_dbv", -20.3),
+    ("volume.min_dbv", -79.9), ("timing.ramp_step_db", 1.25), ("timing.ramp_step_db", 2.2),
+])
+def test_off_grid_db_values_name_the_field(field, value):
+    d = se()
+    put(d, field, value)
+    msg = fails(d, field)
+    assert "0.5" in msg
+
+
+def test_analog_values_need_not_be_on_the_grid():
+    d = se()
+    put(d, "analog.gain_high_db", 11.83)
+    put(d, "analog.max_output_dbv.se", 15.77)
+    b = boardfile.parse(d)
+    assert b.gain_cdb[1] == 1183 and b.max_out_cdb[0] == 1577
+
+
+# ---------------------------------------------------------------- load
+
+def test_load_missing_file(tmp_path):
+    p = str(tmp_path / "nope.json")
+    with pytest.raises(BoardError) as e:
+        boardfile.load(p)
+    assert p in str(e.value)
+
+
+@pytest.mark.parametrize("content", [b"", b"{", b"board: 1", b"\x00\xff\xfe garbage \x80"])
+def test_load_not_json(tmp_path, content):
+    p = tmp_path / "board.json"
+    p.write_bytes(content)
+    with pytest.raises(BoardError) as e:
+        boardfile.load(str(p))
+    assert str(p) in str(e.value)
+
+
+def test_load_reports_validation_errors(tmp_path):
+    d = se()
+    put(d, "relays.mute.pin", 23)
+    p = tmp_path / "board.json"
+    p.write_text(json.dumps(d))
+    with pytest.raises(BoardError) as e:
+        boardfile.load(str(p))
+    assert "relays.mute.pin" in str(e.value)
+
+
+def test_board_error_is_a_value_error():
+    assert issubclass(BoardError, ValueError)
+
+
+@pytest.mark.parametrize("field", ["analog.dac_full_scale_vrms", "analog.gain_low_db",
+                                   "timing.ramp_step_db", "volume.limit_dbv"])
+def test_nan_is_a_board_error_naming_the_field(tmp_path, field):
+    d = se()
+    put(d, field, float("nan"))
+    p = tmp_path / "board.json"
+    p.write_text(json.dumps(d))          # writes the bare token NaN
+    with pytest.raises(BoardError) as e:
+        boardfile.load(str(p))
+    assert field in str(e.value)

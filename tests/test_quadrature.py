@@ -1,0 +1,294 @@
+"""Quadrature decoding and knob acceleration (headroom_fw.quadrature)."""
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from headroom_fw.quadrature import Acceleration, QuadratureDecoder
+
+# Contact states (A << 1 | B) in clockwise order: 11 -> 01 -> 00 -> 10 -> 11 (A leads).
+CW = (3, 1, 0, 2)
+EDGES = (4, 2, 1)
+TICKS_PERIOD = 1 << 30
+
+
+def step(state, direction):
+    """The neighbouring state one edge clockwise (+1) or counter-clockwise (-1)."""
+    return CW[(CW.index(state) + direction) % 4]
+
+
+def detent_states(start, direction, edges):
+    """States visited by one detent (`edges` transitions) from `start`."""
+    out, s = [], start
+    for _ in range(edges):
+        s = step(s, direction)
+        out.append(s)
+    return out
+
+
+def walk(start, directions, edges):
+    """Full state sequence (start first) for a list of detent directions."""
+    seq = [start]
+    for d in directions:
+        seq += detent_states(seq[-1], d, edges)
+    return seq
+
+
+def run(dec, states):
+    for s in states:
+        dec.feed(s)
+    return dec.detents
+
+
+# ---------------------------------------------------------------- decoder
+
+def test_one_clockwise_detent_4_edges():
+    dec = QuadratureDecoder(4, 3)
+    counts = []
+    for s in (1, 0, 2, 3):
+        dec.feed(s)
+        counts.append(dec.detents)
+    # Counted once, when the knob arrives in the next detent, not before.
+    assert counts == [0, 0, 0, 1]
+
+
+def test_one_counter_clockwise_detent_4_edges():
+    dec = QuadratureDecoder(4, 3)
+    assert run(dec, (2, 0, 1, 3)) == -1
+
+
+@pytest.mark.parametrize("edges", EDGES)
+@pytest.mark.parametrize("start", CW)
+@pytest.mark.parametrize("direction", (1, -1))
+def test_clean_detents_count_one_each(edges, start, direction):
+    dec = QuadratureDecoder(edges, start)
+    seq = walk(start, [direction] * 7, edges)
+    for k in range(7):
+        run(dec, seq[1 + k * edges: 1 + (k + 1) * edges])
+        assert dec.detents == direction * (k + 1)
+    assert dec.state == seq[-1]
+
+
+@pytest.mark.parametrize("edges", EDGES)
+def test_repeated_state_is_ignored(edges):
+    dec = QuadratureDecoder(edges, 3)
+    for s in walk(3, [1, 1], edges)[1:]:
+        dec.feed(s)
+        dec.feed(s)   # the IRQ may read the same state twice
+    assert dec.detents == 2
+
+
+@pytest.mark.parametrize("edges", (4, 2))
+def test_half_detent_and_back_counts_nothing(edges):
+    dec = QuadratureDecoder(edges, 3)
+    there = detent_states(3, 1, edges // 2)          # half way into the next detent
+    back = list(reversed([3] + there[:-1]))          # and the same way back
+    run(dec, there + back)
+    assert dec.detents == 0 and dec.state == 3
+
+
+@st.composite
+def bouncy_walks(draw):
+    edges = draw(st.sampled_from(EDGES))
+    start = draw(st.sampled_from(CW))
+    directions = draw(st.lists(st.sampled_from((1, -1)), min_size=0, max_size=8))
+    seq = walk(start, directions, edges)
+    # Bounce: at any point of the sequence (before any edge or after the last),
+    # a transition to a neighbour immediately followed by its reverse, any number of times.
+    bounces = draw(st.lists(st.tuples(st.integers(0, len(seq) - 1), st.sampled_from((1, -1)),
+                                      st.integers(1, 3)), max_size=12))
+    return edges, start, directions, seq, bounces
+
+
+@given(bouncy_walks())
+def test_bounce_never_changes_the_count(case):
+    edges, start, directions, seq, bounces = case
+    at = {}
+    for i, d, times in bounces:
+        at.setdefault(i, []).extend([d] * times)
+    noisy = []
+    for i, s in enumerate(seq):
+        if i:
+            noisy.append(s)
+        for d in at.get(i, ()):
+            noisy += [step(s, d), s]
+    dec = QuadratureDecoder(edges, start)
+    run(dec, noisy)
+    assert dec.detents == sum(directions)
+    # And the decoder is back in step: one more clean detent counts exactly one.
+    before = dec.detents
+    run(dec, detent_states(seq[-1], 1, edges))
+    assert dec.detents == before + 1
+
+
+def test_bounce_at_the_last_edge_of_a_detent():
+    # 3 1 0 2 [3 2 3 2] 3: the contact chatters as it drops into the detent.
+    dec = QuadratureDecoder(4, 3)
+    run(dec, (1, 0, 2, 3, 2, 3, 2, 3))
+    assert dec.detents == 1
+    run(dec, (1, 0, 2, 3))
+    assert dec.detents == 2
+
+
+@pytest.mark.parametrize("edges", EDGES)
+@pytest.mark.parametrize("direction", (1, -1))
+@pytest.mark.parametrize("missing", range(1, 8))
+def test_missed_edge_recovers_at_rest(edges, direction, missing):
+    """One state of a turn is never seen (a two-bit jump): the decoder may drop
+    the detents the jump spans but never counts backwards or double, and it is
+    back in step once the knob rests in a detent again."""
+    n = 8
+    seq = walk(3, [direction] * n, edges)
+    jumped = seq[:missing] + seq[missing + 1:]
+    # The decoder must really see a two-bit jump here.
+    assert bin(jumped[missing - 1] ^ jumped[missing]).count("1") == 2
+    dec = QuadratureDecoder(edges, 3)
+    run(dec, jumped[1:])
+    counted = dec.detents * direction
+    lost = n - counted
+    # A two-bit jump covers two edges: at most the detents those two edges belong to.
+    assert 0 <= lost <= (2 if edges == 1 else 1)
+    # Back in step: further clean detents count exactly.
+    assert dec.state == seq[-1]
+    run(dec, walk(dec.state, [direction] * 3, edges)[1:])
+    assert dec.detents * direction == counted + 3
+    run(dec, walk(dec.state, [-direction] * 2, edges)[1:])
+    assert dec.detents * direction == counted + 1
+
+
+def test_missed_edge_4_edges_concrete():
+    dec = QuadratureDecoder(4, 3)
+    run(dec, (1, 2, 3))          # 0 was never seen: 1 -> 2 is a two-bit jump
+    assert dec.detents in (0, 1)
+    assert dec.pos == 0          # re-synchronised at the rest state
+    first = dec.detents
+    run(dec, (1, 0, 2, 3) * 2)
+    assert dec.detents == first + 2
+
+
+# ---------------------------------------------------------------- acceleration
+
+def test_first_detent_is_one_step():
+    acc = Acceleration()
+    assert acc.steps(1, 12345) == 1
+    acc = Acceleration()
+    assert acc.steps(-1, 0) == -1
+
+
+def test_zero_detents_is_zero_steps_and_does_not_reset_timing():
+    acc = Acceleration()
+    acc.steps(1, 0)
+    assert acc.steps(0, 10) == 0
+    # The "0 detents" call at 10 ms does not count as a turn: 100 ms since the last.
+    assert acc.steps(1, 100) == 1
+
+
+@pytest.mark.parametrize("interval", (60, 61, 100, 250, 1000, 60000))
+@pytest.mark.parametrize("sign", (1, -1))
+def test_slow_detents_one_step_each(interval, sign):
+    acc = Acceleration()
+    t = 1000
+    total = 0
+    for _ in range(20):
+        s = acc.steps(sign, t)
+        assert s == sign
+        total += s
+        t += interval
+    assert total == 20 * sign
+
+
+@pytest.mark.parametrize("interval", (0, 1, 10, 24, 25, 40, 59))
+@pytest.mark.parametrize("sign", (1, -1))
+def test_fast_detents_accelerate(interval, sign):
+    acc = Acceleration()
+    acc.steps(sign, 0)
+    s = acc.steps(sign, interval)
+    assert s in (2 * sign, 4 * sign)
+
+
+def test_faster_never_gives_fewer_steps():
+    prev = None
+    for interval in range(200, -1, -1):
+        acc = Acceleration()
+        acc.steps(1, 0)
+        s = acc.steps(1, interval)
+        if prev is not None:
+            assert s >= prev, interval
+        prev = s
+    assert prev == 4    # the fastest tier
+
+
+def test_first_detent_after_a_pause_is_one_step():
+    acc = Acceleration()
+    t = 0
+    for _ in range(10):           # spinning fast
+        acc.steps(1, t)
+        t += 10
+    assert acc.steps(1, t) > 1
+    t += 2000                     # let go, then one more detent
+    assert acc.steps(1, t) == 1
+
+
+def test_several_detents_at_once_use_the_interval_per_detent():
+    acc = Acceleration()
+    acc.steps(1, 0)
+    # 3 detents taken together 180 ms later: 60 ms each, slow.
+    assert acc.steps(3, 180) == 3
+    # 3 detents in 90 ms: 30 ms each, accelerated, sign kept.
+    assert acc.steps(-3, 270) in (-6, -12)
+    # 2 detents in 10 ms: fastest tier.
+    assert acc.steps(2, 280) == 8
+
+
+@given(st.lists(st.tuples(st.integers(-6, 6), st.integers(0, 500)), min_size=1, max_size=30))
+def test_steps_keep_sign_and_are_a_whole_multiple(turns):
+    acc = Acceleration()
+    t = 0
+    for detents, gap in turns:
+        t += gap
+        s = acc.steps(detents, t)
+        if detents == 0:
+            assert s == 0
+            continue
+        assert (s > 0) == (detents > 0)
+        assert s in (detents, 2 * detents, 4 * detents)
+        if gap >= 60 * abs(detents):
+            assert s == detents
+
+
+@pytest.mark.parametrize("before_wrap", (1, 5, 30, 59))
+def test_ticks_wrap_is_handled(before_wrap):
+    acc = Acceleration()
+    last = TICKS_PERIOD - before_wrap
+    acc.steps(1, last)
+    # 100 ms later the counter has wrapped past 2**30: still a slow detent.
+    assert acc.steps(1, (last + 100) % TICKS_PERIOD) == 1
+    # 10 ms later again (both after the wrap): fast.
+    assert acc.steps(1, (last + 110) % TICKS_PERIOD) == 4
+
+
+def test_ticks_wrap_fast_across_boundary():
+    acc = Acceleration()
+    acc.steps(-1, TICKS_PERIOD - 5)
+    # 10 ms later, across the wrap: fast, not a huge negative interval or slow.
+    assert acc.steps(-1, 5) == -4
+    acc = Acceleration()
+    acc.steps(1, TICKS_PERIOD - 20)
+    assert acc.steps(1, 20) == 2    # 40 ms across the wrap: middle tier
+
+
+def test_first_detent_after_a_very_long_pause_is_one_step():
+    acc = Acceleration()
+    acc.steps(1, 0)
+    # The knob is left alone for 7 days; ticks_ms has wrapped (period 2**30 ms). The main
+    # loop calls expire() on every pass, so the last detent is forgotten after a second.
+    for t in range(0, 5000, 10):
+        acc.expire(t)
+    later = (7 * 24 * 3600 * 1000) % TICKS_PERIOD
+    assert acc.steps(1, later) == 1
+
+
+def test_without_expire_a_wrapped_pause_could_look_fast():
+    """Why expire() exists: ticks_diff alone cannot tell 2**30 ms from 10 ms."""
+    acc = Acceleration()
+    acc.steps(1, 0)
+    assert acc.steps(1, TICKS_PERIOD + 10 - TICKS_PERIOD) > 1

@@ -1,0 +1,304 @@
+"""Settings file: validation, defaults, atomic save (headroom_fw.settings)."""
+import json
+import os
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from headroom_fw import board as boardfile
+from headroom_fw import settings as st_mod
+from headroom_fw.settings import SettingsStore, defaults
+from helpers import BALANCED, SE
+
+SE_BOARD = boardfile.load(SE)
+BAL_BOARD = boardfile.load(BALANCED)
+
+# A function-scoped tmp_path inside @given is fine here: every example writes the
+# file it reads, so nothing leaks between examples.
+HYP = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+def store(tmp_path, board=SE_BOARD):
+    return SettingsStore(str(tmp_path / "settings.json"), board)
+
+
+def write(tmp_path, content):
+    p = tmp_path / "settings.json"
+    if isinstance(content, bytes):
+        p.write_bytes(content)
+    else:
+        p.write_text(content)
+
+
+def doc(**over):
+    """A valid settings document (as written by save), with fields replaced or removed."""
+    d = {"v": 1, "volume": -25.5, "balance": 1.5, "gain": "high", "output": "se", "limit": 3.0}
+    for k, v in over.items():
+        if v is _DROP:
+            d.pop(k)
+        else:
+            d[k] = v
+    return json.dumps(d)
+
+
+_DROP = object()
+VALID = {"volume": -51, "balance": 3, "gain": 1, "output": 0, "limit": 6}
+
+
+def in_ranges(s, board):
+    assert set(s) == {"volume", "balance", "gain", "output", "limit"}
+    for k in s:
+        assert isinstance(s[k], int) and not isinstance(s[k], bool), k
+    assert board.min_hdb <= s["limit"] <= board.limit_hdb
+    assert board.min_hdb <= s["volume"] <= s["limit"]
+    assert -20 <= s["balance"] <= 20
+    assert s["gain"] in (0, 1)
+    assert s["output"] in board.outputs
+
+
+def test_board_defaults_are_in_range():
+    d = defaults(SE_BOARD)
+    assert d == {"volume": -60, "balance": 0, "gain": 0, "output": 0, "limit": 12}
+    in_ranges(d, SE_BOARD)
+
+
+def test_valid_document_is_read_exactly(tmp_path):
+    write(tmp_path, doc())
+    assert store(tmp_path).load() == VALID
+
+
+@pytest.mark.parametrize("board", [SE_BOARD, BAL_BOARD], ids=["se", "balanced"])
+def test_save_then_load_round_trips(tmp_path, board):
+    s = store(tmp_path, board)
+    for vals in ((-60, 0, 0, 0, 12), (-1, -1, 1, 0, 0), (-160, -20, 0, 0, -160),
+                 (12, 20, 1, board.outputs[-1], 12), (-3, 7, 1, 0, 5)):
+        s.save(*vals)
+        got = s.load()
+        assert (got["volume"], got["balance"], got["gain"], got["output"], got["limit"]) == vals
+
+
+@given(st.data())
+@HYP
+def test_save_load_round_trip_property(tmp_path, data):
+    b = data.draw(st.sampled_from([SE_BOARD, BAL_BOARD]))
+    limit = data.draw(st.integers(b.min_hdb, b.limit_hdb))
+    vals = (data.draw(st.integers(b.min_hdb, limit)), data.draw(st.integers(-20, 20)),
+            data.draw(st.integers(0, 1)), data.draw(st.sampled_from(b.outputs)), limit)
+    s = store(tmp_path, b)
+    s.save(*vals)
+    got = s.load()
+    assert (got["volume"], got["balance"], got["gain"], got["output"], got["limit"]) == vals
+
+
+def test_saved_file_is_valid_json_with_half_db_values(tmp_path):
+    s = store(tmp_path)
+    s.save(-61, -3, 1, 0, 11)
+    with open(s.path) as f:
+        d = json.load(f)
+    assert d == {"v": 1, "volume": -30.5, "balance": -1.5, "gain": "high", "output": "se",
+                 "limit": 5.5}
+    assert not os.path.exists(s.tmp)
+
+
+def test_save_goes_through_tmp_and_rename(tmp_path, monkeypatch):
+    s = store(tmp_path)
+    s.save(-60, 0, 0, 0, 12)
+    old = open(s.path).read()
+    calls = []
+    real_rename = os.rename
+
+    def spy(src, dst):
+        # At the moment of the rename the new content is complete in the tmp file
+        # and the old file is still intact.
+        calls.append((src, dst, open(src).read(), open(dst).read()))
+        real_rename(src, dst)
+
+    monkeypatch.setattr(st_mod.os, "rename", spy)
+    s.save(-40, 2, 1, 0, 10)
+    assert len(calls) == 1
+    src, dst, new_text, old_text = calls[0]
+    assert (src, dst) == (s.tmp, s.path)
+    assert old_text == old
+    assert json.loads(new_text)["volume"] == -20.0
+    assert not os.path.exists(s.tmp)
+    assert s.load()["volume"] == -40
+
+
+def test_power_cut_before_rename_keeps_old_settings(tmp_path, monkeypatch):
+    s = store(tmp_path)
+    s.save(-50, 0, 1, 0, 12)
+
+    def cut(src, dst):
+        raise OSError("power cut")
+
+    monkeypatch.setattr(st_mod.os, "rename", cut)
+    with pytest.raises(OSError):
+        s.save(10, 0, 0, 0, 12)
+    monkeypatch.undo()
+    assert os.path.exists(s.tmp)
+    got = s.load()
+    assert got["volume"] == -50 and got["gain"] == 1
+    assert not os.path.exists(s.tmp)
+
+
+def test_stale_tmp_is_removed_on_load(tmp_path):
+    s = store(tmp_path)
+    write(tmp_path, doc())
+    with open(s.tmp, "w") as f:
+        f.write('{"v": 1, "volume": 6.0')     # half-written by a save cut short
+    assert s.load() == VALID
+    assert not os.path.exists(s.tmp)
+
+
+def test_stale_tmp_is_removed_even_without_settings(tmp_path):
+    s = store(tmp_path)
+    with open(s.tmp, "w") as f:
+        f.write("{}")
+    assert s.load() == defaults(SE_BOARD)
+    assert not os.path.exists(s.tmp)
+
+
+@pytest.mark.parametrize("content", [
+    None,                                   # missing file
+    "",                                     # empty
+    "   \n",
+    "{",                                    # truncated
+    '{"v": 1, "volume": -25.5,',
+    "not json at all",
+    b"\x00\xff\xfe\x80garbage\x9f",         # binary garbage (not even UTF-8)
+    b"\xef\xbb\xbf\x00\x00",
+    "[1, 2, 3]",                            # valid JSON, wrong shape
+    "null",
+    "42",
+    '"settings"',
+    doc(v=2),                               # wrong version
+    doc(v=0),
+    doc(v="1"),
+    doc(v=_DROP),
+], ids=lambda c: repr(c)[:30])
+def test_unreadable_file_gives_defaults(tmp_path, content):
+    if content is not None:
+        write(tmp_path, content)
+    assert store(tmp_path).load() == defaults(SE_BOARD)
+
+
+def test_directory_instead_of_file_gives_defaults(tmp_path):
+    (tmp_path / "settings.json").mkdir()
+    assert store(tmp_path).load() == defaults(SE_BOARD)
+
+
+BAD_FIELDS = [
+    # (field, bad value)
+    ("volume", "loud"), ("volume", None), ("volume", True), ("volume", [1]), ("volume", {}),
+    ("volume", -25.25),          # off the 0.5 dB grid
+    ("volume", -25.1),
+    ("volume", 6.5),             # above the board's limit
+    ("volume", 100),
+    ("volume", -80.5),           # below the board's minimum
+    ("volume", -1000),
+    ("balance", 10.5), ("balance", -10.5), ("balance", 0.25), ("balance", "left"),
+    ("balance", False),
+    ("limit", 6.5), ("limit", -81), ("limit", 2.2), ("limit", "max"), ("limit", True),
+    ("gain", "medium"), ("gain", 1), ("gain", None), ("gain", ["high"]), ("gain", True),
+    ("output", "phones"), ("output", 0), ("output", "SE"),
+]
+
+
+@pytest.mark.parametrize("field,value", BAD_FIELDS, ids=lambda x: repr(x))
+def test_bad_field_takes_its_default_only(tmp_path, field, value):
+    write(tmp_path, doc(**{field: value}))
+    got = store(tmp_path).load()
+    want = dict(VALID)
+    want[field] = defaults(SE_BOARD)[field]
+    assert got == want
+
+
+@pytest.mark.parametrize("field", ["volume", "balance", "gain", "output", "limit"])
+def test_missing_field_takes_its_default_only(tmp_path, field):
+    write(tmp_path, doc(**{field: _DROP}))
+    want = dict(VALID)
+    want[field] = defaults(SE_BOARD)[field]
+    assert store(tmp_path).load() == want
+
+
+def test_integer_and_float_values_on_grid_are_accepted(tmp_path):
+    write(tmp_path, doc(volume=-30, balance=-2, limit=6))
+    got = store(tmp_path).load()
+    assert (got["volume"], got["balance"], got["limit"]) == (-60, -4, 12)
+
+
+def test_extremes_of_ranges_are_accepted(tmp_path):
+    write(tmp_path, doc(volume=-80.0, balance=10.0, limit=6.0))
+    got = store(tmp_path).load()
+    assert (got["volume"], got["balance"], got["limit"]) == (-160, 20, 12)
+    write(tmp_path, doc(volume=-80.0, balance=-10.0, limit=-80.0))
+    got = store(tmp_path).load()
+    assert (got["volume"], got["balance"], got["limit"]) == (-160, -20, -160)
+
+
+def test_volume_above_user_limit_is_capped(tmp_path):
+    write(tmp_path, doc(volume=0.0, limit=-10.0))
+    got = store(tmp_path).load()
+    assert got["limit"] == -20
+    assert got["volume"] == -20
+
+
+def test_default_volume_is_capped_by_a_low_user_limit(tmp_path):
+    # Bad volume -> default (-30 dBV), which is still above the stored limit.
+    write(tmp_path, doc(volume="x", limit=-40.0))
+    got = store(tmp_path).load()
+    assert got["limit"] == -80 and got["volume"] == -80
+
+
+def test_balanced_output_on_se_board_falls_back_to_se(tmp_path):
+    write(tmp_path, doc(output="balanced"))
+    assert store(tmp_path, SE_BOARD).load()["output"] == 0
+    assert store(tmp_path, BAL_BOARD).load()["output"] == 1
+
+
+@pytest.mark.parametrize("text", [
+    '{"v": 1, "volume": 1e999}',
+    '{"v": 1, "balance": -1e999}',
+    '{"v": 1, "limit": 1e308}',
+])
+def test_huge_numbers_give_defaults(tmp_path, text):
+    write(tmp_path, text)
+    assert store(tmp_path).load() == defaults(SE_BOARD)
+
+
+@given(st.binary(max_size=200))
+@HYP
+def test_arbitrary_bytes_never_raise(tmp_path, blob):
+    write(tmp_path, blob)
+    in_ranges(store(tmp_path).load(), SE_BOARD)
+
+
+json_scalars = (st.none() | st.booleans() | st.text(max_size=8)
+                | st.integers(-10 ** 6, 10 ** 6)
+                | st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
+                | st.integers(-200, 200).map(lambda h: h / 2)
+                | st.sampled_from(["low", "high", "se", "balanced"]))
+json_values = st.recursive(json_scalars, lambda c: st.lists(c, max_size=3)
+                           | st.dictionaries(st.text(max_size=5), c, max_size=3), max_leaves=6)
+FIELDS = ["v", "volume", "balance", "gain", "output", "limit"]
+
+
+@given(st.sampled_from([SE_BOARD, BAL_BOARD]),
+       st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=6),
+       st.booleans())
+@HYP
+def test_arbitrary_documents_give_values_in_range(tmp_path, b, d, versioned):
+    if versioned:
+        d["v"] = 1
+    write(tmp_path, json.dumps(d))
+    got = store(tmp_path, b).load()
+    in_ranges(got, b)
+    # Every field is either the file's (valid) value or the board default.
+    dflt = defaults(b)
+    if got["gain"] != dflt["gain"]:
+        assert d.get("gain") == "high"
+    if got["output"] != dflt["output"]:
+        assert d.get("output") == "balanced"
+    if got["balance"] != 0:
+        assert d.get("balance") * 2 == got["balance"]
