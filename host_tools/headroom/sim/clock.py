@@ -89,4 +89,6 @@ def ticks_diff(a, b):
 
 
 def ticks_add(t, delta):
+    if delta >= _HALF or delta <= -_HALF:
+        raise OverflowError("ticks interval overflow")  # as MicroPython's extmod/modtime.c
     return (t + delta) & TICKS_MAX

@@ -33,9 +33,14 @@ class Step:
         self.args = args
 
 
+def _digits(s):
+    """Only ASCII digits (str.isdigit also takes '²' and other digits int() refuses)."""
+    return s != "" and all("0" <= c <= "9" for c in s)
+
+
 def _int(tok, what, line, lo=None, hi=None):
     s = tok[1:] if tok[:1] in "+-" else tok
-    if not s.isdigit():
+    if not _digits(s):
         raise ScenarioError("line %d: %s must be a whole number, got %r" % (line, what, tok))
     v = int(tok)
     if (lo is not None and v < lo) or (hi is not None and v > hi):
@@ -48,7 +53,7 @@ def _milli(tok, what, line):
     neg = tok.startswith("-")
     s = tok[1:] if tok[:1] in "+-" else tok
     whole, _, frac = s.partition(".")
-    if not (whole.isdigit() and (frac == "" or (frac.isdigit() and len(frac) <= 3))):
+    if not (_digits(whole) and (frac == "" or (_digits(frac) and len(frac) <= 3))):
         raise ScenarioError("line %d: %s must be a number, got %r" % (line, what, tok))
     v = int(whole) * 1000 + (int((frac + "000")[:3]) if frac else 0)
     return -v if neg else v

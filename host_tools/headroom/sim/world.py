@@ -136,6 +136,8 @@ class Sim:
         self.spi_pins = {}        # gpio -> (spi id, role)
         self.generation = 0       # counts MCU stops, so a sleeping caller knows
         self._stop_event = None   # the MCU dying at the end of the hold-up time
+        self._boot_event = None   # the MCU starting main.py
+        self.reset_cause = "power-on"
 
     # ---- bookkeeping
     def now(self):
@@ -173,6 +175,8 @@ class Sim:
         self._deliver(g)
 
     def _deliver(self, g):
+        if g.handler is None:
+            return  # the handler was removed while the IRQ was pending
         from .shims.machine import Pin  # the handle the firmware expects
         pin = Pin(g.n)
         if g.hard:
@@ -180,8 +184,9 @@ class Sim:
                 self.hard_irq_hook(g.handler, pin)
             else:
                 g.handler(pin)
-        else:
-            self.schedule(g.handler, pin)
+        elif len(self.scheduled) < self.schedule_depth:
+            self.scheduled.append((g.handler, pin))
+        # else: like rp2's mp_irq_handler, a soft IRQ that finds the queue full is lost
 
     def enable_irq(self):
         while self._pending_irqs and not self.irq_depth:
@@ -212,13 +217,18 @@ class Sim:
                 self._stop_event.cancel()
                 self._stop_event = None
             else:
-                self.clock.after(MCU_BOOT_US, self._mcu_start)
-        elif self.mcu_powered:
-            holdup = getattr(self, "holdup_us", 0)
-            if holdup:
-                self._stop_event = self.clock.after(holdup, self._mcu_stop)
-            else:
-                self._mcu_stop()
+                self.reset_cause = "power-on"
+                self._boot_event = self.clock.after(MCU_BOOT_US, self._mcu_start)
+        else:
+            if self._boot_event is not None:
+                self._boot_event.cancel()   # gone again before the MCU started
+                self._boot_event = None
+            if self.mcu_powered:
+                holdup = getattr(self, "holdup_us", 0)
+                if holdup:
+                    self._stop_event = self.clock.after(holdup, self._mcu_stop)
+                else:
+                    self._mcu_stop()
 
     def _mcu_stop(self, _=None, cause="power"):
         self._stop_event = None
@@ -243,6 +253,7 @@ class Sim:
             g.update()
 
     def _mcu_start(self, _=None):
+        self._boot_event = None
         if not self.supply_on or self.mcu_powered:
             return
         self.mcu_powered = True
@@ -261,9 +272,10 @@ class Sim:
     def reset_mcu(self, cause):
         """Watchdog or machine.reset(): the MCU restarts, the supply stays."""
         self.resets += 1
+        self.reset_cause = cause
         self.emit("reset", [("cause", cause)])
         self._mcu_stop(cause=cause)
-        self.clock.after(MCU_BOOT_US, self._mcu_start)
+        self._boot_event = self.clock.after(MCU_BOOT_US, self._mcu_start)
 
     def _crash(self, e):
         # On the board the exception ends main.py; the pins stay as they were
@@ -327,8 +339,8 @@ class Sim:
                 return d
         return None
 
-    def i2c_scan(self):
-        return sorted(d.i2c_addr for d in self.models if getattr(d, "i2c_bus", None) is not None)
+    def i2c_scan(self, bus):
+        return sorted(d.i2c_addr for d in self.models if getattr(d, "i2c_bus", None) == bus)
 
     def sleep_us(self, us):
         """time.sleep_* inside firmware code: time passes, interrupts run."""

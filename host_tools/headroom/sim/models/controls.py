@@ -32,22 +32,32 @@ class Contact:
         self.rng = rng
         self.closed = False
         self.target = False
+        self._events = []
 
     def _set(self, closed):
         self.closed = closed
         self.sim.gpio[self.gpio].drive(self.name, 0 if closed else None)
 
     def change(self, t_us, closed, bounce_us=0):
-        """Schedule the contact to end up `closed` at t_us, chattering for up to bounce_us."""
+        """Schedule the contact to end up `closed` at t_us, chattering for up to bounce_us.
+
+        A new change supersedes what is left of an earlier one's chatter: the
+        contact cannot still be bouncing from a movement it has since undone.
+        """
+        for ev in self._events:
+            if ev.t_us >= t_us:
+                ev.cancel()
+        clock = self.sim.clock
+        self._events = [ev for ev in self._events if not ev.cancelled and ev.t_us >= clock.now_us]
         self.target = closed
-        self.sim.clock.at(t_us, self._set_event, closed)
+        self._events.append(clock.at(t_us, self._set_event, closed))
         if bounce_us > 0:
             n = 1 + self.rng.below(3)  # 1..3 bounces, each a quick open and re-close
             times = sorted(t_us + 1 + self.rng.below(bounce_us) for _ in range(2 * n))
             state = closed
             for t in times:
                 state = not state
-                self.sim.clock.at(t, self._set_event, state)
+                self._events.append(clock.at(t, self._set_event, state))
 
     def _set_event(self, closed):
         self._set(closed)

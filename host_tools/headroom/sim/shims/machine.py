@@ -137,10 +137,10 @@ class Pin:
 
 
 def _spi_baudrate(want):
-    """The rate the RP2040 really gives (pico-sdk spi_set_baudrate)."""
+    """The rate the RP2040 really gives (pico-sdk 2.x spi_set_baudrate: never above `want`)."""
     prescale = 2
     while prescale <= 254:
-        if _CLK_PERI < (prescale + 2) * 256 * want:
+        if _CLK_PERI < prescale * 256 * want:
             break
         prescale += 2
     postdiv = 256
@@ -170,19 +170,26 @@ class SPI:
             if n & 3 != role or (n >> 3) & 1 != id:
                 raise ValueError("bad %s pin" % name)
             setattr(self, name.lower(), n)
+        self.baudrate = self.polarity = self.phase = self.bits = self.firstbit = None
         self.init(baudrate=baudrate, polarity=polarity, phase=phase, bits=bits, firstbit=firstbit)
         # Like the rp2 port, the peripheral takes all three pins, MISO too when not given.
         _sim().spi_claim(self)
 
-    def init(self, baudrate=1000000, *, polarity=0, phase=0, bits=8, firstbit=MSB):
+    def init(self, baudrate=-1, *, polarity=-1, phase=-1, bits=-1, firstbit=-1):
+        """Like rp2: only the arguments given change."""
         if firstbit == SPI.LSB:
             raise NotImplementedError("LSB")
-        self.requested_baudrate = baudrate
-        self.baudrate = _spi_baudrate(baudrate)
-        self.polarity = polarity
-        self.phase = phase
-        self.bits = bits
-        self.firstbit = firstbit
+        if baudrate != -1:
+            self.requested_baudrate = baudrate
+            self.baudrate = _spi_baudrate(baudrate)
+        if polarity != -1:
+            self.polarity = polarity
+        if phase != -1:
+            self.phase = phase
+        if bits != -1:
+            self.bits = bits
+        if firstbit != -1:
+            self.firstbit = firstbit
 
     def deinit(self):
         pass
@@ -355,7 +362,8 @@ def soft_reset():
 
 
 def reset_cause():
-    return WDT_RESET if _sim().resets else PWRON_RESET
+    return WDT_RESET if _sim().reset_cause == "watchdog" or _sim().reset_cause == "machine.reset" \
+        else PWRON_RESET
 
 
 def freq(hz=None):
