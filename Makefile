@@ -19,7 +19,7 @@ sim: $(STAMP)
 
 ## The whole test suite (fixed-seed hypothesis profile, as CI runs it).
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 ## Longer property runs: more examples, random seeds.
 test-long: $(STAMP)

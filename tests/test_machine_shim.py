@@ -27,7 +27,7 @@ def sim():
 
 def test_machine_is_the_shim():
     assert machine is shim
-    assert micropython.schedule.__module__ == "headroom.sim.shims.micropython"
+    assert micropython.schedule.__module__ == "headroom.sim.cpython_micropython"
 
 
 # ======================================================================== Pin

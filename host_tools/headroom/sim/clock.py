@@ -23,8 +23,8 @@ class Event:
 
 class Clock:
     def __init__(self, start_us=0):
-        self.now_us = start_us
         self.origin_us = start_us
+        self.set(start_us)
         self._queue = []
         self._seq = 0
 
@@ -56,12 +56,12 @@ class Clock:
             if nt is None or nt > t_us:
                 break
             ev = heapq.heappop(self._queue)[2]
-            self.now_us = ev.t_us
+            self.set(ev.t_us)
             ev.fn(ev.arg)
             if between is not None:
                 between()
         if t_us > self.now_us:
-            self.now_us = t_us
+            self.set(t_us)
 
     def run_one(self, limit_us):
         """Run the next event if it is due by `limit_us`; returns whether one ran."""
@@ -69,19 +69,27 @@ class Clock:
         if nt is None or nt > limit_us:
             return False
         ev = heapq.heappop(self._queue)[2]
-        self.now_us = ev.t_us
+        self.set(ev.t_us)
         ev.fn(ev.arg)
         return True
+
+    def set(self, t_us):
+        """Move the time to t_us (the caller keeps it monotonic)."""
+        self.now_us = t_us
+        # Kept ready so ticks_ms()/ticks_us() return a small int without arithmetic
+        # on a big int: they are called inside hard IRQs, where nothing may allocate.
+        self.ms = (t_us // 1000) & TICKS_MAX
+        self.us = t_us & TICKS_MAX
 
     def elapsed_us(self):
         return self.now_us - self.origin_us
 
     # MicroPython's time.ticks_* arithmetic
     def ticks_ms(self):
-        return (self.now_us // 1000) & TICKS_MAX
+        return self.ms
 
     def ticks_us(self):
-        return self.now_us & TICKS_MAX
+        return self.us
 
 
 def ticks_diff(a, b):

@@ -18,13 +18,33 @@ from .models.pga2311 import PGA2311Chain
 from .models.relay import Relay
 from .trace import Trace
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-FIRMWARE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(_HERE))), "firmware")
+def _dirname(p):
+    i = p.rfind("/")
+    return p[:i] if i > 0 else ("/" if i == 0 else ".")
 
 
-def use_firmware(path=FIRMWARE_DIR):
-    """Make the firmware importable, with the simulated machine modules under it."""
+def _basename(p):
+    return p[p.rfind("/") + 1:]
+
+
+def _join(a, b):
+    return a + b if a.endswith("/") else a + "/" + b
+
+
+def _abspath(p):
+    return p if p.startswith("/") else _join(os.getcwd(), p)
+
+
+# Paths by hand: MicroPython has no os.path, and this module runs there too.
+_HERE = _dirname(_abspath(__file__))
+REPO_DIR = _dirname(_dirname(_dirname(_HERE)))
+FIRMWARE_DIR = _join(REPO_DIR, "firmware")
+
+
+def use_firmware(path=None):
+    """Make the firmware (default: firmware/) importable over the simulated machine modules."""
     shims.install()
+    path = path or FIRMWARE_DIR
     if path not in sys.path:
         sys.path.insert(0, path)
 
@@ -37,18 +57,18 @@ def _purge_firmware():
 
 class SimBoard:
     def __init__(self, board_path, flash_dir=None, trace_sink=None, seed=1, start_ms=0,
-                 keep_trace=True):
-        use_firmware()
+                 keep_trace=True, firmware_dir=None):
+        use_firmware(firmware_dir)
         from headroom_fw import board as boardfile
         with open(board_path) as f:
             text = f.read()
-        self.board_name = os.path.basename(board_path)
+        self.board_name = _basename(board_path)
         self.board = boardfile.parse(_json_loads(text), self.board_name)
         if flash_dir is None:
             import tempfile
             flash_dir = tempfile.mkdtemp(prefix="headroom-flash-")
         self.flash_dir = flash_dir
-        with open(os.path.join(flash_dir, "board.json"), "w") as f:
+        with open(_join(flash_dir, "board.json"), "w") as f:
             f.write(text)
         self.trace = Trace(self.board_name, trace_sink, keep_trace)
         self.sim = world.Sim(self.trace, start_ms * 1000)
@@ -56,6 +76,7 @@ class SimBoard:
         self.sim.firmware = self._boot_firmware
         self.rng = Rng(seed)
         self._build()
+        self._settings_path = _join(flash_dir, "settings.json")
         self._flash_stat = None
         self.flash_writes = 0
         self.sim.after_step.append(self._watch_flash)
@@ -91,10 +112,12 @@ class SimBoard:
         return app.boot(self.flash_dir + "/")
 
     def _watch_flash(self):
-        path = os.path.join(self.flash_dir, "settings.json")
+        # An atomic replace always lands on a new inode (the old file is still there
+        # while the new one is written), so (inode, size, mtime) sees every write.
+        # Indexed, not st_ino: MicroPython's os.stat gives a plain tuple.
         try:
-            st = os.stat(path)
-            key = (st.st_ino, st.st_size, st.st_mtime_ns)
+            st = os.stat(self._settings_path)
+            key = (st[1], st[6], st[8])
         except OSError:
             key = None
         if key != self._flash_stat:
@@ -142,7 +165,7 @@ class SimBoard:
     def settings_text(self):
         """The settings file as text (undecodable bytes replaced), None when absent."""
         try:
-            with open(os.path.join(self.flash_dir, "settings.json"), "rb") as f:
+            with open(self._settings_path, "rb") as f:
                 return f.read().decode("utf-8", "replace")
         except OSError:
             return None

@@ -27,6 +27,14 @@ def _hex(data):
     return "".join("%02x" % b for b in data)
 
 
+def _no_unlock():
+    return False
+
+
+def _no_relock(was):
+    pass
+
+
 class SimFault(BaseException):
     """Misuse of a simulated part. BaseException: firmware `except Exception` cannot hide it."""
 
@@ -125,7 +133,9 @@ class Sim:
         self._pending_irqs = []
         self.scheduled = []       # micropython.schedule queue
         self.schedule_depth = 4   # MICROPY_SCHEDULER_DEPTH
-        self.hard_irq_hook = None  # wraps hard handlers (heap_lock on MicroPython)
+        self.hard_irq_hook = None  # fn(sim, handler, pin): heap_lock on MicroPython (irqlock.py)
+        self.irq_unlock = _no_unlock  # lets simulator bookkeeping allocate inside a hard IRQ
+        self.irq_relock = _no_relock
         self.spi_buses = {}
         self.models = []
         self.on_power = []        # fn(on) of models powered by the board supply
@@ -147,6 +157,7 @@ class Sim:
         self.trace.emit(self.now(), kind, fields)
 
     def fault(self, message):
+        self.irq_unlock()
         self.faults.append((self.now(), message))
         self.emit("fault", [("message", message)])
         raise SimFault(message)
@@ -181,7 +192,7 @@ class Sim:
         pin = Pin(g.n)
         if g.hard:
             if self.hard_irq_hook is not None:
-                self.hard_irq_hook(g.handler, pin)
+                self.hard_irq_hook(self, g.handler, pin)
             else:
                 g.handler(pin)
         elif len(self.scheduled) < self.schedule_depth:
@@ -385,7 +396,7 @@ class Sim:
                 self.run_scheduled()
                 continue
             if limit > clock.now_us:
-                clock.now_us = limit
+                clock.set(limit)
             if w is not None and w <= end and self.app is not None:
                 self._step()
                 continue

@@ -12,7 +12,8 @@ def install():
         return
     import time as _time
 
-    from headroom.sim.shims import machine, micropython, rp2
+    from headroom.sim import cpython_micropython as micropython
+    from headroom.sim.shims import machine, rp2
     from headroom.sim.shims import time as simtime
     sys.modules["machine"] = machine
     sys.modules["micropython"] = micropython

@@ -82,7 +82,9 @@ class Pin:
             if g.mode == Pin.OUT:
                 return g.out  # rp2 reads the pad, which follows the output
             return g.read()
+        was = s.irq_unlock()
         s.mcu_set(self.id, out=x)
+        s.irq_relock(was)
         return None
 
     def __call__(self, x=None):

@@ -1,4 +1,5 @@
-"""Drop-in `micropython` for CPython runs of the simulator.
+"""Drop-in `micropython` for CPython runs of the simulator (kept out of shims/, so
+the MicroPython VM keeps its own module with the real heap_lock and schedule).
 
 `schedule` queues on the simulated board and runs the callback later, between
 events, with the board's bounded queue (RuntimeError when full), as on rp2.

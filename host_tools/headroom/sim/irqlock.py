@@ -1,0 +1,45 @@
+"""Hard IRQ handlers under a locked heap, as on the board (MicroPython VM only).
+
+On rp2 a hard IRQ may not allocate: any allocation raises MemoryError there.
+The simulator calls every hard=True handler with micropython.heap_lock() held,
+so the firmware's handlers are held to the same rule. The simulator's own
+bookkeeping inside a handler (a pin write recorded in the trace) runs with the
+heap unlocked again: that cost is the simulator's, not the firmware's.
+"""
+import micropython
+
+
+def install(sim):
+    sim.hard_irq_hook = _run_locked
+    sim.irq_unlock = _unlock
+    sim.irq_relock = _relock
+
+
+_depth = [0]
+
+
+def _run_locked(sim, handler, pin):
+    _depth[0] = 1
+    micropython.heap_lock()
+    failed = False
+    try:
+        handler(pin)
+    except MemoryError:
+        failed = True
+    finally:
+        micropython.heap_unlock()
+        _depth[0] = 0
+    if failed:
+        sim.fault("hard IRQ handler %r allocated memory" % (handler,))
+
+
+def _unlock():
+    if _depth[0]:
+        micropython.heap_unlock()
+        return True
+    return False
+
+
+def _relock(was):
+    if was:
+        micropython.heap_lock()
