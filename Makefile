@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BOARD ?= boards/pico-se.json
 
-.PHONY: sim test test-long golden mpy clean
+.PHONY: sim test lint test-long golden mpy clean
 
 $(STAMP): requirements.txt host_tools/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,9 +17,13 @@ $(STAMP): requirements.txt host_tools/pyproject.toml
 sim: $(STAMP)
 	$(PY) -m headroom sim --board $(BOARD) $(if $(SCRIPT),--script $(SCRIPT))
 
-## The whole test suite (fixed-seed hypothesis profile, as CI runs it).
-test: $(STAMP)
+## The whole test suite (fixed-seed hypothesis profile, as CI runs it), after the lint.
+test: lint
 	$(PY) -m pytest -q -n 2
+
+## mypy of firmware/ against the rp2 port's stubs, and ruff on all Python.
+lint: $(STAMP)
+	$(PY) -m headroom.lint
 
 ## Longer property runs: more examples, random seeds.
 test-long: $(STAMP)

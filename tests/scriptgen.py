@@ -24,7 +24,8 @@ def random_script(seed, balanced, steps=25):
         elif k < 0.5:
             lines.append("hold 900")
         elif k < 0.6:
-            lines.append("switch gain %s bounce %s" % (rng.choice(("low", "high")), rng.choice(("0", "2000"))))
+            lines.append("switch gain %s bounce %s" % (rng.choice(("low", "high")),
+                                                        rng.choice(("0", "2000"))))
         elif k < 0.7 and balanced:
             lines.append("switch output %s bounce %s" % (rng.choice(("se", "balanced")),
                                                           rng.choice(("0", "2000"))))

@@ -7,6 +7,7 @@ import pytest
 
 from headroom_fw import board as boardfile
 from headroom_fw.board import BoardError, spi_pin_role
+
 from helpers import BALANCED, SE
 
 with open(SE) as _f:

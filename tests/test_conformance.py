@@ -16,6 +16,7 @@ import pytest
 from headroom import mpy
 from headroom.sim import golden
 from headroom.sim.run import run_script
+
 from scriptgen import random_script
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -99,7 +100,8 @@ def test_an_allocating_hard_irq_handler_is_caught(tmp_path):
     with open(enc, "w") as f:
         f.write(bad)
     text = "power on\nwait 2000\nturn +2 at 5/s\n"
-    p, trace = micropython_trace(os.path.join(REPO, "boards", "pico-se.json"), text, str(tmp_path), firmware=fw)
+    board = os.path.join(REPO, "boards", "pico-se.json")
+    p, trace = micropython_trace(board, text, str(tmp_path), firmware=fw)
     assert p.returncode == 1
     assert "hard IRQ handler" in p.stdout and "allocated memory" in p.stdout, p.stdout + p.stderr
     assert '"kind": "fault"' in trace

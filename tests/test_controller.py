@@ -10,6 +10,7 @@ from headroom_fw import controller as C
 from headroom_fw.controller import Controller
 from headroom_fw.settings import defaults
 from headroom_fw.volume import level_cdb, path_floor_hdb, pga_code
+
 from helpers import BALANCED, SE
 
 SE_B = boardfile.load(SE)
@@ -496,7 +497,7 @@ def test_click_toggles_user_mute():
     # Unmuting ramps up again from the floor.
     first = next(s for s in log if any(s[CODES]))
     assert first[CODES] == (1, 1)
-    for t, old, new in changes(log[log.index(first):], CODES):
+    for _t, old, new in changes(log[log.index(first):], CODES):
         assert all(0 < n - o <= SE_B.ramp_step_hdb for o, n in zip(old, new))
     assert r.codes() == want
     assert changes(log, MUTE_RELAY) == []

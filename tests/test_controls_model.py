@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from headroom.sim.models.controls import GRAY, PowerSense, RotaryEncoder, Rng, Switch
+from headroom.sim.models.controls import GRAY, PowerSense, Rng, RotaryEncoder, Switch
 
 from simkit import bare_sim
 

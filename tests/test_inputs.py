@@ -1,5 +1,4 @@
 """Debounced switches and the push button (headroom_fw.inputs)."""
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 

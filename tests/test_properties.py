@@ -25,6 +25,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from headroom.sim import world
 from headroom.sim.simboard import SimBoard
+
 from helpers import BALANCED, SE
 
 TOL_CDB = 1  # integer rounding of the jack level
@@ -32,6 +33,10 @@ TOL_CDB = 1  # integer rounding of the jack level
 # How long after the last encoder edge a level change still counts as the turn's doing:
 # one main-loop poll (10 ms) + the PGA's zero-crossing time-out (16 ms) + margin.
 TURN_LATENCY_US = 40000
+
+
+# What a power cut might leave in the settings file (None: whatever the firmware wrote).
+CORRUPT = [None, b"", b'{"v": 1, "volume": ', b"\xff\x00garbage", b'{"v": 1, "volume": 40.0}']
 
 
 class AmpMachine(RuleBasedStateMachine):
@@ -140,7 +145,7 @@ class AmpMachine(RuleBasedStateMachine):
     def wait(self, ms):
         self.wait_ms(ms)
 
-    @rule(off_ms=st.sampled_from([1, 50, 2000]), corrupt=st.sampled_from([None, b"", b"{\"v\": 1, \"volume\": ", b"\xff\x00garbage", b"{\"v\": 1, \"volume\": 40.0}"]))
+    @rule(off_ms=st.sampled_from([1, 50, 2000]), corrupt=st.sampled_from(CORRUPT))
     def power_cycle(self, off_ms, corrupt):
         text = self.b.settings_text()
         self.b.power(False)

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from headroom_fw import board as boardfile
 from headroom_fw import settings as st_mod
 from headroom_fw.settings import SettingsStore, defaults
+
 from helpers import BALANCED, SE
 
 SE_BOARD = boardfile.load(SE)

@@ -7,8 +7,17 @@ Levels are in cdB (0.01 dB) re 1 V, volumes in hdB (0.5 dB).
 from hypothesis import given
 from hypothesis import strategies as st
 
-from headroom_fw.volume import (PGA_MAX, PGA_MIN, PGA_MUTE, channel_trim_hdb, fill_codes,
-                                level_cdb, path_floor_hdb, path_max_hdb, pga_code)
+from headroom_fw.volume import (
+    PGA_MAX,
+    PGA_MIN,
+    PGA_MUTE,
+    channel_trim_hdb,
+    fill_codes,
+    level_cdb,
+    path_floor_hdb,
+    path_max_hdb,
+    pga_code,
+)
 
 # Analog paths (gain from a 0 dB PGA setting to the jack) a board can plausibly have:
 # -20 dB .. +60 dB, deliberately including values off the 0.5 dB grid.

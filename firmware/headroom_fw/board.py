@@ -87,7 +87,7 @@ class Board:
         if isinstance(d.get("board"), bool) or d.get("board") != 1:
             raise BoardError("board: format version must be 1, got %r" % (d.get("board"),))
         self.name = _get(d, "name", "board", "str", name, False)
-        self._pins = {}
+        self._pins = {}  # type: dict[int, str]
 
         spi = _get(d, "spi", "board", "obj")
         self.spi_id = _range(_get(spi, "id", "spi", "int"), 0, 1, "spi.id")
@@ -104,7 +104,7 @@ class Board:
 
         if self.spi_miso is None:
             # rp2's machine.SPI takes its default MISO pin when none is given.
-            self._spi_default_miso = (16, 8)[self.spi_id]
+            self._spi_default_miso = (16, 8)[self.spi_id]  # type: int | None
         else:
             self._spi_default_miso = None
 

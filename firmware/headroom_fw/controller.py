@@ -11,10 +11,10 @@ wait their operate time plus the settle time, close the mute relay, then ramp
 the level up from the PGA's floor one `ramp_step` per `ramp_interval`. Waits
 get 1 ms on top, because ticks_ms only counts whole milliseconds.
 """
-from micropython import const
 from time import ticks_add, ticks_diff
 
-from .board import GAIN_HIGH, OUTPUT_BALANCED
+from micropython import const
+
 from .quadrature import Acceleration
 from .volume import fill_codes, path_floor_hdb, path_max_hdb
 

@@ -4,8 +4,9 @@ The handler reads both pins and feeds the table decoder: integer work only,
 no allocation (the bound method is made once, here, not in the IRQ). The main
 loop takes the detents with interrupts briefly disabled.
 """
-import machine
 from time import ticks_ms
+
+import machine
 
 from .quadrature import QuadratureDecoder
 

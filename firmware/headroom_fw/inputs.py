@@ -3,8 +3,9 @@
 Polling suits toggle switches and a push button: contact bounce is shorter
 than the stable time, so a bouncing switch yields exactly one change.
 """
-from micropython import const
 from time import ticks_diff
+
+from micropython import const
 
 NONE = const(0)
 CLICK = const(1)

@@ -4,8 +4,9 @@
 bytes lookup only, no allocation. Contact bounce shows up as a transition and
 its reverse, so it cancels instead of counting.
 """
-from micropython import const
 from time import ticks_diff
+
+from micropython import const
 
 # Index: previous state * 4 + new state, state = A << 1 | B. Value: step + 1.
 # +1 follows 11 -> 01 -> 00 -> 10 -> 11 (A leads); a change of both bits is

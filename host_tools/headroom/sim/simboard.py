@@ -12,11 +12,12 @@ import os
 import sys
 
 from . import shims, world
-from .models.controls import PowerSense, RotaryEncoder, Rng, Switch
+from .models.controls import PowerSense, Rng, RotaryEncoder, Switch
 from .models.jack import Jack
 from .models.pga2311 import PGA2311Chain
 from .models.relay import Relay
 from .trace import Trace
+
 
 def _dirname(p):
     i = p.rfind("/")
@@ -97,7 +98,8 @@ class SimBoard:
                          self.relays.get("output"))
         self.encoder = RotaryEncoder(s, b.enc_a, b.enc_b, b.edges_per_detent, self.rng)
         self.button = Switch(s, b.button, "button", self.rng)
-        self.gain_switch = Switch(s, b.gain_switch, "gain_switch", self.rng) if b.gain_switch is not None else None
+        self.gain_switch = (Switch(s, b.gain_switch, "gain_switch", self.rng)
+                            if b.gain_switch is not None else None)
         self.output_switch = (Switch(s, b.output_switch, "output_switch", self.rng)
                               if b.output_switch is not None else None)
         if b.power_sense is not None:
