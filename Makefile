@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BOARD ?= boards/pico-se.json
 
-.PHONY: sim test lint test-long golden mpy clean
+.PHONY: sim test lint test-long golden mpy bench clean
 
 $(STAMP): requirements.txt host_tools/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ golden: $(STAMP)
 ## Compile every firmware file with mpy-cross into build/mpy.
 mpy: $(STAMP)
 	$(PY) -m headroom.mpy build/mpy
+
+## Benchmarks on the MicroPython VM at a Pico's heap size: heap, allocations, CPU, flash writes.
+bench: $(STAMP)
+	$(PY) -m headroom.bench $(BOARD)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis

@@ -101,9 +101,9 @@ class App:
                 # dipped and the PGA2311 may have reset. Start again, muted, from boot.
                 machine.reset()
         else:
-            d, t = self.encoder.take()
+            d = self.encoder.take()
             if d:
-                ctl.turn(d, t)
+                ctl.turn(d, self.encoder.last_ms)
             ev = self.button.update(self._btn_pin.value(), now)
             if ev == inputs.CLICK:
                 ctl.click(now)
@@ -132,9 +132,13 @@ class App:
         self.pga.set_codes(ctl.codes)
         if self.mute_relay.on != ctl.mute_relay:
             self.mute_relay.set(ctl.mute_relay)
-        for relay, want in ((self.gain_relay, ctl.gain_relay), (self.output_relay, ctl.output_relay)):
-            if relay is not None and relay.on != bool(want):
-                relay.set(bool(want))
+        # Written out, not looped over a tuple of pairs: the main loop allocates nothing.
+        relay = self.gain_relay
+        if relay is not None and relay.on != (ctl.gain_relay == 1):
+            relay.set(ctl.gain_relay == 1)
+        relay = self.output_relay
+        if relay is not None and relay.on != (ctl.output_relay == 1):
+            relay.set(ctl.output_relay == 1)
         if not ctl.pga_mute:
             self.pga.mute(False)
 

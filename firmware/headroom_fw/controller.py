@@ -102,10 +102,16 @@ class Controller:
     def persistent(self):
         return (self.volume, self.balance, self.gain, self.output, self.limit)
 
+    def _unsaved(self):
+        # Field by field, not persistent() != stored: a tuple per detent is garbage.
+        s = self._stored
+        return (self.volume != s[0] or self.balance != s[1] or self.gain != s[2]
+                or self.output != s[3] or self.limit != s[4])
+
     # ---- user events
     def _touched(self, now):
         self._changed_ms = now
-        self._dirty = self.persistent() != self._stored
+        self._dirty = self._unsaved()
 
     def turn(self, detents, now):
         """The knob moved by `detents` (positive clockwise)."""

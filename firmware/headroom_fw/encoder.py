@@ -18,6 +18,7 @@ class Encoder:
         self.a = pin_a
         self.b = pin_b
         self.decoder = QuadratureDecoder(edges_per_detent, (pin_a.value() << 1) | pin_b.value())
+        self.last_ms = 0
         self._isr = self._edge
         trig = pin_a.IRQ_RISING | pin_a.IRQ_FALLING
         pin_a.irq(self._isr, trig, hard=True)
@@ -28,10 +29,11 @@ class Encoder:
         self.decoder.feed((self.a.value() << 1) | self.b.value(), ticks_ms())
 
     def take(self):
-        """(detents turned since the last call, ticks_ms of the last one); positive = clockwise."""
+        """Detents turned since the last call (positive = clockwise); the time of the
+        last one is then in `last_ms`. Returns an int, not a tuple: nothing to allocate."""
         st = machine.disable_irq()
         d = self.decoder.detents
-        t = self.decoder.last_ms
+        self.last_ms = self.decoder.last_ms
         self.decoder.detents = 0
         machine.enable_irq(st)
-        return d, t
+        return d

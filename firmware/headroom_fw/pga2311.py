@@ -45,6 +45,7 @@ class PGA2311:
         self.cs.value(0)
         self.spi.write(f)
         self.cs.value(1)
-        self.sent[:] = codes
+        for i in range(len(codes)):
+            self.sent[i] = codes[i]
         self._valid = True
         return True

@@ -11,8 +11,8 @@ import micropython
 
 def install(sim):
     sim.hard_irq_hook = _run_locked
-    sim.irq_unlock = _unlock
-    sim.irq_relock = _relock
+    sim.sim_enter = _unlock
+    sim.sim_exit = _relock
 
 
 _depth = [0]

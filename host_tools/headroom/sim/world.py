@@ -27,11 +27,11 @@ def _hex(data):
     return "".join("%02x" % b for b in data)
 
 
-def _no_unlock():
-    return False
+def _no_enter():
+    return None
 
 
-def _no_relock(was):
+def _no_exit(token):
     pass
 
 
@@ -134,8 +134,11 @@ class Sim:
         self.scheduled = []       # micropython.schedule queue
         self.schedule_depth = 4   # MICROPY_SCHEDULER_DEPTH
         self.hard_irq_hook = None  # fn(sim, handler, pin): heap_lock on MicroPython (irqlock.py)
-        self.irq_unlock = _no_unlock  # lets simulator bookkeeping allocate inside a hard IRQ
-        self.irq_relock = _no_relock
+        # Brackets around the simulator's own work inside a firmware call (a pin write
+        # recorded in the trace): irqlock.py unlocks the heap there, the benchmark
+        # subtracts its bytes and time, so both count the firmware's cost alone.
+        self.sim_enter = _no_enter
+        self.sim_exit = _no_exit
         self.spi_buses = {}
         self.models = []
         self.on_power = []        # fn(on) of models powered by the board supply
@@ -157,7 +160,7 @@ class Sim:
         self.trace.emit(self.now(), kind, fields)
 
     def fault(self, message):
-        self.irq_unlock()
+        self.sim_enter()
         self.faults.append((self.now(), message))
         self.emit("fault", [("message", message)])
         raise SimFault(message)

@@ -78,23 +78,32 @@ class RotaryEncoder:
         self.turned = 0
 
     def turn(self, detents, rate_mhz, bounce_us=0):
-        """Turn by `detents` at rate_mhz/1000 detents per second; returns the duration in us."""
-        direction = 1 if detents > 0 else -1
+        """Turn by `detents` at rate_mhz/1000 detents per second; returns the duration in us.
+
+        Each transition schedules the next, so a long turn holds one pending edge
+        (and its bounce), not thousands: the simulator fits a Pico-sized heap.
+        """
         n = abs(detents) * self.epd
         period_us = 1000000000 // rate_mhz
         step_us = period_us // self.epd
-        t0 = self.sim.clock.now_us
-        for k in range(n):
-            old = GRAY[self.phase]
-            self.phase = (self.phase + direction) % 4
-            new = GRAY[self.phase]
-            t = t0 + k * step_us + step_us // 2
-            if (old ^ new) & 2:
-                self.a.change(t, not (new & 2), bounce_us)
-            else:
-                self.b.change(t, not (new & 1), bounce_us)
+        if n:
+            self._turn = (1 if detents > 0 else -1, n, step_us, bounce_us, self.sim.clock.now_us)
+            self.sim.clock.at(self._turn[4] + step_us // 2, self._edge, 0)
         self.turned += detents
         return abs(detents) * period_us
+
+    def _edge(self, k):
+        direction, n, step_us, bounce_us, t0 = self._turn
+        old = GRAY[self.phase]
+        self.phase = (self.phase + direction) % 4
+        new = GRAY[self.phase]
+        t = self.sim.clock.now_us
+        if (old ^ new) & 2:
+            self.a.change(t, not (new & 2), bounce_us)
+        else:
+            self.b.change(t, not (new & 1), bounce_us)
+        if k + 1 < n:
+            self.sim.clock.at(t0 + (k + 1) * step_us + step_us // 2, self._edge, k + 1)
 
 
 class Switch:

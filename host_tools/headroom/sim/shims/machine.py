@@ -71,9 +71,11 @@ class Pin:
         if pull not in (-1, None, Pin.PULL_UP, Pin.PULL_DOWN):
             raise ValueError("invalid pull")
         s = _sim()
+        t = s.sim_enter()
         s.spi_release_pin(self.id)
         s.mcu_set(self.id, mode=None if mode == -1 else mode, out=value,
                   pull=-1 if pull == -1 else pull)
+        s.sim_exit(t)
 
     def value(self, x=None):
         s = _sim()
@@ -82,9 +84,9 @@ class Pin:
             if g.mode == Pin.OUT:
                 return g.out  # rp2 reads the pad, which follows the output
             return g.read()
-        was = s.irq_unlock()
+        t = s.sim_enter()
         s.mcu_set(self.id, out=x)
-        s.irq_relock(was)
+        s.sim_exit(t)
         return None
 
     def __call__(self, x=None):
@@ -196,21 +198,27 @@ class SPI:
     def deinit(self):
         pass
 
+    def _transfer(self, data, into):
+        s = _sim()
+        t = s.sim_enter()
+        s.spi_transfer(self, bytes(data), into)
+        s.sim_exit(t)
+
     def write(self, buf):
-        _sim().spi_transfer(self, bytes(buf), None)
+        self._transfer(buf, None)
 
     def read(self, nbytes, write=0x00):
         out = bytearray(nbytes)
-        _sim().spi_transfer(self, bytes([write]) * nbytes, out)
+        self._transfer(bytes([write]) * nbytes, out)
         return bytes(out)
 
     def readinto(self, buf, write=0x00):
-        _sim().spi_transfer(self, bytes([write]) * len(buf), buf)
+        self._transfer(bytes([write]) * len(buf), buf)
 
     def write_readinto(self, write_buf, read_buf):
         if len(write_buf) != len(read_buf):
             raise ValueError("buffers must be the same length")
-        _sim().spi_transfer(self, bytes(write_buf), read_buf)
+        self._transfer(write_buf, read_buf)
 
     def __repr__(self):
         return "SPI(%d, baudrate=%d, polarity=%d, phase=%d, bits=%d, sck=%d, mosi=%d, miso=%d)" % (
@@ -339,7 +347,10 @@ class WDT:
         _sim().feed_wdt(timeout)
 
     def feed(self):
-        _sim().feed_wdt(self.timeout)
+        s = _sim()
+        t = s.sim_enter()
+        s.feed_wdt(self.timeout)
+        s.sim_exit(t)
 
 
 def disable_irq():
@@ -351,7 +362,10 @@ def disable_irq():
 def enable_irq(state):
     s = _sim()
     s.irq_depth = state
-    s.enable_irq()
+    if s._pending_irqs:
+        t = s.sim_enter()
+        s.enable_irq()
+        s.sim_exit(t)
 
 
 def reset():

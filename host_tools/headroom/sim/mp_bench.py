@@ -1,0 +1,288 @@
+"""Benchmarks on the MicroPython VM: micropython mp_bench.py MODE BOARD FLASH_DIR [FIRMWARE_DIR] [ARG]
+
+Prints one JSON object. Modes:
+  live K   run the first K steps of the board's default scenario, then measure the
+           firmware's live heap: what a gc.collect() frees when the firmware is dropped
+  turn     steady turning: bytes allocated and CPU time per encoder edge (hard IRQ) and
+           per detent (main loop), the simulator's own share subtracted
+  hour     one hour of continuous turning, then a pause: settings writes to flash
+
+The simulator runs in the same heap as the firmware. Its work inside firmware calls is
+bracketed (sim_enter/sim_exit) and its bytes and microseconds are taken out. Bytes and
+time are measured in separate runs: gc.mem_alloc() scans the whole heap, and would
+swamp the time.
+"""
+import gc
+import sys
+
+_sim_dir = sys.argv[0][:sys.argv[0].rfind("/")] if "/" in sys.argv[0] else "."
+_host = _sim_dir[:_sim_dir.rfind("/headroom/sim")]
+import time as realtime  # noqa: E402  (the VM's clock, before the virtual one shadows it)
+
+sys.modules.pop("time", None)
+sys.path.insert(0, _host)
+sys.path.insert(0, _sim_dir + "/shims")
+
+import micropython  # noqa: E402
+
+from headroom.sim.scenario import Runner, parse  # noqa: E402
+from headroom.sim.simboard import SimBoard  # noqa: E402
+
+
+def _zero():
+    return 0
+
+
+class Meter:
+    """Counts the simulator's bytes or time inside firmware calls; locks the heap in hard IRQs."""
+
+    def __init__(self, what):
+        self.mem = gc.mem_alloc if what == "bytes" else _zero
+        self.clock = realtime.ticks_us if what == "time" else _zero
+        self.depth = 0
+        self.locked = False
+        self.bytes = 0
+        self.us = 0
+        self.edges = 0
+        self.irq_us = 0
+        self._m = 0
+        self._t = 0
+
+    def install(self, sim):
+        sim.sim_enter = self.enter
+        sim.sim_exit = self.exit
+        sim.hard_irq_hook = self.hard_irq
+
+    def enter(self):
+        if self.depth == 0:
+            if self.locked:
+                micropython.heap_unlock()
+            self._m = self.mem()
+            self._t = self.clock()
+        self.depth += 1
+
+    def exit(self, _token):
+        self.depth -= 1
+        if self.depth == 0:
+            dm = self.mem() - self._m
+            if dm > 0:
+                self.bytes += dm
+            self.us += self.clock() - self._t
+            if self.locked:
+                micropython.heap_lock()
+
+    def hard_irq(self, sim, handler, pin):
+        us0 = self.us
+        t0 = self.clock()
+        self.locked = True
+        micropython.heap_lock()
+        failed = False
+        try:
+            handler(pin)
+        except MemoryError:
+            failed = True
+        finally:
+            micropython.heap_unlock()
+            self.locked = False
+        self.irq_us += self.clock() - t0 - (self.us - us0)
+        self.edges += 1
+        if failed:
+            sim.fault("hard IRQ handler %r allocated memory" % (handler,))
+
+
+class StepMeter:
+    """Wraps the firmware's step(): bytes and time per main-loop pass, the simulator's taken out."""
+
+    def __init__(self, meter):
+        self.meter = meter
+        self.reset()
+
+    def reset(self):
+        self.with_detents = [0, 0, 0]  # passes that took detents: count, us, detents
+        self.steps = 0
+        self.bytes = 0
+        self.us = 0
+        self.max_bytes = 0
+        self.skipped = 0
+
+    def wrap(self, app):
+        step = app.step
+        meter = self.meter
+
+        mem, clock = meter.mem, meter.clock
+
+        def measured():
+            pending = app.encoder.decoder.detents
+            b0, u0 = meter.bytes, meter.us
+            m0 = mem()
+            t0 = clock()
+            r = step()
+            t = clock() - t0 - (meter.us - u0)
+            m1 = mem()
+            m = m1 - m0 - (meter.bytes - b0)
+            if m1 - m0 < 0:
+                self.skipped += 1  # a collection ran inside: this pass cannot be counted
+            else:
+                self.bytes += m
+                if m > self.max_bytes:
+                    self.max_bytes = m
+            self.us += t
+            self.steps += 1
+            if pending:
+                w = self.with_detents
+                w[0] += 1
+                w[1] += t
+                w[2] += pending if pending > 0 else -pending
+            return r
+
+        app.step = measured
+
+
+def default_script(board):
+    name = board[board.rfind("/") + 1:-5]
+    path = board[:board.rfind("/boards/")] + "/tests/scenarios/" + name + ".scn"
+    with open(path) as f:
+        return f.read()
+
+
+def make_board(board, flash, firmware, what="bytes"):
+    b = SimBoard(board, flash_dir=flash, keep_trace=False, firmware_dir=firmware)
+    meter = Meter(what)
+    meter.install(b.sim)
+    steps = StepMeter(meter)
+    boot = b.sim.firmware
+
+    def boot_measured(sim):
+        app = boot(sim)
+        steps.wrap(app)
+        return app
+
+    b.sim.firmware = boot_measured
+    return b, meter, steps
+
+
+def firmware_live_bytes(b):
+    """Bytes of heap the running firmware holds: what dropping it lets gc.collect() free."""
+    gc.collect()
+    with_fw = gc.mem_alloc()
+    s = b.sim
+    s.app = None
+    s.next_wake_us = None
+    s.scheduled = []
+    for g in s.gpio:
+        g.handler = None
+    for name in list(sys.modules):
+        if name.startswith("headroom_fw"):
+            del sys.modules[name]
+    gc.collect()
+    return with_fw - gc.mem_alloc()
+
+
+def mode_live(board, flash, firmware, k):
+    b, meter, steps = make_board(board, flash, firmware)
+    script = parse(default_script(board))
+    Runner(b).run(script[:k])
+    peak_step = steps.max_bytes
+    live = firmware_live_bytes(b) if b.sim.app is not None else 0
+    return {"k": k, "steps": len(script), "live": live, "max_step_bytes": peak_step,
+            "heap_total": gc.mem_free() + gc.mem_alloc()}
+
+
+def _turning(board, flash, firmware, what):
+    """Idle for 10 s, then 800 detents at 5/s with bouncing contacts, back and forth."""
+    b, meter, steps = make_board(board, flash, firmware, what)
+    b.power(True)
+    b.run_ms(3000)
+    steps.reset()
+    b.run_ms(10000)
+    idle = (steps.bytes / max(steps.steps - steps.skipped, 1), steps.us / max(steps.steps, 1))
+    steps.reset()
+    meter.edges = 0
+    meter.irq_us = 0
+    detents = 0
+    for i in range(20):
+        n = 40 if i % 2 == 0 else -40
+        b.run_us(b.turn(n, rate=5, bounce_us=300))
+        detents += abs(n)
+    return b, meter, steps, idle, detents
+
+
+def mode_turn(board, flash, firmware):
+    b, meter, steps, idle, detents = _turning(board, flash, firmware, "bytes")
+    counted = steps.steps - steps.skipped
+    out = {
+        "detents": detents,
+        "edges": meter.edges,
+        "irq_bytes": 0,  # every hard IRQ ran with the heap locked; an allocation would have faulted
+        "loop_bytes_per_detent": (steps.bytes - idle[0] * counted) / detents,
+        "loop_bytes_per_detent_gross": steps.bytes / detents,
+        "loop_bytes_per_pass_idle": idle[0],
+        "passes": steps.steps,
+        "loop_bytes_per_minute_turning": steps.bytes / (detents / 5) * 60,
+        "faults": len(b.sim.faults),
+    }
+    b, meter, steps, idle, detents = _turning(board, flash, firmware, "time")
+    out["irq_us_per_edge"] = meter.irq_us / max(meter.edges, 1)
+    # Passes that took detents, against the passes of the same window that did not.
+    n, us, taken = steps.with_detents
+    quiet = (steps.us - us) / max(steps.steps - n, 1)
+    out["loop_us_per_detent"] = (us - quiet * n) / max(taken, 1)
+    out["loop_us_per_pass_turning_quiet"] = quiet
+    out["loop_us_per_pass_idle"] = idle[1]
+    out["faults"] += len(b.sim.faults)
+    return out
+
+
+def mode_hour(board, flash, firmware, pause):
+    """An hour of turning (3 detents/s, direction changing every 20 s); `pause` s of stillness
+    every minute when pause > 0, else none; then a final 10 s pause."""
+    b, meter, steps = make_board(board, flash, firmware, "nothing")
+    b.power(True)
+    b.run_ms(3000)
+    start = b.flash_writes
+    t_end = b.now_us() + 3600 * 1000000
+    i = 0
+    pauses = 0
+    while b.now_us() < t_end:
+        b.run_us(b.turn(60 if i % 2 == 0 else -60, rate=3, bounce_us=300))
+        i += 1
+        if pause and i % 3 == 0:
+            b.run_ms(pause * 1000)
+            pauses += 1
+    during = b.flash_writes - start
+    b.run_ms(10000)
+    return {"pause_s": pause, "writes_during_hour": during, "pauses": pauses,
+            "writes_after_final_pause": b.flash_writes - start - during, "faults": len(b.sim.faults)}
+
+
+def mode_simsize(board, flash):
+    """Heap the simulator holds with the board built and powered off (no firmware)."""
+    gc.collect()
+    before = gc.mem_alloc()
+    b, meter, steps = make_board(board, flash, None)
+    b.run_ms(10)
+    gc.collect()
+    return {"sim_bytes": gc.mem_alloc(), "sim_board_bytes": gc.mem_alloc() - before}
+
+
+def main(argv):
+    mode, board, flash = argv[1], argv[2], argv[3]
+    firmware = argv[4] if len(argv) > 4 and argv[4] != "-" else None
+    arg = int(argv[5]) if len(argv) > 5 else 0
+    if mode == "live":
+        out = mode_live(board, flash, firmware, arg)
+    elif mode == "turn":
+        out = mode_turn(board, flash, firmware)
+    elif mode == "simsize":
+        out = mode_simsize(board, flash)
+    elif mode == "hour":
+        out = mode_hour(board, flash, firmware, arg)
+    else:
+        print("unknown mode %r" % mode)
+        return 2
+    import json
+    print(json.dumps(out))
+    return 0
+
+
+sys.exit(main(sys.argv))
