@@ -7,9 +7,10 @@ BOARD ?= boards/pico-se.json
 
 .PHONY: sim test lint test-long golden mpy bench clean
 
-$(STAMP): requirements.txt host_tools/pyproject.toml
+$(STAMP): requirements.txt requirements-nodeps.txt host_tools/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -r requirements-nodeps.txt
 	$(PY) -m pip install -q --no-build-isolation --no-deps -e host_tools
 	touch $(STAMP)
 
