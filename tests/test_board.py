@@ -144,9 +144,25 @@ def test_pin_used_twice_names_both_fields(field):
 def test_spare_gpios_24_and_25_are_usable():
     d = se()
     put(d, "button.pin", 24)
+    put(d, "encoder.decoder", "irq")  # B is not A + 1, which the PIO decoder needs
     put(d, "encoder.b", 25)
     b = boardfile.parse(d)
     assert (b.button, b.enc_b) == (24, 25)
+
+
+def test_pio_decoder_needs_consecutive_encoder_pins():
+    d = se()
+    put(d, "encoder.b", 9)
+    msg = fails(d, "encoder.b")
+    assert "GP11" in msg and "irq" in msg
+    put(d, "encoder.decoder", "irq")
+    assert boardfile.parse(d).decoder == "irq"
+
+
+def test_decoder_must_be_pio_or_irq():
+    d = se()
+    put(d, "encoder.decoder", "pi0")
+    fails(d, "encoder.decoder")
 
 
 def test_pin_of_wrong_type():

@@ -36,8 +36,9 @@ def mpy_dir(tmp_path_factory):
 def cpython_trace(board, text, tmp):
     path = os.path.join(tmp, "cp.trace")
     with open(path, "w") as sink:
+        # The IRQ decoder on both VMs: the PIO emulator runs on CPython only.
         res = run_script(board, text, trace_sink=sink, keep_trace=False,
-                         flash_dir=_fresh(tmp, "cpflash"))
+                         flash_dir=_fresh(tmp, "cpflash"), decoder="irq")
     assert not res.crashes and not res.faults
     with open(path) as f:
         return f.read()

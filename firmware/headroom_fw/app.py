@@ -59,7 +59,14 @@ class App:
         gain = self._gain_from_switch() if self._gain_pin else s["gain"]
         output = self._output_from_switch() if self._out_pin else s["output"]
         self.ctl = Controller(b, s, gain, output, now)
-        self.encoder = Encoder(machine.Pin(b.enc_a), machine.Pin(b.enc_b), b.edges_per_detent)
+        if b.decoder == "pio":
+            from .pio_encoder import PIOEncoder  # only boards that count with PIO load it
+            self.encoder = PIOEncoder(b.pio_sm, machine.Pin(b.enc_a), machine.Pin(b.enc_b),
+                                      b.edges_per_detent, time.ticks_ms)
+        else:
+            # Same interface as PIOEncoder: take() and last_ms.
+            self.encoder = Encoder(machine.Pin(b.enc_a), machine.Pin(b.enc_b),  # type: ignore[assignment]
+                                   b.edges_per_detent)
         self.wdt = machine.WDT(timeout=_WDT_MS)
         self._apply()
 

@@ -136,6 +136,10 @@ class Board:
         if self.edges_per_detent not in (1, 2, 4):
             raise BoardError("encoder.edges_per_detent: must be 1, 2 or 4, got %r"
                              % self.edges_per_detent)
+        self.decoder = _get(enc, "decoder", "encoder", "str", "pio", False)
+        if self.decoder not in ("pio", "irq"):
+            raise BoardError("encoder.decoder: must be \"pio\" or \"irq\", got %r" % self.decoder)
+        self.pio_sm = _range(_get(enc, "pio_sm", "encoder", "int", 4, False), 0, 7, "encoder.pio_sm")
         self.button = self._pin(_get(d, "button", "board", "obj"), "pin", "button")
 
         self.gain_switch = None
@@ -213,6 +217,9 @@ class Board:
         if not self.min_hdb <= self.default_hdb <= self.limit_hdb:
             raise BoardError("volume.default_dbv: must lie between min_dbv and limit_dbv")
 
+        if self.decoder == "pio" and self.enc_b != self.enc_a + 1:
+            raise BoardError("encoder.b: the PIO decoder reads A and B as consecutive pins, "
+                             "so b must be GP%d (or set encoder.decoder to \"irq\")" % (self.enc_a + 1))
         dm = self._spi_default_miso
         if dm is not None and dm in self._pins:
             raise BoardError("spi.miso: not given, so SPI%d takes its default MISO GP%d, "

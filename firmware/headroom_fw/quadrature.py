@@ -4,7 +4,7 @@
 bytes lookup only, no allocation. Contact bounce shows up as a transition and
 its reverse, so it cancels instead of counting.
 """
-from time import ticks_diff
+from time import ticks_add, ticks_diff
 
 from micropython import const
 
@@ -58,41 +58,67 @@ class QuadratureDecoder:
 # and the faster tiers: (min interval ms, steps per detent).
 _SLOW_MS = const(60)
 _FAST_MS = const(25)
+_HYST_MS = const(4)  # a tier changes only when the speed clears its boundary by this much
 
 
 class Acceleration:
-    """Turns detents into 0.5 dB steps: slow turns 1 step per detent, fast more."""
+    """Turns detents into 0.5 dB steps: slow turns 1 step per detent, fast ones 2 or 4.
+
+    Tiers by mean interval between detents: 60 ms or more (up to ~16/s) 1 step,
+    25-60 ms 2 steps, under 25 ms 4 steps, each boundary with 4 ms of hysteresis.
+
+    Speed is the mean interval over the current gesture (decayed, so it follows the
+    last several detents), not the last interval alone: detent times can be quantized
+    by the main loop's poll (the PIO decoder's are), and one short interval must not
+    flip the step size. The first two detents of a gesture are always single steps,
+    which also gives exact fine control.
+    """
 
     def __init__(self):
+        self.start_ms = None   # when the gesture's counted span starts
+        self.count = 0         # detents since then
         self.last_ms = None
+        self.k = 1             # steps per detent now
 
     def steps(self, detents, now_ms):
-        """Steps for `detents`, the last of which came at `now_ms` (sign follows the detents).
-
-        Give the detents' own time (from the IRQ), not the time the main loop
-        took them, or the poll period quantizes the speed.
-        """
+        """Steps for `detents`, the last of which came at `now_ms` (sign follows the detents)."""
         if detents == 0:
             return 0
         n = detents if detents > 0 else -detents
-        last = self.last_ms
         self.last_ms = now_ms
-        if last is None:
+        if self.start_ms is None:
+            self.start_ms = now_ms
+            self.count = n
+            self.k = 1
             return detents
-        per = ticks_diff(now_ms, last) // n
-        if per >= _SLOW_MS:
-            k = 1
-        elif per >= _FAST_MS:
-            k = 2
-        else:
+        self.count += n
+        if self.count <= 2:
+            return detents
+        per = ticks_diff(now_ms, self.start_ms) // (self.count - 1)
+        if self.count >= 8:
+            # Decay: keep the last half of the detents, spanning as long as they did.
+            self.count = (self.count + 1) // 2
+            self.start_ms = ticks_add(now_ms, -per * (self.count - 1))
+        # Hysteresis: poll-quantized times jitter around a boundary without flipping the tier.
+        k = self.k
+        if k == 4:
+            k = 4 if per < _FAST_MS + _HYST_MS else 2
+        elif per < _FAST_MS - _HYST_MS:
             k = 4
+        if k == 2 or k == 1:
+            if k == 1:
+                k = 2 if per < _SLOW_MS - _HYST_MS else 1
+            elif per >= _SLOW_MS + _HYST_MS:
+                k = 1
+        self.k = k
         return detents * k
 
     def expire(self, now_ms):
-        """Forget the last detent once it is a second old (called from the main loop).
+        """End the gesture once the last detent is a second old (called from the main loop).
 
         A detent after a pause is then always slow, however long the pause:
         ticks_diff can only measure 2**29 ms (6.2 days) before it wraps.
         """
         if self.last_ms is not None and ticks_diff(now_ms, self.last_ms) > 1000:
             self.last_ms = None
+            self.start_ms = None

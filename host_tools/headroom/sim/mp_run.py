@@ -1,5 +1,7 @@
 """Run a scenario on the MicroPython VM: micropython mp_run.py BOARD SCRIPT TRACE FLASH_DIR [FIRMWARE_DIR]
 
+The encoder runs on the IRQ decoder here: the PIO emulator is CPython-only.
+
 The same simulator and firmware as under CPython, on MicroPython's own VM:
 its `micropython` module (real heap_lock), the shims directory first on
 sys.path for `machine`, `rp2` and `time`. Hard IRQ handlers run with the heap
@@ -31,13 +33,13 @@ def main(argv):
         print(__doc__)
         return 2
     board, script, trace_path, flash = argv[1], argv[2], argv[3], argv[4]
-    firmware = argv[5] if len(argv) > 5 else None
+    firmware = argv[5] if len(argv) > 5 and argv[5] != "-" else None
     with open(script) as f:
         text = f.read()
     out = open(trace_path, "w")
     try:
         result = run_script(board, text, trace_sink=out, flash_dir=flash, firmware_dir=firmware,
-                            keep_trace=False, on_sim=_lock_irqs)
+                            keep_trace=False, on_sim=_lock_irqs, decoder="irq")
     except ScenarioError as e:
         print("mp_run: %s" % e)
         return 2

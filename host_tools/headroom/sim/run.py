@@ -16,14 +16,14 @@ class Result:
 
 
 def run_script(board_path, text, trace_sink=None, timeline=None, verbose=False, seed=1,
-               flash_dir=None, firmware_dir=None, keep_trace=True, on_sim=None):
+               flash_dir=None, firmware_dir=None, keep_trace=True, on_sim=None, decoder=None):
     """Parse `text` (nothing runs if a line is bad), then run it; returns a Result.
 
     `on_sim(sim)` is called before power-on (the MicroPython runner locks IRQs there).
     """
     steps = parse(text)
     board = SimBoard(board_path, flash_dir=flash_dir, trace_sink=trace_sink, seed=seed,
-                     firmware_dir=firmware_dir, keep_trace=keep_trace)
+                     firmware_dir=firmware_dir, keep_trace=keep_trace, decoder=decoder)
     if on_sim is not None:
         on_sim(board.sim)
     tl = None

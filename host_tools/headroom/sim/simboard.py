@@ -58,13 +58,18 @@ def _purge_firmware():
 
 class SimBoard:
     def __init__(self, board_path, flash_dir=None, trace_sink=None, seed=1, start_ms=0,
-                 keep_trace=True, firmware_dir=None):
+                 keep_trace=True, firmware_dir=None, decoder=None):
+        """`decoder` ("pio"/"irq") overrides the board file's encoder.decoder."""
         use_firmware(firmware_dir)
         from headroom_fw import board as boardfile
         with open(board_path) as f:
             text = f.read()
         self.board_name = _basename(board_path)
-        self.board = boardfile.parse(_json_loads(text), self.board_name)
+        d = _json_loads(text)
+        if decoder is not None:
+            d["encoder"]["decoder"] = decoder
+            text = _json_dumps(d)
+        self.board = boardfile.parse(d, self.board_name)
         if flash_dir is None:
             import tempfile
             flash_dir = tempfile.mkdtemp(prefix="headroom-flash-")
@@ -180,3 +185,8 @@ class SimBoard:
 def _json_loads(text):
     import json
     return json.loads(text)
+
+
+def _json_dumps(d):
+    import json
+    return json.dumps(d)

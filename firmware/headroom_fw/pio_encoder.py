@@ -1,0 +1,107 @@
+"""Rotary encoder counted by a PIO state machine: every transition, whatever the CPU does.
+
+The state machine samples A and B (consecutive pins, A first) a few cycles apart,
+forever, and counts +1/-1 per valid transition in X with a jump table: bounce is a
+transition and its reverse, so it cancels; a change of both pins at once counts
+nothing. Garbage collection, a flash write with interrupts off, a slow main loop:
+none of them loses a step. The main loop reads X from the RX FIFO, to which the
+program pushes it (noblock) on every pass.
+
+The program fills all 32 instruction slots, so it always loads at offset 0 - the
+jump table's `mov(pc, isr)` targets are absolute. It takes a whole PIO block.
+"""
+import rp2
+from micropython import const
+
+_START = const(1 << 29)  # X starts here, so counts stay small ints (no allocation)
+
+
+@rp2.asm_pio(in_shiftdir=rp2.PIO.SHIFT_LEFT, out_shiftdir=rp2.PIO.SHIFT_RIGHT)
+def quadrature():
+    # 0-15: jump table, index = old << 2 | new, state = B << 1 | A. Clockwise is
+    # 3 -> 2 -> 0 -> 1 -> 3 (A closes first): the same sense as the IRQ decoder.
+    jmp("update")   # 0: 0 -> 0
+    jmp("inc")      # 1: 0 -> 1
+    jmp("dec")      # 2: 0 -> 2
+    jmp("update")   # 3: 0 -> 3 both changed
+    jmp("dec")      # 4: 1 -> 0
+    jmp("update")   # 5: 1 -> 1
+    jmp("update")   # 6: 1 -> 2 both changed
+    jmp("inc")      # 7: 1 -> 3
+    jmp("inc")      # 8: 2 -> 0
+    jmp("update")   # 9: 2 -> 1 both changed
+    jmp("update")   # 10: 2 -> 2
+    jmp("dec")      # 11: 2 -> 3
+    jmp("update")   # 12: 3 -> 0 both changed
+    jmp("dec")      # 13: 3 -> 1
+    jmp("inc")      # 14: 3 -> 2
+    jmp("update")   # 15: 3 -> 3
+    label("inc")    # x += 1 is ~(~x - 1): PIO can only decrement
+    mov(x, invert(x))
+    jmp(x_dec, "inc2")  # taken or not, it goes on to inc2
+    label("inc2")
+    mov(x, invert(x))
+    jmp("update")
+    label("dec")
+    jmp(x_dec, "update")  # taken or not, it goes on to update
+    label("update")
+    mov(isr, x)
+    push(noblock)
+    label("sample")
+    out(isr, 2)     # the last state, kept in OSR, becomes the old state
+    in_(pins, 2)    # isr = old << 2 | new
+    mov(osr, isr)
+    mov(pc, isr)
+    wrap()
+    nop()           # padding to 32 words: the program must load at offset 0
+    nop()
+    nop()
+    nop()
+    nop()
+
+
+class PIOEncoder:
+    """Same interface as encoder.Encoder: take() -> detents, and last_ms."""
+
+    def __init__(self, sm_id, pin_a, pin_b, edges_per_detent, ticks_ms):
+        pin_a.init(pin_a.IN, pin_a.PULL_UP)
+        pin_b.init(pin_b.IN, pin_b.PULL_UP)
+        self.edges = edges_per_detent
+        self._ticks_ms = ticks_ms
+        self.sm = rp2.StateMachine(sm_id, quadrature, freq=-1, in_base=pin_a)
+        # X = _START, and OSR = the pins now, so the first pass sees no change.
+        self.sm.put(_START)
+        self.sm.exec("pull()")
+        self.sm.exec("mov(x, osr)")
+        self.sm.exec("in_(pins, 2)")
+        self.sm.exec("mov(osr, isr)")
+        self.sm.active(1)
+        self._count = _START
+        self._acc = 0
+        self.last_ms = 0
+
+    def count(self):
+        """Transitions counted so far, fresh: drain what the FIFO held, read the next push."""
+        sm = self.sm
+        for _ in range(sm.rx_fifo()):
+            sm.get()
+        return sm.get()
+
+    def take(self):
+        """Detents turned since the last call (positive clockwise); their time in last_ms."""
+        c = self.count()
+        acc = self._acc + c - self._count
+        self._count = c
+        d = 0
+        e = self.edges
+        while acc >= e:
+            acc -= e
+            d += 1
+        while acc <= -e:
+            acc += e
+            d -= 1
+        self._acc = acc
+        if d:
+            self.last_ms = self._ticks_ms()
+        return d
+
