@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from headroom.sim import world
 from headroom.sim.simboard import SimBoard
 from headroom_fw import pio_encoder
+
 from helpers import SE
 
 

@@ -273,30 +273,80 @@ class I2C:
 
 
 class I2S:
-    """Placeholder: the constructor's rp2 checks; samples are accepted and dropped."""
+    """rp2 I2S (PIO + DMA + ring buffer) on the virtual clock; see headroom.sim.i2s.
+
+    The rp2 rules: id 0 or 1 (a new instance with a live id deinits the old one),
+    ws = sck + 1, bits 16 or 32, no mck. write() blocks until its last byte is in the
+    ring, unless irq() set a handler: then it returns at once and the handler is
+    scheduled when the whole buffer has been copied in.
+    """
     RX = 0
     TX = 1
     MONO = 0
     STEREO = 1
 
     def __init__(self, id, *, sck, ws, sd, mck=None, mode, bits, format, rate, ibuf):
-        if _gpio_id(ws) != _gpio_id(sck) + 1:
+        if not isinstance(id, int) or not 0 <= id < 2:
+            raise ValueError("invalid id")
+        self.id = id
+        self._port = None
+        self.init(sck=sck, ws=ws, sd=sd, mck=mck, mode=mode, bits=bits, format=format,
+                  rate=rate, ibuf=ibuf)
+
+    def init(self, *, sck, ws, sd, mck=None, mode, bits, format, rate, ibuf):
+        if mck is not None:
+            # The rp2 port is built without MICROPY_PY_MACHINE_I2S_MCK.
+            raise TypeError("unexpected keyword argument 'mck'")
+        sck_n = _gpio_id(sck)
+        ws_n = _gpio_id(ws)
+        sd_n = _gpio_id(sd)
+        if ws_n != sck_n + 1:
             raise ValueError("invalid ws (must be sck+1)")
+        if mode not in (I2S.RX, I2S.TX):
+            raise ValueError("invalid mode")
         if bits not in (16, 32):
             raise ValueError("invalid bits")
-        self.rate = rate
+        if format not in (I2S.MONO, I2S.STEREO):
+            raise ValueError("invalid format")
+        if not ibuf > 0:
+            raise ValueError("invalid ibuf")
+        from headroom.sim import i2s as _i2s
+        s = _sim()
+        t = s.sim_enter()
+        old = _i2s.port(s, self.id)
+        if old is not None:
+            old.stop()   # as rp2: the id's previous instance is deinitialised first
+        self._port = _i2s.Port(s, self, self.id, sck_n, ws_n, sd_n, mode, bits, format, rate,
+                               ibuf)
+        s.sim_exit(t)
 
     def write(self, buf):
-        return len(buf)
+        return self._port.write(buf)
 
     def readinto(self, buf):
-        return len(buf)
+        return self._port.readinto(buf)
 
     def irq(self, handler):
-        pass
+        if handler is not None and not callable(handler):
+            raise ValueError("invalid callback")
+        self._port.irq(handler)
+
+    @staticmethod
+    def shift(*, buf, bits, shift):
+        from headroom.sim import i2s as _i2s
+        _i2s.shift(buf, bits, shift)
 
     def deinit(self):
-        pass
+        if self._port is not None:
+            s = _sim()
+            t = s.sim_enter()
+            self._port.stop()
+            s.sim_exit(t)
+
+    def __repr__(self):
+        p = self._port
+        return "I2S(id=%d,\nsck=%d,\nws=%d,\nsd=%d,\nmode=%d,\nbits=%d, format=%d,\nrate=%d, ibuf=%d)" % (
+            self.id, p.sck, p.ws, p.sd, p.mode, p.bits, p.fmt, p.rate, p.ibuf)
 
 
 class Timer:

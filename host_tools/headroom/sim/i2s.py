@@ -1,0 +1,728 @@
+"""I2S on the simulated RP2040, and the wires a DAC model listens to.
+
+The rp2 port (ports/rp2/machine_i2s.c) drives the bus from a PIO state machine fed
+by two chained DMA channels, each moving one half of a 256-byte buffer. Each
+half-buffer interrupt first copies up to 512 bytes of a pending non-blocking
+write into the ring buffer (`ibuf` bytes, one of them always free), then refills
+that half from the ring: 128 bytes of stereo data (64 of mono, each sample sent
+to both channels), but only when 128 bytes are waiting; otherwise zeros go out,
+and a tail shorter than 128 bytes waits in the ring for more. A blocking write
+returns when its last byte is in the ring; a non-blocking one returns at once,
+and its handler is scheduled (micropython.schedule, lost when the queue is full)
+once the last byte has been copied in. The clocks run from the constructor to
+deinit() or the MCU stopping, through silence.
+
+Here each half-buffer interrupt is an event on the virtual clock. The audio is a
+run of blocks of 128 DMA bytes (32 frames at 16 bits, 16 at 32 bits); block k
+starts playing at t0 + k * 128 / (rate * frame bytes) s, and the interrupt at
+its start decides block k + 1. While nothing is queued and no listener needs
+more silence, the events stop ("parked") and the silence is accounted for when
+anything happens again. The PIO's fractional clock divider is not modelled:
+the frame rate is exactly `rate`.
+
+A `Bus` is the three wires (BCK = sck, LRCK = sck + 1, DIN = sd): a DAC model
+attaches to one by its pins (`bus(sim, sck, sd)`) and gets every frame with its
+time; the bus also keeps a capture. `sim.i2s_streams[id]` is the bus an I2S
+instance drives. RX instances run their clocks and ring but no model feeds
+them: they read zeros.
+"""
+import struct
+import sys
+from array import array
+
+TX = 1
+RX = 0
+MONO = 0
+STEREO = 1
+
+MAX_I2S = 2
+DMA_HALF = 128            # SIZEOF_HALF_DMA_BUFFER_IN_BYTES
+NB_COPY = 512             # SIZEOF_NON_BLOCKING_COPY_IN_BYTES
+RX_FRAME = 8              # RX always reads 32-bit stereo frames
+EPERM = 1
+EINVAL = 22
+_MP = sys.implementation.name == "micropython"
+
+
+# ---------------------------------------------------------------- per-board registry
+
+def _registry(sim):
+    """The I2S state of one simulated board, made on first use (world.Sim knows nothing of it)."""
+    if getattr(sim, "i2s_ports", None) is None:
+        sim.i2s_ports = {}       # id -> Port, the live instances
+        sim.i2s_streams = {}     # id -> the Bus that instance drives (kept after deinit)
+        sim.i2s_buses = {}       # (sck, sd) -> Bus
+        sim.i2s_pins = {}        # gpio -> (id, role), like Sim.spi_pins
+        sim.on_power.append(lambda on: _on_power(sim, on))
+        sim.trace.listeners.append(lambda t, kind, fields: _on_trace(sim, kind))
+    return sim
+
+
+def _on_power(sim, on):
+    # The MCU dies `holdup_us` after the supply goes (world.Sim.power). Look after the
+    # simulator's own stop event, which runs at the same instant but is queued later.
+    if not on and sim.mcu_powered and sim.i2s_ports:
+        sim.clock.after(getattr(sim, "holdup_us", 0), _check_stop, (sim, 0))
+
+
+def _check_stop(arg):
+    sim, passes = arg
+    if passes == 0:
+        sim.clock.after(0, _check_stop, (sim, 1))
+    elif not sim.mcu_powered:
+        stop_all(sim)
+
+
+def _on_trace(sim, kind):
+    if kind == "reset":          # watchdog or machine.reset(): emitted just before the stop
+        stop_all(sim)
+
+
+def stop_all(sim):
+    """The MCU stopped: every PIO state machine and DMA channel with it."""
+    if getattr(sim, "i2s_ports", None):
+        for p in list(sim.i2s_ports.values()):
+            p.stop()
+
+
+def bus(sim, sck, sd):
+    """The bus on BCK = GPIO `sck`, LRCK = sck + 1, DIN = `sd` (made on first use)."""
+    _registry(sim)
+    b = sim.i2s_buses.get((sck, sd))
+    if b is None:
+        b = Bus(sim, sck, sd)
+        sim.i2s_buses[(sck, sd)] = b
+    return b
+
+
+def port(sim, id):
+    _registry(sim)
+    return sim.i2s_ports.get(id)
+
+
+# ---------------------------------------------------------------- the wires
+
+class Bus:
+    """BCK, LRCK and DIN between the MCU and a DAC: frames with their times, and a capture.
+
+    Listeners implement:
+      i2s_start(bus)                      the clocks started (bus.rate, bus.bits are set)
+      i2s_frames(bus, frame0, n, data)    frames frame0.. start playing now; data is an
+                                          array('i') of 2n slot values (L, R, L, R ...), or
+                                          None for n frames of digital silence
+      i2s_stop(bus, frame_end)            the clocks stopped; frames >= frame_end never played
+      i2s_idle_ok(bus)                    True when more silence would change nothing for it
+    Frame f of a run plays at frame_time(f). `bits` is the slot width (16 or 32 bits per
+    channel, so BCK = 2 * bits * rate); a 16-bit slot value is an int16, a 32-bit one an int32.
+    """
+
+    def __init__(self, sim, sck, sd):
+        self.sim = sim
+        self.sck = sck
+        self.ws = sck + 1
+        self.sd = sd
+        self.listeners = []
+        self.running = False
+        self.rate = 0
+        self.bits = 0
+        self.t0 = 0           # clock.now_us of frame 0 of the current run
+        self.frames = 0       # frames delivered in the current run
+        self.runs = 0
+        self.keep = True      # keep a capture in `chunks`
+        self.chunks = []      # [run, t_us (sim.now() time) of frame0, frame0, n, data or None]
+        self.driver = None
+
+    # ---- time
+    def frame_time(self, f):
+        """clock.now_us at which frame f of the current run plays."""
+        return self.t0 + (f * 1000000) // self.rate
+
+    def frame_at(self, t_us):
+        """The first frame of the current run that plays at or after clock time t_us."""
+        if t_us <= self.t0:
+            return 0
+        return ((t_us - self.t0) * self.rate + 999999) // 1000000
+
+    # ---- driven by a Port
+    def start(self, driver, rate, bits):
+        self.driver = driver
+        self.running = True
+        self.rate = rate
+        self.bits = bits
+        self.t0 = self.sim.clock.now_us
+        self.frames = 0
+        self.runs += 1
+        for ls in self.listeners:
+            ls.i2s_start(self)
+
+    def deliver(self, frame0, n, data):
+        if self.keep:
+            self._capture(frame0, n, data)
+        self.frames = frame0 + n
+        for ls in self.listeners:
+            ls.i2s_frames(self, frame0, n, data)
+
+    def stop(self):
+        if not self.running:
+            return
+        end = min(self.frame_at(self.sim.clock.now_us), self.frames)
+        self.running = False
+        self.driver = None
+        if self.keep:
+            self._truncate(end)
+        for ls in self.listeners:
+            ls.i2s_stop(self, end)
+
+    def idle_ok(self):
+        for ls in self.listeners:
+            if not ls.i2s_idle_ok(self):
+                return False
+        return True
+
+    def wake(self):
+        """A listener needs the silence frame by frame again (a control changed)."""
+        if self.driver is not None:
+            self.driver.unpark()
+
+    # ---- capture
+    def _capture(self, frame0, n, data):
+        c = self.chunks
+        if c:
+            last = c[-1]
+            if last[0] == self.runs and last[2] + last[3] == frame0 \
+                    and (last[4] is None) == (data is None):
+                if data is not None:
+                    last[4].extend(data)
+                last[3] += n
+                return
+        t = self.frame_time(frame0) - self.sim.clock.origin_us
+        c.append([self.runs, t, frame0, n, None if data is None else array("i", data)])
+
+    def _truncate(self, end):
+        c = self.chunks
+        while c and c[-1][0] == self.runs and c[-1][2] >= end:
+            c.pop()
+        if c and c[-1][0] == self.runs and c[-1][2] + c[-1][3] > end:
+            last = c[-1]
+            keep = end - last[2]
+            if last[4] is not None:
+                last[4] = last[4][:2 * keep]
+            last[3] = keep
+
+    def clear(self):
+        self.chunks = []
+
+    def samples(self, run=None, limit=20000000):
+        """(t_us of the first frame, array('i') of L, R, L, R ...) of one run (default: the last)."""
+        if run is None:
+            run = self.chunks[-1][0] if self.chunks else self.runs
+        out = array("i")
+        t = None
+        for r, tc, _f0, n, data in self.chunks:
+            if r != run:
+                continue
+            if t is None:
+                t = tc
+            if len(out) + 2 * n > limit:
+                raise ValueError("capture too long to expand")
+            if data is None:
+                out.extend(array("i", bytes(8 * n)) if _MP else array("i", [0]) * (2 * n))
+            else:
+                out.extend(data)
+        return t, out
+
+
+def _decode(raw, bits, stereo):
+    """DMA-format frames (array('i') of L, R ...) from the bytes the ring gave out."""
+    if bits == 16:
+        vals = struct.unpack("<%dh" % (len(raw) // 2), raw)
+    else:
+        vals = struct.unpack("<%di" % (len(raw) // 4), raw)
+    if stereo:
+        return array("i", vals)
+    out = array("i")
+    for v in vals:
+        out.append(v)
+        out.append(v)
+    return out
+
+
+def _byte_view(buf):
+    """A byte-indexed view of `buf` that still sees later changes when it can (as the DMA does)."""
+    if isinstance(buf, bytearray):
+        return memoryview(buf)
+    if isinstance(buf, memoryview):
+        if getattr(buf, "itemsize", 0) == 1:
+            return buf
+        raw = bytes(buf)
+        if len(raw) == len(buf):
+            return buf   # MicroPython's memoryview has no itemsize: a byte view all the same
+        return memoryview(raw)
+    return memoryview(bytes(buf))
+
+
+# ---------------------------------------------------------------- the peripheral
+
+class Port:
+    """One rp2 I2S instance (PIO state machine, two DMA channels, ring buffer)."""
+
+    def __init__(self, sim, obj, id, sck, ws, sd, mode, bits, fmt, rate, ibuf):
+        _registry(sim)
+        # rp2 does not check the rate, but its PIO runs 2 instructions per bit, 2 slots per
+        # frame: the clock divider clk_sys / (rate * 4 * bits) must be at least 1.
+        if not isinstance(rate, int) or rate <= 0 or rate * 4 * bits > 125000000:
+            sim.fault("I2S%d: rate %r Hz: the PIO clock divider cannot make it" % (id, rate))
+        self.sim = sim
+        self.obj = obj            # the machine.I2S handed to the handler
+        self.id = id
+        self.sck, self.ws, self.sd = sck, ws, sd
+        self.mode = mode
+        self.bits = bits
+        self.fmt = fmt
+        self.rate = rate
+        self.ibuf = ibuf
+        self.stopped = False
+        self.gen = sim.generation
+        self.handler = None
+        self.nb = None            # non-blocking request: byte view of the app buffer
+        self.nb_index = 0
+        self.ring = bytearray(ibuf)
+        self.head = 0
+        self.count = 0
+        self.event = None
+        self.parked = -1          # first undelivered block while parked, -1 when running
+        bpf = 8 if mode == RX else bits // 4      # DMA bytes per frame
+        self.block = DMA_HALF // bpf              # frames per half-buffer
+        self.t0 = sim.clock.now_us
+        self.k = 0
+        self.pending = None       # block k + 1 as decided: array('i'), or None for zeros
+        self.bus = None
+        self._claim()
+        sim.i2s_ports[id] = self
+        if mode == TX:
+            self.bus = bus(sim, sck, sd)
+            if self.bus.running:
+                sim.fault("GP%d: I2S%d drives a bus another I2S already drives" % (sck, id))
+            sim.i2s_streams[id] = self.bus
+            self.bus.start(self, rate, bits)
+            self.bus.deliver(0, self.block, None)   # block 0: the zeroed DMA buffer
+        self._schedule(1)
+
+    # ---- pins
+    def _claim(self):
+        sim = self.sim
+        roles = (("SCK", self.sck), ("WS", self.ws), ("SD", self.sd))
+        for role, n in roles:
+            g = sim.gpio[n]
+            if g.mode == 1:  # Pin.OUT
+                sim.fault("GP%d was configured as an output; I2S%d took it as %s"
+                          % (n, self.id, role))
+            if n in sim.spi_pins:
+                sim.fault("GP%d already belongs to SPI%d" % (n, sim.spi_pins[n][0]))
+            owner = sim.i2s_pins.get(n)
+            if owner is not None and owner[0] != self.id:
+                sim.fault("GP%d already belongs to I2S%d" % (n, owner[0]))
+        for role, n in roles:
+            sim.i2s_pins[n] = (self.id, role)
+
+    def _release(self):
+        pins = self.sim.i2s_pins
+        for n in list(pins):
+            if pins[n][0] == self.id:
+                del pins[n]
+
+    # ---- time
+    def block_time(self, k):
+        return self.t0 + (k * self.block * 1000000) // self.rate
+
+    def _schedule(self, k):
+        self.event = self.sim.clock.at(self.block_time(k), self._irq, k)
+
+    def _block_now(self):
+        """The last block that has started playing."""
+        now = self.sim.clock.now_us
+        k = ((now - self.t0) * self.rate) // (self.block * 1000000)
+        while self.block_time(k + 1) <= now:
+            k += 1
+        while k > 0 and self.block_time(k) > now:
+            k -= 1
+        return k
+
+    # ---- the ring (one byte always free, as ringbuf_available_space)
+    def space(self):
+        return self.ibuf - 1 - self.count
+
+    def _push(self, src, n):
+        size = self.ibuf
+        tail = (self.head + self.count) % size
+        first = min(n, size - tail)
+        self.ring[tail:tail + first] = src[0:first]
+        if n > first:
+            self.ring[0:n - first] = src[first:n]
+        self.count += n
+
+    def _pop(self, n):
+        size = self.ibuf
+        first = min(n, size - self.head)
+        out = bytes(self.ring[self.head:self.head + first])
+        if n > first:
+            out += bytes(self.ring[0:n - first])
+        self.head = (self.head + n) % size
+        self.count -= n
+        return out
+
+    # ---- the DMA interrupt at the start of block k
+    def _irq(self, k):
+        self.event = None
+        if self.stopped:
+            return
+        if self.sim.generation != self.gen or not self.sim.mcu_powered:
+            self.stop()
+            return
+        self.k = k
+        if self.mode == TX:
+            self.bus.deliver(k * self.block, self.block, self.pending)
+            if self.nb is not None and self.handler is not None:
+                self._copy_in()
+            self.pending = self._feed()
+        else:
+            if self.space() >= DMA_HALF:
+                self._push(bytes(DMA_HALF), DMA_HALF)   # no microphone modelled: zeros
+            if self.nb is not None and self.handler is not None:
+                self._copy_out()
+        if self._may_park():
+            self.parked = k + 1
+        else:
+            self._schedule(k + 1)
+
+    def _may_park(self):
+        if self.nb is not None:
+            return False
+        if self.mode == TX:
+            return self.pending is None and self.count < DMA_HALF and self.bus.idle_ok()
+        return self.space() < DMA_HALF
+
+    def unpark(self):
+        if self.parked < 0 or self.stopped:
+            return
+        self._flush_parked()
+        self._schedule(self.k + 1)
+
+    def _flush_parked(self):
+        """Account for the silence sent while parked, up to the block playing now."""
+        j = self._block_now()
+        first = self.parked
+        self.parked = -1
+        if j >= first and self.mode == TX:
+            # Silence went out all along; block j + 1 was decided at j's interrupt: silence too.
+            self.bus.deliver(first * self.block, (j + 1 - first) * self.block, None)
+        self.k = max(j, first - 1)
+        self.pending = None
+
+    def _feed(self):
+        if self.count < DMA_HALF:
+            return None   # underflow: the half-buffer goes out as zeros
+        stereo = self.fmt == STEREO
+        return _decode(self._pop(DMA_HALF if stereo else DMA_HALF // 2), self.bits, stereo)
+
+    def _schedule_handler(self):
+        # mp_sched_schedule's result is ignored by the DMA handler: a full queue loses it.
+        sim = self.sim
+        if self.handler is not None and len(sim.scheduled) < sim.schedule_depth:
+            sim.scheduled.append((self.handler, self.obj))
+
+    def _copy_in(self):
+        rem = len(self.nb) - self.nb_index
+        n = min(NB_COPY, rem)
+        if self.space() >= n:
+            i = self.nb_index
+            self._push(self.nb[i:i + n], n)
+            self.nb_index += n
+            if self.nb_index >= len(self.nb):
+                self.nb = None
+                self._schedule_handler()
+
+    def _rx_need(self, app_bytes):
+        sample = (self.bits // 8) * (2 if self.fmt == STEREO else 1)
+        return app_bytes * (RX_FRAME // sample)
+
+    def _copy_out(self):
+        rem = self._rx_need(len(self.nb) - self.nb_index)
+        n = min(NB_COPY, rem)
+        if self.count >= n:
+            self._pop(n)
+            got = n * (len(self.nb) - self.nb_index) // rem
+            i = self.nb_index
+            self.nb[i:i + got] = bytes(got)
+            self.nb_index += got
+            if self.nb_index >= len(self.nb):
+                self.nb = None
+                self._schedule_handler()
+
+    # ---- the methods of machine.I2S
+    def _check(self):
+        if self.stopped:
+            self.sim.fault("I2S%d used after deinit()" % self.id)
+
+    # The simulator's own work inside these calls is bracketed (sim_enter/sim_exit), the
+    # wait of a blocking call is not: callbacks that run meanwhile are the firmware's.
+    def write(self, buf):
+        self._check()
+        if self.mode != TX:
+            raise OSError(EPERM)
+        sim = self.sim
+        tok = sim.sim_enter()
+        view = _byte_view(buf)
+        n = len(view)
+        if n and self.handler is not None:
+            if self.ibuf - 1 < min(NB_COPY, n):
+                sim.fault("I2S%d: ibuf of %d bytes never has room for a %d-byte "
+                          "non-blocking copy: the write would never finish"
+                          % (self.id, self.ibuf, min(NB_COPY, n)))
+            self.nb = view
+            self.nb_index = 0
+            self.unpark()
+        sim.sim_exit(tok)
+        if n == 0 or self.handler is not None:
+            return n
+        done = 0
+        while True:
+            tok = sim.sim_enter()
+            m = min(self.space(), n - done)
+            if m > 0:
+                self._push(view[done:done + m], m)
+                done += m
+                self.unpark()
+            sim.sim_exit(tok)
+            if done >= n:
+                return n
+            if self.ibuf - 1 < DMA_HALF:
+                sim.fault("I2S%d: ibuf of %d bytes never holds a %d-byte DMA half-buffer: "
+                          "the write would block forever" % (self.id, self.ibuf, DMA_HALF))
+            self._wait()
+
+    def readinto(self, buf):
+        self._check()
+        if self.mode != RX:
+            raise OSError(EPERM)
+        sim = self.sim
+        view = _byte_view(buf)
+        n = len(view)
+        sample = (self.bits // 8) * (2 if self.fmt == STEREO else 1)
+        if n % sample:
+            raise OSError(EINVAL)
+        if n == 0:
+            return 0
+        if self.handler is not None:
+            tok = sim.sim_enter()
+            self.nb = view
+            self.nb_index = 0
+            self.unpark()
+            sim.sim_exit(tok)
+            return n
+        done = 0
+        per = RX_FRAME // sample
+        while True:
+            tok = sim.sim_enter()
+            m = min(self.count // per, n - done)
+            if m > 0:
+                self._pop(m * per)
+                view[done:done + m] = bytes(m)
+                done += m
+                self.unpark()
+            sim.sim_exit(tok)
+            if done >= n:
+                return n
+            self._wait()
+
+    def _wait(self):
+        """Block until the next DMA interrupt (time passes, callbacks run)."""
+        self.unpark()
+        ev = self.event
+        if ev is None:
+            return
+        self.sim.sleep_us(max(0, ev.t_us - self.sim.clock.now_us))
+        if self.stopped:
+            raise OSError(EPERM)
+
+    def irq(self, handler):
+        self._check()
+        self.handler = handler
+        if handler is not None and self.nb is not None:
+            self.unpark()
+
+    def stop(self):
+        """deinit(), a new instance with this id, or the MCU stopping."""
+        if self.stopped:
+            return
+        if self.parked >= 0:
+            self._flush_parked()
+        self.stopped = True
+        if self.event is not None:
+            self.event.cancel()
+            self.event = None
+        if self.bus is not None:
+            self.bus.stop()
+        self._release()
+        if self.sim.i2s_ports.get(self.id) is self:
+            del self.sim.i2s_ports[self.id]
+
+
+def shift(buf, bits, shift):
+    """I2S.shift: each little-endian sample shifted, wrapping at `bits` as the C code's store does."""
+    if bits == 16:
+        size, top, mask = 2, 0x8000, 0xFFFF
+    elif bits == 32:
+        size, top, mask = 4, 0x80000000, 0xFFFFFFFF
+    else:
+        raise ValueError("invalid bits")
+    mv = memoryview(buf)
+    for i in range(0, len(mv) - size + 1, size):
+        v = 0
+        for b in range(size):
+            v |= mv[i + b] << (8 * b)
+        if v & top:
+            v -= mask + 1
+        v = (v << shift) if shift >= 0 else (v >> -shift)
+        v &= mask
+        for b in range(size):
+            mv[i + b] = (v >> (8 * b)) & 0xFF
+
+
+# ---------------------------------------------------------------- the receiving side
+
+class Receiver:
+    """A DAC's digital input: frames processed as they play, state changes published on time.
+
+    A block is processed when it starts playing, with the controls (pins, registers) of
+    that moment. A control that changes while a block plays applies from the first frame
+    after the change: the block is processed again from its last checkpoint up to that
+    frame (same result, nothing published twice), then on with the new control.
+
+    A subclass implements:
+      _save() / _restore(s)   the state frames change (ramps, zero runs, filters)
+      _frames(data, i, j, f0) process frames i..j-1 of the block that starts at frame f0;
+                              returns the analog samples (array('f'), volts, L R ...) or None
+      _state()                the published state: a list of (key, value) pairs
+      i2s_idle_ok(bus)
+    and calls self._mark(f) when frame f changes what _state() returns.
+    `analog` (when `record`) holds [t_us of frame0, frame0, n, array('f') or None (silent)].
+    """
+
+    def __init__(self, sim, name, bus, record=False):
+        self.sim = sim
+        self.name = name
+        self.bus = bus
+        self.record = record
+        self.analog = []
+        self.listeners = []      # fn() after each published change (a jack model)
+        self._blk = None
+        self._ck = 0
+        self._snap = None
+        self._rec_mark = 0
+        self._pubs = []
+        self._publish = True
+        self._last = None
+        bus.listeners.append(self)
+
+    # ---- bus events
+    def i2s_start(self, bus):
+        self._blk = None
+        self._clock_change(True)
+        self.publish_now()
+
+    def i2s_frames(self, bus, frame0, n, data):
+        self._blk = (frame0, n, data)
+        self._ck = 0
+        self._snap = self._save()
+        self._rec_mark = len(self.analog)
+        self._pubs = []
+        self._run(data, 0, n, frame0)
+
+    def i2s_stop(self, bus, frame_end):
+        blk = self._blk
+        if blk is not None:
+            f = frame_end - blk[0]
+            if f < blk[1]:
+                self._rewind(max(f, self._ck))
+        self._blk = None
+        self._clock_change(False)
+        self.publish_now()
+
+    # ---- helpers for subclasses
+    def control(self, apply):
+        """Apply a control change (pin, register) now; frames after now see it."""
+        if self.bus.running:
+            self.bus.wake()   # parked silence played under the old control
+        blk = self._blk
+        if blk is not None and self.bus.running:
+            f0, n, data = blk
+            f = self.bus.frame_at(self.sim.clock.now_us + 1) - f0
+            if f < self._ck:
+                f = self._ck
+            if f < n:
+                self._rewind(f)
+                apply()
+                self._snap = self._save()
+                self._rec_mark = len(self.analog)
+                self.publish_now()
+                self._run(data, f, n, f0)
+                return
+        apply()
+        self.publish_now()
+
+    def _rewind(self, f):
+        """Undo the processing of the current block from its checkpoint on, redo it up to f."""
+        f0, n, data = self._blk
+        t_cut = self.bus.frame_time(f0 + f)
+        keep = []
+        for fr, ev in self._pubs:
+            if fr >= f0 + f and ev.t_us >= t_cut:
+                ev.cancel()
+            else:
+                keep.append((fr, ev))
+        self._pubs = keep
+        self._restore(self._snap)
+        del self.analog[self._rec_mark:]
+        self._publish = False
+        self._run(data, self._ck, f, f0)
+        self._publish = True
+        self._ck = f
+
+    def _run(self, data, i, j, f0):
+        if j <= i:
+            return
+        out = self._frames(data, i, j, f0)
+        if self.record:
+            t = self.bus.frame_time(f0 + i) - self.sim.clock.origin_us
+            self.analog.append([t, f0 + i, j - i, out])
+
+    def _mark(self, f):
+        if not self._publish:
+            return
+        state = self._state()
+        ev = self.sim.clock.at(self.bus.frame_time(f), self._emit, state)
+        self._pubs.append((f, ev))
+
+    def publish_now(self):
+        self._emit(self._state())
+
+    def _emit(self, state):
+        key = tuple(_key(v) for k, v in state)
+        if key == self._last:
+            return
+        self._last = key
+        self.sim.emit("chip", [("chip", self.name), ("state", state)])
+        for fn in self.listeners:
+            fn()
+
+    def _clock_change(self, running):
+        pass
+
+
+def _key(v):
+    return v.json() if hasattr(v, "json") else v
+
+
+def zeros_f(n):
+    return array("f", bytes(4 * n)) if _MP else array("f", [0.0]) * n
