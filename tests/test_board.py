@@ -84,7 +84,9 @@ def test_se_board_facts():
     assert b.pins() == {18: "spi.sck", 19: "spi.mosi", 16: "spi.miso", 17: "pga2311.cs",
                         20: "pga2311.mute", 21: "pga2311.zcen", 10: "encoder.a",
                         11: "encoder.b", 12: "button.pin", 13: "gain_switch.pin",
-                        22: "power_sense.pin", 14: "relays.mute.pin", 15: "relays.gain.pin"}
+                        22: "power_sense.pin", 14: "relays.mute.pin", 15: "relays.gain.pin",
+                        26: "i2s.sck", 27: "i2s.ws", 28: "i2s.sd", 7: "dac.xsmt"}
+    assert (b.dac, b.i2s_rate, b.i2s_bits, b.dac_mute_ms) == ("pcm5102a", 48000, 32, 4)
 
 
 def test_balanced_board_facts():
@@ -190,6 +192,7 @@ def test_spi_pin_the_block_cannot_use(changes, field):
 
 def test_spi1_with_spi1_pins_is_fine():
     d = se()
+    del d["dac"], d["i2s"]  # they use GP26-28
     d["spi"] = {"id": 1, "sck": 26, "mosi": 27, "miso": 28, "baudrate": 1000000}
     b = boardfile.parse(d)
     assert (b.spi_id, b.spi_sck, b.spi_mosi, b.spi_miso) == (1, 26, 27, 28)
@@ -452,3 +455,34 @@ def test_nan_is_a_board_error_naming_the_field(tmp_path, field):
     with pytest.raises(BoardError) as e:
         boardfile.load(str(p))
     assert field in str(e.value)
+
+
+def test_i2s_and_dac_rules_name_the_field():
+    d = se()
+    put(d, "i2s.ws", 9)
+    assert "GP27" in fails(d, "i2s.ws")
+    d = se()
+    put(d, "i2s.bits", 24)
+    fails(d, "i2s.bits")
+    d = se()
+    put(d, "i2s.rate", 22050)
+    fails(d, "i2s.rate")
+    d = se()
+    put(d, "dac.chip", "pcm1794")
+    fails(d, "dac.chip")
+    d = se()
+    del d["i2s"]
+    fails(d, "dac")
+    d = boardfile.json.load(open(BALANCED))
+    d["dac"]["i2c"]["sda"] = 3
+    fails(d, "dac.i2c.sda")
+    d = boardfile.json.load(open(BALANCED))
+    d["dac"]["addr"] = 0x50
+    fails(d, "dac.addr")
+
+
+def test_no_dac_is_a_valid_board():
+    d = se()
+    del d["dac"], d["i2s"]
+    b = boardfile.parse(d)
+    assert b.dac is None and b.dac_mute_ms == 0

@@ -91,6 +91,8 @@ class AmpMachine(RuleBasedStateMachine):
         return 1 if r is not None and r.energized else 0
 
     def check_relay_move(self, chip):
+        if self.board.dac is not None:
+            assert self.b.sim.gpio[self.board.dac_xsmt].level != 1, "%s moved with the DAC unmuted" % chip
         pga = self.b.pga
         for i in range(len(self.board.pga_roles)):
             assert pga.gain_hdb(i) is None, "%s moved while PGA channel %d was at %s half-dB" % (

@@ -35,6 +35,15 @@ class App:
             machine.Pin(b.pga_cs), mute=machine.Pin(b.pga_mute),
             zcen=machine.Pin(b.pga_zcen) if b.pga_zcen is not None else None,
             chips=len(b.pga_roles) // 2)
+        # The DAC soft-mutes first and un-mutes last: XSMT, a pin, so it works in an IRQ.
+        self.dac_xsmt = None
+        if b.dac is not None:
+            self.dac_xsmt = machine.Pin(b.dac_xsmt, machine.Pin.OUT, value=0)
+            if b.dac == "pcm5122":
+                from .pcm5122 import PCM5122
+                self.dac = PCM5122(machine.I2C(b.dac_i2c_id, scl=machine.Pin(b.dac_scl),
+                                               sda=machine.Pin(b.dac_sda)), b.dac_addr)
+                self.dac.init()  # unity digital volume: the PGA2311 sets the level
         self.power_ok = True
         if b.power_sense is not None:
             self._sense = machine.Pin(b.power_sense, machine.Pin.IN)
@@ -90,8 +99,10 @@ class App:
         return boardfile.OUTPUT_SE
 
     def _power_fail_isr(self, pin):
-        # Hard IRQ: pin writes only. Mute the PGA and drop the mute relay now;
-        # the main loop tells the controller, which keeps everything muted.
+        # Hard IRQ: pin writes only. Mute the DAC and the PGA and drop the mute relay
+        # now; the main loop tells the controller, which keeps everything muted.
+        if self.dac_xsmt is not None:
+            self.dac_xsmt.value(0)
         self.pga.mute(True)
         self.mute_relay.set(False)
         self.power_ok = False
@@ -133,7 +144,10 @@ class App:
         ctl = self.ctl
         if not self.power_ok:
             return
-        # Muting goes PGA first, relay after; unmuting relay first, PGA after.
+        # Muting goes DAC, PGA, relay; unmuting relay, PGA, DAC.
+        xsmt = self.dac_xsmt
+        if ctl.dac_mute and xsmt is not None:
+            xsmt.value(0)
         if ctl.pga_mute:
             self.pga.mute(True)
         self.pga.set_codes(ctl.codes)
@@ -148,6 +162,8 @@ class App:
             relay.set(ctl.output_relay == 1)
         if not ctl.pga_mute:
             self.pga.mute(False)
+        if not ctl.dac_mute and xsmt is not None:
+            xsmt.value(1)
 
 
 def boot(root=""):

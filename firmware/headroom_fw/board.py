@@ -13,6 +13,8 @@ import math
 _PICO_GPIOS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
                19, 20, 21, 22, 24, 25, 26, 27, 28)
 
+_I2S_RATES = (32000, 44100, 48000, 88200, 96000, 176400, 192000)
+
 OUTPUT_SE = 0
 OUTPUT_BALANCED = 1
 GAIN_LOW = 0
@@ -162,6 +164,46 @@ class Board:
             self.power_sense = self._pin(ps, "pin", "power_sense")
             self.holdup_ms = _range(_get(ps, "holdup_ms", "power_sense", "int"), 1, 1000,
                                     "power_sense.holdup_ms")
+
+        self.i2s = None
+        i2s = _get(d, "i2s", "board", "obj", None, False)
+        if i2s is not None:
+            self.i2s = i2s
+            self.i2s_id = _range(_get(i2s, "id", "i2s", "int"), 0, 1, "i2s.id")
+            self.i2s_sck = self._pin(i2s, "sck", "i2s")
+            self.i2s_ws = self._pin(i2s, "ws", "i2s")
+            self.i2s_sd = self._pin(i2s, "sd", "i2s")
+            if self.i2s_ws != self.i2s_sck + 1:
+                raise BoardError("i2s.ws: rp2 needs ws = sck + 1, GP%d" % (self.i2s_sck + 1))
+            self.i2s_rate = _get(i2s, "rate", "i2s", "int")
+            if self.i2s_rate not in _I2S_RATES:
+                raise BoardError("i2s.rate: %r is not one of %r" % (self.i2s_rate, _I2S_RATES))
+            self.i2s_bits = _get(i2s, "bits", "i2s", "int")
+            if self.i2s_bits not in (16, 32):
+                raise BoardError("i2s.bits: must be 16 or 32, got %r" % self.i2s_bits)
+        self.dac = None
+        self.dac_mute_ms = 0
+        dac = _get(d, "dac", "board", "obj", None, False)
+        if dac is not None:
+            if self.i2s is None:
+                raise BoardError("dac: an I2S DAC needs the i2s section")
+            self.dac = _get(dac, "chip", "dac", "str")
+            if self.dac not in ("pcm5102a", "pcm5122"):
+                raise BoardError("dac.chip: must be \"pcm5102a\" or \"pcm5122\", got %r" % self.dac)
+            self.dac_xsmt = self._pin(dac, "xsmt", "dac")
+            # Both chips soft-mute 1 dB per sample over 104 dB; +1 ms for ticks_ms.
+            self.dac_mute_ms = (105 * 1000 + self.i2s_rate - 1) // self.i2s_rate + 1
+            if self.dac == "pcm5122":
+                bus = _get(dac, "i2c", "dac", "obj")
+                self.dac_i2c_id = _range(_get(bus, "id", "dac.i2c", "int"), 0, 1, "dac.i2c.id")
+                self.dac_sda = self._pin(bus, "sda", "dac.i2c")
+                self.dac_scl = self._pin(bus, "scl", "dac.i2c")
+                if self.dac_sda & 1 or (self.dac_sda >> 1) & 1 != self.dac_i2c_id:
+                    raise BoardError("dac.i2c.sda: GP%d cannot be I2C%d SDA"
+                                     % (self.dac_sda, self.dac_i2c_id))
+                if self.dac_scl != self.dac_sda + 1:
+                    raise BoardError("dac.i2c.scl: must be GP%d (sda + 1)" % (self.dac_sda + 1))
+                self.dac_addr = _range(_get(dac, "addr", "dac", "int"), 0x4C, 0x4F, "dac.addr")
 
         relays = _get(d, "relays", "board", "obj")
         self.mute_relay = self._relay(relays, "mute", True)

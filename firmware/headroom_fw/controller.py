@@ -3,7 +3,8 @@
 Events go in (`turn`, `click`, `long_press`, `set_gain`, `set_output`,
 `power_fail`) with the time in ticks_ms; `tick(now)` advances the sequences;
 the outputs (`mute_relay`, `pga_mute`, `gain_relay`, `output_relay`, `codes`)
-say what the pins and the PGA2311 must show. The app copies them to the drivers.
+say what the pins, the PGA2311 and the DAC's soft mute must show. The app copies them to
+the drivers.
 
 Every relay move happens under mute: PGA to mute (applied at a zero crossing,
 16 ms at most), open the mute relay, wait its release time, move the relays,
@@ -55,6 +56,7 @@ class Controller:
         self.codes = bytearray(len(board.pga_roles))
         self.mute_relay = False
         self.pga_mute = True
+        self.dac_mute = True
         self.gain_relay = gain
         self.output_relay = output
 
@@ -176,7 +178,12 @@ class Controller:
         elif self.phase == SWITCHING:
             self._enter(SWITCHING, self._move_relays(), now)
         elif self.phase in (UNMUTING, PLAYING):
-            self._enter(MUTING, _ZC_TIMEOUT_MS if self.b.pga_zcen is not None else 0, now)
+            self._enter(MUTING, self._mute_wait(), now)
+
+    def _mute_wait(self):
+        """How long until nothing passes: the PGA2311's zero crossing, the DAC's soft mute."""
+        zc = _ZC_TIMEOUT_MS if self.b.pga_zcen is not None else 0
+        return zc if zc > self.b.dac_mute_ms else self.b.dac_mute_ms
 
     def power_fail(self, now):
         """Supply is failing: mute at once and stay muted."""
@@ -240,6 +247,7 @@ class Controller:
 
     def _apply_outputs(self):
         muted = self.phase != PLAYING or self.user_muted
+        self.dac_mute = muted  # the DAC opens last, once the relay has settled
         self.pga_mute = muted if self.phase != UNMUTING else False
         self.mute_relay = self.phase in (MUTING, UNMUTING, PLAYING)
         fill_codes(self.codes, self.b.pga_roles, self.level(), self.balance, self.path_cdb())

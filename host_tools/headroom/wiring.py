@@ -39,6 +39,17 @@ def rows(b):
         out[b.gain_relay.pin] = ("relays.gain.pin", _relay("gain", b.gain_relay, "high gain"))
     if b.output_relay is not None:
         out[b.output_relay.pin] = ("relays.output.pin", _relay("output", b.output_relay, "balanced"))
+    if b.i2s is not None:
+        out[b.i2s_sck] = ("i2s.sck", "DAC BCK (bit clock)")
+        out[b.i2s_ws] = ("i2s.ws", "DAC LRCK (word select; rp2 needs sck + 1)")
+        out[b.i2s_sd] = ("i2s.sd", "DAC DIN (data), %d-bit slots at %d Hz" % (b.i2s_bits, b.i2s_rate))
+    if b.dac is not None:
+        out[b.dac_xsmt] = ("dac.xsmt", "%s XSMT soft mute (low = muted); 10 k pull-down, so it "
+                           "boots muted" % b.dac.upper())
+        if b.dac == "pcm5122":
+            out[b.dac_sda] = ("dac.i2c.sda", "PCM5122 SDA (I2C%d, address 0x%02X); 4.7 k pull-up"
+                              % (b.dac_i2c_id, b.dac_addr))
+            out[b.dac_scl] = ("dac.i2c.scl", "PCM5122 SCL; 4.7 k pull-up")
     if b.power_sense is not None:
         out[b.power_sense] = ("power_sense.pin", "supply monitor output, high while the supply is "
                               "good; hold-up after it falls: %d ms" % b.holdup_ms)

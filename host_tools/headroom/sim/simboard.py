@@ -99,8 +99,17 @@ class SimBoard:
             r = getattr(b, name + "_relay")
             if r is not None:
                 self.relays[name] = Relay(s, name, r.pin, r.active_high, r.operate_ms, r.release_ms)
+        self.dac = None
+        if b.dac == "pcm5102a":
+            from .models.pcm5102a import PCM5102A
+            self.dac = PCM5102A(s, b.i2s_sck, b.i2s_sd, xsmt=b.dac_xsmt)
+        elif b.dac == "pcm5122":
+            from .models.pcm5122 import PCM5122
+            addr = b.dac_addr - 0x4C
+            self.dac = PCM5122(s, b.dac_i2c_id, b.i2s_sck, b.i2s_sd, adr1=addr & 1, adr2=addr >> 1,
+                               xsmt=b.dac_xsmt)
         self.jack = Jack(s, b, self.pga, self.relays["mute"], self.relays.get("gain"),
-                         self.relays.get("output"))
+                         self.relays.get("output"), xsmt=b.dac_xsmt if b.dac else None)
         self.encoder = RotaryEncoder(s, b.enc_a, b.enc_b, b.edges_per_detent, self.rng)
         self.button = Switch(s, b.button, "button", self.rng)
         self.gain_switch = (Switch(s, b.gain_switch, "gain_switch", self.rng)

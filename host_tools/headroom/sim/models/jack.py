@@ -3,8 +3,10 @@
 Level (dBV for a full-scale signal) = DAC full scale + PGA2311 gain + the stage
 gain the gain relay's contacts select (+ the balanced gain when the output
 relay's contacts select balanced). Nothing reaches the jack while the mute
-relay's contacts are open or the PGA is muted. A balanced output is hot minus
-cold: the mean of the two legs' gains, so a leg that lags shows as a lower level.
+relay's contacts are open, the PGA is muted or the DAC's XSMT soft-mute line is
+low (the level is for a full-scale signal: a DAC idle for want of data is not a
+mute). A balanced output is hot minus cold: the mean of the two legs' gains, so a
+leg that lags shows as a lower level.
 """
 import math
 
@@ -15,7 +17,8 @@ BALANCED = 1
 
 
 class Jack:
-    def __init__(self, sim, board, pga, mute_relay, gain_relay, output_relay):
+    def __init__(self, sim, board, pga, mute_relay, gain_relay, output_relay, xsmt=None):
+        """`xsmt`: the DAC's soft-mute line; while it is low the DAC passes nothing."""
         self.sim = sim
         self.b = board
         self.pga = pga
@@ -26,6 +29,9 @@ class Jack:
         self.levels = (None, None)   # cdB per channel, None = silent
         self.output = SE
         self.listeners = []
+        self.xsmt = xsmt
+        if xsmt is not None:
+            sim.gpio[xsmt].listeners.append(lambda g: self.update())
         pga.listeners.append(self.update)
         for r in (mute_relay, gain_relay, output_relay):
             if r is not None:
@@ -54,7 +60,8 @@ class Jack:
     def update(self):
         output = BALANCED if self.output_relay is not None and self.output_relay.energized else SE
         gain = 1 if self.gain_relay is not None and self.gain_relay.energized else 0
-        if not self.mute_relay.energized:
+        if not self.mute_relay.energized or (
+                self.xsmt is not None and self.sim.gpio[self.xsmt].level != 1):
             levels = (None, None)
         else:
             path = self.b.path_cdb(gain, output)
