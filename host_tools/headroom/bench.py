@@ -109,7 +109,10 @@ def main(argv):
         "Unix-port", os.path.basename(board)))
     print("Pico heap: %d bytes (the simulator's %d bytes on top)" % (PICO_HEAP, r["sim"]))
     print(text)
-    return 0 if ok else 1
+    print()
+    from . import bench_decoders
+    ok_knob = bench_decoders.main([]) == 0
+    return 0 if ok and ok_knob else 1
 
 
 if __name__ == "__main__":
