@@ -146,7 +146,8 @@ def default_script(board):
 
 
 def make_board(board, flash, firmware, what="bytes"):
-    b = SimBoard(board, flash_dir=flash, keep_trace=False, firmware_dir=firmware)
+    # The IRQ decoder: the PIO emulator is CPython-only (and its hard IRQs are what must not allocate).
+    b = SimBoard(board, flash_dir=flash, keep_trace=False, firmware_dir=firmware, decoder="irq")
     meter = Meter(what)
     meter.install(b.sim)
     steps = StepMeter(meter)
