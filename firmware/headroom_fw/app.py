@@ -44,6 +44,7 @@ class App:
                 self.dac = PCM5122(machine.I2C(b.dac_i2c_id, scl=machine.Pin(b.dac_scl),
                                                sda=machine.Pin(b.dac_sda)), b.dac_addr)
                 self.dac.init()  # unity digital volume: the PGA2311 sets the level
+                self.dac.mute(False)  # muting is XSMT's job: a pin works in an IRQ, I2C not
         self.power_ok = True
         if b.power_sense is not None:
             self._sense = machine.Pin(b.power_sense, machine.Pin.IN)

@@ -58,8 +58,10 @@ def _purge_firmware():
 
 class SimBoard:
     def __init__(self, board_path, flash_dir=None, trace_sink=None, seed=1, start_ms=0,
-                 keep_trace=True, firmware_dir=None, decoder=None):
-        """`decoder` ("pio"/"irq") overrides the board file's encoder.decoder."""
+                 keep_trace=True, firmware_dir=None, decoder=None, record_dac=False):
+        """`decoder` ("pio"/"irq") overrides the board file's encoder.decoder;
+        `record_dac` keeps the DAC's analog output, for jack_vrms()."""
+        self.record_dac = record_dac
         use_firmware(firmware_dir)
         from headroom_fw import board as boardfile
         with open(board_path) as f:
@@ -102,12 +104,12 @@ class SimBoard:
         self.dac = None
         if b.dac == "pcm5102a":
             from .models.pcm5102a import PCM5102A
-            self.dac = PCM5102A(s, b.i2s_sck, b.i2s_sd, xsmt=b.dac_xsmt)
+            self.dac = PCM5102A(s, b.i2s_sck, b.i2s_sd, xsmt=b.dac_xsmt, record=self.record_dac)
         elif b.dac == "pcm5122":
             from .models.pcm5122 import PCM5122
             addr = b.dac_addr - 0x4C
             self.dac = PCM5122(s, b.dac_i2c_id, b.i2s_sck, b.i2s_sd, adr1=addr & 1, adr2=addr >> 1,
-                               xsmt=b.dac_xsmt)
+                               xsmt=b.dac_xsmt, record=self.record_dac)
         self.jack = Jack(s, b, self.pga, self.relays["mute"], self.relays.get("gain"),
                          self.relays.get("output"), xsmt=b.dac_xsmt if b.dac else None)
         self.encoder = RotaryEncoder(s, b.enc_a, b.enc_b, b.edges_per_detent, self.rng)
@@ -177,6 +179,40 @@ class SimBoard:
 
     def now_us(self):
         return self.sim.now()
+
+    def jack_vrms(self, ms=100):
+        """Signal level at the jack per channel, in cdB re 1 Vrms (None: silent), over the
+        last `ms` of the DAC's analog output (needs record_dac=True), recorded in the trace.
+
+        The DAC's output as its model made it from the captured I2S samples, times the
+        gain from the DAC to the jack that the jack model gives (PGA2311 as decoded from
+        the bus, the relays' contacts, the stage gains, mutes).
+        """
+        import math
+        want = self.board.i2s_rate * ms // 1000
+        sums = [0.0, 0.0]
+        n = 0
+        for _t, _f0, count, volts in reversed(self.dac.analog):
+            take = min(count, want - n)
+            if volts is not None:
+                for f in range(count - take, count):
+                    sums[0] += volts[2 * f] ** 2
+                    sums[1] += volts[2 * f + 1] ** 2
+            n += take
+            if n >= want:
+                break
+        out = []
+        for ch in (0, 1):
+            path = self.jack.levels[ch]
+            if n == 0 or sums[ch] == 0 or path is None:
+                out.append(None)
+                continue
+            dac_db = 10 * math.log10(sums[ch] / n)
+            out.append(int(round(dac_db * 100)) + path - self.board.dac_cdb)
+        from .trace import Db
+        self.sim.emit("signal", [("left", "mute" if out[0] is None else Db(out[0], 100)),
+                                 ("right", "mute" if out[1] is None else Db(out[1], 100))])
+        return out
 
     def settings_text(self):
         """The settings file as text (undecodable bytes replaced), None when absent."""
