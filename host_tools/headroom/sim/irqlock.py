@@ -18,17 +18,22 @@ def install(sim):
 _depth = [0]
 
 
-def _run_locked(sim, handler, pin):
-    _depth[0] = 1
+def call_locked(handler, pin):
+    """Run handler(pin) with the heap locked; True when it tried to allocate."""
     micropython.heap_lock()
-    failed = False
     try:
         handler(pin)
     except MemoryError:
-        failed = True
+        return True
     finally:
         micropython.heap_unlock()
-        _depth[0] = 0
+    return False
+
+
+def _run_locked(sim, handler, pin):
+    _depth[0] = 1
+    failed = call_locked(handler, pin)
+    _depth[0] = 0
     if failed:
         sim.fault("hard IRQ handler %r allocated memory" % (handler,))
 

@@ -25,6 +25,7 @@ sys.path.insert(0, _sim_dir + "/shims")
 
 import micropython  # noqa: E402
 
+from headroom.sim.irqlock import call_locked  # noqa: E402
 from headroom.sim.scenario import Runner, parse  # noqa: E402
 from headroom.sim.simboard import SimBoard  # noqa: E402
 
@@ -75,15 +76,8 @@ class Meter:
         us0 = self.us
         t0 = self.clock()
         self.locked = True
-        micropython.heap_lock()
-        failed = False
-        try:
-            handler(pin)
-        except MemoryError:
-            failed = True
-        finally:
-            micropython.heap_unlock()
-            self.locked = False
+        failed = call_locked(handler, pin)
+        self.locked = False
         self.irq_us += self.clock() - t0 - (self.us - us0)
         self.edges += 1
         if failed:
