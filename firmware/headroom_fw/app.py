@@ -10,7 +10,7 @@ import machine
 from micropython import const
 
 from . import board as boardfile
-from . import inputs
+from . import inputs, protocol
 from .controller import POWER_FAIL, Controller
 from .encoder import Encoder
 from .pga2311 import PGA2311
@@ -21,7 +21,7 @@ _WDT_MS = const(2000)
 
 
 class App:
-    def __init__(self, board, root=""):
+    def __init__(self, board, root="", console=None):
         b = board
         self.b = b
         # Muted from the first instruction: the board's pull-downs held MUTE low
@@ -77,6 +77,10 @@ class App:
             # Same interface as PIOEncoder: take() and last_ms.
             self.encoder = Encoder(machine.Pin(b.enc_a), machine.Pin(b.enc_b),  # type: ignore[assignment]
                                    b.edges_per_detent)
+        self.console = console
+        self.lines = protocol.LineReader()
+        self.session = protocol.Session()
+        self._told = -1  # ctl.changes when the host last heard the state
         self.wdt = machine.WDT(timeout=_WDT_MS)
         self._apply()
 
@@ -133,12 +137,32 @@ class App:
             if self.out_sw and self.out_sw.update(self._out_pin.value(), now):
                 ctl.set_output(self._output_from_switch(), now)
             ctl.tick(now)
+        if self.console is not None:
+            self._serve(now)
         self._apply()
         if ctl.save_due(now) and self.power_ok:
             self.store.save(*ctl.persistent())
             ctl.saved()
         self.wdt.feed()
         return ctl.next_wake(now)
+
+    def _serve(self, now):
+        """Answer the host's commands (a bounded number of bytes per pass), push changes."""
+        con = self.console
+        for _ in range(64):
+            b = con.read_byte()
+            if b is None:
+                break
+            line = self.lines.feed(b)
+            if line is None:
+                continue
+            if isinstance(line, bytes):
+                con.write_line('{"ok": false, "error": "%s"}' % line.decode())
+            else:
+                con.write_line(protocol.handle(self.session, self.ctl, line, now))
+        if self.ctl.changes != self._told and self.session.monitoring:
+            con.write_line(protocol.state_json(self.ctl, '"event": "state", '))
+        self._told = self.ctl.changes
 
     def _apply(self):
         """Copy the controller's outputs to the hardware, in the order that never pops."""
@@ -167,12 +191,13 @@ class App:
             xsmt.value(1)
 
 
-def boot(root=""):
+def boot(root="", console=None):
     """Load the board file and start the app (raises BoardError on a bad board)."""
-    return App(boardfile.load(root + "board.json"), root)
+    return App(boardfile.load(root + "board.json"), root, console)
 
 
 def main():
-    app = boot()
+    from .console import UsbConsole
+    app = boot(console=UsbConsole())
     while True:
         time.sleep_ms(app.step())

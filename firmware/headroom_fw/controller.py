@@ -73,6 +73,9 @@ class Controller:
         self._stored = self.persistent()
         self._changed_ms = now_ms
         self._dirty = False
+        self.changes = 0           # counts every change a host should hear about
+        self._pending_limit = None
+        self._pending_until = now_ms
 
     # ---- derived values
     def path_cdb(self):
@@ -114,6 +117,68 @@ class Controller:
     def _touched(self, now):
         self._changed_ms = now
         self._dirty = self._unsaved()
+        self.changes += 1
+
+    def phase_name(self):
+        return PHASE_NAMES[self.phase]
+
+    # ---- the host (control protocol): same rules as the knob; None = done, else why not
+    def host_volume(self, hdb, now):
+        if self.phase == POWER_FAIL:
+            return "power is failing"
+        top = self.max_volume()
+        if not self.b.min_hdb <= hdb <= top:
+            return "volume: outside %d..%d half-dB steps (%s..%s dBV)" % (
+                self.b.min_hdb, top, _db(self.b.min_hdb), _db(top))
+        if hdb > self.volume and not self._ramping:
+            # A rise from the host fades in from where it is, like a restore.
+            self._ceiling = self.volume
+            self._ramping = True
+            self._next_ramp = ticks_add(now, self.b.ramp_interval_ms)
+        self.volume = hdb
+        self._touched(now)
+        return None
+
+    def host_balance(self, hdb, now):
+        if not -BALANCE_MAX_HDB <= hdb <= BALANCE_MAX_HDB:
+            return "balance: outside -10..10 dB"
+        self.balance = hdb
+        self._touched(now)
+        return None
+
+    def host_gain(self, gain, now):
+        self.set_gain(gain, now)
+        return None
+
+    def host_output(self, output, now):
+        if output not in self.b.outputs:
+            return "output: this board has no balanced output"
+        self.set_output(output, now)
+        return None
+
+    def host_mute(self, on, now):
+        if self.phase == POWER_FAIL:
+            return "power is failing"
+        if on and not self.user_muted:
+            self.user_muted = True
+        elif not on and self.user_muted:
+            self.user_muted = False
+            self._start_ramp(now)  # un-muting fades in, as from the button
+        self._touched(now)
+        return None
+
+    def host_limit(self, hdb, now):
+        """Lowering the limit is immediate; raising it waits for a long press on the board."""
+        if not self.b.min_hdb <= hdb <= self.b.limit_hdb:
+            return "limit: outside %s..%s dBV" % (_db(self.b.min_hdb), _db(self.b.limit_hdb))
+        if hdb <= self.limit:
+            self.limit = hdb
+            self.volume = self._clamp_volume(self.volume)
+            self._touched(now)
+            return None
+        self._pending_limit = hdb
+        self._pending_until = ticks_add(now, 10000)
+        return "raising the limit needs a long press on the board within 10 s"
 
     def turn(self, detents, now):
         """The knob moved by `detents` (positive clockwise)."""
@@ -145,10 +210,14 @@ class Controller:
         self._touched(now)
 
     def long_press(self, now):
-        """Long press: enters balance mode (the knob trims balance until a click or time-out)."""
+        """Long press: confirms a limit the host asked to raise; else enters balance mode
+        (the knob trims balance until a click or time-out)."""
         if self.phase == POWER_FAIL:
             return
-        if self.mode == MODE_VOLUME:
+        if self._pending_limit is not None and ticks_diff(self._pending_until, now) >= 0:
+            self.limit = self._pending_limit
+            self._pending_limit = None
+        elif self.mode == MODE_VOLUME:
             self.mode = MODE_BALANCE
             self._mode_until = ticks_add(now, self.b.balance_timeout_ms)
         else:
@@ -194,6 +263,7 @@ class Controller:
     # ---- time
     def _enter(self, phase, wait_ms, now):
         self.phase = phase
+        self.changes += 1
         self._until = ticks_add(now, wait_ms + 1)
         self._apply_outputs()
 
@@ -243,6 +313,7 @@ class Controller:
         self._accel.expire(now)
         if self.mode == MODE_BALANCE and ticks_diff(now, self._mode_until) >= 0:
             self.mode = MODE_VOLUME
+            self.changes += 1
         self._apply_outputs()
 
     def _apply_outputs(self):
@@ -270,3 +341,9 @@ class Controller:
         """The app stored `persistent()`."""
         self._stored = self.persistent()
         self._dirty = False
+
+
+def _db(h):
+    s = "-" if h < 0 else ""
+    h = -h if h < 0 else h
+    return "%s%d.%d" % (s, h // 2, 5 * (h % 2))

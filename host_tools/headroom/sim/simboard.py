@@ -84,6 +84,7 @@ class SimBoard:
         self.sim.firmware = self._boot_firmware
         self.rng = Rng(seed)
         self._build()
+        self.console = SimConsole(self.sim)
         self._settings_path = _join(flash_dir, "settings.json")
         self._flash_stat = None
         self.flash_writes = 0
@@ -127,7 +128,8 @@ class SimBoard:
     def _boot_firmware(self, sim):
         _purge_firmware()
         from headroom_fw import app
-        return app.boot(self.flash_dir + "/")
+        self.console.reset()
+        return app.boot(self.flash_dir + "/", self.console)
 
     def _watch_flash(self):
         # An atomic replace always lands on a new inode (the old file is still there
@@ -235,3 +237,42 @@ def _json_loads(text):
 def _json_dumps(d):
     import json
     return json.dumps(d)
+
+
+class SimConsole:
+    """The USB serial port as the firmware sees it: bytes the host sent, lines it wrote.
+
+    Both directions go to the trace as `serial` records (`dir` "in" or "out").
+    """
+
+    def __init__(self, sim):
+        self.sim = sim
+        self.pending = bytearray()
+        self.out = []
+
+    def reset(self):
+        """A boot: what was sent to a dead MCU is gone."""
+        self.pending = bytearray()
+
+    def send(self, text):
+        """The host writes `text` (str or bytes)."""
+        data = text.encode() if isinstance(text, str) else bytes(text)
+        self.pending.extend(data)
+        self.sim.emit("serial", [("dir", "in"), ("data", data.decode("latin-1"))])
+
+    def read_byte(self):
+        if not self.pending or not self.sim.mcu_powered:
+            return None
+        b = self.pending[0]
+        self.pending = self.pending[1:]
+        return b
+
+    def write_line(self, text):
+        t = self.sim.sim_enter()
+        self.out.append(text)
+        self.sim.emit("serial", [("dir", "out"), ("line", text)])
+        self.sim.sim_exit(t)
+
+    def replies(self):
+        """Lines written that are replies (not pushed events), oldest first."""
+        return [x for x in self.out if not x.startswith('{"event"')]

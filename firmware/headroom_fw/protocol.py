@@ -1,0 +1,172 @@
+"""The control protocol (version 1): one command per line in, one JSON line out.
+
+    status                      every setting and the state
+    get NAME                    volume, balance, gain, output, mute, limit
+    set volume DB               multiple of 0.5, within the board's range and the limit;
+                                a rise fades in, as a restore does
+    set balance DB              -10..10 in 0.5 dB steps (positive: right louder)
+    set gain low|high
+    set output se|balanced
+    set mute on|off
+    set limit DB                lower: at once; higher: only asked for, a long press on
+                                the board confirms it within 10 s
+    monitor on|off              push every change of state as {"event": "state", ...}
+    version
+
+Replies: {"ok": true, ...} or {"ok": false, "error": "..."}. Events flow only while a
+host asked for them: each costs a line of text, which the main loop should not
+allocate for nobody. A bad line - unknown command, bad
+number, out of range, too long, not ASCII - gets an error and changes nothing.
+Pure: no machine, no I/O; the app feeds bytes and writes what comes back.
+"""
+from micropython import const
+
+VERSION = const(1)
+MAX_LINE = const(96)
+_NAMES = ("volume", "balance", "gain", "output", "mute", "limit")
+_GAINS = ("low", "high")
+_OUTPUTS = ("se", "balanced")
+
+
+def db_text(h):
+    """hdB as a JSON number, one decimal."""
+    s = "-" if h < 0 else ""
+    h = -h if h < 0 else h
+    return "%s%d.%d" % (s, h // 2, 5 * (h % 2))
+
+
+def parse_hdb(tok):
+    """'-20.5' -> -41 (hdB); None unless a plain decimal on the 0.5 dB grid."""
+    neg = tok.startswith("-")
+    body = tok[1:] if tok[:1] in "+-" else tok
+    whole, dot, frac = body.partition(".")
+    if not whole or any(c < "0" or c > "9" for c in whole) or len(whole) > 3:
+        return None
+    if dot and (not frac or any(c < "0" or c > "9" for c in frac) or len(frac) > 2):
+        return None
+    h = int(whole) * 2
+    f = (frac + "00")[:2] if dot else "00"
+    if f == "50":
+        h += 1
+    elif f != "00":
+        return None
+    return -h if neg else h
+
+
+class Session:
+    """What one host asked for on this connection."""
+
+    def __init__(self):
+        self.monitoring = False
+
+
+class LineReader:
+    """Collects bytes into lines in a preallocated buffer."""
+
+    def __init__(self):
+        self.buf = bytearray(MAX_LINE)
+        self.n = 0
+        self.overflow = False
+
+    def feed(self, byte):
+        """One byte in; returns a complete line (str), the error text (bytes), or None."""
+        if byte == 10 or byte == 13:
+            if self.overflow:
+                self.overflow = False
+                self.n = 0
+                return b"line too long (at most %d characters)" % MAX_LINE
+            if self.n == 0:
+                return None
+            n = self.n
+            self.n = 0
+            raw = bytes(self.buf[:n])
+            for b in raw:
+                if b < 32 or b > 126:
+                    return b"not a text line"
+            return raw.decode()
+        if self.overflow:
+            return None
+        if self.n >= MAX_LINE:
+            self.overflow = True
+            return None
+        self.buf[self.n] = byte
+        self.n += 1
+        return None
+
+
+def _err(text):
+    return '{"ok": false, "error": "%s"}' % text.replace('"', "'")
+
+
+def state_json(ctl, prefix):
+    """The settings and state as the body of a JSON object, after `prefix`."""
+    return ('{%s"volume": %s, "balance": %s, "gain": "%s", "output": "%s", "mute": %s, '
+            '"limit": %s, "mode": "%s", "phase": "%s"}' % (
+                prefix, db_text(ctl.volume), db_text(ctl.balance), _GAINS[ctl.gain],
+                _OUTPUTS[ctl.output], "true" if ctl.user_muted else "false",
+                db_text(ctl.limit), "balance" if ctl.mode else "volume", ctl.phase_name()))
+
+
+def _value(ctl, name):
+    if name == "volume":
+        return db_text(ctl.volume)
+    if name == "balance":
+        return db_text(ctl.balance)
+    if name == "gain":
+        return '"%s"' % _GAINS[ctl.gain]
+    if name == "output":
+        return '"%s"' % _OUTPUTS[ctl.output]
+    if name == "mute":
+        return "true" if ctl.user_muted else "false"
+    return db_text(ctl.limit)
+
+
+def handle(session, ctl, line, now):
+    """Run one command line on the controller; returns the reply line (no newline)."""
+    t = line.split()
+    if not t:
+        return _err("empty line")
+    cmd = t[0]
+    if cmd == "monitor":
+        if len(t) != 2 or t[1] not in ("on", "off"):
+            return _err("use: monitor on|off")
+        session.monitoring = t[1] == "on"
+        return '{"ok": true, "monitor": %s}' % ("true" if session.monitoring else "false")
+    if cmd == "version" and len(t) == 1:
+        return '{"ok": true, "protocol": %d}' % VERSION
+    if cmd == "status" and len(t) == 1:
+        return state_json(ctl, '"ok": true, ')
+    if cmd == "get":
+        if len(t) != 2 or t[1] not in _NAMES:
+            return _err("use: get volume|balance|gain|output|mute|limit")
+        return '{"ok": true, "%s": %s}' % (t[1], _value(ctl, t[1]))
+    if cmd != "set":
+        return _err("unknown command: %s" % cmd[:20])
+    if len(t) != 3 or t[1] not in _NAMES:
+        return _err("use: set volume|balance|gain|output|mute|limit VALUE")
+    name, arg = t[1], t[2]
+    if name in ("volume", "balance", "limit"):
+        h = parse_hdb(arg)
+        if h is None:
+            return _err("%s: not a number of dB on the 0.5 dB grid: %s" % (name, arg[:12]))
+        if name == "volume":
+            why = ctl.host_volume(h, now)
+        elif name == "balance":
+            why = ctl.host_balance(h, now)
+        else:
+            why = ctl.host_limit(h, now)
+    elif name == "gain":
+        if arg not in _GAINS:
+            return _err("gain: low or high")
+        why = ctl.host_gain(_GAINS.index(arg), now)
+    elif name == "output":
+        if arg not in _OUTPUTS:
+            return _err("output: se or balanced")
+        why = ctl.host_output(_OUTPUTS.index(arg), now)
+    else:
+        if arg not in ("on", "off"):
+            return _err("mute: on or off")
+        why = ctl.host_mute(arg == "on", now)
+    if why is not None:
+        return _err(why)
+    return '{"ok": true, "%s": %s}' % (name, _value(ctl, name))
