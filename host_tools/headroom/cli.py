@@ -1,7 +1,8 @@
 """`headroom` command line: one subcommand per job, each with its own --help.
 
 Exit codes: 0 success, 1 the run found a problem (failed expectation, fault,
-firmware crash), 2 bad input (arguments, board file, scenario script).
+firmware crash) or the board refused a command, 2 bad input (arguments, board file,
+scenario script), 3 no board to talk to (port missing, busy, or no reply).
 """
 import argparse
 import os
@@ -86,6 +87,38 @@ def do_boards(args):
     return bad
 
 
+def _port(args):
+    from .control import find_port
+    return args.port or find_port()
+
+
+def do_control(args):
+    """status / get / set / monitor over the control protocol."""
+    import json
+
+    from .control import ControlError, monitor, open_port, request
+    try:
+        ser = open_port(_port(args))
+        try:
+            if args.cmd == "monitor":
+                monitor(ser, sys.stdout)
+                return 0
+            line = {"status": "status", "get": "get %s" % getattr(args, "name", ""),
+                    "set": "set %s %s" % (getattr(args, "name", ""), getattr(args, "value", ""))}[args.cmd]
+            reply = request(ser, line)
+        finally:
+            ser.close()
+    except ControlError as e:
+        print("headroom %s: %s" % (args.cmd, e), file=sys.stderr)
+        return 3
+    if not reply.get("ok"):
+        print("headroom %s: %s" % (args.cmd, reply.get("error", "refused")), file=sys.stderr)
+        return 1
+    reply.pop("ok")
+    print(json.dumps(reply))
+    return 0
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="headroom", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -101,6 +134,17 @@ def build_parser():
                    help="list (default), check FILE, or wiring FILE (a Markdown pin table)")
     b.add_argument("file", nargs="?", help="board file")
     b.set_defaults(fn=do_boards)
+    names = ("volume", "balance", "gain", "output", "mute", "limit")
+    for name, text in (("status", "every setting and the state, as JSON"),
+                       ("get", "one setting"), ("set", "change a setting"),
+                       ("monitor", "print every change of state until Ctrl-C")):
+        c = sub.add_parser(name, help=text)
+        c.add_argument("--port", help="serial port (default: the one Pico attached)")
+        if name in ("get", "set"):
+            c.add_argument("name", choices=names)
+        if name == "set":
+            c.add_argument("value", help="dB (multiple of 0.5), low|high, se|balanced, on|off")
+        c.set_defaults(fn=do_control)
     return p
 
 
