@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BOARD ?= boards/pico-se.json
 
-.PHONY: sim test lint test-long golden mpy bench clean
+.PHONY: sim test lint test-long golden mpy bench flash clean
 
 $(STAMP): requirements.txt requirements-nodeps.txt host_tools/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ mpy: $(STAMP)
 ## Benchmarks on the MicroPython VM at a Pico's heap size: heap, allocations, CPU, flash writes.
 bench: $(STAMP)
 	$(PY) -m headroom.bench $(BOARD)
+
+## Flash a Pico: make flash BOARD=boards/pico-se.json [PORT=/dev/ttyACM0]
+flash: $(STAMP)
+	$(PY) -m headroom flash --board $(BOARD) $(if $(PORT),--port $(PORT))
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis

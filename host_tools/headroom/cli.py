@@ -119,6 +119,30 @@ def do_control(args):
     return 0
 
 
+def do_flash(args):
+    from .flash import FlashError, flash
+    try:
+        port = _port(args)
+        flash(args.board, port)
+    except (FlashError, ValueError) as e:
+        print("headroom flash: %s" % e, file=sys.stderr)
+        return 3 if "no Pico" in str(e) or "several Picos" in str(e) else 1
+    except Exception as e:  # ControlError from find_port
+        print("headroom flash: %s" % e, file=sys.stderr)
+        return 3
+    return 0
+
+
+def do_install(args):
+    from .flash import FlashError, install_micropython
+    try:
+        install_micropython(args.uf2, [args.drive] if args.drive else None)
+    except FlashError as e:
+        print("headroom install-micropython: %s" % e, file=sys.stderr)
+        return 3 if "no RPI-RP2" in str(e) else 1
+    return 0
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="headroom", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -134,6 +158,14 @@ def build_parser():
                    help="list (default), check FILE, or wiring FILE (a Markdown pin table)")
     b.add_argument("file", nargs="?", help="board file")
     b.set_defaults(fn=do_boards)
+    f = sub.add_parser("flash", help="copy the firmware and a board file to a Pico (incremental, verified)")
+    f.add_argument("--board", required=True, help="board file, e.g. boards/pico-se.json")
+    f.add_argument("--port", help="serial port (default: the one Pico attached)")
+    f.set_defaults(fn=do_flash)
+    u = sub.add_parser("install-micropython", help="copy a MicroPython UF2 to a Pico in BOOTSEL mode")
+    u.add_argument("--uf2", required=True, help="the MicroPython .uf2 for the Pico")
+    u.add_argument("--drive", help="where the RPI-RP2 drive is mounted (default: look for it)")
+    u.set_defaults(fn=do_install)
     names = ("volume", "balance", "gain", "output", "mute", "limit")
     for name, text in (("status", "every setting and the state, as JSON"),
                        ("get", "one setting"), ("set", "change a setting"),
