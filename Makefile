@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BOARD ?= boards/pico-se.json
 
-.PHONY: sim test lint test-long golden mpy bench flash clean
+.PHONY: sim test lint test-long test-board golden mpy bench flash clean
 
 $(STAMP): requirements.txt requirements-nodeps.txt host_tools/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,16 @@ sim: $(STAMP)
 	$(PY) -m headroom sim --board $(BOARD) $(if $(SCRIPT),--script $(SCRIPT))
 
 ## The whole test suite (fixed-seed hypothesis profile, as CI runs it), after the lint.
+# The virtual-board end-to-end tests (real mpremote over a pseudo-terminal) run in
+# `make test-board` until they are proven free of timing races under load.
+E2E := tests/test_vboard.py tests/test_flash.py
+
 test: lint
-	$(PY) -m pytest -q -n 2
+	$(PY) -m pytest -q -n 2 $(foreach f,$(E2E),--ignore=$(f))
+
+## The virtual board driven by the real mpremote: flash, copy, reset, power cuts.
+test-board: $(STAMP)
+	$(PY) -m pytest -q $(E2E)
 
 ## mypy of firmware/ against the rp2 port's stubs, and ruff on all Python.
 lint: $(STAMP)

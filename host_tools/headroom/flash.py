@@ -2,7 +2,8 @@
 
 flash: compile the firmware with mpy-cross, ask the board (one mpremote exec) for
 the SHA-256 of every Headroom file it has, copy only the files that differ (with
-mpremote `fs cp`), ask again and compare every hash, then soft-reset. A copy cut
+mpremote `fs cp`), ask again and compare every hash, then reset the board so it
+boots main.py (a soft reset from the raw REPL would not). A copy cut
 short by a power cut leaves a file whose hash is wrong: the next flash copies it
 again. Before anything, the board's MicroPython must load the .mpy files mpy-cross
 makes (its .mpy version).
@@ -31,7 +32,8 @@ def _h(p):
             if not b:
                 break
             h.update(b)
-    return h.digest().hex() if hasattr(h.digest(), 'hex') else ''.join('%02x' % c for c in h.digest())
+    d = h.digest()  # once: MicroPython finalizes the hash on digest()
+    return ''.join('%02x' % c for c in d)
 _out = {}
 for _p in ('main.py', 'board.json'):
     try:
@@ -67,7 +69,9 @@ def _mpremote(port, *args, timeout=60):
     except subprocess.TimeoutExpired:
         raise FlashError("mpremote timed out: %s" % " ".join(args[:2]))
     if p.returncode != 0:
-        raise FlashError("mpremote %s failed: %s" % (" ".join(args[:2]), (p.stderr or p.stdout).strip()))
+        what = "exec" if args[0] == "exec" else " ".join(args[:2])
+        last = ((p.stderr or p.stdout).strip().splitlines() or ["?"])[-1]
+        raise FlashError("mpremote %s failed: %s" % (what, last))
     return p.stdout
 
 
@@ -140,7 +144,7 @@ def flash(board_path, port, out=sys.stdout):
                 _mpremote(port, "exec", "import os\ntry:\n os.mkdir('headroom_fw')\nexcept OSError:\n pass")
             for i, remote in enumerate(todo):
                 progress(i, len(todo), remote, out)
-                _mpremote(port, "fs", "cp", files[remote], ":" + remote)
+                _mpremote(port, "fs", "cp", files[remote], ":" + remote, timeout=20)
             progress(len(todo), len(todo), "done", out)
             out.write("\n")
         got = remote_hashes(port)
@@ -148,8 +152,13 @@ def flash(board_path, port, out=sys.stdout):
         if bad:
             raise FlashError("verify failed, hashes differ on the board for: %s (flash again)"
                              % ", ".join(bad))
-        _mpremote(port, "soft-reset")
-        out.write("verified %d files; soft reset\n" % len(files))
+        # A soft reset from the raw REPL (mpremote soft-reset) would not run main.py:
+        # reset the board, which boots it.
+        try:
+            _mpremote(port, "reset", timeout=10)
+        except FlashError:
+            pass  # the port goes away as the board restarts; that is the reset working
+        out.write("verified %d files; board reset, Headroom starting\n" % len(files))
         return len(todo), len(files)
     finally:
         shutil.rmtree(build, ignore_errors=True)

@@ -1,0 +1,68 @@
+"""The Pico's flash filesystem as a block device on an image file (MicroPython VM side).
+
+The same geometry and format as MicroPython's rp2 port on a Raspberry Pi Pico:
+
+- 4096-byte blocks (`BLOCK_SIZE_BYTES = FLASH_SECTOR_SIZE` in ports/rp2/rp2_flash.c);
+- 1408 KiB of flash for the filesystem (`MICROPY_HW_FLASH_STORAGE_BYTES (1408 * 1024)` in
+  ports/rp2/boards/RPI_PICO/mpconfigboard.h), so 352 blocks;
+- littlefs v2, mounted (or formatted when the mount fails) with progsize=256, as
+  ports/rp2/modules/_boot.py does.
+
+The device is write-through: every program and erase is a write() on the image file
+before writeblocks/ioctl returns, so killing the VM mid-write leaves exactly what a
+power cut leaves on flash, which littlefs is built to survive. An erase fills the
+block with 0xFF, as the flash does.
+
+Runs on the MicroPython VM (and on CPython): nothing beyond open/seek/readinto/write.
+Nothing here allocates: littlefs calls it from file finalisers too, with the heap locked.
+"""
+BLOCK_SIZE = 4096
+BLOCK_COUNT = 352
+IMAGE_BYTES = BLOCK_SIZE * BLOCK_COUNT
+PROG_SIZE = 256
+
+# MP_BLOCKDEV_IOCTL_*
+_INIT = 1
+_DEINIT = 2
+_SYNC = 3
+_BLOCK_COUNT = 4
+_BLOCK_SIZE = 5
+_BLOCK_ERASE = 6
+
+
+class FileBlockDev:
+    """readblocks/writeblocks/ioctl (the extended interface littlefs uses) on an image file."""
+
+    def __init__(self, f, block_size=BLOCK_SIZE, block_count=BLOCK_COUNT):
+        self.f = f
+        self.block_size = block_size
+        self.block_count = block_count
+        self._erased = b"\xff" * block_size
+
+    def readblocks(self, block, buf, off=0):
+        self.f.seek(block * self.block_size + off)
+        n = self.f.readinto(buf)
+        if n is None or n < len(buf):
+            # Past the end of a short image file: erased flash.
+            for i in range(n or 0, len(buf)):
+                buf[i] = 0xFF
+
+    def writeblocks(self, block, buf, off=None):
+        if off is None:
+            # The simple interface: erase the blocks, then program them.
+            off = 0
+        self.f.seek(block * self.block_size + off)
+        self.f.write(buf)
+
+    def ioctl(self, op, arg):
+        if op == _BLOCK_COUNT:
+            return self.block_count
+        if op == _BLOCK_SIZE:
+            return self.block_size
+        if op == _BLOCK_ERASE:
+            self.f.seek(arg * self.block_size)
+            self.f.write(self._erased)
+            return 0
+        if op == _INIT or op == _DEINIT or op == _SYNC:
+            return 0
+        return None

@@ -1,0 +1,598 @@
+"""The virtual board's supervisor (CPython): the serial port's pseudo-terminal, and the VM's life.
+
+    python -m headroom.vboard --board boards/pico-se.json [--image FILE] [--trace FILE]
+
+The first line of output is the path of a pseudo-terminal that stands for the Pico's
+USB serial port. Behind it runs the MicroPython Unix port (vm_boot.py, vm.py): the
+firmware from the flash image on the simulated board, then MicroPython's own REPL
+(friendly, raw, raw-paste). Runs until SIGINT or SIGTERM. SIGUSR1 cuts the power and
+turns it back on: the VM is killed wherever it is, mid-write included, and the image
+holds what the flash would.
+
+What the supervisor does between the pseudo-terminal and the VM:
+
+- **Input, as the board's USB receive buffer.** The VM reads a pipe, not a terminal:
+  the Unix port switches a terminal's modes with TCSAFLUSH, which would throw away
+  input sent ahead (mpremote sends "\\r\\x01" right behind "\\r\\x03"); a pipe keeps
+  every byte, in order, as the board's buffer does.
+- **Ctrl-C, as the board's interrupt character.** While code runs (the VM has its
+  SIGINT handler installed: /proc/PID/status), a Ctrl-C becomes SIGINT, a
+  KeyboardInterrupt in the VM, and is not passed on; while the REPL reads, it is an
+  ordinary byte (the raw REPL and readline take it as such). Not before the VM is up.
+- **Soft reset.** On the board Ctrl-D (friendly REPL, or raw REPL with nothing to
+  run) soft-resets; the Unix port exits instead. The supervisor starts a fresh VM on
+  the same image and prints "MPY: soft reboot" as rp2 does. After a soft reset from
+  the raw REPL (what mpremote does before its first command) the new VM skips
+  main.py and is put back in the raw REPL, its friendly banner unseen, as rp2 does.
+- **Hard reset.** machine.reset() and the watchdog end the VM (no "soft reboot"
+  line); the new VM boots main.py, with machine.reset_cause() telling why. What the
+  host sends before the new VM is up is lost, as with a board re-enumerating on USB.
+- **The watchdog.** Once the firmware starts machine.WDT, the RP2040 resets unless it
+  is fed, even after Ctrl-C and across soft resets (rp2 never stops it). The VM
+  reports feeds; the supervisor, which outlives the VM, keeps the count in wall time.
+  So an mpremote session on a running board gets the same 2 s it gets on the board
+  (--lenient-watchdog: the watchdog stops with the firmware instead).
+- **Output.** "\\n" becomes "\\r\\n" (rp2 cooks print output, the Unix port leaves it
+  to a terminal). Output is dropped while nothing has the pseudo-terminal open, as
+  rp2 drops it with no USB host listening.
+
+Linux only (pseudo-terminals, pidfd, /proc/PID/status).
+"""
+import argparse
+import fcntl
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+
+from .blockdev import IMAGE_BYTES
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+HOST_TOOLS = os.path.dirname(os.path.dirname(HERE))
+REPO = os.path.dirname(HOST_TOOLS)
+DEFAULT_BOARD = os.path.join(REPO, "boards", "pico-se.json")
+VM_BOOT = os.path.join(HERE, "vm_boot.py")
+HEAP = "8M"
+
+FRIENDLY = "friendly"
+RAW = "raw"
+
+_RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
+_FRIENDLY_BANNER = b'Type "help()" for more information.'
+_MAX_QUEUE = 1 << 20
+
+
+def micropython_path():
+    p = os.path.join(os.path.dirname(sys.executable), "micropython")
+    if os.path.exists(p):
+        return p
+    import shutil
+    return shutil.which("micropython") or p
+
+
+def make_image(path):
+    """An erased flash image (all 0xFF): the VM formats it at its first boot, as rp2 does."""
+    with open(path, "wb") as f:
+        f.write(b"\xff" * IMAGE_BYTES)
+
+
+def _raw_termios(fd):
+    """cfmakeraw: bytes pass unchanged, nothing echoed."""
+    attr = termios.tcgetattr(fd)
+    attr[0] &= ~(termios.IGNBRK | termios.BRKINT | termios.PARMRK | termios.ISTRIP | termios.INLCR
+                 | termios.IGNCR | termios.ICRNL | termios.IXON | termios.IXOFF)
+    attr[1] &= ~termios.OPOST
+    attr[2] = (attr[2] & ~(termios.CSIZE | termios.PARENB)) | termios.CS8
+    attr[3] = 0
+    attr[6][termios.VMIN] = 1
+    attr[6][termios.VTIME] = 0
+    termios.tcsetattr(fd, termios.TCSANOW, attr)
+
+
+class VM:
+    """One run of the MicroPython VM: stdin a pipe from us, stdout and stderr a pipe to us."""
+
+    def __init__(self, board, image, mode, cause, trace=None):
+        self.mode = mode
+        side_r, side_w = os.pipe()
+        self.side = side_r
+        os.set_blocking(side_r, False)
+        args = [micropython_path(), "-X", "heapsize=" + HEAP, "-i", VM_BOOT,
+                "image=" + image, "board=" + board, "mode=" + mode, "cause=" + cause,
+                "side=%d" % side_w]
+        if trace:
+            args.append("trace=" + trace)
+        # A session of its own: a Ctrl-C typed at the supervisor's terminal is not the VM's.
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, close_fds=True, pass_fds=(side_w,),
+                                     start_new_session=True, bufsize=0)
+        os.close(side_w)
+        self.stdin = self.proc.stdin.fileno()
+        self.stdout = self.proc.stdout.fileno()
+        os.set_blocking(self.stdin, False)
+        os.set_blocking(self.stdout, False)
+        self.pidfd = os.pidfd_open(self.proc.pid)  # readable when the VM exits
+        self.side_buf = b""
+        self.ready = False        # "ready": the board is up, Ctrl-C may go in
+        self.at_repl = False      # "repl": boot.py/main.py are done, the REPL's banner is next
+        self.reset_cause = None   # "reset CAUSE": a hard reset
+        self.soft = False         # "soft": SystemExit out of boot.py/main.py, a soft reset
+        self.fatal = None         # "fatal ERROR": the VM could not set the board up
+        self.formatted = False    # "formatted": the image did not mount and was formatted
+        self.eof = False
+        self.last_sigint = 0.0
+        self.wdt_fed = None       # (when, timeout ms) of the latest "wdt TIMEOUT_MS"
+
+    def sigint_caught(self):
+        """True while code runs: the Unix port installs its SIGINT handler only then."""
+        try:
+            with open("/proc/%d/status" % self.proc.pid) as f:
+                for line in f:
+                    if line.startswith("SigCgt:"):
+                        return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+        except OSError:
+            pass
+        return False
+
+    def read_side(self):
+        while True:
+            try:
+                data = os.read(self.side, 4096)
+            except BlockingIOError:
+                break
+            if not data:
+                break
+            self.side_buf += data
+        while b"\n" in self.side_buf:
+            line, self.side_buf = self.side_buf.split(b"\n", 1)
+            m = line.decode("ascii", "replace")
+            if m == "ready":
+                self.ready = True
+            elif m == "repl":
+                self.at_repl = True
+            elif m == "formatted":
+                self.formatted = True
+            elif m == "soft":
+                self.soft = True
+            elif m.startswith("reset "):
+                self.reset_cause = m[6:]
+            elif m.startswith("fatal "):
+                self.fatal = m[6:]
+            elif m.startswith("wdt "):
+                self.wdt_fed = (time.monotonic(), int(m[4:]))
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+    def close(self):
+        self.kill()
+        for f in (self.proc.stdin, self.proc.stdout):
+            try:
+                f.close()
+            except OSError:
+                pass
+        for fd in (self.side, self.pidfd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+class Supervisor:
+    def __init__(self, board, image, trace=None, log=None, board_watchdog=True):
+        self.board_watchdog = board_watchdog
+        self.wdt_deadline = None    # the RP2040 watchdog: reset at this time.monotonic()
+        self.board = board
+        self.image = image
+        self.trace = trace
+        self.log = log or (lambda msg: print("virtual-board: " + msg, file=sys.stderr, flush=True))
+        self.master, slave = os.openpty()
+        _raw_termios(slave)
+        self.path = os.ttyname(slave)
+        os.close(slave)  # POLLHUP on the master now tells us nobody has the port open
+        os.set_blocking(self.master, False)
+        self.inq = bytearray()      # received from the host, not yet given to the VM
+        self.outq = bytearray()     # for the host, not yet written
+        self.mode = FRIENDLY        # the REPL the VM is in (from its output)
+        self.tail = b""             # the end of the output so far, to find banners across reads
+        self.last_out = b""
+        self.hide_banner = False    # after a soft reset from the raw REPL
+        self.held = b""
+        self.discard_input = False  # after a hard reset, until the new VM is up
+        self.vm = None
+        self.stop = False
+        self.status = 0
+        self.power_cycle = False
+        self.quick_exits = 0
+        debug = os.environ.get("VBOARD_DEBUG")
+        self.debug = open(debug, "a") if debug else None  # every byte in and out, with times
+        self.wake_r, self.wake_w = os.pipe()  # signal.set_wakeup_fd: a signal ends the poll
+        os.set_blocking(self.wake_r, False)
+        os.set_blocking(self.wake_w, False)
+
+    def dbg(self, what, data):
+        if self.debug:
+            self.debug.write("%.6f %s %r\n" % (time.monotonic(), what, data))
+            self.debug.flush()
+
+    # ---- the VM's life
+    def start_vm(self, mode, cause="power-on"):
+        self.vm = VM(self.board, self.image, mode, cause, self.trace)
+        self.mode = FRIENDLY
+        self.tail = b""
+        self.hide_banner = mode == RAW
+        self.held = b""
+        if mode == RAW:
+            # The new VM starts at its friendly prompt; the board would be in the raw REPL.
+            # Ctrl-A goes ahead of anything the host sends (the pipe keeps it for the REPL).
+            self.write_vm(b"\x01")
+
+    def vm_ended(self):
+        """The VM exited or was killed: restart it the way the board restarts."""
+        vm = self.vm
+        vm.read_side()
+        while self.pump_vm_output():
+            pass
+        vm.close()
+        rc = vm.proc.returncode
+        if vm.formatted:
+            self.log("the image did not mount: formatted (as rp2's _boot.py does)")
+        if self.stop:
+            return
+        if self.power_cycle or vm.reset_cause is not None:
+            # A hard reset or a power cycle: the USB device goes away and comes back, and
+            # what the host sent meanwhile is lost. main.py runs, no "soft reboot" line.
+            # The watchdog is off again until the firmware starts it.
+            self.inq.clear()
+            self.discard_input = True
+            self.wdt_deadline = None
+            if self.power_cycle:
+                self.power_cycle = False
+                self.log("power cycle")
+                time.sleep(0.1)
+                self.start_vm(FRIENDLY, "power-on")
+            else:
+                self.start_vm(FRIENDLY, vm.reset_cause)
+            return
+        if rc is not None and rc < 0 and -rc != signal.SIGKILL:
+            self.log("the VM died (signal %d); restarting it" % -rc)
+        if not vm.ready:
+            self.quick_exits += 1
+            if self.quick_exits >= 3:
+                self.log("the VM keeps failing to boot (exit status %s); retrying in 1 s" % rc)
+                time.sleep(1.0)
+        else:
+            self.quick_exits = 0
+        self.send_host(b"MPY: soft reboot\r\n")
+        self.start_vm(RAW if self.mode == RAW else FRIENDLY)
+
+    # ---- output: VM -> host
+    def send_host(self, data):
+        self.outq += data
+        if len(self.outq) > _MAX_QUEUE:
+            del self.outq[:len(self.outq) - _MAX_QUEUE]
+
+    def cook(self, data):
+        """rp2's cooked output: LF becomes CR LF (an LF already after CR stays)."""
+        out = bytearray()
+        prev = self.last_out
+        start = 0
+        i = data.find(b"\n")
+        while i >= 0:
+            before = data[i - 1:i] if i > 0 else prev
+            out += data[start:i]
+            out += b"\n" if before == b"\r" else b"\r\n"
+            start = i + 1
+            i = data.find(b"\n", start)
+        out += data[start:]
+        if data:
+            self.last_out = data[-1:]
+        return bytes(out)
+
+    def track_mode(self, data):
+        text = self.tail + data
+        r = text.rfind(_RAW_BANNER)
+        f = text.rfind(_FRIENDLY_BANNER)
+        if r >= 0 or f >= 0:
+            self.mode = RAW if r > f else FRIENDLY
+        self.tail = text[-64:]
+
+    def from_vm(self, data):
+        self.dbg("vm>", data)
+        data = self.cook(data)
+        if self.hide_banner:
+            # Soft reset from the raw REPL: boot.py's output is passed on; after "repl", the
+            # friendly banner and prompt are not, up to the raw REPL's "raw REPL; CTRL-B...".
+            if not self.vm.at_repl:
+                self.pass_on(data)
+                return
+            self.held += data
+            i = self.held.find(b"raw REPL;")
+            if i < 0:
+                return
+            j = self.held.find(b"MicroPython ", 0, i)
+            if j > 0:
+                self.pass_on(self.held[:j])
+            data, self.held, self.hide_banner = self.held[i:], b"", False
+        self.pass_on(data)
+
+    def pass_on(self, data):
+        self.track_mode(data)
+        self.send_host(data)
+
+    def pump_vm_output(self):
+        """Read what the VM wrote; False when there is nothing (more) to read."""
+        vm = self.vm
+        # The VM sends a side message before the output it is about ("repl" before the
+        # banner): read the side channel first, so that the two are taken in order.
+        vm.read_side()
+        if vm.eof:
+            return False
+        try:
+            data = os.read(vm.stdout, 65536)
+        except BlockingIOError:
+            return False
+        if not data:
+            vm.eof = True
+            return False
+        self.from_vm(data)
+        return True
+
+    def host_connected(self):
+        p = select.poll()
+        p.register(self.master, select.POLLIN)
+        for _fd, ev in p.poll(0):
+            if ev & select.POLLHUP:
+                return False
+        return True
+
+    def flush_host(self):
+        if not self.outq:
+            return
+        if not self.host_connected():
+            self.outq.clear()  # nobody listening: rp2 drops its output too
+            return
+        attr = termios.tcgetattr(self.master)  # the host side's settings (the slave's)
+        if attr[3] & termios.ECHO:
+            # A client left echo on: our output would come back as its input.
+            attr[3] &= ~(termios.ECHO | termios.ICANON | termios.ISIG | termios.IEXTEN)
+            termios.tcsetattr(self.master, termios.TCSANOW, attr)
+        try:
+            n = os.write(self.master, self.outq)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:  # EIO: the host closed it just now
+            self.outq.clear()
+            return
+        del self.outq[:n]
+
+    # ---- input: host -> VM
+    def read_host(self):
+        try:
+            data = os.read(self.master, 65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:  # EIO: nobody has the port open
+            return
+        self.dbg("host>", data)
+        if self.discard_input:
+            if not self.vm.ready:
+                return  # the board is still coming up after a hard reset
+            self.discard_input = False
+        self.inq += data
+        if len(self.inq) > _MAX_QUEUE:
+            del self.inq[:len(self.inq) - _MAX_QUEUE]
+
+    def feed_vm(self):
+        """Pass the host's bytes on, Ctrl-C as the interrupt character; returns a poll timeout (ms)."""
+        vm = self.vm
+        if vm.eof or vm.reset_cause is not None or vm.soft or vm.fatal is not None:
+            return None
+        while self.inq:
+            i = self.inq.find(b"\x03")
+            if i != 0:
+                chunk = self.inq if i < 0 else self.inq[:i]
+                n = self.write_vm(bytes(chunk))
+                del self.inq[:n]
+                if n < len(chunk):
+                    return 20  # the pipe is full: the VM is not reading
+                continue
+            # Ctrl-C. Not while the VM sets the board up: that is not interruptible.
+            if not vm.ready:
+                return 10
+            if vm.sigint_caught():
+                now = time.monotonic()
+                if now - vm.last_sigint < 0.05:
+                    return 10  # one at a time: let the VM take the last one first
+                vm.last_sigint = now
+                del self.inq[0]
+                self.dbg("SIGINT", b"")
+                os.kill(vm.proc.pid, signal.SIGINT)
+            elif self.write_vm(b"\x03"):  # the REPL reads: Ctrl-C is a character
+                del self.inq[0]
+            else:
+                return 20
+        return None
+
+    def write_vm(self, data):
+        try:
+            n = os.write(self.vm.stdin, data)
+        except BlockingIOError:
+            return 0
+        except BrokenPipeError:  # the VM is ending
+            return len(data)
+        self.dbg(">vm", data[:n])
+        return n
+
+    def watchdog(self):
+        """The RP2040's watchdog, in wall time: it outlives the firmware (Ctrl-C) and soft
+        resets, as on the board. Returns the poll timeout (ms) until it would bite."""
+        vm = self.vm
+        if vm.wdt_fed is not None:
+            t, ms = vm.wdt_fed
+            vm.wdt_fed = None
+            if self.board_watchdog:
+                self.wdt_deadline = t + ms / 1000 + 0.05  # fed up to 50 ms after it was told
+        if self.wdt_deadline is None or vm.reset_cause is not None:
+            return None
+        left = self.wdt_deadline - time.monotonic()
+        if left > 0:
+            return int(left * 1000) + 1
+        self.log("watchdog reset: the firmware's machine.WDT was not fed")
+        vm.reset_cause = "watchdog"
+        return 0
+
+    # ---- the loop
+    def run(self):
+        self.start_vm(FRIENDLY)
+        while not self.stop:
+            vm = self.vm
+            wdt_timeout = self.watchdog()
+            if self.power_cycle:
+                vm.kill()
+            if vm.reset_cause is not None or vm.soft:
+                vm.kill()
+            if vm.fatal is not None:
+                self.log("the VM could not set the board up: %s" % vm.fatal)
+                self.status = 1
+                break
+            timeout = self.feed_vm()
+            if wdt_timeout is not None:
+                timeout = wdt_timeout if timeout is None else min(timeout, wdt_timeout)
+            p = select.poll()
+            connected = self.host_connected()
+            if connected:
+                p.register(self.master, select.POLLIN | (select.POLLOUT if self.outq else 0))
+            else:
+                self.outq.clear()
+                timeout = 100 if timeout is None else min(timeout, 100)
+            if len(self.outq) < 1 << 16 and not vm.eof:
+                p.register(vm.stdout, select.POLLIN)
+            p.register(vm.side, select.POLLIN)
+            p.register(vm.pidfd, select.POLLIN)
+            p.register(self.wake_r, select.POLLIN)
+            if vm.proc.poll() is not None:
+                timeout = 0
+            try:
+                events = p.poll(timeout)
+            except InterruptedError:
+                events = []
+            for fd, ev in events:
+                if fd == self.master:
+                    if ev & select.POLLIN:
+                        self.read_host()
+                elif fd == vm.stdout:
+                    self.pump_vm_output()
+                elif fd == vm.side:
+                    vm.read_side()
+                elif fd == self.wake_r:
+                    try:
+                        os.read(self.wake_r, 512)
+                    except BlockingIOError:
+                        pass
+            self.flush_host()
+            if vm.proc.poll() is not None:
+                self.vm_ended()
+                self.flush_host()
+        self.vm.close()
+        for fd in (self.master, self.wake_r, self.wake_w):
+            os.close(fd)
+
+
+def add_arguments(p):
+    """The virtual board's options, on an argparse parser (or a `headroom` subcommand's)."""
+    p.add_argument("--board", default=DEFAULT_BOARD, help="board file: the hardware (default: pico-se)")
+    p.add_argument("--image", help="the flash image (littlefs, 352 blocks of 4096 bytes); created "
+                                   "when missing (default: a temporary file, deleted at exit)")
+    p.add_argument("--trace", help="write the simulator's JSON Lines trace here (restarted at every boot)")
+    p.add_argument("--lenient-watchdog", action="store_true",
+                   help="the watchdog stops with the firmware (Ctrl-C, soft reset); on the board "
+                        "it keeps counting and resets the board unless fed")
+    return p
+
+
+def build_parser():
+    return add_arguments(argparse.ArgumentParser(
+        prog="virtual-board",
+        description="Run the firmware from a flash image on the simulated board, behind a "
+                    "pseudo-terminal that behaves like the Pico's USB serial port. The first "
+                    "line of output is the pseudo-terminal's path. Runs until interrupted; "
+                    "SIGUSR1 cycles the power."))
+
+
+def run(args):
+    """Run the virtual board for parsed arguments (add_arguments); returns the exit status."""
+    board = os.path.abspath(args.board)
+    err = check_board(board)
+    if err:
+        print("virtual-board: %s: %s" % (args.board, err), file=sys.stderr)
+        return 2
+    temp = None
+    if args.image:
+        image = os.path.abspath(args.image)
+        if not os.path.exists(image):
+            make_image(image)
+        elif os.path.getsize(image) != IMAGE_BYTES:
+            print("virtual-board: %s: %d bytes; a Pico flash image has %d (352 blocks of 4096)"
+                  % (image, os.path.getsize(image), IMAGE_BYTES), file=sys.stderr)
+            return 2
+    else:
+        fd, temp = tempfile.mkstemp(prefix="headroom-flash-", suffix=".img")
+        os.close(fd)
+        make_image(temp)
+        image = temp
+    lock = open(image, "rb")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        print("virtual-board: %s is in use by another virtual board" % image, file=sys.stderr)
+        lock.close()
+        return 2
+    sup = Supervisor(board, image, os.path.abspath(args.trace) if args.trace else None,
+                     board_watchdog=not args.lenient_watchdog)
+
+    def stop(signum, frame):
+        sup.stop = True
+
+    def power_cycle(signum, frame):
+        sup.power_cycle = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
+    signal.signal(signal.SIGUSR1, power_cycle)
+    signal.set_wakeup_fd(sup.wake_w)
+    print(sup.path, flush=True)
+    print("virtual-board: %s on %s, image %s%s" % (os.path.basename(board), sup.path, image,
+                                                    " (temporary)" if temp else ""),
+          file=sys.stderr, flush=True)
+    try:
+        sup.run()
+    finally:
+        lock.close()
+        if temp:
+            os.unlink(temp)
+    return sup.status
+
+
+def check_board(path):
+    """None if the board file is valid, else the error (the repository firmware's own parser)."""
+    fw = os.path.join(REPO, "firmware")
+    if fw not in sys.path:
+        sys.path.insert(0, fw)
+    from headroom_fw import board as boardfile
+    try:
+        boardfile.load(path)
+    except boardfile.BoardError as e:
+        return str(e)
+    return None
+
+
+def main(argv=None):
+    return run(build_parser().parse_args(argv))

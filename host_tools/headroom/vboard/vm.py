@@ -1,0 +1,328 @@
+"""The virtual board's MicroPython side: boots the VM the way rp2's main.c does.
+
+Runs on the MicroPython Unix port only, started by the supervisor as
+
+    micropython -X heapsize=8M -i vm_boot.py key=value ...
+
+`boot()` does, in order (the host's files are only reachable until step 3):
+
+1. loads the simulator (the `machine`, `rp2` and `time` shims, the chip models) and
+   the board file, and builds the simulated board's parts;
+2. opens the flash image, and the side channel to the supervisor;
+3. mounts the image as littlefs at / in place of the host's filesystem (formatting
+   it when it does not mount, as rp2's _boot.py does), chdir("/"), and sets
+   sys.path to rp2's ['', '.frozen', '/lib'];
+4. powers the simulated board on, with the firmware's time running on the virtual
+   clock, paced to wall time (1 ms of virtual time per 1 ms of real time);
+5. runs boot.py, then main.py in friendly-REPL mode only (rp2's main.c does the
+   same: a soft reset from the raw REPL, as mpremote does, skips main.py);
+6. returns, and `-i` gives MicroPython's own REPL (friendly, raw and raw-paste).
+
+Side channel (one line per message, to the supervisor): `ready` (the board is up,
+Ctrl-C may be delivered), `fatal ERROR` (it could not be set up), `formatted` (the
+image did not mount and was formatted),
+`repl` (boot done, the REPL comes next), `reset CAUSE` (machine.reset() or the
+watchdog: the supervisor kills this VM, a hard reset), `soft` (SystemExit out of
+boot.py/main.py: a soft reset), `wdt TIMEOUT_MS` (machine.WDT started or fed).
+"""
+import sys
+
+import vfs
+
+_vboard_dir = __file__[:__file__.rfind("/")]
+_host_tools = _vboard_dir[:_vboard_dir.rfind("/headroom/vboard")]
+_repo = _host_tools[:_host_tools.rfind("/")]
+_shims = _host_tools + "/headroom/sim/shims"
+
+_side = None
+_realtime = None
+_main_globals = None
+
+
+def side(msg):
+    """A message to the supervisor."""
+    if _side is not None:
+        _side.write(msg + "\n")
+
+
+class Pacer:
+    """Keeps the virtual clock in step with wall time while the firmware runs.
+
+    Virtual time passes while code sleeps (time.sleep_*, paced to wall time) and while
+    it computes between two sleeps (counted at the next sleep). Not at the REPL's
+    prompt: more than LAG_US of wall time since the last sleep is not caught up.
+    """
+
+    LAG_US = 50000
+
+    def __init__(self, rt):
+        self.rt = rt
+        self.v0 = 0
+        self.w0 = rt.ticks_us()
+        self.w0_ms = rt.ticks_ms()
+
+    def now(self, v):
+        """The virtual time wall time has reached (us), or `v` after a long pause."""
+        rt = self.rt
+        if rt.ticks_diff(rt.ticks_ms(), self.w0_ms) > 60000:
+            return v
+        d = rt.ticks_diff(rt.ticks_us(), self.w0)
+        if d <= 0 or d > self.LAG_US:
+            return v
+        return max(v, self.v0 + d)
+
+    def wait_until(self, v):
+        """Sleep (really) until wall time reaches virtual time `v` (us); v - v0 <= 1 s."""
+        rt = self.rt
+        if rt.ticks_diff(rt.ticks_ms(), self.w0_ms) > 60000:
+            self.w0 = rt.ticks_us()  # idle for a long while: start afresh from now
+            self.v0 = v
+        due = rt.ticks_add(self.w0, v - self.v0)
+        late = rt.ticks_diff(rt.ticks_us(), due)
+        if late < 0:
+            rt.sleep_us(-late)
+        elif late > self.LAG_US:
+            due = rt.ticks_us()  # far behind (the REPL, a slow step): do not race to catch up
+        self.v0 = v
+        self.w0 = due
+        self.w0_ms = rt.ticks_ms()
+
+
+def _paced_sleep(sim, pacer):
+    clock = sim.clock
+
+    def sleep_us(us):
+        end = pacer.now(clock.now_us) + us
+        while True:
+            nt = clock.next_time()
+            stop = end if nt is None or nt > end else nt
+            if stop - clock.now_us > 1000000:
+                stop = clock.now_us + 1000000
+            if stop > clock.now_us:
+                pacer.wait_until(stop)
+            clock.run_until(stop, sim.run_scheduled)
+            if stop >= end:
+                return
+
+    return sleep_us
+
+
+class _Running:
+    """The simulator's handle on the running firmware: main.py drives itself here."""
+
+    def step(self):
+        return 1000
+
+
+def _hard_reset(sim):
+    def reset_mcu(cause):
+        sim.resets += 1
+        sim.reset_cause = cause
+        sim.emit("reset", [("cause", cause)])
+        side("reset " + cause)
+        while True:  # the supervisor kills this VM: the MCU restarts
+            try:
+                _realtime.sleep_ms(100)
+            except BaseException:  # noqa: B036 - nothing may stop a reset
+                pass
+
+    return reset_mcu
+
+
+def _soft_reset():
+    raise SystemExit  # rp2: machine.soft_reset() raises SystemExit, a soft reset
+
+
+def _load_board(path):
+    """The board file, parsed by the repository's firmware (not the image's)."""
+    import json
+    sys.path.insert(0, _repo + "/firmware")
+    try:
+        from headroom_fw import board as boardfile
+        with open(path) as f:
+            text = f.read()
+        b = boardfile.parse(json.loads(text), path[path.rfind("/") + 1:])
+    finally:
+        sys.path.pop(0)
+        for name in list(sys.modules):
+            if name == "headroom_fw" or name.startswith("headroom_fw."):
+                del sys.modules[name]
+    return b
+
+
+# Everything the simulator may import after boot, when the host's files are out of reach.
+_PRELOAD = ("math", "json", "headroom.sim.clock", "headroom.sim.i2s", "headroom.sim.irqlock",
+            "headroom.sim.models.controls", "headroom.sim.models.jack",
+            "headroom.sim.models.pcm5102a", "headroom.sim.models.pcm5122",
+            "headroom.sim.models.pga2311", "headroom.sim.models.relay",
+            "headroom.sim.shims.machine", "headroom.sim.simboard", "headroom.sim.trace",
+            "headroom.sim.world", "headroom.vboard.blockdev", "headroom.vboard.pio_mp")
+
+
+def _preload():
+    """Import the shims (cached in sys.modules as machine, rp2, time) and the simulator."""
+    sys.path.insert(0, _shims)
+    for name in ("machine", "rp2", "time"):
+        __import__(name)
+    sys.path.pop(0)
+    for name in _PRELOAD:
+        __import__(name)
+
+
+def _build(board, board_name, trace_sink, cause):
+    """The simulated board's parts, powered, the MCU started (without the firmware)."""
+    from headroom.sim import world
+    from headroom.sim.irqlock import install as lock_irqs
+    from headroom.sim.models.controls import Rng
+    from headroom.sim.simboard import SimBoard
+    from headroom.sim.trace import Trace
+    from headroom.vboard.pio_mp import PIOEngine
+
+    class VBoard(SimBoard):
+        def __init__(self):  # not SimBoard's: that writes board.json to a host folder
+            pass
+
+    b = VBoard()
+    b.record_dac = False
+    b.board = board
+    b.board_name = board_name
+    b.flash_dir = "/"
+    b.trace = Trace(board_name, trace_sink, False)
+    b.sim = world.Sim(b.trace, 0)
+    world.current = b.sim
+    b.rng = Rng(1)
+    b._build()
+    b.flash_writes = 0
+    sim = b.sim
+    running = _Running()
+    sim.firmware = lambda s: running
+    sim.pio = PIOEngine(sim)
+    lock_irqs(sim)  # hard IRQ handlers run with the heap locked, as on the board
+    sim.power(True)
+    sim.clock.run_until(sim.clock.now_us + world.MCU_BOOT_US, sim.run_scheduled)
+    sim.reset_cause = cause
+    sim.reset_mcu = _hard_reset(sim)
+    sim.sleep_us = _paced_sleep(sim, Pacer(_realtime))
+    sim.feed_wdt = _told_watchdog(sim.feed_wdt)
+    return b
+
+
+def _told_watchdog(feed):
+    """machine.WDT started or fed: the simulator's watchdog, and the supervisor's.
+
+    The RP2040's watchdog keeps counting when the firmware stops (Ctrl-C) and through a
+    soft reset: only the supervisor outlives this VM, so it keeps that one, in wall time.
+    It is told at most every 50 ms ("wdt TIMEOUT_MS"), and allows for that.
+    """
+    last = [None]
+
+    def feed_wdt(timeout_ms):
+        feed(timeout_ms)
+        now = _realtime.ticks_ms()
+        if last[0] is None or _realtime.ticks_diff(now, last[0]) >= 50:
+            last[0] = now
+            side("wdt %d" % timeout_ms)
+
+    return feed_wdt
+
+
+def _mount(image):
+    from headroom.vboard.blockdev import PROG_SIZE, FileBlockDev
+    f = open(image, "r+b")
+    bdev = FileBlockDev(f)
+    try:
+        fs = vfs.VfsLfs2(bdev, progsize=PROG_SIZE)
+    except OSError:
+        vfs.VfsLfs2.mkfs(bdev, progsize=PROG_SIZE)
+        fs = vfs.VfsLfs2(bdev, progsize=PROG_SIZE)
+        side("formatted")
+    return fs
+
+
+def _exists(path):
+    import os
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
+def _sweep():
+    """rp2 ends a soft reset with gc_sweep_all(): finalisers run, so open files get closed.
+
+    The Unix port exits without that; here the REPL's globals and the modules are dropped
+    and the GC finalises what nothing else holds (at exit: sys.atexit).
+    """
+    import gc
+    if _main_globals is not None:
+        for k in list(_main_globals):
+            if k != "__name__":
+                del _main_globals[k]
+    for name in list(sys.modules):
+        del sys.modules[name]
+    gc.collect()
+
+
+def _run_file(path, g):
+    """pyexec_file: run a script; an exception is printed, SystemExit is a soft reset."""
+    try:
+        execfile(path, g)  # noqa: F821 - a MicroPython builtin
+    except SystemExit:
+        _sweep()
+        side("soft")
+        while True:
+            try:
+                _realtime.sleep_ms(100)
+            except BaseException:  # noqa: B036
+                pass
+    except BaseException as e:  # noqa: B036 - KeyboardInterrupt too, as on the board
+        sys.print_exception(e)
+
+
+def _setup(opts):
+    _preload()
+    board = _load_board(opts["board"])
+    trace = open(opts["trace"], "w") if opts.get("trace") else None
+    fs = _mount(opts["image"])
+    vfs.umount("/")
+    vfs.mount(fs, "/")
+    import os
+    os.chdir("/")
+    sys.path[:] = ["", ".frozen", "/lib"]
+    import machine
+    machine.soft_reset = _soft_reset
+    _build(board, opts["board"][opts["board"].rfind("/") + 1:], trace, opts.get("cause", "power-on"))
+
+
+def boot(args, realtime, main_globals):
+    global _side, _realtime, _main_globals
+    _realtime = realtime
+    _main_globals = main_globals
+    sys.atexit(_sweep)  # a soft reset from the REPL (Ctrl-D, SystemExit) ends the VM
+    opts = {}
+    for a in args:
+        kv = a.split("=", 1)
+        opts[kv[0]] = kv[1] if len(kv) > 1 else ""
+    del sys.argv[:]
+    if opts.get("side"):
+        _side = open("/proc/self/fd/" + opts["side"], "w")
+    try:
+        _setup(opts)
+    except BaseException as e:  # noqa: B036 - no board to give a REPL on
+        sys.print_exception(e)
+        side("fatal %s: %s" % (type(e).__name__, e))
+        while True:  # the supervisor ends this VM
+            try:
+                _realtime.sleep_ms(100)
+            except BaseException:  # noqa: B036
+                pass
+    side("ready")
+    try:
+        if _exists("boot.py"):
+            _run_file("boot.py", main_globals)
+        if opts.get("mode") != "raw" and _exists("main.py"):
+            _run_file("main.py", main_globals)
+    except KeyboardInterrupt as e:  # between the files
+        sys.print_exception(e)
+    side("repl")

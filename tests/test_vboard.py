@@ -1,0 +1,351 @@
+"""The virtual board (`python -m headroom.vboard`): the firmware on the simulated board behind a
+pseudo-terminal that behaves like the Pico's USB serial port, driven with the real mpremote.
+
+- the pty's path is the first line of output; mpremote's fs ls / cp both ways / sha256sum /
+  mkdir / exec / soft-reset work on it, and what it wrote is in the littlefs image
+  (read back with littlefs-python, a separate littlefs implementation);
+- the image keeps its files from one run to the next;
+- the REPL's framing is the board's: raw REPL, soft reset from the raw REPL (no main.py,
+  back in the raw REPL) and from the friendly REPL (main.py runs);
+- the firmware copied into the image boots on a soft reset, answers the control protocol,
+  runs on the virtual clock in step with wall time, stops on Ctrl-C with a
+  KeyboardInterrupt and gives the REPL back; `mpremote reset` (machine.reset) boots it
+  again; its watchdog outlives Ctrl-C and soft resets, as the RP2040's does;
+- a power cut in the middle of a copy leaves an image that mounts, with the earlier files whole;
+- the MicroPython-side PIO engine counts exactly as the rp2040-pio-emulator one.
+"""
+import glob
+import hashlib
+import json
+import os
+import random
+import select
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from headroom.vboard.blockdev import BLOCK_COUNT, BLOCK_SIZE, IMAGE_BYTES
+
+from helpers import SE
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MPREMOTE = os.path.join(os.path.dirname(sys.executable), "mpremote")
+
+needs_tools = pytest.mark.skipif(
+    not os.path.exists(MPREMOTE) or not sys.platform.startswith("linux"),
+    reason="the virtual board tests need mpremote in the venv (pip install mpremote==1.29.0) "
+           "and Linux pseudo-terminals")
+
+
+class VBoard:
+    """A running `python -m headroom.vboard`, and mpremote on its pseudo-terminal."""
+
+    def __init__(self, image, board=SE, args=()):
+        """`args`: more options, e.g. ["--lenient-watchdog"]."""
+        self.image = str(image)
+        self.proc = subprocess.Popen([sys.executable, "-m", "headroom.vboard", "--board", board,
+                                      "--image", self.image] + list(args),
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        r, _, _ = select.select([self.proc.stdout], [], [], 10)
+        assert r, "no first line from the virtual board"
+        self.path = self.proc.stdout.readline().decode().strip()
+        if not self.path.startswith("/dev/pts/"):
+            self.proc.wait(10)
+            raise AssertionError("no pseudo-terminal: %r %s" % (self.path, self.proc.stderr.read()))
+
+    def mpremote(self, *args, timeout=30, check=True):
+        p = subprocess.run([MPREMOTE, "connect", self.path] + list(args), capture_output=True,
+                           timeout=timeout)
+        if check:
+            assert p.returncode == 0, (args, p.stdout, p.stderr)
+        return p.stdout.decode()
+
+    def serial(self):
+        import serial
+        return serial.Serial(self.path, timeout=0.1)
+
+    def stop(self):
+        """Stop it (SIGINT); its stderr."""
+        if self.proc.stderr.closed:
+            return ""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        err = self.proc.stderr.read().decode()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return err
+
+
+@pytest.fixture
+def vboard(tmp_path):
+    boards = []
+
+    def start(image=None):
+        b = VBoard(image or tmp_path / "flash.img")
+        boards.append(b)
+        return b
+
+    yield start
+    for b in boards:
+        b.stop()
+
+
+def read_until(ser, ending, timeout=10):
+    data = b""
+    end = time.monotonic() + timeout
+    while not data.endswith(ending) and time.monotonic() < end:
+        data += ser.read(1)
+    return data
+
+
+def lfs(image):
+    """The image mounted with littlefs-python (a mount that fails raises: no silent format)."""
+    import littlefs
+    fs = littlefs.LittleFS(block_size=BLOCK_SIZE, block_count=BLOCK_COUNT, mount=False)
+    with open(image, "rb") as f:
+        fs.context.buffer = bytearray(f.read())
+    fs.mount()
+    return fs
+
+
+def status(ser, timeout=10):
+    """The firmware's reply to the control protocol's `status` (other lines skipped), asked
+    again every second: after a hard reset the board drops what comes before it is up."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        ser.write(b"status\n")
+        line = read_until(ser, b"\n", 1.0).strip()
+        if line.startswith(b"{") and b'"volume"' in line:
+            return json.loads(line)
+    raise AssertionError("no reply to status")
+
+
+def copy_firmware(b):
+    files = sorted(glob.glob(os.path.join(REPO, "firmware", "headroom_fw", "*.py")))
+    b.mpremote("fs", "mkdir", ":headroom_fw", "+", "fs", "cp", *files, ":headroom_fw/", "+",
+               "fs", "cp", os.path.join(REPO, "firmware", "main.py"), ":main.py", "+",
+               "fs", "cp", SE, ":board.json")
+
+
+@needs_tools
+def test_mpremote_on_the_virtual_board_and_the_image_it_leaves(vboard, tmp_path):
+    b = vboard()
+    data = bytes(range(256)) * 12 + random.Random(1).randbytes(1000)
+    local = tmp_path / "data.bin"
+    local.write_bytes(data)
+    assert b.mpremote("fs", "ls").strip() == "ls :"  # a freshly formatted flash
+    b.mpremote("fs", "cp", str(local), ":data.bin")
+    b.mpremote("fs", "cp", ":data.bin", str(tmp_path / "back.bin"))
+    assert (tmp_path / "back.bin").read_bytes() == data
+    assert hashlib.sha256(data).hexdigest() in b.mpremote("fs", "sha256sum", ":data.bin")
+    assert b.mpremote("exec", "print(1+1)") == "2\r\n"  # print output is cooked, as on rp2
+    b.mpremote("fs", "mkdir", ":sub")
+    b.mpremote("fs", "cp", str(local), ":sub/copy.bin")
+    b.mpremote("soft-reset")
+    out = b.mpremote("fs", "ls")
+    assert "sub/" in out and "%d data.bin" % len(data) in out
+    # MicroPython's own VM, its own errors: a missing file is ENOENT through mpremote.
+    p = subprocess.run([MPREMOTE, "connect", b.path, "fs", "cat", ":nope"], capture_output=True)
+    assert p.returncode != 0 and b"No such file" in p.stderr + p.stdout
+    assert "formatted" in b.stop()
+
+    assert os.path.getsize(b.image) == IMAGE_BYTES
+    fs = lfs(b.image)
+    st = fs.fs_stat()
+    assert (st.block_size, st.block_count) == (4096, 352)
+    assert sorted(fs.listdir("/")) == ["data.bin", "sub"]
+    with fs.open("data.bin", "rb") as f:
+        assert f.read() == data
+    with fs.open("sub/copy.bin", "rb") as f:
+        assert f.read() == data
+
+
+@needs_tools
+def test_a_second_run_sees_what_was_flashed(vboard, tmp_path):
+    b = vboard()
+    b.mpremote("exec", "with open('note.txt', 'w') as f:\n f.write('kept')")
+    # One board per image: a second one on the same image is refused.
+    p = subprocess.run([sys.executable, "-m", "headroom.vboard", "--image", b.image],
+                       capture_output=True, timeout=30)
+    assert p.returncode == 2 and b"in use" in p.stderr
+    b.stop()
+    b2 = vboard()
+    assert b2.mpremote("fs", "cat", ":note.txt") == "kept"
+    assert "formatted" not in b2.stop()
+
+
+@needs_tools
+def test_repl_framing_and_soft_resets_are_the_boards(vboard):
+    b = vboard()
+    b.mpremote("exec", "open('main.py', 'w').write('print(\"main ran\")')")
+    with b.serial() as ser:
+        ser.write(b"\r\x03")
+        read_until(ser, b">>> ")
+        ser.write(b"\r\x01")
+        assert read_until(ser, b"raw REPL; CTRL-B to exit\r\n>").endswith(
+            b"\r\nraw REPL; CTRL-B to exit\r\n>")
+        ser.write(b"print(6*7)\x04")
+        assert read_until(ser, b"\x04>") == b"OK42\r\n\x04\x04>"
+        # Soft reset from the raw REPL: no main.py, straight back to the raw REPL (rp2 main.c).
+        ser.write(b"\x04")
+        assert read_until(ser, b">") == b"OK\r\nMPY: soft reboot\r\nraw REPL; CTRL-B to exit\r\n>"
+        # Raw-paste mode, as mpremote uses it.
+        ser.write(b"\x05A\x01")
+        assert read_until(ser, b"\x01", 5).startswith(b"R\x01")
+        ser.write(b"x = 'pasted'\nprint(x)\x04")
+        assert read_until(ser, b"\x04>").endswith(b"pasted\r\n\x04\x04>")
+        # Friendly REPL, and a soft reset from there: main.py runs. The soft reset closes
+        # the files left open (rp2's gc_sweep_all runs their finalisers).
+        ser.write(b"\x02")
+        assert b'Type "help()" for more information.\r\n>>> ' in read_until(ser, b">>> ")
+        ser.write(b"f = open('u.txt', 'w'); f.write('abc')\r")
+        read_until(ser, b">>> ")
+        ser.write(b"\x04")
+        out = read_until(ser, b">>> ")
+        assert out.startswith(b"\r\nMPY: soft reboot\r\nmain ran\r\n"), out
+        assert out.endswith(b'Type "help()" for more information.\r\n>>> ')
+        ser.write(b"print(open('u.txt').read())\r")
+        assert read_until(ser, b">>> ").endswith(b"\r\nabc\r\n>>> ")
+        # Typed ahead while code runs: kept for the REPL, as the board's USB buffer keeps it.
+        ser.write(b"import time; time.sleep_ms(300)\r" + b"print('typed ahead')\r")
+        out = read_until(ser, b"typed ahead\r\n>>> ", 5)
+        assert out.endswith(b"print('typed ahead')\r\ntyped ahead\r\n>>> "), out
+
+
+@needs_tools
+def test_the_firmware_boots_from_the_image_and_ctrl_c_gives_the_repl(vboard):
+    b = vboard()
+    copy_firmware(b)
+    with b.serial() as ser:
+        ser.write(b"\r\x03")
+        read_until(ser, b">>> ")
+        ser.write(b"\x04")  # Ctrl-D at the friendly REPL: soft reset, main.py runs
+        assert read_until(ser, b"soft reboot\r\n").endswith(b"MPY: soft reboot\r\n")
+        booted = time.monotonic()
+        time.sleep(2.0)  # past the board's 1.5 s settle delay
+        state = status(ser)
+        assert state["volume"] == -30.0 and state["mute"] is False, state
+        ser.write(b"\x03")
+        out = read_until(ser, b">>> ")
+        assert b"KeyboardInterrupt" in out and b'File "main.py"' in out, out
+        wall_ms = (time.monotonic() - booted) * 1000
+    # The REPL is the firmware's VM: its modules are loaded, its pins where it left them,
+    # its clock (the virtual one) moved with wall time.
+    out = b.mpremote("resume", "exec",
+                     "import sys, time, machine\n"
+                     "print('headroom_fw.app' in sys.modules, machine.Pin(14).value(), "
+                     "machine.Pin(20).value(), time.ticks_ms(), machine.reset_cause())")
+    loaded, mute_relay, pga_unmuted, ticks, cause = out.split()
+    assert (loaded, mute_relay, pga_unmuted, cause) == ("True", "1", "1", "1")
+    # Never ahead of wall time; behind it by the VM's boot at most (slow on a busy machine).
+    assert 1000 < int(ticks) - 100 < wall_ms + 100, (ticks, wall_ms)
+    # The firmware's watchdog keeps running on the virtual clock: a 3 s sleep at the REPL
+    # (nobody feeds it) ends in a watchdog reset, and the firmware boots again.
+    b.mpremote("resume", "exec", "--no-follow", "import time; time.sleep(3)")
+    time.sleep(2.5)
+    with b.serial() as ser:
+        assert status(ser)["volume"] == -30.0
+    out = b.mpremote("resume", "exec", "import machine; print(machine.reset_cause())")
+    assert out.strip() == "3"  # WDT_RESET
+    # mpremote reset is machine.reset(): a hard reset, and the firmware runs again. Any
+    # mpremote command soft-resets first (from the raw REPL: main.py does not run then).
+    b.mpremote("reset")
+    with b.serial() as ser:
+        assert status(ser)["volume"] == -30.0
+    out = b.mpremote("fs", "ls", "+", "exec", "import sys; print('headroom_fw.app' in sys.modules)")
+    assert "board.json" in out and out.endswith("False\r\n")
+    # ...but the firmware's watchdog outlives both the Ctrl-C and the soft reset, as the
+    # RP2040's does: 2 s after the firmware stopped feeding it, the board resets.
+    time.sleep(2.5)
+    with b.serial() as ser:
+        assert status(ser, timeout=3)["volume"] == -30.0
+    assert "watchdog reset" in b.stop()
+
+
+@needs_tools
+def test_a_power_cut_mid_copy_leaves_a_mountable_image(vboard, tmp_path):
+    b = vboard()
+    small = b"x" * 3000
+    (tmp_path / "small.txt").write_bytes(small)
+    b.mpremote("fs", "cp", str(tmp_path / "small.txt"), ":small.txt")
+    big = random.Random(2).randbytes(400 * 1024)
+    (tmp_path / "big.bin").write_bytes(big)
+    cp = subprocess.Popen([MPREMOTE, "connect", b.path, "fs", "cp", str(tmp_path / "big.bin"),
+                           ":big.bin"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.5)
+        assert cp.poll() is None, "the copy ended before the power cut"
+        b.proc.send_signal(signal.SIGUSR1)  # power cut: the VM is killed mid-write
+        time.sleep(0.5)
+    finally:
+        cp.kill()
+        cp.wait()
+    err = b.stop()
+    assert "power cycle" in err
+    fs = lfs(b.image)
+    with fs.open("small.txt", "rb") as f:
+        assert f.read() == small
+    names = fs.listdir("/")
+    if "big.bin" in names:  # never more than was sent, and what is there is the start of it
+        with fs.open("big.bin", "rb") as f:
+            part = f.read()
+        assert len(part) < len(big) and big.startswith(part)
+    # The board still boots from it, without formatting.
+    b2 = vboard()
+    assert "small.txt" in b2.mpremote("fs", "ls")
+    assert "formatted" not in b2.stop()
+
+
+def test_a_bad_board_file_or_image_is_refused(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    p = subprocess.run([sys.executable, "-m", "headroom.vboard", "--board", str(bad)],
+                       capture_output=True, timeout=30)
+    assert p.returncode == 2 and b"bad.json" in p.stderr
+    img = tmp_path / "short.img"
+    img.write_bytes(b"\xff" * 4096)
+    p = subprocess.run([sys.executable, "-m", "headroom.vboard", "--image", str(img)],
+                       capture_output=True, timeout=30)
+    assert p.returncode == 2 and b"352 blocks of 4096" in p.stderr
+
+
+def test_the_micropython_pio_engine_counts_as_the_emulator_does():
+    from headroom.sim import world
+    from headroom.sim.simboard import SimBoard
+    from headroom.vboard.pio_mp import PIOEngine
+    from headroom_fw import pio_encoder
+
+    def run(seq, mine):
+        b = SimBoard(SE, keep_trace=False)
+        try:
+            if mine:
+                b.sim.pio = PIOEngine(b.sim)
+            b.power(True)
+            b.run_ms(2500)
+            for detents, rate, bounce in seq:
+                step_us = 1000000 // (rate * 4)
+                b.run_us(b.turn(detents, rate=rate, bounce_us=min(bounce, step_us // 2)))
+            b.run_ms(100)
+            sm = b.sim.pio.sms[b.board.pio_sm]
+            x = sm.x if mine else sm.state.x_register
+            return ((x - pio_encoder._START) & 0xFFFFFFFF, b.sim.app.encoder._count,
+                    b.encoder.turned, sorted(sm.sample_gaps.items()), b.sim.faults)
+        finally:
+            b.close()
+            world.current = None
+
+    rnd = random.Random(5)
+    for _ in range(6):
+        seq = [(rnd.choice([-1, 1]) * rnd.randint(1, 30), rnd.choice([2, 10, 50, 300, 1000]),
+                rnd.choice([0, 20, 50, 100])) for _ in range(rnd.randint(1, 5))]
+        want = run(seq, False)
+        assert run(seq, True) == want, seq
+        assert want[2] == sum(d for d, _r, _b in seq)
