@@ -19,14 +19,13 @@ sim: $(STAMP)
 	$(PY) -m headroom sim --board $(BOARD) $(if $(SCRIPT),--script $(SCRIPT))
 
 ## The whole test suite (fixed-seed hypothesis profile, as CI runs it), after the lint.
-# The virtual-board end-to-end tests (real mpremote over a pseudo-terminal) run in
-# `make test-board` until they are proven free of timing races under load.
+# The virtual-board end-to-end tests (real mpremote over a pseudo-terminal).
 E2E := tests/test_vboard.py tests/test_flash.py
 
 test: lint
-	$(PY) -m pytest -q -n 2 $(foreach f,$(E2E),--ignore=$(f))
+	$(PY) -m pytest -q -n 2
 
-## The virtual board driven by the real mpremote: flash, copy, reset, power cuts.
+## Only the virtual board driven by the real mpremote: flash, copy, reset, power cuts.
 test-board: $(STAMP)
 	$(PY) -m pytest -q $(E2E)
 

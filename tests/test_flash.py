@@ -45,6 +45,19 @@ def test_flash_installs_then_copies_only_what_changed(tmp_path):
         total = copied(out)
         assert total >= 15 and "verified" in out
         assert status(vb.path)["volume"] == -30.0        # the firmware booted from the image
+        # set and monitor against the flashed firmware, over its serial port.
+        from headroom import control
+        link = control.open_port(vb.path)
+        try:
+            assert control.request(link, "monitor on", timeout=5)["ok"]
+            assert control.request(link, "set volume -24", timeout=5) == {"ok": True, "volume": -24.0}
+            ev = link.next_json(time.monotonic() + 5)
+            while ev is not None and ev.get("volume") != -24.0:
+                ev = link.next_json(time.monotonic() + 5)
+            assert ev is not None and ev.get("event") == "state"
+            control.request(link, "monitor off", timeout=5)
+        finally:
+            link.close()
 
         rc, out = flash(vb.path)
         assert rc == 0 and copied(out) == 0, out         # nothing changed, nothing copied

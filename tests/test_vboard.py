@@ -2,7 +2,7 @@
 pseudo-terminal that behaves like the Pico's USB serial port, driven with the real mpremote.
 
 - the pty's path is the first line of output; mpremote's fs ls / cp both ways / sha256sum /
-  mkdir / exec / soft-reset work on it, and what it wrote is in the littlefs image
+  mkdir / exec / soft-reset / mount work on it, and what it wrote is in the littlefs image
   (read back with littlefs-python, a separate littlefs implementation);
 - the image keeps its files from one run to the next;
 - the REPL's framing is the board's: raw REPL, soft reset from the raw REPL (no main.py,
@@ -116,15 +116,32 @@ def lfs(image):
     return fs
 
 
-def status(ser, timeout=10):
-    """The firmware's reply to the control protocol's `status` (other lines skipped), asked
-    again every second: after a hard reset the board drops what comes before it is up."""
+def ask_status(ser, timeout=5):
+    """The firmware's reply to the control protocol's `status` on an open port (other lines
+    skipped), asked again every second."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         ser.write(b"status\n")
         line = read_until(ser, b"\n", 1.0).strip()
         if line.startswith(b"{") and b'"volume"' in line:
             return json.loads(line)
+    return None
+
+
+def status(b, timeout=10):
+    """ask_status on a freshly opened port, again until `timeout`: a board resetting drops
+    off (a hang-up) and loses what comes before it is up, as over USB."""
+    import serial
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            with b.serial() as ser:
+                reply = ask_status(ser, 1.0)
+        except serial.SerialException:
+            time.sleep(0.2)
+            continue
+        if reply is not None:
+            return reply
     raise AssertionError("no reply to status")
 
 
@@ -152,6 +169,14 @@ def test_mpremote_on_the_virtual_board_and_the_image_it_leaves(vboard, tmp_path)
     b.mpremote("soft-reset")
     out = b.mpremote("fs", "ls")
     assert "sub/" in out and "%d data.bin" % len(data) in out
+    # mpremote mount: the board reads and writes the host's folder, binary both ways.
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    (mnt / "in.bin").write_bytes(data)
+    out = b.mpremote("mount", str(mnt), "exec",
+                     "d = open('in.bin', 'rb').read()\n"
+                     "open('out.bin', 'wb').write(d + b'!')\nprint(len(d))")
+    assert out.split()[-1] == str(len(data)) and (mnt / "out.bin").read_bytes() == data + b"!"
     # MicroPython's own VM, its own errors: a missing file is ENOENT through mpremote.
     p = subprocess.run([MPREMOTE, "connect", b.path, "fs", "cat", ":nope"], capture_output=True)
     assert p.returncode != 0 and b"No such file" in p.stderr + p.stdout
@@ -231,8 +256,8 @@ def test_the_firmware_boots_from_the_image_and_ctrl_c_gives_the_repl(vboard):
         assert read_until(ser, b"soft reboot\r\n").endswith(b"MPY: soft reboot\r\n")
         booted = time.monotonic()
         time.sleep(2.0)  # past the board's 1.5 s settle delay
-        state = status(ser)
-        assert state["volume"] == -30.0 and state["mute"] is False, state
+        state = ask_status(ser)
+        assert state and state["volume"] == -30.0 and state["mute"] is False, state
         ser.write(b"\x03")
         out = read_until(ser, b">>> ")
         assert b"KeyboardInterrupt" in out and b'File "main.py"' in out, out
@@ -251,22 +276,19 @@ def test_the_firmware_boots_from_the_image_and_ctrl_c_gives_the_repl(vboard):
     # (nobody feeds it) ends in a watchdog reset, and the firmware boots again.
     b.mpremote("resume", "exec", "--no-follow", "import time; time.sleep(3)")
     time.sleep(2.5)
-    with b.serial() as ser:
-        assert status(ser)["volume"] == -30.0
+    assert status(b)["volume"] == -30.0
     out = b.mpremote("resume", "exec", "import machine; print(machine.reset_cause())")
     assert out.strip() == "3"  # WDT_RESET
     # mpremote reset is machine.reset(): a hard reset, and the firmware runs again. Any
     # mpremote command soft-resets first (from the raw REPL: main.py does not run then).
     b.mpremote("reset")
-    with b.serial() as ser:
-        assert status(ser)["volume"] == -30.0
+    assert status(b)["volume"] == -30.0
     out = b.mpremote("fs", "ls", "+", "exec", "import sys; print('headroom_fw.app' in sys.modules)")
     assert "board.json" in out and out.endswith("False\r\n")
     # ...but the firmware's watchdog outlives both the Ctrl-C and the soft reset, as the
     # RP2040's does: 2 s after the firmware stopped feeding it, the board resets.
     time.sleep(2.5)
-    with b.serial() as ser:
-        assert status(ser, timeout=3)["volume"] == -30.0
+    assert status(b, timeout=3)["volume"] == -30.0
     assert "watchdog reset" in b.stop()
 
 

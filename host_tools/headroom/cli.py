@@ -166,6 +166,11 @@ def build_parser():
     u.add_argument("--uf2", required=True, help="the MicroPython .uf2 for the Pico")
     u.add_argument("--drive", help="where the RPI-RP2 drive is mounted (default: look for it)")
     u.set_defaults(fn=do_install)
+    v = sub.add_parser("virtual-board",
+                       help="the firmware on a simulated board behind a pty (mpremote works on it)")
+    from .vboard.supervisor import add_arguments, run
+    add_arguments(v)
+    v.set_defaults(fn=run)
     names = ("volume", "balance", "gain", "output", "mute", "limit")
     for name, text in (("status", "every setting and the state, as JSON"),
                        ("get", "one setting"), ("set", "change a setting"),

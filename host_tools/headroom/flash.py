@@ -62,8 +62,14 @@ def mpremote_cmd():
     return [exe] if os.path.exists(exe) else [sys.executable, "-m", "mpremote"]
 
 
+# The firmware's watchdog keeps running after mpremote's Ctrl-C stops it (rp2 cannot stop
+# a watchdog), and would reset the board mid-flash: every call first re-arms it at its
+# longest (8.4 s) and feeds it.
+_FEED = "import machine\ntry:\n machine.WDT(timeout=8388).feed()\nexcept Exception:\n pass"
+
+
 def _mpremote(port, *args, timeout=60):
-    cmd = mpremote_cmd() + ["connect", port] + list(args)
+    cmd = mpremote_cmd() + ["connect", port, "exec", _FEED, "+"] + list(args)
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:

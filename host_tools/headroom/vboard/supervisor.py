@@ -25,16 +25,20 @@ What the supervisor does between the pseudo-terminal and the VM:
   the raw REPL (what mpremote does before its first command) the new VM skips
   main.py and is put back in the raw REPL, its friendly banner unseen, as rp2 does.
 - **Hard reset.** machine.reset() and the watchdog end the VM (no "soft reboot"
-  line); the new VM boots main.py, with machine.reset_cause() telling why. What the
-  host sends before the new VM is up is lost, as with a board re-enumerating on USB.
+  line); the new VM boots main.py, with machine.reset_cause() telling why. As when a
+  board drops off USB and comes back, a host holding the port open is hung up: it
+  reads end-of-file (pyserial: "device disconnected"), and what it had sent is lost.
+  (TIOCVHANGUP needs CAP_SYS_ADMIN; without it the host just hears nothing more.)
+  A host that opens the port again is heard once the new VM is up.
 - **The watchdog.** Once the firmware starts machine.WDT, the RP2040 resets unless it
   is fed, even after Ctrl-C and across soft resets (rp2 never stops it). The VM
   reports feeds; the supervisor, which outlives the VM, keeps the count in wall time.
   So an mpremote session on a running board gets the same 2 s it gets on the board
   (--lenient-watchdog: the watchdog stops with the firmware instead).
 - **Output.** "\\n" becomes "\\r\\n" (rp2 cooks print output, the Unix port leaves it
-  to a terminal). Output is dropped while nothing has the pseudo-terminal open, as
-  rp2 drops it with no USB host listening.
+  to a terminal), except after mpremote mount's binary protocol starts (see cook).
+  Output is dropped while nothing has the pseudo-terminal open, as rp2 drops it with
+  no USB host listening.
 
 Linux only (pseudo-terminals, pidfd, /proc/PID/status).
 """
@@ -64,6 +68,7 @@ RAW = "raw"
 _RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 _FRIENDLY_BANNER = b'Type "help()" for more information.'
 _MAX_QUEUE = 1 << 20
+_TIOCVHANGUP = getattr(termios, "TIOCVHANGUP", 0x5437)
 
 
 def micropython_path():
@@ -202,9 +207,9 @@ class Supervisor:
         self.mode = FRIENDLY        # the REPL the VM is in (from its output)
         self.tail = b""             # the end of the output so far, to find banners across reads
         self.last_out = b""
+        self.raw_output = False     # mpremote mount's binary protocol seen: no more cooking
         self.hide_banner = False    # after a soft reset from the raw REPL
         self.held = b""
-        self.discard_input = False  # after a hard reset, until the new VM is up
         self.vm = None
         self.stop = False
         self.status = 0
@@ -228,6 +233,7 @@ class Supervisor:
         self.tail = b""
         self.hide_banner = mode == RAW
         self.held = b""
+        self.raw_output = False
         if mode == RAW:
             # The new VM starts at its friendly prompt; the board would be in the raw REPL.
             # Ctrl-A goes ahead of anything the host sends (the pipe keeps it for the REPL).
@@ -246,11 +252,11 @@ class Supervisor:
         if self.stop:
             return
         if self.power_cycle or vm.reset_cause is not None:
-            # A hard reset or a power cycle: the USB device goes away and comes back, and
-            # what the host sent meanwhile is lost. main.py runs, no "soft reboot" line.
-            # The watchdog is off again until the firmware starts it.
+            # A hard reset or a power cycle: the USB device goes away and comes back: the
+            # host's open port is hung up, what it sent is lost. main.py runs, no "soft
+            # reboot" line. The watchdog is off again until the firmware starts it.
+            self.hang_up()
             self.inq.clear()
-            self.discard_input = True
             self.wdt_deadline = None
             if self.power_cycle:
                 self.power_cycle = False
@@ -272,6 +278,29 @@ class Supervisor:
         self.send_host(b"MPY: soft reboot\r\n")
         self.start_vm(RAW if self.mode == RAW else FRIENDLY)
 
+    def hang_up(self):
+        """The USB device went away: whoever has the port open reads end-of-file (pyserial:
+        "device disconnected"), as when a board resets. The path stays; opening it again
+        works. TIOCVHANGUP needs CAP_SYS_ADMIN: without it the host just hears nothing."""
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        except OSError:
+            return
+        try:
+            fcntl.ioctl(fd, _TIOCVHANGUP)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        _raw_termios(self.master)  # a hang-up resets the terminal settings
+        self.outq.clear()
+        while True:  # what the old connection sent and we did not read yet: gone with it
+            try:
+                if not os.read(self.master, 65536):
+                    break
+            except OSError:
+                break
+
     # ---- output: VM -> host
     def send_host(self, data):
         self.outq += data
@@ -279,7 +308,19 @@ class Supervisor:
             del self.outq[:len(self.outq) - _MAX_QUEUE]
 
     def cook(self, data):
-        """rp2's cooked output: LF becomes CR LF (an LF already after CR stays)."""
+        """rp2's cooked output: LF becomes CR LF (an LF already after CR stays).
+
+        rp2 cooks print() and sys.stdout.write, not sys.stdout.buffer.write; here both
+        arrive on one pipe. Binary output is mostly mpremote mount's protocol, whose every
+        exchange starts with 0x18 (CAN): from the first 0x18 on, until the next boot, the
+        output passes raw.
+        """
+        if self.raw_output:
+            return data
+        i = data.find(b"\x18")
+        if i >= 0:
+            self.raw_output = True
+            return self.cook(data[:i]) + data[i:]
         out = bytearray()
         prev = self.last_out
         start = 0
@@ -381,10 +422,6 @@ class Supervisor:
         except OSError:  # EIO: nobody has the port open
             return
         self.dbg("host>", data)
-        if self.discard_input:
-            if not self.vm.ready:
-                return  # the board is still coming up after a hard reset
-            self.discard_input = False
         self.inq += data
         if len(self.inq) > _MAX_QUEUE:
             del self.inq[:len(self.inq) - _MAX_QUEUE]

@@ -1,29 +1,36 @@
 """The virtual board's MicroPython side: boots the VM the way rp2's main.c does.
 
-Runs on the MicroPython Unix port only, started by the supervisor as
+Runs on the MicroPython Unix port only, started by the supervisor (stdin a pipe from
+it, stdout and stderr a pipe to it) as
 
-    micropython -X heapsize=8M -i vm_boot.py key=value ...
+    micropython -X heapsize=8M -i vm_boot.py image=... board=... mode=friendly|raw
+                cause=power-on|watchdog|machine.reset side=FD [trace=FILE]
 
-`boot()` does, in order (the host's files are only reachable until step 3):
+`boot()` does, in order (the host's files are reachable until step 3 only):
 
-1. loads the simulator (the `machine`, `rp2` and `time` shims, the chip models) and
-   the board file, and builds the simulated board's parts;
-2. opens the flash image, and the side channel to the supervisor;
+1. loads the simulator (the `machine`, `rp2` and `time` shims, the chip models, and
+   whatever they import later) and the board file (with the repository's parser);
+2. opens the flash image (FileBlockDev, write-through) and the trace file;
 3. mounts the image as littlefs at / in place of the host's filesystem (formatting
    it when it does not mount, as rp2's _boot.py does), chdir("/"), and sets
    sys.path to rp2's ['', '.frozen', '/lib'];
-4. powers the simulated board on, with the firmware's time running on the virtual
-   clock, paced to wall time (1 ms of virtual time per 1 ms of real time);
+4. powers the simulated board on; the firmware's time runs on the virtual clock,
+   paced to wall time (Pacer); hard IRQ handlers run with the heap locked; the PIO
+   runs on pio_mp (the simulator's own engine needs CPython);
 5. runs boot.py, then main.py in friendly-REPL mode only (rp2's main.c does the
-   same: a soft reset from the raw REPL, as mpremote does, skips main.py);
+   same: after a soft reset from the raw REPL, as mpremote does, main.py does not run);
 6. returns, and `-i` gives MicroPython's own REPL (friendly, raw and raw-paste).
 
-Side channel (one line per message, to the supervisor): `ready` (the board is up,
-Ctrl-C may be delivered), `fatal ERROR` (it could not be set up), `formatted` (the
-image did not mount and was formatted),
-`repl` (boot done, the REPL comes next), `reset CAUSE` (machine.reset() or the
-watchdog: the supervisor kills this VM, a hard reset), `soft` (SystemExit out of
-boot.py/main.py: a soft reset), `wdt TIMEOUT_MS` (machine.WDT started or fed).
+Side channel to the supervisor, one line per message:
+
+- `ready`: the board is up, Ctrl-C may be delivered;
+- `fatal ERROR`: it could not be set up;
+- `formatted`: the image did not mount and was formatted;
+- `repl`: boot.py/main.py are done, the REPL's banner comes next;
+- `reset CAUSE`: machine.reset() or the watchdog, a hard reset (the supervisor kills
+  this VM and starts another);
+- `soft`: SystemExit out of boot.py/main.py, a soft reset;
+- `wdt TIMEOUT_MS`: machine.WDT started or fed (at most every 50 ms).
 """
 import sys
 
