@@ -18,6 +18,8 @@ from collections import deque
 from pioemu import State, emulate
 from pioemu.shift_register import ShiftRegister
 
+from .pioslots import ProgramSlots
+
 CYCLES_PER_EVENT = 24
 _BASE_CLOCK = 0
 _FLIP = 1 << 30
@@ -56,41 +58,19 @@ class _SM:
         self.sample_gaps = {}  # cycles between two `in pins` -> times seen
 
 
-class PIOEngine:
+class PIOEngine(ProgramSlots):
     def __init__(self, sim):
         self.sim = sim
         self.sms = [_SM(i) for i in range(8)]
-        self.programs = {0: [], 1: []}
+        ProgramSlots.__init__(self, sim)
         self._listening = set()
 
     # ---- programs and configuration
-    def add_program(self, pio, program):
-        used = sum(len(p[0]) for p in self.programs[pio])
-        if used + len(program[0]) > 32:
-            raise OSError(12)  # ENOMEM: no room in the PIO's 32 instruction slots
-        if program not in self.programs[pio]:
-            self.programs[pio].append(program)
-
-    def remove_program(self, pio, program=None):
-        if program is None:
-            self.programs[pio] = []
-        elif program in self.programs[pio]:
-            self.programs[pio].remove(program)
-
     def init(self, sid, program, freq, in_base=None, out_base=None, set_base=None, jmp_pin=None,
              sideset_base=None, in_shiftdir=None, out_shiftdir=None, push_thresh=None,
              pull_thresh=None):
         sm = self.sms[sid]
-        pio = sid >> 2
-        if program not in self.programs[pio]:
-            self.add_program(pio, program)
-        words = list(program[0])
-        if len(self.programs[pio]) > 1 or len(words) != 32:
-            # The SDK loads a program at the highest free offset; only a 32-word program
-            # is sure to sit at 0, which computed jumps (mov pc, ...) assume.
-            for w in words:
-                if (w & 0xE0E0) == 0xA0A0:
-                    self.sim.fault("PIO program with mov(pc, ...) may not load at offset 0")
+        words = self.load(sid >> 2, program)
         execctrl, shiftctrl = program[3], program[4]
         sm.program = words
         sm.wrap_target = (execctrl >> 7) & 0x1F

@@ -14,6 +14,8 @@ delay field widths, wrap, autopush/autopull, FIFO joins, IRQ flags. Pins are rea
 (`in pins`, `wait gpio/pin`, `jmp pin`, `mov x, pins`); writes to pins, pindirs and
 side-set pins are not modelled (the firmware's PIO programs only read pins).
 """
+from headroom.sim.pioslots import ProgramSlots
+
 CYCLES_PER_EVENT = 24
 _MASK = 0xFFFFFFFF
 _IN_PINS = 0x4000  # `in pins, n` opcodes: 0x4000 | n
@@ -68,46 +70,22 @@ class _SM:
         self.delay = 0
 
 
-class PIOEngine:
+class PIOEngine(ProgramSlots):
     """Drop-in for headroom.sim.pio.PIOEngine, in the Python subset MicroPython runs."""
 
     def __init__(self, sim):
         self.sim = sim
         self.sms = [_SM(i) for i in range(8)]
-        self.programs = {0: [], 1: []}
+        ProgramSlots.__init__(self, sim)
         self.irq_flags = [0, 0]
         self._listening = []
 
     # ---- programs and configuration
-    def add_program(self, pio, program):
-        used = 0
-        for p in self.programs[pio]:
-            used += len(p[0])
-        if used + len(program[0]) > 32:
-            raise OSError(12)  # ENOMEM: no room in the PIO's 32 instruction slots
-        if program not in self.programs[pio]:
-            self.programs[pio].append(program)
-
-    def remove_program(self, pio, program=None):
-        if program is None:
-            self.programs[pio] = []
-        elif program in self.programs[pio]:
-            self.programs[pio].remove(program)
-
     def init(self, sid, program, freq, in_base=None, out_base=None, set_base=None, jmp_pin=None,
              sideset_base=None, in_shiftdir=None, out_shiftdir=None, push_thresh=None,
              pull_thresh=None):
         sm = self.sms[sid]
-        pio = sid >> 2
-        if program not in self.programs[pio]:
-            self.add_program(pio, program)
-        words = list(program[0])
-        if len(self.programs[pio]) > 1 or len(words) != 32:
-            # The SDK loads a program at the highest free offset; only a 32-word program
-            # is sure to sit at 0, which computed jumps (mov pc, ...) assume.
-            for w in words:
-                if (w & 0xE0E0) == 0xA0A0:
-                    self.sim.fault("PIO program with mov(pc, ...) may not load at offset 0")
+        words = self.load(sid >> 2, program)
         execctrl, shiftctrl = program[3], program[4]
         sm.program = words
         sm.wrap_target = (execctrl >> 7) & 0x1F
