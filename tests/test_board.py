@@ -486,3 +486,70 @@ def test_no_dac_is_a_valid_board():
     del d["dac"], d["i2s"]
     b = boardfile.parse(d)
     assert b.dac is None and b.dac_mute_ms == 0
+
+
+# ---------------------------------------------------------------- unknown keys, roles, size
+
+@pytest.mark.parametrize("path,typo,suggestion", [
+    ("", "gain_swich", "gain_switch"),
+    ("relays.mute.", "operate", "relays.mute.operate_ms"),
+    ("timing.", "settle", "timing.settle_ms"),
+    ("analog.max_output_dbv.", "balancd", "analog.max_output_dbv.balanced"),
+    ("dac.i2c.", "sdaa", "dac.i2c.sda"),
+])
+def test_unknown_key_is_an_error_that_suggests_the_closest(path, typo, suggestion):
+    d = bal()
+    section = get(d, path[:-1]) if path else d
+    section[typo] = section.pop(suggestion.rsplit(".", 1)[-1], 1)
+    msg = fails(d, path + typo, "did you mean " + suggestion)
+    assert msg.startswith(path + typo)
+
+
+def test_unknown_key_far_from_any_known_one_gets_no_guess():
+    d = se()
+    d["colour"] = "red"
+    assert "did you mean" not in fails(d, "colour: unknown field")
+
+
+@pytest.mark.parametrize("chips", [
+    [["L", "L"]], [["R", "R"]], [["L", "R-"]],
+    [["L", "R"], ["L", "R"]], [["L", "R"], ["L-", "L-"]], [["L-", "R-"], ["L-", "R-"]],
+])
+def test_chain_roles_need_each_channel_once_per_leg(chips):
+    d = bal() if len(chips) == 2 else se()
+    put(d, "pga2311.chips", chips)
+    fails(d, "pga2311.chips", "exactly once")
+
+
+@pytest.mark.parametrize("chips", [[["R", "L"]], [["L", "L-"], ["R", "R-"]],
+                                   [["L-", "R-"], ["L", "R"]]])
+def test_chain_roles_in_any_arrangement(chips):
+    d = bal() if len(chips) == 2 else se()
+    put(d, "pga2311.chips", chips)
+    assert len(boardfile.parse(d).pga_roles) == 2 * len(chips)
+
+
+def test_a_deeply_nested_file_is_refused_before_parsing(tmp_path):
+    p = tmp_path / "deep.json"
+    p.write_text("[" * 100000 + "]" * 100000)
+    with pytest.raises(BoardError) as e:
+        boardfile.load(str(p))
+    assert "nested" in str(e.value)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(tmp_path):
+    d = se()
+    d["description"] = "[[[[[[[[[[ {{{{{{{{ \\\" ]]]]"
+    p = tmp_path / "b.json"
+    p.write_text(json.dumps(d))
+    assert boardfile.load(str(p)).name == "pico-se"
+
+
+def test_a_huge_file_is_refused_by_its_size(tmp_path):
+    d = se()
+    d["description"] = "x" * 20000
+    p = tmp_path / "big.json"
+    p.write_text(json.dumps(d))
+    with pytest.raises(BoardError) as e:
+        boardfile.load(str(p))
+    assert "too large" in str(e.value)

@@ -303,3 +303,25 @@ def test_arbitrary_documents_give_values_in_range(tmp_path, b, d, versioned):
         assert d.get("output") == "balanced"
     if got["balance"] != 0:
         assert d.get("balance") * 2 == got["balance"]
+
+
+@pytest.mark.parametrize("text", [
+    "[" * 100000 + "]" * 100000,                                # deep: RecursionError on CPython
+    '{"v": 1, "volume": -20, "pad": "%s"}' % ("x" * 100000),      # huge: MemoryError on a Pico
+])
+def test_deep_or_huge_files_give_defaults_without_parsing(tmp_path, text, monkeypatch):
+    write(tmp_path, text)
+    parsed = []
+    monkeypatch.setattr(st_mod.json, "loads", lambda t: parsed.append(t) or {})
+    assert store(tmp_path).load() == defaults(SE_BOARD)
+    assert parsed == []  # refused by its size, never handed to the parser
+
+
+def test_any_error_while_parsing_gives_defaults(tmp_path, monkeypatch):
+    write(tmp_path, doc())
+
+    def boom(text):
+        raise MemoryError("memory allocation failed")
+
+    monkeypatch.setattr(st_mod.json, "loads", boom)
+    assert store(tmp_path).load() == defaults(SE_BOARD)

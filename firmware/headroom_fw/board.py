@@ -15,6 +15,35 @@ _PICO_GPIOS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
 
 _I2S_RATES = (32000, 44100, 48000, 88200, 96000, 176400, 192000)
 
+MAX_BYTES = 16384   # a board file is a page of JSON; more is a mistake, not a board
+MAX_DEPTH = 6       # sections nest at most 4 deep (relays.mute, pga2311.chips[i])
+
+# Every key a board file may have, per section: anything else is a mistake (a misspelt
+# optional section would silently vanish), reported with the closest known key.
+_KEYS = {
+    "board": ("board", "name", "description", "spi", "pga2311", "encoder", "button",
+              "gain_switch", "output_switch", "power_sense", "i2s", "dac", "relays", "analog",
+              "timing", "volume", "controls"),
+    "spi": ("id", "sck", "mosi", "miso", "baudrate"),
+    "pga2311": ("cs", "mute", "zcen", "chips"),
+    "encoder": ("a", "b", "edges_per_detent", "decoder", "pio_sm"),
+    "button": ("pin",),
+    "gain_switch": ("pin", "high_level"),
+    "output_switch": ("pin", "balanced_level"),
+    "power_sense": ("pin", "holdup_ms"),
+    "i2s": ("id", "sck", "ws", "sd", "rate", "bits"),
+    "dac": ("chip", "xsmt", "i2c", "addr"),
+    "dac.i2c": ("id", "sda", "scl"),
+    "relays": ("mute", "gain", "output"),
+    "relays.*": ("pin", "active_high", "operate_ms", "release_ms"),
+    "analog": ("dac_full_scale_vrms", "gain_low_db", "gain_high_db", "balanced_db",
+               "max_output_dbv"),
+    "analog.max_output_dbv": ("se", "balanced"),
+    "timing": ("settle_ms", "relay_settle_ms", "ramp_step_db", "ramp_interval_ms"),
+    "volume": ("default_dbv", "limit_dbv", "startup_max_dbv", "min_dbv"),
+    "controls": ("debounce_ms", "long_press_ms", "balance_timeout_ms", "save_delay_ms"),
+}
+
 OUTPUT_SE = 0
 OUTPUT_BALANCED = 1
 GAIN_LOW = 0
@@ -60,6 +89,79 @@ def _get(d, key, path, kind, default=None, required=True):
     return v
 
 
+def _distance(a, b):
+    """Edit distance (insert, delete, replace), for 'did you mean'."""
+    row = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        prev, row[0] = row[0], i
+        for j in range(1, len(b) + 1):
+            cur = row[j]
+            row[j] = min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] != b[j - 1]))
+            prev = cur
+    return row[len(b)]
+
+
+def closest(word, choices):
+    """The choice nearest to `word` if it is plausibly a misspelling of it, else None."""
+    best = None
+    best_d = 0
+    for c in choices:
+        # A key cut short ("settle" for "settle_ms") is as likely as a typo.
+        d = 1 if c.startswith(word) or word.startswith(c) else _distance(word, c)
+        if best is None or d < best_d:
+            best, best_d = c, d
+    if best is not None and best_d <= max(2, len(word) // 3):
+        return best
+    return None
+
+
+def _check_keys(d, path):
+    """Unknown keys in this section and every known subsection raise BoardError."""
+    if not isinstance(d, dict):
+        return
+    known = _KEYS.get(path)
+    if known is None:
+        known = _KEYS.get(path[:path.rfind(".")] + ".*") if "." in path else None
+    if known is None:
+        return
+    for key in d:
+        if key not in known:
+            guess = closest(key, known) if isinstance(key, str) else None
+            where = "" if path == "board" else path + "."
+            raise BoardError("%s%s: unknown field%s" % (
+                where, key, " (did you mean %s%s?)" % (where, guess) if guess else ""))
+        if isinstance(d[key], dict):
+            _check_keys(d[key], key if path == "board" else path + "." + key)
+
+
+def check_text(text):
+    """Refuse a board file too large or nested too deeply to be one, before parsing it
+    (a parser's recursion or a Pico's heap would fail first, with a worse message)."""
+    if len(text) > MAX_BYTES:
+        raise BoardError("board: %d bytes is too large for a board file (at most %d)"
+                         % (len(text), MAX_BYTES))
+    depth = 0
+    in_str = False
+    esc = False
+    for c in text:
+        if in_str:
+            if esc:
+                esc = False
+            elif c == "\\":
+                esc = True
+            elif c == '"':
+                in_str = False
+        elif c == '"':
+            in_str = True
+        elif c == "{" or c == "[":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise BoardError("board: nested more than %d levels deep: not a board file"
+                                 % MAX_DEPTH)
+        elif c == "}" or c == "]":
+            depth -= 1
+
+
 def _range(v, lo, hi, name):
     if v < lo or v > hi:
         raise BoardError("%s: %r is outside %r..%r" % (name, v, lo, hi))
@@ -88,6 +190,7 @@ class Board:
             raise BoardError("board: must be a JSON object")
         if isinstance(d.get("board"), bool) or d.get("board") != 1:
             raise BoardError("board: format version must be 1, got %r" % (d.get("board"),))
+        _check_keys(d, "board")
         self.name = _get(d, "name", "board", "str", name, False)
         self._pins = {}  # type: dict[int, str]
 
@@ -130,6 +233,13 @@ class Board:
                     raise BoardError("%s: role %r is not one of L, R, L-, R-" % (p, role))
                 self.pga_roles.append(0 if role[0] == "L" else 1)
                 self.pga_legs.append(-1 if role.endswith("-") else 1)
+        # Every user channel once as a hot leg and, with two chips, once as a cold leg:
+        # L+R on one chip; L+R and L-+R- (or L+L- and R+R-) on two.
+        roles = sorted(r for chip in chips for r in chip)
+        want = ["L", "R"] if len(chips) == 1 else ["L", "L-", "R", "R-"]
+        if roles != want:
+            raise BoardError("pga2311.chips: need each of %s exactly once, got %s" % (
+                ", ".join(want), ", ".join(roles)))
 
         enc = _get(d, "encoder", "board", "obj")
         self.enc_a = self._pin(enc, "a", "encoder")
@@ -321,11 +431,21 @@ def parse(d, name="board"):
 
 def load(path):
     """Read and validate a board file; raises BoardError naming the field."""
+    import os
     try:
+        size = os.stat(path)[6]
+        if size > MAX_BYTES:
+            raise BoardError("%s: %d bytes is too large for a board file (at most %d)"
+                             % (path, size, MAX_BYTES))
         with open(path) as f:
-            d = json.load(f)
+            text = f.read()
     except OSError as e:
         raise BoardError("%s: cannot read (%s)" % (path, e))
+    except UnicodeError:
+        raise BoardError("%s: not a text file (UTF-8 JSON expected)" % path)
+    check_text(text)
+    try:
+        d = json.loads(text)
     except ValueError as e:
         raise BoardError("%s: not valid JSON (%s)" % (path, e))
     return Board(d, path)

@@ -1,7 +1,9 @@
 """Settings on the board's filesystem: JSON, replaced atomically.
 
-`load` never fails: a missing, unreadable or corrupt file, or a field out of
-range, gives the board's safe defaults for that field. `save` writes a temporary
+`load` never fails: a missing, unreadable, corrupt or oversized file, or a field out
+of range, gives the board's safe defaults for that field. A file larger than
+MAX_BYTES is not even read: parsing a big or deeply nested JSON document could
+exhaust a Pico's heap (MemoryError) at every boot. `save` writes a temporary
 file and renames it over the old one, which littlefs does atomically, so a power
 cut leaves either the old or the new settings, never half of each.
 """
@@ -9,6 +11,7 @@ import json
 import os
 
 VERSION = 1
+MAX_BYTES = 512   # what save() writes is about 100 bytes
 _GAINS = ("low", "high")
 _OUTPUTS = ("se", "balanced")
 
@@ -73,13 +76,12 @@ class SettingsStore:
         except OSError:
             pass
         try:
+            if os.stat(self.path)[6] > MAX_BYTES:
+                return defaults(self.board)
             with open(self.path) as f:
-                d = json.load(f)
-        except (OSError, ValueError):
-            d = None
-        try:
+                d = json.loads(f.read(MAX_BYTES))
             return validate(self.board, d)
-        except Exception:  # anything unforeseen in a file: still boot, with defaults
+        except Exception:  # missing, unreadable, not JSON, MemoryError: still boot, with defaults
             return defaults(self.board)
 
     def save(self, volume, balance, gain, output, limit):
