@@ -50,7 +50,8 @@ def test_status_and_get(board):
     for name, value in s.items():
         if name != "mode":
             assert ask(board, "get " + name) == {"ok": True, name: value}
-    assert ask(board, "version") == {"ok": True, "protocol": 1}
+    from headroom_fw.version import VERSION
+    assert ask(board, "version") == {"ok": True, "protocol": 1, "firmware": VERSION}
 
 
 @pytest.mark.parametrize("line,name,value", [
@@ -98,6 +99,41 @@ def test_a_late_long_press_does_not_confirm(board):
     board.press(False)
     board.run_ms(100)
     assert ask(board, "get limit")["limit"] == -10.0
+
+
+def long_press(board):
+    board.press(True)
+    board.run_ms(board.board.long_press_ms + 100)
+    board.press(False)
+    board.run_ms(100)
+
+
+def test_set_defaults_within_the_limit_applies_at_once(board):
+    for line in ("set volume -40", "set balance 2", "set output balanced", "set limit 6"):
+        assert ask(board, line, 100)["ok"] is True
+    assert ask(board, "set defaults", 100) == {"ok": True, "defaults": True}
+    board.run_ms(500)
+    s = status(board)
+    assert (s["volume"], s["balance"], s["limit"]) == (-30.0, 0.0, 6.0)
+    assert s["output"] == "balanced"  # the output switch sets the output on this board
+
+
+def test_set_defaults_that_raise_the_limit_wait_for_a_long_press(board):
+    assert ask(board, "set limit -35")["ok"] is True
+    ask(board, "set balance 1.5")
+    before = status(board)
+    r = ask(board, "set defaults")
+    assert r["ok"] is False and "long press" in r["error"] and "6.0 dBV" in r["error"]
+    assert status(board) == before                      # nothing changed yet
+    long_press(board)
+    board.run_ms(500)
+    s = status(board)
+    assert (s["volume"], s["balance"], s["limit"], s["mode"]) == (-30.0, 0.0, 6.0, "volume")
+
+
+def test_out_of_range_volume_names_the_range_in_dbv(board):
+    r = ask(board, "set volume 99")
+    assert r["ok"] is False and r["error"] == "volume: outside -80.0..6.0 dBV"
 
 
 def test_events_only_while_monitoring(board):

@@ -146,6 +146,25 @@ class App:
         self.wdt.feed()
         return ctl.next_wake(now)
 
+    def quiet(self):
+        """Mute every stage in the controller's order, waiting as it says; then the
+        settings a stop would lose. For when the main loop cannot go on."""
+        ctl = self.ctl
+        for stage, wait_ms in ctl.quiet_sequence():
+            if stage == "dac":
+                if self.dac_xsmt is not None:
+                    self.dac_xsmt.value(0)
+            elif stage == "pga":
+                self.pga.mute(True)
+                self.pga.set_codes(bytearray(2 * self.pga.chips))
+            else:
+                self.mute_relay.set(False)
+            if wait_ms:
+                time.sleep_ms(wait_ms)
+        if ctl.save_before_stop(self.power_ok):
+            self.store.save(*ctl.persistent())
+            ctl.saved()
+
     def _serve(self, now):
         """Answer the host's commands (a bounded number of bytes per pass), push changes."""
         con = self.console
@@ -196,8 +215,17 @@ def boot(root="", console=None):
     return App(boardfile.load(root + "board.json"), root, console)
 
 
+def run(app):
+    """The main loop; any exception out of it (KeyboardInterrupt too: mpremote's Ctrl-C)
+    first makes the amplifier quiet, in order, and keeps unsaved settings."""
+    try:
+        while True:
+            time.sleep_ms(app.step())
+    except BaseException:  # noqa: B036 - quiet first, whatever it is, then let it go on
+        app.quiet()
+        raise
+
+
 def main():
     from .console import UsbConsole
-    app = boot(console=UsbConsole())
-    while True:
-        time.sleep_ms(app.step())
+    run(boot(console=UsbConsole()))

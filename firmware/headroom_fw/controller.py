@@ -34,6 +34,7 @@ MODE_BALANCE = const(1)
 BALANCE_MAX_HDB = const(20)   # +-10 dB
 _ZC_TIMEOUT_MS = const(16)    # PGA2311 zero-crossing time-out
 _IDLE_WAKE_MS = const(10)     # poll period for switches and the button
+_CONFIRM_MS = const(10000)    # a long press confirms a host's request this long
 
 
 class Controller:
@@ -74,7 +75,9 @@ class Controller:
         self._changed_ms = now_ms
         self._dirty = False
         self.changes = 0           # counts every change a host should hear about
-        self._pending_limit = None
+        # A host request that raises the limit waits for a long press on the board:
+        # (limit hdB, whether to restore every default with it) until _pending_until.
+        self._pending = None
         self._pending_until = now_ms
 
     # ---- derived values
@@ -128,16 +131,18 @@ class Controller:
             return "power is failing"
         top = self.max_volume()
         if not self.b.min_hdb <= hdb <= top:
-            return "volume: outside %d..%d half-dB steps (%s..%s dBV)" % (
-                self.b.min_hdb, top, _db(self.b.min_hdb), _db(top))
+            return "volume: outside %s..%s dBV" % (_db(self.b.min_hdb), _db(top))
+        self._fade_to(hdb, now)
+        self._touched(now)
+        return None
+
+    def _fade_to(self, hdb, now):
         if hdb > self.volume and not self._ramping:
             # A rise from the host fades in from where it is, like a restore.
             self._ceiling = self.volume
             self._ramping = True
             self._next_ramp = ticks_add(now, self.b.ramp_interval_ms)
         self.volume = hdb
-        self._touched(now)
-        return None
 
     def host_balance(self, hdb, now):
         if not -BALANCE_MAX_HDB <= hdb <= BALANCE_MAX_HDB:
@@ -176,9 +181,34 @@ class Controller:
             self.volume = self._clamp_volume(self.volume)
             self._touched(now)
             return None
-        self._pending_limit = hdb
-        self._pending_until = ticks_add(now, 10000)
-        return "raising the limit needs a long press on the board within 10 s"
+        return self._ask_press(hdb, False, now)
+
+    def host_defaults(self, now):
+        """The board's defaults for volume, balance and limit (and gain/output where no
+        switch sets them): at once, or after a long press when the limit would rise."""
+        if self.phase == POWER_FAIL:
+            return "power is failing"
+        if self.b.limit_hdb > self.limit:
+            return self._ask_press(self.b.limit_hdb, True, now)
+        self._defaults(now)
+        return None
+
+    def _ask_press(self, limit, defaults, now):
+        self._pending = (limit, defaults)
+        self._pending_until = ticks_add(now, _CONFIRM_MS)
+        return "raising the limit to %s dBV needs a long press on the board within 10 s" % _db(limit)
+
+    def _defaults(self, now):
+        b = self.b
+        self.limit = b.limit_hdb
+        self.balance = 0
+        self.mode = MODE_VOLUME
+        if b.gain_switch is None:
+            self.set_gain(0, now)
+        if b.output_switch is None:
+            self.set_output(0, now)
+        self._fade_to(self._clamp_volume(b.default_hdb), now)
+        self._touched(now)
 
     def turn(self, detents, now):
         """The knob moved by `detents` (positive clockwise)."""
@@ -214,9 +244,13 @@ class Controller:
         (the knob trims balance until a click or time-out)."""
         if self.phase == POWER_FAIL:
             return
-        if self._pending_limit is not None and ticks_diff(self._pending_until, now) >= 0:
-            self.limit = self._pending_limit
-            self._pending_limit = None
+        p = self._pending
+        self._pending = None
+        if p is not None and ticks_diff(self._pending_until, now) >= 0:
+            if p[1]:
+                self._defaults(now)
+            else:
+                self.limit = p[0]
         elif self.mode == MODE_VOLUME:
             self.mode = MODE_BALANCE
             self._mode_until = ticks_add(now, self.b.balance_timeout_ms)
@@ -253,6 +287,20 @@ class Controller:
         """How long until nothing passes: the PGA2311's zero crossing, the DAC's soft mute."""
         zc = _ZC_TIMEOUT_MS if self.b.pga_zcen is not None else 0
         return zc if zc > self.b.dac_mute_ms else self.b.dac_mute_ms
+
+    def quiet_sequence(self):
+        """How to go quiet when the main loop cannot run on (an exception, Ctrl-C):
+        (stage, ms to wait after it) in the order that never pops - the DAC's soft
+        mute ramps down, then the PGA2311 mutes (at a zero crossing), then the mute
+        relay opens on silence."""
+        zc = _ZC_TIMEOUT_MS + 1 if self.b.pga_zcen is not None else 1
+        return (("dac", self.b.dac_mute_ms), ("pga", zc), ("relay", 0))
+
+    def save_before_stop(self, power_ok):
+        """Whether settings changed since the last save must be written now, because the
+        firmware is stopping: yes, unless the supply is failing (a flash write then could
+        be cut half way, and holds interrupts off)."""
+        return power_ok and self._dirty
 
     def power_fail(self, now):
         """Supply is failing: mute at once and stay muted."""

@@ -10,8 +10,11 @@
     set mute on|off
     set limit DB                lower: at once; higher: only asked for, a long press on
                                 the board confirms it within 10 s
+    set defaults                the board's volume, balance and limit (and gain/output
+                                where no switch sets them); needs the long press when
+                                it would raise the limit
     monitor on|off              push every change of state as {"event": "state", ...}
-    version
+    version                     protocol and firmware version
 
 Replies: {"ok": true, ...} or {"ok": false, "error": "..."}. Events flow only while a
 host asked for them: each costs a line of text, which the main loop should not
@@ -20,6 +23,8 @@ number, out of range, too long, not ASCII - gets an error and changes nothing.
 Pure: no machine, no I/O; the app feeds bytes and writes what comes back.
 """
 from micropython import const
+
+from .version import VERSION as FIRMWARE
 
 VERSION = const(1)
 MAX_LINE = const(96)
@@ -133,7 +138,7 @@ def handle(session, ctl, line, now):
         session.monitoring = t[1] == "on"
         return '{"ok": true, "monitor": %s}' % ("true" if session.monitoring else "false")
     if cmd == "version" and len(t) == 1:
-        return '{"ok": true, "protocol": %d}' % VERSION
+        return '{"ok": true, "protocol": %d, "firmware": "%s"}' % (VERSION, FIRMWARE)
     if cmd == "status" and len(t) == 1:
         return state_json(ctl, '"ok": true, ')
     if cmd == "get":
@@ -142,8 +147,11 @@ def handle(session, ctl, line, now):
         return '{"ok": true, "%s": %s}' % (t[1], _value(ctl, t[1]))
     if cmd != "set":
         return _err("unknown command: %s" % cmd[:20])
+    if len(t) == 2 and t[1] == "defaults":
+        why = ctl.host_defaults(now)
+        return _err(why) if why is not None else '{"ok": true, "defaults": true}'
     if len(t) != 3 or t[1] not in _NAMES:
-        return _err("use: set volume|balance|gain|output|mute|limit VALUE")
+        return _err("use: set volume|balance|gain|output|mute|limit VALUE, or set defaults")
     name, arg = t[1], t[2]
     if name in ("volume", "balance", "limit"):
         h = parse_hdb(arg)
