@@ -69,29 +69,47 @@ def test_status_get_set(port):
     port = port[0]
     p = run("status", "--port", port)
     assert p.returncode == 0, p.stderr
-    assert json.loads(p.stdout)["volume"] == -30.0
+    assert p.stdout.strip() == ("volume -30.0 dBV · balance 0.0 dB · gain low · output SE · "
+                                "limit 6.0 dBV · playing")
+    assert json.loads(run("status", "--json", "--port", port).stdout)["volume"] == -30.0
     p = run("set", "volume", "-24.5", "--port", port)
+    assert p.returncode == 0 and p.stdout.strip() == "volume -24.5 dBV", p.stderr
+    p = run("set", "volume", "-24.5", "--json", "--port", port)
     assert p.returncode == 0 and json.loads(p.stdout) == {"volume": -24.5}, p.stderr
-    p = run("get", "volume", "--port", port)
+    p = run("get", "volume", "--json", "--port", port)
     assert json.loads(p.stdout) == {"volume": -24.5}
+    p = run("set", "balance", "1.5", "--port", port)
+    assert p.stdout.strip() == "balance 1.5 dB towards the right"
 
 
 def test_refused_set_exits_1_with_the_reason(port):
     port = port[0]
     p = run("set", "volume", "-24.3", "--port", port)
     assert p.returncode == 1 and "0.5 dB grid" in p.stderr
+    p = run("set", "volume", "12", "--port", port)
+    assert p.returncode == 1 and "outside -80.0..6.0 dBV" in p.stderr
     p = run("set", "limit", "12", "--port", port)
     assert p.returncode == 1
 
 
-def test_bad_argument_exits_2():
-    p = run("set", "loudness", "3", "--port", "/dev/null")
-    assert p.returncode == 2
+@pytest.mark.parametrize("args", [
+    ["set", "loudness", "3", "--port", "/dev/null"], ["set", "volume", "--port", "/dev/null"],
+    ["set", "defaults", "now", "--port", "/dev/null"], ["frobnicate"], ["status", "--bogus"],
+    ["flash", "--board", "/nope/board.json", "--port", "/dev/null"],
+    ["sim", "--board", "/nope/board.json"], ["boards", "check"],
+    ["install-micropython", "--uf2", "/nope.uf2"],
+])
+def test_bad_input_exits_2_with_a_line_not_a_traceback(args):
+    p = run(*args)
+    assert p.returncode == 2, (args, p.stderr)
+    assert "Traceback" not in p.stderr and p.stderr.strip(), p.stderr
+    assert len(p.stderr.strip().splitlines()) <= 3, p.stderr
 
 
-def test_missing_port_exits_3():
+def test_missing_port_exits_3_after_waiting_for_it():
     p = run("status", "--port", "/dev/does-not-exist")
-    assert p.returncode == 3 and "cannot open" in p.stderr
+    assert p.returncode == 3 and "no such port: /dev/does-not-exist" in p.stderr
+    assert "waiting for" in p.stderr and "Traceback" not in p.stderr
 
 
 def test_monitor_prints_changes(port):
@@ -103,5 +121,32 @@ def test_monitor_prints_changes(port):
     time.sleep(2.0)
     mon.send_signal(2)
     out, err = mon.communicate(timeout=10)
-    events = [json.loads(x) for x in out.splitlines() if x.strip()]
-    assert any(e.get("volume") == -28.0 for e in events), (out, err)
+    lines = out.splitlines()
+    assert lines[0].startswith(port + ": volume -30.0 dBV"), out  # the state first
+    assert "Ctrl-C stops" in err
+    assert any(x.startswith("volume -28.0 dBV") for x in lines[1:]), (out, err)
+
+
+def test_bad_files_given_to_sim_exit_2_with_a_line(tmp_path):
+    latin = tmp_path / "latin.scn"
+    latin.write_bytes(b"power on\nwait 10 # caf\xe9\n")
+    for args, words in (
+            (["sim", "--script", str(latin)], "not UTF-8 text"),
+            (["sim", "--trace", "/nonexistent/dir/x.jsonl"], "cannot write the trace"),
+            (["sim", "--board", str(tmp_path / "missing.json"), "--script", str(latin)], "cannot read"),
+    ):
+        p = run(*args)
+        assert p.returncode == 2 and words in p.stderr, (args, p.stderr)
+        assert "Traceback" not in p.stderr
+
+
+def test_a_misspelt_board_key_is_named_with_the_closest_known_one(tmp_path):
+    d = json.load(open(SE))
+    d["gain_swich"] = d.pop("gain_switch")
+    bad = tmp_path / "typo.json"
+    bad.write_text(json.dumps(d))
+    for args in (["boards", "check", str(bad)], ["sim", "--board", str(bad)],
+                 ["flash", "--board", str(bad), "--port", "/dev/null"]):
+        p = run(*args)
+        assert p.returncode == 2, (args, p.stderr)
+        assert "gain_swich: unknown field (did you mean gain_switch?)" in p.stderr, p.stderr

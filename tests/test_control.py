@@ -1,11 +1,10 @@
 """The host side of the control protocol, against a fake serial port."""
-import io
-import json
 import time
 
 import pytest
 
 from headroom import control
+from headroom.errors import CommandError
 
 
 class FakeSerial:
@@ -37,20 +36,9 @@ def test_request_skips_events_and_noise_and_split_lines():
 
 
 def test_request_times_out_with_a_clear_message():
-    with pytest.raises(control.ControlError) as e:
+    with pytest.raises(CommandError) as e:
         control.request(control.Link(FakeSerial({})), "status", timeout=0.05)
     assert "no reply" in str(e.value) and "firmware running" in str(e.value)
-
-
-def test_monitor_prints_events_and_switches_them_off():
-    ser = FakeSerial({"monitor on": [b'{"ok": true, "monitor": true}\n',
-                                     b'{"event": "state", "volume": -29.0}\n'],
-                      "monitor off": [b'{"ok": true, "monitor": false}\n']})
-    out = io.StringIO()
-    calls = []
-    control.monitor(control.Link(ser), out, stop=lambda: calls.append(1) or len(calls) > 3)
-    assert json.loads(out.getvalue().splitlines()[0]) == {"event": "state", "volume": -29.0}
-    assert ser.sent == ["monitor on", "monitor off"]
 
 
 def test_cli_without_a_port_and_no_board_says_what_to_do(monkeypatch, capsys):

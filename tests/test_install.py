@@ -33,7 +33,7 @@ def test_not_a_uf2_is_refused(tmp_path, capsys):
     p = tmp_path / "x.uf2"
     p.write_bytes(b"MZ....")
     drive(tmp_path / "media")
-    assert cli.main(["install-micropython", "--uf2", str(p), "--drive", str(tmp_path / "media")]) == 1
+    assert cli.main(["install-micropython", "--uf2", str(p), "--drive", str(tmp_path / "media")]) == 2
     assert "not a UF2" in capsys.readouterr().err
 
 
@@ -41,5 +41,5 @@ def test_two_drives_are_refused(tmp_path, capsys):
     f = uf2(tmp_path)
     drive(tmp_path / "media", "A")
     drive(tmp_path / "media", "B")
-    assert cli.main(["install-micropython", "--uf2", str(f), "--drive", str(tmp_path / "media")]) == 1
+    assert cli.main(["install-micropython", "--uf2", str(f), "--drive", str(tmp_path / "media")]) == 3
     assert "several" in capsys.readouterr().err

@@ -291,7 +291,7 @@ def test_cli_unicode_digit_names_the_line(tmp_path):
 def test_cli_sim_missing_script_exits_2(tmp_path):
     p = cli("sim", "--script", str(tmp_path / "nope.scn"))
     assert p.returncode == 2
-    assert "cannot read script" in p.stderr
+    assert "cannot read scenario" in p.stderr
 
 
 def test_cli_sim_good_script_exits_0(tmp_path):

@@ -1,13 +1,14 @@
-"""`headroom` command line: one subcommand per job, each with its own --help.
-
-Exit codes: 0 success, 1 the run found a problem (failed expectation, fault,
-firmware crash) or the board refused a command, 2 bad input (arguments, board file,
-scenario script), 3 no board to talk to (port missing, busy, or no reply).
+"""`headroom` command line: one table of subcommands (`COMMANDS`), each a `do_*` handler
+with its argument factory, in mpremote's style. Handlers raise CommandError, which
+carries the exit code (see errors.py: the same codes for every subcommand).
+Output is for people; `--json` gives the machine form where there is one.
 """
 import argparse
+import json
 import os
 import sys
 
+from .errors import BAD_INPUT, NO_BOARD, OK, PROBLEM, CommandError
 from .sim.simboard import FIRMWARE_DIR
 
 REPO = os.path.dirname(FIRMWARE_DIR)
@@ -19,179 +20,304 @@ def default_script(board_path):
     return os.path.join(REPO, "tests", "scenarios", stem + ".scn")
 
 
+def say(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def read_text(path, what):
+    """A text file's contents, or CommandError(BAD_INPUT) saying why not."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise CommandError("cannot read %s %s: %s" % (what, path, e.strerror or e), BAD_INPUT)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CommandError("%s %s is not UTF-8 text (byte 0x%02x at offset %d)"
+                           % (what, path, data[e.start], e.start), BAD_INPUT)
+
+
+def load_board(path):
+    """The validated board, or CommandError(BAD_INPUT) naming the file and the field."""
+    from .sim.simboard import use_firmware
+    use_firmware()
+    from headroom_fw import board as boardfile
+    try:
+        return boardfile.load(path)
+    except boardfile.BoardError as e:
+        msg = str(e)
+        raise CommandError(msg if msg.startswith(path) else "%s: %s" % (path, msg), BAD_INPUT)
+
+
+# ---- sim
+
+def args_sim(p):
+    p.add_argument("--board", default=DEFAULT_BOARD, help="board file (default: pico-se)")
+    p.add_argument("--script", help="scenario script (default: the board's scenario in tests/scenarios)")
+    p.add_argument("--trace", help="write the JSON Lines trace here")
+    p.add_argument("--seed", type=int, default=1, help="seed for contact bounce (default 1)")
+    p.add_argument("-v", "--verbose", action="store_true", help="show pins, SPI frames and PGA states")
+
+
 def do_sim(args):
     from .sim import world
     from .sim.run import run_script
     from .sim.scenario import ScenarioError
 
+    load_board(args.board)
     script = args.script or default_script(args.board)
+    text = read_text(script, "scenario")
     try:
-        with open(script) as f:
-            text = f.read()
+        trace_file = open(args.trace, "w") if args.trace else None
     except OSError as e:
-        print("headroom sim: cannot read script: %s" % e, file=sys.stderr)
-        return 2
-    trace_file = open(args.trace, "w") if args.trace else None
+        raise CommandError("cannot write the trace to %s: %s" % (args.trace, e.strerror), BAD_INPUT)
     try:
         result = run_script(args.board, text, trace_sink=trace_file, timeline=sys.stdout,
                             verbose=args.verbose, seed=args.seed)
     except ScenarioError as e:
-        print("headroom sim: %s: %s" % (script, e), file=sys.stderr)
-        return 2
+        raise CommandError("%s: %s" % (script, e), BAD_INPUT)
     except world.SimFault as e:
-        print("headroom sim: FAULT: %s" % e, file=sys.stderr)
-        return 1
-    except ValueError as e:  # BoardError
-        print("headroom sim: %s" % e, file=sys.stderr)
-        return 2
+        raise CommandError("FAULT: %s" % e, PROBLEM)
     finally:
         if trace_file:
             trace_file.close()
     for line, text, why in result.failures:
-        print("line %d: %s: %s" % (line, text, why), file=sys.stderr)
+        say("line %d: %s: %s" % (line, text, why))
     if result.crashes:
-        print("headroom sim: the firmware crashed: %s" % result.crashes[0], file=sys.stderr)
+        say("headroom sim: the firmware crashed: %s" % result.crashes[0])
     print("%d steps, %d expectations failed, %d flash writes, %.3f s simulated" % (
         result.steps, len(result.failures), result.flash_writes, result.t_us / 1e6))
-    return 1 if result.failures or result.crashes else 0
+    return PROBLEM if result.failures or result.crashes else OK
+
+
+# ---- boards
+
+def args_boards(p):
+    p.add_argument("action", nargs="?", choices=("list", "check", "wiring"), default="list",
+                   help="list (default), check FILE, or wiring FILE (a Markdown pin table)")
+    p.add_argument("file", nargs="?", help="board file")
 
 
 def do_boards(args):
-    from .sim.simboard import use_firmware
-    use_firmware()
-    from headroom_fw import board as boardfile
-    if args.action in ("check", "wiring"):
-        try:
-            b = boardfile.load(args.file)
-        except boardfile.BoardError as e:
-            print("%s: %s" % (args.file, e), file=sys.stderr)
-            return 2
+    if args.action != "list":
+        if not args.file:
+            raise CommandError("boards %s: name a board file" % args.action, BAD_INPUT)
+        b = load_board(args.file)
         if args.action == "wiring":
             from .wiring import markdown
             sys.stdout.write(markdown(b))
-            return 0
+            return OK
         print("%s: ok (%s, %d PGA2311, outputs: %s)" % (
             args.file, b.name, len(b.pga_roles) // 2,
             ", ".join(("se", "balanced")[o] for o in b.outputs)))
-        return 0
-    bad = 0
+        return OK
+    bad = OK
     for name in sorted(os.listdir(os.path.join(REPO, "boards"))):
         if name.endswith(".json"):
-            path = os.path.join(REPO, "boards", name)
             try:
-                b = boardfile.load(path)
+                b = load_board(os.path.join(REPO, "boards", name))
                 print("%-24s %s" % (name, b.name))
-            except boardfile.BoardError as e:
-                bad = 1
+            except CommandError as e:
+                bad = PROBLEM
                 print("%-24s INVALID: %s" % (name, e))
     return bad
 
 
-def _port(args):
-    from .control import find_port
-    return args.port or find_port()
+# ---- talking to a board
+
+def _port_arg(p):
+    p.add_argument("--port", help="serial port (default: the one Pico attached)")
+    p.add_argument("--json", action="store_true", help="print the reply as JSON")
 
 
-def do_control(args):
-    """status / get / set / monitor over the control protocol."""
-    import json
+def _board(args, wait_s=None):
+    from .control import Board
+    from .port import WAIT_S, find_port
+    return Board(args.port or find_port(), WAIT_S if wait_s is None else wait_s, say=say)
 
-    from .control import ControlError, monitor, open_port, request
+
+def _ask(args, line, resend=True):
+    board = _board(args)
     try:
-        ser = open_port(_port(args))
-        try:
-            if args.cmd == "monitor":
-                monitor(ser, sys.stdout)
-                return 0
-            line = {"status": "status", "get": "get %s" % getattr(args, "name", ""),
-                    "set": "set %s %s" % (getattr(args, "name", ""), getattr(args, "value", ""))}[args.cmd]
-            reply = request(ser, line)
-        finally:
-            ser.close()
-    except ControlError as e:
-        print("headroom %s: %s" % (args.cmd, e), file=sys.stderr)
-        return 3
+        reply = board.request(line, resend_s=1.0 if resend else None)
+    finally:
+        board.close()
     if not reply.get("ok"):
-        print("headroom %s: %s" % (args.cmd, reply.get("error", "refused")), file=sys.stderr)
-        return 1
+        raise CommandError(reply.get("error", "refused"), PROBLEM)
     reply.pop("ok")
-    print(json.dumps(reply))
-    return 0
+    return reply
+
+
+def _out(args, reply, text):
+    print(json.dumps(reply) if args.json else text)
+    return OK
+
+
+def args_status(p):
+    _port_arg(p)
+
+
+def do_status(args):
+    from .readable import state_line
+    r = _ask(args, "status")
+    return _out(args, r, state_line(r))
+
+
+NAMES = ("volume", "balance", "gain", "output", "mute", "limit")
+
+
+def args_get(p):
+    _port_arg(p)
+    p.add_argument("name", choices=NAMES)
+
+
+def do_get(args):
+    from .readable import value_text
+    r = _ask(args, "get " + args.name)
+    return _out(args, r, value_text(args.name, r[args.name]))
+
+
+def args_set(p):
+    _port_arg(p)
+    p.add_argument("name", choices=NAMES + ("defaults",))
+    p.add_argument("value", nargs="?",
+                   help="dB (multiple of 0.5), low|high, se|balanced, on|off; none for defaults")
+
+
+def do_set(args):
+    from .readable import value_text
+    if (args.name == "defaults") != (args.value is None):
+        raise CommandError("%s %s" % (args.name, "takes no value" if args.name == "defaults"
+                                      else "needs a value"), BAD_INPUT)
+    if args.name == "defaults":
+        r = _ask(args, "set defaults", resend=False)
+        return _out(args, r, "defaults restored")
+    r = _ask(args, "set %s %s" % (args.name, args.value), resend=False)
+    return _out(args, r, value_text(args.name, r[args.name]))
+
+
+def args_monitor(p):
+    _port_arg(p)
+
+
+def do_monitor(args):
+    from .control import monitor
+    from .readable import state_line
+    board = _board(args, wait_s=30.0)
+    board.connect()  # the port is ours (or busy) before anything else
+
+    def state(obj):
+        obj = dict(obj)
+        obj.pop("ok", None)
+        if args.json:
+            print(json.dumps(obj), flush=True)
+        else:
+            print("%s: %s" % (board.port, state_line(obj)), flush=True)
+            say("monitoring %s: every change is printed; Ctrl-C stops" % board.port)
+
+    def event(obj):
+        print(json.dumps(obj) if args.json else state_line(obj), flush=True)
+
+    try:
+        monitor(board, event, state)
+    finally:
+        board.close()
+    return OK
+
+
+# ---- flashing
+
+def args_flash(p):
+    p.add_argument("--board", required=True, help="board file, e.g. boards/pico-se.json")
+    p.add_argument("--port", help="serial port (default: the one Pico attached)")
+    p.add_argument("--firmware", default=FIRMWARE_DIR,
+                   help="the firmware folder to install (default: this repository's firmware/)")
 
 
 def do_flash(args):
-    from .flash import FlashError, flash
-    try:
-        port = _port(args)
-        flash(args.board, port)
-    except (FlashError, ValueError) as e:
-        print("headroom flash: %s" % e, file=sys.stderr)
-        return 3 if "no Pico" in str(e) or "several Picos" in str(e) else 1
-    except Exception as e:  # ControlError from find_port
-        print("headroom flash: %s" % e, file=sys.stderr)
-        return 3
-    return 0
+    from .flash import flash
+    from .port import find_port
+    load_board(args.board)
+    if not os.path.isfile(os.path.join(args.firmware, "main.py")):
+        raise CommandError("%s has no main.py: not a firmware folder" % args.firmware, BAD_INPUT)
+    flash(args.board, args.port or find_port(), say=say, firmware=args.firmware)
+    return OK
+
+
+def args_install(p):
+    p.add_argument("--uf2", required=True, help="the MicroPython .uf2 for the Pico")
+    p.add_argument("--drive", help="where the RPI-RP2 drive is mounted (default: look for it)")
 
 
 def do_install(args):
-    from .flash import FlashError, install_micropython
-    try:
-        install_micropython(args.uf2, [args.drive] if args.drive else None)
-    except FlashError as e:
-        print("headroom install-micropython: %s" % e, file=sys.stderr)
-        return 3 if "no RPI-RP2" in str(e) else 1
-    return 0
+    from .flash import install_micropython
+    install_micropython(args.uf2, [args.drive] if args.drive else None)
+    return OK
+
+
+def args_vboard(p):
+    from .vboard.supervisor import add_arguments
+    add_arguments(p)
+
+
+def do_vboard(args):
+    from .vboard.supervisor import run
+    return run(args)
+
+
+# name: (handler, argument factory, help)
+COMMANDS = {
+    "sim": (do_sim, args_sim, "run the firmware on a simulated board"),
+    "boards": (do_boards, args_boards, "list the board files, or check one"),
+    "flash": (do_flash, args_flash,
+              "copy the firmware and a board file to a Pico (incremental, verified), then check it runs"),
+    "install-micropython": (do_install, args_install, "copy a MicroPython UF2 to a Pico in BOOTSEL mode"),
+    "virtual-board": (do_vboard, args_vboard,
+                      "the firmware on a simulated board behind a serial port (mpremote works on it)"),
+    "status": (do_status, args_status, "every setting and the state"),
+    "get": (do_get, args_get, "one setting"),
+    "set": (do_set, args_set, "change a setting (or restore the defaults)"),
+    "monitor": (do_monitor, args_monitor, "print every change of state until Ctrl-C"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # exit code 2 for bad arguments, without argparse's own exit
+        raise CommandError("%s: %s" % (self.prog, message), BAD_INPUT)
 
 
 def build_parser():
-    p = argparse.ArgumentParser(prog="headroom", description=__doc__.split("\n")[0])
-    sub = p.add_subparsers(dest="cmd", required=True)
-    s = sub.add_parser("sim", help="run the firmware on a simulated board")
-    s.add_argument("--board", default=DEFAULT_BOARD, help="board file (default: pico-se)")
-    s.add_argument("--script", help="scenario script (default: the board's scenario in tests/scenarios)")
-    s.add_argument("--trace", help="write the JSON Lines trace here")
-    s.add_argument("--seed", type=int, default=1, help="seed for contact bounce (default 1)")
-    s.add_argument("-v", "--verbose", action="store_true", help="show pins, SPI frames and PGA states")
-    s.set_defaults(fn=do_sim)
-    b = sub.add_parser("boards", help="list the board files, or check one")
-    b.add_argument("action", nargs="?", choices=("list", "check", "wiring"), default="list",
-                   help="list (default), check FILE, or wiring FILE (a Markdown pin table)")
-    b.add_argument("file", nargs="?", help="board file")
-    b.set_defaults(fn=do_boards)
-    f = sub.add_parser("flash", help="copy the firmware and a board file to a Pico (incremental, verified)")
-    f.add_argument("--board", required=True, help="board file, e.g. boards/pico-se.json")
-    f.add_argument("--port", help="serial port (default: the one Pico attached)")
-    f.set_defaults(fn=do_flash)
-    u = sub.add_parser("install-micropython", help="copy a MicroPython UF2 to a Pico in BOOTSEL mode")
-    u.add_argument("--uf2", required=True, help="the MicroPython .uf2 for the Pico")
-    u.add_argument("--drive", help="where the RPI-RP2 drive is mounted (default: look for it)")
-    u.set_defaults(fn=do_install)
-    v = sub.add_parser("virtual-board",
-                       help="the firmware on a simulated board behind a pty (mpremote works on it)")
-    from .vboard.supervisor import add_arguments, run
-    add_arguments(v)
-    v.set_defaults(fn=run)
-    names = ("volume", "balance", "gain", "output", "mute", "limit")
-    for name, text in (("status", "every setting and the state, as JSON"),
-                       ("get", "one setting"), ("set", "change a setting"),
-                       ("monitor", "print every change of state until Ctrl-C")):
-        c = sub.add_parser(name, help=text)
-        c.add_argument("--port", help="serial port (default: the one Pico attached)")
-        if name in ("get", "set"):
-            c.add_argument("name", choices=names)
-        if name == "set":
-            c.add_argument("value", help="dB (multiple of 0.5), low|high, se|balanced, on|off")
-        c.set_defaults(fn=do_control)
+    p = _Parser(prog="headroom", description="Headroom: firmware tools, simulator and board control. "
+                "Exit codes: 0 ok, 1 problem or refused, 2 bad input, 3 no board to talk to.")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+    for name, (fn, add_args, text) in COMMANDS.items():
+        s = sub.add_parser(name, help=text, description=text)
+        add_args(s)
+        s.set_defaults(fn=fn)
     return p
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    if args.cmd == "boards" and args.action != "list" and not args.file:
-        print("headroom boards %s: name a board file" % args.action, file=sys.stderr)
-        return 2
-    return args.fn(args)
+    prog = "headroom"
+    try:
+        args = build_parser().parse_args(argv)
+        prog = "headroom " + args.cmd
+        return args.fn(args)
+    except CommandError as e:
+        print("%s: %s" % (prog, e), file=sys.stderr)
+        return e.code
+    except KeyboardInterrupt:
+        print("%s: interrupted" % prog, file=sys.stderr)
+        return PROBLEM
+    except OSError as e:  # pyserial's SerialException too: a port that went away mid-way
+        print("%s: the board's port failed (%s): it may be resetting; try again" % (prog, e),
+              file=sys.stderr)
+        return NO_BOARD
+    except BrokenPipeError:
+        return OK
 
 
 if __name__ == "__main__":
     sys.exit(main())
+

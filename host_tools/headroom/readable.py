@@ -1,0 +1,50 @@
+"""The board's replies as a person reads them: one line, in the units a user knows."""
+
+_PHASES = {"boot": "starting (muted)", "muting": "switching (muted)", "releasing": "switching (muted)",
+           "switching": "switching (muted)", "unmuting": "switching (muted)", "playing": "playing",
+           "power-fail": "power failing (muted)", "fault": "FAULT (muted)"}
+
+
+def db(v, unit="dB"):
+    return "%.1f %s" % (v, unit)
+
+
+def balance_text(v):
+    if v == 0:
+        return "0.0 dB"
+    return "%.1f dB towards the %s" % (abs(v), "right" if v > 0 else "left")
+
+
+def value_text(name, v):
+    """One setting: 'volume -24.0 dBV', 'gain low', 'mute on'."""
+    if name in ("volume", "limit"):
+        return "%s %s" % (name, db(v, "dBV"))
+    if name == "balance":
+        return "balance " + balance_text(v)
+    if name == "mute":
+        return "mute " + ("on" if v else "off")
+    if name == "output":
+        return "output " + ("SE" if v == "se" else v)
+    return "%s %s" % (name, v)
+
+
+def state_line(s):
+    """'volume -24.0 dBV · balance 0.0 dB · gain low · output SE · limit 6.0 dBV · playing'"""
+    parts = []
+    if "volume" in s:
+        parts.append(value_text("volume", s["volume"]))
+    if "balance" in s:
+        parts.append(value_text("balance", s["balance"]))
+    for name in ("gain", "output", "limit"):
+        if name in s:
+            parts.append(value_text(name, s[name]))
+    if s.get("mode") == "balance":
+        parts.append("balance mode (the knob trims balance)")
+    phase = s.get("phase")
+    if s.get("mute") and phase == "playing":
+        parts.append("muted")
+    elif phase is not None:
+        parts.append(_PHASES.get(phase, phase))
+    for f in s.get("faults", ()):
+        parts.append("fault: " + f)
+    return " · ".join(parts)
