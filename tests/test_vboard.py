@@ -1,6 +1,9 @@
 """The virtual board (`python -m headroom.vboard`): the firmware on the simulated board behind a
 pseudo-terminal that behaves like the Pico's USB serial port, driven with the real mpremote.
 
+No test here waits for a guessed duration: each waits for an event (a reply, a line on
+stderr, a prompt), bounded by a generous time-out that only a hang reaches.
+
 - the pty's path is the first line of output; mpremote's fs ls / cp both ways / sha256sum /
   mkdir / exec / soft-reset / mount work on it, and what it wrote is in the littlefs image
   (read back with littlefs-python, a separate littlefs implementation);
@@ -11,7 +14,10 @@ pseudo-terminal that behaves like the Pico's USB serial port, driven with the re
   runs on the virtual clock in step with wall time, stops on Ctrl-C with a
   KeyboardInterrupt and gives the REPL back; `mpremote reset` (machine.reset) boots it
   again; its watchdog outlives Ctrl-C and soft resets, as the RP2040's does;
-- a power cut in the middle of a copy leaves an image that mounts, with the earlier files whole;
+- a power cut in the middle of a copy (at a block operation counted by the image's own block
+  device, so mid-file however fast the machine) leaves an image that mounts, with the
+  earlier files whole;
+- the port drops off at a reset and comes back once the board is up, as a Pico's does;
 - the MicroPython-side PIO engine counts exactly as the rp2040-pio-emulator one.
 """
 import glob
@@ -41,20 +47,52 @@ needs_tools = pytest.mark.skipif(
 
 
 class VBoard:
-    """A running `python -m headroom.vboard`, and mpremote on its pseudo-terminal."""
+    """A running `python -m headroom.vboard`, and mpremote on its port."""
 
     def __init__(self, image, board=SE, args=()):
         """`args`: more options, e.g. ["--lenient-watchdog"]."""
         self.image = str(image)
+        self.started = time.monotonic()
         self.proc = subprocess.Popen([sys.executable, "-m", "headroom.vboard", "--board", board,
                                       "--image", self.image] + list(args),
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        r, _, _ = select.select([self.proc.stdout], [], [], 10)
+        r, _, _ = select.select([self.proc.stdout], [], [], 30)
         assert r, "no first line from the virtual board"
         self.path = self.proc.stdout.readline().decode().strip()
-        if not self.path.startswith("/dev/pts/"):
+        self.control_path = self.proc.stdout.readline().decode().strip()
+        if not os.path.islink(self.path):
             self.proc.wait(10)
-            raise AssertionError("no pseudo-terminal: %r %s" % (self.path, self.proc.stderr.read()))
+            raise AssertionError("no port: %r %s" % (self.path, self.proc.stderr.read()))
+        self.err = b""
+        os.set_blocking(self.proc.stderr.fileno(), False)
+
+    def control(self, line):
+        """One line to the control socket; its answer."""
+        import socket
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(30)
+            s.connect(self.control_path)
+            s.sendall(line.encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = s.recv(4096)
+                assert chunk, "the control socket closed"
+                data += chunk
+        return data.decode().strip()
+
+    def wait_stderr(self, text, timeout=60, count=1):
+        """Wait until the virtual board has logged `text` `count` times (an event, not a
+        duration)."""
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                self.err += self.proc.stderr.read() or b""
+            except (BlockingIOError, TypeError):
+                pass
+            if self.err.count(text.encode()) >= count:
+                return
+            assert time.monotonic() < end, "virtual board never said %r: %s" % (text, self.err)
+            select.select([self.proc.stderr], [], [], 0.5)
 
     def mpremote(self, *args, timeout=30, check=True):
         p = subprocess.run([MPREMOTE, "connect", self.path] + list(args), capture_output=True,
@@ -78,7 +116,8 @@ class VBoard:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        err = self.proc.stderr.read().decode()
+        os.set_blocking(self.proc.stderr.fileno(), True)
+        err = (self.err + self.proc.stderr.read()).decode()
         self.proc.stdout.close()
         self.proc.stderr.close()
         return err
@@ -128,21 +167,24 @@ def ask_status(ser, timeout=5):
     return None
 
 
-def status(b, timeout=10):
-    """ask_status on a freshly opened port, again until `timeout`: a board resetting drops
-    off (a hang-up) and loses what comes before it is up, as over USB."""
-    import serial
+def status(b, timeout=30, until=lambda s: True):
+    """The firmware's `status`, through the host tools' own Board (which waits for a port
+    that is away while the board resets, and asks again), once `until(status)` holds."""
+    from headroom.control import Board
     end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            with b.serial() as ser:
-                reply = ask_status(ser, 1.0)
-        except serial.SerialException:
-            time.sleep(0.2)
-            continue
-        if reply is not None:
-            return reply
-    raise AssertionError("no reply to status")
+    board = Board(b.path, wait_s=timeout)
+    try:
+        while True:
+            s = board.request("status", timeout=timeout, resend_s=1.0)
+            if until(s) or time.monotonic() > end:
+                return s
+            time.sleep(0.05)
+    finally:
+        board.close()
+
+
+def playing(s):
+    return s.get("phase") == "playing"
 
 
 def copy_firmware(b):
@@ -255,27 +297,34 @@ def test_the_firmware_boots_from_the_image_and_ctrl_c_gives_the_repl(vboard):
         ser.write(b"\x04")  # Ctrl-D at the friendly REPL: soft reset, main.py runs
         assert read_until(ser, b"soft reboot\r\n").endswith(b"MPY: soft reboot\r\n")
         booted = time.monotonic()
-        time.sleep(2.0)  # past the board's 1.5 s settle delay
-        state = ask_status(ser)
-        assert state and state["volume"] == -30.0 and state["mute"] is False, state
+        state = None
+        while time.monotonic() < booted + 30:  # until the settle delay has passed
+            state = ask_status(ser)
+            if state and state["phase"] == "playing":
+                break
+        assert state and state["volume"] == -30.0 and state["phase"] == "playing", state
         ser.write(b"\x03")
         out = read_until(ser, b">>> ")
         assert b"KeyboardInterrupt" in out and b'File "main.py"' in out, out
         wall_ms = (time.monotonic() - booted) * 1000
-    # The REPL is the firmware's VM: its modules are loaded, its pins where it left them,
-    # its clock (the virtual one) moved with wall time.
+    # The REPL is the firmware's VM: its modules are loaded, its clock (the virtual one)
+    # moved with wall time, and the Ctrl-C left the outputs quiet: XSMT, the PGA2311's
+    # MUTE and the mute relay all low (the firmware muted them, in that order, on its way out).
     out = b.mpremote("resume", "exec",
                      "import sys, time, machine\n"
-                     "print('headroom_fw.app' in sys.modules, machine.Pin(14).value(), "
-                     "machine.Pin(20).value(), time.ticks_ms(), machine.reset_cause())")
-    loaded, mute_relay, pga_unmuted, ticks, cause = out.split()
-    assert (loaded, mute_relay, pga_unmuted, cause) == ("True", "1", "1", "1")
-    # Never ahead of wall time; behind it by the VM's boot at most (slow on a busy machine).
-    assert 1000 < int(ticks) - 100 < wall_ms + 100, (ticks, wall_ms)
+                     "print('headroom_fw.app' in sys.modules, machine.Pin(7).value(), "
+                     "machine.Pin(20).value(), machine.Pin(14).value(), time.ticks_ms(), "
+                     "machine.reset_cause())")
+    loaded, xsmt, pga_unmuted, mute_relay, ticks, cause = out.split()
+    assert (loaded, xsmt, pga_unmuted, mute_relay, cause) == ("True", "0", "0", "0", "1")
+    # A soft reset keeps the ticks counting from power-on (as rp2's hardware timer does):
+    # never ahead of wall time since power-on, and on by at least the time since the soft
+    # reset, less the VM's boot.
+    assert wall_ms - 5000 < int(ticks) < (time.monotonic() - b.started) * 1000 + 100, (ticks, wall_ms)
     # The firmware's watchdog keeps running on the virtual clock: a 3 s sleep at the REPL
     # (nobody feeds it) ends in a watchdog reset, and the firmware boots again.
     b.mpremote("resume", "exec", "--no-follow", "import time; time.sleep(3)")
-    time.sleep(2.5)
+    b.wait_stderr("watchdog reset")
     assert status(b)["volume"] == -30.0
     out = b.mpremote("resume", "exec", "import machine; print(machine.reset_cause())")
     assert out.strip() == "3"  # WDT_RESET
@@ -283,35 +332,35 @@ def test_the_firmware_boots_from_the_image_and_ctrl_c_gives_the_repl(vboard):
     # mpremote command soft-resets first (from the raw REPL: main.py does not run then).
     b.mpremote("reset")
     assert status(b)["volume"] == -30.0
+    b.wait_stderr("", timeout=0)
+    n = b.err.count(b"watchdog reset")
     out = b.mpremote("fs", "ls", "+", "exec", "import sys; print('headroom_fw.app' in sys.modules)")
     assert "board.json" in out and out.endswith("False\r\n")
     # ...but the firmware's watchdog outlives both the Ctrl-C and the soft reset, as the
     # RP2040's does: 2 s after the firmware stopped feeding it, the board resets.
-    time.sleep(2.5)
-    assert status(b, timeout=3)["volume"] == -30.0
-    assert "watchdog reset" in b.stop()
+    b.wait_stderr("watchdog reset", count=n + 1)
+    assert status(b)["volume"] == -30.0
 
 
 @needs_tools
-def test_a_power_cut_mid_copy_leaves_a_mountable_image(vboard, tmp_path):
+@pytest.mark.parametrize("cut_after", [3, 40])
+def test_a_power_cut_mid_copy_leaves_a_mountable_image(vboard, tmp_path, cut_after):
     b = vboard()
     small = b"x" * 3000
     (tmp_path / "small.txt").write_bytes(small)
     b.mpremote("fs", "cp", str(tmp_path / "small.txt"), ":small.txt")
     big = random.Random(2).randbytes(400 * 1024)
     (tmp_path / "big.bin").write_bytes(big)
-    cp = subprocess.Popen([MPREMOTE, "connect", b.path, "fs", "cp", str(tmp_path / "big.bin"),
-                           ":big.bin"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        time.sleep(1.5)
-        assert cp.poll() is None, "the copy ended before the power cut"
-        b.proc.send_signal(signal.SIGUSR1)  # power cut: the VM is killed mid-write
-        time.sleep(0.5)
-    finally:
-        cp.kill()
-        cp.wait()
+    # The power goes in the middle of a block operation of the copy itself (the 4th, or
+    # the 41st, of the ~100 a 400 KB file takes), on a fast machine or a slow one.
+    assert b.control("cut after %d blocks" % cut_after) == "ok"
+    cp = subprocess.run([MPREMOTE, "connect", b.path, "fs", "cp", str(tmp_path / "big.bin"),
+                         ":big.bin"], capture_output=True, timeout=120)
+    assert cp.returncode != 0  # the board went away under it
+    b.wait_stderr("power cut in the middle of a flash block operation")
+    b.wait_stderr("power cycle")
     err = b.stop()
-    assert "power cycle" in err
+    assert "formatted" in err  # only the first boot formatted the image
     fs = lfs(b.image)
     with fs.open("small.txt", "rb") as f:
         assert f.read() == small
@@ -324,6 +373,29 @@ def test_a_power_cut_mid_copy_leaves_a_mountable_image(vboard, tmp_path):
     b2 = vboard()
     assert "small.txt" in b2.mpremote("fs", "ls")
     assert "formatted" not in b2.stop()
+
+
+@needs_tools
+def test_the_port_drops_off_at_a_reset_and_comes_back(vboard):
+    b = vboard()
+    import serial
+    with b.serial() as ser:
+        b.proc.send_signal(signal.SIGUSR1)  # a power cycle
+        with pytest.raises(serial.SerialException):
+            end = time.monotonic() + 30
+            while time.monotonic() < end:
+                ser.read(100)   # end of file once the board drops off
+    b.wait_stderr("power cycle")
+    end = time.monotonic() + 30
+    while not os.path.exists(b.path):
+        assert time.monotonic() < end, "the port never came back"
+        time.sleep(0.02)
+    assert b.mpremote("exec", "print(6*7)").strip() == "42"
+    assert b.control("power off") == "ok"
+    assert not os.path.exists(b.path)   # no supply, no USB
+    assert b.control("power on") == "ok"
+    assert b.mpremote("exec", "print(6*7)").strip() == "42"
+    assert b.control("switch on the kettle").startswith("error: unknown command")
 
 
 def test_a_bad_board_file_or_image_is_refused(tmp_path):

@@ -1,29 +1,43 @@
 """`headroom flash` and `headroom install-micropython`: putting Headroom on a Pico.
 
-flash: compile the firmware with mpy-cross, ask the board (one mpremote exec) for
-the SHA-256 of every Headroom file it has, copy only the files that differ (with
-mpremote `fs cp`), ask again and compare every hash, then reset the board so it
-boots main.py (a soft reset from the raw REPL would not). A copy cut
-short by a power cut leaves a file whose hash is wrong: the next flash copies it
-again. Before anything, the board's MicroPython must load the .mpy files mpy-cross
-makes (its .mpy version).
+flash, in one mpremote session on the port (held exclusively throughout):
+
+1. Ctrl-C stops the running firmware, which goes quiet in order (DAC, PGA2311, mute
+   relay) and writes settings not yet saved; the raw REPL comes up without a soft
+   reset, so nothing else runs and the supply-fail interrupt stays armed;
+2. one exec asks for MicroPython's version and .mpy format and the SHA-256 of every
+   Headroom file on the board;
+3. only the files whose hash differs are copied, each to a temporary name and then
+   renamed over the old one, so a power cut never leaves half a module;
+4. the hashes are read again and compared;
+5. the board is reset, boots main.py, and `flash` waits until the new firmware
+   answers `version` and `status`. If it does not, flash shows what the board
+   prints when main.py runs and exits 1.
+
+The firmware's watchdog (which rp2 cannot stop) is re-armed at its longest (8.4 s) and
+fed before each step, or it would reset the board mid-flash.
 """
 import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
+import time
 
 from . import mpy
+from .errors import BAD_INPUT, NO_BOARD, PROBLEM, CommandError
+from .port import WAIT_S, open_serial
 
 MPY_VERSION = 6           # .mpy format of mpy-cross 1.29 (bytecode version 6.3)
 MPY_SUBVERSION = 3
 NEEDS = "MicroPython 1.23 or newer"
+CHUNK = 1024              # bytes of a file per exec
+BOOT_S = 20.0             # from the reset until the new firmware must answer
 
-_HASH_SCRIPT = """
-import os, hashlib, json
+_FEED = "import machine\ntry:\n machine.WDT(timeout=8388).feed()\nexcept Exception:\n pass\n"
+
+_INFO_SCRIPT = _FEED + """
+import os, sys, hashlib, json
 def _h(p):
     h = hashlib.sha256()
     with open(p, 'rb') as f:
@@ -45,50 +59,15 @@ try:
         _out['headroom_fw/' + _n] = _h('headroom_fw/' + _n)
 except OSError:
     pass
-print('HASHES' + json.dumps(_out))
+print('INFO' + json.dumps({'name': sys.implementation.name,
+                           'version': '.'.join(str(x) for x in sys.implementation.version[:3]),
+                           'mpy': getattr(sys.implementation, '_mpy', 0), 'hashes': _out}))
 """
 
-_VERSION_SCRIPT = ("import sys; print('VERSION', sys.implementation.name, "
-                   "'.'.join(str(x) for x in sys.implementation.version[:3]), "
-                   "getattr(sys.implementation, '_mpy', 0))")
 
-
-class FlashError(Exception):
-    pass
-
-
-def mpremote_cmd():
-    exe = os.path.join(os.path.dirname(sys.executable), "mpremote")
-    return [exe] if os.path.exists(exe) else [sys.executable, "-m", "mpremote"]
-
-
-# The firmware's watchdog keeps running after mpremote's Ctrl-C stops it (rp2 cannot stop
-# a watchdog), and would reset the board mid-flash: every call first re-arms it at its
-# longest (8.4 s) and feeds it.
-_FEED = "import machine\ntry:\n machine.WDT(timeout=8388).feed()\nexcept Exception:\n pass"
-
-
-def _mpremote(port, *args, timeout=60):
-    cmd = mpremote_cmd() + ["connect", port, "exec", _FEED, "+"] + list(args)
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise FlashError("mpremote timed out: %s" % " ".join(args[:2]))
-    if p.returncode != 0:
-        what = "exec" if args[0] == "exec" else " ".join(args[:2])
-        last = ((p.stderr or p.stdout).strip().splitlines() or ["?"])[-1]
-        raise FlashError("mpremote %s failed: %s" % (what, last))
-    return p.stdout
-
-
-def board_files(board_path, build_dir):
+def board_files(board_path, firmware=mpy.FIRMWARE_DIR):
     """{remote path: local file} of everything flash puts on the board."""
-    mpy.build(build_dir)
-    files = {}
-    for root, _dirs, names in os.walk(build_dir):
-        for n in names:
-            local = os.path.join(root, n)
-            files[os.path.relpath(local, build_dir)] = local
+    files = mpy.compiled(firmware)
     files["board.json"] = board_path
     return files
 
@@ -98,76 +77,215 @@ def sha256(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def check_version(port):
-    out = _mpremote(port, "exec", _VERSION_SCRIPT)
-    line = [x for x in out.splitlines() if x.startswith("VERSION")]
-    if not line:
-        raise FlashError("the board did not answer like MicroPython (got %r)" % out[:80])
-    _, name, version, mpy_info = line[0].split()
-    mpy_info = int(mpy_info)
-    ver, sub = mpy_info & 0xFF, (mpy_info >> 8) & 3
-    if name != "micropython" or ver != MPY_VERSION or sub < MPY_SUBVERSION:
-        raise FlashError("found %s %s (.mpy %d.%d); Headroom needs %s (.mpy %d.%d)"
-                         % (name, version, ver, sub, NEEDS, MPY_VERSION, MPY_SUBVERSION))
-    return version
+def _session(ser, port):
+    """mpremote's serial transport on a port we opened ourselves (exclusively, waited for)."""
+    from mpremote.transport_serial import SerialTransport
+
+    class Session(SerialTransport):
+        def __init__(self):  # SerialTransport's would open the port again
+            self.in_raw_repl = False
+            self.use_raw_paste = True
+            self.device_name = port
+            self.mounted = False
+            self.serial = ser
+            self.is_pty = False
+
+    return Session()
 
 
-def remote_hashes(port):
-    out = _mpremote(port, "exec", _HASH_SCRIPT)
+def check_version(info):
+    ver, sub = info["mpy"] & 0xFF, (info["mpy"] >> 8) & 3
+    if info["name"] != "micropython" or ver != MPY_VERSION or sub < MPY_SUBVERSION:
+        raise CommandError("found %s %s (.mpy %d.%d); Headroom needs %s (.mpy %d.%d)" % (
+            info["name"], info["version"], ver, sub, NEEDS, MPY_VERSION, MPY_SUBVERSION), PROBLEM)
+
+
+def _info(t):
+    out = t.exec(_INFO_SCRIPT).decode("utf-8", "replace")
     for line in out.splitlines():
-        if line.startswith("HASHES"):
-            return json.loads(line[6:])
-    raise FlashError("could not read the board's file hashes")
+        if line.startswith("INFO"):
+            return json.loads(line[4:])
+    raise CommandError("the board did not answer like MicroPython (got %r)" % out[:80], PROBLEM)
 
 
-def progress(i, n, name, out):
-    width = 24
-    done = width * i // n
-    out.write("\r[%s%s] %d/%d %-36s" % ("#" * done, "." * (width - done), i, n, name[-36:]))
-    out.flush()
+def _put(t, remote, data):
+    """Copy `data` to `remote` on the board: to a temporary name, then renamed over it."""
+    tmp = remote + ".tmp"
+    t.exec(_FEED + "f = open(%r, 'wb')\nw = f.write" % tmp)
+    for i in range(0, len(data), CHUNK):
+        t.exec("w(%r)" % data[i:i + CHUNK])
+    t.exec("f.close()\nimport os\nos.rename(%r, %r)" % (tmp, remote))
 
 
-def flash(board_path, port, out=sys.stdout):
-    """Returns (copied, total) files. Raises FlashError with what went wrong."""
-    from .sim.simboard import use_firmware
-    use_firmware()
-    from headroom_fw import board as boardfile
+class Progress:
+    """A bar on a terminal, a line per file otherwise."""
+
+    def __init__(self, out, total):
+        self.out = out
+        self.total = total
+        self.tty = hasattr(out, "isatty") and out.isatty()
+
+    def show(self, i, name):
+        if self.tty:
+            done = 24 * i // self.total
+            self.out.write("\r[%s%s] %d/%d %-36s" % ("#" * done, "." * (24 - done), i, self.total,
+                                                     name[-36:]))
+        elif i < self.total:
+            self.out.write("copying %s (%d/%d)\n" % (name, i + 1, self.total))
+        self.out.flush()
+
+    def end(self):
+        if self.tty:
+            self.out.write("\n")
+
+
+def flash(board_path, port, say=None, out=sys.stdout, firmware=mpy.FIRMWARE_DIR):
+    """Copy what differs, verify, reset, and wait for the new firmware; returns
+    (copied, total, status). Raises CommandError with what went wrong."""
+    from mpremote.transport import TransportError, TransportExecError
+    from serial import SerialException
+    say = say or (lambda m: None)
     try:
-        boardfile.load(board_path)
-    except boardfile.BoardError as e:
-        raise FlashError("board file: %s" % e)
-    version = check_version(port)
-    build = tempfile.mkdtemp(prefix="headroom-mpy-")
+        files = board_files(board_path, firmware)
+    except Exception as e:  # CalledProcessError from mpy-cross
+        raise CommandError("mpy-cross failed: %s" % (getattr(e, "stderr", "") or e), PROBLEM)
+    want = {remote: sha256(local) for remote, local in files.items()}
+    t0 = time.monotonic()
+    ser = open_serial(port, WAIT_S, say)
     try:
-        files = board_files(board_path, build)
-        want = {remote: sha256(local) for remote, local in files.items()}
-        have = remote_hashes(port)
+        t = _session(ser, port)
+        try:
+            t.enter_raw_repl(soft_reset=False)
+        except TransportError:
+            t.enter_raw_repl(soft_reset=False)  # the first Ctrl-C can land mid-boot
+        info = _info(t)
+        check_version(info)
+        have = info["hashes"]
         todo = sorted(r for r in files if have.get(r) != want[r])
-        out.write("MicroPython %s on %s: %d of %d files to copy\n" % (version, port, len(todo), len(files)))
+        out.write("MicroPython %s on %s: %d of %d files to copy\n" % (
+            info["version"], port, len(todo), len(files)))
         if todo:
             if any(r.startswith("headroom_fw/") for r in todo) and not any(
                     h.startswith("headroom_fw/") for h in have):
-                _mpremote(port, "exec", "import os\ntry:\n os.mkdir('headroom_fw')\nexcept OSError:\n pass")
+                t.exec("import os\ntry:\n os.mkdir('headroom_fw')\nexcept OSError:\n pass")
+            bar = Progress(out, len(todo))
             for i, remote in enumerate(todo):
-                progress(i, len(todo), remote, out)
-                _mpremote(port, "fs", "cp", files[remote], ":" + remote, timeout=20)
-            progress(len(todo), len(todo), "done", out)
-            out.write("\n")
-        got = remote_hashes(port)
-        bad = sorted(r for r in files if got.get(r) != want[r])
-        if bad:
-            raise FlashError("verify failed, hashes differ on the board for: %s (flash again)"
-                             % ", ".join(bad))
-        # A soft reset from the raw REPL (mpremote soft-reset) would not run main.py:
-        # reset the board, which boots it.
+                bar.show(i, remote)
+                with open(files[remote], "rb") as f:
+                    _put(t, remote, f.read())
+            bar.show(len(todo), "done")
+            bar.end()
+            got = _info(t)["hashes"]
+            bad = sorted(r for r in files if got.get(r) != want[r])
+            if bad:
+                raise CommandError("verify failed, hashes differ on the board for: %s (flash again)"
+                                   % ", ".join(bad), PROBLEM)
+        # A soft reset from the raw REPL would not run main.py: reset the board. The port
+        # goes away under mpremote while it reads the acknowledgement: that is the reset.
         try:
-            _mpremote(port, "reset", timeout=10)
-        except FlashError:
-            pass  # the port goes away as the board restarts; that is the reset working
-        out.write("verified %d files; board reset, Headroom starting\n" % len(files))
-        return len(todo), len(files)
+            t.exec_raw_no_follow("import machine\nmachine.reset()")
+        except (TransportError, SerialException, OSError):
+            pass
+    except (TransportError, TransportExecError, SerialException, OSError) as e:
+        raise CommandError("flash stopped: the board %s (%s); flash again"
+                           % ("went away" if isinstance(e, (SerialException, OSError))
+                              else "did not answer as expected", str(e).strip()[-200:]), NO_BOARD)
     finally:
-        shutil.rmtree(build, ignore_errors=True)
+        try:
+            ser.close()
+        except Exception:  # the board is resetting under it
+            pass
+    out.write("%s in %.1f s; board reset, waiting for Headroom to answer\n" % (
+        ("verified %d files" if todo else "all %d files up to date") % len(files),
+        time.monotonic() - t0))
+    status = wait_running(port, say)
+    from .readable import state_line
+    out.write("Headroom %s running on %s: %s\n" % (status.get("firmware", "?"), port,
+                                                   state_line(status)))
+    return len(todo), len(files), status
+
+
+def wait_running(port, say=None, boot_s=BOOT_S):
+    """The new firmware's status (with its version) once it answers; CommandError(PROBLEM)
+    with what the board printed when it does not: when MicroPython's REPL answers instead
+    (a prompt, or a NameError for `version`), or nothing does within `boot_s`."""
+    from .control import Board
+    board = Board(port, wait_s=boot_s, say=say)
+    ver = status = None
+    try:
+        ver = _ask_firmware(board, "version", boot_s)
+        if ver is not None:
+            status = board.request("status", timeout=5.0, resend_s=1.0)
+    finally:
+        board.close()
+    if ver is None or not status.get("ok"):
+        printed = boot_output(port, say)
+        raise CommandError(
+            "the firmware did not start. What the board printed when main.py ran:\n%s\n"
+            "A board-file error names the field (`headroom boards check FILE`); fix it "
+            "and flash again." % printed, PROBLEM)
+    status.pop("ok")
+    status["firmware"] = ver.get("firmware", "?")
+    faults = status.get("faults") or []
+    if faults:
+        raise CommandError("Headroom %s started, muted, with faults: %s" % (
+            status["firmware"], "; ".join(faults)), PROBLEM)
+    return status
+
+
+def _ask_firmware(board, line, timeout):
+    """The firmware's reply to `line`, asked every second; None as soon as the REPL answers
+    in its place (the firmware is not running) or at `timeout`."""
+    from serial import SerialException
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            link = board.connect()
+            link.write(line.encode() + b"\n")
+            step = min(end, time.monotonic() + 1.0)
+            while time.monotonic() < step:
+                obj = link.pop_json()
+                if obj is not None and "ok" in obj:
+                    return obj
+                if b">>> " in link.buf or b"Traceback" in link.buf:
+                    return None
+                link.buf += link.ser.read(256)
+        except (SerialException, OSError):
+            board.drop()
+        except CommandError:
+            return None
+    return None
+
+
+def boot_output(port, say=None, wait_s=8.0):
+    """Stop whatever runs (Ctrl-C) and soft-reset from the friendly REPL, which runs main.py
+    with us listening: what it prints (its traceback) until the REPL prompt comes back."""
+    from serial import SerialException
+    data = b""
+    try:
+        ser = open_serial(port, WAIT_S, say, timeout=0.1)
+    except CommandError as e:
+        return "  | (the board is not there to ask: %s)" % e
+    try:
+        ser.write(b"\r\x03\x03")
+        time.sleep(0.3)
+        ser.read(65536)
+        ser.write(b"\r\x02\x04")  # friendly REPL, then Ctrl-D: soft reset, main.py runs
+        end = time.monotonic() + wait_s
+        while time.monotonic() < end and not data.rstrip().endswith(b">>>"):
+            data += ser.read(4096)
+    except (SerialException, OSError):
+        data += b"\n(the board dropped off the port: it reset)"
+    finally:
+        try:
+            ser.close()
+        except Exception:  # gone already
+            pass
+    text = data.decode("utf-8", "replace").replace("\r\n", "\n")
+    lines = [x for x in text.splitlines() if x.strip() and not x.startswith(">>>")]
+    if "Traceback" in text:
+        lines = lines[min(i for i, x in enumerate(lines) if x.startswith("Traceback")):]
+    return "\n".join("  | " + x for x in lines[-30:]) or "  | (nothing)"
 
 
 # ---- install-micropython: the UF2 onto a board held in BOOTSEL mode
@@ -208,17 +326,18 @@ def _walk(root, depth):
 
 def install_micropython(uf2, search=None, out=sys.stdout):
     if not os.path.isfile(uf2):
-        raise FlashError("no such UF2 file: %s" % uf2)
+        raise CommandError("no such UF2 file: %s" % uf2, BAD_INPUT)
     with open(uf2, "rb") as f:
         head = f.read(8)
     if head[:4] != b"UF2\n":
-        raise FlashError("%s is not a UF2 file" % uf2)
+        raise CommandError("%s is not a UF2 file" % uf2, BAD_INPUT)
     drives = find_bootsel_drive(search)
     if not drives:
-        raise FlashError("no RPI-RP2 drive mounted: hold BOOTSEL while plugging the Pico in, "
-                         "and let the desktop mount it (or mount it yourself)")
+        raise CommandError("no RPI-RP2 drive mounted: hold BOOTSEL while plugging the Pico in, "
+                           "and let the desktop mount it (or mount it yourself)", NO_BOARD)
     if len(drives) > 1:
-        raise FlashError("several RPI-RP2 drives (%s): unplug all but one" % ", ".join(drives))
+        raise CommandError("several RPI-RP2 drives (%s): unplug all but one" % ", ".join(drives),
+                           NO_BOARD)
     shutil.copyfile(uf2, os.path.join(drives[0], os.path.basename(uf2)))
     out.write("copied %s to %s; the Pico restarts into MicroPython\n" % (os.path.basename(uf2), drives[0]))
     return drives[0]

@@ -22,8 +22,9 @@ class Event:
 
 
 class Clock:
-    def __init__(self, start_us=0):
-        self.origin_us = start_us
+    def __init__(self, start_us=0, origin_us=None):
+        """Starts at `start_us`; times in the trace count from `origin_us` (default: the start)."""
+        self.origin_us = start_us if origin_us is None else origin_us
         self.set(start_us)
         self._queue = []
         self._seq = 0

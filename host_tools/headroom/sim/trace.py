@@ -66,12 +66,15 @@ def encode(v):
 class Trace:
     """Collects records; `sink` (a file, or None) receives each line as it is made."""
 
-    def __init__(self, board_name, sink=None, keep=True):
+    def __init__(self, board_name, sink=None, keep=True, header=True):
+        """`header`: False when appending to a trace that has one (the virtual board's
+        trace goes on across the VM's restarts)."""
         self.sink = sink
         self.keep = keep
         self.lines = []
         self.listeners = []
-        self._line(encode([("trace", VERSION), ("board", board_name)]))
+        if header:
+            self._line(encode([("trace", VERSION), ("board", board_name)]))
 
     def _line(self, text):
         if self.keep:

@@ -119,8 +119,8 @@ class Gpio:
 class Sim:
     """One simulated board: clock, GPIOs, chip models, the MCU running the firmware."""
 
-    def __init__(self, trace, start_us=0):
-        self.clock = Clock(start_us)
+    def __init__(self, trace, start_us=0, origin_us=None):
+        self.clock = Clock(start_us, origin_us)
         self.trace = trace
         self.gpio = [Gpio(self, n) for n in range(N_GPIO)]
         self.faults = []
@@ -151,6 +151,7 @@ class Sim:
         self._stop_event = None   # the MCU dying at the end of the hold-up time
         self._boot_event = None   # the MCU starting main.py
         self.reset_cause = "power-on"
+        self.on_mcu_stop = []     # fn(cause) after the MCU stopped (power gone, or a reset)
 
     # ---- bookkeeping
     def now(self):
@@ -265,6 +266,8 @@ class Sim:
             g.reset()
         for g in self.gpio:
             g.update()
+        for fn in self.on_mcu_stop:
+            fn(cause)
 
     def _mcu_start(self, _=None):
         self._boot_event = None

@@ -13,6 +13,12 @@ before writeblocks/ioctl returns, so killing the VM mid-write leaves exactly wha
 power cut leaves on flash, which littlefs is built to survive. An erase fills the
 block with 0xFF, as the flash does.
 
+A `gate` (optional) is asked before every program and erase whether power is lost
+during it: then only the first half of the operation reaches the image, and
+`gate.lost()` does what losing power does (the virtual board's VM stops there; a
+test harness raises). That is how a power cut lands exactly at the N-th block
+operation of a copy or a settings save, however fast the machine.
+
 Runs on the MicroPython VM (and on CPython): nothing beyond open/seek/readinto/write.
 Nothing here allocates: littlefs calls it from file finalisers too, with the heap locked.
 """
@@ -33,11 +39,13 @@ _BLOCK_ERASE = 6
 class FileBlockDev:
     """readblocks/writeblocks/ioctl (the extended interface littlefs uses) on an image file."""
 
-    def __init__(self, f, block_size=BLOCK_SIZE, block_count=BLOCK_COUNT):
+    def __init__(self, f, block_size=BLOCK_SIZE, block_count=BLOCK_COUNT, gate=None):
         self.f = f
         self.block_size = block_size
         self.block_count = block_count
+        self.gate = gate
         self._erased = b"\xff" * block_size
+        self._half_erased = memoryview(self._erased)[:block_size // 2]
 
     def readblocks(self, block, buf, off=0):
         self.f.seek(block * self.block_size + off)
@@ -52,6 +60,9 @@ class FileBlockDev:
             # The simple interface: erase the blocks, then program them.
             off = 0
         self.f.seek(block * self.block_size + off)
+        if self.gate is not None and self.gate.op():
+            self.f.write(memoryview(buf)[:len(buf) // 2])
+            self.gate.lost()
         self.f.write(buf)
 
     def ioctl(self, op, arg):
@@ -61,6 +72,9 @@ class FileBlockDev:
             return self.block_size
         if op == _BLOCK_ERASE:
             self.f.seek(arg * self.block_size)
+            if self.gate is not None and self.gate.op():
+                self.f.write(self._half_erased)
+                self.gate.lost()
             self.f.write(self._erased)
             return 0
         if op == _INIT or op == _DEINIT or op == _SYNC:

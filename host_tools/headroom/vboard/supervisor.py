@@ -2,12 +2,22 @@
 
     python -m headroom.vboard --board boards/pico-se.json [--image FILE] [--trace FILE]
 
-The first line of output is the path of a pseudo-terminal that stands for the Pico's
-USB serial port. Behind it runs the MicroPython Unix port (vm_boot.py, vm.py): the
-firmware from the flash image on the simulated board, then MicroPython's own REPL
-(friendly, raw, raw-paste). Runs until SIGINT or SIGTERM. SIGUSR1 cuts the power and
-turns it back on: the VM is killed wherever it is, mid-write included, and the image
-holds what the flash would.
+The first line of output is the path of the board's USB serial port (a link to a
+pseudo-terminal), the second the path of its control socket. Behind the port runs the
+MicroPython Unix port (vm_boot.py, vm.py): the firmware from the flash image on the
+simulated board, then MicroPython's own REPL (friendly, raw, raw-paste). Runs until
+SIGINT or SIGTERM. SIGUSR1 cuts the power and turns it back on: the VM is killed
+wherever it is, mid-write included, and the image holds what the flash would.
+
+- **The port drops off USB.** At a hard reset or a power cycle the port goes away, as
+  a Pico's does: the pseudo-terminal is closed (whoever has it open reads end of file:
+  pyserial's "device disconnected"), the link is removed, and a new pseudo-terminal
+  appears under the same link once the new VM is up. Nothing sent meanwhile arrives.
+- **The control socket** takes one command per line and answers `ok` or `error: ...`:
+  `power off`, `power on`, `power cycle` (the supply, with the board's supply monitor
+  and hold-up: the firmware sees its supply fail), and `cut after N blocks` (power is
+  lost in the middle of the flash block operation after N more: a program or erase of
+  the image, as littlefs does them; the power comes back 0.1 s later).
 
 What the supervisor does between the pseudo-terminal and the VM:
 
@@ -25,11 +35,8 @@ What the supervisor does between the pseudo-terminal and the VM:
   the raw REPL (what mpremote does before its first command) the new VM skips
   main.py and is put back in the raw REPL, its friendly banner unseen, as rp2 does.
 - **Hard reset.** machine.reset() and the watchdog end the VM (no "soft reboot"
-  line); the new VM boots main.py, with machine.reset_cause() telling why. As when a
-  board drops off USB and comes back, a host holding the port open is hung up: it
-  reads end-of-file (pyserial: "device disconnected"), and what it had sent is lost.
-  (TIOCVHANGUP needs CAP_SYS_ADMIN; without it the host just hears nothing more.)
-  A host that opens the port again is heard once the new VM is up.
+  line); the new VM boots main.py, with machine.reset_cause() telling why. The port
+  drops off USB meanwhile (above).
 - **The watchdog.** Once the firmware starts machine.WDT, the RP2040 resets unless it
   is fed, even after Ctrl-C and across soft resets (rp2 never stops it). The VM
   reports feeds; the supervisor, which outlives the VM, keeps the count in wall time.
@@ -68,7 +75,7 @@ RAW = "raw"
 _RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 _FRIENDLY_BANNER = b'Type "help()" for more information.'
 _MAX_QUEUE = 1 << 20
-_TIOCVHANGUP = getattr(termios, "TIOCVHANGUP", 0x5437)
+USB_DETACH_S = 0.1
 
 
 def micropython_path():
@@ -101,21 +108,25 @@ def _raw_termios(fd):
 class VM:
     """One run of the MicroPython VM: stdin a pipe from us, stdout and stderr a pipe to us."""
 
-    def __init__(self, board, image, mode, cause, trace=None):
+    def __init__(self, board, image, mode, cause, trace=None, t0_us=0):
         self.mode = mode
         side_r, side_w = os.pipe()
+        cut_r, self.cut = os.pipe()
+        ctl_r, self.ctl = os.pipe()
         self.side = side_r
         os.set_blocking(side_r, False)
         args = [micropython_path(), "-X", "heapsize=" + HEAP, "-i", VM_BOOT,
                 "image=" + image, "board=" + board, "mode=" + mode, "cause=" + cause,
-                "side=%d" % side_w]
+                "side=%d" % side_w, "cut=%d" % cut_r, "ctl=%d" % ctl_r, "t0=%d" % t0_us]
         if trace:
             args.append("trace=" + trace)
         # A session of its own: a Ctrl-C typed at the supervisor's terminal is not the VM's.
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, close_fds=True, pass_fds=(side_w,),
+                                     stderr=subprocess.STDOUT, close_fds=True,
+                                     pass_fds=(side_w, cut_r, ctl_r),
                                      start_new_session=True, bufsize=0)
-        os.close(side_w)
+        for fd in (side_w, cut_r, ctl_r):
+            os.close(fd)
         self.stdin = self.proc.stdin.fileno()
         self.stdout = self.proc.stdout.fileno()
         os.set_blocking(self.stdin, False)
@@ -131,6 +142,21 @@ class VM:
         self.eof = False
         self.last_sigint = 0.0
         self.wdt_fed = None       # (when, timeout ms) of the latest "wdt TIMEOUT_MS"
+        self.blocks = 0           # "b": flash block operations done
+        self.cut_happened = False  # "cut": power lost mid-operation
+        self.off = False          # "off": the MCU stopped, its supply gone
+
+    def arm_cut(self, n):
+        """Lose power in the middle of the block operation after `n` more."""
+        os.write(self.cut, bytes([n & 255, n >> 8 & 255, n >> 16 & 255, n >> 24 & 255]))
+
+    def tell(self, line):
+        """A line for the simulated board (vm.py's _Control); False if the VM is gone."""
+        try:
+            os.write(self.ctl, line.encode() + b"\n")
+            return True
+        except OSError:
+            return False
 
     def sigint_caught(self):
         """True while code runs: the Unix port installs its SIGINT handler only then."""
@@ -169,6 +195,12 @@ class VM:
                 self.fatal = m[6:]
             elif m.startswith("wdt "):
                 self.wdt_fed = (time.monotonic(), int(m[4:]))
+            elif m == "b":
+                self.blocks += 1
+            elif m == "cut":
+                self.cut_happened = True
+            elif m == "off":
+                self.off = True
 
     def kill(self):
         if self.proc.poll() is None:
@@ -182,7 +214,7 @@ class VM:
                 f.close()
             except OSError:
                 pass
-        for fd in (self.side, self.pidfd):
+        for fd in (self.side, self.pidfd, self.cut, self.ctl):
             try:
                 os.close(fd)
             except OSError:
@@ -190,18 +222,26 @@ class VM:
 
 
 class Supervisor:
-    def __init__(self, board, image, trace=None, log=None, board_watchdog=True):
+    def __init__(self, board, image, port_link, control_path=None, trace=None, log=None,
+                 board_watchdog=True):
         self.board_watchdog = board_watchdog
         self.wdt_deadline = None    # the RP2040 watchdog: reset at this time.monotonic()
         self.board = board
         self.image = image
         self.trace = trace
         self.log = log or (lambda msg: print("virtual-board: " + msg, file=sys.stderr, flush=True))
-        self.master, slave = os.openpty()
-        _raw_termios(slave)
-        self.path = os.ttyname(slave)
-        os.close(slave)  # POLLHUP on the master now tells us nobody has the port open
-        os.set_blocking(self.master, False)
+        self.path = port_link       # where hosts open the port: a link to the current pty
+        self.master = None
+        self.plug_in()
+        self.control = None
+        if control_path:
+            from headroom.linesock import LineServer
+            self.control = LineServer(
+                control_path, lambda client, line: self.control.answer(client, self.command(line)))
+        self.started = time.monotonic()
+        self.powered = True
+        self.cut_left = None        # block operations until the armed power cut
+        self.usb_back = False       # plug the port in again once the new VM is up
         self.inq = bytearray()      # received from the host, not yet given to the VM
         self.outq = bytearray()     # for the host, not yet written
         self.mode = FRIENDLY        # the REPL the VM is in (from its output)
@@ -228,7 +268,10 @@ class Supervisor:
 
     # ---- the VM's life
     def start_vm(self, mode, cause="power-on"):
-        self.vm = VM(self.board, self.image, mode, cause, self.trace)
+        t0 = int((time.monotonic() - self.started) * 1e6) if self.vm is not None else 0
+        self.vm = VM(self.board, self.image, mode, cause, self.trace, t0)
+        if self.cut_left is not None:
+            self.vm.arm_cut(self.cut_left)
         self.mode = FRIENDLY
         self.tail = b""
         self.hide_banner = mode == RAW
@@ -249,13 +292,30 @@ class Supervisor:
         rc = vm.proc.returncode
         if vm.formatted:
             self.log("the image did not mount: formatted (as rp2's _boot.py does)")
+        if self.cut_left is not None:
+            self.cut_left = max(self.cut_left - vm.blocks, 0)
+        if vm.cut_happened:
+            self.cut_left = None
+            self.log("power cut in the middle of a flash block operation")
+            self.power_cycle = True
         if self.stop:
             return
+        if vm.off and not self.power_cycle:
+            # The supply is off: the board is dead until `power on`.
+            self.unplug()
+            self.inq.clear()
+            self.wdt_deadline = None
+            self.vm = None
+            self.log("power off")
+            return
         if self.power_cycle or vm.reset_cause is not None:
-            # A hard reset or a power cycle: the USB device goes away and comes back: the
-            # host's open port is hung up, what it sent is lost. main.py runs, no "soft
-            # reboot" line. The watchdog is off again until the firmware starts it.
-            self.hang_up()
+            # A hard reset or a power cycle: the USB device goes away and comes back once
+            # the new VM is up; what the host sent is lost. main.py runs, no "soft
+            # reboot" line. The watchdog is off again until the firmware starts it. A host
+            # notices a USB device gone a little after it went (the next frames fail): a
+            # program closing the port right after the reset it asked for still can.
+            time.sleep(USB_DETACH_S)
+            self.unplug()
             self.inq.clear()
             self.wdt_deadline = None
             if self.power_cycle:
@@ -278,28 +338,57 @@ class Supervisor:
         self.send_host(b"MPY: soft reboot\r\n")
         self.start_vm(RAW if self.mode == RAW else FRIENDLY)
 
-    def hang_up(self):
-        """The USB device went away: whoever has the port open reads end-of-file (pyserial:
-        "device disconnected"), as when a board resets. The path stays; opening it again
-        works. TIOCVHANGUP needs CAP_SYS_ADMIN: without it the host just hears nothing."""
+    # ---- the port: plugged in while the board's USB is up
+    def plug_in(self):
+        """A new pseudo-terminal behind the port's link, as a board appearing on USB."""
+        self.master, slave = os.openpty()
+        _raw_termios(slave)
+        pty = os.ttyname(slave)
+        os.close(slave)  # POLLHUP on the master now tells us nobody has the port open
+        os.set_blocking(self.master, False)
+        tmp = self.path + ".new"
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-        except OSError:
-            return
-        try:
-            fcntl.ioctl(fd, _TIOCVHANGUP)
+            os.unlink(tmp)
         except OSError:
             pass
-        finally:
-            os.close(fd)
-        _raw_termios(self.master)  # a hang-up resets the terminal settings
+        os.symlink(pty, tmp)
+        os.replace(tmp, self.path)
+        self.usb_back = False
+
+    def unplug(self):
+        """The board drops off USB: whoever has the port reads end of file, the link goes."""
         self.outq.clear()
-        while True:  # what the old connection sent and we did not read yet: gone with it
-            try:
-                if not os.read(self.master, 65536):
-                    break
-            except OSError:
-                break
+        if self.master is not None:
+            os.close(self.master)
+            self.master = None
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+        self.usb_back = True
+
+    def power_off(self):
+        """The supply goes off: the firmware sees its supply monitor fall (if the board
+        has one) and the MCU stops after the hold-up time."""
+        if not self.powered:
+            return
+        self.powered = False
+        vm = self.vm
+        if vm is not None and vm.tell("power off"):
+            deadline = time.monotonic() + 1.5  # the hold-up time, and a VM busy at the REPL
+            while vm.proc.poll() is None and not vm.off and time.monotonic() < deadline:
+                vm.read_side()
+                time.sleep(0.005)
+        if vm is not None:
+            vm.off = True
+            vm.kill()
+
+    def power_on(self):
+        if self.powered:
+            return
+        self.powered = True
+        if self.vm is None:
+            self.start_vm(FRIENDLY, "power-on")
 
     # ---- output: VM -> host
     def send_host(self, data):
@@ -386,6 +475,8 @@ class Supervisor:
         return True
 
     def host_connected(self):
+        if self.master is None:
+            return False
         p = select.poll()
         p.register(self.master, select.POLLIN)
         for _fd, ev in p.poll(0):
@@ -415,6 +506,8 @@ class Supervisor:
 
     # ---- input: host -> VM
     def read_host(self):
+        if self.master is None:
+            return
         try:
             data = os.read(self.master, 65536)
         except (BlockingIOError, InterruptedError):
@@ -490,10 +583,18 @@ class Supervisor:
         self.start_vm(FRIENDLY)
         while not self.stop:
             vm = self.vm
+            if vm is None:  # powered off: only the control socket and signals matter
+                self.wait([], None)
+                if self.power_cycle:
+                    self.power_cycle = False
+                    self.power_on()
+                continue
+            if self.usb_back and vm.ready:
+                self.plug_in()  # the new VM is up: the board is back on USB
             wdt_timeout = self.watchdog()
             if self.power_cycle:
                 vm.kill()
-            if vm.reset_cause is not None or vm.soft:
+            if vm.reset_cause is not None or vm.soft or vm.cut_happened or vm.off:
                 vm.kill()
             if vm.fatal is not None:
                 self.log("the VM could not set the board up: %s" % vm.fatal)
@@ -502,25 +603,20 @@ class Supervisor:
             timeout = self.feed_vm()
             if wdt_timeout is not None:
                 timeout = wdt_timeout if timeout is None else min(timeout, wdt_timeout)
-            p = select.poll()
-            connected = self.host_connected()
-            if connected:
-                p.register(self.master, select.POLLIN | (select.POLLOUT if self.outq else 0))
+            regs = []
+            if self.host_connected():
+                regs.append((self.master, select.POLLIN | (select.POLLOUT if self.outq else 0)))
             else:
                 self.outq.clear()
                 timeout = 100 if timeout is None else min(timeout, 100)
+            if self.usb_back:
+                timeout = 10 if timeout is None else min(timeout, 10)
             if len(self.outq) < 1 << 16 and not vm.eof:
-                p.register(vm.stdout, select.POLLIN)
-            p.register(vm.side, select.POLLIN)
-            p.register(vm.pidfd, select.POLLIN)
-            p.register(self.wake_r, select.POLLIN)
+                regs.append((vm.stdout, select.POLLIN))
+            regs += [(vm.side, select.POLLIN), (vm.pidfd, select.POLLIN)]
             if vm.proc.poll() is not None:
                 timeout = 0
-            try:
-                events = p.poll(timeout)
-            except InterruptedError:
-                events = []
-            for fd, ev in events:
+            for fd, ev in self.wait(regs, timeout):
                 if fd == self.master:
                     if ev & select.POLLIN:
                         self.read_host()
@@ -528,18 +624,69 @@ class Supervisor:
                     self.pump_vm_output()
                 elif fd == vm.side:
                     vm.read_side()
-                elif fd == self.wake_r:
-                    try:
-                        os.read(self.wake_r, 512)
-                    except BlockingIOError:
-                        pass
             self.flush_host()
-            if vm.proc.poll() is not None:
+            if self.vm is vm and vm.proc.poll() is not None:
                 self.vm_ended()
                 self.flush_host()
-        self.vm.close()
-        for fd in (self.master, self.wake_r, self.wake_w):
+        if self.vm is not None:
+            self.vm.close()
+        self.unplug()
+        if self.control is not None:
+            self.control.close()
+        for fd in (self.wake_r, self.wake_w):
             os.close(fd)
+
+    def wait(self, regs, timeout):
+        """poll() on `regs` (fd, events), the control socket and the signal pipe; returns the
+        events of `regs` (the others are handled here)."""
+        p = select.poll()
+        for fd, ev in regs:
+            p.register(fd, ev)
+        p.register(self.wake_r, select.POLLIN)
+        if self.control is not None:
+            for fd in self.control.fds():
+                p.register(fd, select.POLLIN)
+        try:
+            events = p.poll(timeout)
+        except InterruptedError:
+            events = []
+        out = []
+        for fd, ev in events:
+            if fd == self.wake_r:
+                try:
+                    os.read(self.wake_r, 512)
+                except BlockingIOError:
+                    pass
+            elif self.control is not None and self.control.owns(fd):
+                self.control.readable(fd)
+            else:
+                out.append((fd, ev))
+        return out
+
+    # ---- control commands (the control socket's lines)
+    def command(self, line):
+        """Run one control line; returns the answer line."""
+        t = line.split()
+        if t in (["power", "off"], ["power", "on"], ["power", "cycle"]):
+            if t[1] == "off":
+                self.power_off()
+            elif t[1] == "on":
+                self.power_on()
+            elif self.vm is not None:
+                self.power_cycle = True
+            else:
+                self.power_on()
+            return "ok"
+        if len(t) == 4 and t[:2] == ["cut", "after"] and t[3] in ("block", "blocks"):
+            if not t[2].isdigit() or int(t[2]) >= 1 << 24:
+                return "error: cut after N blocks: N must be a whole number below 16777216"
+            n = int(t[2])
+            self.cut_left = n
+            if self.vm is not None:
+                self.vm.blocks = 0
+                self.vm.arm_cut(n)
+            return "ok"
+        return "error: unknown command %r (power off|on|cycle, cut after N blocks)" % line[:40]
 
 
 def add_arguments(p):
@@ -547,7 +694,11 @@ def add_arguments(p):
     p.add_argument("--board", default=DEFAULT_BOARD, help="board file: the hardware (default: pico-se)")
     p.add_argument("--image", help="the flash image (littlefs, 352 blocks of 4096 bytes); created "
                                    "when missing (default: a temporary file, deleted at exit)")
-    p.add_argument("--trace", help="write the simulator's JSON Lines trace here (restarted at every boot)")
+    p.add_argument("--port", help="where the serial port appears (a link to a pseudo-terminal; "
+                                  "default: ttyACM0 in a temporary folder)")
+    p.add_argument("--control", help="the control socket's path (default: the port's path + .control)")
+    p.add_argument("--trace", help="write the simulator's JSON Lines trace here (one trace across "
+                                   "the board's restarts)")
     p.add_argument("--lenient-watchdog", action="store_true",
                    help="the watchdog stops with the firmware (Ctrl-C, soft reset); on the board "
                         "it keeps counting and resets the board unless fed")
@@ -558,32 +709,43 @@ def build_parser():
     return add_arguments(argparse.ArgumentParser(
         prog="virtual-board",
         description="Run the firmware from a flash image on the simulated board, behind a "
-                    "pseudo-terminal that behaves like the Pico's USB serial port. The first "
-                    "line of output is the pseudo-terminal's path. Runs until interrupted; "
-                    "SIGUSR1 cycles the power."))
+                    "serial port that behaves like the Pico's USB serial port. The first line "
+                    "of output is the port's path, the second the control socket's. Runs until "
+                    "interrupted; SIGUSR1 cycles the power."))
 
 
 def run(args):
     """Run the virtual board for parsed arguments (add_arguments); returns the exit status."""
+    import shutil
     board = os.path.abspath(args.board)
     err = check_board(board)
     if err:
         print("virtual-board: %s: %s" % (args.board, err), file=sys.stderr)
         return 2
+    folder = tempfile.mkdtemp(prefix="headroom-vboard-")
+    try:
+        return _run(args, board, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run(args, board, folder):
     temp = None
     if args.image:
         image = os.path.abspath(args.image)
         if not os.path.exists(image):
-            make_image(image)
+            try:
+                make_image(image)
+            except OSError as e:
+                print("virtual-board: cannot create %s: %s" % (image, e.strerror), file=sys.stderr)
+                return 2
         elif os.path.getsize(image) != IMAGE_BYTES:
             print("virtual-board: %s: %d bytes; a Pico flash image has %d (352 blocks of 4096)"
                   % (image, os.path.getsize(image), IMAGE_BYTES), file=sys.stderr)
             return 2
     else:
-        fd, temp = tempfile.mkstemp(prefix="headroom-flash-", suffix=".img")
-        os.close(fd)
-        make_image(temp)
-        image = temp
+        temp = image = os.path.join(folder, "flash.img")
+        make_image(image)
     lock = open(image, "rb")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -591,8 +753,16 @@ def run(args):
         print("virtual-board: %s is in use by another virtual board" % image, file=sys.stderr)
         lock.close()
         return 2
-    sup = Supervisor(board, image, os.path.abspath(args.trace) if args.trace else None,
-                     board_watchdog=not args.lenient_watchdog)
+    port = os.path.abspath(args.port) if args.port else os.path.join(folder, "ttyACM0")
+    control = os.path.abspath(args.control) if args.control else port + ".control"
+    try:
+        sup = Supervisor(board, image, port, control,
+                         os.path.abspath(args.trace) if args.trace else None,
+                         board_watchdog=not args.lenient_watchdog)
+    except OSError as e:
+        print("virtual-board: cannot make the port or the control socket: %s" % e, file=sys.stderr)
+        lock.close()
+        return 2
 
     def stop(signum, frame):
         sup.stop = True
@@ -606,15 +776,14 @@ def run(args):
     signal.signal(signal.SIGUSR1, power_cycle)
     signal.set_wakeup_fd(sup.wake_w)
     print(sup.path, flush=True)
-    print("virtual-board: %s on %s, image %s%s" % (os.path.basename(board), sup.path, image,
-                                                    " (temporary)" if temp else ""),
-          file=sys.stderr, flush=True)
+    print(control, flush=True)
+    print("virtual-board: %s on %s (control socket %s), image %s%s" % (
+        os.path.basename(board), sup.path, control, image, " (temporary)" if temp else ""),
+        file=sys.stderr, flush=True)
     try:
         sup.run()
     finally:
         lock.close()
-        if temp:
-            os.unlink(temp)
     return sup.status
 
 

@@ -4,7 +4,8 @@ Runs on the MicroPython Unix port only, started by the supervisor (stdin a pipe 
 it, stdout and stderr a pipe to it) as
 
     micropython -X heapsize=8M -i vm_boot.py image=... board=... mode=friendly|raw
-                cause=power-on|watchdog|machine.reset side=FD [trace=FILE]
+                cause=power-on|watchdog|machine.reset side=FD cut=FD ctl=FD t0=US
+                [trace=FILE]
 
 `boot()` does, in order (the host's files are reachable until step 3 only):
 
@@ -30,7 +31,16 @@ Side channel to the supervisor, one line per message:
 - `reset CAUSE`: machine.reset() or the watchdog, a hard reset (the supervisor kills
   this VM and starts another);
 - `soft`: SystemExit out of boot.py/main.py, a soft reset;
-- `wdt TIMEOUT_MS`: machine.WDT started or fed (at most every 50 ms).
+- `wdt TIMEOUT_MS`: machine.WDT started or fed (at most every 50 ms);
+- `b`: a block of flash programmed or erased;
+- `cut`: power lost in the middle of a block operation (the armed cut, below);
+- `off`: the MCU stopped after the supply went off (`power off` on the control pipe).
+
+Pipes from the supervisor: `cut` carries 4-byte counts (little-endian): lose power
+in the middle of the block operation after that many more (CutGate); `ctl` carries
+text lines for the simulated board (`power off`), read while the firmware sleeps.
+`t0` is the virtual time the supervisor has reached (us), so that one trace runs on
+across the VM's restarts.
 """
 import sys
 
@@ -62,9 +72,9 @@ class Pacer:
 
     LAG_US = 50000
 
-    def __init__(self, rt):
+    def __init__(self, rt, v0=0):
         self.rt = rt
-        self.v0 = 0
+        self.v0 = v0
         self.w0 = rt.ticks_us()
         self.w0_ms = rt.ticks_ms()
 
@@ -95,10 +105,12 @@ class Pacer:
         self.w0_ms = rt.ticks_ms()
 
 
-def _paced_sleep(sim, pacer):
+def _paced_sleep(sim, pacer, control):
     clock = sim.clock
+    _controls[0] = control
 
     def sleep_us(us):
+        control.pump()
         end = pacer.now(clock.now_us) + us
         while True:
             nt = clock.next_time()
@@ -114,6 +126,9 @@ def _paced_sleep(sim, pacer):
     return sleep_us
 
 
+_controls = [None]
+
+
 class _Running:
     """The simulator's handle on the running firmware: main.py drives itself here."""
 
@@ -127,11 +142,7 @@ def _hard_reset(sim):
         sim.reset_cause = cause
         sim.emit("reset", [("cause", cause)])
         side("reset " + cause)
-        while True:  # the supervisor kills this VM: the MCU restarts
-            try:
-                _realtime.sleep_ms(100)
-            except BaseException:  # noqa: B036 - nothing may stop a reset
-                pass
+        _hang()  # the supervisor kills this VM: the MCU restarts
 
     return reset_mcu
 
@@ -176,7 +187,54 @@ def _preload():
         __import__(name)
 
 
-def _build(board, board_name, trace_sink, cause):
+class CutGate:
+    """The flash's power: asked before every block operation whether it is cut mid-way.
+
+    Allocation-free (littlefs calls the block device from finalisers, heap locked):
+    one poll object and one buffer, made here."""
+
+    def __init__(self, fd):
+        import select
+        self.f = open("/proc/self/fd/%d" % fd, "rb") if fd else None
+        self.buf = bytearray(4)
+        self.left = -1   # operations still allowed; -1: no cut armed
+        if self.f is not None:
+            self.poll = select.poll()
+            self.poll.register(self.f, select.POLLIN)
+            for _ in self.poll.ipoll(0):  # the first ipoll allocates its iterator
+                pass
+
+    def op(self):
+        if self.f is not None:
+            for _obj, _ev in self.poll.ipoll(0):
+                if self.f.readinto(self.buf) == 4:
+                    b = self.buf
+                    self.left = b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24
+        if _side is not None:
+            _side.write("b\n")
+        if self.left < 0:
+            return False
+        if self.left == 0:
+            self.left = -1
+            return True
+        self.left -= 1
+        return False
+
+    def lost(self):
+        side("cut")
+        _hang()
+
+
+def _hang():
+    """The MCU is gone (power, reset): wait here until the supervisor ends this VM."""
+    while True:
+        try:
+            _realtime.sleep_ms(100)
+        except BaseException:  # noqa: B036 - nothing may stop a reset
+            pass
+
+
+def _build(board, board_name, trace_sink, cause, t0_us=0):
     """The simulated board's parts, powered, the MCU started (without the firmware)."""
     from headroom.sim import world
     from headroom.sim.irqlock import install as lock_irqs
@@ -194,8 +252,8 @@ def _build(board, board_name, trace_sink, cause):
     b.board = board
     b.board_name = board_name
     b.flash_dir = "/"
-    b.trace = Trace(board_name, trace_sink, False)
-    b.sim = world.Sim(b.trace, 0)
+    b.trace = Trace(board_name, trace_sink, False, header=t0_us == 0)
+    b.sim = world.Sim(b.trace, t0_us, 0)
     world.current = b.sim
     b.rng = Rng(1)
     b._build()
@@ -209,9 +267,53 @@ def _build(board, board_name, trace_sink, cause):
     sim.clock.run_until(sim.clock.now_us + world.MCU_BOOT_US, sim.run_scheduled)
     sim.reset_cause = cause
     sim.reset_mcu = _hard_reset(sim)
-    sim.sleep_us = _paced_sleep(sim, Pacer(_realtime))
+    sim.sleep_us = _paced_sleep(sim, Pacer(_realtime, sim.clock.now_us), _Control(b))
     sim.feed_wdt = _told_watchdog(sim.feed_wdt)
+    sim.on_mcu_stop.append(_powered_off)
     return b
+
+
+def _powered_off(cause):
+    if cause == "power":
+        side("off")
+        _hang()
+
+
+class _Control:
+    """Lines from the supervisor's `ctl` pipe, for the simulated board, taken between
+    the firmware's passes (while it sleeps)."""
+
+    def __init__(self, board):
+        self.board = board
+        self.f = None
+        self.poll = None
+        self.buf = b""
+
+    def open(self, f):
+        import select
+        self.f = f
+        self.poll = select.poll()
+        self.poll.register(self.f, select.POLLIN)
+
+    def pump(self):
+        if self.poll is None:
+            return
+        while self.poll.poll(0):
+            c = self.f.read(1)  # the Unix port's os has no read(); lines are short
+            if not c:
+                self.poll = None  # the supervisor is gone
+                return
+            self.buf += c
+        while b"\n" in self.buf:
+            i = self.buf.find(b"\n")
+            line, self.buf = self.buf[:i].decode(), self.buf[i + 1:]
+            self.do(line.strip())
+
+    def do(self, line):
+        if line == "power off":
+            self.board.power(False)
+        elif line == "power on":
+            self.board.power(True)
 
 
 def _told_watchdog(feed):
@@ -233,10 +335,10 @@ def _told_watchdog(feed):
     return feed_wdt
 
 
-def _mount(image):
+def _mount(image, cut_fd):
     from headroom.vboard.blockdev import PROG_SIZE, FileBlockDev
     f = open(image, "r+b")
-    bdev = FileBlockDev(f)
+    bdev = FileBlockDev(f, gate=CutGate(cut_fd))
     try:
         fs = vfs.VfsLfs2(bdev, progsize=PROG_SIZE)
     except OSError:
@@ -278,20 +380,29 @@ def _run_file(path, g):
     except SystemExit:
         _sweep()
         side("soft")
-        while True:
-            try:
-                _realtime.sleep_ms(100)
-            except BaseException:  # noqa: B036
-                pass
+        _hang()
     except BaseException as e:  # noqa: B036 - KeyboardInterrupt too, as on the board
-        sys.print_exception(e)
+        _print_exception(e)
+
+
+def _print_exception(e):
+    """As rp2 prints it: pyexec runs main.py from C, so the traceback has no frame of this file."""
+    import io
+    buf = io.StringIO()
+    sys.print_exception(e, buf)
+    for line in buf.getvalue().split("\n"):
+        if line and "/headroom/vboard/" not in line:
+            print(line)
 
 
 def _setup(opts):
     _preload()
     board = _load_board(opts["board"])
-    trace = open(opts["trace"], "w") if opts.get("trace") else None
-    fs = _mount(opts["image"])
+    t0 = int(opts.get("t0", "0"))
+    trace = open(opts["trace"], "a" if t0 else "w") if opts.get("trace") else None
+    # Opened now: once the image is mounted at /, the host's /proc is out of reach.
+    ctl = open("/proc/self/fd/" + opts["ctl"], "rb") if opts.get("ctl") else None
+    fs = _mount(opts["image"], int(opts.get("cut", "0")))
     vfs.umount("/")
     vfs.mount(fs, "/")
     import os
@@ -299,7 +410,10 @@ def _setup(opts):
     sys.path[:] = ["", ".frozen", "/lib"]
     import machine
     machine.soft_reset = _soft_reset
-    _build(board, opts["board"][opts["board"].rfind("/") + 1:], trace, opts.get("cause", "power-on"))
+    _build(board, opts["board"][opts["board"].rfind("/") + 1:], trace, opts.get("cause", "power-on"),
+           t0)
+    if ctl is not None:
+        _controls[0].open(ctl)
 
 
 def boot(args, realtime, main_globals):
