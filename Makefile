@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BOARD ?= boards/pico-se.json
 
-.PHONY: sim test lint test-long test-board golden mpy bench flash clean
+.PHONY: sim test lint test-long test-board golden mpy package bench flash clean
 
 $(STAMP): requirements.txt requirements-nodeps.txt host_tools/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,14 +20,14 @@ sim: $(STAMP)
 
 ## The whole test suite (fixed-seed hypothesis profile, as CI runs it), after the lint.
 # The virtual-board end-to-end tests (real mpremote over a pseudo-terminal).
-E2E := tests/test_vboard.py tests/test_flash.py
+E2E := tests/test_vboard.py tests/test_flash.py tests/test_packaging.py
 
 test: lint
 	$(PY) -m pytest -q -n 2
 
 ## Only the virtual board driven by the real mpremote: flash, copy, reset, power cuts.
 test-board: $(STAMP)
-	$(PY) -m pytest -q $(E2E)
+	$(PY) -m pytest -q -n 2 $(E2E)
 
 ## mypy of firmware/ against the rp2 port's stubs, and ruff on all Python.
 lint: $(STAMP)
@@ -44,6 +44,10 @@ golden: $(STAMP)
 ## Compile every firmware file with mpy-cross into build/mpy.
 mpy: $(STAMP)
 	$(PY) -m headroom.mpy build/mpy
+
+## Write firmware/package.json (for mpremote mip install) from the firmware's files.
+package: $(STAMP)
+	$(PY) -m headroom.mpy --package
 
 ## Benchmarks on the MicroPython VM at a Pico's heap size: heap, allocations, CPU, flash writes.
 bench: $(STAMP)

@@ -1,10 +1,13 @@
 """`make bench`: what the firmware costs on the MicroPython VM, as a table against the goals.
 
 The firmware runs from the .mpy files flashing uses, on the MicroPython Unix port,
-inside the simulator. Its heap is what a Pico gives Python (PICO_HEAP) plus what
-the simulator itself holds, measured first, so the firmware has a Pico's room. The
-simulator's own bytes and time inside firmware calls are subtracted (mp_bench.py).
-A benchmark, not a test: it reports, and exits 1 only when a goal is missed.
+inside the simulator, which shares its heap. The VM gets a heap (BENCH_HEAP) far
+larger than the firmware and the simulator together need, so that the simulator's own
+appetite (its event queue grows with a long turn) can never end a run: the firmware's
+figures are measured - the simulator's bytes and time inside firmware calls
+subtracted (mp_bench.py) - and then held against a Pico's heap (PICO_HEAP), not
+enforced by a heap that happens to be tight. A benchmark, not a test: it reports, and
+exits 1 only when a goal is missed.
 """
 import json
 import os
@@ -19,13 +22,16 @@ from .sim.simboard import REPO_DIR
 # gc.mem_free() reads about 210-216 KB at the REPL (micropython#12557: 209,936 and
 # 215,904 bytes). We give the firmware 216 KB.
 PICO_HEAP = 216 * 1024
+BENCH_HEAP = 4 * 1024 * 1024
 MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
 MP_BENCH = os.path.join(REPO_DIR, "host_tools", "headroom", "sim", "mp_bench.py")
 
 GOALS = {
     "irq_bytes": 0,
     "loop_bytes_per_detent": 64,
-    "peak_heap": 48 * 1024,
+    # Half a Pico's heap at most: the rest is for the GC to work in (a fuller heap collects
+    # more often and fragments) and for buffers that come and go (WAV playback, the host).
+    "peak_heap": PICO_HEAP // 2,
     "writes_per_pause": 1,
 }
 
@@ -42,9 +48,9 @@ def run(mode, board, heap, firmware="-", arg=None):
 
 
 def measure(board, mpy_dir, log=print):
-    sim = run("simsize", board, 8 * 1024 * 1024)["sim_bytes"]
-    heap = PICO_HEAP + sim
-    log("heap: %d bytes = Pico %d + simulator %d" % (heap, PICO_HEAP, sim))
+    sim = run("simsize", board, BENCH_HEAP)["sim_bytes"]
+    heap = BENCH_HEAP
+    log("VM heap %d bytes; the simulator holds %d of it before the firmware boots" % (heap, sim))
     n = run("live", board, heap, mpy_dir, 0)["steps"]
     lives = []
     for k in range(n + 1):
@@ -71,7 +77,8 @@ def table(r):
     writes_per_pause = (hp["writes_during_hour"] / hp["pauses"]) if hp["pauses"] else 0
     rows = [
         ("peak heap, default scenario (live + largest pass)", "%d B (%d + %d)" % (
-            r["peak_heap"], r["live"], r["step_peak"]), "< 49152 B", r["peak_heap"] < GOALS["peak_heap"]),
+            r["peak_heap"], r["live"], r["step_peak"]), "< %d B" % GOALS["peak_heap"],
+         r["peak_heap"] < GOALS["peak_heap"]),
         ("bytes allocated per encoder edge (hard IRQ)", "0 (heap locked, %d edges)" % t["edges"], "0",
          t["faults"] == 0),
         ("bytes allocated per detent, main loop", "%.1f B" % t["loop_bytes_per_detent"], "<= 64 B",
@@ -107,7 +114,8 @@ def main(argv):
     text, ok = table(r)
     print("Headroom firmware on the MicroPython %s VM, board %s, firmware from .mpy" % (
         "Unix-port", os.path.basename(board)))
-    print("Pico heap: %d bytes (the simulator's %d bytes on top)" % (PICO_HEAP, r["sim"]))
+    print("Firmware peak %d B = %.1f%% of a Pico's %d B heap (the simulator's own %d B not counted)"
+          % (r["peak_heap"], 100.0 * r["peak_heap"] / PICO_HEAP, PICO_HEAP, r["sim"]))
     print(text)
     print()
     from . import bench_decoders

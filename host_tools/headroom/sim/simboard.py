@@ -73,8 +73,13 @@ class SimBoard:
             text = _json_dumps(d)
         self.board = boardfile.parse(d, self.board_name)
         if flash_dir is None:
+            # A folder of its own, removed with the board (or at exit): CPython only, as
+            # MicroPython callers always pass theirs.
+            import shutil
             import tempfile
+            import weakref
             flash_dir = tempfile.mkdtemp(prefix="headroom-flash-")
+            weakref.finalize(self, shutil.rmtree, flash_dir, True)
         self.flash_dir = flash_dir
         with open(_join(flash_dir, "board.json"), "w") as f:
             f.write(text)

@@ -1,0 +1,72 @@
+"""Packaging as the MicroPython world expects it: firmware/manifest.py (frozen into a custom
+UF2 by MicroPython's build) read by MicroPython's own manifest parser, and
+firmware/package.json (`mpremote mip install`) listing exactly what `headroom flash`
+installs, installed for real on the virtual board."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from headroom import mpy
+
+from helpers import SE
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FW = os.path.join(REPO, "firmware")
+
+
+def version():
+    from headroom_fw.version import VERSION
+    return VERSION
+
+
+def test_manifest_is_accepted_by_micropythons_manifest_parser(tmp_path):
+    from stubber.tools import manifestfile
+    port = tmp_path / "port"
+    (port / "boards").mkdir(parents=True)
+    (port / "boards" / "manifest.py").write_text("# the port's own frozen modules\n")
+    m = manifestfile.ManifestFile(manifestfile.MODE_FREEZE, {
+        "MPY_DIR": str(tmp_path), "MPY_LIB_DIR": str(tmp_path), "PORT_DIR": str(port),
+        "BOARD_DIR": str(port)})
+    m.execute(os.path.join(FW, "manifest.py"))
+    frozen = sorted(f.target_path for f in m.files())
+    modules = sorted(r for r in mpy.sources() if r.startswith("headroom_fw/"))
+    assert frozen == modules  # every module of the package, nothing else
+    assert m.metadata().version == version()
+
+
+def test_package_json_lists_exactly_what_flash_installs():
+    with open(os.path.join(FW, "package.json")) as f:
+        pkg = json.load(f)
+    assert pkg == json.loads(mpy.package_json()), (
+        "firmware/package.json is stale: run `make package`")
+    assert pkg["version"] == version()
+    from headroom.flash import board_files
+    flashed = set(board_files(SE)) - {"board.json"}   # a board file is the user's own
+    listed = {mpy.target(target) for target, _url in pkg["urls"]}
+    assert listed == flashed
+    for _target, url in pkg["urls"]:
+        assert os.path.isfile(os.path.join(FW, url)), url
+
+
+def test_the_board_files_are_not_the_build_tools_files():
+    assert "manifest.py" not in mpy.sources()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the virtual board needs Linux")
+def test_mip_install_of_package_json_gives_a_running_board(tmp_path):
+    from test_vboard import VBoard, playing, status
+    vb = VBoard(tmp_path / "mip.img")
+    try:
+        mpremote = os.path.join(os.path.dirname(sys.executable), "mpremote")
+        p = subprocess.run([mpremote, "connect", vb.path, "mip", "install", "--target", "/",
+                            os.path.join(FW, "package.json")], capture_output=True, text=True,
+                           timeout=300)
+        assert p.returncode == 0, p.stdout + p.stderr
+        vb.mpremote("fs", "cp", SE, ":board.json", "+", "reset")
+        s = status(vb, until=playing)
+        assert s["volume"] == -30.0 and s["phase"] == "playing"
+    finally:
+        vb.stop()
