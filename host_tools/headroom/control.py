@@ -88,7 +88,7 @@ def request(link, line, timeout=REPLY_S):
 def relay_path(port):
     """Where a monitor on `port` listens for other commands' requests."""
     name = os.path.realpath(port).strip("/").replace("/", "_")
-    return os.path.join(tempfile.gettempdir(), "headroom-%d" % os.getuid(), name + ".sock")
+    return os.path.join(tempfile.gettempdir(), "headroom-%d-%s.sock" % (os.getuid(), name))
 
 
 class Board:
