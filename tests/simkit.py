@@ -8,12 +8,17 @@ from headroom.sim.trace import Trace
 class IdleApp:
     """Stands in for main.py: lets scheduled callbacks run, never steps."""
 
+    waker = None
+
     def step(self):
         return 1000
 
 
-def bare_sim(powered=True, app=False):
-    sim = world.Sim(Trace("t.json"))
+def bare_sim(powered=True, app=False, cost=None):
+    """A world with no firmware: by default its calls cost nothing and IRQs come at once
+    (sim/cost.py's CostModel.zero()), so a part is seen alone."""
+    from headroom.sim.cost import CostModel
+    sim = world.Sim(Trace("t.json"), cost=cost if cost is not None else CostModel.zero())
     world.current = sim
     if powered:
         sim.power(True)

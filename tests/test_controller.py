@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from headroom_fw import board as boardfile
 from headroom_fw import controller as C
 from headroom_fw.controller import Controller
+from headroom_fw.quadrature import Acceleration
 from headroom_fw.settings import defaults
 from headroom_fw.volume import level_cdb, path_floor_hdb, pga_code
 
@@ -31,6 +32,7 @@ class Rig:
         self.t = 0
         s = defaults(board) if settings is None else settings
         self.ctl = Controller(board, s, gain, output, self.now())
+        self.accel = Acceleration()   # what the encoder's IRQ does with each detent
         self.log = []
         self.snap()
 
@@ -49,12 +51,20 @@ class Rig:
             step = 1 if every_ms else min(self.ctl.next_wake(self.now()), end - self.t)
             assert step >= 1
             self.t += step
+            self.accel.expire(self.now())
             self.ctl.tick(self.now())
+            self.ctl.moved(self.now())     # the app applied the outputs in this same ms
             self.snap()
 
     def event(self, name, *args):
+        if name == "turn":
+            args = (args[0], self.accel.steps(args[0], self.now()))
+        mode = self.ctl.mode
         getattr(self.ctl, name)(*args, self.now())
         self.ctl.tick(self.now())      # as the app does, in the same pass
+        self.ctl.moved(self.now())
+        if self.ctl.mode != mode:
+            self.accel.reset()         # the app starts a new gesture when the knob's job changes
         self.snap()
 
     def booted(self, ms=3000):

@@ -6,6 +6,7 @@ import machine
 import numpy as np
 import pytest
 
+from headroom.sim.i2s import registry as i2s_registry
 from headroom.sim.models.pcm5102a import PCM5102A, deemphasis_coeffs
 from headroom.sim.models.pcm5122 import PCM5122
 from headroom.sim.world import SimFault
@@ -115,7 +116,7 @@ def test_zero_data_mutes_after_1024_lrcks_and_data_unmutes_at_once(sim):
     i2s = tx(bits=16)
     i2s.write(struct.pack("<hh", 1000, 1000) * 512)    # 512 frames, then the port sends zeros
     sim.run_for(100000)
-    x = np.frombuffer(sim.i2s_streams[0].samples()[1], np.int32).reshape(-1, 2)
+    x = np.frombuffer(i2s_registry(sim).streams[0].samples()[1], np.int32).reshape(-1, 2)
     last = np.flatnonzero(x[:, 0])[-1]
     st = states(sim, "pcm5102a")
     on = [t for t, s in st if not s["zero_mute"]]
@@ -369,7 +370,7 @@ def test_zero_data_auto_mute_and_its_flags(sim):
     sim.run_for(100000)
     assert drv.auto_muted() == (True, True)
     st = states(sim, "pcm5122")
-    x = np.frombuffer(sim.i2s_streams[0].samples()[1], np.int32).reshape(-1, 2)
+    x = np.frombuffer(i2s_registry(sim).streams[0].samples()[1], np.int32).reshape(-1, 2)
     last = np.flatnonzero(x[:, 0])[-1]
     t_mute = [t for t, s in st if s["auto_mute"] == "both"][0]
     assert t_mute == dac.bus.frame_time(last + 1 + 1024) - sim.clock.origin_us

@@ -50,7 +50,7 @@ def no_traceback(text):
 def trace_records(path):
     with open(path) as f:
         lines = f.read().splitlines()
-    assert json.loads(lines[0])["trace"] == 1
+    assert json.loads(lines[0])["trace"] == 2
     return [json.loads(x) for x in lines[1:]]
 
 
@@ -198,24 +198,51 @@ def relay_sock(port):
     return relay_path(port)
 
 
+def broken_firmware(tmp_path, module, old, new):
+    fw = tmp_path / ("firmware-" + module)
+    shutil.copytree(os.path.join(REPO, "firmware"), fw)
+    path = fw / "headroom_fw" / module
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    return str(fw)
+
+
 @needs_tools
 def test_a_firmware_that_does_not_start_is_reported_with_what_the_board_printed(tmp_path):
-    fw = tmp_path / "firmware"
-    shutil.copytree(os.path.join(REPO, "firmware"), fw)
-    app = fw / "headroom_fw" / "app.py"
-    app.write_text(app.read_text().replace(
-        'def boot(root="", console=None):\n',
-        'def boot(root="", console=None):\n    raise RuntimeError("broken on purpose")\n'))
+    # main.py itself dies (an import fails): flash shows the board's own traceback.
+    fw = broken_firmware(tmp_path, "lifecycle.py", "import time\n",
+                         "import time\nraise RuntimeError('broken on purpose')\n")
     vb = VBoard(tmp_path / "broken.img")
     try:
-        rc, out = flash(vb.path, SE, "--firmware", str(fw))
+        rc, out = flash(vb.path, SE, "--firmware", fw)
         assert rc == 1, out
         assert "the firmware did not start" in out and "broken on purpose" in out, out
-        assert "headroom_fw/app.py" in out       # the .mpy names its source relative to firmware/
+        assert "headroom_fw/lifecycle.py" in out  # the .mpy names its source relative to firmware/
         assert str(REPO) not in out.split("did not start")[1]
         # Mended, it flashes and answers.
         rc, out = flash(vb.path)
         assert rc == 0 and "Headroom 0.2.0 running" in out, out
+    finally:
+        vb.stop()
+
+
+@needs_tools
+def test_a_firmware_that_keeps_failing_stays_up_muted_and_says_why(tmp_path):
+    # The App fails at every boot: three muted restarts, then the fault state, which
+    # answers `status` with the reason; flash reports it and exits 1.
+    fw = broken_firmware(tmp_path, "app.py", "        self.waker = Waker()\n",
+                         "        self.waker = Waker()\n        raise RuntimeError('broken on purpose')\n")
+    vb = VBoard(tmp_path / "failing.img")
+    try:
+        rc, out = flash(vb.path, SE, "--firmware", fw)
+        assert rc == 1, out
+        assert "with faults" in out and "broken on purpose" in out and "3 failures in a row" in out, out
+        no_traceback(out.split("faults")[0])
+        s = status(vb.path)
+        assert s["phase"] == "fault"
+        rc, log, err = headroom("log", "--port", vb.path)
+        assert rc == 0 and log.count("RuntimeError: broken on purpose") == 3, (log, err)
     finally:
         vb.stop()
 

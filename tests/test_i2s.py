@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from headroom.sim import i2s as engine
+from headroom.sim.i2s import registry as i2s_registry
 from headroom.sim.world import MCU_BOOT_US, PowerLost, SimFault
 
 from simkit import bare_sim
@@ -36,7 +37,7 @@ def pcm32(values):
 
 def captured(sim, id=0):
     """The last run's frames as an (n, 2) int array."""
-    t, a = sim.i2s_streams[id].samples()
+    t, a = i2s_registry(sim).streams[id].samples()
     return np.frombuffer(a, dtype=np.int32).reshape(-1, 2) if len(a) else np.zeros((0, 2))
 
 
@@ -63,7 +64,7 @@ def test_third_instance_is_refused(sim):
     b = tx(1, sck=10, sd=12)
     with pytest.raises(ValueError, match="^invalid id$"):
         tx(2, sck=20, sd=22)
-    assert sim.i2s_streams[0].running and sim.i2s_streams[1].running
+    assert i2s_registry(sim).streams[0].running and i2s_registry(sim).streams[1].running
     a.deinit()
     b.deinit()
 
@@ -93,7 +94,7 @@ def test_mck_is_not_on_rp2(sim):
 def test_same_id_again_deinits_the_first(sim):
     a = tx(0)
     b = tx(0, bits=32)
-    assert sim.i2s_streams[0].bits == 32
+    assert i2s_registry(sim).streams[0].bits == 32
     with pytest.raises(SimFault, match="after deinit"):
         a.write(bytes(8))
     b.write(bytes(8))
@@ -127,7 +128,7 @@ def test_16_bit_stereo_is_captured_exactly_with_times(sim):
     # blocks 0 and 1 (32 frames each) are the zeroed DMA buffer; data follows
     assert (x[:64] == 0).all()
     assert x[64:64 + 256].ravel().tolist() == vals
-    bus = sim.i2s_streams[0]
+    bus = i2s_registry(sim).streams[0]
     assert bus.chunks[0][1] == 0
     data_chunk = [c for c in bus.chunks if c[4] is not None][0]
     assert data_chunk[2] == 64 and data_chunk[1] == 1333   # frame 64 at 48 kHz: 1333.3 us
@@ -251,6 +252,8 @@ def test_a_refill_loop_never_blocks_the_main_loop_and_never_underruns(sim):
     steps = []
 
     class App:
+        waker = None
+
         def step(self):
             steps.append(sim.now())
             return 1
@@ -296,7 +299,7 @@ def test_an_idle_port_costs_nothing_and_its_silence_is_accounted_for(sim):
     assert realtime.perf_counter() - t0 < 1.0
     i2s.write(pcm32([5] * 64))
     sim.run_for(10000)
-    bus = sim.i2s_streams[0]
+    bus = i2s_registry(sim).streams[0]
     silent = [c for c in bus.chunks if c[4] is None]
     assert sum(c[3] for c in silent) >= 600 * 48000
     data = [c for c in bus.chunks if c[4] is not None][0]
@@ -308,13 +311,13 @@ def test_deinit_stops_the_clocks_and_the_capture_ends_there(sim):
     i2s.write(pcm16([3] * 4000))
     sim.run_for(10000)
     i2s.deinit()
-    bus = sim.i2s_streams[0]
+    bus = i2s_registry(sim).streams[0]
     assert not bus.running
     n = sum(c[3] for c in bus.chunks if c[0] == bus.runs)
     assert n == bus.frame_at(sim.clock.now_us)
     with pytest.raises(SimFault, match="after deinit"):
         i2s.write(bytes(4))
-    assert sim.i2s_pins == {}
+    assert i2s_registry(sim).pins == {}
 
 
 def test_machine_reset_and_power_loss_stop_the_port():
@@ -322,15 +325,15 @@ def test_machine_reset_and_power_loss_stop_the_port():
     tx()
     with pytest.raises(PowerLost):
         machine.reset()
-    assert not sim.i2s_streams[0].running and sim.i2s_ports == {}
+    assert not i2s_registry(sim).streams[0].running and i2s_registry(sim).ports == {}
     sim = bare_sim(app=True)
     sim.holdup_us = 5000
     tx()
     sim.power(False)
     sim.run_for(4000)
-    assert sim.i2s_streams[0].running        # hold-up: the MCU still runs
+    assert i2s_registry(sim).streams[0].running        # hold-up: the MCU still runs
     sim.run_for(2000)
-    assert not sim.i2s_streams[0].running
+    assert not i2s_registry(sim).streams[0].running
     sim.power(True)
     sim.run_for(MCU_BOOT_US)
 

@@ -177,7 +177,7 @@ def _board():
 
 
 def _sm(b):
-    return b.sim.pio.sms[b.board.pio_sm]
+    return b.sim.peripherals["pio"].sms[b.board.pio_sm]
 
 
 def _x(b):
@@ -216,7 +216,7 @@ def test_firmware_sees_the_detents_turned():
         b.run_ms(100)
         b.run_us(b.turn(-3, rate=1000, bounce_us=100))
         b.run_ms(100)
-        enc = b.sim.app.encoder
+        enc = b.app.encoder
         assert enc._count - pio_encoder._START == 4 * 4
         assert b.encoder.turned == 4
     finally:

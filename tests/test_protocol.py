@@ -36,11 +36,27 @@ def ask(b, line, ms=30):
     return json.loads(new[0])
 
 
+HEALTH = ("firmware", "uptime_s", "reset_cause", "heap_free", "worst_pass_us", "faults",
+          "log_bytes")
+
+
 def status(b):
+    """The settings in `status` (the state and the health fields taken out)."""
     s = ask(b, "status")
     assert s.pop("ok") is True
     s.pop("phase")
+    for k in HEALTH:
+        s.pop(k)
     return s
+
+
+def test_status_carries_the_boards_health(board):
+    from headroom_fw.version import VERSION
+    s = ask(board, "status")
+    assert s["firmware"] == VERSION and s["reset_cause"] == "power-on" and s["faults"] == []
+    assert 2 <= s["uptime_s"] <= 3                    # 2.6 s simulated since power-on
+    assert 0 < s["worst_pass_us"] < 20000             # the cost model's passes, not zero
+    assert s["log_bytes"] == 0 and isinstance(s["heap_free"], int)
 
 
 def test_status_and_get(board):
@@ -220,7 +236,7 @@ def test_random_lines_never_crash_and_errors_change_nothing(seq):
             r = json.loads(new[0])
             after = status(b)
             if r["ok"] is False or "volume" not in r and "balance" not in r and set(r) <= {
-                    "ok", "protocol", "monitor"}:
+                    "ok", "protocol", "firmware", "monitor", "log"}:
                 if r["ok"] is False:
                     assert after == before, (data, r)
             else:

@@ -250,7 +250,9 @@ def test_good_script_runs_and_reports():
     assert res.steps == 8
     assert res.failures == []
     assert res.faults == [] and res.crashes == []
-    assert res.t_us == 3000000 + 400000 + 100000
+    # The steps' own time, plus at most a pass of the firmware's that ran past a step's end
+    # (the cost model: a pass takes time, and is not cut short).
+    assert 3500000 <= res.t_us < 3500000 + 2000
     steps = [json.loads(ln) for ln in sink.getvalue().splitlines()[1:]
              if '"kind": "step"' in ln]
     assert [s["line"] for s in steps] == list(range(1, 9))

@@ -21,21 +21,28 @@ def test_scenario_trace_matches_recording(name, board, script, expected):
 
 
 @pytest.mark.parametrize("name,board,script,expected", CASES, ids=[c[0] for c in CASES])
-def test_recorded_trace_keeps_relays_under_mute(name, board, script, expected):
-    """Read back from the recording alone: gain/output contacts move only while the mute relay is open."""
-    mute_closed = False
+def test_recorded_trace_keeps_every_safety_rule(name, board, script, expected):
+    """Read back from the recording alone, through the same checker as every live run."""
     with open(expected) as f:
-        header = json.loads(f.readline())
-        assert header == {"trace": 1, "board": board.rsplit("/", 1)[1]}
-        for line in f:
-            r = json.loads(line)
-            if r["kind"] != "chip" or not r["chip"].startswith("relay."):
-                continue
-            if r["chip"] == "relay.mute":
-                mute_closed = r["state"]["energized"]
-            elif r["t_us"] > 0:
-                assert not mute_closed, "%s moved at %d us with the mute relay closed" % (
-                    r["chip"], r["t_us"])
+        text = f.read()
+    header = json.loads(text.splitlines()[0])
+    assert header == {"trace": 2, "board": board.rsplit("/", 1)[1]}
+    bad = golden.violations(board, text)
+    assert bad == [], "\n".join("%d us %s: %s" % v for v in bad)
+
+
+def test_the_checker_catches_a_relay_moving_with_the_mute_relay_closed():
+    """A broken recording (the gain relay moved under a closed mute relay) is refused."""
+    name, board, script, expected = CASES[0]
+    lines = open(expected).read().splitlines()
+    recs = [json.loads(x) for x in lines[1:]]
+    gain = [r["state"]["energized"] for r in recs if r.get("chip") == "relay.gain"][-1]
+    t = recs[-1]["t_us"] + 1
+    bad = lines + [
+        json.dumps({"t_us": t, "kind": "chip", "chip": "relay.mute", "state": {"energized": True}}),
+        json.dumps({"t_us": t + 1, "kind": "chip", "chip": "relay.gain",
+                    "state": {"energized": not gain}})]
+    assert [v[1] for v in golden.violations(board, "\n".join(bad))] == ["relay-under-mute"]
 
 
 def test_every_board_has_a_default_scenario():

@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from headroom_fw import board as boardfile
+from headroom_fw import files as files_mod
 from headroom_fw import settings as st_mod
 from headroom_fw.settings import SettingsStore, defaults
 
@@ -115,7 +116,7 @@ def test_save_goes_through_tmp_and_rename(tmp_path, monkeypatch):
         calls.append((src, dst, open(src).read(), open(dst).read()))
         real_rename(src, dst)
 
-    monkeypatch.setattr(st_mod.os, "rename", spy)
+    monkeypatch.setattr(files_mod.os, "rename", spy)
     s.save(-40, 2, 1, 0, 10)
     assert len(calls) == 1
     src, dst, new_text, old_text = calls[0]
@@ -133,7 +134,7 @@ def test_power_cut_before_rename_keeps_old_settings(tmp_path, monkeypatch):
     def cut(src, dst):
         raise OSError("power cut")
 
-    monkeypatch.setattr(st_mod.os, "rename", cut)
+    monkeypatch.setattr(files_mod.os, "rename", cut)
     with pytest.raises(OSError):
         s.save(10, 0, 0, 0, 12)
     monkeypatch.undo()

@@ -5,6 +5,7 @@ import machine
 import numpy as np
 import pytest
 
+from headroom.sim.i2s import registry as i2s_registry
 from headroom.sim.models.pcm5102a import PCM5102A
 from headroom_fw.siggen import BOTH, LEFT, RIGHT, SigGen
 
@@ -29,7 +30,7 @@ def gen(rate=48000, bits=32, ibuf=8192):
 def capture(sim, seconds, skip=0.05):
     """Run, then the steady part of the capture as (n, 2) floats scaled to full scale = 1."""
     sim.run_for(int((seconds + skip) * 1e6))
-    bus = sim.i2s_streams[0]
+    bus = i2s_registry(sim).streams[0]
     t, a = bus.samples()
     x = np.frombuffer(a, dtype=np.int32).reshape(-1, 2).astype(np.float64) / 2 ** (bus.bits - 1)
     start = int(skip * bus.rate)
@@ -133,7 +134,7 @@ def test_24_bit_samples_sit_in_the_top_of_the_32_bit_slot(sim):
     i2s, g = gen()
     g.sine(997, -1.0)
     sim.run_for(100000)
-    t, a = sim.i2s_streams[0].samples()
+    t, a = i2s_registry(sim).streams[0].samples()
     raw = np.frombuffer(a, dtype=np.int32)
     assert not (raw & 0xFF).any() and raw.max() > 2 ** 30
 
@@ -155,7 +156,7 @@ def test_silence_and_stop(sim):
     sim.run_for(100000)
     g.silence()
     sim.run_for(200000)
-    t, a = sim.i2s_streams[0].samples()
+    t, a = i2s_registry(sim).streams[0].samples()
     x = np.frombuffer(a, dtype=np.int32)
     assert not x[-2 * 4800:].any()
     n = g.refills
@@ -186,6 +187,8 @@ def test_the_main_loop_never_waits_for_the_generator(sim):
     steps = []
 
     class App:
+        waker = None
+
         def step(self):
             steps.append(sim.now())
             return 1

@@ -154,7 +154,7 @@ def test_sink_and_kept_lines_agree(run_trace):
 
 def test_first_line_is_the_header(run_trace):
     _, text = run_trace
-    assert text.split("\n", 1)[0] == '{"trace": 1, "board": "pico-se.json"}'
+    assert text.split("\n", 1)[0] == '{"trace": 2, "board": "pico-se.json"}'
 
 
 def test_every_record_has_time_and_kind_in_order(run_trace):

@@ -80,6 +80,13 @@ class VBoard:
                 data += chunk
         return data.decode().strip()
 
+    def wait_port(self, timeout=30):
+        """Wait until the port is there (the board on USB: an event, a file appearing)."""
+        end = time.monotonic() + timeout
+        while not os.path.exists(self.path):
+            assert time.monotonic() < end, "the port never came back"
+            time.sleep(0.02)
+
     def wait_stderr(self, text, timeout=60, count=1):
         """Wait until the virtual board has logged `text` `count` times (an event, not a
         duration)."""
@@ -386,14 +393,12 @@ def test_the_port_drops_off_at_a_reset_and_comes_back(vboard):
             while time.monotonic() < end:
                 ser.read(100)   # end of file once the board drops off
     b.wait_stderr("power cycle")
-    end = time.monotonic() + 30
-    while not os.path.exists(b.path):
-        assert time.monotonic() < end, "the port never came back"
-        time.sleep(0.02)
+    b.wait_port()
     assert b.mpremote("exec", "print(6*7)").strip() == "42"
     assert b.control("power off") == "ok"
     assert not os.path.exists(b.path)   # no supply, no USB
     assert b.control("power on") == "ok"
+    b.wait_port()                       # it enumerates once the board is up
     assert b.mpremote("exec", "print(6*7)").strip() == "42"
     assert b.control("switch on the kettle").startswith("error: unknown command")
 
@@ -421,16 +426,16 @@ def test_the_micropython_pio_engine_counts_as_the_emulator_does():
         b = SimBoard(SE, keep_trace=False)
         try:
             if mine:
-                b.sim.pio = PIOEngine(b.sim)
+                b.sim.peripherals["pio"] = PIOEngine(b.sim)
             b.power(True)
             b.run_ms(2500)
             for detents, rate, bounce in seq:
                 step_us = 1000000 // (rate * 4)
                 b.run_us(b.turn(detents, rate=rate, bounce_us=min(bounce, step_us // 2)))
             b.run_ms(100)
-            sm = b.sim.pio.sms[b.board.pio_sm]
+            sm = b.sim.peripherals["pio"].sms[b.board.pio_sm]
             x = sm.x if mine else sm.state.x_register
-            return ((x - pio_encoder._START) & 0xFFFFFFFF, b.sim.app.encoder._count,
+            return ((x - pio_encoder._START) & 0xFFFFFFFF, b.app.encoder._count,
                     b.encoder.turned, sorted(sm.sample_gaps.items()), b.sim.faults)
         finally:
             b.close()

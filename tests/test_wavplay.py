@@ -5,6 +5,7 @@ import wave
 import numpy as np
 import pytest
 
+from headroom.sim.i2s import registry as i2s_registry
 from headroom_fw import wavplay
 
 from simkit import bare_sim
@@ -41,7 +42,7 @@ def player():
 
 
 def played(sim):
-    bus = sim.i2s_streams[0]
+    bus = i2s_registry(sim).streams[0]
     t, a = bus.samples()
     return bus, np.frombuffer(a, dtype=np.int32).reshape(-1, 2)
 
@@ -80,7 +81,7 @@ def test_playback_does_not_block(sim, tmp_path):
     sim.run_for(500000)
     assert p.playing
     p.stop()
-    assert not sim.i2s_streams[0].running
+    assert not i2s_registry(sim).streams[0].running
 
 
 def riff(*chunks, form=b"WAVE", fourcc=b"RIFF"):
@@ -126,7 +127,7 @@ def test_unsupported_files_are_refused_before_anything_is_sent(sim, tmp_path, co
     p = player()
     with pytest.raises(ValueError, match=msg):
         p.play(str(path))
-    assert not getattr(sim, "i2s_ports", None)       # no I2S was even set up
+    assert "i2s" not in sim.peripherals          # no I2S was even set up
     assert not p.playing
 
 

@@ -1,32 +1,59 @@
 """The firmware's shell: builds the drivers from the board file and runs the loop.
 
-`App.step()` reads the inputs, lets the controller decide, copies its outputs to
-the pins and the PGA2311 and returns how long to sleep. `main()` is the loop the
-board runs; the simulator calls `boot()` and `step()` on its virtual clock.
+`App.step()` reads the inputs, lets the controller decide, copies its outputs to the
+pins and the PGA2311 (the knob's first: it is what a listener waits for), serves the
+host, and returns how long to sleep; the Waker cuts the sleep short when the knob
+moves. A part that does not answer (the DAC, the PGA2311 chain, the supply monitor)
+is a fault, not a crash: it is reported in words naming the part and its pins, the
+controller keeps everything muted while it stands, and the app tries again.
+`lifecycle.py` runs App on the board (restarts, the fault state); the simulator
+calls boot() and step() on its virtual clock.
 """
+import gc
 import time
 
 import machine
 from micropython import const
 
 from . import board as boardfile
+from . import controller as C
 from . import inputs, protocol
 from .controller import POWER_FAIL, Controller
 from .encoder import Encoder
+from .files import Files
+from .log import Log
 from .pga2311 import PGA2311
 from .relay import Relay
 from .settings import SettingsStore
+from .version import VERSION
+from .waker import Waker
 
 _WDT_MS = const(2000)
+_RETRY_MS = const(2000)      # a faulty part is tried again this often
+_CHECK_MS = const(1000)      # the PGA2311 chain is checked (its echo) this often...
+_QUIET_MS = const(100)       # ...and only when no frame went out for this long: a write
+                             # restarts the chip's zero-crossing wait, and would make a
+                             # pending ramp step be skipped
+_WINDOW_MS = const(60000)    # "worst pass in the last minute": two windows of this
+LOG = "headroom.log"
 
 
 class App:
-    def __init__(self, board, root="", console=None):
+    def __init__(self, board, root="", console=None, files=None, log=None):
         b = board
         self.b = b
-        # Muted from the first instruction: the board's pull-downs held MUTE low
-        # and the relays released until now; drive them that way before anything else.
-        self.mute_relay = Relay(machine.Pin(b.mute_relay.pin), b.mute_relay.active_high)
+        self.files = files if files is not None else Files()
+        self.log = log if log is not None else Log(root + LOG, self.files)
+        self.waker = Waker()
+        self.fault_text = {}      # controller fault bit -> what the user reads
+        self._xsmt_high = False   # XSMT's shadow: a pass writes the mute pins only when they change
+        # Muted from the first instruction, in the muting order: the board's pull-downs
+        # held XSMT and MUTE low and the relays released until now; drive XSMT, then the
+        # PGA2311's MUTE low before any relay pin is touched.
+        self.dac_xsmt = None
+        self.dac = None
+        if b.dac is not None:
+            self.dac_xsmt = machine.Pin(b.dac_xsmt, machine.Pin.OUT, value=0)
         self.pga = PGA2311(
             machine.SPI(b.spi_id, baudrate=b.spi_baudrate, polarity=0, phase=0, bits=8,
                         firstbit=machine.SPI.MSB, sck=machine.Pin(b.spi_sck),
@@ -34,29 +61,18 @@ class App:
                         miso=machine.Pin(b.spi_miso) if b.spi_miso is not None else None),
             machine.Pin(b.pga_cs), mute=machine.Pin(b.pga_mute),
             zcen=machine.Pin(b.pga_zcen) if b.pga_zcen is not None else None,
-            chips=len(b.pga_roles) // 2)
-        # The DAC soft-mutes first and un-mutes last: XSMT, a pin, so it works in an IRQ.
-        self.dac_xsmt = None
-        if b.dac is not None:
-            self.dac_xsmt = machine.Pin(b.dac_xsmt, machine.Pin.OUT, value=0)
-            if b.dac == "pcm5122":
-                from .pcm5122 import PCM5122
-                self.dac = PCM5122(machine.I2C(b.dac_i2c_id, scl=machine.Pin(b.dac_scl),
-                                               sda=machine.Pin(b.dac_sda)), b.dac_addr)
-                self.dac.init()  # unity digital volume: the PGA2311 sets the level
-                self.dac.mute(False)  # muting is XSMT's job: a pin works in an IRQ, I2C not
+            chips=len(b.pga_roles) // 2, readback=b.spi_miso is not None)
+        self.mute_relay = Relay(machine.Pin(b.mute_relay.pin), b.mute_relay.active_high)
+        self.gain_relay = self._relay(b.gain_relay)
+        self.output_relay = self._relay(b.output_relay)
         self.power_ok = True
+        self._sense = None
         if b.power_sense is not None:
             self._sense = machine.Pin(b.power_sense, machine.Pin.IN)
             self._sense.irq(self._power_fail_isr, machine.Pin.IRQ_FALLING, hard=True)
             if not self._sense.value():
                 self._power_fail_isr(self._sense)
-        # The chip's state after a reset is never assumed: send mute codes now.
-        self.pga.set_codes(bytearray(2 * self.pga.chips))
-
         now = time.ticks_ms()
-        self.gain_relay = self._relay(b.gain_relay)
-        self.output_relay = self._relay(b.output_relay)
         self._btn_pin = machine.Pin(b.button, machine.Pin.IN, machine.Pin.PULL_UP)
         self.button = inputs.Button(self._btn_pin.value(), 0, b.debounce_ms, b.long_press_ms)
         self._gain_pin = self._switch_pin(b.gain_switch)
@@ -64,26 +80,49 @@ class App:
         self.gain_sw = self._debounced(self._gain_pin)
         self.out_sw = self._debounced(self._out_pin)
 
-        self.store = SettingsStore(root + "settings.json", b)
-        s = self.store.load()
-        gain = self._gain_from_switch() if self._gain_pin else s["gain"]
-        output = self._output_from_switch() if self._out_pin else s["output"]
-        self.ctl = Controller(b, s, gain, output, now)
+        self.store = SettingsStore(root + "settings.json", b, self.files)
+        self.ctl = Controller(b, self.store.load(),
+                              self._gain_from_switch() if self._gain_pin else None,
+                              self._output_from_switch() if self._out_pin else None, now)
+        if not self.power_ok:
+            self.fault(C.FAULT_POWER_SENSE, "power_sense: the supply monitor on GP%d reads low "
+                       "at boot: the supply is failing, or the monitor is not connected"
+                       % b.power_sense, now)
+        # The chain's state after a reset is never assumed: a pattern through it and mute
+        # codes into it, under MUTE; no echo is a fault (muted until it answers).
+        self._check_chain(now)
+        if b.dac == "pcm5122":
+            self._start_dac(now)
         if b.decoder == "pio":
             from .pio_encoder import PIOEncoder  # only boards that count with PIO load it
             self.encoder = PIOEncoder(b.pio_sm, machine.Pin(b.enc_a), machine.Pin(b.enc_b),
-                                      b.edges_per_detent, time.ticks_ms)
+                                      b.edges_per_detent, time.ticks_ms, self.waker)
         else:
-            # Same interface as PIOEncoder: take() and last_ms.
+            # Same interface as PIOEncoder: take(), steps, last_ms, expire().
             self.encoder = Encoder(machine.Pin(b.enc_a), machine.Pin(b.enc_b),  # type: ignore[assignment]
-                                   b.edges_per_detent)
+                                   b.edges_per_detent, self.waker)
         self.console = console
         self.lines = protocol.LineReader()
         self.session = protocol.Session()
         self._told = -1  # ctl.changes when the host last heard the state
+        self._answer = self._handle  # bound once: serving the host allocates no method
+        self._now = now
+        self._mode = self.ctl.mode  # what the knob sets: a change starts a new gesture
+        self._retry = time.ticks_add(now, _RETRY_MS)
+        self._check = time.ticks_add(now, _CHECK_MS)
+        self._frame_ms = now       # when the last PGA2311 frame went out
+        # Health: uptime, the worst pass of the last minute (two windows), reset cause.
+        self._last = now
+        self.uptime_ms = 0
+        self._window = now
+        self._worst = 0
+        self._worst_prev = 0
+        self.reset_cause = machine.reset_cause()
         self.wdt = machine.WDT(timeout=_WDT_MS)
         self._apply()
+        self.ctl.moved(time.ticks_ms())
 
+    # ---- parts
     def _relay(self, r):
         return Relay(machine.Pin(r.pin), r.active_high) if r is not None else None
 
@@ -103,30 +142,80 @@ class App:
             return boardfile.OUTPUT_BALANCED
         return boardfile.OUTPUT_SE
 
+    def fault(self, bit, text, now):
+        """A part is faulty (text) or answers again (None): reported, logged once, muted."""
+        was = self.fault_text.get(bit)
+        if text is None:
+            if was is not None:
+                del self.fault_text[bit]
+                self.log.append("cleared: " + was)
+        elif was is None:
+            self.fault_text[bit] = text
+            self.log.append("fault: " + text)
+        self.ctl.set_fault(bit, text is not None, now)
+
+    def _start_dac(self, now):
+        """The PCM5122 over I2C: unity digital volume (the PGA2311 sets the level), soft mute
+        off (muting is XSMT's job: a pin works in an IRQ, I2C not). A bus held low or a chip
+        that does not answer is a fault naming the part and its pins."""
+        b = self.b
+        where = "PCM5122 at 0x%02X on I2C%d (GP%d SDA, GP%d SCL)" % (
+            b.dac_addr, b.dac_i2c_id, b.dac_sda, b.dac_scl)
+        sda = machine.Pin(b.dac_sda, machine.Pin.IN)
+        if not sda.value():
+            self.fault(C.FAULT_DAC, "dac: I2C%d is stuck: SDA (GP%d) is held low, so the %s "
+                       "cannot be reached" % (b.dac_i2c_id, b.dac_sda, where), now)
+            return
+        try:
+            if self.dac is None:
+                from .pcm5122 import PCM5122
+                self.dac = PCM5122(machine.I2C(b.dac_i2c_id, scl=machine.Pin(b.dac_scl),
+                                               sda=machine.Pin(b.dac_sda)), b.dac_addr)
+            self.dac.init()
+            self.dac.mute(False)
+        except OSError as e:
+            self.fault(C.FAULT_DAC, "dac: no answer from the %s (%s)" % (
+                where, "time-out" if e.args and e.args[0] == 110 else "no acknowledge"), now)
+            return
+        self.fault(C.FAULT_DAC, None, now)
+
+    def _check_chain(self, now):
+        if self.pga.verify_chain() is False:
+            self.fault(C.FAULT_PGA, "pga2311: the chain gave back nothing on SDO (GP%d): check "
+                       "its wiring and supply" % self.b.spi_miso, now)
+        else:
+            self.fault(C.FAULT_PGA, None, now)
+
     def _power_fail_isr(self, pin):
         # Hard IRQ: pin writes only. Mute the DAC and the PGA and drop the mute relay
         # now; the main loop tells the controller, which keeps everything muted.
         if self.dac_xsmt is not None:
             self.dac_xsmt.value(0)
+            self._xsmt_high = False
         self.pga.mute(True)
         self.mute_relay.set(False)
         self.power_ok = False
 
+    # ---- the loop
     def step(self):
         """One pass of the main loop; returns the milliseconds to sleep."""
+        t0 = time.ticks_us()
         now = time.ticks_ms()
         ctl = self.ctl
+        sense = self._sense
         if not self.power_ok:
             if ctl.phase != POWER_FAIL:
                 ctl.power_fail(now)
-            elif self._sense.value():
+            elif sense is not None and sense.value() and ctl.power_back():
                 # The supply came back before the MCU lost power: the analog rails
                 # dipped and the PGA2311 may have reset. Start again, muted, from boot.
                 machine.reset()
         else:
             d = self.encoder.take()
             if d:
-                ctl.turn(d, self.encoder.last_ms)
+                ctl.turn(d, self.encoder.steps, self.encoder.last_ms)
+                ctl.tick(now)
+                self._apply()   # the knob's frame first: it is what the listener waits for
             ev = self.button.update(self._btn_pin.value(), now)
             if ev == inputs.CLICK:
                 ctl.click(now)
@@ -136,65 +225,119 @@ class App:
                 ctl.set_gain(self._gain_from_switch(), now)
             if self.out_sw and self.out_sw.update(self._out_pin.value(), now):
                 ctl.set_output(self._output_from_switch(), now)
+            self.encoder.expire(now)
+            self._parts(now)
             ctl.tick(now)
+            if ctl.mode != self._mode:
+                self._mode = ctl.mode
+                self.encoder.new_gesture()
         if self.console is not None:
             self._serve(now)
         self._apply()
-        if ctl.save_due(now) and self.power_ok:
+        ctl.moved(time.ticks_ms())
+        if ctl.save_due(now):
             self.store.save(*ctl.persistent())
             ctl.saved()
         self.wdt.feed()
+        self._health(now, t0)
         return ctl.next_wake(now)
+
+    def _parts(self, now):
+        """Retry faulty parts; check the PGA2311 chain's echo now and then."""
+        if time.ticks_diff(now, self._retry) >= 0:
+            self._retry = time.ticks_add(now, _RETRY_MS)
+            if C.FAULT_DAC in self.fault_text:
+                self._start_dac(now)
+            if C.FAULT_PGA in self.fault_text and self.pga.muted:
+                self._check_chain(now)
+        if (time.ticks_diff(now, self._check) >= 0
+                and time.ticks_diff(now, self._frame_ms) >= _QUIET_MS):
+            self._check = time.ticks_add(now, _CHECK_MS)
+            if self.pga.check() is False and not self.pga.muted:
+                # It gave back zeros where it had codes: it reset (a dip the supply monitor
+                # did not see). The codes go out again, as a fade-in.
+                self.log.append("pga2311: the chain lost its codes (a reset?): faded in again")
+                self.ctl.pga_lost(now)
+
+    def _health(self, now, t0):
+        self.uptime_ms += time.ticks_diff(now, self._last)
+        self._last = now
+        us = time.ticks_diff(time.ticks_us(), t0)
+        if time.ticks_diff(now, self._window) >= _WINDOW_MS:
+            self._window = now
+            self._worst_prev = self._worst
+            self._worst = 0
+        if us > self._worst:
+            self._worst = us
+
+    def health_json(self):
+        """The health fields of `status` (the body of a JSON object, after a comma)."""
+        try:
+            heap = gc.mem_free()  # type: ignore[attr-defined]
+        except AttributeError:  # CPython running the simulator has no such figure
+            heap = -1
+        faults = ", ".join('"%s"' % t.replace('"', "'") for t in self.fault_text.values())
+        worst = self._worst if self._worst > self._worst_prev else self._worst_prev
+        return ('"firmware": "%s", "uptime_s": %d, "reset_cause": "%s", "heap_free": %d, '
+                '"worst_pass_us": %d, "faults": [%s], "log_bytes": %d' % (
+                    VERSION, self.uptime_ms // 1000, _cause(self.reset_cause), heap, worst,
+                    faults, self.log.size()))
+
+    def log_text(self):
+        return self.log.text()
 
     def quiet(self):
         """Mute every stage in the controller's order, waiting as it says; then the
         settings a stop would lose. For when the main loop cannot go on."""
         ctl = self.ctl
         for stage, wait_ms in ctl.quiet_sequence():
-            if stage == "dac":
-                if self.dac_xsmt is not None:
-                    self.dac_xsmt.value(0)
-            elif stage == "pga":
-                self.pga.mute(True)
-                self.pga.set_codes(bytearray(2 * self.pga.chips))
-            else:
-                self.mute_relay.set(False)
+            try:
+                if stage == "dac":
+                    if self.dac_xsmt is not None:
+                        self.dac_xsmt.value(0)
+                elif stage == "pga":
+                    self.pga.mute(True)
+                    self.pga.set_codes(bytearray(2 * self.pga.chips))
+                else:
+                    self.mute_relay.set(False)
+            except Exception:  # noqa: S110 - a failed stage must not stop the next one
+                pass
             if wait_ms:
                 time.sleep_ms(wait_ms)
-        if ctl.save_before_stop(self.power_ok):
-            self.store.save(*ctl.persistent())
-            ctl.saved()
+        if ctl.save_before_stop():
+            try:
+                self.store.save(*ctl.persistent())
+                ctl.saved()
+            except Exception:  # noqa: S110 - going quiet matters more than the save
+                pass
 
     def _serve(self, now):
         """Answer the host's commands (a bounded number of bytes per pass), push changes."""
         con = self.console
-        for _ in range(64):
-            b = con.read_byte()
-            if b is None:
-                break
-            line = self.lines.feed(b)
-            if line is None:
-                continue
-            if isinstance(line, bytes):
-                con.write_line('{"ok": false, "error": "%s"}' % line.decode())
-            else:
-                con.write_line(protocol.handle(self.session, self.ctl, line, now))
+        self._now = now
+        protocol.serve(con, self.lines, self._answer)
         if self.ctl.changes != self._told and self.session.monitoring:
             con.write_line(protocol.state_json(self.ctl, '"event": "state", '))
         self._told = self.ctl.changes
 
+    def _handle(self, line):
+        return protocol.handle(self.session, self.ctl, line, self._now, self)
+
     def _apply(self):
-        """Copy the controller's outputs to the hardware, in the order that never pops."""
+        """Copy the controller's outputs to the hardware, in the order that never pops; a
+        pin is written only when it changes."""
         ctl = self.ctl
         if not self.power_ok:
             return
         # Muting goes DAC, PGA, relay; unmuting relay, PGA, DAC.
         xsmt = self.dac_xsmt
-        if ctl.dac_mute and xsmt is not None:
+        if ctl.dac_mute and xsmt is not None and self._xsmt_high:
             xsmt.value(0)
-        if ctl.pga_mute:
+            self._xsmt_high = False
+        if ctl.pga_mute and not self.pga.muted:
             self.pga.mute(True)
-        self.pga.set_codes(ctl.codes)
+        if self.pga.set_codes(ctl.codes):
+            self._frame_ms = time.ticks_ms()
         if self.mute_relay.on != ctl.mute_relay:
             self.mute_relay.set(ctl.mute_relay)
         # Written out, not looped over a tuple of pairs: the main loop allocates nothing.
@@ -204,28 +347,26 @@ class App:
         relay = self.output_relay
         if relay is not None and relay.on != (ctl.output_relay == 1):
             relay.set(ctl.output_relay == 1)
-        if not ctl.pga_mute:
+        if not ctl.pga_mute and self.pga.muted:
             self.pga.mute(False)
-        if not ctl.dac_mute and xsmt is not None:
+        if not ctl.dac_mute and xsmt is not None and not self._xsmt_high:
             xsmt.value(1)
+            self._xsmt_high = True
 
 
-def boot(root="", console=None):
+def _cause(c):
+    if c == machine.PWRON_RESET:
+        return "power-on"
+    if c == machine.WDT_RESET:
+        return "watchdog or reset"
+    return "other (%d)" % c
+
+
+def boot(root="", console=None, files=None, log=None):
     """Load the board file and start the app (raises BoardError on a bad board)."""
-    return App(boardfile.load(root + "board.json"), root, console)
-
-
-def run(app):
-    """The main loop; any exception out of it (KeyboardInterrupt too: mpremote's Ctrl-C)
-    first makes the amplifier quiet, in order, and keeps unsaved settings."""
-    try:
-        while True:
-            time.sleep_ms(app.step())
-    except BaseException:  # noqa: B036 - quiet first, whatever it is, then let it go on
-        app.quiet()
-        raise
+    return App(boardfile.load(root + "board.json"), root, console, files, log)
 
 
 def main():
-    from .console import UsbConsole
-    run(boot(console=UsbConsole()))
+    from .lifecycle import main as run_board
+    run_board()

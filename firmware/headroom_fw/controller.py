@@ -1,22 +1,28 @@
 """The amplifier's decisions: level, mute, relays, ramps, when to save. No `machine`.
 
 Events go in (`turn`, `click`, `long_press`, `set_gain`, `set_output`,
-`power_fail`) with the time in ticks_ms; `tick(now)` advances the sequences;
-the outputs (`mute_relay`, `pga_mute`, `gain_relay`, `output_relay`, `codes`)
-say what the pins, the PGA2311 and the DAC's soft mute must show. The app copies them to
-the drivers.
+`power_fail`, `set_fault`) with the time in ticks_ms; `tick(now)` advances the
+sequences; the outputs (`mute_relay`, `pga_mute`, `dac_mute`, `gain_relay`,
+`output_relay`, `codes`) say what the pins, the PGA2311 and the DAC's soft mute must
+show. The app copies them to the drivers, then says when they moved (`moved(t)`).
 
-Every relay move happens under mute: PGA to mute (applied at a zero crossing,
-16 ms at most), open the mute relay, wait its release time, move the relays,
-wait their operate time plus the settle time, close the mute relay, then ramp
-the level up from the PGA's floor one `ramp_step` per `ramp_interval`. Waits
-get 1 ms on top, because ticks_ms only counts whole milliseconds.
+Every relay move happens under mute: DAC and PGA to mute (the PGA at a zero crossing,
+16 ms at most), open the mute relay, wait its release time, move the relays, wait
+their operate time plus the settle time, close the mute relay, then ramp the level up
+from the PGA's floor one `ramp_step` per `ramp_interval`. Each wait counts from when
+the pins that start it actually moved (`moved`), not from when the pass that moved
+them was due: a late pass never shortens a wait. Waits get 1 ms on top, because
+ticks_ms only counts whole milliseconds.
+
+Also decided here, for the app to carry out: the order to go quiet in when the loop
+cannot go on (`quiet_sequence`), when to save (`save_due`: never while the supply is
+failing), that a supply that comes back means a restart (`power_back`), that a switch
+wins over a saved setting, and that any faulty part holds everything muted.
 """
 from time import ticks_add, ticks_diff
 
 from micropython import const
 
-from .quadrature import Acceleration
 from .volume import fill_codes, path_floor_hdb, path_max_hdb
 
 BOOT = const(0)          # muted, waiting for the board's settle delay
@@ -26,7 +32,15 @@ SWITCHING = const(3)     # gain/output relays moving
 UNMUTING = const(4)      # mute relay closing (PGA still at mute)
 PLAYING = const(5)
 POWER_FAIL = const(6)
-PHASE_NAMES = ("boot", "muting", "releasing", "switching", "unmuting", "playing", "power-fail")
+HELD = const(7)          # muted, relay open, while a part is faulty
+PHASE_NAMES = ("boot", "muting", "releasing", "switching", "unmuting", "playing", "power-fail",
+               "held")
+
+# Faults (bits of Controller.faults): while any is set, nothing plays.
+FAULT_DAC = const(1)
+FAULT_PGA = const(2)
+FAULT_POWER_SENSE = const(4)
+FAULT_RELAY = const(8)
 
 MODE_VOLUME = const(0)
 MODE_BALANCE = const(1)
@@ -41,10 +55,13 @@ class Controller:
     def __init__(self, board, settings, gain, output, now_ms):
         """`settings`: validated dict (volume, balance, gain, output, limit in hdB/ints).
 
-        `gain`/`output`: the switch positions, which win over the saved ones.
+        `gain`/`output`: the switch positions (0/1), or None where the board has no such
+        switch: a switch wins over the saved setting.
         """
         self.b = board
         self.limit = settings["limit"]
+        gain = settings["gain"] if gain is None else gain
+        output = settings["output"] if output is None else output
         self.gain = gain
         self.output = output
         self.balance = settings["balance"]
@@ -52,7 +69,7 @@ class Controller:
         self.user_muted = False
         self.mode = MODE_VOLUME
         self._mode_until = now_ms
-        self._accel = Acceleration()
+        self.faults = 0
 
         self.codes = bytearray(len(board.pga_roles))
         self.mute_relay = False
@@ -67,9 +84,11 @@ class Controller:
             if r is not None:
                 relays = max(relays, r.operate_ms + board.relay_settle_ms)
         self._until = ticks_add(now_ms, max(board.settle_ms, relays) + 1)
+        self._armed = -1           # a wait to start when the pins move (ms), or -1
         self._ceiling = 0
         self._ramping = False
         self._next_ramp = now_ms
+        self._ramp_moved = False   # a ramp step went out: the next is due an interval after
 
         self._stored = self.persistent()
         self._changed_ms = now_ms
@@ -210,8 +229,9 @@ class Controller:
         self._fade_to(self._clamp_volume(b.default_hdb), now)
         self._touched(now)
 
-    def turn(self, detents, now):
-        """The knob moved by `detents` (positive clockwise)."""
+    def turn(self, detents, steps, now):
+        """The knob moved by `detents` (positive clockwise), worth `steps` 0.5 dB steps of
+        volume at the knob's speed (quadrature.Acceleration, applied per detent as it came)."""
         if detents == 0 or self.phase == POWER_FAIL:
             return
         if self.mode == MODE_BALANCE:
@@ -220,7 +240,7 @@ class Controller:
             self._mode_until = ticks_add(now, self.b.balance_timeout_ms)
         else:
             old = self.volume
-            self.volume = self._clamp_volume(old + self._accel.steps(detents, now))
+            self.volume = self._clamp_volume(old + steps)
             if self._ramping and self.volume > old:
                 # The user's own turn lifts the ramp's ceiling by as much.
                 self._ceiling += self.volume - old
@@ -278,7 +298,8 @@ class Controller:
             wait = self._move_relays()
             if wait and ticks_diff(ticks_add(now, wait + 1), self._until) > 0:
                 self._until = ticks_add(now, wait + 1)
-        elif self.phase == SWITCHING:
+                self._armed = wait + 1
+        elif self.phase == SWITCHING or self.phase == HELD:
             self._enter(SWITCHING, self._move_relays(), now)
         elif self.phase in (UNMUTING, PLAYING):
             self._enter(MUTING, self._mute_wait(), now)
@@ -296,24 +317,64 @@ class Controller:
         zc = _ZC_TIMEOUT_MS + 1 if self.b.pga_zcen is not None else 1
         return (("dac", self.b.dac_mute_ms), ("pga", zc), ("relay", 0))
 
-    def save_before_stop(self, power_ok):
+    def save_before_stop(self):
         """Whether settings changed since the last save must be written now, because the
         firmware is stopping: yes, unless the supply is failing (a flash write then could
         be cut half way, and holds interrupts off)."""
-        return power_ok and self._dirty
+        return self._dirty and self.phase != POWER_FAIL
 
     def power_fail(self, now):
         """Supply is failing: mute at once and stay muted."""
         self.phase = POWER_FAIL
         self._ramping = False
+        self._armed = -1
         self._apply_outputs()
+
+    def power_back(self):
+        """The supply monitor is high again while the MCU still runs (a dip shorter than the
+        hold-up): the analog rails dipped and the PGA2311 may have reset. True: start again,
+        muted, from boot (the app resets the MCU)."""
+        return self.phase == POWER_FAIL
+
+    def set_fault(self, bit, on, now):
+        """A part became faulty (`on`) or answers again: while any fault stands, the amp
+        goes quiet in the usual order and stays muted; once all clear it fades back in."""
+        was = self.faults
+        self.faults = (was | bit) if on else (was & ~bit)
+        if self.faults == was:
+            return
+        self.changes += 1
+        if self.faults and self.phase in (UNMUTING, PLAYING):
+            self._enter(MUTING, self._mute_wait(), now)
+
+    def pga_lost(self, now):
+        """The PGA2311 chain lost its codes (it reset, or was never set): they are sent
+        again, but as a fade-in from the floor, never a jump back to the level."""
+        if self.phase == PLAYING:
+            self._start_ramp(now)
+            self._apply_outputs()
 
     # ---- time
     def _enter(self, phase, wait_ms, now):
         self.phase = phase
         self.changes += 1
+        # Provisional: moved() restarts the wait from when the pins actually moved.
         self._until = ticks_add(now, wait_ms + 1)
+        self._armed = wait_ms + 1
         self._apply_outputs()
+
+    def moved(self, t):
+        """The app copied the outputs to the pins, the last of them at ticks_ms `t`: the
+        wait that started this pass (a phase's, a ramp step's) counts from then."""
+        if self._armed >= 0:
+            at = ticks_add(t, self._armed)
+            if ticks_diff(at, self._until) > 0:  # never shorter than already planned
+                self._until = at
+            self._armed = -1
+        if self._ramp_moved:
+            # +1: t is whole ms, the frame went out somewhere inside it.
+            self._next_ramp = ticks_add(t, self.b.ramp_interval_ms + 1)
+            self._ramp_moved = False
 
     def _move_relays(self):
         """Set the gain/output relays to the selection; returns the wait for their contacts."""
@@ -333,32 +394,38 @@ class Controller:
         self._ceiling = path_floor_hdb(self.path_cdb())
         self._ramping = True
         self._next_ramp = ticks_add(now, self.b.ramp_interval_ms)
+        self._ramp_moved = True  # the floor goes out this pass: the first step counts from it
 
     def tick(self, now):
         """Advance sequences, ramps and time-outs to `now`."""
-        while self.phase < PLAYING and ticks_diff(now, self._until) >= 0:
-            at = self._until
+        while (self.phase < PLAYING or self.phase == HELD) and ticks_diff(now, self._until) >= 0:
             p = self.phase
             if p == MUTING:
-                self._enter(RELEASING, self.b.mute_relay.release_ms, at)
+                self._enter(RELEASING, self.b.mute_relay.release_ms, now)
             elif p == RELEASING:
-                self._enter(SWITCHING, self._move_relays(), at)
-            elif p == BOOT or p == SWITCHING:
+                self._enter(SWITCHING, self._move_relays(), now)
+            elif p == BOOT or p == SWITCHING or p == HELD:
                 if (self.gain_relay, self.output_relay) != (self.gain, self.output):
-                    self._enter(SWITCHING, self._move_relays(), at)
+                    self._enter(SWITCHING, self._move_relays(), now)
+                elif self.faults:
+                    if p != HELD:
+                        self._enter(HELD, 0, now)
+                    self._until = ticks_add(now, _IDLE_WAKE_MS)  # looked at again each poll
+                    self._armed = -1
+                    break
                 else:
-                    self._enter(UNMUTING, self.b.mute_relay.operate_ms + self.b.relay_settle_ms, at)
+                    self._enter(UNMUTING, self.b.mute_relay.operate_ms + self.b.relay_settle_ms, now)
             elif p == UNMUTING:
-                self._enter(PLAYING, 0, at)
-                self._start_ramp(at)
+                self._enter(PLAYING, 0, now)
+                self._start_ramp(now)
+            if self._armed >= 0:
+                break  # the next wait starts when this pass's pins have moved
         if self._ramping and ticks_diff(now, self._next_ramp) >= 0:
             self._ceiling += self.b.ramp_step_hdb
-            self._next_ramp = ticks_add(self._next_ramp, self.b.ramp_interval_ms)
-            if ticks_diff(now, self._next_ramp) > 0:
-                self._next_ramp = ticks_add(now, self.b.ramp_interval_ms)
+            self._ramp_moved = True
+            self._next_ramp = ticks_add(now, self.b.ramp_interval_ms)
             if self._ceiling >= self.volume:
                 self._ramping = False
-        self._accel.expire(now)
         if self.mode == MODE_BALANCE and ticks_diff(now, self._mode_until) >= 0:
             self.mode = MODE_VOLUME
             self.changes += 1
@@ -374,7 +441,7 @@ class Controller:
     def next_wake(self, now):
         """Milliseconds until the next thing to do (at most the input poll period)."""
         wait = _IDLE_WAKE_MS
-        if self.phase < PLAYING:
+        if self.phase < PLAYING or self.phase == HELD:
             wait = min(wait, ticks_diff(self._until, now))
         if self._ramping:
             wait = min(wait, ticks_diff(self._next_ramp, now))
@@ -382,8 +449,11 @@ class Controller:
 
     # ---- persistence
     def save_due(self, now):
-        """True when the settings changed and the controls have been still long enough."""
-        return self._dirty and ticks_diff(now, self._changed_ms) >= self.b.save_delay_ms
+        """True when the settings changed and the controls have been still long enough;
+        never while the supply fails (a flash write then could be cut half way, and it
+        holds interrupts off)."""
+        return (self._dirty and self.phase != POWER_FAIL
+                and ticks_diff(now, self._changed_ms) >= self.b.save_delay_ms)
 
     def saved(self):
         """The app stored `persistent()`."""

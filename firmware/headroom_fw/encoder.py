@@ -1,24 +1,28 @@
 """Rotary encoder on two pins, decoded in a hard IRQ.
 
-The handler reads both pins and feeds the table decoder: integer work only,
-no allocation (the bound method is made once, here, not in the IRQ). The main
-loop takes the detents with interrupts briefly disabled.
+The handler reads both pins and feeds the table decoder, which also turns each detent
+into 0.5 dB steps at its own time (Acceleration), then wakes the main loop: integer
+work only, no allocation (the bound method is made once, here, not in the IRQ). The
+main loop takes the detents and steps with interrupts briefly disabled.
 """
 from time import ticks_ms
 
 import machine
 
-from .quadrature import QuadratureDecoder
+from .quadrature import Acceleration, QuadratureDecoder
 
 
 class Encoder:
-    def __init__(self, pin_a, pin_b, edges_per_detent):
+    def __init__(self, pin_a, pin_b, edges_per_detent, waker=None):
         pin_a.init(pin_a.IN, pin_a.PULL_UP)
         pin_b.init(pin_b.IN, pin_b.PULL_UP)
         self.a = pin_a
         self.b = pin_b
-        self.decoder = QuadratureDecoder(edges_per_detent, (pin_a.value() << 1) | pin_b.value())
+        self.waker = waker
+        self.decoder = QuadratureDecoder(edges_per_detent, (pin_a.value() << 1) | pin_b.value(),
+                                         Acceleration())
         self.last_ms = 0
+        self.steps = 0
         self._isr = self._edge
         trig = pin_a.IRQ_RISING | pin_a.IRQ_FALLING
         pin_a.irq(self._isr, trig, hard=True)
@@ -27,13 +31,32 @@ class Encoder:
     def _edge(self, pin):
         # ticks_ms() returns a small int: no allocation.
         self.decoder.feed((self.a.value() << 1) | self.b.value(), ticks_ms())
+        w = self.waker
+        if w is not None:
+            w.woken = 1
 
     def take(self):
-        """Detents turned since the last call (positive = clockwise); the time of the
-        last one is then in `last_ms`. Returns an int, not a tuple: nothing to allocate."""
+        """Detents turned since the last call (positive = clockwise); their accelerated
+        0.5 dB steps are then in `steps`, the time of the last in `last_ms`. Returns an
+        int, not a tuple: nothing to allocate."""
         st = machine.disable_irq()
-        d = self.decoder.detents
-        self.last_ms = self.decoder.last_ms
-        self.decoder.detents = 0
+        dec = self.decoder
+        d = dec.detents
+        self.steps = dec.steps
+        self.last_ms = dec.last_ms
+        dec.detents = 0
+        dec.steps = 0
         machine.enable_irq(st)
         return d
+
+    def new_gesture(self):
+        """What the knob sets changed (volume, balance): the next detents start slow."""
+        st = machine.disable_irq()
+        self.decoder.accel.reset()
+        machine.enable_irq(st)
+
+    def expire(self, now_ms):
+        """End the knob's gesture once it has been still for a second (main loop)."""
+        st = machine.disable_irq()
+        self.decoder.accel.expire(now_ms)
+        machine.enable_irq(st)

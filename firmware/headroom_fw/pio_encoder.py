@@ -4,14 +4,24 @@ The state machine samples A and B (consecutive pins, A first) a few cycles apart
 forever, and counts +1/-1 per valid transition in X with a jump table: bounce is a
 transition and its reverse, so it cancels; a change of both pins at once counts
 nothing. Garbage collection, a flash write with interrupts off, a slow main loop:
-none of them loses a step. The main loop reads X from the RX FIFO, to which the
-program pushes it (noblock) on every pass.
+none of them loses a step. X is read from the RX FIFO, to which the program pushes it
+(noblock) on every pass.
+
+The count is the PIO's; the time of each detent is the pins' hard IRQ's, which reads
+the count, turns new detents into accelerated 0.5 dB steps at that moment, and wakes
+the main loop. An IRQ held off (a flash erase) only delays those times: the count
+stays exact, and the main loop's take() counts whatever the IRQ has not.
 
 The program fills all 32 instruction slots, so it always loads at offset 0 - the
 jump table's `mov(pc, isr)` targets are absolute. It takes a whole PIO block.
 """
+from time import ticks_ms
+
+import machine
 import rp2
 from micropython import const
+
+from .quadrature import Acceleration
 
 _START = const(1 << 29)  # X starts here, so counts stay small ints (no allocation)
 
@@ -61,13 +71,15 @@ def quadrature():
 
 
 class PIOEncoder:
-    """Same interface as encoder.Encoder: take() -> detents, and last_ms."""
+    """Same interface as encoder.Encoder: take() -> detents, then steps and last_ms."""
 
-    def __init__(self, sm_id, pin_a, pin_b, edges_per_detent, ticks_ms):
+    def __init__(self, sm_id, pin_a, pin_b, edges_per_detent, ticks_ms_fn=ticks_ms, waker=None):
         pin_a.init(pin_a.IN, pin_a.PULL_UP)
         pin_b.init(pin_b.IN, pin_b.PULL_UP)
         self.edges = edges_per_detent
-        self._ticks_ms = ticks_ms
+        self._ticks_ms = ticks_ms_fn
+        self.waker = waker
+        self.accel = Acceleration()
         self.sm = rp2.StateMachine(sm_id, quadrature, freq=-1, in_base=pin_a)
         # X = _START, and OSR = the pins now, so the first pass sees no change.
         self.sm.put(_START)
@@ -78,7 +90,14 @@ class PIOEncoder:
         self.sm.active(1)
         self._count = _START
         self._acc = 0
+        self.detents = 0     # counted, not yet taken
+        self._steps = 0
+        self.steps = 0
         self.last_ms = 0
+        self._isr = self._edge
+        trig = pin_a.IRQ_RISING | pin_a.IRQ_FALLING
+        pin_a.irq(self._isr, trig, hard=True)
+        pin_b.irq(self._isr, trig, hard=True)
 
     def count(self):
         """Transitions counted so far, fresh: drain what the FIFO held, read the next push."""
@@ -87,8 +106,7 @@ class PIOEncoder:
             sm.get()
         return sm.get()
 
-    def take(self):
-        """Detents turned since the last call (positive clockwise); their time in last_ms."""
+    def _update(self, now):
         c = self.count()
         acc = self._acc + c - self._count
         self._count = c
@@ -102,6 +120,37 @@ class PIOEncoder:
             d -= 1
         self._acc = acc
         if d:
-            self.last_ms = self._ticks_ms()
+            self.detents += d
+            self._steps += self.accel.steps(d, now)
+            self.last_ms = now
+
+    def _edge(self, pin):
+        # Hard IRQ: small ints only (X stays near 2**29), nothing allocated.
+        self._update(self._ticks_ms())
+        w = self.waker
+        if w is not None:
+            w.woken = 1
+
+    def take(self):
+        """Detents turned since the last call (positive clockwise); their accelerated 0.5 dB
+        steps in `steps`, the time of the last in `last_ms`."""
+        st = machine.disable_irq()
+        self._update(self._ticks_ms())
+        d = self.detents
+        self.steps = self._steps
+        self.detents = 0
+        self._steps = 0
+        machine.enable_irq(st)
         return d
 
+    def new_gesture(self):
+        """What the knob sets changed (volume, balance): the next detents start slow."""
+        st = machine.disable_irq()
+        self.accel.reset()
+        machine.enable_irq(st)
+
+    def expire(self, now_ms):
+        """End the knob's gesture once it has been still for a second (main loop)."""
+        st = machine.disable_irq()
+        self.accel.expire(now_ms)
+        machine.enable_irq(st)

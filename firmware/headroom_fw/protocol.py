@@ -15,6 +15,7 @@
                                 it would raise the limit
     monitor on|off              push every change of state as {"event": "state", ...}
     version                     protocol and firmware version
+    log                         the board's log file (what went wrong, newest last)
 
 Replies: {"ok": true, ...} or {"ok": false, "error": "..."}. Events flow only while a
 host asked for them: each costs a line of text, which the main loop should not
@@ -99,6 +100,22 @@ class LineReader:
         return None
 
 
+def serve(console, reader, answer, budget=64):
+    """Take up to `budget` bytes the host sent (a bounded share of a pass); every complete
+    line gets `answer(line)`, every bad one its error. Pure: the console is handed in."""
+    for _ in range(budget):
+        b = console.read_byte()
+        if b is None:
+            return
+        line = reader.feed(b)
+        if line is None:
+            continue
+        if isinstance(line, bytes):
+            console.write_line(_err(line.decode()))
+        else:
+            console.write_line(answer(line))
+
+
 def _err(text):
     return '{"ok": false, "error": "%s"}' % text.replace('"', "'")
 
@@ -110,6 +127,21 @@ def state_json(ctl, prefix):
                 prefix, db_text(ctl.volume), db_text(ctl.balance), _GAINS[ctl.gain],
                 _OUTPUTS[ctl.output], "true" if ctl.user_muted else "false",
                 db_text(ctl.limit), "balance" if ctl.mode else "volume", ctl.phase_name()))
+
+
+def log_json(text):
+    """The log as a reply: one JSON string (escaped by hand: the same bytes on every VM)."""
+    out = []
+    for ch in text:
+        if ch == '"' or ch == "\\":
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch < " " or ch > "~":
+            out.append("\\u%04x" % ord(ch))
+        else:
+            out.append(ch)
+    return '{"ok": true, "log": "%s"}' % "".join(out)
 
 
 def _value(ctl, name):
@@ -126,8 +158,9 @@ def _value(ctl, name):
     return db_text(ctl.limit)
 
 
-def handle(session, ctl, line, now):
-    """Run one command line on the controller; returns the reply line (no newline)."""
+def handle(session, ctl, line, now, app=None):
+    """Run one command line on the controller; returns the reply line (no newline).
+    `app` (optional) gives `status` its health fields and `log` the log."""
     t = line.split()
     if not t:
         return _err("empty line")
@@ -140,7 +173,11 @@ def handle(session, ctl, line, now):
     if cmd == "version" and len(t) == 1:
         return '{"ok": true, "protocol": %d, "firmware": "%s"}' % (VERSION, FIRMWARE)
     if cmd == "status" and len(t) == 1:
-        return state_json(ctl, '"ok": true, ')
+        if app is None:
+            return state_json(ctl, '"ok": true, ')
+        return state_json(ctl, '"ok": true, ' + app.health_json() + ", ")
+    if cmd == "log" and len(t) == 1:
+        return log_json(app.log_text() if app is not None else "")
     if cmd == "get":
         if len(t) != 2 or t[1] not in _NAMES:
             return _err("use: get volume|balance|gain|output|mute|limit")

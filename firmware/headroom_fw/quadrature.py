@@ -15,15 +15,21 @@ _TABLE = b"\x01\x00\x02\x01\x02\x01\x01\x00\x00\x01\x01\x02\x01\x02\x00\x01"
 
 
 class QuadratureDecoder:
-    """Counts detents from A/B contact states (`state` = A << 1 | B)."""
+    """Counts detents from A/B contact states (`state` = A << 1 | B).
 
-    def __init__(self, edges_per_detent, state):
+    With an Acceleration, each detent is also turned into 0.5 dB steps at its own time
+    (in the IRQ that saw it complete), so the speed is the knob's, whatever the main
+    loop's period."""
+
+    def __init__(self, edges_per_detent, state, accel=None):
         self.edges = edges_per_detent
         self.state = state
         self.rest = state  # the knob sits in a detent at start-up
         self.pos = 0       # transitions since the last detent
         self.detents = 0   # detents not yet taken by the main loop
+        self.steps = 0     # their 0.5 dB steps, accelerated
         self.last_ms = 0   # ticks_ms of the last detent counted
+        self.accel = accel
 
     def feed(self, state, now_ms=0):
         """Account for a new contact state seen at `now_ms`. Safe in a hard IRQ."""
@@ -52,6 +58,8 @@ class QuadratureDecoder:
         if d:
             self.detents += d
             self.last_ms = now_ms
+            if self.accel is not None:
+                self.steps += self.accel.steps(d, now_ms)
 
 
 # Interval between detents (ms) at or above which each detent is one 0.5 dB step,
@@ -68,10 +76,11 @@ class Acceleration:
     25-60 ms 2 steps, under 25 ms 4 steps, each boundary with 4 ms of hysteresis.
 
     Speed is the mean interval over the current gesture (decayed, so it follows the
-    last several detents), not the last interval alone: detent times can be quantized
-    by the main loop's poll (the PIO decoder's are), and one short interval must not
-    flip the step size. The first two detents of a gesture are always single steps,
-    which also gives exact fine control.
+    last several detents), not the last interval alone: one short interval (bounce,
+    a late interrupt) must not flip the step size. The first two detents of a gesture
+    are always single steps, which also gives exact fine control. The encoders call
+    steps() from the hard IRQ that completes each detent, with that detent's time:
+    integer work only, nothing allocated.
     """
 
     def __init__(self):
@@ -112,6 +121,11 @@ class Acceleration:
                 k = 1
         self.k = k
         return detents * k
+
+    def reset(self):
+        """End the gesture now (the knob changed what it sets: speed does not carry over)."""
+        self.last_ms = None
+        self.start_ms = None
 
     def expire(self, now_ms):
         """End the gesture once the last detent is a second old (called from the main loop).

@@ -8,7 +8,8 @@ file and renames it over the old one, which littlefs does atomically, so a power
 cut leaves either the old or the new settings, never half of each.
 """
 import json
-import os
+
+from .files import Files
 
 VERSION = 1
 MAX_BYTES = 512   # what save() writes is about 100 bytes
@@ -64,21 +65,23 @@ def _db(h):
 
 
 class SettingsStore:
-    def __init__(self, path, board):
+    def __init__(self, path, board, files=None):
         self.path = path
         self.tmp = path + ".tmp"
         self.board = board
+        self.files = files if files is not None else Files()
 
     def load(self):
         """The stored settings, validated; defaults where anything is wrong."""
+        fs = self.files
         try:
-            os.remove(self.tmp)  # left by a power cut during a save
+            fs.remove(self.tmp)  # left by a power cut during a save
         except OSError:
             pass
         try:
-            if os.stat(self.path)[6] > MAX_BYTES:
+            if fs.size(self.path) > MAX_BYTES:
                 return defaults(self.board)
-            with open(self.path) as f:
+            with fs.open(self.path) as f:
                 d = json.loads(f.read(MAX_BYTES))
             return validate(self.board, d)
         except Exception:  # missing, unreadable, not JSON, MemoryError: still boot, with defaults
@@ -88,6 +91,6 @@ class SettingsStore:
         """Replace the file with these settings (hdB ints, gain/output indices)."""
         text = '{"v": %d, "volume": %s, "balance": %s, "gain": "%s", "output": "%s", "limit": %s}\n' % (
             VERSION, _db(volume), _db(balance), _GAINS[gain], _OUTPUTS[output], _db(limit))
-        with open(self.tmp, "w") as f:
+        with self.files.open(self.tmp, "w") as f:
             f.write(text)
-        os.rename(self.tmp, self.path)
+        self.files.rename(self.tmp, self.path)

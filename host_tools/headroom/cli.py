@@ -197,6 +197,20 @@ def do_set(args):
     return _out(args, r, value_text(args.name, r[args.name]))
 
 
+def args_log(p):
+    _port_arg(p)
+
+
+def do_log(args):
+    r = _ask(args, "log")
+    if args.json:
+        print(json.dumps(r))
+    else:
+        text = r.get("log", "")
+        sys.stdout.write(text if text else "(the log is empty: nothing has gone wrong)\n")
+    return OK
+
+
 def args_monitor(p):
     _port_arg(p)
 
@@ -279,6 +293,7 @@ COMMANDS = {
     "get": (do_get, args_get, "one setting"),
     "set": (do_set, args_set, "change a setting (or restore the defaults)"),
     "monitor": (do_monitor, args_monitor, "print every change of state until Ctrl-C"),
+    "log": (do_log, args_log, "the board's log: faults and what failed, with tracebacks"),
 }
 
 

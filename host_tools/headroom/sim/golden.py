@@ -3,7 +3,9 @@
 Each NAME.scn runs on the board whose file name is the longest prefix of NAME
 (pico-se-glitch.scn runs on boards/pico-se.json) and must produce NAME.trace.jsonl
 byte for byte. `python -m headroom.sim.golden --update` (make golden) records
-them again after an intended change; review the diff before committing it.
+them again after an intended change; review the diff before committing it. A trace
+that breaks a safety rule (sim/invariants.py) is never recorded: re-recording cannot
+bless a bug, and the recorded ones are checked against the rules too.
 """
 import io
 import os
@@ -45,6 +47,20 @@ def trace_of(board, script):
     return sink.getvalue(), result
 
 
+def violations(board_path, text):
+    """The safety rules a trace breaks, read from its text alone (sim/invariants.py)."""
+    import json
+
+    from .invariants import Checker
+    from .simboard import use_firmware
+    use_firmware()
+    from headroom_fw import board as boardfile
+    c = Checker(boardfile.load(board_path))
+    for line in text.splitlines()[1:]:
+        c.feed(json.loads(line))
+    return c.violations
+
+
 def first_difference(expected, actual, context=2):
     """A readable account of where two traces first diverge, or None if equal."""
     a, b = expected.splitlines(), actual.splitlines()
@@ -68,6 +84,13 @@ def main(argv):
         actual, result = trace_of(board, script)
         if result.failures or result.crashes:
             print("%s: the scenario itself fails: %r %r" % (name, result.failures, result.crashes))
+            bad = 1
+            continue
+        bad_rules = violations(board, actual)
+        if bad_rules:
+            print("%s: the trace breaks safety rules, not recorded:" % name)
+            for t, rule, msg in bad_rules:
+                print("  %9.3f ms %s: %s" % (t / 1000, rule, msg))
             bad = 1
             continue
         if update:

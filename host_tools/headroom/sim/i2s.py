@@ -22,7 +22,7 @@ the frame rate is exactly `rate`.
 
 A `Bus` is the three wires (BCK = sck, LRCK = sck + 1, DIN = sd): a DAC model
 attaches to one by its pins (`bus(sim, sck, sd)`) and gets every frame with its
-time; the bus also keeps a capture. `sim.i2s_streams[id]` is the bus an I2S
+time; the bus also keeps a capture. `registry(sim).streams[id]` is the bus an I2S
 instance drives. RX instances run their clocks and ring but no model feeds
 them: they read zeros.
 """
@@ -46,58 +46,47 @@ _MP = sys.implementation.name == "micropython"
 
 # ---------------------------------------------------------------- per-board registry
 
-def _registry(sim):
-    """The I2S state of one simulated board, made on first use (world.Sim knows nothing of it)."""
-    if getattr(sim, "i2s_ports", None) is None:
-        sim.i2s_ports = {}       # id -> Port, the live instances
-        sim.i2s_streams = {}     # id -> the Bus that instance drives (kept after deinit)
-        sim.i2s_buses = {}       # (sck, sd) -> Bus
-        sim.i2s_pins = {}        # gpio -> (id, role), like Sim.spi_pins
-        sim.on_power.append(lambda on: _on_power(sim, on))
-        sim.trace.listeners.append(lambda t, kind, fields: _on_trace(sim, kind))
-    return sim
+class Registry:
+    """The I2S state of one simulated board: `sim.peripherals["i2s"]`, made on first use."""
+
+    def __init__(self, sim):
+        self.ports = {}      # id -> Port, the live instances
+        self.streams = {}    # id -> the Bus that instance drives (kept after deinit)
+        self.buses = {}      # (sck, sd) -> Bus
+        self.pins = {}       # gpio -> (id, role), like Sim.spi_pins
+        # The MCU stopped (power gone, watchdog, machine.reset): every PIO state machine
+        # and DMA channel with it.
+        sim.on_mcu_stop.append(lambda cause: self.stop_all())
+
+    def stop_all(self):
+        for p in list(self.ports.values()):
+            p.stop()
 
 
-def _on_power(sim, on):
-    # The MCU dies `holdup_us` after the supply goes (world.Sim.power). Look after the
-    # simulator's own stop event, which runs at the same instant but is queued later.
-    if not on and sim.mcu_powered and sim.i2s_ports:
-        sim.clock.after(getattr(sim, "holdup_us", 0), _check_stop, (sim, 0))
-
-
-def _check_stop(arg):
-    sim, passes = arg
-    if passes == 0:
-        sim.clock.after(0, _check_stop, (sim, 1))
-    elif not sim.mcu_powered:
-        stop_all(sim)
-
-
-def _on_trace(sim, kind):
-    if kind == "reset":          # watchdog or machine.reset(): emitted just before the stop
-        stop_all(sim)
+def registry(sim):
+    r = sim.peripherals.get("i2s")
+    if r is None:
+        r = sim.peripherals["i2s"] = Registry(sim)
+    return r
 
 
 def stop_all(sim):
     """The MCU stopped: every PIO state machine and DMA channel with it."""
-    if getattr(sim, "i2s_ports", None):
-        for p in list(sim.i2s_ports.values()):
-            p.stop()
+    registry(sim).stop_all()
 
 
 def bus(sim, sck, sd):
     """The bus on BCK = GPIO `sck`, LRCK = sck + 1, DIN = `sd` (made on first use)."""
-    _registry(sim)
-    b = sim.i2s_buses.get((sck, sd))
+    r = registry(sim)
+    b = r.buses.get((sck, sd))
     if b is None:
         b = Bus(sim, sck, sd)
-        sim.i2s_buses[(sck, sd)] = b
+        r.buses[(sck, sd)] = b
     return b
 
 
 def port(sim, id):
-    _registry(sim)
-    return sim.i2s_ports.get(id)
+    return registry(sim).ports.get(id)
 
 
 # ---------------------------------------------------------------- the wires
@@ -267,7 +256,7 @@ class Port:
     """One rp2 I2S instance (PIO state machine, two DMA channels, ring buffer)."""
 
     def __init__(self, sim, obj, id, sck, ws, sd, mode, bits, fmt, rate, ibuf):
-        _registry(sim)
+        registry(sim)
         # rp2 does not check the rate, but its PIO runs 2 instructions per bit, 2 slots per
         # frame: the clock divider clk_sys / (rate * 4 * bits) must be at least 1.
         if not isinstance(rate, int) or rate <= 0 or rate * 4 * bits > 125000000:
@@ -298,12 +287,12 @@ class Port:
         self.pending = None       # block k + 1 as decided: array('i'), or None for zeros
         self.bus = None
         self._claim()
-        sim.i2s_ports[id] = self
+        registry(sim).ports[id] = self
         if mode == TX:
             self.bus = bus(sim, sck, sd)
             if self.bus.running:
                 sim.fault("GP%d: I2S%d drives a bus another I2S already drives" % (sck, id))
-            sim.i2s_streams[id] = self.bus
+            registry(sim).streams[id] = self.bus
             self.bus.start(self, rate, bits)
             self.bus.deliver(0, self.block, None)   # block 0: the zeroed DMA buffer
         self._schedule(1)
@@ -319,14 +308,14 @@ class Port:
                           % (n, self.id, role))
             if n in sim.spi_pins:
                 sim.fault("GP%d already belongs to SPI%d" % (n, sim.spi_pins[n][0]))
-            owner = sim.i2s_pins.get(n)
+            owner = registry(sim).pins.get(n)
             if owner is not None and owner[0] != self.id:
                 sim.fault("GP%d already belongs to I2S%d" % (n, owner[0]))
         for role, n in roles:
-            sim.i2s_pins[n] = (self.id, role)
+            registry(sim).pins[n] = (self.id, role)
 
     def _release(self):
-        pins = self.sim.i2s_pins
+        pins = registry(self.sim).pins
         for n in list(pins):
             if pins[n][0] == self.id:
                 del pins[n]
@@ -564,8 +553,9 @@ class Port:
         if self.bus is not None:
             self.bus.stop()
         self._release()
-        if self.sim.i2s_ports.get(self.id) is self:
-            del self.sim.i2s_ports[self.id]
+        ports = registry(self.sim).ports
+        if ports.get(self.id) is self:
+            del ports[self.id]
 
 
 def shift(buf, bits, shift):

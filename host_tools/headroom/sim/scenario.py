@@ -12,6 +12,9 @@
     expect muted
     expect gain low|high                where the gain relay's contacts are
     expect output se|balanced
+    fault dac absent|ok                 the PCM5122 stops / starts acknowledging on I2C
+    fault i2c stuck|ok                  the DAC's I2C bus: SDA held low / let go
+    fault pga reset                     the PGA2311 chain loses its codes (a supply dip)
 
 `parse` checks the whole script first: any bad line raises ScenarioError with
 its line number, and nothing runs.
@@ -138,6 +141,12 @@ def parse_line(n, raw):
             return Step(n, text, "expect_relay", ("output", t[2] == "balanced"))
         raise ScenarioError("line %d: use 'expect volume DB', 'expect muted', "
                             "'expect gain low|high' or 'expect output se|balanced'" % n)
+    if op == "fault":
+        faults = {"dac": ("absent", "ok"), "i2c": ("stuck", "ok"), "pga": ("reset",)}
+        if len(t) != 3 or t[1] not in faults or t[2] not in faults[t[1]]:
+            raise ScenarioError("line %d: use 'fault dac absent|ok', 'fault i2c stuck|ok' or "
+                                "'fault pga reset'" % n)
+        return Step(n, text, "fault", (t[1], t[2] != "ok"))
     raise ScenarioError("line %d: unknown command %r" % (n, op))
 
 
@@ -172,7 +181,7 @@ class Runner:
 
     def _turn(self, s, detents, rate, bounce):
         b = self.board
-        b.run_us(b.encoder.turn(detents, rate, bounce) if detents else 0)
+        b.run_us(b.turn_mhz(detents, rate, bounce) if detents else 0)
 
     def _hold(self, s, ms, bounce):
         b = self.board
@@ -192,6 +201,12 @@ class Runner:
                 self._fail(s, "this board has no output switch")
             b.set_output(pos, bounce)
         b.run_ms(AFTER_MS)
+
+    def _fault(self, s, what, on):
+        try:
+            self.board.fault(what, on)
+        except ValueError as e:
+            self._fail(s, str(e))
 
     def _fail(self, s, why):
         self.failures.append((s.line, s.text, why))

@@ -56,11 +56,75 @@ def _purge_firmware():
             del sys.modules[name]
 
 
+class SimFiles:
+    """The board's flash for the firmware (headroom_fw.files.Files' calls, on a folder of
+    this machine): each write costs what littlefs costs on the Pico's flash - programs
+    and now and then an erase, with interrupts off - and is recorded (`flash` trace
+    records, `writes`)."""
+
+    def __init__(self, sim, root):
+        self.sim = sim
+        self.root = root
+        self.writes = 0
+
+    def _path(self, p):
+        return p if p.startswith("/") else _join(self.root, p)
+
+    def open(self, path, mode="r"):
+        f = open(self._path(path), mode)
+        if "w" in mode or "a" in mode:
+            return _Written(f, self, _basename(path))
+        return f
+
+    def rename(self, old, new):
+        os.rename(self._path(old), self._path(new))
+        self._wrote(_basename(new), os.stat(self._path(new))[6])
+
+    def remove(self, path):
+        os.remove(self._path(path))
+
+    def size(self, path):
+        return os.stat(self._path(path))[6]
+
+    def _wrote(self, name, nbytes):
+        if name.endswith(".tmp"):
+            return  # the rename that follows is the write that counts
+        self.writes += 1
+        self.sim.emit("flash", [("file", name), ("bytes", nbytes)])
+        for us in self.sim.cost.flash_write():
+            self.sim.stall(us, irqs_off=True)
+
+
+class _Written:
+    """A file open for writing: closing it is when littlefs programs the flash."""
+
+    def __init__(self, f, files, name):
+        self.f = f
+        self.files = files
+        self.name = name
+        self.n = 0
+
+    def write(self, data):
+        self.n += len(data)
+        return self.f.write(data)
+
+    def close(self):
+        self.f.close()
+        self.files._wrote(self.name, self.n)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 class SimBoard:
     def __init__(self, board_path, flash_dir=None, trace_sink=None, seed=1, start_ms=0,
-                 keep_trace=True, firmware_dir=None, decoder=None, record_dac=False):
+                 keep_trace=True, firmware_dir=None, decoder=None, record_dac=False, cost=None):
         """`decoder` ("pio"/"irq") overrides the board file's encoder.decoder;
-        `record_dac` keeps the DAC's analog output, for jack_vrms()."""
+        `record_dac` keeps the DAC's analog output, for jack_vrms(); `cost`: the cost
+        model (sim/cost.py; default: typical costs)."""
         self.record_dac = record_dac
         use_firmware(firmware_dir)
         from headroom_fw import board as boardfile
@@ -84,22 +148,28 @@ class SimBoard:
         with open(_join(flash_dir, "board.json"), "w") as f:
             f.write(text)
         self.trace = Trace(self.board_name, trace_sink, keep_trace)
-        self.sim = world.Sim(self.trace, start_ms * 1000)
+        self.sim = world.Sim(self.trace, start_ms * 1000, cost=cost)
         world.current = self.sim
         self.sim.firmware = self._boot_firmware
         self.rng = Rng(seed)
         self._build()
         self.console = SimConsole(self.sim)
         self._settings_path = _join(flash_dir, "settings.json")
-        self._flash_stat = None
-        self.flash_writes = 0
-        self.sim.after_step.append(self._watch_flash)
+        self.files = SimFiles(self.sim, flash_dir)
+
+    @property
+    def flash_writes(self):
+        return self.files.writes
 
     def _build(self):
         b, s = self.board, self.sim
         # Board resistors: CS held high and MUTE held low while the MCU is not driving them.
         s.gpio[b.pga_cs].board_pull = 1
         s.gpio[b.pga_mute].board_pull = 0
+        if b.dac == "pcm5122":
+            # The I2C bus's 4.7 k pull-ups (the wiring tables).
+            s.gpio[b.dac_sda].board_pull = 1
+            s.gpio[b.dac_scl].board_pull = 1
         self.pga = PGA2311Chain(s, b.spi_id, b.pga_cs, b.pga_mute, b.pga_zcen,
                                 len(b.pga_roles) // 2)
         self.relays = {}
@@ -132,24 +202,33 @@ class SimBoard:
 
     def _boot_firmware(self, sim):
         _purge_firmware()
-        from headroom_fw import app
+        from headroom_fw import lifecycle
         self.console.reset()
-        return app.boot(self.flash_dir + "/", self.console)
+        return lifecycle.Firmware(self.flash_dir + "/", self.console, self.files)
 
-    def _watch_flash(self):
-        # An atomic replace always lands on a new inode (the old file is still there
-        # while the new one is written), so (inode, size, mtime) sees every write.
-        # Indexed, not st_ino: MicroPython's os.stat gives a plain tuple.
-        try:
-            st = os.stat(self._settings_path)
-            key = (st[1], st[6], st[8])
-        except OSError:
-            key = None
-        if key != self._flash_stat:
-            self._flash_stat = key
-            if key is not None:
-                self.flash_writes += 1
-                self.sim.emit("flash", [("file", "settings.json"), ("bytes", key[1])])
+    @property
+    def app(self):
+        """The firmware's App while it runs (None: off, crashed, or in its fault state)."""
+        fw = self.sim.app
+        return fw.app if fw is not None else None
+
+    # ---- faults a part can have (the scenario's `fault` command)
+    def fault(self, what, on=True):
+        """`dac` absent (no acknowledge), `i2c` stuck (SDA held low), `pga` reset (the chain
+        loses its codes, as after a supply dip the monitor did not see)."""
+        b, s = self.board, self.sim
+        if what == "dac":
+            if b.dac != "pcm5122":
+                raise ValueError("this board's DAC has no I2C")
+            self.dac.absent = on
+        elif what == "i2c":
+            if b.dac != "pcm5122":
+                raise ValueError("this board has no I2C bus")
+            s.gpio[b.dac_sda].drive("stuck", 0 if on else None)
+        elif what == "pga":
+            self.pga.lose_codes()
+        else:
+            raise ValueError("no such fault: %s" % what)
 
     # ---- the user's hands
     def power(self, on):
@@ -159,12 +238,19 @@ class SimBoard:
         """Turn the knob; returns the time the turn takes in us (the caller runs the board)."""
         if detents == 0:
             return 0
-        return self.encoder.turn(detents, int(round(rate * 1000)), bounce_us)
+        return self.turn_mhz(detents, int(round(rate * 1000)), bounce_us)
+
+    def turn_mhz(self, detents, rate_mhz, bounce_us=0):
+        """turn() at rate_mhz/1000 detents per second (integer: the same on every VM)."""
+        us = self.encoder.turn(detents, rate_mhz, bounce_us)
+        self.sim.emit("input", [("what", "turn"), ("detents", detents), ("us", us)])
+        return us
 
     def set_gain(self, pos, bounce_us=0):
         if self.gain_switch is None:
             return
         level = self.board.gain_switch_high_level if pos == "high" else 1 - self.board.gain_switch_high_level
+        self.sim.emit("input", [("what", "gain"), ("to", pos)])
         self.gain_switch.set(level == 0, bounce_us)
 
     def set_output(self, pos, bounce_us=0):
@@ -172,9 +258,11 @@ class SimBoard:
             return
         b = self.board.output_switch_balanced_level
         level = b if pos == "balanced" else 1 - b
+        self.sim.emit("input", [("what", "output"), ("to", pos)])
         self.output_switch.set(level == 0, bounce_us)
 
     def press(self, closed, bounce_us=0):
+        self.sim.emit("input", [("what", "button"), ("closed", closed)])
         self.button.set(closed, bounce_us)
 
     # ---- time

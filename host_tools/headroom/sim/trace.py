@@ -4,7 +4,7 @@ Records are written by hand (not json.dumps) so the bytes are the same on
 CPython and MicroPython. Numbers are ints or fixed-point strings made from ints.
 See the README ("Trace format") for the contract; bump VERSION on any change.
 """
-VERSION = 1
+VERSION = 2
 
 
 class Db:

@@ -5,9 +5,20 @@ external parts driving it (a closed contact to ground, a comparator), a resistor
 on the board, the MCU's own pull. A net nothing defines floats, and reading a
 floating input is a fault, as is an output fighting an external driver.
 
+The firmware's own time is charged (cost.py): every call it makes into the shims
+advances the virtual clock, and whatever falls due meanwhile happens then, hard IRQs
+included - in the middle of a pass, as on rp2. A hard IRQ arrives its dispatch latency
+after its edge; edges of one pin before it is served merge into one call (rp2's event
+flags); while interrupts are off (machine.disable_irq, a flash write) they wait.
+
+Declared seams for what plugs into a board: `peripherals` (name -> I2S, PIO engines),
+`spi_devices`/`i2c_devices` (the chips on each bus, each with a declared interface),
+`on_power`, `on_mcu_start`, `on_mcu_stop`, `after_step` hooks.
+
 `current` is the Sim that the `machine` shim talks to.
 """
 from .clock import Clock
+from .cost import CostModel
 
 current = None
 
@@ -20,7 +31,7 @@ IRQ_FALLING = 4
 IRQ_RISING = 8
 
 N_GPIO = 30
-MCU_BOOT_US = 100000  # power-on or reset to the first line of main.py
+MCU_BOOT_US = 285000  # power-on or reset to the first line of main.py (the default cost model's)
 
 
 def _hex(data):
@@ -59,6 +70,7 @@ class Gpio:
         self.out = 0
         self.pull = None
         self.handler = None
+        self.handle = None     # what the handler is given: the Pin that registered it
         self.trigger = 0
         self.hard = False
 
@@ -119,8 +131,18 @@ class Gpio:
 class Sim:
     """One simulated board: clock, GPIOs, chip models, the MCU running the firmware."""
 
-    def __init__(self, trace, start_us=0, origin_us=None):
+    def __init__(self, trace, start_us=0, origin_us=None, cost=None):
         self.clock = Clock(start_us, origin_us)
+        self.cost = cost if cost is not None else CostModel()
+        self.in_firmware = 0      # > 0 while firmware code runs: its calls cost time
+        self.in_irq = False       # a hard IRQ handler runs (no other IRQ preempts it)
+        self._owed_us = 0         # time a hard IRQ handler took, owed by the code it preempted
+        self._latched = []        # pins whose IRQ is on its way (edges merge until it is served)
+        self.waiting = None       # the firmware's waker while its main loop idles
+        self.peripherals = {}     # name -> I2S ports, PIO engine...
+        self.spi_devices = {}     # SPI block -> [device with spi_bytes(spi, data), cs]
+        self.i2c_devices = {}     # (I2C block, address) -> device with i2c_write, i2c_read
+        self.on_mcu_start = []    # fn() when the MCU starts main.py
         self.trace = trace
         self.gpio = [Gpio(self, n) for n in range(N_GPIO)]
         self.faults = []
@@ -132,7 +154,7 @@ class Sim:
         self.irq_depth = 0        # machine.disable_irq nesting
         self._pending_irqs = []
         self.scheduled = []       # micropython.schedule queue
-        self.schedule_depth = 4   # MICROPY_SCHEDULER_DEPTH
+        self.schedule_depth = 8   # MICROPY_SCHEDULER_DEPTH on rp2 (ports/rp2/mpconfigport.h)
         self.hard_irq_hook = None  # fn(sim, handler, pin): heap_lock on MicroPython (irqlock.py)
         # Brackets around the simulator's own work inside a firmware call (a pin write
         # recorded in the trace): irqlock.py unlocks the heap there, the benchmark
@@ -181,31 +203,94 @@ class Sim:
             self.emit("pin", [("pin", n), ("level", now)])
         g.update()
 
+    # ---- the firmware's time
+    def charge(self, us):
+        """The firmware spent `us` of CPU time: the clock moves on, and whatever fell due
+        meanwhile happens (a hard IRQ preempts the pass right here). Raises PowerLost when
+        the MCU stopped meanwhile."""
+        if not self.in_firmware or us <= 0:
+            return
+        if self.in_irq:
+            self._owed_us += us   # the preempted code pays, once the handler returns
+            return
+        gen = self.generation
+        tok = self.sim_enter()
+        try:
+            target = self.clock.now_us + us
+            while True:
+                self.clock.run_until(target, self.run_scheduled)
+                if not self._owed_us or self.generation != gen:
+                    break
+                target += self._owed_us
+                self._owed_us = 0
+        finally:
+            self.sim_exit(tok)
+        if self.generation != gen:
+            raise PowerLost("the MCU stopped")
+
+    def stall(self, us, irqs_off=True):
+        """The firmware is held up for `us` (a flash program or erase): with `irqs_off`, no
+        interrupt is served meanwhile (rp2_flash.c disables them); they wait."""
+        if not self.in_firmware or us <= 0:
+            return
+        if irqs_off:
+            self.irq_depth += 1
+        try:
+            self.charge(us)
+        finally:
+            if irqs_off:
+                self.irq_depth -= 1
+                self.enable_irq()
+
     # ---- interrupts
     def irq(self, g):
-        if self.irq_depth:
+        """A pin's edge: its IRQ is served after the dispatch latency; edges of the same
+        pin before then merge into that one call, as rp2's event flags do."""
+        if g in self._latched:
+            return
+        self._latched.append(g)
+        lat = self.cost.irq_latency()
+        if lat:
+            self.clock.after(lat, self._irq_due, g)
+        else:
+            self._irq_due(g)
+
+    def _irq_due(self, g):
+        if self.irq_depth or self.in_irq:
             if g not in self._pending_irqs:
                 self._pending_irqs.append(g)
             return
+        if g in self._latched:
+            self._latched.remove(g)
         self._deliver(g)
 
     def _deliver(self, g):
-        if g.handler is None:
+        if g.handler is None or not self.mcu_powered:
             return  # the handler was removed while the IRQ was pending
-        from .shims.machine import Pin  # the handle the firmware expects
-        pin = Pin(g.n)
+        pin = g.handle
         if g.hard:
-            if self.hard_irq_hook is not None:
-                self.hard_irq_hook(self, g.handler, pin)
-            else:
-                g.handler(pin)
+            self.in_irq = True
+            self.in_firmware += 1
+            try:
+                if self.hard_irq_hook is not None:
+                    self.hard_irq_hook(self, g.handler, pin)
+                else:
+                    g.handler(pin)
+            finally:
+                self.in_irq = False
+                self.in_firmware -= 1
+            self._owed_us += self.cost.irq_body()
         elif len(self.scheduled) < self.schedule_depth:
             self.scheduled.append((g.handler, pin))
         # else: like rp2's mp_irq_handler, a soft IRQ that finds the queue full is lost
+        self.interrupted()
 
     def enable_irq(self):
-        while self._pending_irqs and not self.irq_depth:
-            self._deliver(self._pending_irqs.pop(0))
+        while self._pending_irqs and not self.irq_depth and not self.in_irq:
+            g = self._pending_irqs.pop(0)
+            if g in self._latched:
+                self._latched.remove(g)
+            self._deliver(g)
 
     def schedule(self, fn, arg):
         if len(self.scheduled) >= self.schedule_depth:
@@ -213,9 +298,31 @@ class Sim:
         self.scheduled.append((fn, arg))
 
     def run_scheduled(self):
-        while self.scheduled and self.app is not None:
+        ran = False
+        while self.scheduled and self.app is not None and not self.in_irq:
             fn, arg = self.scheduled.pop(0)
-            fn(arg)
+            self.in_firmware += 1
+            try:
+                fn(arg)
+            except PowerLost:
+                return  # the MCU stopped under the callback
+            finally:
+                self.in_firmware -= 1
+            ran = True
+        if ran:
+            self.interrupted()
+
+    def interrupted(self):
+        """An interrupt was served: a main loop idling in machine.idle() wakes and asks its
+        waker whether its sleep is over."""
+        w = self.waiting
+        if w is None or self.in_irq:
+            return
+        # Not charged here: the wake-up's cost is in next_wake_us (and charging would run
+        # the clock on inside the event that woke it).
+        if w.over():
+            self.waiting = None
+            self.next_wake_us = self.clock.now_us + self.cost.wake()
 
     # ---- power and the MCU
     def power(self, on):
@@ -233,7 +340,7 @@ class Sim:
                 self._stop_event = None
             else:
                 self.reset_cause = "power-on"
-                self._boot_event = self.clock.after(MCU_BOOT_US, self._mcu_start)
+                self._boot_event = self.clock.after(self.boot_delay_us(), self._mcu_start)
         else:
             if self._boot_event is not None:
                 self._boot_event.cancel()   # gone again before the MCU started
@@ -249,13 +356,18 @@ class Sim:
         self._stop_event = None
         if not self.mcu_powered:
             return
+        if cause == "power":
+            self.emit("off", [])  # the hold-up is over: what the pins show now is what died
         self.mcu_powered = False
         self.generation += 1
         self.app = None
         self.next_wake_us = None
+        self.waiting = None
         self.spi_pins = {}
         self.scheduled = []
         self._pending_irqs = []
+        self._latched = []
+        self._owed_us = 0
         self.irq_depth = 0
         if self.wdt_event is not None:
             self.wdt_event.cancel()
@@ -277,6 +389,9 @@ class Sim:
         for g in self.gpio:
             g.update()
         self.emit("boot", [])
+        for fn in self.on_mcu_start:
+            fn()
+        self.in_firmware += 1
         try:
             self.app = self.firmware(self)
         except (SimFault, PowerLost):
@@ -284,7 +399,13 @@ class Sim:
         except Exception as e:
             self._crash(e)
             return
+        finally:
+            self.in_firmware -= 1
         self.next_wake_us = self.clock.now_us
+
+    def boot_delay_us(self):
+        """Power-on (or reset) to the first line of main.py."""
+        return self.cost.boot() if self.cost.enabled else MCU_BOOT_US
 
     def reset_mcu(self, cause):
         """Watchdog or machine.reset(): the MCU restarts, the supply stays."""
@@ -292,7 +413,7 @@ class Sim:
         self.reset_cause = cause
         self.emit("reset", [("cause", cause)])
         self._mcu_stop(cause=cause)
-        self._boot_event = self.clock.after(MCU_BOOT_US, self._mcu_start)
+        self._boot_event = self.clock.after(self.boot_delay_us(), self._mcu_start)
 
     def _crash(self, e):
         # On the board the exception ends main.py; the pins stay as they were
@@ -301,6 +422,7 @@ class Sim:
         self.crashes = getattr(self, "crashes", []) + [e]
         self.app = None
         self.next_wake_us = None
+        self.waiting = None
 
     def feed_wdt(self, timeout_ms):
         if self.wdt_event is not None:
@@ -313,9 +435,21 @@ class Sim:
         self.reset_mcu("watchdog")
 
     # ---- SPI and I2C buses
+    def add_spi_device(self, bus, device):
+        """A chip on SPI block `bus`: it has `cs` (its chip-select GPIO) and
+        `spi_bytes(spi, data)` -> the bytes it drives on MISO."""
+        self.spi_devices.setdefault(bus, []).append(device)
+
+    def add_i2c_device(self, bus, addr, device):
+        """A chip on I2C block `bus` at `addr`: `i2c_write(data)`, `i2c_read(n)`; it may
+        raise OSError itself (no acknowledge, a bus held low)."""
+        self.i2c_devices[(bus, addr)] = device
+
     def spi_claim(self, spi):
-        """An SPI block takes its three pins (rp2: gpio_set_function(SPI) on each)."""
+        """An SPI block takes its pins (rp2: gpio_set_function(SPI) on each)."""
         for role, n in (("SCK", spi.sck), ("MOSI", spi.mosi), ("MISO", spi.miso)):
+            if n is None:
+                continue
             g = self.gpio[n]
             if g.mode == OUT:
                 self.fault("GP%d was configured as an output; SPI%d took it as %s"
@@ -334,8 +468,7 @@ class Sim:
         for role, n in (("SCK", spi.sck), ("MOSI", spi.mosi)):
             if self.spi_pins.get(n) != (spi.id, role):
                 self.fault("SPI%d write, but %s GP%d is no longer an SPI pin" % (spi.id, role, n))
-        devices = [d for d in self.models if getattr(d, "spi_id", None) == spi.id]
-        selected = [d for d in devices if self.gpio[d.cs].level == 0]
+        selected = [d for d in self.spi_devices.get(spi.id, ()) if self.gpio[d.cs].level == 0]
         self.emit("spi", [("bus", spi.id), ("cs", selected[0].cs if selected else None),
                           ("baudrate", spi.baudrate), ("polarity", spi.polarity),
                           ("phase", spi.phase), ("data", _hex(data))])
@@ -345,19 +478,16 @@ class Sim:
         for d in selected:
             miso = d.spi_bytes(spi, data)
         if into is not None:
-            if self.spi_pins.get(spi.miso) != (spi.id, "MISO"):
+            if spi.miso is None or self.spi_pins.get(spi.miso) != (spi.id, "MISO"):
                 miso = bytes(len(data))
             for i in range(len(data)):
                 into[i] = miso[i]
 
     def i2c_device(self, bus, addr):
-        for d in self.models:
-            if getattr(d, "i2c_bus", None) == bus and d.i2c_addr == addr:
-                return d
-        return None
+        return self.i2c_devices.get((bus, addr))
 
     def i2c_scan(self, bus):
-        return sorted(d.i2c_addr for d in self.models if getattr(d, "i2c_bus", None) == bus)
+        return sorted(a for (b, a) in self.i2c_devices if b == bus)
 
     def sleep_us(self, us):
         """time.sleep_* inside firmware code: time passes, interrupts run."""
@@ -366,13 +496,28 @@ class Sim:
         if self.generation != gen:
             raise PowerLost("the MCU stopped during a sleep")
 
+    def idle(self):
+        """machine.idle() called by firmware code that runs its own loop (the virtual
+        board's main.py): wait for the next interrupt, at most 1 ms (rp2's WFE time-out)."""
+        nt = self.clock.next_time()
+        end = self.clock.now_us + 1000
+        self.sleep_us((end if nt is None or nt > end else nt) - self.clock.now_us)
+
     # ---- running
     def _step(self):
+        """One pass of the firmware's main loop, then its sleep: until its waker says the
+        sleep is over (its deadline, or the interrupt it waits for), the MCU idles."""
         self.run_scheduled()
-        if self.app is None:
+        app = self.app
+        if app is None:
             return
+        self.in_firmware += 1
         try:
-            ms = self.app.step()
+            ms = app.step()
+            w = app.waker
+            if w is not None:
+                w.begin(ms)
+                over = w.over()
         except PowerLost:
             return  # machine.reset(): the MCU is already restarting
         except SimFault:
@@ -380,18 +525,28 @@ class Sim:
         except Exception as e:
             self._crash(e)
             return
+        finally:
+            self.in_firmware -= 1
         for fn in self.after_step:
             fn()
-        if self.app is not None:
+        if self.app is None:
+            return
+        now = self.clock.now_us
+        if w is None:
             # sleep_ms(0) still costs the loop some time; never spin at one instant.
-            self.next_wake_us = self.clock.now_us + (int(ms) * 1000 if ms > 0 else 100)
+            self.next_wake_us = now + (int(ms) * 1000 if ms > 0 else 100)
+        elif over:
+            self.next_wake_us = now + max(self.cost.wake(), 1)
+        else:
+            self.waiting = w
+            self.next_wake_us = None
 
     def run_until(self, t_us):
         """Run the board (events and the firmware's main loop) up to sim time `t_us`.
 
         Events due at the same instant as the firmware's wake-up run first, as
         interrupts would; after every event the wake-up time is looked at again,
-        since an event may boot, reset or stop the MCU.
+        since an event may boot, reset, stop or wake the MCU.
         """
         end = self.clock.origin_us + t_us
         clock = self.clock

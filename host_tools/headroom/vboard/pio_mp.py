@@ -2,7 +2,7 @@
 
 The simulator's own engine (headroom.sim.pio) runs programs on rp2040-pio-emulator,
 which needs CPython. The virtual board runs the firmware on the MicroPython VM, so
-it puts this engine in `sim.pio` before the firmware starts (the rp2 shim uses
+it puts this engine in `sim.peripherals["pio"]` before the firmware starts (the rp2 shim uses
 whatever engine the board has). Same interface and the same scheduling as
 headroom.sim.pio: a state machine runs CYCLES_PER_EVENT cycles when one of its input
 pins changes, when it is started, and when the firmware reads its FIFO, stopping at

@@ -132,6 +132,8 @@ _controls = [None]
 class _Running:
     """The simulator's handle on the running firmware: main.py drives itself here."""
 
+    waker = None
+
     def step(self):
         return 1000
 
@@ -257,11 +259,10 @@ def _build(board, board_name, trace_sink, cause, t0_us=0):
     world.current = b.sim
     b.rng = Rng(1)
     b._build()
-    b.flash_writes = 0
     sim = b.sim
     running = _Running()
     sim.firmware = lambda s: running
-    sim.pio = PIOEngine(sim)
+    sim.peripherals["pio"] = PIOEngine(sim)
     lock_irqs(sim)  # hard IRQ handlers run with the heap locked, as on the board
     sim.power(True)
     sim.clock.run_until(sim.clock.now_us + world.MCU_BOOT_US, sim.run_scheduled)

@@ -110,6 +110,7 @@ class PCM5122(Receiver):
             sim.gpio[xsmt].board_pull = xsmt_pull
             sim.gpio[xsmt].listeners.append(self._on_xsmt)
         self.powered = sim.supply_on
+        self.absent = False             # a fault: the chip does not acknowledge (not fitted, dead)
         self.xsmt = self._xsmt_level()
         self.rate = 0
         self.halt_latch = 0
@@ -127,6 +128,7 @@ class PCM5122(Receiver):
         self.inc = False
         sim.on_power.append(self._on_power)
         sim.models.append(self)
+        sim.add_i2c_device(i2c_bus, self.i2c_addr, self)
         self.publish_now()
 
     # ---- registers
@@ -142,7 +144,7 @@ class PCM5122(Receiver):
         return self.regs[page][r]
 
     def i2c_write(self, data):
-        if not self.powered:
+        if not self.powered or self.absent:
             raise OSError(5)
         if not data:
             return
@@ -154,7 +156,7 @@ class PCM5122(Receiver):
                 self.ptr = (self.ptr + 1) & 0x7F
 
     def i2c_read(self, n):
-        if not self.powered:
+        if not self.powered or self.absent:
             raise OSError(5)
         out = bytearray(n)
         for k in range(n):

@@ -52,6 +52,7 @@ class PGA2311Chain:
         sim.gpio[mute].listeners.append(self._on_mute)
         sim.on_power.append(self._on_power)
         sim.models.append(self)
+        sim.add_spi_device(spi_id, self)
 
     # ---- pins
     def muted(self):
@@ -68,6 +69,13 @@ class PGA2311Chain:
         for c in self.chips:
             c.reset()
         self.bits = 0
+        self._report()
+
+    def lose_codes(self):
+        """Every chip resets (its supply dipped): gains and shift register back to zero."""
+        self._cancel()
+        for c in self.chips:
+            c.reset()
         self._report()
 
     def _on_mute(self, g):

@@ -1,10 +1,16 @@
 """Installs the simulated `machine`, `micropython`, `rp2` and `time` for the firmware.
 
-On CPython, `machine`, `micropython` and `rp2` become these modules and the
-ticks functions are added to the real `time` (which CPython will not let a file
-replace). On MicroPython the shims directory goes first on sys.path instead.
+On CPython, `machine`, `micropython` and `rp2` become these modules, the ticks
+functions are added to the real `time` (which CPython will not let a file replace), and
+`sys.print_exception` (MicroPython's) to `sys`. On MicroPython the shims directory goes
+first on sys.path instead.
 """
 import sys
+
+
+def _print_exception(e, file=None):
+    import traceback
+    traceback.print_exception(type(e), e, e.__traceback__, file=file if file is not None else sys.stdout)
 
 
 def install():
@@ -18,6 +24,8 @@ def install():
     sys.modules["machine"] = machine
     sys.modules["micropython"] = micropython
     sys.modules["rp2"] = rp2
+    if not hasattr(sys, "print_exception"):
+        sys.print_exception = _print_exception
     for name in ("ticks_ms", "ticks_us", "ticks_cpu", "ticks_diff", "ticks_add", "sleep_ms",
                  "sleep_us"):
         setattr(_time, name, getattr(simtime, name))

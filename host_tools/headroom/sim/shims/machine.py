@@ -20,6 +20,12 @@ def _sim():
     return s
 
 
+def _busy(s):
+    """The firmware's call (and the bytecode before it) costs time (sim/cost.py)."""
+    if s.in_firmware:
+        s.charge(s.cost.call())
+
+
 def _gpio_id(id):
     if isinstance(id, Pin):
         return id.id
@@ -71,6 +77,7 @@ class Pin:
         if pull not in (-1, None, Pin.PULL_UP, Pin.PULL_DOWN):
             raise ValueError("invalid pull")
         s = _sim()
+        _busy(s)
         t = s.sim_enter()
         s.spi_release_pin(self.id)
         s.mcu_set(self.id, mode=None if mode == -1 else mode, out=value,
@@ -79,6 +86,7 @@ class Pin:
 
     def value(self, x=None):
         s = _sim()
+        _busy(s)
         if x is None:
             g = s.gpio[self.id]
             if g.mode == Pin.OUT:
@@ -124,8 +132,11 @@ class Pin:
             hard=False):
         if trigger & ~(Pin.IRQ_FALLING | Pin.IRQ_RISING):
             raise ValueError("invalid trigger")
-        g = _sim().gpio[self.id]
+        s = _sim()
+        _busy(s)
+        g = s.gpio[self.id]
         g.handler = handler
+        g.handle = self
         g.trigger = trigger if handler is not None else 0
         g.hard = bool(hard)
         return _PinIRQ(g)
@@ -200,6 +211,8 @@ class SPI:
 
     def _transfer(self, data, into):
         s = _sim()
+        if s.in_firmware:
+            s.charge(s.cost.spi(len(data), self.baudrate))
         t = s.sim_enter()
         s.spi_transfer(self, bytes(data), into)
         s.sim_exit(t)
@@ -240,9 +253,19 @@ class I2C:
         if self.scl - 1 not in I2C._SDA[id]:
             raise ValueError("bad SCL pin")
         self.freq = freq
+        self.timeout_us = timeout
 
-    def _dev(self, addr):
-        dev = _sim().i2c_device(self.id, addr)
+    def _dev(self, addr, nbytes=1):
+        s = _sim()
+        if s.in_firmware:
+            s.charge(s.cost.i2c(nbytes, self.freq))
+        if 0 in s.gpio[self.sda].drivers.values():
+            # SDA held low from outside: no START can be made; rp2 gives up after the
+            # time-out (50 ms by default) with ETIMEDOUT.
+            if s.in_firmware:
+                s.charge(self.timeout_us)
+            raise OSError(110)
+        dev = s.i2c_device(self.id, addr)
         if dev is None:
             raise OSError(5)  # EIO: no acknowledge
         return dev
@@ -251,20 +274,20 @@ class I2C:
         return _sim().i2c_scan(self.id)
 
     def writeto(self, addr, buf, stop=True):
-        self._dev(addr).i2c_write(bytes(buf))
+        self._dev(addr, len(buf)).i2c_write(bytes(buf))
         return len(buf)
 
     def readfrom(self, addr, nbytes, stop=True):
-        return self._dev(addr).i2c_read(nbytes)
+        return self._dev(addr, nbytes).i2c_read(nbytes)
 
     def readfrom_into(self, addr, buf, stop=True):
-        buf[:] = self._dev(addr).i2c_read(len(buf))
+        buf[:] = self._dev(addr, len(buf)).i2c_read(len(buf))
 
     def writeto_mem(self, addr, memaddr, buf, *, addrsize=8):
-        self._dev(addr).i2c_write(bytes([memaddr]) + bytes(buf))
+        self._dev(addr, 1 + len(buf)).i2c_write(bytes([memaddr]) + bytes(buf))
 
     def readfrom_mem(self, addr, memaddr, nbytes, *, addrsize=8):
-        dev = self._dev(addr)
+        dev = self._dev(addr, 2 + nbytes)
         dev.i2c_write(bytes([memaddr]))
         return dev.i2c_read(nbytes)
 
@@ -350,17 +373,22 @@ class I2S:
 
 
 class Timer:
+    """rp2's soft timer: only id -1; callbacks scheduled (soft), as in the rp2 port of the
+    boards' MicroPython (1.24; `hard=` only came later, defaulting to False)."""
     ONE_SHOT = 0
     PERIODIC = 1
 
     def __init__(self, id=-1, *, mode=PERIODIC, freq=-1, period=-1, tick_hz=1000, callback=None,
-                 hard=True):
+                 hard=False):
+        if id != -1:
+            raise ValueError("Timer doesn't exist")
         self._event = None
         if callback is not None:
             self.init(mode=mode, freq=freq, period=period, tick_hz=tick_hz, callback=callback,
                       hard=hard)
 
-    def init(self, *, mode=PERIODIC, freq=-1, period=-1, tick_hz=1000, callback=None, hard=True):
+    def init(self, *, mode=PERIODIC, freq=-1, period=-1, tick_hz=1000, callback=None, hard=False):
+        _busy(_sim())
         self.deinit()
         if freq > 0:
             us = 1000000 // freq
@@ -398,6 +426,7 @@ class WDT:
 
     def feed(self):
         s = _sim()
+        _busy(s)
         t = s.sim_enter()
         s.feed_wdt(self.timeout)
         s.sim_exit(t)
@@ -405,6 +434,7 @@ class WDT:
 
 def disable_irq():
     s = _sim()
+    _busy(s)
     s.irq_depth += 1
     return s.irq_depth - 1
 
@@ -441,7 +471,12 @@ def unique_id():
 
 
 def idle():
-    pass
+    """Wait for an interrupt (rp2: WFE with a 1 ms time-out); for firmware that runs its
+    own loop (the virtual board's main.py). The desktop simulator runs the main loop's
+    sleep itself (world.Sim._step) and never gets here from it."""
+    s = _sim()
+    _busy(s)
+    s.idle()
 
 
 def lightsleep(time_ms=None):

@@ -244,10 +244,13 @@ def _engine():
     s = _world.current
     if s is None:
         raise RuntimeError("no simulated board is running")
-    if getattr(s, "pio", None) is None:
+    if s.in_firmware:
+        s.charge(s.cost.call())
+    pio = s.peripherals.get("pio")
+    if pio is None:
         from headroom.sim.pio import PIOEngine  # CPython only: uses rp2040-pio-emulator
-        s.pio = PIOEngine(s)
-    return s.pio
+        pio = s.peripherals["pio"] = PIOEngine(s)
+    return pio
 
 
 class StateMachine:

@@ -15,15 +15,21 @@ def _clock():
 
 
 def ticks_ms():
-    return _clock().clock.ticks_ms()
+    s = _clock()
+    if s.in_firmware:
+        s.charge(s.cost.call())
+    return s.clock.ticks_ms()
 
 
 def ticks_us():
-    return _clock().clock.ticks_us()
+    s = _clock()
+    if s.in_firmware:
+        s.charge(s.cost.call())
+    return s.clock.ticks_us()
 
 
 def ticks_cpu():
-    return _clock().clock.ticks_us()
+    return ticks_us()
 
 
 def sleep_ms(ms):

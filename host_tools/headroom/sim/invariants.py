@@ -1,0 +1,168 @@
+"""The safety rules, checked on a trace alone: what the chip models decoded (pins, relay
+contacts, PGA2311 gains, the jack), the supply, and what the user's hands did (`input`
+records) - never the firmware's variables. A recording cannot bless a bug: the golden
+traces pass through the same checker as every live run.
+
+    c = Checker(board)                  # a validated headroom_fw.board.Board
+    trace.listeners.append(c.live)      # as records are made (t_us, kind, [(key, value)])
+    c.feed(record_dict)                 # or from a trace file, one JSON record at a time
+    c.violations                        # [(t_us, rule, message)], empty when all held
+
+Rules (`RULES`):
+
+- `relay-under-mute`: no gain/output relay contact moves unless the mute relay's
+  contacts are open, every PGA2311 channel is muted and the DAC's XSMT is low;
+- `settle`: the mute relay's coil is driven no sooner than `timing.settle_ms` after the
+  supply came on;
+- `relay-settle`: after a gain/output relay's coil changes, the mute relay's coil is
+  driven no sooner than that relay's operate (or release) time plus `relay_settle_ms`;
+- `ramp-interval`: rises at the jack that no turn of the knob explains are at least
+  `timing.ramp_interval_ms` apart;
+- `silent-off`: when the MCU stops for want of supply, the jack is silent, XSMT low,
+  the PGA2311 muted and the mute relay's coil released;
+- `fault`, `crash`: the simulator found a part misused, the firmware raised.
+"""
+RULES = ("relay-under-mute", "settle", "relay-settle", "ramp-interval", "silent-off", "fault",
+         "crash")
+
+TURN_SLACK_US = 40000   # after a turn's last edge, its level changes still arrive (ZCEN 16 ms)
+
+
+def _level(v):
+    """A jack/PGA level as the trace holds it (Db, number or "mute") -> cdB int, None = mute."""
+    if v is None or v == "mute":
+        return None
+    if hasattr(v, "value"):  # trace.Db, live
+        return v.value * 100 // v.scale
+    return int(round(v * 100))
+
+
+class Checker:
+    def __init__(self, board):
+        b = board
+        self.b = b
+        self.violations = []
+        self.pins = {}            # MCU-driven GPIO -> level
+        self.relays = {}          # "mute"/"gain"/"output" -> contacts energized
+        self.pga = {}             # chip index -> (left, right, mute pin asserted)
+        self.jack = (None, None)
+        self.power_on_us = None
+        self.mute_pin = b.mute_relay.pin
+        self.mute_on = 1 if b.mute_relay.active_high else 0
+        self.coils = {}           # coil GPIO -> (relay board entry)
+        for r in (b.gain_relay, b.output_relay):
+            if r is not None:
+                self.coils[r.pin] = r
+        self.last_coil_change = None   # (t_us, settle_us until the mute relay may close)
+        self.turn_until = -1
+        self.last_rise = None
+
+    # ---- input
+    def live(self, t_us, kind, fields):
+        """A Trace listener: the record as it is made."""
+        self.check(t_us, kind, dict(fields))
+
+    def feed(self, rec):
+        """A record read from a trace file (a dict with t_us and kind)."""
+        if "t_us" in rec:
+            self.check(rec["t_us"], rec["kind"], rec)
+
+    def _bad(self, t, rule, msg):
+        self.violations.append((t, rule, msg))
+
+    # ---- the rules
+    def check(self, t, kind, f):
+        if kind == "power":
+            if f["on"]:
+                self.power_on_us = t
+        elif kind == "pin":
+            self._pin(t, f["pin"], f["level"])
+        elif kind == "chip":
+            chip = f["chip"]
+            state = dict(f["state"])
+            if chip.startswith("relay."):
+                self._relay(t, chip[6:], state["energized"])
+            elif chip.startswith("pga2311."):
+                self.pga[chip] = (_level(state["left"]), _level(state["right"]), state["mute"])
+            elif chip == "jack":
+                self._jack(t, (_level(state["left"]), _level(state["right"])))
+        elif kind == "input":
+            if f["what"] == "turn":
+                self.turn_until = max(self.turn_until, t + f["us"] + TURN_SLACK_US)
+        elif kind == "reset" or kind == "boot":
+            pass
+        elif kind == "off":
+            self._off(t)
+        elif kind == "fault":
+            self._bad(t, "fault", f["message"])
+        elif kind == "crash":
+            self._bad(t, "crash", f["error"])
+
+    def _pin(self, t, n, level):
+        old = self.pins.get(n)
+        self.pins[n] = level
+        if n == self.mute_pin and level == self.mute_on and old != level:
+            if self.power_on_us is not None and t < self.power_on_us + self.b.settle_ms * 1000:
+                self._bad(t, "settle", "the mute relay was driven %.1f ms after power-on; the "
+                          "settle delay is %d ms" % ((t - self.power_on_us) / 1000, self.b.settle_ms))
+            lc = self.last_coil_change
+            if lc is not None and t < lc[0] + lc[1]:
+                self._bad(t, "relay-settle", "the mute relay was driven %.2f ms after a relay "
+                          "coil changed; it needs %.1f ms" % ((t - lc[0]) / 1000, lc[1] / 1000))
+        r = self.coils.get(n)
+        if r is not None and old is not None and level is not None and old != level:
+            energize = level == (1 if r.active_high else 0)
+            wait = (r.operate_ms if energize else r.release_ms) + self.b.relay_settle_ms
+            self.last_coil_change = (t, wait * 1000)
+
+    def _relay(self, t, name, energized):
+        old = self.relays.get(name)
+        self.relays[name] = energized
+        if name == "mute" or old is None or old == energized:
+            return
+        why = []
+        if self.relays.get("mute"):
+            why.append("the mute relay's contacts were closed")
+        for chip, (left, right, muted) in sorted(self.pga.items()):
+            if not muted and (left is not None or right is not None):
+                why.append("%s was at %s/%s" % (chip, left, right))
+        b = self.b
+        if b.dac is not None and self.pins.get(b.dac_xsmt) == 1:
+            why.append("the DAC's XSMT was high")
+        if why:
+            self._bad(t, "relay-under-mute", "relay.%s moved while %s" % (name, "; ".join(why)))
+
+    def _jack(self, t, levels):
+        old = self.jack
+        self.jack = levels
+        rose = any(n is not None and (o is None or n > o) for n, o in zip(levels, old))
+        if not rose or t <= self.turn_until:
+            return
+        if self.last_rise is not None:
+            gap = t - self.last_rise
+            if gap < self.b.ramp_interval_ms * 1000:
+                self._bad(t, "ramp-interval", "the level rose %.2f ms after the last rise; "
+                          "ramp steps are %d ms apart" % (gap / 1000, self.b.ramp_interval_ms))
+        self.last_rise = t
+
+    def _off(self, t):
+        """The MCU stopped for want of supply (an `off` record)."""
+        b = self.b
+        why = []
+        if self.jack != (None, None):
+            why.append("the jack played %s" % (self.jack,))
+        if b.dac is not None and self.pins.get(b.dac_xsmt) == 1:
+            why.append("XSMT was high")
+        if self.pins.get(b.pga_mute) == 1:
+            why.append("the PGA2311's MUTE was not asserted")
+        if self.pins.get(self.mute_pin) == self.mute_on:
+            why.append("the mute relay's coil was still driven")
+        if why:
+            self._bad(t, "silent-off", "the MCU died with " + "; ".join(why))
+
+    # ---- results
+    def ok(self):
+        return not self.violations
+
+    def report(self):
+        return "\n".join("%9.3f ms %s: %s" % (t / 1000, rule, msg) for t, rule, msg in self.violations)
