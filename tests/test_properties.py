@@ -14,7 +14,15 @@ decode, never the firmware's variables:
 - after power-on the jack is silent until the settle delay has passed;
 - after a power cycle the level comes back to the last settings written
   (capped at the start-up limit), and a corrupt file brings safe defaults;
-- no simulator fault (bus misuse, floating input, short) and no firmware crash.
+- no simulator fault (bus misuse, floating input, short) and no firmware crash;
+- and every rule of the trace checker (headroom.sim.invariants), on every record: no
+  relay moves unless the mute relay is open and every stage muted, the settle delay
+  from power-good, each relay's operate/release + settle time before the mute relay
+  closes, ramp steps at least the ramp interval apart, silence when the MCU dies.
+
+The firmware runs in the cost model's jitter mode: every call costs a time drawn
+within its measured bounds, with now and then a garbage-collection stall, and flash
+writes hold interrupts off; hard IRQs land in the middle of passes.
 """
 import json
 import os
@@ -24,6 +32,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from headroom.sim import world
+from headroom.sim.cost import CostModel
+from headroom.sim.invariants import Checker
 from headroom.sim.simboard import SimBoard
 
 from helpers import BALANCED, SE
@@ -42,8 +52,10 @@ CORRUPT = [None, b"", b'{"v": 1, "volume": ', b"\xff\x00garbage", b'{"v": 1, "vo
 class AmpMachine(RuleBasedStateMachine):
     @initialize(path=st.sampled_from([SE, BALANCED]), seed=st.integers(1, 2 ** 16))
     def boot(self, path, seed):
-        self.b = SimBoard(path, seed=seed, keep_trace=False)
+        self.b = SimBoard(path, seed=seed, keep_trace=False, cost=CostModel(jitter=seed))
         self.board = self.b.board
+        self.checker = Checker(self.board)
+        self.b.trace.listeners.append(self.checker.live)
         self.b.trace.listeners.append(self.on_record)
         self.prev = [None, None]       # last jack level per channel (cdB, None = silent)
         self.turn_until_us = -1         # rises are the user's until then
@@ -66,7 +78,7 @@ class AmpMachine(RuleBasedStateMachine):
     def check_jack(self, t_us):
         b = self.board
         levels = self.b.jack.levels
-        settle_end = self.power_on_us + world.MCU_BOOT_US + b.settle_ms * 1000
+        settle_end = self.power_on_us + b.settle_ms * 1000
         for ch in (0, 1):
             new, old = levels[ch], self.prev[ch]
             if new is not None:
@@ -201,7 +213,8 @@ class AmpMachine(RuleBasedStateMachine):
     def no_faults(self):
         if hasattr(self, "b"):
             assert not self.b.sim.faults
-            assert not getattr(self.b.sim, "crashes", [])
+            assert not self.b.sim.crashes
+            assert self.checker.ok(), self.checker.report()
 
     def teardown(self):
         if hasattr(self, "b"):

@@ -190,7 +190,7 @@ def test_binary_garbage_is_refused(board):
     board.console.send(bytes(range(256)) + b"\n")
     board.run_ms(100)
     assert status(board) == before
-    assert not board.sim.faults and not getattr(board.sim, "crashes", [])
+    assert not board.sim.faults and not board.sim.crashes
 
 
 def test_parse_hdb():
@@ -243,7 +243,7 @@ def test_random_lines_never_crash_and_errors_change_nothing(seq):
                 for k, v in r.items():
                     if k in after:
                         assert after[k] == v, (data, r, after)
-        assert not b.sim.faults and not getattr(b.sim, "crashes", [])
+        assert not b.sim.faults and not b.sim.crashes
     finally:
         b.close()
         world.current = None

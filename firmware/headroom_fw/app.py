@@ -248,6 +248,13 @@ class App:
             self._retry = time.ticks_add(now, _RETRY_MS)
             if C.FAULT_DAC in self.fault_text:
                 self._start_dac(now)
+            elif self.dac is not None:
+                # Still there? (It may have lost power and its registers: then it is set up
+                # again once it answers.)
+                try:
+                    self.dac.power_state()
+                except OSError:
+                    self._start_dac(now)
             if C.FAULT_PGA in self.fault_text and self.pga.muted:
                 self._check_chain(now)
         if (time.ticks_diff(now, self._check) >= 0

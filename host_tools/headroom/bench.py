@@ -118,9 +118,12 @@ def main(argv):
           % (r["peak_heap"], 100.0 * r["peak_heap"] / PICO_HEAP, PICO_HEAP, r["sim"]))
     print(text)
     print()
+    from . import bench_latency
+    ok_latency = bench_latency.main([]) == 0
+    print()
     from . import bench_decoders
     ok_knob = bench_decoders.main([]) == 0
-    return 0 if ok and ok_knob else 1
+    return 0 if ok and ok_knob and ok_latency else 1
 
 
 if __name__ == "__main__":

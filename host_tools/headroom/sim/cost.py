@@ -10,8 +10,10 @@ conformance run compares their traces byte for byte).
 
 `CostModel()` is the default: each cost its typical value (the golden traces use it).
 `CostModel(jitter=seed)` draws each cost within its measured bounds, and adds an
-occasional garbage-collection stall (the property tests run in it). `CostModel.zero()`
-charges nothing: unit tests of single parts.
+occasional garbage-collection stall (the property tests run in it). `slow=N` makes
+the firmware's own work N times slower (a main-loop pass of 1 to 20 ms, to show that
+nothing depends on the loop's speed). `CostModel.zero()` charges nothing: unit tests
+of single parts.
 
 Where the figures come from (README, "Cost model"): boot and pass times as measured on
 MicroPython's rp2 port in the emulated RP2040 (the rp2 tier, `headroom.rp2tier`); flash
@@ -39,10 +41,12 @@ ERASE_EVERY = 16                       # writes per metadata-block erase (its co
 
 
 class CostModel:
-    def __init__(self, jitter=None):
-        """`jitter`: None for typical costs, else a seed: costs drawn within their bounds."""
+    def __init__(self, jitter=None, slow=1):
+        """`jitter`: None for typical costs, else a seed: costs drawn within their bounds.
+        `slow`: the bytecode between calls takes this many times as long."""
         self.rng = Rng(jitter) if jitter is not None else None
         self.enabled = True
+        self.slow = slow
         self.writes = 0
 
     @classmethod
@@ -62,11 +66,12 @@ class CostModel:
     def boot(self):
         return BOOT[0] if self.rng is None else self._draw(BOOT)
 
-    def call(self):
+    def call(self, in_irq=False):
         """A call into machine/rp2/time and the bytecode before it; in jitter mode now and
-        then a garbage collection on top."""
-        us = self._draw(CALL)
-        if self.rng is not None and self.rng.below(GC_EVERY) == 0:
+        then a garbage collection on top. `slow` makes the main loop slow, not IRQ
+        handlers nor the short stretches with interrupts off (`in_irq` true for both)."""
+        us = self._draw(CALL) * (1 if in_irq else self.slow)
+        if self.rng is not None and not in_irq and self.rng.below(GC_EVERY) == 0:
             us += self._draw(GC_PAUSE)
         return us
 

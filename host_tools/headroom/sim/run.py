@@ -9,7 +9,7 @@ class Result:
         self.board = board
         self.failures = failures
         self.steps = steps
-        self.crashes = getattr(board.sim, "crashes", [])
+        self.crashes = board.sim.crashes
         self.flash_writes = board.flash_writes
         self.t_us = board.now_us()
         self.faults = board.sim.faults

@@ -15,6 +15,7 @@
     fault dac absent|ok                 the PCM5122 stops / starts acknowledging on I2C
     fault i2c stuck|ok                  the DAC's I2C bus: SDA held low / let go
     fault pga reset                     the PGA2311 chain loses its codes (a supply dip)
+    fault sense low|ok                  the supply monitor reads low / again as it should
 
 `parse` checks the whole script first: any bad line raises ScenarioError with
 its line number, and nothing runs.
@@ -142,10 +143,11 @@ def parse_line(n, raw):
         raise ScenarioError("line %d: use 'expect volume DB', 'expect muted', "
                             "'expect gain low|high' or 'expect output se|balanced'" % n)
     if op == "fault":
-        faults = {"dac": ("absent", "ok"), "i2c": ("stuck", "ok"), "pga": ("reset",)}
+        faults = {"dac": ("absent", "ok"), "i2c": ("stuck", "ok"), "pga": ("reset",),
+                  "sense": ("low", "ok")}
         if len(t) != 3 or t[1] not in faults or t[2] not in faults[t[1]]:
-            raise ScenarioError("line %d: use 'fault dac absent|ok', 'fault i2c stuck|ok' or "
-                                "'fault pga reset'" % n)
+            raise ScenarioError("line %d: use 'fault dac absent|ok', 'fault i2c stuck|ok', "
+                                "'fault pga reset' or 'fault sense low|ok'" % n)
         return Step(n, text, "fault", (t[1], t[2] != "ok"))
     raise ScenarioError("line %d: unknown command %r" % (n, op))
 

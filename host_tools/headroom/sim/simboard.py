@@ -194,8 +194,9 @@ class SimBoard:
                             if b.gain_switch is not None else None)
         self.output_switch = (Switch(s, b.output_switch, "output_switch", self.rng)
                               if b.output_switch is not None else None)
+        self.power_sense = None
         if b.power_sense is not None:
-            PowerSense(s, b.power_sense, b.holdup_ms)
+            self.power_sense = PowerSense(s, b.power_sense, b.holdup_ms)
         # Switches start in the low-gain, single-ended positions.
         self.set_gain("low")
         self.set_output("se")
@@ -215,7 +216,8 @@ class SimBoard:
     # ---- faults a part can have (the scenario's `fault` command)
     def fault(self, what, on=True):
         """`dac` absent (no acknowledge), `i2c` stuck (SDA held low), `pga` reset (the chain
-        loses its codes, as after a supply dip the monitor did not see)."""
+        loses its codes, as after a supply dip the monitor did not see), `sense` low (the
+        supply monitor reads low though the supply is good)."""
         b, s = self.board, self.sim
         if what == "dac":
             if b.dac != "pcm5122":
@@ -227,6 +229,10 @@ class SimBoard:
             s.gpio[b.dac_sda].drive("stuck", 0 if on else None)
         elif what == "pga":
             self.pga.lose_codes()
+        elif what == "sense":
+            if self.power_sense is None:
+                raise ValueError("this board has no supply monitor")
+            self.power_sense.stick(on)
         else:
             raise ValueError("no such fault: %s" % what)
 
@@ -234,15 +240,17 @@ class SimBoard:
     def power(self, on):
         self.sim.power(on)
 
-    def turn(self, detents, rate=10.0, bounce_us=0):
-        """Turn the knob; returns the time the turn takes in us (the caller runs the board)."""
+    def turn(self, detents, rate=10.0, bounce_us=0, at_us=None):
+        """Turn the knob (from now, or from sim time `at_us`); returns the time the turn
+        takes in us (the caller runs the board)."""
         if detents == 0:
             return 0
-        return self.turn_mhz(detents, int(round(rate * 1000)), bounce_us)
+        return self.turn_mhz(detents, int(round(rate * 1000)), bounce_us, at_us)
 
-    def turn_mhz(self, detents, rate_mhz, bounce_us=0):
+    def turn_mhz(self, detents, rate_mhz, bounce_us=0, at_us=None):
         """turn() at rate_mhz/1000 detents per second (integer: the same on every VM)."""
-        us = self.encoder.turn(detents, rate_mhz, bounce_us)
+        at = None if at_us is None else self.sim.clock.origin_us + at_us
+        us = self.encoder.turn(detents, rate_mhz, bounce_us, at)
         self.sim.emit("input", [("what", "turn"), ("detents", detents), ("us", us)])
         return us
 
@@ -271,6 +279,9 @@ class SimBoard:
 
     def run_us(self, us):
         self.sim.run_for(us)
+
+    def run_until(self, t_us):
+        self.sim.run_until(t_us)
 
     def now_us(self):
         return self.sim.now()

@@ -143,6 +143,8 @@ class Sim:
         self.spi_devices = {}     # SPI block -> [device with spi_bytes(spi, data), cs]
         self.i2c_devices = {}     # (I2C block, address) -> device with i2c_write, i2c_read
         self.on_mcu_start = []    # fn() when the MCU starts main.py
+        self.holdup_us = 0        # how long the MCU runs on after the supply fails (a PowerSense sets it)
+        self.crashes = []         # exceptions that ended the firmware
         self.trace = trace
         self.gpio = [Gpio(self, n) for n in range(N_GPIO)]
         self.faults = []
@@ -346,7 +348,7 @@ class Sim:
                 self._boot_event.cancel()   # gone again before the MCU started
                 self._boot_event = None
             if self.mcu_powered:
-                holdup = getattr(self, "holdup_us", 0)
+                holdup = self.holdup_us
                 if holdup:
                     self._stop_event = self.clock.after(holdup, self._mcu_stop)
                 else:
@@ -419,7 +421,7 @@ class Sim:
         # On the board the exception ends main.py; the pins stay as they were
         # until the watchdog resets the MCU.
         self.emit("crash", [("error", "%s: %s" % (type(e).__name__, e))])
-        self.crashes = getattr(self, "crashes", []) + [e]
+        self.crashes.append(e)
         self.app = None
         self.next_wake_us = None
         self.waiting = None

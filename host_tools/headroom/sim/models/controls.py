@@ -76,9 +76,12 @@ class RotaryEncoder:
         self.b = Contact(sim, b, "encoder.b", rng)
         self.phase = 0
         self.turned = 0
+        self._queue = []     # turns to start at set times, after the one in progress
+        self._busy_until = None
 
-    def turn(self, detents, rate_mhz, bounce_us=0):
-        """Turn by `detents` at rate_mhz/1000 detents per second; returns the duration in us.
+    def turn(self, detents, rate_mhz, bounce_us=0, at_us=None):
+        """Turn by `detents` at rate_mhz/1000 detents per second, from now (or from clock time
+        `at_us`); returns the duration in us.
 
         Each transition schedules the next, so a long turn holds one pending edge
         (and its bounce), not thousands: the simulator fits a Pico-sized heap.
@@ -86,11 +89,20 @@ class RotaryEncoder:
         n = abs(detents) * self.epd
         period_us = 1000000000 // rate_mhz
         step_us = period_us // self.epd
+        t0 = self.sim.clock.now_us if at_us is None else at_us
         if n:
-            self._turn = (1 if detents > 0 else -1, n, step_us, bounce_us, self.sim.clock.now_us)
-            self.sim.clock.at(self._turn[4] + step_us // 2, self._edge, 0)
+            turn = (1 if detents > 0 else -1, n, step_us, bounce_us, t0)
+            if at_us is not None and self._busy_until is not None:
+                self._queue.append(turn)   # starts on time once the turn before it is done
+            else:
+                self._start(turn)
         self.turned += detents
         return abs(detents) * period_us
+
+    def _start(self, turn):
+        self._turn = turn
+        self._busy_until = turn[4] + turn[1] * turn[2]
+        self.sim.clock.at(turn[4] + turn[2] // 2, self._edge, 0)
 
     def _edge(self, k):
         direction, n, step_us, bounce_us, t0 = self._turn
@@ -104,6 +116,10 @@ class RotaryEncoder:
             self.b.change(t, not (new & 1), bounce_us)
         if k + 1 < n:
             self.sim.clock.at(t0 + (k + 1) * step_us + step_us // 2, self._edge, k + 1)
+        elif self._queue:
+            self._start(self._queue.pop(0))
+        else:
+            self._busy_until = None
 
 
 class Switch:
@@ -120,13 +136,19 @@ class Switch:
 
 
 class PowerSense:
-    """A supply monitor: its output is high while the supply is good, and falls at once when it fails."""
+    """A supply monitor: its output is high while the supply is good, and falls at once when
+    it fails. `stuck_low` (a fault): it reads low whatever the supply does."""
 
     def __init__(self, sim, gpio, holdup_ms):
         self.sim = sim
         self.gpio = gpio
+        self.stuck_low = False
         sim.holdup_us = holdup_ms * 1000
         sim.on_power.append(self._on_power)
 
     def _on_power(self, on):
-        self.sim.gpio[self.gpio].drive("power_sense", 1 if on else 0)
+        self.sim.gpio[self.gpio].drive("power_sense", 1 if on and not self.stuck_low else 0)
+
+    def stick(self, low):
+        self.stuck_low = low
+        self._on_power(self.sim.supply_on)

@@ -23,7 +23,7 @@ def _sim():
 def _busy(s):
     """The firmware's call (and the bytecode before it) costs time (sim/cost.py)."""
     if s.in_firmware:
-        s.charge(s.cost.call())
+        s.charge(s.cost.call(s.in_irq or s.irq_depth))
 
 
 def _gpio_id(id):

@@ -245,7 +245,7 @@ def _engine():
     if s is None:
         raise RuntimeError("no simulated board is running")
     if s.in_firmware:
-        s.charge(s.cost.call())
+        s.charge(s.cost.call(s.in_irq or s.irq_depth))
     pio = s.peripherals.get("pio")
     if pio is None:
         from headroom.sim.pio import PIOEngine  # CPython only: uses rp2040-pio-emulator

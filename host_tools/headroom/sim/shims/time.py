@@ -17,14 +17,14 @@ def _clock():
 def ticks_ms():
     s = _clock()
     if s.in_firmware:
-        s.charge(s.cost.call())
+        s.charge(s.cost.call(s.in_irq or s.irq_depth))
     return s.clock.ticks_ms()
 
 
 def ticks_us():
     s = _clock()
     if s.in_firmware:
-        s.charge(s.cost.call())
+        s.charge(s.cost.call(s.in_irq or s.irq_depth))
     return s.clock.ticks_us()
 
 

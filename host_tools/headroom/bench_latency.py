@@ -1,0 +1,104 @@
+"""Knob latency: from the encoder edge that completes a detent to the PGA2311 frame that
+carries it, on the simulated board with the cost model (typical costs, and jitter).
+
+    python -m headroom.bench_latency [--json]
+
+For every detent: the time of its last edge (the encoder model knows it), and the first
+SPI frame after it (its bytes on the bus, CS rising just after). Slow turns (5/s), fast
+(50/s, 200/s), both boards, both decoders. Goal, with the typical costs: p99 <= 2 ms,
+max <= 5 ms. The jitter rows are for information: they include the cost model's random
+garbage-collection stalls (3-15 ms), which the real main loop, allocating nothing, does
+not cause.
+"""
+import json
+import sys
+
+GOAL_P99_US = 2000
+GOAL_MAX_US = 5000
+TURNS = (("slow, 5/s", 5, 10), ("fast, 50/s", 50, 12), ("fast, 200/s", 200, 12))
+
+
+def _percentile(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, (len(xs) * p) // 100)]
+
+
+def measure(board_path, decoder, rate, detents, cost=None, repeats=6):
+    """Latencies (us) of every detent of `repeats` turns back and forth."""
+    from .sim import world
+    from .sim.simboard import SimBoard
+    b = SimBoard(board_path, keep_trace=False, cost=cost, decoder=decoder)
+    frames = []
+    b.trace.listeners.append(lambda t, kind, f: frames.append(t) if kind == "spi" else None)
+    try:
+        b.power(True)
+        b.run_ms(3500)
+        epd = b.board.edges_per_detent
+        out = []
+        t = b.now_us() + 100000
+        for i in range(repeats):
+            d = detents if i % 2 == 0 else -detents
+            step = 1000000 // rate // epd
+            dur = b.turn(d, rate=rate, at_us=t)
+            done = [t + ((j + 1) * epd - 1) * step + step // 2 for j in range(abs(d))]
+            n0 = len(frames)
+            b.run_until(t + dur + 50000)
+            fs = frames[n0:]
+            for td in done:
+                after = [f for f in fs if f >= td]
+                if after:
+                    out.append(after[0] - td)
+            t = b.now_us() + 1500000    # a new gesture: acceleration starts again
+            b.run_until(t - 100000)
+        assert not b.sim.faults and not b.sim.crashes
+        return out
+    finally:
+        b.close()
+        world.current = None
+
+
+def run():
+    from .sim.cost import CostModel
+    from .sim.simboard import REPO_DIR
+    rows = []
+    for board in ("pico-se", "pico-balanced"):
+        path = "%s/boards/%s.json" % (REPO_DIR, board)
+        for decoder in ("pio", "irq"):
+            for name, rate, detents in TURNS:
+                for model, cost in (("typical", None), ("jitter", CostModel(jitter=rate))):
+                    lat = measure(path, decoder, rate, detents, cost)
+                    rows.append({"board": board, "decoder": decoder, "turn": name, "model": model,
+                                 "detents": len(lat), "p50_us": _percentile(lat, 50),
+                                 "p99_us": _percentile(lat, 99), "max_us": max(lat)})
+    return rows
+
+
+def table(rows):
+    out = ["%-14s %-4s %-12s %-8s %7s %8s %8s %8s  %s" % (
+        "board", "dec", "turn", "costs", "detents", "p50 ms", "p99 ms", "max ms", "goal")]
+    ok = True
+    for r in rows:
+        good = r["p99_us"] <= GOAL_P99_US and r["max_us"] <= GOAL_MAX_US
+        mark = ("ok" if good else "MISSED") if r["model"] == "typical" else "(GC stalls)"
+        if r["model"] == "typical":
+            ok = ok and good
+        out.append("%-14s %-4s %-12s %-8s %7d %8.2f %8.2f %8.2f  %s" % (
+            r["board"], r["decoder"], r["turn"], r["model"], r["detents"], r["p50_us"] / 1000,
+            r["p99_us"] / 1000, r["max_us"] / 1000, mark))
+    return "\n".join(out), ok
+
+
+def main(argv):
+    rows = run()
+    if "--json" in argv:
+        print(json.dumps(rows))
+        return 0
+    text, ok = table(rows)
+    print("Knob latency, last edge of a detent -> the PGA2311 frame (goal p99 <= %.0f ms, max "
+          "<= %.0f ms)" % (GOAL_P99_US / 1000, GOAL_MAX_US / 1000))
+    print(text)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,92 @@
+"""Real time on the simulated board (the cost model): the knob's speed is the knob's, not
+the main loop's; waits count from when the pins moved; the knob reaches the PGA2311 within
+a couple of milliseconds.
+
+The firmware's own work costs virtual time here (headroom.sim.cost): `slow=N` makes every
+pass N times slower (1 to 20 ms), jitter draws every cost within its bounds.
+"""
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from headroom.sim import world
+from headroom.sim.cost import CostModel
+from headroom.sim.invariants import Checker
+from headroom.sim.simboard import SimBoard
+
+from helpers import BALANCED, SE
+
+# Detent intervals of 500, 200, 100, 50, 33, 20, 10 and 5 ms: none sits on a speed tier's
+# boundary (21/29 and 56/64 ms with the hysteresis), where a microsecond decides.
+RATES = [2, 5, 10, 20, 30, 50, 100, 200]
+GESTURE = st.lists(st.tuples(st.integers(-15, 15).filter(bool), st.sampled_from(RATES),
+                             st.sampled_from([0, 300, 3000])), min_size=1, max_size=5)
+
+
+def final_volume(path, gesture, cost, decoder):
+    b = SimBoard(path, keep_trace=False, cost=cost, decoder=decoder)
+    try:
+        b.power(True)
+        b.run_ms(3000)
+        # Every turn at a set time, queued in the encoder before the board runs on (a pass
+        # that runs past the end of a wait must not move a turn): the same detent times
+        # on every run.
+        t = 3100000
+        for detents, rate, pause_ms in gesture:
+            t += b.turn(detents, rate=rate, at_us=t) + pause_ms * 1000
+        b.run_until(t + 2000000)   # any fade-in finished
+        assert not b.sim.faults and not b.sim.crashes
+        return b.app.ctl.volume, b.pga.chips[0].codes
+    finally:
+        b.close()
+        world.current = None
+
+
+@settings(max_examples=12)
+@given(st.sampled_from([SE, BALANCED]), GESTURE, st.sampled_from(["pio", "irq"]),
+       st.integers(1, 2 ** 16))
+def test_the_same_gesture_gives_the_same_level_at_any_loop_speed(path, gesture, decoder, seed):
+    want = final_volume(path, gesture, CostModel(), decoder)
+    for cost in (CostModel(slow=2), CostModel(slow=70), CostModel(jitter=seed),
+                 CostModel(jitter=seed, slow=20)):
+        assert final_volume(path, gesture, cost, decoder) == want, (cost.slow, cost.rng)
+
+
+def test_loop_speed_spans_one_to_twenty_milliseconds():
+    """What `slow` does to a pass (so the property above spans what it claims)."""
+    for slow, lo, hi in ((2, 500, 2000), (70, 15000, 25000)):
+        b = SimBoard(SE, keep_trace=False, cost=CostModel(slow=slow))
+        b.power(True)
+        b.run_ms(3000)
+        b.console.send("status\n")
+        b.run_ms(200)
+        worst = json.loads(b.console.replies()[-1])["worst_pass_us"]
+        assert lo <= worst <= hi, (slow, worst)
+        b.close()
+        world.current = None
+
+
+@pytest.mark.parametrize("path,switch", [(SE, "gain"), (BALANCED, "gain"), (BALANCED, "output")])
+def test_relays_settle_as_long_as_the_board_says_even_when_passes_run_late(path, switch):
+    """From a gain/output relay's coil moving to the mute relay's coil: at least its operate
+    (or release) time plus relay_settle_ms, on the trace, with slow, jittery passes."""
+    for cost in (CostModel(slow=20), CostModel(jitter=7), CostModel(jitter=8, slow=10)):
+        b = SimBoard(path, cost=cost)
+        c = Checker(b.board)
+        b.trace.listeners.append(c.live)
+        coil = b.board.gain_relay.pin if switch == "gain" else b.board.output_relay.pin
+        pins = (coil, b.board.mute_relay.pin)
+        moves = [r for r in b.trace.lines]  # counted from the kept trace below
+        b.power(True)
+        b.run_ms(3000)
+        for pos in (("high", "low") * 2 if switch == "gain" else ("balanced", "se") * 2):
+            (b.set_gain if switch == "gain" else b.set_output)(pos)
+            b.run_ms(400)
+        assert c.ok(), c.report()
+        moved = [r for r in b.trace.lines[len(moves):] if '"kind": "pin"' in r
+                 and json.loads(r)["pin"] in pins]
+        assert len(moved) >= 8     # the coils did move, and the rule was checked
+        b.close()
+        world.current = None
