@@ -368,16 +368,28 @@ def test_range_limits_are_inclusive(field, value):
     boardfile.parse(d)
 
 
-def test_ramp_interval_below_17_ms_needs_no_zcen():
+def test_ramp_interval_below_17_ms_needs_zero_crossing_off():
     d = se()
     put(d, "timing.ramp_interval_ms", 16)
     msg = fails(d, "timing.ramp_interval_ms")
     assert "16" in msg
-    # Without zero-crossing detection there is no 16 ms time-out to outlast.
+    # ZCEN omitted is ZCEN tied high (the datasheet: high enables zero-crossing
+    # detection): the 16 ms time-out is still there to outlast.
     drop(d, "pga2311.zcen")
+    fails(d, "timing.ramp_interval_ms")
+    put(d, "timing.ramp_interval_ms", 17)
+    assert boardfile.parse(d).pga_zc is True
+    put(d, "timing.ramp_interval_ms", 16)
+    put(d, "pga2311.zcen", "high")
+    fails(d, "timing.ramp_interval_ms")
+    # Only ZCEN tied low turns it off: then nothing to outlast.
+    put(d, "pga2311.zcen", "low")
+    assert boardfile.parse(d).pga_zc is False
     assert boardfile.parse(d).ramp_interval_ms == 16
     put(d, "timing.ramp_interval_ms", 1)
     assert boardfile.parse(d).ramp_interval_ms == 1
+    put(d, "pga2311.zcen", "floating")
+    fails(d, "pga2311.zcen")
 
 
 @pytest.mark.parametrize("changes,field", [

@@ -106,9 +106,10 @@ def check_sequencing(log, b):
     for a, s in zip(log, log[1:]):
         t = s[T]
         silent = s[PGA_MUTE] and not any(s[CODES])
-        # Sound only while playing with the mute relay closed.
+        # Sound only while playing (or fading out through the DAC's soft mute) with the
+        # mute relay closed.
         if any(s[CODES]):
-            assert s[PHASE] == C.PLAYING and s[MUTE_RELAY] and not s[PGA_MUTE], s
+            assert s[PHASE] in (C.PLAYING, C.DAC_MUTING) and s[MUTE_RELAY] and not s[PGA_MUTE], s
         for idx, relay in ((GAIN_RELAY, b.gain_relay), (OUTPUT_RELAY, b.output_relay)):
             if a[idx] != s[idx]:
                 assert relay is not None
@@ -122,7 +123,7 @@ def check_sequencing(log, b):
             # The mute relay opens only once the PGA mute has surely taken effect.
             assert silent, s
             assert pga_silent_since is not None
-            if b.pga_zcen is not None:
+            if b.pga_zc:
                 assert t - pga_silent_since >= ZC_MS, (t, pga_silent_since)
             mute_opened_at = t
         if not a[MUTE_RELAY] and s[MUTE_RELAY]:
@@ -304,14 +305,19 @@ def test_set_gain_while_playing_runs_the_mute_sequence():
     v = r.ctl.volume
     start = len(r.log)
     r.event("set_gain", 1)
+    # The DAC's soft mute first: the PGA2311 keeps the level while the DAC fades it out...
+    assert r.ctl.phase == C.DAC_MUTING
+    assert r.ctl.dac_mute and not r.ctl.pga_mute and r.codes() != (0, 0) and r.ctl.mute_relay
+    r.run(SE_B.dac_mute_ms + 1)
+    # ...then the PGA mutes, the mute relay still closed until the PGA mute applies.
     assert r.ctl.phase == C.MUTING
-    # Muted at once, with the mute relay still closed until the PGA mute applies.
     assert r.codes() == (0, 0) and r.ctl.pga_mute and r.ctl.mute_relay
     r.run(1500)
     log = r.log[start - 1:]
     phases = [s[PHASE] for s in log]
     seen = [phases[0]] + [p for a, p in zip(phases, phases[1:]) if p != a]
-    assert seen == [C.PLAYING, C.MUTING, C.RELEASING, C.SWITCHING, C.UNMUTING, C.PLAYING]
+    assert seen == [C.PLAYING, C.DAC_MUTING, C.MUTING, C.RELEASING, C.SWITCHING, C.UNMUTING,
+                    C.PLAYING]
     moves = changes(log, GAIN_RELAY)
     assert len(moves) == 1 and moves[0][1:] == (0, 1)
     at = next(s for s in log if s[T] == moves[0][0] and s[GAIN_RELAY] == 1)
@@ -490,7 +496,10 @@ def test_click_toggles_user_mute():
     want = r.codes()
     r.run(50)
     r.event("click")
-    assert r.ctl.user_muted and r.codes() == (0, 0) and r.ctl.pga_mute
+    # The DAC's soft mute first; the PGA mutes once the DAC has faded the signal out.
+    assert r.ctl.user_muted and r.ctl.dac_mute and not r.ctl.pga_mute and r.codes() == want
+    r.run(SE_B.dac_mute_ms + 1)
+    assert r.codes() == (0, 0) and r.ctl.pga_mute
     assert r.ctl.mute_relay      # the relay stays closed: the PGA does the user mute
     r.run(500)
     assert r.codes() == (0, 0)
@@ -567,3 +576,22 @@ def test_next_wake_is_bounded():
         w = r.ctl.next_wake(r.now())
         assert 1 <= w <= 10
         r.run(w)
+
+
+def test_zcen_tied_high_on_the_board_still_waits_for_the_zero_crossing():
+    """Omitted ZCEN is ZCEN tied high: the mute must wait out the PGA2311's 16 ms time-out
+    (it did not, when the omission was read as 'no zero-crossing detection')."""
+    import copy
+    import json as _json
+    d = _json.load(open(SE))
+    d = copy.deepcopy(d)
+    del d["pga2311"]["zcen"]
+    b = boardfile.parse(d)
+    assert b.pga_zc
+    r = Rig(board=b).booted()
+    start = len(r.log)
+    r.event("set_gain", 1)
+    r.run(400)
+    pga_muted = next(t for t, *_rest, codes in r.log[start:] if not any(codes))
+    relay_open = next(t for t, phase, mute_relay, *_x in r.log[start:] if not mute_relay)
+    assert relay_open - pga_muted >= ZC_MS

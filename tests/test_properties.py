@@ -86,7 +86,10 @@ class AmpMachine(RuleBasedStateMachine):
                     t_us - self.power_on_us)
                 assert new <= b.limit_hdb * 50 + TOL_CDB, "level %d cdB above the limit" % new
                 if self.capped:
-                    assert new <= b.startup_max_hdb * 50 + TOL_CDB, "start-up cap exceeded: %d" % new
+                    assert new <= b.startup_max_hdb * 50 + TOL_CDB, (
+                        "start-up cap exceeded: %d, %d us after power-on, phase %s" % (
+                            new, t_us - self.power_on_us,
+                            self.b.app.ctl.phase_name() if self.b.app else None))
                 if t_us > self.turn_until_us:
                     step = b.ramp_step_hdb * 50
                     if old is None:

@@ -221,7 +221,7 @@ def test_chip_records(run_trace):
         elif d["chip"].startswith("relay."):
             assert keys == ["energized"]
         elif d["chip"] == "jack":
-            assert keys == ["output", "left", "right"]
+            assert keys == ["output", "left", "right", "dac"]
     assert {"pga2311.0", "relay.mute", "relay.gain", "jack"} <= chips
 
 

@@ -52,6 +52,9 @@ class App:
         # PGA2311's MUTE low before any relay pin is touched.
         self.dac_xsmt = None
         self.dac = None
+        # The DAC's soft-mute ramp (104 samples, and the one XSMT lands in), for the
+        # supply-fail IRQ to wait out before the PGA2311 cuts: no click even then.
+        self._ramp_us = (105 * 1000000 + b.i2s_rate - 1) // b.i2s_rate if b.dac is not None else 0
         if b.dac is not None:
             self.dac_xsmt = machine.Pin(b.dac_xsmt, machine.Pin.OUT, value=0)
         self.pga = PGA2311(
@@ -187,14 +190,18 @@ class App:
             self.fault(C.FAULT_PGA, None, now)
 
     def _power_fail_isr(self, pin):
-        # Hard IRQ: pin writes only. Mute the DAC and the PGA and drop the mute relay
-        # now; the main loop tells the controller, which keeps everything muted.
+        # Hard IRQ: pin writes and a busy wait, nothing allocated. Go quiet in order now,
+        # inside the interrupt (the main loop may be stalled): the DAC's soft mute, its
+        # 2.2 ms ramp waited out here (the system is going down: nothing else is worth
+        # the time), the PGA2311's MUTE, then the mute relay - all well inside the
+        # supply's hold-up. The main loop then tells the controller, which stays muted.
+        self.power_ok = False
         if self.dac_xsmt is not None:
             self.dac_xsmt.value(0)
             self._xsmt_high = False
+            time.sleep_us(self._ramp_us)
         self.pga.mute(True)
         self.mute_relay.set(False)
-        self.power_ok = False
 
     # ---- the loop
     def step(self):
@@ -235,6 +242,8 @@ class App:
             self._serve(now)
         self._apply()
         ctl.moved(time.ticks_ms())
+        if not self.power_ok and ctl.phase != POWER_FAIL:
+            ctl.power_fail(now)  # the supply failed during this pass: no save now
         if ctl.save_due(now):
             self.store.save(*ctl.persistent())
             ctl.saved()
@@ -332,10 +341,18 @@ class App:
 
     def _apply(self):
         """Copy the controller's outputs to the hardware, in the order that never pops; a
-        pin is written only when it changes."""
+        pin is written only when it changes. With interrupts off, and only while the
+        supply is good: the supply-fail IRQ can land anywhere in a pass, and a pass must
+        never undo what it did (re-close the relay, unmute) once it has run."""
+        st = machine.disable_irq()
+        try:
+            if self.power_ok:
+                self._write()
+        finally:
+            machine.enable_irq(st)
+
+    def _write(self):
         ctl = self.ctl
-        if not self.power_ok:
-            return
         # Muting goes DAC, PGA, relay; unmuting relay, PGA, DAC.
         xsmt = self.dac_xsmt
         if ctl.dac_mute and xsmt is not None and self._xsmt_high:

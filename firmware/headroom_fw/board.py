@@ -216,7 +216,19 @@ class Board:
         pga = _get(d, "pga2311", "board", "obj")
         self.pga_cs = self._pin(pga, "cs", "pga2311")
         self.pga_mute = self._pin(pga, "mute", "pga2311")
-        self.pga_zcen = self._pin(pga, "zcen", "pga2311", required=False)
+        # ZCEN: a GPIO the firmware drives high, or tied on the board: "high" (or omitted,
+        # as the PGA2311's datasheet has it: ZCEN high enables zero-crossing detection) or
+        # "low" (changes at once). `pga_zc`: whether gain changes wait for a zero crossing.
+        zc = pga.get("zcen") if isinstance(pga, dict) else None
+        if isinstance(zc, str):
+            if zc not in ("high", "low"):
+                raise BoardError('pga2311.zcen: a GPIO, "high" or "low" (tied on the board), '
+                                 'got %r' % zc)
+            self.pga_zcen = None
+            self.pga_zc = zc == "high"
+        else:
+            self.pga_zcen = self._pin(pga, "zcen", "pga2311", required=False)
+            self.pga_zc = True
         chips = _get(pga, "chips", "pga2311", "list")
         if not 1 <= len(chips) <= 2:
             raise BoardError("pga2311.chips: one or two chips, got %d" % len(chips))
@@ -356,7 +368,7 @@ class Board:
         # and a new write replaces a pending one: a ramp step must outlast the
         # time-out (plus 1 ms of ticks_ms granularity) or steps get skipped.
         self.ramp_interval_ms = _range(_get(t, "ramp_interval_ms", "timing", "int"),
-                                       17 if self.pga_zcen is not None else 1, 1000,
+                                       17 if self.pga_zc else 1, 1000,
                                        "timing.ramp_interval_ms")
 
         v = _get(d, "volume", "board", "obj")

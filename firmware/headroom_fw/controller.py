@@ -26,15 +26,16 @@ from micropython import const
 from .volume import fill_codes, path_floor_hdb, path_max_hdb
 
 BOOT = const(0)          # muted, waiting for the board's settle delay
-MUTING = const(1)        # PGA told to mute, waiting for its zero crossing
-RELEASING = const(2)     # mute relay opening
-SWITCHING = const(3)     # gain/output relays moving
-UNMUTING = const(4)      # mute relay closing (PGA still at mute)
-PLAYING = const(5)
-POWER_FAIL = const(6)
-HELD = const(7)          # muted, relay open, while a part is faulty
-PHASE_NAMES = ("boot", "muting", "releasing", "switching", "unmuting", "playing", "power-fail",
-               "held")
+DAC_MUTING = const(1)    # the DAC's soft mute ramping down (the PGA still passes the fade)
+MUTING = const(2)        # PGA told to mute, waiting for its zero crossing
+RELEASING = const(3)     # mute relay opening
+SWITCHING = const(4)     # gain/output relays moving
+UNMUTING = const(5)      # mute relay closing (PGA still at mute)
+PLAYING = const(6)
+POWER_FAIL = const(7)
+HELD = const(8)          # muted, relay open, while a part is faulty
+PHASE_NAMES = ("boot", "dac-muting", "muting", "releasing", "switching", "unmuting", "playing",
+               "power-fail", "held")
 
 # Faults (bits of Controller.faults): while any is set, nothing plays.
 FAULT_DAC = const(1)
@@ -67,6 +68,9 @@ class Controller:
         self.balance = settings["balance"]
         self.volume = self._clamp_volume(min(settings["volume"], board.startup_max_hdb))
         self.user_muted = False
+        self._quiet = False          # a user mute has gone past the DAC's ramp: the PGA mutes
+        self._quiet_at = now_ms      # ...at this time
+        self._quiet_armed = False    # its wait starts when XSMT has moved (moved())
         self.mode = MODE_VOLUME
         self._mode_until = now_ms
         self.faults = 0
@@ -119,8 +123,11 @@ class Controller:
         return v
 
     def level(self):
-        """The volume being applied now (hdB), or None when muted."""
-        if self.phase != PLAYING or self.user_muted:
+        """The volume the PGA2311 passes now (hdB), or None when muted. While the DAC's soft
+        mute ramps down (a switch, a user mute) the PGA keeps the level: it cuts only once
+        the DAC is silent, so the fade is the DAC's, never a click."""
+        p = self.phase
+        if (p != PLAYING and p != DAC_MUTING) or (self.user_muted and self._quiet):
             return None
         if self._ramping and self._ceiling < self.volume:
             return self._ceiling
@@ -183,13 +190,21 @@ class Controller:
     def host_mute(self, on, now):
         if self.phase == POWER_FAIL:
             return "power is failing"
-        if on and not self.user_muted:
-            self.user_muted = True
-        elif not on and self.user_muted:
-            self.user_muted = False
-            self._start_ramp(now)  # un-muting fades in, as from the button
+        if on != self.user_muted:
+            self._user_mute(on, now)
         self._touched(now)
         return None
+
+    def _user_mute(self, on, now):
+        """Mute (the DAC first, the PGA once its ramp is done) or un-mute (a fade-in)."""
+        self.user_muted = on
+        if on:
+            self._quiet = self.b.dac_mute_ms == 0
+            self._quiet_at = ticks_add(now, self.b.dac_mute_ms)
+            self._quiet_armed = True
+        else:
+            self._quiet = False
+            self._start_ramp(now)
 
     def host_limit(self, hdb, now):
         """Lowering the limit is immediate; raising it waits for a long press on the board."""
@@ -252,11 +267,8 @@ class Controller:
             return
         if self.mode == MODE_BALANCE:
             self.mode = MODE_VOLUME
-        elif self.user_muted:
-            self.user_muted = False
-            self._start_ramp(now)
         else:
-            self.user_muted = True
+            self._user_mute(not self.user_muted, now)
         self._touched(now)
 
     def long_press(self, now):
@@ -302,20 +314,27 @@ class Controller:
         elif self.phase == SWITCHING or self.phase == HELD:
             self._enter(SWITCHING, self._move_relays(), now)
         elif self.phase in (UNMUTING, PLAYING):
+            self._mute_first(now)
+
+    def _mute_first(self, now):
+        """Start the muting sequence: the DAC's soft mute ramps down first (if it is not
+        silent already), then the PGA2311 mutes, then the mute relay opens."""
+        if self.b.dac_mute_ms and self.phase == PLAYING and not (self.user_muted and self._quiet):
+            self._enter(DAC_MUTING, self.b.dac_mute_ms, now)
+        else:
             self._enter(MUTING, self._mute_wait(), now)
 
     def _mute_wait(self):
-        """How long until nothing passes: the PGA2311's zero crossing, the DAC's soft mute."""
-        zc = _ZC_TIMEOUT_MS if self.b.pga_zcen is not None else 0
-        return zc if zc > self.b.dac_mute_ms else self.b.dac_mute_ms
+        """How long until the PGA2311 surely passes nothing: its zero-crossing time-out."""
+        return _ZC_TIMEOUT_MS if self.b.pga_zc else 0
 
     def quiet_sequence(self):
         """How to go quiet when the main loop cannot run on (an exception, Ctrl-C):
         (stage, ms to wait after it) in the order that never pops - the DAC's soft
         mute ramps down, then the PGA2311 mutes (at a zero crossing), then the mute
         relay opens on silence."""
-        zc = _ZC_TIMEOUT_MS + 1 if self.b.pga_zcen is not None else 1
-        return (("dac", self.b.dac_mute_ms), ("pga", zc), ("relay", 0))
+        zc = _ZC_TIMEOUT_MS + 1 if self.b.pga_zc else 1
+        return (("dac", self.b.dac_mute_ms), ("pga", zc), ("relay", 0))  # dac_mute_ms: 0 without a DAC
 
     def save_before_stop(self):
         """Whether settings changed since the last save must be written now, because the
@@ -345,7 +364,7 @@ class Controller:
             return
         self.changes += 1
         if self.faults and self.phase in (UNMUTING, PLAYING):
-            self._enter(MUTING, self._mute_wait(), now)
+            self._mute_first(now)
 
     def pga_lost(self, now):
         """The PGA2311 chain lost its codes (it reset, or was never set): they are sent
@@ -371,6 +390,9 @@ class Controller:
             if ticks_diff(at, self._until) > 0:  # never shorter than already planned
                 self._until = at
             self._armed = -1
+        if self._quiet_armed:
+            self._quiet_at = ticks_add(t, self.b.dac_mute_ms)
+            self._quiet_armed = False
         if self._ramp_moved:
             # +1: t is whole ms, the frame went out somewhere inside it.
             self._next_ramp = ticks_add(t, self.b.ramp_interval_ms + 1)
@@ -400,7 +422,9 @@ class Controller:
         """Advance sequences, ramps and time-outs to `now`."""
         while (self.phase < PLAYING or self.phase == HELD) and ticks_diff(now, self._until) >= 0:
             p = self.phase
-            if p == MUTING:
+            if p == DAC_MUTING:
+                self._enter(MUTING, self._mute_wait(), now)
+            elif p == MUTING:
                 self._enter(RELEASING, self.b.mute_relay.release_ms, now)
             elif p == RELEASING:
                 self._enter(SWITCHING, self._move_relays(), now)
@@ -420,6 +444,9 @@ class Controller:
                 self._start_ramp(now)
             if self._armed >= 0:
                 break  # the next wait starts when this pass's pins have moved
+        if self.user_muted and not self._quiet and not self._quiet_armed and \
+                ticks_diff(now, self._quiet_at) >= 0:
+            self._quiet = True   # the DAC's ramp is done: now the PGA mutes too
         if self._ramping and ticks_diff(now, self._next_ramp) >= 0:
             self._ceiling += self.b.ramp_step_hdb
             self._ramp_moved = True
@@ -432,10 +459,13 @@ class Controller:
         self._apply_outputs()
 
     def _apply_outputs(self):
-        muted = self.phase != PLAYING or self.user_muted
-        self.dac_mute = muted  # the DAC opens last, once the relay has settled
-        self.pga_mute = muted if self.phase != UNMUTING else False
-        self.mute_relay = self.phase in (MUTING, UNMUTING, PLAYING)
+        p = self.phase
+        self.dac_mute = p != PLAYING or self.user_muted  # the DAC mutes first, opens last
+        if p == PLAYING:
+            self.pga_mute = self.user_muted and self._quiet
+        else:
+            self.pga_mute = p != DAC_MUTING and p != UNMUTING
+        self.mute_relay = p in (DAC_MUTING, MUTING, UNMUTING, PLAYING)
         fill_codes(self.codes, self.b.pga_roles, self.level(), self.balance, self.path_cdb())
 
     def next_wake(self, now):
@@ -445,6 +475,8 @@ class Controller:
             wait = min(wait, ticks_diff(self._until, now))
         if self._ramping:
             wait = min(wait, ticks_diff(self._next_ramp, now))
+        if self.user_muted and not self._quiet:
+            wait = min(wait, ticks_diff(self._quiet_at, now))
         return max(wait, 1)
 
     # ---- persistence

@@ -1,6 +1,7 @@
 """The board's replies as a person reads them: one line, in the units a user knows."""
 
-_PHASES = {"boot": "starting (muted)", "muting": "switching (muted)", "releasing": "switching (muted)",
+_PHASES = {"boot": "starting (muted)", "dac-muting": "switching (muted)", "held": "muted: a part is faulty",
+           "muting": "switching (muted)", "releasing": "switching (muted)",
            "switching": "switching (muted)", "unmuting": "switching (muted)", "playing": "playing",
            "power-fail": "power failing (muted)", "fault": "FAULT (muted)"}
 

@@ -20,12 +20,24 @@ Rules (`RULES`):
   `timing.ramp_interval_ms` apart;
 - `silent-off`: when the MCU stops for want of supply, the jack is silent, XSMT low,
   the PGA2311 muted and the mute relay's coil released;
+- `click`: the signal at the jack never falls by more than 3 dB in an instant while it
+  is audible (above -120 dBV: 2 dB SPL on the most sensitive IEM of the built-in
+  profiles, 122 dB SPL/V, against a 0 dB SPL threshold of hearing). The DAC's soft
+  mute (104 one-dB steps, a sample each) is the only way down: the level the jack
+  would play is reduced by where that ramp has got to (the jack record's `dac` state
+  and its time), so the PGA2311's MUTE pin or the mute relay cutting a signal the DAC
+  still passes counts; the DAC ending its own ramp does not, nor does a PGA2311 gain
+  change while its zero-crossing detection is on (ZCEN high: the new gain, mute codes
+  too, takes effect where the signal crosses zero, which is click-free by design);
 - `fault`, `crash`: the simulator found a part misused, the firmware raised.
 """
-RULES = ("relay-under-mute", "settle", "relay-settle", "ramp-interval", "silent-off", "fault",
-         "crash")
+RULES = ("relay-under-mute", "settle", "relay-settle", "ramp-interval", "silent-off", "click",
+         "fault", "crash")
 
 TURN_SLACK_US = 40000   # after a turn's last edge, its level changes still arrive (ZCEN 16 ms)
+CLICK_CDB = 300         # a fall of more than 3 dB in an instant...
+AUDIBLE_CDB = -12000    # ...of a signal above -120 dBV at the jack
+RAMP_SAMPLES = 104      # the DAC's soft mute: 104 one-dB steps
 
 
 def _level(v):
@@ -46,6 +58,11 @@ class Checker:
         self.relays = {}          # "mute"/"gain"/"output" -> contacts energized
         self.pga = {}             # chip index -> (left, right, mute pin asserted)
         self.jack = (None, None)
+        self.dac = "on"           # the jack's DAC soft-mute state, and since when
+        self.dac_since = 0
+        self.ramp_us = (RAMP_SAMPLES * 1000000 // b.i2s_rate) if b.dac is not None else 0
+        self.clicks = 0
+        self.cut = False          # this instant, the MUTE pin or the mute relay cut the signal
         self.power_on_us = None
         self.mute_pin = b.mute_relay.pin
         self.mute_on = 1 if b.mute_relay.active_high else 0
@@ -81,11 +98,17 @@ class Checker:
             chip = f["chip"]
             state = dict(f["state"])
             if chip.startswith("relay."):
+                if chip == "relay.mute" and not state["energized"]:
+                    self.cut = True
                 self._relay(t, chip[6:], state["energized"])
             elif chip.startswith("pga2311."):
+                old = self.pga.get(chip)
+                if state["mute"] and (old is None or not old[2]):
+                    self.cut = True
                 self.pga[chip] = (_level(state["left"]), _level(state["right"]), state["mute"])
             elif chip == "jack":
-                self._jack(t, (_level(state["left"]), _level(state["right"])))
+                self._jack(t, (_level(state["left"]), _level(state["right"])),
+                           state.get("dac", "on"))
         elif kind == "input":
             if f["what"] == "turn":
                 self.turn_until = max(self.turn_until, t + f["us"] + TURN_SLACK_US)
@@ -132,8 +155,39 @@ class Checker:
         if why:
             self._bad(t, "relay-under-mute", "relay.%s moved while %s" % (name, "; ".join(why)))
 
-    def _jack(self, t, levels):
+    def _attenuation_cdb(self, t):
+        """How far the DAC's soft mute has taken the signal down at time t (cdB)."""
+        st = self.dac
+        if st == "on":
+            return 0
+        if st == "off":
+            return None  # silent
+        k = min(t - self.dac_since, self.ramp_us) * RAMP_SAMPLES * 100 // max(self.ramp_us, 1)
+        return k if st == "down" else RAMP_SAMPLES * 100 - k
+
+    def _jack(self, t, levels, dac):
         old = self.jack
+        att = self._attenuation_cdb(t)
+        own_ramp_end = self.dac == "down" and dac == "off" and t - self.dac_since >= self.ramp_us
+        # A gain change (mute codes too) goes in at a zero crossing when ZCEN is on.
+        cut = self.cut or not self.b.pga_zc
+        self.cut = False
+        if att is not None and not own_ramp_end and cut:
+            for n, o in zip(levels, old):
+                if o is None:
+                    continue
+                heard = o - att
+                if heard > AUDIBLE_CDB and (n is None or n < o - CLICK_CDB):
+                    self.clicks += 1
+                    self._bad(t, "click", "the level at the jack fell from %.2f dBV to %s at "
+                              "once (the DAC's soft mute %s)" % (
+                                  heard / 100, "silence" if n is None else "%.2f dBV" % (n / 100),
+                                  "not yet begun" if self.dac == "on" else
+                                  "%d dB into its ramp" % (att // 100)))
+                    break
+        if dac != self.dac:
+            self.dac = dac
+            self.dac_since = t
         self.jack = levels
         rose = any(n is not None and (o is None or n > o) for n, o in zip(levels, old))
         if not rose or t <= self.turn_until:

@@ -170,7 +170,8 @@ class SimBoard:
             # The I2C bus's 4.7 k pull-ups (the wiring tables).
             s.gpio[b.dac_sda].board_pull = 1
             s.gpio[b.dac_scl].board_pull = 1
-        self.pga = PGA2311Chain(s, b.spi_id, b.pga_cs, b.pga_mute, b.pga_zcen,
+        self.pga = PGA2311Chain(s, b.spi_id, b.pga_cs, b.pga_mute,
+                                b.pga_zcen if b.pga_zcen is not None else b.pga_zc,
                                 len(b.pga_roles) // 2)
         self.relays = {}
         for name in ("mute", "gain", "output"):

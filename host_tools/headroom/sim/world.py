@@ -150,6 +150,8 @@ class Sim:
         self.faults = []
         self.mcu_powered = False
         self.supply_on = False
+        self.rails_on = False     # the board's supplies, held up for a while after the input goes
+        self.on_supply = []       # fn(on): the supply itself, at once (the supply monitor)
         self.firmware = None      # fn(sim) -> app object with step()
         self.app = None
         self.next_wake_us = None
@@ -328,14 +330,17 @@ class Sim:
 
     # ---- power and the MCU
     def power(self, on):
-        """Switch the board's supply. Off: the power-sense line falls first, the MCU dies after hold-up."""
+        """Switch the board's supply. Off: the supply monitor sees it at once (`on_supply`);
+        the rails (`on_power`: the chips, the relay coils, the MCU) hold up for the board's
+        hold-up time, then die with the MCU. On: everything at once."""
         if on == self.supply_on:
             return
         self.supply_on = on
         self.emit("power", [("on", on)])
-        for fn in self.on_power:
+        for fn in self.on_supply:
             fn(on)
         if on:
+            self._rails(True)
             if self._stop_event is not None:
                 # Back within the hold-up time: the MCU never lost power.
                 self._stop_event.cancel()
@@ -353,6 +358,15 @@ class Sim:
                     self._stop_event = self.clock.after(holdup, self._mcu_stop)
                 else:
                     self._mcu_stop()
+            else:
+                self._rails(False)
+
+    def _rails(self, on):
+        if on == self.rails_on:
+            return
+        self.rails_on = on
+        for fn in self.on_power:
+            fn(on)
 
     def _mcu_stop(self, _=None, cause="power"):
         self._stop_event = None
@@ -382,6 +396,8 @@ class Sim:
             g.update()
         for fn in self.on_mcu_stop:
             fn(cause)
+        if cause == "power" and not self.supply_on:
+            self._rails(False)   # the hold-up is over: the rails go with the MCU
 
     def _mcu_start(self, _=None):
         self._boot_event = None
@@ -492,9 +508,14 @@ class Sim:
         return sorted(a for (b, a) in self.i2c_devices if b == bus)
 
     def sleep_us(self, us):
-        """time.sleep_* inside firmware code: time passes, interrupts run."""
+        """time.sleep_* inside firmware code: time passes, interrupts run (in a hard IRQ's
+        busy wait too: the simulator's work there is its own, not the handler's)."""
         gen = self.generation
-        self.clock.run_until(self.clock.now_us + us, self.run_scheduled)
+        tok = self.sim_enter()
+        try:
+            self.clock.run_until(self.clock.now_us + us, self.run_scheduled)
+        finally:
+            self.sim_exit(tok)
         if self.generation != gen:
             raise PowerLost("the MCU stopped during a sleep")
 

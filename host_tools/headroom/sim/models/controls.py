@@ -144,7 +144,7 @@ class PowerSense:
         self.gpio = gpio
         self.stuck_low = False
         sim.holdup_us = holdup_ms * 1000
-        sim.on_power.append(self._on_power)
+        sim.on_supply.append(self._on_power)
 
     def _on_power(self, on):
         self.sim.gpio[self.gpio].drive("power_sense", 1 if on and not self.stuck_low else 0)

@@ -3,10 +3,17 @@
 Level (dBV for a full-scale signal) = DAC full scale + PGA2311 gain + the stage
 gain the gain relay's contacts select (+ the balanced gain when the output
 relay's contacts select balanced). Nothing reaches the jack while the mute
-relay's contacts are open, the PGA is muted or the DAC's XSMT soft-mute line is
-low (the level is for a full-scale signal: a DAC idle for want of data is not a
+relay's contacts are open, the PGA is muted, or the DAC's soft mute has ramped it
+out (the level is for a full-scale signal: a DAC idle for want of data is not a
 mute). A balanced output is hot minus cold: the mean of the two legs' gains, so a
 leg that lags shows as a lower level.
+
+The DAC's soft mute is a ramp, not a switch (PCM5102A/PCM5122: XSMT low takes the
+signal down 1 dB a sample over 104 samples, XSMT high back up the same way): while it
+runs the level is still there, fading (`dac` "down" or "up" in the record, with its
+start time the record's), and only at its end is it "off" (silent) or "on". What cuts
+the signal faster than that - the PGA2311 muting, the mute relay opening while the
+DAC still passes it - is a click: the trace checker counts them.
 """
 import math
 
@@ -17,8 +24,10 @@ BALANCED = 1
 
 
 class Jack:
+    RAMP_SAMPLES = 104
+
     def __init__(self, sim, board, pga, mute_relay, gain_relay, output_relay, xsmt=None):
-        """`xsmt`: the DAC's soft-mute line; while it is low the DAC passes nothing."""
+        """`xsmt`: the DAC's soft-mute line: low ramps the signal out, high back in."""
         self.sim = sim
         self.b = board
         self.pga = pga
@@ -30,8 +39,11 @@ class Jack:
         self.output = SE
         self.listeners = []
         self.xsmt = xsmt
+        self.dac = "off"          # the soft mute: "on", "down", "off", "up"
+        self._ramp_event = None
         if xsmt is not None:
-            sim.gpio[xsmt].listeners.append(lambda g: self.update())
+            self.ramp_us = (self.RAMP_SAMPLES * 1000000 + board.i2s_rate - 1) // board.i2s_rate
+            sim.gpio[xsmt].listeners.append(self._on_xsmt)
         pga.listeners.append(self.update)
         for r in (mute_relay, gain_relay, output_relay):
             if r is not None:
@@ -57,16 +69,31 @@ class Jack:
         mean = (_lin(hot) + _lin(cold)) / 2
         return int(round(2000 * math.log10(mean))) + path_cdb
 
+    def _on_xsmt(self, g):
+        high = g.level == 1
+        if high == (self.dac in ("on", "up")):
+            return
+        if self._ramp_event is not None:
+            self._ramp_event.cancel()
+        self.dac = "up" if high else "down"
+        self._ramp_event = self.sim.clock.after(self.ramp_us, self._ramp_done, high)
+        self.update()
+
+    def _ramp_done(self, high):
+        self._ramp_event = None
+        self.dac = "on" if high else "off"
+        self.update()
+
     def update(self):
         output = BALANCED if self.output_relay is not None and self.output_relay.energized else SE
         gain = 1 if self.gain_relay is not None and self.gain_relay.energized else 0
-        if not self.mute_relay.energized or (
-                self.xsmt is not None and self.sim.gpio[self.xsmt].level != 1):
+        if not self.mute_relay.energized or (self.xsmt is not None and self.dac == "off"):
             levels = (None, None)
         else:
             path = self.b.path_cdb(gain, output)
             levels = (self._channel(0, path, output), self._channel(1, path, output))
-        key = (output, levels)
+        dac = self.dac if self.xsmt is not None else "on"
+        key = (output, levels, dac)
         if key == self.state:
             return
         self.state = key
@@ -75,7 +102,8 @@ class Jack:
         self.sim.emit("chip", [("chip", "jack"), ("state", [
             ("output", "balanced" if output == BALANCED else "se"),
             ("left", "mute" if levels[0] is None else Db(levels[0], 100)),
-            ("right", "mute" if levels[1] is None else Db(levels[1], 100))])])
+            ("right", "mute" if levels[1] is None else Db(levels[1], 100)),
+            ("dac", dac)])])
         for fn in self.listeners:
             fn()
 

@@ -94,7 +94,7 @@ class PCM5102A(Receiver):
                 self.pins[key] = gpio
                 sim.gpio[gpio].board_pull = pull
                 sim.gpio[gpio].listeners.append(self._on_pin)
-        self.powered = sim.supply_on
+        self.powered = sim.rails_on
         self.xsmt = self._level("xsmt", 1)
         self.lj = self._level("fmt", 0) == 1
         self.low_latency = self._level("flt", 0) == 1

@@ -109,7 +109,7 @@ class PCM5122(Receiver):
         if xsmt is not None:
             sim.gpio[xsmt].board_pull = xsmt_pull
             sim.gpio[xsmt].listeners.append(self._on_xsmt)
-        self.powered = sim.supply_on
+        self.powered = sim.rails_on
         self.absent = False             # a fault: the chip does not acknowledge (not fitted, dead)
         self.xsmt = self._xsmt_level()
         self.rate = 0

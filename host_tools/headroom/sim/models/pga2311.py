@@ -36,6 +36,7 @@ class _Chip:
 
 class PGA2311Chain:
     def __init__(self, sim, spi_id, cs, mute, zcen, chips, name="pga2311"):
+        """`zcen`: the GPIO on ZCEN, or True/False for ZCEN tied high/low on the board."""
         self.sim = sim
         self.spi_id = spi_id
         self.cs = cs
@@ -59,8 +60,10 @@ class PGA2311Chain:
         return self.sim.gpio[self.mute_gpio].level != 1
 
     def zc_enabled(self):
-        if self.zcen_gpio is None:
+        if self.zcen_gpio is None or self.zcen_gpio is True:
             return True  # ZCEN tied high on the board
+        if self.zcen_gpio is False:
+            return False  # tied low
         return self.sim.gpio[self.zcen_gpio].level == 1
 
     def _on_power(self, on):

@@ -1,5 +1,6 @@
 """A relay: coil on a GPIO (through a driver, with the board's polarity), contacts
-that follow after the operate or release time. Without supply the coil is off.
+that follow after the operate or release time. Without the board's rails (after the
+supply's hold-up) the coil is off.
 """
 
 
@@ -27,7 +28,7 @@ class Relay:
         self._on_pin(self.sim.gpio[self.gpio])
 
     def _on_pin(self, g):
-        coil = self.sim.supply_on and g.level == self.active
+        coil = self.sim.rails_on and g.level == self.active
         if coil == self.coil:
             return
         self.coil = coil
