@@ -28,6 +28,10 @@ has started it: it then samples A and B every 4-6 µs instead of every 90 ns, st
 hundreds of times faster than the fastest contact edge here (1.25 ms apart at 200
 detents/s), and the main loop's read of the count waits up to 6 µs for the next push.
 `pio_clkdiv=1` keeps the real clock (the calibration does, for its figures).
+
+**The flash chip** takes its datasheet's typical erase and program times
+(`emulator.FlashBusy`); `flash_busy=False` leaves them out (installing the firmware is
+then a minute faster).
 """
 import json
 
@@ -148,6 +152,12 @@ class Rp2Board(Emulator):
         self.changed()
 
     def _chip_reset(self):
+        # Every GPIO goes back to an input; the emulator does not report that as a change.
+        t = self.now_us
+        for g, level in list(self._levels.items()):
+            if level is not None:
+                self._levels[g] = None
+                self.pins.append((t, g, None))
         self.port.unplug()
 
     def _usb_up(self):

@@ -4,6 +4,9 @@ A closed contact drives its GPIO low; an open one lets go of it, so the pad's pu
 (which the firmware enables) decides the level, as on the board. Every change is
 scheduled at an exact emulated time and logged in `board.inputs` as (t_us, gpio, 0|1).
 
+Stimuli are put on the emulator's loop in one call each, so no edge is already past
+when it is scheduled (the test thread may lose the CPU to the emulator for a while).
+
 - `Contact`: a push button or a toggle switch, with optional bounce: after each
   change, the contact chatters (seeded) for up to `bounce_us` before it rests.
 - `Encoder`: contacts A and B, common to GND. A clockwise detent closes A, closes B,
@@ -53,8 +56,19 @@ class Contact:
             b.at_us(t, lambda c=c: self._apply(c))
         return edges[-1][0]
 
-    def set(self, closed, at_us=None, bounce_us=0):
-        return self.schedule(self.board.now_us if at_us is None else at_us, closed, bounce_us)
+    def set(self, closed, at_us=None, bounce_us=0, phase_us=None):
+        """Close or open the contact at `at_us`; by default 1 ms from now, or with
+        `phase_us`, that far into the emulated millisecond after next. Scheduled on the
+        emulator's loop in one go (the times are not already past when they are set);
+        returns the time of the change."""
+        def go():
+            t = at_us
+            if t is None:
+                now = self.board.now_us
+                t = now + 1000.0 if phase_us is None else (now // 1000 + 2) * 1000.0 + phase_us
+            self.schedule(t, closed, bounce_us)
+            return t
+        return self.board.call(go)
 
 
 # Contact states (closed = True) of (A, B) through one clockwise detent, from rest.
@@ -71,7 +85,10 @@ class Encoder:
     def turn(self, detents, rate_hz, at_us=None, bounce_us=0, seed=1):
         """Turn `detents` (positive clockwise) at `rate_hz` detents per second, starting
         at emulated time `at_us` (default: 1 ms from now). Returns [(last edge µs, +1|-1)]
-        per detent."""
+        per detent. Every edge is scheduled on the emulator's loop in one go."""
+        return self.board.call(self._turn, detents, rate_hz, at_us, bounce_us, seed)
+
+    def _turn(self, detents, rate_hz, at_us, bounce_us, seed):
         b = self.board
         t0 = b.now_us + 1000.0 if at_us is None else at_us
         period = 1e6 / rate_hz

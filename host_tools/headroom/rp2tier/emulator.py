@@ -140,6 +140,7 @@ class Emulator:
         self.error = None
         self.resets = []             # (t_us, cause) of every chip reset after power-on
         self.cond = threading.Condition()
+        self._seq = 0                # changes so far (changed())
         self._up = threading.Event()
         self._thread = None
         self._stop = None
@@ -253,40 +254,47 @@ class Emulator:
         return self.clock.nanos / 1000.0
 
     def at_us(self, t_us, fn):
-        """fn() at emulated time t_us (now if that has passed), on the loop."""
-        self.post(lambda: self.sched.at_ns(t_us * 1000.0, fn))
+        """fn() at emulated time t_us (at once if that has passed by the time the loop
+        takes the request), on the loop. Returns once it is scheduled."""
+        self.call(self.sched.at_ns, t_us * 1000.0, fn)
 
     def after_us(self, dt_us, fn):
-        self.post(lambda: self.sched.at_ns(self.clock.nanos + dt_us * 1000.0, fn))
+        """fn() dt_us after the emulated time at which the loop takes the request."""
+        self.call(lambda: self.sched.at_ns(self.clock.nanos + dt_us * 1000.0, fn))
 
     # ---- waiting for events
     def changed(self):
         """Something was recorded: wake whoever waits (any thread)."""
         with self.cond:
+            self._seq += 1
             self.cond.notify_all()
 
     def wait(self, pred, until_us=None, wall_s=WALL_LIMIT_S, what="the board"):
         """Block until pred() is true (returns its value), or emulated time reaches
-        `until_us` (returns pred()'s value then, false). Raises EmulatorError if the
+        `until_us` (returns pred()'s value then, false). pred() runs on the calling
+        thread, outside any lock, after every change. Raises EmulatorError if the
         emulator dies or the wall-clock guard runs out."""
         if until_us is not None:
             self.at_us(until_us, self.changed)
         end = time.monotonic() + wall_s
-        with self.cond:
-            while True:
-                v = pred()
-                if v:
-                    return v
-                if until_us is not None and self.now_us >= until_us:
-                    return pred()
-                if not self.alive():
-                    raise EmulatorError("the emulated board stopped while waiting for %s (%r)"
-                                        % (what, self.error))
-                left = end - time.monotonic()
-                if left <= 0:
-                    raise EmulatorError("waited %.0f s (wall) for %s; emulated time %.1f ms"
-                                        % (wall_s, what, self.now_us / 1000))
-                self.cond.wait(min(left, 5.0))
+        while True:
+            with self.cond:
+                seen = self._seq
+            v = pred()
+            if v:
+                return v
+            if until_us is not None and self.now_us >= until_us:
+                return pred()
+            if not self.alive():
+                raise EmulatorError("the emulated board stopped while waiting for %s (%r)"
+                                    % (what, self.error))
+            left = end - time.monotonic()
+            if left <= 0:
+                raise EmulatorError("waited %.0f s (wall) for %s; emulated time %.1f ms"
+                                    % (wall_s, what, self.now_us / 1000))
+            with self.cond:
+                if self._seq == seen:
+                    self.cond.wait(min(left, 5.0))
 
     def run_until_us(self, t_us, wall_s=WALL_LIMIT_S):
         """Let the board run until emulated time t_us."""
