@@ -30,6 +30,12 @@ def pytest_ignore_collect(collection_path, config):
     return None
 
 
+def pytest_sessionstart(session):
+    uf2 = session.config.getoption("uf2", default=None)
+    if uf2 and not os.path.isfile(uf2):
+        pytest.exit("no such UF2 file: %s\n%s" % (uf2, HOWTO), returncode=2)
+
+
 def pytest_report_header(config):
     uf2 = config.getoption("uf2", default=None)
     if uf2 is not None and not uf2:
@@ -54,10 +60,7 @@ def uf2(pytestconfig):
     path = pytestconfig.getoption("uf2")
     if not path:
         pytest.skip(HOWTO)
-    path = os.path.abspath(path)
-    if not os.path.isfile(path):
-        pytest.fail("no such UF2 file: %s\n%s" % (path, HOWTO), pytrace=False)
-    return path
+    return os.path.abspath(path)
 
 
 @pytest.fixture(scope="session")

@@ -167,6 +167,25 @@ class Calibration:
         idle = _ints(ex("print(' '.join(str(x) for x in passes(%d, 1)))" % n, within_ms=n * 20 + 2000))
         self.out["main_loop_pass_idle"] = figure([abs(x) for x in idle], "App.step() while playing, "
                                                  "knob at rest")
+        # Where an idle pass goes: App.step()'s parts, called one by one as it calls them.
+        parts = ("time.ticks_ms()", "a.encoder.take()", "a.button.update(a._btn_pin.value(), now)",
+                 "a.gain_sw.update(a._gain_pin.value(), now) if a.gain_sw else 0",
+                 "a.out_sw.update(a._out_pin.value(), now) if a.out_sw else 0",
+                 "a.ctl.tick(now)", "a._serve(now)", "a._apply()", "a.ctl.save_due(now)",
+                 "a.wdt.feed()", "a.ctl.next_wake(now)")
+        code = ["def split(n):", " r = [[] for _ in range(%d)]" % len(parts), " for i in range(n):",
+                "  now = time.ticks_ms()"]
+        for k, p in enumerate(parts):
+            code.append("  t = T(); %s; r[%d].append(D(T(), t))" % (p, k))
+        code += ["  time.sleep_ms(1)", " return r",
+                 "for x in split(%d):\n print(' '.join(str(y) for y in x))" % min(n, 10)]
+        rows = ex("\n".join(code), within_ms=n * 20 + 2000).strip().splitlines()
+        self.out["main_loop_pass_idle_parts"] = {
+            p.split("(")[0].replace(" if a.gain_sw else 0", ""): figure(_ints(r), p)["median"]
+            for p, r in zip(parts, rows)}
+        self.out["main_loop_pass_idle_parts"]["what"] = (
+            "median µs of each part of an idle App.step(), each timed alone (ticks_us pair "
+            "overhead included, see ticks_us_overhead)")
         # Turning at 100 detents/s while the loop runs: keep the passes that took a detent.
         detents = 20
         b.encoder.turn(-detents, 100, at_us=b.now_us + 20_000)

@@ -58,6 +58,7 @@ class UsbPort:
         self._reading = False
         self._writing = False
         self._watching = False
+        self._gen = 0            # pseudo-terminals so far: a look-again for an old one stops
         self._alarm = None
         self.plugs = 0           # how many times the port appeared
 
@@ -83,7 +84,9 @@ class UsbPort:
             pass
         os.symlink(self.pty, tmp)
         os.replace(tmp, self.link)
-        self._watch()
+        self._gen += 1
+        self._watching = False
+        self._watch(self._gen)
 
     def unplug(self):
         """The chip reset: the board is gone from USB."""
@@ -119,18 +122,18 @@ class UsbPort:
         p.register(self.master, select.POLLIN)
         return not any(ev & select.POLLHUP for _fd, ev in p.poll(0))
 
-    def _watch(self):
+    def _watch(self, gen):
         """Read the pseudo-terminal while a program has it open; look again later if not."""
-        self._watching = False
-        if self.master is None:
+        if gen != self._gen or self.master is None:
             return
+        self._watching = False
         if self.host_connected():
             if not self._reading:
                 self.emu.loop.add_reader(self.master, self._readable)
                 self._reading = True
         else:
             self._watching = True
-            self.emu.loop.call_later(WATCH_S, self._watch)
+            self.emu.loop.call_later(WATCH_S, self._watch, gen)
 
     # ---- host -> board
     def _readable(self):
@@ -146,7 +149,7 @@ class UsbPort:
             self.emu.loop.remove_reader(self.master)
             self._reading = False
             if not self._watching:
-                self._watch()
+                self._watch(self._gen)
             return
         self.send(data)
 
