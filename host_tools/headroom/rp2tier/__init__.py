@@ -1,7 +1,7 @@
 """The rp2 tier: the firmware on MicroPython's real rp2 port, inside an emulated RP2040.
 
 PyPI `rp2040py` runs a MicroPython UF2 (RPI_PICO, 1.23 or newer, which the user
-downloads from micropython.org) instruction by instruction, about 15-60 times slower than
+downloads from micropython.org) instruction by instruction, 12-20 times slower than
 a real Pico. This package wires that chip into a Headroom board:
 
 - `emulator.Emulator`: the RP2040 on a thread and asyncio loop of its own, emulated

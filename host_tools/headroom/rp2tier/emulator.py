@@ -8,7 +8,8 @@ block while the chip runs, and gives the test thread:
 
 - `call(fn)`: run `fn` on the loop, between instructions, and return its result;
 - emulated time in µs since power-on (`now_us`), which is the RP2040's own time
-  (125 MHz; the emulator runs 15-60 times slower than that in wall time);
+  (125 MHz; the emulator runs 12-20 times slower than that in wall time, 60 times
+  with a PIO state machine at the full clock);
 - `at_us(t, fn)`: `fn` at emulated time `t` exactly (a clock alarm), for stimuli;
 - `wait(pred, until_us)`: block until `pred()` holds, re-checked whenever the board
   records something (`changed()`) or emulated time reaches `until_us`. Nothing here
@@ -138,7 +139,7 @@ class Emulator:
         self.clock = None
         self.sched = None
         self.error = None
-        self.resets = []             # (t_us, cause) of every chip reset after power-on
+        self.resets = []             # t_us of every chip reset after power-on
         self.cond = threading.Condition()
         self._seq = 0                # changes so far (changed())
         self._up = threading.Event()
@@ -180,7 +181,7 @@ class Emulator:
         def on_reset():
             if cdc_reset is not None:
                 cdc_reset()
-            self.resets.append((self.now_us, self._reset_cause()))
+            self.resets.append(self.now_us)
             self._chip_reset()
             self.changed()
         usb.on_reset = on_reset
@@ -198,9 +199,6 @@ class Emulator:
         self.dev.stop()
         if task is not None and task.done() and not task.cancelled() and task.exception():
             raise task.exception()
-
-    def _reset_cause(self):
-        return "chip reset"
 
     def stop(self):
         if self.loop is not None and self._stop is not None and self._thread.is_alive():

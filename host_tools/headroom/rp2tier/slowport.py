@@ -8,9 +8,9 @@ ports with timeout=None): `serial.read(1)` for the flow-control byte returns b''
 the board needs longer than 50 ms to take in a 128-byte window, and flash stops with
 "unexpected read during raw paste: b''" (a short `read(2)` of the window size would
 even end in a struct.error). A Pico at 125 MHz answers in a few ms; the emulated one,
-15-60 times slower, does not. Until flash.py sets `ser.timeout = None` for the mpremote
+12-20 times slower, does not. Until flash.py sets `ser.timeout = None` for the mpremote
 session, the rp2 tier runs the unchanged command line through this module, which does
-exactly that and nothing else. `tests/rp2` also runs the plain `headroom flash` and
+exactly that and nothing else. `tests/rp2tier` also runs the plain `headroom flash` and
 expects it to fail this way (xfail), so the fix shows up as an XPASS.
 """
 import sys
