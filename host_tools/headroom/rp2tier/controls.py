@@ -12,8 +12,8 @@ when it is scheduled (the test thread may lose the CPU to the emulator for a whi
 - `Encoder`: contacts A and B, common to GND. A clockwise detent closes A, closes B,
   opens A, opens B (the firmware's sense: the state B<<1|A goes 3 -> 2 -> 0 -> 1 -> 3);
   anticlockwise the other way round. `turn()` spreads a detent's four edges evenly over
-  its period, as a knob turning at a steady speed does, and returns each detent's last
-  edge time: where the firmware may count it.
+  its period, as a knob turning at a steady speed does, and returns the time of each
+  detent's last transition: where the firmware may count it.
 """
 import random
 
@@ -85,7 +85,9 @@ class Encoder:
     def turn(self, detents, rate_hz, at_us=None, bounce_us=0, seed=1):
         """Turn `detents` (positive clockwise) at `rate_hz` detents per second, starting
         at emulated time `at_us` (default: 1 ms from now). Returns [(last edge µs, +1|-1)]
-        per detent. Every edge is scheduled on the emulator's loop in one go."""
+        per detent: the first edge of its last transition, where the count may first
+        complete it (bounce after that can only take it back for a moment). Every edge
+        is scheduled on the emulator's loop in one go."""
         return self.board.call(self._turn, detents, rate_hz, at_us, bounce_us, seed)
 
     def _turn(self, detents, rate_hz, at_us, bounce_us, seed):
@@ -102,8 +104,10 @@ class Encoder:
             for k, (ca, cb) in enumerate(seq):
                 t = base + k * period / 4
                 if ca != self.a.closed:
-                    last = self.a.schedule(t, ca, bounce_us, rng)
+                    self.a.schedule(t, ca, bounce_us, rng)
+                    last = t
                 if cb != self.b.closed:
-                    last = self.b.schedule(t, cb, bounce_us, rng)
+                    self.b.schedule(t, cb, bounce_us, rng)
+                    last = t
             out.append((last, step))
         return out
