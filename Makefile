@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BOARD ?= boards/pico-se.json
 
-.PHONY: sim test lint test-long test-board golden mpy package bench flash clean
+.PHONY: sim test lint test-long test-board test-rp2 calibrate-rp2 golden mpy package bench flash clean
 
 $(STAMP): requirements.txt requirements-nodeps.txt host_tools/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,23 @@ test: lint
 ## Only the virtual board driven by the real mpremote: flash, copy, reset, power cuts.
 test-board: $(STAMP)
 	$(PY) -m pytest -q -n 2 $(E2E)
+
+## The rp2 tier: the firmware on MicroPython's real rp2 port in an emulated RP2040 (rp2040py).
+# UF2: MicroPython for the Raspberry Pi Pico (RPI_PICO, 1.23 or newer, from micropython.org).
+# Without it the tier says where to get one and skips (exit 0). One emulator at a time: it
+# is CPU-bound (a few minutes in all).
+UF2 ?=
+
+test-rp2: $(STAMP)
+	mkdir -p build
+	$(PY) -m pytest -q tests/rp2tier --uf2="$(UF2)"
+
+## Cost-model figures for the desktop simulator, measured on the emulated board (JSON).
+calibrate-rp2: $(STAMP)
+	@test -n "$(UF2)" || { echo "make calibrate-rp2 UF2=FILE: MicroPython's RPI_PICO UF2 (1.23 or newer), from https://micropython.org/download/RPI_PICO/"; exit 2; }
+	mkdir -p build/rp2tier
+	$(PY) -m headroom.rp2tier.calibrate "$(UF2)" > build/rp2tier/calibration.json
+	cat build/rp2tier/calibration.json
 
 ## mypy of firmware/ against the rp2 port's stubs, and ruff on all Python.
 lint: $(STAMP)

@@ -1,0 +1,18 @@
+"""The rp2 tier: the firmware on MicroPython's real rp2 port, inside an emulated RP2040.
+
+PyPI `rp2040py` runs a MicroPython UF2 (RPI_PICO, 1.23 or newer, which the user
+downloads from micropython.org) instruction by instruction, 12-20 times slower than
+a real Pico. This package wires that chip into a Headroom board:
+
+- `emulator.Emulator`: the RP2040 on a thread and asyncio loop of its own, emulated
+  time in µs, callbacks at exact emulated times, the flash image in and out;
+- `usbport.UsbPort`: the USB serial port as a pseudo-terminal that drops off at resets,
+  as a Pico's does, so `headroom flash` and mpremote work on it unchanged;
+- `board.Rp2Board`: a board file's parts around the chip: supply monitor, encoder,
+  button and switches (contacts to GND), every output pin recorded, SPI0 frames and the
+  PGA2311 words they carry (`buses`), I2C transactions, a PCM5122 (`pcm5122`);
+- `console.Console`: the serial port from inside the test process: lines, raw REPL;
+- `calibrate`: the desktop simulator's cost-model figures, measured here.
+
+`make test-rp2 UF2=FILE` runs `tests/rp2`, the tier's tests.
+"""

@@ -1,0 +1,248 @@
+"""A Headroom board around the emulated RP2040, from a board file.
+
+    b = Rp2Board(uf2, "boards/pico-se.json", image="flash.img", port_link="/tmp/x/ttyACM0")
+    b.start()                      # power on: emulated time 0 was the first instruction
+    b.gain_switch.set(True)        # close the gain switch's contact now
+    b.wait_level(b.relay_pin("mute"), 1, until_us=b.now_us + 100_000)
+
+What is wired, as on the board:
+
+- the supply monitor's output (`power_sense`) held high: the supply is good;
+- the encoder's A and B, the push button and the toggle switches as contacts to GND
+  (`controls`), open at power-on unless `closed=` names some;
+- SPI0's PGA2311 chain (`buses.SpiCapture`) and, for a `pcm5122` board, the DAC on I2C
+  (`pcm5122.FakePCM5122`, `dac=False` for none answering);
+- the USB serial port (`usbport.UsbPort`): a pseudo-terminal at `port_link` if given.
+
+What is recorded, in emulated µs since power-on: `pins` (every GPIO level the MCU drives:
+(t, gpio, 1|0|None), None when it stops driving it), `inputs` (the contacts),
+`spi.frames` (with CS times and decoded PGA2311 codes), `i2c.transactions`, `resets`,
+`faults` (a part misused), and `encoder_reads`: (t, count) each time the CPU takes a
+count from the encoder's PIO state machine (its RX FIFO), which tells which frame
+carries which detent.
+
+**The PIO clock.** The firmware's encoder program runs at the full 125 MHz, and
+rp2040py then spends most of its time stepping it (60x slower than real time instead of
+15x). `pio_clkdiv` (default 64) divides that state machine's clock once the firmware
+has started it: it then samples A and B every 4-6 µs instead of every 90 ns, still
+hundreds of times faster than the fastest contact edge here (1.25 ms apart at 200
+detents/s), and the main loop's read of the count waits up to 6 µs for the next push.
+`pio_clkdiv=1` keeps the real clock (the calibration does, for its figures).
+
+**The flash chip** takes its datasheet's typical erase and program times
+(`emulator.FlashBusy`); `flash_busy=False` leaves them out (installing the firmware is
+then a minute faster).
+"""
+import json
+
+from rp2040py.utils.fifo import FIFO
+
+from .buses import I2cBus, SpiCapture
+from .controls import Contact, Encoder
+from .emulator import Emulator
+from .pcm5122 import FakePCM5122
+from .usbport import UsbPort
+
+POLL_PIO_NS = 1_000_000   # look for the firmware's state machine every 1 ms (emulated)
+
+
+class ReadLog(FIFO):
+    """A state machine's RX FIFO that notes what the CPU takes out, and when."""
+
+    def __init__(self, size, board):
+        FIFO.__init__(self, size)
+        self.board = board
+
+    def pull(self):
+        v = FIFO.pull(self)
+        self.board.encoder_reads.append((self.board.now_us, v))
+        return v
+
+
+class Rp2Board(Emulator):
+    def __init__(self, uf2, board_path, image=None, port_link=None, dac=True, closed=(),
+                 pio_clkdiv=64, flash_busy=True):
+        Emulator.__init__(self, uf2, image, flash_busy)
+        with open(board_path) as f:
+            self.spec = json.load(f)
+        self.board_path = board_path
+        self.port_link = port_link
+        self.dac_present = dac
+        self.closed_at_start = tuple(closed)
+        self.pio_clkdiv = pio_clkdiv
+        self.pins = []
+        self.inputs = []
+        self.faults = []
+        self._levels = {}
+        s = self.spec
+        self.chips = len(s["pga2311"]["chips"])
+        self.xsmt = s.get("dac", {}).get("xsmt")
+        self.pga_mute = s["pga2311"].get("mute")
+        self.pga_cs = s["pga2311"]["cs"]
+
+    # ---- the board file
+    def relay(self, name):
+        return self.spec["relays"].get(name)
+
+    def relay_pin(self, name):
+        return self.spec["relays"][name]["pin"]
+
+    def relay_level(self, name, energized=True):
+        """The pin level that energizes (or releases) relay `name`."""
+        high = self.spec["relays"][name].get("active_high", True)
+        return int(high) if energized else int(not high)
+
+    @property
+    def timing(self):
+        return self.spec["timing"]
+
+    # ---- wiring, before the first instruction
+    def _wire(self):
+        mcu = self.mcu
+        s = self.spec
+        self.port = UsbPort(self, self.port_link)
+        self.dev.cdc.on_serial_data = self.port.from_board
+        for g in range(30):
+            mcu.gpio[g].add_listener(lambda new, old, g=g: self._pin(g, new))
+        ps = s.get("power_sense")
+        if ps:
+            mcu.gpio[ps["pin"]].set_input_value(True)
+        self.spi = SpiCapture(self, s["spi"]["id"], self.pga_cs, self.chips)
+        self.i2c = None
+        self.pcm5122 = None
+        dac = s.get("dac", {})
+        if dac.get("chip") == "pcm5122":
+            self.i2c = I2cBus(self, dac["i2c"]["id"])
+            self.pcm5122 = FakePCM5122(self.dac_present)
+            if self.dac_present:
+                self.i2c.targets[dac.get("addr", 0x4C)] = self.pcm5122
+        enc = s["encoder"]
+        self.encoder = Encoder(self, enc["a"], enc["b"])
+        self.button = Contact(self, s["button"]["pin"], "button")
+        self.gain_switch = Contact(self, s["gain_switch"]["pin"], "gain switch") \
+            if s.get("gain_switch") else None
+        self.output_switch = Contact(self, s["output_switch"]["pin"], "output switch") \
+            if s.get("output_switch") else None
+        for name in self.closed_at_start:
+            getattr(self, name).schedule(0, True)
+        self.encoder_reads = []
+        if enc.get("decoder", "pio") == "pio":
+            sm = self._encoder_sm()
+            sm.rx_fifo = ReadLog(sm.rx_fifo.size, self)
+            if self.pio_clkdiv != 1:
+                self.sched.at_ns(POLL_PIO_NS, self._slow_pio)
+
+    def _encoder_sm(self):
+        sm_id = self.spec["encoder"].get("pio_sm", 4)
+        return self.mcu.pio[sm_id // 4].machines[sm_id % 4]
+
+    def _slow_pio(self):
+        sm = self._encoder_sm()
+        if sm.read_uint32(0) == 1 << 16:   # CLKDIV: integer part 1, no fraction
+            sm.write_uint32(0, self.pio_clkdiv << 16)
+        self.sched.at_ns(self.clock.nanos + POLL_PIO_NS, self._slow_pio)
+
+    def _pin(self, g, state):
+        v = int(state)
+        level = v if v in (0, 1) else None
+        if self._levels.get(g, None) == level:
+            return
+        self._levels[g] = level
+        self.pins.append((self.now_us, g, level))
+        self.changed()
+
+    def _chip_reset(self):
+        # Every GPIO goes back to an input; the emulator does not report that as a change.
+        t = self.now_us
+        for g, level in list(self._levels.items()):
+            if level is not None:
+                self._levels[g] = None
+                self.pins.append((t, g, None))
+        self.port.unplug()
+
+    def _usb_up(self):
+        self.port.plug_in()
+
+    def fault(self, t_us, message):
+        self.faults.append((t_us, message))
+        self.changed()
+
+    def stop(self):
+        if self.loop is not None and self.alive():
+            try:
+                self.call(self.port.close)
+            except Exception:  # noqa: S110 - the board is going anyway
+                pass
+        Emulator.stop(self)
+
+    # ---- what was recorded
+    def level(self, gpio):
+        """The level the MCU drives on `gpio` now (None: not driving it)."""
+        return self._levels.get(gpio)
+
+    def changes(self, gpio, after_us=-1.0):
+        return [(t, v) for t, g, v in list(self.pins) if g == gpio and t > after_us]
+
+    def first_change(self, gpio, level, after_us=-1.0):
+        """When `gpio` first went to `level` after `after_us` (None: not yet)."""
+        for t, g, v in list(self.pins):
+            if g == gpio and v == level and t > after_us:
+                return t
+        return None
+
+    def frames_after(self, t_us):
+        return [f for f in list(self.spi.frames) if f.t_low > t_us]
+
+    def codes_at(self, t_us):
+        """The PGA2311 codes latched last at or before t_us (None: none sent yet)."""
+        codes = None
+        for f in list(self.spi.frames):
+            if f.t_high > t_us:
+                break
+            if f.codes is not None:
+                codes = f.codes
+        return codes
+
+    # ---- waiting for it
+    def wait_level(self, gpio, level, after_us=-1.0, until_us=None):
+        """When `gpio` goes to `level` after `after_us`; None if not by `until_us`."""
+        return self.wait(lambda: self.first_change(gpio, level, after_us), until_us,
+                         what="GPIO %d going to %s" % (gpio, level))
+
+    def wait_frame(self, after_us, pred=lambda f: True, until_us=None):
+        """The first SPI frame after `after_us` that `pred` accepts."""
+        def found():
+            for f in self.frames_after(after_us):
+                if pred(f):
+                    return f
+            return None
+        return self.wait(found, until_us, what="a PGA2311 frame")
+
+    def wait_spi_quiet(self, quiet_ms, until_us):
+        """Until no frame has gone out for `quiet_ms` (a ramp has ended); the time of the
+        last frame, or None if the bus was still busy at `until_us`."""
+        q = quiet_ms * 1000.0
+        while True:
+            last = self.spi.frames[-1].t_high if self.spi.frames else 0.0
+            if self.now_us >= last + q:
+                return last
+            if self.now_us >= until_us:
+                return None
+            self.run_until_us(min(last + q, until_us))
+
+    def wait_playing(self, until_us):
+        """Until the output is live (mute relay energized, XSMT high) and the fade-in has
+        ended; the time the fade-in's last frame went out. EmulatorError if not by
+        `until_us`."""
+        from .emulator import EmulatorError
+        mute = self.relay_pin("mute")
+        on = self.relay_level("mute")
+        pins = [(mute, on)] + ([(self.xsmt, 1)] if self.xsmt is not None else [])
+        for gpio, level in pins:
+            if self.wait(lambda gpio=gpio, level=level: self.level(gpio) == level, until_us,
+                         what="GPIO %d at %d" % (gpio, level)) is not True:
+                raise EmulatorError("GPIO %d not at %d by %.0f ms" % (gpio, level, until_us / 1000))
+        last = self.wait_spi_quiet(100, until_us)
+        if last is None:
+            raise EmulatorError("the fade-in had not ended by %.0f ms" % (until_us / 1000))
+        return last

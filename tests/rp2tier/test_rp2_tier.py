@@ -1,0 +1,389 @@
+"""The firmware on MicroPython's real rp2 port, in an emulated RP2040 (`make test-rp2 UF2=FILE`).
+
+The firmware is installed with the project's own `headroom flash` over the emulated USB
+serial port (pico-se from an erased flash, then pico-balanced over it), and each board
+file gets one board powered on from its image, with every pin, SPI frame and I2C
+transaction recorded in emulated time, which is the RP2040's own.
+The tests assert on what the parts see (pins, bus bytes, the USB serial port), never on
+firmware variables, and wait for events (a reply, a pin change, an emulated-time
+alarm), never for a wall-clock duration.
+
+Known shortfalls of today's firmware and host tools are xfail tests that state the
+goal; their figures are reported either way (end of the run, build/rp2tier/figures.json).
+"""
+import json
+import os
+import shutil
+
+import pytest
+
+from headroom.rp2tier.board import Rp2Board
+from headroom.rp2tier.buses import decode_pga
+from headroom.rp2tier.console import Console
+from headroom.rp2tier.emulator import EmulatorError
+
+from .rp2kit import BOARDS, BOOT_US, ms, stats
+
+SE, BAL = "pico-se", "pico-balanced"
+
+
+def boards(*names):
+    return pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xdist_group(n))
+                                            for n in names])
+
+
+def copied(out):
+    line = [x for x in out.splitlines() if "files to copy" in x]
+    assert line, out
+    n, total = line[0].split(": ")[1].split(" files")[0].split(" of ")
+    return int(n), int(total)
+
+
+# ---- the tier's own parts (no emulator needed)
+
+def test_pga2311_words_land_in_the_right_chip():
+    # One chip: right byte first. Two chips: the first word shifted in ends in the far one.
+    assert decode_pga(bytes([0x11, 0x22]), 1) == [0x22, 0x11]
+    assert decode_pga(bytes([0x11, 0x22, 0x33, 0x44]), 2) == [0x44, 0x33, 0x22, 0x11]
+    assert decode_pga(bytes([1, 2, 3]), 2) is None
+
+
+# ---- flash, over the emulated USB serial port
+
+@boards(SE)
+def test_flash_installs_the_firmware(tier, name, report):
+    f = tier.flashed(name)
+    first, second = f["first"], f["second"]
+    report("flash", board=name, first_wall_s=first["wall_s"], first_emulated_ms=first["emulated_ms"],
+           second_wall_s=second["wall_s"], second_emulated_ms=second["emulated_ms"])
+    assert first["rc"] == 0, first["out"] + first["err"]
+    n, total = copied(first["out"])
+    assert n == total > 0
+    assert "Headroom" in first["out"].splitlines()[-1]
+
+
+@boards(SE)
+def test_second_flash_copies_nothing(tier, name):
+    second = tier.flashed(name)["second"]
+    assert second["rc"] == 0, second["out"] + second["err"]
+    assert copied(second["out"])[0] == 0
+    assert "up to date" in second["out"]
+
+
+@boards(BAL)
+def test_flash_with_another_board_file_copies_only_that(tier, name, report):
+    first = tier.flashed(name)["first"]
+    report("flash", board=name, over="pico-se", wall_s=first["wall_s"],
+           emulated_ms=first["emulated_ms"])
+    assert first["rc"] == 0, first["out"] + first["err"]
+    assert copied(first["out"])[0] == 1
+    assert "copying board.json" in first["out"]
+
+
+@boards(SE, BAL)
+def test_status_answers(tier, name):
+    st = tier.flashed(name)["status"]
+    assert st["rc"] == 0, st["err"]
+    s = json.loads(st["out"])
+    assert s["phase"] in ("boot", "unmuting", "playing")
+    assert s["output"] == "se" and s["gain"] == "low"
+
+
+@pytest.mark.xfail(reason="host tools: flash hands mpremote a port with a 50 ms read timeout; "
+                          "mpremote's raw paste needs blocking reads (see headroom/rp2tier/slowport.py)")
+@boards(SE)
+def test_plain_flash_works_on_a_slow_board(tier, name):
+    plain = tier.flashed(name)["plain"]
+    assert plain["rc"] == 0, plain["out"] + plain["err"]
+
+
+@pytest.mark.xfail(reason="host tools: flash's wait_running resends `version` every second; on a "
+                          "board slower to answer, the replies queue up and the stale one is taken "
+                          "as the reply to `status` (an empty state line, no faults checked)")
+@boards(SE)
+def test_flash_reports_the_state(tier, name):
+    last = tier.flashed(name)["first"]["out"].splitlines()[-1]
+    assert "volume" in last and "starting" in last, last
+
+
+# ---- power-on
+
+@boards(SE, BAL)
+def test_boot_is_muted_until_the_settle_delay(tier, name, report):
+    live = tier.live(name)
+    b = live.board
+    settle = b.timing["settle_ms"] * 1000.0
+    mute, on = b.relay_pin("mute"), b.relay_level("mute")
+    driven = [t for t, _g, v in b.pins if v is not None]
+    fw = driven[0]                                   # the firmware's first pin write
+    t_relay = b.first_change(mute, on)
+    t_pga = b.first_change(b.pga_mute, 1)
+    t_xsmt = b.first_change(b.xsmt, 1)
+    first = b.spi.frames[0]
+    report("boot", board=name, main_py_first_pin_ms=ms(fw), settle_ms=b.timing["settle_ms"],
+           mute_relay_ms_after_fw=ms(t_relay - fw), pga_unmute_ms_after_fw=ms(t_pga - fw),
+           xsmt_ms_after_fw=ms(t_xsmt - fw), first_frame_ms=ms(first.t_low),
+           fade_in_end_ms=ms(live.playing_us))
+    # Nothing energized, unmuted or soft-unmuted before the settle delay has passed.
+    for name_, t in (("mute relay", t_relay), ("PGA2311 MUTE", t_pga), ("XSMT", t_xsmt)):
+        assert t is not None and t >= fw + settle, "%s at %.1f ms, firmware up at %.1f ms" % (
+            name_, t / 1000, fw / 1000)
+    for relay in b.spec["relays"]:
+        t = b.first_change(b.relay_pin(relay), b.relay_level(relay))
+        assert t is None or t >= t_relay, "%s relay energized at %.1f ms" % (relay, t / 1000)
+    # MUTE and XSMT: driven low first, never high before.
+    for gpio in (b.pga_mute, b.xsmt):
+        assert b.changes(gpio)[0][1] == 0
+    # The PGA2311 gets mute codes first, with MUTE already low.
+    assert first.codes == [0] * (2 * b.chips)
+    assert b.first_change(b.pga_mute, 0) < first.t_low
+    assert all(f.codes == [0] * (2 * b.chips) for f in b.spi.frames if f.t_high < t_relay)
+    assert b.faults == []
+    if b.pcm5122 is not None:
+        # The DAC was set up: unity digital volume, out of standby, muting left to XSMT.
+        regs = b.pcm5122.regs
+        assert (regs[61], regs[62], regs[2], regs[3]) == (0x30, 0x30, 0x00, 0x00)
+
+
+# ---- the knob
+
+# (detents, detents per second, contact bounce µs): slow and bouncing, then fast.
+GESTURES = [(+4, 5, 300), (-14, 50, 0), (+14, 100, 0), (-14, 200, 0)]
+
+
+def _knob(tier, name):
+    if ("knob", name) in tier.cache:
+        return tier.cache[("knob", name)]
+    live = tier.live(name)
+    b = live.board
+    before = live.console.request("status")["volume"]
+    detents = []
+    slow = None
+    for n, rate, bounce in GESTURES:
+        b.wait_spi_quiet(50, until_us=b.now_us + 2e6)
+        base = b.encoder_reads[-1][1] if b.encoder_reads else None
+        marks = b.encoder.turn(n, rate, bounce_us=bounce)
+        b.run_until_us(marks[-1][0] + 50_000)
+        for i, (t_edge, step) in enumerate(marks):
+            detents.append((rate, t_edge, step, base, i + 1))
+        if slow is None:
+            slow = live.console.request("status")["volume"]
+    b.wait_spi_quiet(50, until_us=b.now_us + 2e6)
+    after = live.console.request("status")["volume"]
+    lat = {}
+    reads = list(b.encoder_reads)
+    for rate, t_edge, step, base, k in detents:
+        t_read = t_next = None
+        if base is not None:
+            # The first time the CPU took a count that includes this detent (4 edges each),
+            # and the next pass's first read: the frame carrying the detent lies between.
+            for t, v in reads:
+                if t_read is None:
+                    if t > t_edge and (v - base) * step >= 4 * k:
+                        t_read = t
+                elif t > t_read + 300:
+                    t_next = t
+                    break
+        frame = next((f for f in b.frames_after(t_read if t_read is not None else t_edge)), None)
+        if frame is None or (t_next is not None and frame.t_low > t_next):
+            continue  # no new code (at a limit)
+        lat.setdefault(rate, []).append((frame.t_high - t_edge, None if t_read is None else t_read - t_edge,
+                                         None if t_read is None else frame.t_high - t_read))
+    tier.cache[("knob", name)] = (lat, before, slow, after)
+    return tier.cache[("knob", name)]
+
+
+@boards(SE, BAL)
+def test_knob_moves_the_level(tier, name):
+    lat, before, slow, after = _knob(tier, name)
+    # Every detent moved the level (none is at a limit), so each has its frame; the slow,
+    # bouncing ones are 0.5 dB each; the fast ones went down, up and down again.
+    assert {rate: len(v) for rate, v in lat.items()} == {rate: abs(n) for n, rate, _b in GESTURES}
+    assert slow - before == 0.5 * GESTURES[0][0]
+    assert after < slow
+
+
+@pytest.mark.xfail(reason="firmware: the main loop sleeps up to 10 ms between passes, so a "
+                          "detent waits for the next pass, and the pass takes ~2 ms from reading "
+                          "the count to CS; goal p99 <= 2 ms, max <= 5 ms", strict=False)
+@boards(SE, BAL)
+def test_knob_latency(tier, name, report):
+    lat = _knob(tier, name)[0]
+    misses = []
+    for rate in sorted(lat):
+        total = stats([x[0] / 1000 for x in lat[rate]])
+        wait = stats([x[1] / 1000 for x in lat[rate] if x[1] is not None])
+        work = stats([x[2] / 1000 for x in lat[rate] if x[2] is not None])
+        report("knob latency", board=name, detents_per_s=rate, edge_to_cs_rise_ms=total,
+               edge_to_count_read_ms=wait, count_read_to_cs_rise_ms=work)
+        if total["p99"] > 2 or total["max"] > 5:
+            misses.append("%d/s: p99 %.2f ms, max %.2f ms" % (rate, total["p99"], total["max"]))
+    assert not misses, "; ".join(misses)
+
+
+# ---- a relay move under mute
+
+PHASES_US = (0, 2750, 5500, 8250)   # where in the main loop's 10 ms and its millisecond a flip lands
+
+
+def _flip(b, contact, relay, close, phase_us):
+    """Flip a switch; the times of everything the mute sequence does, in µs."""
+    t0 = contact.set(close, phase_us=phase_us)
+    energize = close  # both switches read 0 (closed) for high gain / balanced
+    mute, on, off = b.relay_pin("mute"), b.relay_level("mute"), b.relay_level("mute", False)
+    pin = b.relay_pin(relay)
+    t_move = b.wait_level(pin, b.relay_level(relay, energize), after_us=t0, until_us=t0 + 1e6)
+    assert t_move is not None, "the %s relay did not move" % relay
+    t_close = b.wait_level(mute, on, after_us=t_move, until_us=t_move + 1e6)
+    assert t_close is not None, "the mute relay did not close again"
+    zero = [0] * (2 * b.chips)
+    # Playing again: the DAC un-muted and the fade-in begun (the next flip may come during it).
+    b.wait_level(b.xsmt, 1, after_us=t_close, until_us=t_close + 1e6)
+    f_up = b.wait_frame(t_close, lambda f: f.codes != zero, until_us=t_close + 1e6)
+    f_mute = next(f for f in b.frames_after(t0) if f.codes == zero)
+    spec = b.relay(relay)
+    return {
+        "t0": t0, "xsmt_low": b.first_change(b.xsmt, 0, t0), "pga_mute": b.first_change(b.pga_mute, 0, t0),
+        "mute_codes": f_mute.t_low, "mute_open": b.first_change(mute, off, t0), "move": t_move,
+        "mute_close": t_close, "pga_unmute": b.first_change(b.pga_mute, 1, t_move),
+        "xsmt_high": b.first_change(b.xsmt, 1, t_move), "first_level": f_up.t_low if f_up else None,
+        "need_ms": (spec["operate_ms"] if energize else spec["release_ms"]) + b.timing["relay_settle_ms"],
+        "mute_release_ms": b.relay("mute")["release_ms"], "energize": energize,
+    }
+
+
+def _flips(tier, name, switch):
+    key = (name, switch)
+    if key not in tier.cache:
+        live = tier.live(name)
+        b = live.board
+        contact = b.gain_switch if switch == "gain" else b.output_switch
+        tier.cache[key] = [_flip(b, contact, switch, close, phase)
+                           for phase in PHASES_US for close in (True, False)]
+    return tier.cache[key]
+
+
+FLIPS = [pytest.param(SE, "gain", marks=pytest.mark.xdist_group(SE)),
+         pytest.param(BAL, "gain", marks=pytest.mark.xdist_group(BAL)),
+         pytest.param(BAL, "output", marks=pytest.mark.xdist_group(BAL))]
+
+
+@pytest.mark.parametrize("name,switch", FLIPS)
+def test_switch_mutes_moves_and_unmutes_in_order(tier, name, switch, report):
+    for e in _flips(tier, name, switch)[:2]:
+        rel = {k: ms(e[k] - e["t0"]) for k in ("xsmt_low", "pga_mute", "mute_codes", "mute_open",
+                                                "move", "mute_close", "pga_unmute", "xsmt_high",
+                                                "first_level") if e[k] is not None}
+        report("%s switch sequence" % switch, board=name, to="energized" if e["energize"] else "released",
+               ms_after_flip=rel)
+    for e in _flips(tier, name, switch):
+        # Down: DAC soft mute, PGA2311 MUTE and mute codes, mute relay open; then the move.
+        assert e["xsmt_low"] < e["pga_mute"] <= e["mute_codes"] < e["mute_open"] < e["move"]
+        # Up: the mute relay closes, then PGA2311 MUTE goes high, the level follows, then XSMT.
+        assert e["move"] < e["mute_close"] <= e["pga_unmute"] < e["first_level"] <= e["xsmt_high"]
+
+
+@pytest.mark.xfail(reason="firmware: the relay waits are counted from when each step was due, not "
+                          "from when the pin moved, in ticks_ms; the contacts get ~1-2 ms less than "
+                          "operate/release + relay_settle_ms", strict=False)
+@pytest.mark.parametrize("name,switch", FLIPS)
+def test_switch_waits_for_the_contacts(tier, name, switch, report):
+    short = []
+    for energize in (True, False):
+        flips = [e for e in _flips(tier, name, switch) if e["energize"] == energize]
+        need, release = flips[0]["need_ms"], flips[0]["mute_release_ms"]
+        settle = stats([(e["mute_close"] - e["move"]) / 1000 for e in flips])
+        released = stats([(e["move"] - e["mute_open"]) / 1000 for e in flips])
+        to = "energized" if energize else "released"
+        report("%s relay settle" % switch, board=name, to=to, move_to_mute_close_ms=settle,
+               board_file_ms=need, mute_open_to_move_ms=released, mute_release_ms=release)
+        if settle["min"] < need:
+            short.append("%s relay %s: the mute relay closed %.3f-%.3f ms after the move, the board "
+                         "file needs %d ms" % (switch, to, settle["min"], settle["max"], need))
+        if released["min"] < release:
+            short.append("%s relay %s %.3f ms after the mute relay opened, whose release takes %d ms"
+                         % (switch, to, released["min"], release))
+    assert not short, "; ".join(short)
+
+
+# ---- Ctrl-C while playing (what mpremote and `headroom flash` send)
+
+@boards(SE, BAL)
+def test_ctrl_c_goes_quiet_in_order(tier, name, report):
+    live = tier.live(name)
+    b, c = live.board, live.console
+    mute_pin, off = b.relay_pin("mute"), b.relay_level("mute", False)
+    t0 = b.now_us
+    c.interrupt()
+    live.stopped = True
+    t_relay = b.wait_level(mute_pin, off, after_us=t0, until_us=t0 + 500_000)
+    c.read_until(b">>> ", until_us=b.now_us + 500_000)
+    t_x = b.first_change(b.xsmt, 0, t0)
+    t_m = b.first_change(b.pga_mute, 0, t0)
+    zero = [0] * (2 * b.chips)
+    f = next((f for f in b.frames_after(t0) if f.codes == zero), None)
+    report("ctrl-c", board=name, xsmt_ms=ms(t_x - t0), pga_mute_ms=ms(t_m - t0),
+           mute_codes_ms=ms(f.t_low - t0) if f else None, mute_relay_ms=ms(t_relay - t0))
+    assert "KeyboardInterrupt" in c.text()
+    assert t_x is not None and t_m is not None and t_relay is not None and f is not None
+    assert t_x < t_m <= f.t_low < t_relay
+    # The waits between: the DAC's soft mute (104 samples at the board's rate), then the
+    # PGA2311's zero-crossing time-out (16 ms) before the relay opens on silence.
+    ramp_us = 104 * 1e6 / b.spec["i2s"]["rate"]
+    assert t_m - t_x >= ramp_us
+    assert t_relay - t_m >= 16_000
+
+
+# ---- pico-balanced with no PCM5122 answering on I2C
+
+def _no_dac(tier):
+    if "no-dac" in tier.cache:
+        return tier.cache["no-dac"]
+    image = os.path.join(tier.dir, BAL, "no-dac.img")
+    shutil.copyfile(tier.flashed(BAL)["image"], image)
+    b = Rp2Board(tier.uf2, BOARDS[BAL], image=image, dac=False).start()
+    c = Console(b)
+    try:
+        # Ask at once: the firmware answers once its loop runs; a crash shows the REPL.
+        c.write(b"status\n")
+        b.wait(lambda: b">>> " in c.rx or b'"ok"' in c.rx, until_us=BOOT_US, what="a reply or a prompt")
+        try:
+            reply = c.request("status", within_ms=300)
+        except EmulatorError as e:
+            reply = {"no reply": str(e).splitlines()[0][:120]}
+        if reply.get("ok"):
+            # Running: past the point where a working board has unmuted (main.py + settle).
+            b.run_until_us(max(b.now_us, 600_000 + b.timing["settle_ms"] * 1000.0))
+        text = c.text()
+        res = {"reply": reply, "console": text, "pins": list(b.pins), "i2c": list(b.i2c.transactions),
+               "board": b}
+    finally:
+        b.stop()
+    tier.cache["no-dac"] = res
+    return res
+
+
+@pytest.mark.xdist_group(BAL)
+def test_without_the_dac_the_board_stays_silent(tier, report):
+    r = _no_dac(tier)
+    b = r["board"]
+    lines = [x for x in r["console"].splitlines() if x.strip()]
+    err = next((x for x in reversed(lines) if "Error" in x), None)
+    report("no PCM5122", board=BAL, firmware_says=err, status_reply=r["reply"],
+           i2c=[repr(t) for t in r["i2c"][:2]])
+    # Whatever the firmware does about it, nothing may reach the jack.
+    mute, on = b.relay_pin("mute"), b.relay_level("mute")
+    for gpio, level in ((mute, on), (b.pga_mute, 1), (b.xsmt, 1)):
+        assert not [t for t, g, v in r["pins"] if g == gpio and v == level], gpio
+
+
+@pytest.mark.xfail(reason="firmware: with no PCM5122 answering, App() raises OSError (EIO) in "
+                          "PCM5122.init() and the board sits at the REPL; it should run muted and "
+                          "answer `status` with a fault naming the part", strict=True)
+@pytest.mark.xdist_group(BAL)
+def test_without_the_dac_status_names_the_fault(tier):
+    r = _no_dac(tier)["reply"]
+    assert r.get("ok") is True, r
+    assert any("pcm5122" in f.lower() for f in r.get("faults", [])), r
+    assert r.get("mute") is True or r.get("phase") != "playing"
+
