@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BOARD ?= boards/pico-se.json
 
-.PHONY: sim test lint test-long test-board test-rp2 calibrate-rp2 golden mpy package bench flash clean
+.PHONY: sim screenshot test lint test-long test-board test-rp2 calibrate-rp2 golden mpy package bench flash clean
 
 $(STAMP): requirements.txt requirements-nodeps.txt host_tools/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,9 +14,15 @@ $(STAMP): requirements.txt requirements-nodeps.txt host_tools/pyproject.toml
 	$(PY) -m pip install -q --no-build-isolation --no-deps -e host_tools
 	touch $(STAMP)
 
-## Run the firmware on the simulated board and print its timeline.
+## Run the firmware on the simulated board: in a terminal its live front panel
+## (headroom panel), else (or with SCRIPT=FILE) the scripted timeline (headroom sim).
 sim: $(STAMP)
-	$(PY) -m headroom sim --board $(BOARD) $(if $(SCRIPT),--script $(SCRIPT))
+	$(PY) -m headroom $(if $(SCRIPT),sim --script $(SCRIPT),panel) --board $(BOARD)
+
+## The README's picture of the front panel: make screenshot [SHOT=docs/panel.svg]
+SHOT ?= docs/panel.svg
+screenshot: $(STAMP)
+	$(PY) -m headroom.panel.screenshot $(SHOT)
 
 ## The whole test suite (fixed-seed hypothesis profile, as CI runs it), after the lint.
 # The virtual-board end-to-end tests (real mpremote over a pseudo-terminal).

@@ -91,6 +91,74 @@ def do_sim(args):
     return PROBLEM if result.failures or result.crashes else OK
 
 
+# ---- panel
+
+def args_panel(p):
+    p.add_argument("--board", default=DEFAULT_BOARD, help="board file (default: pico-se)")
+    p.add_argument("--seed", type=int, default=1, help="seed for contact bounce (default 1)")
+    p.add_argument("--speed", type=float, default=1.0,
+                   help="virtual seconds per real second, 1/16 to 64 (default 1; [ and ] change it)")
+    p.add_argument("--replay", help="a scenario script (a saved session) to run first, in real time")
+    p.add_argument("--save", help="write the session here as a scenario script when the panel "
+                   "closes (and on S)")
+    p.add_argument("--trace", help="write the session's JSON Lines trace here when the panel closes "
+                   "(with --save: the trace the saved script replays to)")
+
+
+def do_panel(args):
+    from .panel.session import SPEEDS
+    from .sim.scenario import ScenarioError
+
+    load_board(args.board)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # No terminal (CI, a pipe): the scripted timeline, exactly as `headroom sim` gives it.
+        if args.save or args.trace:
+            raise CommandError("--save and --trace need a terminal (the panel is interactive); "
+                               "headroom sim --trace writes a script's trace", BAD_INPUT)
+        return do_sim(argparse.Namespace(board=args.board, script=args.replay, trace=None,
+                                         seed=args.seed, verbose=False))
+    if not SPEEDS[0] <= args.speed <= SPEEDS[-1]:
+        raise CommandError("--speed must be 1/16 to 64, got %g" % args.speed, BAD_INPUT)
+    text = read_text(args.replay, "scenario") if args.replay else None
+    for path in (args.save, args.trace):
+        folder = os.path.dirname(os.path.abspath(path)) if path else None
+        if folder and (not os.path.isdir(folder) or not os.access(folder, os.W_OK)):
+            raise CommandError("cannot write to %s: no such folder, or not writable" % path,
+                               BAD_INPUT)
+    from .panel.app import PanelApp
+    from .panel.session import Session
+    try:
+        session = Session(args.board, seed=args.seed, replay=text, speed=args.speed)
+    except ScenarioError as e:
+        raise CommandError("%s: %s" % (args.replay, e), BAD_INPUT)
+    PanelApp(session, save_path=args.save).run()
+    for path, write in ((args.save, session.save), (args.trace, _write_trace(session))):
+        if path:
+            try:
+                write(path)
+            except OSError as e:
+                raise CommandError("cannot write to %s: %s" % (path, e.strerror or e), BAD_INPUT)
+    sim = session.board.sim
+    say("%.3f s simulated, %d lines recorded%s" % (
+        session.board.now_us() / 1e6, len(session.lines),
+        ", saved to %s" % args.save if args.save else ""))
+    for t, rule, msg in session.checker.violations:
+        say("%.3f s: safety rule %s broken: %s" % (t / 1e6, rule, msg))
+    for line, text, why in session.failures():
+        say("line %d: %s: %s" % (line, text, why))
+    if session.stopped is not None:
+        say("headroom panel: FAULT: %s" % session.stopped)
+    bad = session.stopped or session.checker.violations or session.failures() or sim.crashes
+    return PROBLEM if bad else OK
+
+
+def _write_trace(session):
+    def write(path):
+        with open(path, "w") as f:
+            f.write(session.board.trace.text())
+    return write
+
+
 # ---- boards
 
 def args_boards(p):
@@ -283,6 +351,8 @@ def do_vboard(args):
 # name: (handler, argument factory, help)
 COMMANDS = {
     "sim": (do_sim, args_sim, "run the firmware on a simulated board"),
+    "panel": (do_panel, args_panel,
+              "the simulated board's front panel, live in the terminal (the knob on the keys)"),
     "boards": (do_boards, args_boards, "list the board files, or check one"),
     "flash": (do_flash, args_flash,
               "copy the firmware and a board file to a Pico (incremental, verified), then check it runs"),

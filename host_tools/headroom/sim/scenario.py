@@ -163,7 +163,15 @@ def parse(text):
 
 
 class Runner:
-    """Runs parsed steps on a SimBoard; failed expectations are collected, not fatal."""
+    """Runs parsed steps on a SimBoard; failed expectations are collected, not fatal.
+
+    `run(steps)` runs them one after another. A step can also be run a piece at a time
+    (the front panel does, to let its time pass in real time): `emit_step(s)` makes its
+    `step` record, `waits(s)` does it and gives the times (us) the board must run for,
+    one after another; the step goes on after each, and is over when they run out.
+    `run` is exactly: for each step, `emit_step`, then every wait of `waits` run on the
+    board.
+    """
 
     def __init__(self, board):
         self.board = board
@@ -171,26 +179,38 @@ class Runner:
 
     def run(self, steps):
         for s in steps:
-            self.board.sim.emit("step", [("line", s.line), ("text", s.text)])
-            getattr(self, "_" + s.op)(s, *s.args)
+            self.emit_step(s)
+            for us in self.waits(s):
+                self.board.run_us(us)
         return self.failures
 
+    def emit_step(self, s):
+        self.board.sim.emit("step", [("line", s.line), ("text", s.text)])
+
+    def waits(self, s):
+        """Do step `s` (its `step` record made): an iterator of the times (us) to run the
+        board for, each before the next is asked for."""
+        w = getattr(self, "_" + s.op)(s, *s.args)
+        return () if w is None else w
+
+    # Steps that take time are generators: the code before each `yield` runs at that
+    # point of the step, the value is how long the board then runs.
     def _power(self, s, on):
         self.board.power(on)
 
     def _wait(self, s, ms):
-        self.board.run_ms(ms)
+        yield ms * 1000
 
     def _turn(self, s, detents, rate, bounce):
         b = self.board
-        b.run_us(b.turn_mhz(detents, rate, bounce) if detents else 0)
+        yield b.turn_mhz(detents, rate, bounce) if detents else 0
 
     def _hold(self, s, ms, bounce):
         b = self.board
         b.press(True, bounce)
-        b.run_ms(ms)
+        yield ms * 1000
         b.press(False, bounce)
-        b.run_ms(AFTER_MS)
+        yield AFTER_MS * 1000
 
     def _switch(self, s, which, pos, bounce):
         b = self.board
@@ -202,7 +222,7 @@ class Runner:
             if b.output_switch is None:
                 self._fail(s, "this board has no output switch")
             b.set_output(pos, bounce)
-        b.run_ms(AFTER_MS)
+        yield AFTER_MS * 1000
 
     def _fault(self, s, what, on):
         try:
