@@ -257,9 +257,9 @@ def parse_profile(d, where="profile", require_sources=False):
     at_hz = _num(sens, "at_hz", where, "sensitivity.at_hz", 10, 100000, False)
     db_mw = s if unit == "dB/mW" else db_mw_from_db_v(s, z)
     if not SENS_MIN_DB_MW <= db_mw <= SENS_MAX_DB_MW:
-        _fail(where, "sensitivity", "%g %s at %g ohm is %.1f dB/mW, outside the plausible "
-              "%g..%g dB/mW (is the unit right?)" % (s, unit, z, db_mw, SENS_MIN_DB_MW,
-                                                     SENS_MAX_DB_MW))
+        _fail(where, "sensitivity.value", "%g %s%s, outside the plausible %g..%g dB/mW (is the "
+              "unit right?)" % (s, unit, "" if unit == "dB/mW" else " at %g ohm is %.1f dB/mW"
+                                % (z, db_mw), SENS_MIN_DB_MW, SENS_MAX_DB_MW))
     mx = _figure(d, "max_input", where, False, require_sources, sources)
     m = munit = None
     if mx is not None:
