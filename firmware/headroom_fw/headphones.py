@@ -195,8 +195,10 @@ def _num(d, key, where, field, lo, hi, required=True, lo_open=False):
         return None
     if not _is_num(v):
         _fail(where, field, "must be a number, got %r" % (v,))
-    if (v <= lo if lo_open else v < lo) or v > hi:
-        _fail(where, field, "%r is outside %s%r..%r" % (v, "(" if lo_open else "", lo, hi))
+    if lo_open and (v <= lo or v > hi):
+        _fail(where, field, "must be above %g and at most %g, got %r" % (lo, hi, v))
+    if v < lo or v > hi:
+        _fail(where, field, "%r is outside %g..%g" % (v, lo, hi))
     return v
 
 
