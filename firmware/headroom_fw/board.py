@@ -37,8 +37,13 @@ _KEYS = {
     "relays": ("mute", "gain", "output"),
     "relays.*": ("pin", "active_high", "operate_ms", "release_ms"),
     "analog": ("dac_full_scale_vrms", "gain_low_db", "gain_high_db", "balanced_db",
-               "max_output_dbv"),
+               "max_output_dbv", "outputs"),
     "analog.max_output_dbv": ("se", "balanced"),
+    "analog.outputs": ("se", "balanced"),
+    "analog.outputs.*": ("max_vrms", "max_ma", "z_out_ohm", "noise_uvrms", "noise_weighting",
+                         "noise_band_hz"),
+    "analog.outputs.se.noise_uvrms": ("low", "high"),
+    "analog.outputs.balanced.noise_uvrms": ("low", "high"),
     "timing": ("settle_ms", "relay_settle_ms", "ramp_step_db", "ramp_interval_ms"),
     "volume": ("default_dbv", "limit_dbv", "startup_max_dbv", "min_dbv"),
     "controls": ("debounce_ms", "long_press_ms", "balance_timeout_ms", "save_delay_ms"),
@@ -180,6 +185,54 @@ class Relay:
         self.active_high = _get(d, "active_high", path, "bool")
         self.operate_ms = _range(_get(d, "operate_ms", path, "int"), 0, 1000, path + ".operate_ms")
         self.release_ms = _range(_get(d, "release_ms", path, "int"), 0, 1000, path + ".release_ms")
+
+
+class OutputStage:
+    """The output stage of one output (`analog.outputs.se` / `.balanced`), as seen at its
+    jack: the largest sine it gives cleanly (Vrms, and mA rms into a low load), its output
+    impedance, and its noise floor per gain (uVrms, weighting, band). The voltage and
+    current limits are the stage's rails and output devices, after the gain, so they do
+    not depend on it; the noise does. `max_vrms` is derived from `analog.max_output_dbv`
+    when left out, and must agree with it (within 0.1 dB) when given."""
+
+    def __init__(self, d, path, max_out_cdb, has_high):
+        v = _get(d, "max_vrms", path, "num", None, False)
+        if v is not None:
+            _range(v, 0.01, 100, path + ".max_vrms")
+            dbv = 20 * math.log10(v)
+            if abs(dbv * 100 - max_out_cdb) > 10:
+                raise BoardError("%s.max_vrms: %r Vrms is %.2f dBV, but analog.max_output_dbv.%s is "
+                                 "%.2f dBV: they must agree within 0.1 dB (or leave max_vrms out: "
+                                 "it is derived from max_output_dbv)"
+                                 % (path, v, dbv, path[path.rfind(".") + 1:], max_out_cdb / 100))
+            self.max_vrms = float(v)
+        else:
+            self.max_vrms = 10 ** (max_out_cdb / 2000)
+        self.max_ma = float(_range(_get(d, "max_ma", path, "num"), 1, 10000, path + ".max_ma"))
+        self.z_out_ohm = float(_range(_get(d, "z_out_ohm", path, "num"), 0, 1000,
+                                      path + ".z_out_ohm"))
+        n = _get(d, "noise_uvrms", path, "obj")
+        p = path + ".noise_uvrms"
+        low = float(_range(_get(n, "low", p, "num"), 0.01, 10000, p + ".low"))
+        high = _get(n, "high", p, "num", None, has_high)
+        self.noise_uvrms = (low, low if high is None else float(_range(high, 0.01, 10000,
+                                                                       p + ".high")))
+        self.noise_weighting = _get(d, "noise_weighting", path, "str")
+        if self.noise_weighting not in ("A", "unweighted"):
+            raise BoardError('%s.noise_weighting: must be "A" or "unweighted", got %r'
+                             % (path, self.noise_weighting))
+        band = _get(d, "noise_band_hz", path, "list")
+        p = path + ".noise_band_hz"
+        if len(band) != 2:
+            raise BoardError("%s: the band's lower and upper edge, [20, 20000], got %r" % (p, band))
+        for i in (0, 1):
+            e = band[i]
+            if not isinstance(e, (int, float)) or isinstance(e, bool) or e - e != 0:
+                raise BoardError("%s[%d]: must be a finite number, got %r" % (p, i, e))
+            _range(e, 1, 100000, "%s[%d]" % (p, i))
+        if band[0] >= band[1]:
+            raise BoardError("%s: the lower edge must be below the upper one, got %r" % (p, band))
+        self.noise_band_hz = (float(band[0]), float(band[1]))
 
 
 class Board:
@@ -353,6 +406,18 @@ class Board:
             if o in self.outputs:
                 self.max_out_cdb[o] = _cdb(_range(_get(mx, key, "analog.max_output_dbv", "num"),
                                                   -40, 40, "analog.max_output_dbv." + key))
+        # The output stages' facts (optional section, for the headphone calculations):
+        # output_stage[o] is an OutputStage, or None when the board file has no
+        # analog.outputs. With the section, every output the board has needs its entry
+        # (like max_output_dbv, an output the board lacks is not read).
+        self.output_stage = [None, None]  # type: list[OutputStage | None]
+        st = _get(an, "outputs", "analog", "obj", None, False)
+        if st is not None:
+            for o, key in ((OUTPUT_SE, "se"), (OUTPUT_BALANCED, "balanced")):
+                if o in self.outputs:
+                    self.output_stage[o] = OutputStage(
+                        _get(st, key, "analog.outputs", "obj"), "analog.outputs." + key,
+                        self.max_out_cdb[o], self.gain_relay is not None)
         if len(self.pga_roles) == 4 and OUTPUT_BALANCED not in self.outputs:
             raise BoardError("pga2311.chips: two chips need a balanced output (relays.output)")
 

@@ -192,6 +192,53 @@ def do_boards(args):
     return bad
 
 
+# ---- headphones
+
+def args_headphones(p):
+    p.add_argument("action", choices=("list", "recommend"),
+                   help="list the profiles, or recommend NAME: gain and output for a headphone on a board")
+    p.add_argument("name", nargs="?", help="headphone (recommend): case, spaces and punctuation ignored")
+    p.add_argument("--board", help="board file (recommend), e.g. boards/pico-se.json")
+    p.add_argument("--target-spl", type=float, default=110.0,
+                   help="peak SPL to reach, dB (default 110: NwAvGuy's target for music peaks)")
+    p.add_argument("--output", choices=("se", "balanced"),
+                   help="only this output (the one your cable fits)")
+    p.add_argument("--profiles", help="your own profiles (default: ~/.config/headroom/headphones.json)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def do_headphones(args):
+    from . import headphones as hph
+    profs, own = hph.profiles(args.profiles)
+    if args.action == "list":
+        if args.name or args.board:
+            raise CommandError("headphones list takes no name or board", BAD_INPUT)
+        if args.json:
+            print(json.dumps([hph.entry(hp, hp.name in own) for hp in profs]))
+        else:
+            for hp in profs:
+                print(hph.list_line(hp, hp.name in own))
+        return OK
+    if not args.name:
+        raise CommandError("headphones recommend: name a headphone (see `headroom headphones list`)",
+                           BAD_INPUT)
+    if not args.board:
+        raise CommandError("headphones recommend: name a board file with --board", BAD_INPUT)
+    if not 60 <= args.target_spl <= 140:
+        raise CommandError("--target-spl: %g dB is outside 60..140" % args.target_spl, BAD_INPUT)
+    hp = hph.find(profs, args.name)
+    b = load_board(args.board)
+    from headroom_fw.board import OUTPUT_BALANCED, OUTPUT_SE, BoardError
+    outputs = None if args.output is None else (
+        (OUTPUT_SE,) if args.output == "se" else (OUTPUT_BALANCED,))
+    try:
+        rep = hph.report(hp, b, args.target_spl, outputs)
+    except BoardError as e:
+        raise CommandError("%s: %s" % (args.board, e), BAD_INPUT)
+    print(json.dumps(rep) if args.json else hph.table(rep))
+    return OK
+
+
 # ---- talking to a board
 
 def _port_arg(p):
@@ -354,6 +401,8 @@ COMMANDS = {
     "panel": (do_panel, args_panel,
               "the simulated board's front panel, live in the terminal (the knob on the keys)"),
     "boards": (do_boards, args_boards, "list the board files, or check one"),
+    "headphones": (do_headphones, args_headphones,
+                   "headphone profiles: list them, or recommend a gain and output for one on a board"),
     "flash": (do_flash, args_flash,
               "copy the firmware and a board file to a Pico (incremental, verified), then check it runs"),
     "install-micropython": (do_install, args_install, "copy a MicroPython UF2 to a Pico in BOOTSEL mode"),
