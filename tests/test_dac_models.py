@@ -223,7 +223,7 @@ def i2c():
 def ready(sim, record=True, bits=32, rate=48000, **kw):
     dac = PCM5122(sim, 0, BCK, DIN, record=record, **kw)
     drv = fw5122.PCM5122(i2c())
-    drv.init()
+    drv.init(bits=bits)
     i2s = tx(bits=bits, rate=rate)
     return dac, drv, i2s
 
@@ -270,6 +270,7 @@ def test_detected_rate_classes(sim):
     i2s.deinit()
     assert drv.detected_rate() is None
     assert drv.read(95) & 0x10                                 # latched clock halt
+    drv.write(40, 0x00)                                        # ALEN: 16-bit words
     tx(bits=16, rate=44100)
     sim.run_for(2000)
     assert drv.detected_rate() == (32000, 48000) and drv.read(93) == 32
@@ -325,19 +326,44 @@ def test_mute_register_ramps_to_silence_and_back(sim):
     assert drv.read(108) == 0x03
 
 
-def test_standby_silences_and_the_restart_ramps_up(sim):
+def test_standby_ramps_down_then_silences_and_the_restart_ramps_up(sim):
     dac, drv, i2s = ready(sim)
     drv.mute(False)
     Constant(i2s, 1 << 30, 1 << 30)
     sim.run_for(20000)
+    t = sim.clock.now_us
     drv.standby(True)
+    assert drv.read(118) & 0x0F == 7 and dac.output_on()       # PSTM 7: volume ramp down
+    sim.run_for(3000)                                          # 104 LRCKs at 1 dB each
     assert drv.power_state() == fw5122.STATE_STANDBY and not dac.output_on()
+    f0, v = analog(dac)
+    f = dac.bus.frame_at(t + 1) - f0
+    db = 20 * np.log10(np.maximum(np.abs(v[f:f + 120, 0]), 1e-12) / (0.5 * PEAK))
+    assert -12 < db[10] < -8                                   # 1 dB per sample, not a cut
+    assert np.all(np.diff(db[:100]) <= 0) and np.all(np.diff(db[:100]) > -1.5)
     t = sim.clock.now_us
     drv.standby(False)
     f = dac.bus.frame_at(t + 1)
     sim.run_for(10000)
     f0, v = analog(dac)
     assert v[f - f0, 0] < 1e-4 and v[-1, 0] == pytest.approx(0.5 * PEAK, rel=1e-6)
+
+
+def test_alen_follows_the_word_length_and_a_longer_one_is_refused(sim):
+    dac, drv, i2s = ready(sim, bits=16)
+    assert dac.reg(0, 40) == 0x00                              # ALEN 16
+    i2s.deinit()
+    drv.init(bits=32)
+    assert dac.reg(0, 40) == 0x03                              # ALEN 32
+    i2s = tx(bits=32)
+    i2s.deinit()
+    with pytest.raises(SimFault, match="ALEN 32 bits"):
+        tx(bits=16)
+
+
+def test_reset_values_follow_the_datasheet(sim):
+    dac = PCM5122(sim, 0, BCK, DIN)
+    assert dac.reg(0, 4) == 0x01 and dac.reg(0, 19) == 0x10 and dac.reg(0, 40) == 0x02
 
 
 def test_page_select_and_the_analog_gain_on_page_1(sim):

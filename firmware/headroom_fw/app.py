@@ -174,7 +174,7 @@ class App:
                 from .pcm5122 import PCM5122
                 self.dac = PCM5122(machine.I2C(b.dac_i2c_id, scl=machine.Pin(b.dac_scl),
                                                sda=machine.Pin(b.dac_sda)), b.dac_addr)
-            self.dac.init()
+            self.dac.init(bits=b.i2s_bits)
             self.dac.mute(False)
         except OSError as e:
             self.fault(C.FAULT_DAC, "dac: no answer from the %s (%s)" % (

@@ -13,7 +13,8 @@ import math
 _PICO_GPIOS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
                19, 20, 21, 22, 24, 25, 26, 27, 28)
 
-_I2S_RATES = (32000, 44100, 48000, 88200, 96000, 176400, 192000)
+# the DACs' BCK-PLL rates the RP2040 can send (SLAS764B Table 5; no 88.2 or 176.4 kHz)
+_I2S_RATES = (32000, 44100, 48000, 96000, 192000)
 
 MAX_BYTES = 16384   # a board file is a page of JSON; more is a mistake, not a board
 MAX_DEPTH = 6       # sections nest at most 4 deep (relays.mute, pga2311.chips[i])

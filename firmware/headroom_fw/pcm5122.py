@@ -15,6 +15,7 @@ _MUTE = const(3)
 _DEEMPH = const(7)
 _PLL_REF = const(13)
 _ERROR_DETECT = const(37)
+_I2S_FORMAT = const(40)    # AFMT bits 5:4 (0: I2S), ALEN bits 1:0
 _FILTER = const(43)
 _VOL_L = const(61)
 _VOL_R = const(62)
@@ -96,11 +97,13 @@ class PCM5122:
         return self._b1[0]
 
     # ---- set-up and control
-    def init(self, filter=FILTER_NORMAL):
-        """Reset to defaults, set up 3-wire clocking, muted at 0 dB, then leave standby.
+    def init(self, filter=FILTER_NORMAL, bits=32):
+        """Reset to defaults, set up 3-wire clocking for I2S words of `bits` (16 or 32,
+        as the RP2040 sends them), muted at 0 dB, then leave standby.
 
         Raises OSError when the chip does not answer.
         """
+        alen = self._alen(bits)
         self._page = -1
         self.write(_POWER, _RQST, True)      # registers may only be reset in standby
         self.write(_RESET, _RSTR, True)
@@ -110,6 +113,8 @@ class PCM5122:
         self.write(_POWER, _RQST, True)      # the reset cleared the standby request too
         self.write(_ERROR_DETECT, _IDCH, True)
         self.write(_PLL_REF, _SREF_BCK, True)
+        # the reset leaves 24-bit words: 16-bit frames would be read across channels
+        self.write(_I2S_FORMAT, alen, True)
         self.write(_MUTE, _MUTE_BOTH, True)
         self.write(_FILTER, self._check_filter(filter), True)
         self.write(_VOL_L, _VOL_0DB, True)
@@ -169,6 +174,14 @@ class PCM5122:
         return bool(v & 0x10), bool(v & 0x01)
 
     # ---- helpers
+    @staticmethod
+    def _alen(bits):
+        if bits == 16:
+            return 0
+        if bits == 32:
+            return 3
+        raise ValueError("I2S words are 16 or 32 bits")
+
     @staticmethod
     def _check_filter(n):
         if n not in (FILTER_NORMAL, FILTER_LOW_LATENCY, FILTER_HIGH_ATTENUATION,

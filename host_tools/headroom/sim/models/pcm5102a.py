@@ -39,12 +39,11 @@ RAMP_DB = 104          # soft mute: 1 dB per sample over 104 samples
 ZERO_FRAMES = 1024     # zero-data detect, LRCKs
 
 # 3-wire mode (SCK grounded): the PLL makes the system clock from BCK, for these frame
-# rates and BCK ratios only (the datasheet's BCK-PLL table lists 16 kHz at 64 fs and
-# 32-384 kHz at 32 and 64 fs; 88.2 and 176.4 kHz, its 44.1 kHz family, are taken as
-# supported). 48 fs BCK never comes from the RP2040.
+# rates and BCK ratios only: SLAS764B Table 5 (BCK-PLL) lists 16 kHz at 64 fs and 32,
+# 44.1, 48, 96, 192 and 384 kHz at 32 and 64 fs. 88.2 and 176.4 kHz are not in it, so
+# they are refused. 48 fs BCK never comes from the RP2040.
 PLL_RATES = {16000: (64,), 32000: (32, 64), 44100: (32, 64), 48000: (32, 64),
-             88200: (32, 64), 96000: (32, 64), 176400: (32, 64), 192000: (32, 64),
-             384000: (32, 64)}
+             96000: (32, 64), 192000: (32, 64), 384000: (32, 64)}
 
 
 def check_rate(sim, name, bus):
@@ -52,7 +51,7 @@ def check_rate(sim, name, bus):
     ratio = 2 * bus.bits
     if ratio not in PLL_RATES.get(bus.rate, ()):
         sim.fault("%s: LRCK %d Hz with BCK = %d fs has no BCK-PLL setting (3-wire, SCK "
-                  "grounded): 16 kHz at 64 fs, or 32-384 kHz standard rates"
+                  "grounded): 16 kHz at 64 fs, or 32, 44.1, 48, 96, 192, 384 kHz"
                   % (name, bus.rate, ratio))
 
 # dB -> gain for the soft-mute ramp; RAMP_DB is silence.

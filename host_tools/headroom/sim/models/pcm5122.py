@@ -10,12 +10,16 @@ error ignored, register 37 bit 3), at the rates the BCK PLL supports
 
 Page 0 registers modelled (reset value):
    1  RSTM (bit 4), RSTR (bit 0): resets, only in standby or powerdown; self-clearing
-   2  RQST (bit 4) standby request, RQPD (bit 0) powerdown request (0x00)
+   2  RQST (bit 4) standby request, RQPD (bit 0) powerdown request (0x00); while the
+      DAC runs, either ramps the volume down first (PSTM 7) at the register 63 rate
+   4  PLLE (bit 0): PLL enable (0x01); off, the BCK-referenced clock cannot run
    3  RQML (bit 4), RQMR (bit 0): soft mute left/right, ramped (0x00)
    7  DEMP (bit 4): 44.1 kHz de-emphasis (0x00)
   13  SREF (bits 6:4) PLL reference: 0 SCK, 1 BCK, 3 GPIO (0x00)
+  19  synchronisation request, stored (0x10, Linux pcm512x_reg_defaults)
   37  error-detect ignores, IDCH (bit 3) = ignore SCK halt (0x00)
-  40  AFMT (bits 5:4) 0 I2S, 1 DSP, 2 RTJ, 3 LJ; ALEN (bits 1:0) 16/20/24/32 bits (0x02)
+  40  AFMT (bits 5:4) 0 I2S, 1 DSP, 2 RTJ, 3 LJ; ALEN (bits 1:0) 16/20/24/32 bits (0x02);
+      an ALEN longer than the frame's words is a fault, a shorter one drops low bits
   42  AUPL (bits 5:4), AUPR (bits 1:0): DAC data path, 0 zero, 1 own channel, 2 other (0x11)
   43  PSEL (bits 4:0): interpolation filter 1 normal, 2 low latency, 3 high attenuation
       (no 384 kHz), 5 preset process flow, 7 asymmetric FIR; others reserved (0x01)
@@ -40,7 +44,8 @@ and read back without effect. Page 1: 1 OSEL, 2 LAGN/RAGN (bits 4/0: analog gain
 
 The output: a full-scale sine is 2.1 Vrms at 0 dB; the digital volume ramps at the
 register 63 rates (volume changes and mutes alike); standby, powerdown and clock
-errors mute the output at once, and leaving them ramps up from mute. Zero data
+errors mute the output at once (a standby or powerdown request ramps down first), and
+leaving them ramps up from mute. Zero data
 mutes a channel after its register 59 time (per ACTL), the first non-zero sample
 un-mutes it. The XSMT pin (optional GPIO, else strapped high) soft-mutes like
 register 3.
@@ -50,7 +55,7 @@ register, reserved bits, a reserved field value, RSTR/RSTM outside standby, a DS
 format or the high-attenuation filter at 384 kHz while the clocks run, an
 unsupported rate. Unpowered, the chip does not acknowledge (OSError 5).
 
-Trace: `pcm5122` {"power": "run"|"standby"|"powerdown"|"off", "rate": Hz or null,
+Trace: `pcm5122` {"power": "run"|"ramp-down"|"standby"|"powerdown"|"off", "rate": Hz or null,
 "clock_error": bool, "filter": PSEL, "left"/"right": target dB or "mute",
 "ramping": bool, "auto_mute": "none"|"left"|"right"|"both", "output": "on"|"mute"}.
 """
@@ -71,10 +76,10 @@ RAMP_STEP = (8, 4, 2, 1)      # hdB
 FILTERS = (1, 2, 3, 5, 7)
 
 # page 0: reg -> (reset, writable bits)
-_P0 = {1: (0x00, 0x11), 2: (0x00, 0x11), 3: (0x00, 0x11), 4: (0x00, 0x01), 6: (0x00, 0x01),
+_P0 = {1: (0x00, 0x11), 2: (0x00, 0x11), 3: (0x00, 0x11), 4: (0x01, 0x01), 6: (0x00, 0x01),
        7: (0x00, 0x11), 8: (0x00, 0x3F), 9: (0x00, 0x31), 10: (0x00, 0xFF), 12: (0x7C, 0xFF),
        13: (0x00, 0x70), 14: (0x00, 0x70), 16: (0x00, 0x07), 18: (0x00, 0x07),
-       19: (0x00, 0x01), 20: (0x00, 0x0F), 21: (0x00, 0x3F), 22: (0x00, 0x3F),
+       19: (0x10, 0x11), 20: (0x00, 0x0F), 21: (0x00, 0x3F), 22: (0x00, 0x3F),
        23: (0x00, 0xFF), 24: (0x00, 0x0F), 27: (0x00, 0x7F), 28: (0x00, 0x7F),
        29: (0x00, 0x7F), 30: (0x00, 0x7F), 32: (0x00, 0x7F), 33: (0x00, 0xFF),
        34: (0x00, 0x03), 35: (0x01, 0xFF), 36: (0x00, 0xFF), 37: (0x00, 0x7F),
@@ -220,7 +225,7 @@ class PCM5122(Receiver):
 
     def _stopped_dac(self):
         """Not running (even for no time at all): the volume restarts from mute."""
-        if self.power_state() != "run":
+        if not self._active():
             self.eff = [MUTE, MUTE]
             self.zrun = [0, 0]
             self.amute = [False, False]
@@ -244,20 +249,30 @@ class PCM5122(Receiver):
             return False
         if self.sck_wired:
             return True
-        return (self.regs[0][13] >> 4) == 1 and bool(self.regs[0][37] & 0x08)
+        return (self.pll_locked() and (self.regs[0][13] >> 4) == 1
+                and bool(self.regs[0][37] & 0x08))
 
     def pll_locked(self):
+        if not self.regs[0][4] & 0x01:
+            return False                # PLLE off: the PLL does not run at all
         return bool(self.rate) and (self.sck_wired or (self.regs[0][13] >> 4) == 1)
 
     def power_state(self):
         if not self.powered:
             return "off"
         pw = self.regs[0][2]
-        if pw & 0x01:
-            return "powerdown"
-        if pw & 0x10 or not self.clock_ok():
-            return "standby"
+        if not self.clock_ok():
+            return "powerdown" if pw & 0x01 else "standby"
+        if pw & 0x11:
+            # a request to leave run mode ramps the volume down first (PSTM 7)
+            if self.eff != [MUTE, MUTE]:
+                return "ramp-down"
+            return "powerdown" if pw & 0x01 else "standby"
         return "run"
+
+    def _active(self):
+        """Frames reach the output: running, or ramping down towards standby."""
+        return self.power_state() in ("run", "ramp-down")
 
     def _status(self, r):
         if r == 91:
@@ -284,12 +299,13 @@ class PCM5122(Receiver):
             self.err_latch = 0
             return v
         if r == 108:
-            on = self.power_state() == "run"
+            on = self._active()
             return ((0x02 if on and self._chan_on(0) else 0)
                     | (0x01 if on and self._chan_on(1) else 0))
         if r == 118:
             st = self.power_state()
-            return 0x80 | {"off": 0, "powerdown": 0, "standby": 8, "run": 5}[st]
+            return 0x80 | {"off": 0, "powerdown": 0, "standby": 8, "run": 5,
+                           "ramp-down": 7}[st]
         if r == 120:
             return (0x10 if self.amute[0] else 0) | (0x01 if self.amute[1] else 0)
         return 0
@@ -331,7 +347,7 @@ class PCM5122(Receiver):
             b = self.bus
             if 2 * b.bits not in PLL_RATES.get(b.rate, ()) and not self.sck_wired:
                 self.sim.fault("%s: LRCK %d Hz with BCK = %d fs has no BCK-PLL setting "
-                               "(3-wire): 16 kHz at 64 fs, or 32-384 kHz standard rates"
+                               "(3-wire): 16 kHz at 64 fs, or 32, 44.1, 48, 96, 192, 384 kHz"
                                % (self.name, b.rate, 2 * b.bits))
             self.rate = b.rate
             self._check_running()
@@ -351,6 +367,11 @@ class PCM5122(Receiver):
         if (self.regs[0][40] >> 4) & 3 == 1:
             self.sim.fault("%s: DSP format (page 0 register 40) with an I2S-framed LRCK"
                            % self.name)
+        alen = (16, 20, 24, 32)[self.regs[0][40] & 3]
+        if alen > self.bus.bits:
+            self.sim.fault("%s: ALEN %d bits (page 0 register 40) but the I2S words are %d "
+                           "bits: samples would be read across channels"
+                           % (self.name, alen, self.bus.bits))
         if self.regs[0][43] == 3 and self.rate == 384000:
             self.sim.fault("%s: filter 3 (high attenuation) has no 384 kHz mode" % self.name)
 
@@ -386,7 +407,8 @@ class PCM5122(Receiver):
         out = []
         for ch in (0, 1):
             c = codes[ch]
-            mute = c == 0xFF or not self.xsmt or r[3] & (0x10 if ch == 0 else 0x01)
+            mute = (c == 0xFF or not self.xsmt or r[3] & (0x10 if ch == 0 else 0x01)
+                    or r[2] & 0x11)
             out.append(MUTE if mute else 48 - c)
         return out
 
@@ -395,7 +417,7 @@ class PCM5122(Receiver):
         return AUTO_MUTE_LRCKS[(v >> 4) & 7], AUTO_MUTE_LRCKS[v & 7]
 
     def i2s_idle_ok(self, bus):
-        if self.power_state() != "run":
+        if not self._active():
             return True
         if self.eff != self.targets() or self.regs[0][7] & 0x10:
             return False
@@ -406,7 +428,7 @@ class PCM5122(Receiver):
         return True
 
     def _frames(self, data, i, j, f0):
-        running = self.power_state() == "run"
+        running = self._active()
         if not running:
             self.eff = [MUTE, MUTE]
             self.zrun = [0, 0]
@@ -555,7 +577,7 @@ class PCM5122(Receiver):
 
     # ---- state
     def output_on(self, ch=None):
-        if self.power_state() != "run":
+        if not self._active():
             return False
         if ch is None:
             return self._chan_on(0) or self._chan_on(1)
@@ -578,5 +600,5 @@ class PCM5122(Receiver):
                 ("filter", self.regs[0][43]),
                 ("left", "mute" if tg[0] == MUTE else Db(tg[0], 2)),
                 ("right", "mute" if tg[1] == MUTE else Db(tg[1], 2)),
-                ("ramping", self.power_state() == "run" and self.eff != tg),
+                ("ramping", self._active() and self.eff != tg),
                 ("auto_mute", am), ("output", "on" if self.output_on() else "mute")]
