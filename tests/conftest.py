@@ -24,3 +24,27 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 def pytest_runtest_teardown(item):
     world.current = None
+
+
+def pytest_configure(config):
+    """Each run its own temporary folder, build/pytest/<pid>; a finished run's go when
+    the next run starts (pytest empties a --basetemp at start: a shared one would be
+    emptied under a run still going)."""
+    if config.option.basetemp or hasattr(config, "workerinput"):
+        return   # given on the command line, or an xdist worker (its controller's)
+    import shutil
+    root = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "build", "pytest")
+    os.makedirs(root, exist_ok=True)
+    for name in os.listdir(root):
+        path = os.path.join(root, name)
+        if not name.isdigit():
+            shutil.rmtree(path, ignore_errors=True)   # an older layout's
+            continue
+        try:
+            os.kill(int(name), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:
+            pass
+    config.option.basetemp = os.path.join(root, str(os.getpid()))

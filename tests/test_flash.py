@@ -159,6 +159,43 @@ def test_flash_keeps_a_setting_made_just_before_and_is_quiet_in_order(tmp_path):
 
 
 @needs_tools
+def test_a_soft_reset_keeps_the_pins_driving_and_boot_py_mutes_in_order(tmp_path):
+    # rp2: a soft reset (mpremote's raw REPL) leaves every GPIO as it was; boot.py, run
+    # after every reset, mutes in order. GP25 (the Pico's LED, not on the board) shows
+    # that a pin set in one session is still driven in the next.
+    trace = tmp_path / "trace.jsonl"
+    vb = VBoard(tmp_path / "soft.img", args=["--trace", str(trace)])
+    try:
+        rc, out = flash(vb.path)
+        assert rc == 0, out
+        from test_vboard import playing
+        from test_vboard import status as vstatus
+        vstatus(vb, until=playing)
+        vb.mpremote("exec", "from machine import Pin; Pin(25, Pin.OUT, value=1)")
+        out = vb.mpremote("exec", "from machine import Pin; print(Pin(25).value())")
+        assert out.strip() == "1", out
+        assert flash(vb.path)[0] == 0                       # and the firmware comes back
+    finally:
+        vb.stop()
+    recs = trace_records(trace)
+    soft = [i for i, r in enumerate(recs) if r["kind"] == "reset" and r["cause"] == "soft"]
+    assert len(soft) >= 2, "no soft reset in the trace"
+    # from the first soft reset to the next hard one, no pin was let go
+    hard = [i for i, r in enumerate(recs) if r["kind"] == "reset" and r["cause"] != "soft"
+            and i > soft[0]]
+    end = hard[0] if hard else len(recs)
+    assert not [r for r in recs[soft[0]:end] if r["kind"] == "pin" and r["level"] is None]
+    from headroom.sim.invariants import Checker
+    from headroom.sim.simboard import use_firmware
+    use_firmware()
+    from headroom_fw import board as boardfile
+    c = Checker(boardfile.load(SE))
+    for r in recs:
+        c.feed(r)
+    assert c.ok(), c.report()
+
+
+@needs_tools
 def test_one_program_on_the_port_and_set_beside_a_monitor(tmp_path):
     vb = VBoard(tmp_path / "busy.img")
     mon = None

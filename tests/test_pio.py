@@ -8,6 +8,7 @@
 - its cycle budget per edge is small enough for any mechanical encoder.
 """
 import adafruit_pioasm
+import pytest
 import rp2
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,6 +18,7 @@ from headroom.sim.simboard import SimBoard
 from headroom_fw import pio_encoder
 
 from helpers import SE
+from simkit import bare_sim
 
 
 def words(prog):
@@ -234,3 +236,45 @@ def test_cycle_budget_per_edge():
         assert min(gaps) >= 7
     finally:
         b.close()
+
+
+@rp2.asm_pio()
+def _seed_once():
+    set(x, 5)               # before .wrap_target: runs once, at the program's start
+    wrap_target()
+    mov(isr, x)
+    push(block)
+
+
+def test_init_starts_at_the_program_offset_and_restart_keeps_x_y_and_fifos():
+    bare_sim(app=True)
+    sm = rp2.StateMachine(4, _seed_once)   # PIO1: PIO0 may hold a 32-word program
+    sm.active(1)
+    assert sm.get() == 5                    # pio_sm_init: pc = offset, not .wrap_target
+    assert sm.rx_fifo() == 4                # the loop filled the RX FIFO and stalls
+    sm.active(0)
+    sm.exec("set(x, 9)")
+    sm.restart()                            # pio_sm_restart: PC, X, Y and FIFOs stay
+    assert sm.rx_fifo() == 4
+    sm.active(1)
+    got = [sm.get() for _ in range(8)]
+    assert got[:4] == [5, 5, 5, 5] and 9 in got[4:]
+
+
+@rp2.asm_pio()
+def _all_ones():
+    mov(isr, invert(null))
+    push(block)
+
+
+def test_a_pio_value_above_the_rp2_small_int_range_in_a_hard_irq_is_a_fault():
+    sim = bare_sim(app=True)
+    sm = rp2.StateMachine(4, _all_ones)
+    sm.active(1)
+    assert sm.get() == 0xFFFFFFFF               # in the main loop: a long int is fine
+    assert sm.get(shift=3) == 0x1FFFFFFF        # shifted below 2**30: a small int
+    from machine import Pin
+    p = Pin(6, Pin.IN, Pin.PULL_UP)
+    p.irq(lambda pin: sm.get(), Pin.IRQ_FALLING, hard=True)
+    with pytest.raises(world.SimFault, match="2\\*\\*30"):
+        sim.gpio[6].drive("x", 0)

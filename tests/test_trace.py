@@ -182,7 +182,7 @@ def test_spi_records(run_trace):
         assert [k for k, _ in rec] == SPI_KEYS, line
         d = dict(rec)
         assert d["bus"] == 0 and d["cs"] == 17
-        assert d["baudrate"] == 992063 and d["polarity"] == 0 and d["phase"] == 0
+        assert d["baudrate"] == 1000000 and d["polarity"] == 0 and d["phase"] == 0
         assert isinstance(d["data"], str) and len(d["data"]) % 2 == 0 and d["data"]
         assert d["data"] == d["data"].lower()
         bytes.fromhex(d["data"])

@@ -57,12 +57,7 @@ class App:
         self._ramp_us = (105 * 1000000 + b.i2s_rate - 1) // b.i2s_rate if b.dac is not None else 0
         if b.dac is not None:
             self.dac_xsmt = machine.Pin(b.dac_xsmt, machine.Pin.OUT, value=0)
-        self.pga = PGA2311(
-            machine.SPI(b.spi_id, baudrate=b.spi_baudrate, polarity=0, phase=0, bits=8,
-                        firstbit=machine.SPI.MSB, sck=machine.Pin(b.spi_sck),
-                        mosi=machine.Pin(b.spi_mosi),
-                        miso=machine.Pin(b.spi_miso) if b.spi_miso is not None else None),
-            machine.Pin(b.pga_cs), mute=machine.Pin(b.pga_mute),
+        self.pga = PGA2311(self._spi(b), machine.Pin(b.pga_cs), mute=machine.Pin(b.pga_mute),
             zcen=machine.Pin(b.pga_zcen) if b.pga_zcen is not None else None,
             chips=len(b.pga_roles) // 2, readback=b.spi_miso is not None)
         self.mute_relay = Relay(machine.Pin(b.mute_relay.pin), b.mute_relay.active_high)
@@ -126,6 +121,19 @@ class App:
         self.ctl.moved(time.ticks_ms())
 
     # ---- parts
+    @staticmethod
+    def _spi(b):
+        sck = machine.Pin(b.spi_sck)
+        mosi = machine.Pin(b.spi_mosi)
+        if b.spi_miso is None:
+            # Left out, the block takes its default MISO pin on every release; miso=None
+            # would mean that pin before 1.25 and no pin at all after.
+            return machine.SPI(b.spi_id, baudrate=b.spi_baudrate, polarity=0, phase=0,
+                               bits=8, firstbit=machine.SPI.MSB, sck=sck, mosi=mosi)
+        return machine.SPI(b.spi_id, baudrate=b.spi_baudrate, polarity=0, phase=0, bits=8,
+                           firstbit=machine.SPI.MSB, sck=sck, mosi=mosi,
+                           miso=machine.Pin(b.spi_miso))
+
     def _relay(self, r):
         return Relay(machine.Pin(r.pin), r.active_high) if r is not None else None
 
@@ -346,7 +354,10 @@ class App:
         never undo what it did (re-close the relay, unmute) once it has run."""
         st = machine.disable_irq()
         try:
-            if self.power_ok:
+            # The pin too: a supply that failed since the pass began has its IRQ waiting
+            # for this critical section to end; do not close the relay meanwhile.
+            sense = self._sense
+            if self.power_ok and (sense is None or sense.value()):
                 self._write()
         finally:
             machine.enable_irq(st)

@@ -16,6 +16,10 @@ _PICO_GPIOS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
 # the DACs' BCK-PLL rates the RP2040 can send (SLAS764B Table 5; no 88.2 or 176.4 kHz)
 _I2S_RATES = (32000, 44100, 48000, 96000, 192000)
 
+# The Pico's flash (W25Q16JV): a 4 KB sector erase takes up to 400 ms, with the MCU's
+# interrupts off (rp2_flash.c), so the supply-fail IRQ can wait that long.
+WORST_ERASE_MS = 400
+
 MAX_BYTES = 16384   # a board file is a page of JSON; more is a mistake, not a board
 MAX_DEPTH = 6       # sections nest at most 4 deep (relays.mute, pga2311.chips[i])
 
@@ -31,7 +35,7 @@ _KEYS = {
     "button": ("pin",),
     "gain_switch": ("pin", "high_level"),
     "output_switch": ("pin", "balanced_level"),
-    "power_sense": ("pin", "holdup_ms"),
+    "power_sense": ("pin", "holdup_ms", "hardware_mute"),
     "i2s": ("id", "sck", "ws", "sd", "rate", "bits"),
     "dac": ("chip", "xsmt", "i2c", "addr"),
     "dac.i2c": ("id", "sda", "scl"),
@@ -246,6 +250,7 @@ class Board:
             raise BoardError("board: format version must be 1, got %r" % (d.get("board"),))
         _check_keys(d, "board")
         self.name = _get(d, "name", "board", "str", name, False)
+        self.warnings = []   # legal but risky choices, said by the host tools
         self._pins = {}  # type: dict[int, str]
 
         spi = _get(d, "spi", "board", "obj")
@@ -335,11 +340,19 @@ class Board:
                 "output_switch.balanced_level")
 
         self.power_sense = None
+        self.hardware_mute = False
         ps = _get(d, "power_sense", "board", "obj", None, False)
         if ps is not None:
             self.power_sense = self._pin(ps, "pin", "power_sense")
             self.holdup_ms = _range(_get(ps, "holdup_ms", "power_sense", "int"), 1, 1000,
                                     "power_sense.holdup_ms")
+            self.hardware_mute = _get(ps, "hardware_mute", "power_sense", "bool", False, False)
+            if not self.hardware_mute and self.holdup_ms < WORST_ERASE_MS:
+                self.warnings.append(
+                    "power_sense: holdup_ms %d is shorter than a flash erase (up to %d ms, "
+                    "interrupts off), and there is no hardware_mute: a power cut during a "
+                    "settings save may leave the output live until the MCU dies"
+                    % (self.holdup_ms, WORST_ERASE_MS))
 
         self.i2s = None
         i2s = _get(d, "i2s", "board", "obj", None, False)

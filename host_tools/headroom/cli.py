@@ -44,10 +44,13 @@ def load_board(path):
     use_firmware()
     from headroom_fw import board as boardfile
     try:
-        return boardfile.load(path)
+        b = boardfile.load(path)
     except boardfile.BoardError as e:
         msg = str(e)
         raise CommandError(msg if msg.startswith(path) else "%s: %s" % (path, msg), BAD_INPUT)
+    for w in b.warnings:
+        print("%s: warning: %s" % (path, w), file=sys.stderr)
+    return b
 
 
 # ---- sim

@@ -49,7 +49,7 @@ def _h(p):
     d = h.digest()  # once: MicroPython finalizes the hash on digest()
     return ''.join('%02x' % c for c in d)
 _out = {}
-for _p in ('main.py', 'board.json'):
+for _p in ('boot.py', 'main.py', 'board.json'):
     try:
         _out[_p] = _h(_p)
     except OSError:

@@ -40,9 +40,13 @@ def sources(src=FIRMWARE_DIR):
     return out
 
 
+# rp2 runs these by name, as source: boot.py after every reset, main.py after it.
+AS_SOURCE = ("boot.py", "main.py")
+
+
 def target(rel):
     """What a firmware file becomes on the board."""
-    return rel if rel == "main.py" else rel[:-3] + ".mpy"
+    return rel if rel in AS_SOURCE else rel[:-3] + ".mpy"
 
 
 def _version():
@@ -71,7 +75,7 @@ def compiled(src=FIRMWARE_DIR, cache=None):
     tag = ("%s %s" % (_version(), ARCH)).encode()
     out = {}
     for rel, path in sources(src).items():
-        if rel == "main.py":
+        if rel in AS_SOURCE:
             out[rel] = path
             continue
         with open(path, "rb") as f:
@@ -91,7 +95,7 @@ def build(dest, src=FIRMWARE_DIR):
     for rel, path in sources(src).items():
         out = os.path.join(dest, target(rel))
         os.makedirs(os.path.dirname(out), exist_ok=True)
-        if rel == "main.py":
+        if rel in AS_SOURCE:
             shutil.copyfile(path, out)
         else:
             compile_one(rel, path, out)

@@ -52,12 +52,34 @@ def rows(b):
             out[b.dac_scl] = ("dac.i2c.scl", "PCM5122 SCL; 4.7 k pull-up")
     if b.power_sense is not None:
         out[b.power_sense] = ("power_sense.pin", "supply monitor output, high while the supply is "
-                              "good; hold-up after it falls: %d ms" % b.holdup_ms)
+                              "good; hold-up after it falls: %d ms" % b.holdup_ms
+                              + ("; also sets the hardware mute latch (see the power-fail "
+                                 "circuit below)" if b.hardware_mute else ""))
     return [(g, PICO_PIN.get(g, "-"), f, what) for g, (f, what) in sorted(out.items())]
+
+
+def hardware_mute(b):
+    """The power-fail circuit's description (power_sense.hardware_mute), or ''."""
+    if not b.hardware_mute:
+        return ""
+    xsmt = ("GP%d (XSMT) reaches the DAC through gate 1, undelayed; " % b.dac_xsmt
+            if b.dac is not None else "")
+    return ("Power-fail circuit (`power_sense.hardware_mute`): the supply monitor's output "
+            "(GP%d) going low sets a latch (a 74LVC1G74 D flip-flop's asynchronous set), "
+            "whose inverted output gates three nets with AND gates (a 74LVC3G08) between "
+            "the MCU and the chips: %sGP%d (PGA2311 MUTE) and GP%d (mute relay driver) go "
+            "through gates 2 and 3 behind an RC delay of %d ms (the DAC's soft-mute ramp), "
+            "so the order is the firmware's. The latch clears when the supply is good and "
+            "GP%d (MUTE) is low, i.e. once the firmware has muted: the MCU then has the "
+            "chips back. A supply-fail interrupt held off by a flash erase (up to 400 ms, "
+            "interrupts off) can then not leave the output live.\n"
+            % (b.power_sense, xsmt, b.pga_mute, b.mute_relay.pin, b.dac_mute_ms, b.pga_mute))
 
 
 def markdown(b):
     lines = ["| GPIO | Pico pin | Board field | Connects to |", "|---|---|---|---|"]
     for g, pin, field, what in rows(b):
         lines.append("| GP%d | %s | `%s` | %s |" % (g, pin, field, what))
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    hw = hardware_mute(b)
+    return text + ("\n" + hw if hw else "")

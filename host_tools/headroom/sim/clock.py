@@ -25,6 +25,7 @@ class Clock:
     def __init__(self, start_us=0, origin_us=None):
         """Starts at `start_us`; times in the trace count from `origin_us` (default: the start)."""
         self.origin_us = start_us if origin_us is None else origin_us
+        self.ticks_base_us = 0          # the MCU's timer counts from its last reset (Sim sets it)
         self.set(start_us)
         self._queue = []
         self._seq = 0
@@ -79,8 +80,15 @@ class Clock:
         self.now_us = t_us
         # Kept ready so ticks_ms()/ticks_us() return a small int without arithmetic
         # on a big int: they are called inside hard IRQs, where nothing may allocate.
-        self.ms = (t_us // 1000) & TICKS_MAX
-        self.us = t_us & TICKS_MAX
+        t = t_us - self.ticks_base_us
+        self.ms = (t // 1000) & TICKS_MAX
+        self.us = t & TICKS_MAX
+
+    def reset_ticks(self):
+        """The RP2040's timer restarts from 0 at every reset (power-on, watchdog,
+        machine.reset()); a soft reset keeps it."""
+        self.ticks_base_us = self.now_us
+        self.set(self.now_us)
 
     def elapsed_us(self):
         return self.now_us - self.origin_us

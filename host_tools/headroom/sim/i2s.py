@@ -57,6 +57,7 @@ class Registry:
         # The MCU stopped (power gone, watchdog, machine.reset): every PIO state machine
         # and DMA channel with it.
         sim.on_mcu_stop.append(lambda cause: self.stop_all())
+        sim.on_soft_reset.append(self.stop_all)
 
     def stop_all(self):
         for p in list(self.ports.values()):

@@ -18,8 +18,13 @@ Rules (`RULES`):
   driven no sooner than that relay's operate (or release) time plus `relay_settle_ms`;
 - `ramp-interval`: rises at the jack that no turn of the knob explains are at least
   `timing.ramp_interval_ms` apart;
+- `undone`: while the supply is failing (from its `power` off record until it is back),
+  once the firmware has begun to go quiet (XSMT or MUTE driven low, or the mute relay's
+  coil released), nothing drives XSMT or MUTE high or the coil on again: a pass the
+  supply-fail IRQ interrupted cannot undo it;
 - `silent-off`: when the MCU stops for want of supply, the jack is silent, XSMT low,
-  the PGA2311 muted and the mute relay's coil released;
+  the PGA2311 muted and the mute relay's coil released (by the MCU, or by the board's
+  hardware mute path: its `hardware_mute` records);
 - `click`: the signal at the jack never falls by more than 3 dB in an instant while it
   is audible (above -120 dBV: 2 dB SPL on the most sensitive IEM of the built-in
   profiles, 122 dB SPL/V, against a 0 dB SPL threshold of hearing). The DAC's soft
@@ -31,7 +36,8 @@ Rules (`RULES`):
   too, takes effect where the signal crosses zero, which is click-free by design);
 - `fault`, `crash`: the simulator found a part misused, the firmware raised.
 """
-RULES = ("relay-under-mute", "settle", "relay-settle", "ramp-interval", "silent-off", "click",
+RULES = ("relay-under-mute", "settle", "relay-settle", "ramp-interval", "silent-off", "undone",
+         "click",
          "fault", "crash")
 
 TURN_SLACK_US = 40000   # after a turn's last edge, its level changes still arrive (ZCEN 16 ms)
@@ -73,6 +79,9 @@ class Checker:
         self.last_coil_change = None   # (t_us, settle_us until the mute relay may close)
         self.turn_until = -1
         self.last_rise = None
+        self.gated = None         # the board's hardware mute path: how far it has gated
+        self.failing = False      # the supply is off (its monitor fell)
+        self.quieting = False     # ...and the firmware has begun to mute
 
     # ---- input
     def live(self, t_us, kind, fields):
@@ -90,6 +99,8 @@ class Checker:
     # ---- the rules
     def check(self, t, kind, f):
         if kind == "power":
+            self.failing = not f["on"]
+            self.quieting = False
             if f["on"]:
                 self.power_on_us = t
         elif kind == "pin":
@@ -114,6 +125,8 @@ class Checker:
                 self.turn_until = max(self.turn_until, t + f["us"] + TURN_SLACK_US)
         elif kind == "reset" or kind == "boot":
             pass
+        elif kind == "hardware_mute":
+            self.gated = None if f["stage"] == "released" else f["stage"]
         elif kind == "off":
             self._off(t)
         elif kind == "fault":
@@ -124,6 +137,15 @@ class Checker:
     def _pin(self, t, n, level):
         old = self.pins.get(n)
         self.pins[n] = level
+        if self.failing and old != level:
+            relay = n == self.mute_pin
+            mute = n == self.b.pga_mute or (self.b.dac is not None and n == self.b.dac_xsmt)
+            live = (relay and level == self.mute_on) or (mute and level == 1)
+            if live and self.quieting:
+                self._bad(t, "undone", "GP%d was driven to %d after the firmware had begun "
+                          "to mute for the failing supply" % (n, level))
+            elif (relay or mute) and not live:
+                self.quieting = True
         if n == self.mute_pin and level == self.mute_on and old != level:
             if self.power_on_us is not None and t < self.power_on_us + self.b.settle_ms * 1000:
                 self._bad(t, "settle", "the mute relay was driven %.1f ms after power-on; the "
@@ -205,11 +227,13 @@ class Checker:
         why = []
         if self.jack != (None, None):
             why.append("the jack played %s" % (self.jack,))
-        if b.dac is not None and self.pins.get(b.dac_xsmt) == 1:
+        # what the MCU drives does not reach a chip its hardware mute path has gated
+        late = self.gated != "pga_relay"
+        if b.dac is not None and self.pins.get(b.dac_xsmt) == 1 and self.gated is None:
             why.append("XSMT was high")
-        if self.pins.get(b.pga_mute) == 1:
+        if self.pins.get(b.pga_mute) == 1 and late:
             why.append("the PGA2311's MUTE was not asserted")
-        if self.pins.get(self.mute_pin) == self.mute_on:
+        if self.pins.get(self.mute_pin) == self.mute_on and late:
             why.append("the mute relay's coil was still driven")
         if why:
             self._bad(t, "silent-off", "the MCU died with " + "; ".join(why))

@@ -64,6 +64,13 @@ class PIOEngine(ProgramSlots):
         self.sms = [_SM(i) for i in range(8)]
         ProgramSlots.__init__(self, sim)
         self._listening = set()
+        sim.on_soft_reset.append(self.soft_reset)
+
+    def soft_reset(self):
+        """rp2_pio_deinit: every state machine stops, the programs are removed."""
+        for sm in self.sms:
+            sm.active = False
+        self.programs = {0: [], 1: []}
 
     # ---- programs and configuration
     def init(self, sid, program, freq, in_base=None, out_base=None, set_base=None, jmp_pin=None,
@@ -83,8 +90,9 @@ class PIOEngine(ProgramSlots):
         sm.pull_thresh = (pull_thresh if pull_thresh is not None else (shiftctrl >> 25 & 0x1F)) or 32
         sm.in_base = _pin_id(in_base) if in_base is not None else 0
         sm.jmp_pin = _pin_id(jmp_pin) if jmp_pin is not None else 0
-        sm.state = State(program_counter=sm.wrap_target,
-                         output_shift_register=ShiftRegister(0, 32))
+        # rp2_state_machine_init_helper -> pio_sm_init(pio, sm, offset, ...): the program
+        # starts at its first instruction (its offset), not at .wrap_target
+        sm.state = State(program_counter=0, output_shift_register=ShiftRegister(0, 32))
         sm.mask = _pin_mask(words)
         sm.memo = _MEMO.setdefault((tuple(words), execctrl, shiftctrl, sm.in_base), {})
         # Watch exactly the pins the program can read.
@@ -104,8 +112,11 @@ class PIOEngine(ProgramSlots):
         return sm.active
 
     def restart(self, sid):
+        """pio_sm_restart: shift counters, ISR contents and delays clear; the program
+        counter, X, Y and both FIFOs stay."""
         sm = self.sms[sid]
-        sm.state = State(program_counter=sm.wrap_target)
+        sm.state = _replace(sm.state, input_shift_register=ShiftRegister(0, 0),
+                            output_shift_register=ShiftRegister(0, 32))
 
     # ---- FIFOs and exec
     def put(self, sid, value):

@@ -12,7 +12,7 @@ import os
 import sys
 
 from . import shims, world
-from .models.controls import PowerSense, Rng, RotaryEncoder, Switch
+from .models.controls import HardwareMute, PowerSense, Rng, RotaryEncoder, Switch
 from .models.jack import Jack
 from .models.pga2311 import PGA2311Chain
 from .models.relay import Relay
@@ -151,6 +151,7 @@ class SimBoard:
         self.sim = world.Sim(self.trace, start_ms * 1000, cost=cost)
         world.current = self.sim
         self.sim.firmware = self._boot_firmware
+        self.sim.boot_py = self._boot_py
         self.rng = Rng(seed)
         self._build()
         self.console = SimConsole(self.sim)
@@ -198,9 +199,24 @@ class SimBoard:
         self.power_sense = None
         if b.power_sense is not None:
             self.power_sense = PowerSense(s, b.power_sense, b.holdup_ms)
+        self.hardware_mute = None
+        if b.hardware_mute:
+            r = b.mute_relay
+            self.hardware_mute = HardwareMute(s, b.pga_mute, r.pin, 0 if r.active_high else 1,
+                                              b.dac_xsmt if b.dac else None, b.dac_mute_ms)
         # Switches start in the low-gain, single-ended positions.
         self.set_gain("low")
         self.set_output("se")
+
+    def _boot_py(self, sim):
+        # firmware/boot.py, on the simulated board's files
+        from headroom_fw.quiet import quiet
+        quiet(_join(self.flash_dir, "board.json"))
+
+    def soft_reset(self, main=True):
+        """Ctrl-D (main.py runs again) or mpremote's raw REPL (`main` False): pins and
+        chips keep their state, boot.py runs (world.Sim.soft_reset)."""
+        self.sim.soft_reset(main)
 
     def _boot_firmware(self, sim):
         _purge_firmware()

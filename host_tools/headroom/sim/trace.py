@@ -73,6 +73,7 @@ class Trace:
         self.keep = keep
         self.lines = []
         self.listeners = []
+        self.muted = False        # while a board's state is restored: nothing happened
         if header:
             self._line(encode([("trace", VERSION), ("board", board_name)]))
 
@@ -84,6 +85,8 @@ class Trace:
 
     def emit(self, t_us, kind, fields):
         """Record an event; `fields` is a list of (key, value) after t_us and kind."""
+        if self.muted:
+            return
         if self.keep or self.sink is not None:
             self._line(encode([("t_us", t_us), ("kind", kind)] + fields))
         for fn in self.listeners:

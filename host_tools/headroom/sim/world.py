@@ -63,6 +63,10 @@ class Gpio:
         self.board_pull = None  # resistor on the board: 0, 1 or None
         self.listeners = []    # fn(gpio) called when the level changes
         self.level = None
+        # A gate on the board between the pin and its chip (a hardware mute path): while
+        # `gate` is not None the chip sees that level, whatever the MCU drives.
+        self.gate = None
+        self.gate_watch = None  # fn(gpio, level before the gate) on every update
 
     def reset(self):
         """MCU reset: input, no pull, no IRQ."""
@@ -102,6 +106,10 @@ class Gpio:
     def update(self):
         old = self.level
         new = self.resolve()
+        if self.gate_watch is not None:
+            self.gate_watch(self, new)
+        if self.gate is not None:
+            new = self.gate
         if new == old:
             return
         self.level = new
@@ -126,6 +134,9 @@ class Gpio:
             self.sim.fault("GP%d read while floating (no pull-up or driver)" % self.n)
             return 0
         return lv
+
+
+SOFT_RESET_US = 10000   # a soft reset to boot.py: the VM's re-initialisation, no boot ROM
 
 
 class Sim:
@@ -153,12 +164,18 @@ class Sim:
         self.rails_on = False     # the board's supplies, held up for a while after the input goes
         self.on_supply = []       # fn(on): the supply itself, at once (the supply monitor)
         self.firmware = None      # fn(sim) -> app object with step()
+        self.boot_py = None       # fn(sim): boot.py, run after every reset, soft ones too
+        self.on_soft_reset = []   # fn() of what a soft reset stops (I2S, PIO, timers)
+        self.timers = set()       # machine.Timer objects with an event pending
         self.app = None
         self.next_wake_us = None
         self.irq_depth = 0        # machine.disable_irq nesting
         self._pending_irqs = []
         self.scheduled = []       # micropython.schedule queue
         self.schedule_depth = 8   # MICROPY_SCHEDULER_DEPTH on rp2 (ports/rp2/mpconfigport.h)
+        # The MicroPython release the board runs, where the rp2 port's behaviour changed
+        # between releases (SPI miso=None): 1.24.1, the UF2 of the rp2 tier.
+        self.micropython = (1, 24, 1)
         self.hard_irq_hook = None  # fn(sim, handler, pin): heap_lock on MicroPython (irqlock.py)
         # Brackets around the simulator's own work inside a firmware call (a pin write
         # recorded in the trace): irqlock.py unlocks the heap there, the benchmark
@@ -171,6 +188,8 @@ class Sim:
         self.wdt_event = None
         self.wdt_timeout_ms = None
         self.after_step = []      # fn() run after each firmware step
+        self.calls = 0            # the main code's charged calls so far
+        self.at_call = None       # (n, fn): fn() as the n-th call is charged (tests)
         self.resets = 0
         self.spi_pins = {}        # gpio -> (spi id, role)
         self.generation = 0       # counts MCU stops, so a sleeping caller knows
@@ -217,6 +236,11 @@ class Sim:
         if self.in_irq:
             self._owed_us += us   # the preempted code pays, once the handler returns
             return
+        self.calls += 1
+        if self.at_call is not None and self.calls >= self.at_call[0]:
+            fn = self.at_call[1]
+            self.at_call = None
+            fn()                  # e.g. the supply fails right here, inside the pass
         gen = self.generation
         tok = self.sim_enter()
         try:
@@ -347,6 +371,7 @@ class Sim:
                 self._stop_event = None
             else:
                 self.reset_cause = "power-on"
+                self.clock.reset_ticks()
                 self._boot_event = self.clock.after(self.boot_delay_us(), self._mcu_start)
         else:
             if self._boot_event is not None:
@@ -409,9 +434,16 @@ class Sim:
         self.emit("boot", [])
         for fn in self.on_mcu_start:
             fn()
+        self._run_boot(True)
+
+    def _run_boot(self, main):
+        """boot.py, then (from the friendly REPL) main.py: the firmware."""
         self.in_firmware += 1
         try:
-            self.app = self.firmware(self)
+            if self.boot_py is not None:
+                self.boot_py(self)
+            if main:
+                self.app = self.firmware(self)
         except (SimFault, PowerLost):
             raise
         except Exception as e:
@@ -419,11 +451,70 @@ class Sim:
             return
         finally:
             self.in_firmware -= 1
-        self.next_wake_us = self.clock.now_us
+        self.next_wake_us = self.clock.now_us if self.app is not None else None
 
     def boot_delay_us(self):
         """Power-on (or reset) to the first line of main.py."""
         return self.cost.boot() if self.cost.enabled else MCU_BOOT_US
+
+    # ---- a soft reset's state, carried across processes (the virtual board's VM)
+    def snapshot(self):
+        """What a soft reset keeps: every GPIO's mode, output and pulls, the SPI pins,
+        and each chip model's state (JSON-able)."""
+        return {"gpio": [[g.mode, g.out, g.pull] for g in self.gpio],
+                "spi_pins": [[n, v[0], v[1]] for n, v in self.spi_pins.items()],
+                "models": [m.snapshot() if hasattr(m, "snapshot") else None
+                           for m in self.models]}
+
+    def restore(self, d):
+        """Back to a snapshot() of the same board, silently: the trace shows nothing
+        happening, since on the board nothing did."""
+        self.trace.muted = True
+        try:
+            for g, (mode, out, pull) in zip(self.gpio, d["gpio"]):
+                g.mode, g.out, g.pull = mode, out, pull
+            for g in self.gpio:
+                g.update()
+            self.spi_pins = {n: (i, role) for n, i, role in d["spi_pins"]}
+            for m, s in zip(self.models, d["models"]):
+                if s is not None:
+                    m.restore(s)
+        finally:
+            self.trace.muted = False
+
+    def soft_reset(self, main=True):
+        """A soft reset (Ctrl-D, or mpremote entering the raw REPL), as rp2's main.c does
+        it: every GPIO keeps its mode, level and pulls, and the chips keep their state;
+        pin IRQs, PIO, I2S, timers and the schedule queue stop; the watchdog and the
+        ticks keep counting. boot.py runs, then main.py only when `main` (the friendly
+        REPL's Ctrl-D; not from the raw REPL)."""
+        if not self.mcu_powered:
+            return
+        self.emit("reset", [("cause", "soft")])
+        self.generation += 1
+        self.app = None
+        self.next_wake_us = None
+        self.waiting = None
+        self.scheduled = []
+        self._pending_irqs = []
+        self._latched = []
+        self._owed_us = 0
+        self.irq_depth = 0
+        for g in self.gpio:
+            g.handler = None
+            g.handle = None
+            g.trigger = 0
+            g.hard = False
+        for t in list(self.timers):
+            t.deinit()
+        for fn in self.on_soft_reset:
+            fn()
+        self._boot_event = self.clock.after(SOFT_RESET_US, self._soft_start, main)
+
+    def _soft_start(self, main):
+        self._boot_event = None
+        if self.mcu_powered:
+            self._run_boot(main)
 
     def reset_mcu(self, cause):
         """Watchdog or machine.reset(): the MCU restarts, the supply stays."""
@@ -431,6 +522,7 @@ class Sim:
         self.reset_cause = cause
         self.emit("reset", [("cause", cause)])
         self._mcu_stop(cause=cause)
+        self.clock.reset_ticks()
         self._boot_event = self.clock.after(self.boot_delay_us(), self._mcu_start)
 
     def _crash(self, e):

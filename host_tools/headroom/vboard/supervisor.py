@@ -108,7 +108,7 @@ def _raw_termios(fd):
 class VM:
     """One run of the MicroPython VM: stdin a pipe from us, stdout and stderr a pipe to us."""
 
-    def __init__(self, board, image, mode, cause, trace=None, t0_us=0):
+    def __init__(self, board, image, mode, cause, trace=None, t0_us=0, state=None):
         self.mode = mode
         side_r, side_w = os.pipe()
         cut_r, self.cut = os.pipe()
@@ -120,6 +120,8 @@ class VM:
                 "side=%d" % side_w, "cut=%d" % cut_r, "ctl=%d" % ctl_r, "t0=%d" % t0_us]
         if trace:
             args.append("trace=" + trace)
+        if state:
+            args.append("state=" + state)
         # A session of its own: a Ctrl-C typed at the supervisor's terminal is not the VM's.
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, close_fds=True,
@@ -231,6 +233,12 @@ class Supervisor:
         self.trace = trace
         self.log = log or (lambda msg: print("virtual-board: " + msg, file=sys.stderr, flush=True))
         self.path = port_link       # where hosts open the port: a link to the current pty
+        # What a soft reset keeps (pins, chip states), from one VM to the next
+        self.state_dir = tempfile.mkdtemp(prefix="headroom-vboard-state-")
+        self.state = os.path.join(self.state_dir, "soft-reset.json")
+        import atexit
+        import shutil
+        atexit.register(shutil.rmtree, self.state_dir, True)
         self.master = None
         self.plug_in()
         self.control = None
@@ -269,7 +277,7 @@ class Supervisor:
     # ---- the VM's life
     def start_vm(self, mode, cause="power-on"):
         t0 = int((time.monotonic() - self.started) * 1e6) if self.vm is not None else 0
-        self.vm = VM(self.board, self.image, mode, cause, self.trace, t0)
+        self.vm = VM(self.board, self.image, mode, cause, self.trace, t0, self.state)
         if self.cut_left is not None:
             self.vm.arm_cut(self.cut_left)
         self.mode = FRIENDLY
@@ -336,7 +344,9 @@ class Supervisor:
         else:
             self.quick_exits = 0
         self.send_host(b"MPY: soft reboot\r\n")
-        self.start_vm(RAW if self.mode == RAW else FRIENDLY)
+        # a soft reset: the pins keep driving and the chips keep their state (the VM that
+        # ended wrote them down; one that died without doing so starts as from power-on)
+        self.start_vm(RAW if self.mode == RAW else FRIENDLY, "soft")
 
     # ---- the port: plugged in while the board's USB is up
     def plug_in(self):
@@ -375,13 +385,17 @@ class Supervisor:
         self.powered = False
         vm = self.vm
         if vm is not None and vm.tell("power off"):
-            deadline = time.monotonic() + 1.5  # the hold-up time, and a VM busy at the REPL
+            # The VM runs the hold-up time and says `off`; the limit only guards against a
+            # VM that hangs (a loaded machine takes well under a second).
+            deadline = time.monotonic() + 20
             while vm.proc.poll() is None and not vm.off and time.monotonic() < deadline:
                 vm.read_side()
                 time.sleep(0.005)
         if vm is not None:
             vm.off = True
             vm.kill()
+        # no supply, no USB: the port is gone before the command is answered
+        self.unplug()
 
     def power_on(self):
         if self.powered:

@@ -54,6 +54,8 @@ _shims = _host_tools + "/headroom/sim/shims"
 _side = None
 _realtime = None
 _main_globals = None
+_state_out = None     # where a soft reset writes down the pins and chips (state=FILE)
+_board = None
 
 
 def side(msg):
@@ -236,8 +238,10 @@ def _hang():
             pass
 
 
-def _build(board, board_name, trace_sink, cause, t0_us=0):
-    """The simulated board's parts, powered, the MCU started (without the firmware)."""
+def _build(board, board_name, trace_sink, cause, t0_us=0, kept=None):
+    """The simulated board's parts, powered, the MCU started (without the firmware).
+    `kept`: after a soft reset, what the last VM wrote down: the pins keep driving and the
+    chips keep their state, as on rp2, so the trace shows only the reset."""
     from headroom.sim import world
     from headroom.sim.irqlock import install as lock_irqs
     from headroom.sim.models.controls import Rng
@@ -255,6 +259,7 @@ def _build(board, board_name, trace_sink, cause, t0_us=0):
     b.board_name = board_name
     b.flash_dir = "/"
     b.trace = Trace(board_name, trace_sink, False, header=t0_us == 0)
+    b.trace.muted = kept is not None
     b.sim = world.Sim(b.trace, t0_us, 0)
     world.current = b.sim
     b.rng = Rng(1)
@@ -267,6 +272,11 @@ def _build(board, board_name, trace_sink, cause, t0_us=0):
     sim.power(True)
     sim.clock.run_until(sim.clock.now_us + world.MCU_BOOT_US, sim.run_scheduled)
     sim.reset_cause = cause
+    if kept is not None:
+        sim.restore(kept["sim"])
+        sim.reset_cause = kept["reset_cause"]
+        b.trace.muted = False
+        sim.emit("reset", [("cause", "soft")])
     sim.reset_mcu = _hard_reset(sim)
     sim.sleep_us = _paced_sleep(sim, Pacer(_realtime, sim.clock.now_us), _Control(b))
     sim.feed_wdt = _told_watchdog(sim.feed_wdt)
@@ -365,6 +375,13 @@ def _sweep():
     and the GC finalises what nothing else holds (at exit: sys.atexit).
     """
     import gc
+    global _state_out
+    if _state_out is not None and _board is not None:
+        import json
+        _state_out.write(json.dumps({"sim": _board.sim.snapshot(),
+                                     "reset_cause": _board.sim.reset_cause}))
+        _state_out.close()
+        _state_out = None
     if _main_globals is not None:
         for k in list(_main_globals):
             if k != "__name__":
@@ -396,6 +413,18 @@ def _print_exception(e):
             print(line)
 
 
+def _read_kept(path):
+    """What the VM before wrote at its soft reset; None (a fresh board) when it wrote
+    nothing: it died instead (a crash, a kill)."""
+    import json
+    try:
+        with open(path) as f:
+            d = json.loads(f.read())
+        return d if isinstance(d, dict) and "sim" in d else None
+    except (OSError, ValueError):
+        return None
+
+
 def _setup(opts):
     _preload()
     board = _load_board(opts["board"])
@@ -403,6 +432,12 @@ def _setup(opts):
     trace = open(opts["trace"], "a" if t0 else "w") if opts.get("trace") else None
     # Opened now: once the image is mounted at /, the host's /proc is out of reach.
     ctl = open("/proc/self/fd/" + opts["ctl"], "rb") if opts.get("ctl") else None
+    kept = None
+    global _state_out, _board
+    if opts.get("state"):
+        if opts.get("cause") == "soft":
+            kept = _read_kept(opts["state"])
+        _state_out = open(opts["state"], "w")   # this VM's, written at its soft reset
     fs = _mount(opts["image"], int(opts.get("cut", "0")))
     vfs.umount("/")
     vfs.mount(fs, "/")
@@ -411,8 +446,9 @@ def _setup(opts):
     sys.path[:] = ["", ".frozen", "/lib"]
     import machine
     machine.soft_reset = _soft_reset
-    _build(board, opts["board"][opts["board"].rfind("/") + 1:], trace, opts.get("cause", "power-on"),
-           t0)
+    cause = opts.get("cause", "power-on")
+    _board = _build(board, opts["board"][opts["board"].rfind("/") + 1:], trace,
+                    "power-on" if cause == "soft" else cause, t0, kept)
     if ctl is not None:
         _controls[0].open(ctl)
 

@@ -152,3 +152,67 @@ class PowerSense:
     def stick(self, low):
         self.stuck_low = low
         self._on_power(self.sim.supply_on)
+
+
+class HardwareMute:
+    """The board's hardware mute path (power_sense.hardware_mute): a latch set when the
+    supply monitor's output falls gates the DAC's XSMT low at once, and the PGA2311's
+    MUTE and the mute relay's driver to their quiet levels `delay_ms` later (an RC delay:
+    the DAC's soft-mute ramp first, as the firmware does it). The MCU clears the latch by
+    driving MUTE low (muted) while the supply is good; until then the chips see the quiet
+    levels whatever the MCU drives, so a supply-fail IRQ held off by a flash erase cannot
+    leave the output live. Trace: `hardware_mute` {"latched": bool, "stage": "xsmt" |
+    "pga_relay" | "released"}."""
+
+    def __init__(self, sim, mute_pin, relay_pin, relay_quiet, xsmt_pin, delay_ms):
+        self.sim = sim
+        self.first = [(xsmt_pin, 0)] if xsmt_pin is not None else []
+        self.second = [(mute_pin, 0), (relay_pin, relay_quiet)]
+        self.mute_pin = mute_pin
+        self.delay_us = delay_ms * 1000
+        self.latched = False
+        self._pending = None
+        sim.gpio[mute_pin].gate_watch = self._watch
+        sim.on_supply.append(self._on_supply)
+
+    def _gate(self, pins, stage):
+        for n, lv in pins:
+            self.sim.gpio[n].gate = lv
+        for n, _ in pins:
+            self.sim.gpio[n].update()
+        self.sim.emit("hardware_mute", [("latched", self.latched), ("stage", stage)])
+
+    def _on_supply(self, on):
+        if on or self.latched:
+            if on:
+                self._watch(self.sim.gpio[self.mute_pin], self.sim.gpio[self.mute_pin].resolve())
+            return
+        self.latched = True
+        if self.first:
+            self._gate(self.first, "xsmt")
+        if self.delay_us and self.first:
+            self._pending = self.sim.clock.after(self.delay_us, self._second)
+        else:
+            self._second()
+
+    def _second(self, _=None):
+        self._pending = None
+        if self.latched:
+            self._gate(self.second, "pga_relay")
+
+    def _watch(self, g, raw):
+        # the latch clears once the supply is good and the MCU (or MUTE's pull-down) holds
+        # MUTE low: the firmware has muted, so opening the gates changes nothing audible
+        if not self.latched or not self.sim.supply_on or raw != 0:
+            return
+        self.latched = False
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
+        pins = self.first + self.second
+        for n, _ in pins:
+            self.sim.gpio[n].gate = None
+        for n, _ in pins:
+            if n != g.n:
+                self.sim.gpio[n].update()
+        self.sim.emit("hardware_mute", [("latched", False), ("stage", "released")])

@@ -45,6 +45,7 @@ class Jack:
             self.ramp_us = (self.RAMP_SAMPLES * 1000000 + board.i2s_rate - 1) // board.i2s_rate
             sim.gpio[xsmt].listeners.append(self._on_xsmt)
         pga.listeners.append(self.update)
+        sim.models.append(self)   # last: restored after the parts it follows
         for r in (mute_relay, gain_relay, output_relay):
             if r is not None:
                 r.listeners.append(self.update)
@@ -82,6 +83,18 @@ class Jack:
     def _ramp_done(self, high):
         self._ramp_event = None
         self.dac = "on" if high else "off"
+        self.update()
+
+    def snapshot(self):
+        return {"dac": self.dac}
+
+    def restore(self, s):
+        if self._ramp_event is not None:
+            self._ramp_event.cancel()
+            self._ramp_event = None
+        d = s["dac"]
+        self.dac = "on" if d in ("on", "up") else "off"
+        self.state = None
         self.update()
 
     def update(self):

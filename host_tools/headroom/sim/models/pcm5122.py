@@ -144,6 +144,15 @@ class PCM5122(Receiver):
             for r in _PAGES[p]:
                 self.regs[p][r] = _PAGES[p][r][0]
 
+    def snapshot(self):
+        return {"page": self.page, "regs": [list(self.regs[0]), list(self.regs[1])]}
+
+    def restore(self, s):
+        self.page = s["page"]
+        self.regs = {0: bytearray(s["regs"][0]), 1: bytearray(s["regs"][1])}
+        self._stopped_dac()
+        self.publish_now()
+
     def reg(self, page, r):
         """A register as the chip holds it (test access, no side effects)."""
         return self.regs[page][r]

@@ -145,6 +145,16 @@ class PGA2311Chain:
             return None
         return code - 192
 
+    def snapshot(self):
+        return {"chips": [[c.sr, c.codes[0], c.codes[1]] for c in self.chips]}
+
+    def restore(self, s):
+        self._cancel()
+        self.bits = 0
+        for c, (sr, left, right) in zip(self.chips, s["chips"]):
+            c.sr, c.codes = sr, [left, right]
+        self._report()
+
     def _report(self):
         mute = self.muted()
         for i, c in enumerate(self.chips):

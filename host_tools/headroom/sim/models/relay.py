@@ -47,5 +47,20 @@ class Relay:
         for fn in self.listeners:
             fn()
 
+    def snapshot(self):
+        return {"energized": self.energized}
+
+    def restore(self, s):
+        """The contacts where they were (a soft reset in another process: nothing moved)."""
+        if self._event is not None:
+            self._event.cancel()
+            self._event = None
+        self.energized = bool(s["energized"])
+        self.coil = self.sim.rails_on and self.sim.gpio[self.gpio].level == self.active
+        if self.coil != self.energized:
+            self._event = self.sim.clock.after(
+                self.operate_us if self.coil else self.release_us, self._move, self.coil)
+        self._report()
+
     def _report(self):
         self.sim.emit("chip", [("chip", "relay." + self.name), ("state", [("energized", self.energized)])])

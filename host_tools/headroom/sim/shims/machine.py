@@ -9,7 +9,10 @@ from headroom.sim import world as _world
 PWRON_RESET = 1
 WDT_RESET = 3
 
-_CLK_PERI = 125000000
+# clk_peri, which clocks SPI: 48 MHz (from the USB PLL) since MicroPython 1.24; before,
+# it ran from clk_sys (125 MHz).
+_CLK_PERI = 48000000
+_UNSET = object()     # an argument left out, told apart from one given as None
 _WDT_MAX_MS = 8388
 
 
@@ -66,22 +69,25 @@ class Pin:
     ALT_PWM = 4
     ALT_SIO = 5
 
-    def __init__(self, id, mode=-1, pull=-1, *, value=None, drive=None, alt=None):
+    # rp2 (ports/rp2/machine_pin.c): Pin(id, mode, pull, *, value, alt) with no `drive`;
+    # no mode() or pull() methods; irq() without `priority` or `wake`. The stubs allow
+    # them, so only this shim can refuse them before a board does.
+    def __init__(self, id, *args, **kw):
         self.id = _gpio_id(id)
-        if mode != -1 or pull != -1 or value is not None:
-            self.init(mode, pull, value=value, drive=drive, alt=alt)
+        if args or kw:            # Pin(id) alone changes nothing
+            self.init(*args, **kw)
 
-    def init(self, mode=-1, pull=-1, *, value=None, drive=None, alt=None):
-        if mode not in (-1, Pin.IN, Pin.OUT, Pin.OPEN_DRAIN):
+    def init(self, mode=None, pull=None, *, value=None, alt=None):
+        """Like rp2: a mode left out (None) stays, a pull left out (None) is cleared."""
+        if mode not in (None, Pin.IN, Pin.OUT, Pin.OPEN_DRAIN):
             raise ValueError("invalid pin mode")
-        if pull not in (-1, None, Pin.PULL_UP, Pin.PULL_DOWN):
+        if pull not in (None, 0, Pin.PULL_UP, Pin.PULL_DOWN):
             raise ValueError("invalid pull")
         s = _sim()
         _busy(s)
         t = s.sim_enter()
         s.spi_release_pin(self.id)
-        s.mcu_set(self.id, mode=None if mode == -1 else mode, out=value,
-                  pull=-1 if pull == -1 else pull)
+        s.mcu_set(self.id, mode=mode, out=value, pull=pull or None)
         s.sim_exit(t)
 
     def value(self, x=None):
@@ -116,20 +122,7 @@ class Pin:
         g = _sim().gpio[self.id]
         self.value(1 - g.out)
 
-    def mode(self, mode=None):
-        g = _sim().gpio[self.id]
-        if mode is None:
-            return g.mode
-        self.init(mode)
-
-    def pull(self, pull=None):
-        g = _sim().gpio[self.id]
-        if pull is None:
-            return g.pull
-        self.init(pull=pull)
-
-    def irq(self, handler=None, trigger=IRQ_FALLING | IRQ_RISING, *, priority=1, wake=None,
-            hard=False):
+    def irq(self, handler=None, trigger=IRQ_FALLING | IRQ_RISING, *, hard=False):
         if trigger & ~(Pin.IRQ_FALLING | Pin.IRQ_RISING):
             raise ValueError("invalid trigger")
         s = _sim()
@@ -172,22 +165,24 @@ class SPI:
     _DEFAULT_PINS = ((18, 19, 16), (10, 11, 8))  # Pico: (sck, mosi, miso) of SPI0, SPI1
 
     def __init__(self, id, baudrate=1000000, *, polarity=0, phase=0, bits=8, firstbit=MSB,
-                 sck=None, mosi=None, miso=None):
+                 sck=None, mosi=None, miso=_UNSET):
         if not isinstance(id, int) or not 0 <= id <= 1:
             raise ValueError("SPI(%s) doesn't exist" % (id,))
         self.id = id
         d = SPI._DEFAULT_PINS[id]
         self.sck, self.mosi, self.miso = d
+        if miso is None and _sim().micropython >= (1, 25):
+            self.miso = None       # 1.25+: None means no MISO pin at all
         for name, p, role in (("SCK", sck, 2), ("MOSI", mosi, 3), ("MISO", miso, 0)):
-            if p is None:
-                continue
+            if p is None or p is _UNSET:
+                continue    # left out (or None before 1.25): the block's default pin
             n = _gpio_id(p)
             if n & 3 != role or (n >> 3) & 1 != id:
                 raise ValueError("bad %s pin" % name)
             setattr(self, name.lower(), n)
         self.baudrate = self.polarity = self.phase = self.bits = self.firstbit = None
         self.init(baudrate=baudrate, polarity=polarity, phase=phase, bits=bits, firstbit=firstbit)
-        # Like the rp2 port, the peripheral takes all three pins, MISO too when not given.
+        # Like the rp2 port, the peripheral takes its pins, the default MISO when not given.
         _sim().spi_claim(self)
 
     def init(self, baudrate=-1, *, polarity=-1, phase=-1, bits=-1, firstbit=-1):
@@ -236,7 +231,7 @@ class SPI:
     def __repr__(self):
         return "SPI(%d, baudrate=%d, polarity=%d, phase=%d, bits=%d, sck=%d, mosi=%d, miso=%d)" % (
             self.id, self.baudrate, self.polarity, self.phase, self.bits,
-            self.sck, self.mosi, self.miso)
+            self.sck, self.mosi, -1 if self.miso is None else self.miso)
 
 
 class I2C:
@@ -398,13 +393,17 @@ class Timer:
         self._mode = mode
         self._cb = callback
         self._hard = hard
-        self._event = _sim().clock.after(self._us, self._fire)
+        s = _sim()
+        self._event = s.clock.after(self._us, self._fire)
+        s.timers.add(self)      # a soft reset stops it
 
     def _fire(self, _):
         s = _sim()
         self._event = None
+        s.timers.discard(self)
         if self._mode == Timer.PERIODIC:
             self._event = s.clock.after(self._us, self._fire)
+            s.timers.add(self)
         if self._cb is not None:
             if self._hard:
                 self._cb(self)
@@ -415,6 +414,7 @@ class Timer:
         if self._event is not None:
             self._event.cancel()
             self._event = None
+            _sim().timers.discard(self)
 
 
 class WDT:

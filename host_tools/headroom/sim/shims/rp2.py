@@ -253,6 +253,21 @@ def _engine():
     return pio
 
 
+_SMALL_MIN = -(1 << 30)     # rp2's small ints are 31 bits (the Unix port's VM: 63)
+_SMALL_END = 1 << 30
+
+
+def _small(v, what):
+    """In a hard IRQ, a value outside rp2's small-int range would be a long int: an
+    allocation, MemoryError with the heap locked. The 64-bit VM cannot show it; this does."""
+    s = _world.current
+    if s.in_irq and not _SMALL_MIN <= v < _SMALL_END:
+        s.fault("%s returned %d (0x%x) in a hard IRQ: on rp2 ints from 2**30 up are long "
+                "ints and allocate (MemoryError); shift or mask the value first"
+                % (what, v, v & 0xFFFFFFFF))
+    return v
+
+
 class StateMachine:
     def __init__(self, id, program=None, freq=-1, *, in_base=None, out_base=None, set_base=None,
                  jmp_pin=None, sideset_base=None, in_shiftdir=None, out_shiftdir=None,
@@ -289,7 +304,7 @@ class StateMachine:
             for i in range(len(buf)):
                 buf[i] = _engine().get(self.id) >> shift
             return buf
-        return _engine().get(self.id) >> shift
+        return _small(_engine().get(self.id) >> shift, "StateMachine.get()")
 
     def put(self, value, shift=0):
         if isinstance(value, int):
