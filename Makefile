@@ -26,7 +26,7 @@ screenshot: $(STAMP)
 
 ## The whole test suite (fixed-seed hypothesis profile, as CI runs it), after the lint.
 # The virtual-board end-to-end tests (real mpremote over a pseudo-terminal).
-E2E := tests/test_vboard.py tests/test_flash.py tests/test_packaging.py
+E2E := tests/test_vboard.py tests/test_vboard_inputs.py tests/test_flash.py tests/test_packaging.py
 
 test: lint
 	$(PY) -m pytest -q -n 2

@@ -388,11 +388,54 @@ def do_install(args):
 def args_vboard(p):
     from .vboard.supervisor import add_arguments
     add_arguments(p)
+    p.set_defaults(board=None)
+    p.add_argument("--send", action="append", metavar="LINE",
+                   help="instead of starting a board: send an input line (turn +N [at R/s], "
+                        "press, hold MS, switch gain|output ..., wait MS, power off|on|cycle) to "
+                        "the virtual board running on --port, and wait until the board has done "
+                        "it; repeat for several, in order")
 
 
 def do_vboard(args):
+    if args.send:
+        return _send_inputs(args)
+    from .vboard.supervisor import DEFAULT_BOARD as VBOARD_DEFAULT
     from .vboard.supervisor import run
+    args.board = args.board or VBOARD_DEFAULT
     return run(args)
+
+
+def _send_inputs(args):
+    """--send: input lines to a running virtual board, one after another, each once the one
+    before it is over on the board."""
+    from .vboard.client import ControlClient, control_path
+    from .vboard.inputs import InputError, duration_us, parse
+    extra = [o for o, v in (("--board", args.board), ("--image", args.image),
+                            ("--trace", args.trace), ("--lenient-watchdog", args.lenient_watchdog))
+             if v]
+    if extra:
+        raise CommandError("--send talks to a running virtual board; %s start%s one"
+                           % (", ".join(extra), "s" if len(extra) == 1 else ""), BAD_INPUT)
+    if not (args.port or args.control):
+        raise CommandError("--send needs the virtual board's --port (or its --control socket)",
+                           BAD_INPUT)
+    steps = []
+    for line in args.send:
+        try:
+            steps.append((line, parse(line, None)))
+        except InputError as e:
+            raise CommandError("%r: %s" % (line, e), BAD_INPUT)
+    client = ControlClient(control_path(args.port, args.control))
+    try:
+        for line, step in steps:
+            answer = client.ask(line, 30 + 2 * duration_us(step) / 1e6)
+            if answer != "ok":
+                raise CommandError("%s: %s" % (line, answer[7:] if answer.startswith("error: ")
+                                                  else answer), PROBLEM)
+            print("%s: done" % line, flush=True)
+    finally:
+        client.close()
+    return OK
 
 
 # name: (handler, argument factory, help)
