@@ -215,3 +215,57 @@ def test_an_input_needs_the_firmware_running(tmp_path):
         assert not os.path.exists(vb.path)
     finally:
         vb.stop()
+
+
+def test_the_attached_panel_turns_the_knob_and_shows_what_the_firmware_reports(board):
+    """`headroom panel --attach PORT` in Textual's headless pilot: the keys go to the
+    virtual board as inputs, the screen shows its firmware's state, and other commands
+    still reach the board (through the panel's relay)."""
+    import asyncio
+
+    from headroom.panel.attached import Attached
+    from headroom.panel.attached_app import AttachedApp
+    from headroom.panel.screenshot import svg_text
+
+    v0 = playing(board)["volume"]
+
+    def screen(app):
+        return "\n".join(svg_text(app.export_screenshot()))
+
+    async def until(app, pilot, cond, what, timeout=60):
+        end = time.monotonic() + timeout
+        while True:
+            app.refresh_panel()
+            if cond():
+                return
+            assert time.monotonic() < end, what
+            await pilot.pause(0.05)
+
+    def volume(hands):
+        s = hands.watcher.state
+        return s.get("volume") if s else None
+
+    async def go():
+        hands = Attached(board.path)
+        app = AttachedApp(hands)              # live: its own timer polls the board too
+        async with app.run_test(size=(120, 32)) as pilot:
+            await until(app, pilot, lambda: volume(hands) == v0, "the board's state")
+            assert "volume  %+.1f dBV" % v0 in screen(app)
+            await pilot.press("right")
+            await pilot.press("right")          # the first two detents: 0.5 dB each
+            await until(app, pilot, lambda: not hands.in_flight, "the answers")
+            await until(app, pilot, lambda: volume(hands) == v0 + 1.0, "the new volume")
+            text = screen(app)
+            assert "volume  %+.1f dBV" % (v0 + 1.0) in text
+            assert "input turn +1 at 10/s" in text and " done" in text
+            # Beside the attached panel, `headroom status` gets its reply through it.
+            rc, out, err = headroom("status", "--json", "--port", board.path)
+            assert rc == 0 and json.loads(out)["volume"] == v0 + 1.0, err
+            # What the board refuses shows as the panel's message, and changes nothing.
+            await pilot.press("o")              # pico-se has no output switch
+            await until(app, pilot, lambda: not hands.in_flight, "the refusal")
+            assert "this board has no output switch" in screen(app)
+            await pilot.press("b")              # no held button on an attached board
+            assert "needs the simulated panel" in screen(app)
+            assert volume(hands) == v0 + 1.0
+    asyncio.run(go())

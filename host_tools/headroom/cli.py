@@ -103,12 +103,19 @@ def args_panel(p):
                    "closes (and on S)")
     p.add_argument("--trace", help="write the session's JSON Lines trace here when the panel closes "
                    "(with --save: the trace the saved script replays to)")
+    p.add_argument("--attach", metavar="PORT",
+                   help="instead of a simulated board: the virtual board running on PORT "
+                        "(headroom virtual-board), its inputs sent to its control socket, what "
+                        "its firmware reports on the screen")
+    p.add_argument("--control", help="with --attach: the control socket (default: PORT + .control)")
 
 
 def do_panel(args):
     from .panel.session import SPEEDS
     from .sim.scenario import ScenarioError
 
+    if args.attach or args.control:
+        return _attach(args)
     load_board(args.board)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         # No terminal (CI, a pipe): the scripted timeline, exactly as `headroom sim` gives it.
@@ -150,6 +157,29 @@ def do_panel(args):
         say("headroom panel: FAULT: %s" % session.stopped)
     bad = session.stopped or session.checker.violations or session.failures() or sim.crashes
     return PROBLEM if bad else OK
+
+
+def _attach(args):
+    """--attach: the panel on a running virtual board."""
+    if not args.attach:
+        raise CommandError("--control goes with --attach PORT", BAD_INPUT)
+    extra = [o for o, v in (("--replay", args.replay), ("--save", args.save),
+                            ("--trace", args.trace)) if v]
+    if extra:
+        raise CommandError("%s: for the simulated panel, not with --attach (the virtual board "
+                           "keeps its own trace: headroom virtual-board --trace)" % ", ".join(extra),
+                           BAD_INPUT)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise CommandError("--attach needs a terminal; from a script, `headroom virtual-board "
+                           "--port PORT --send LINE` sends the inputs", BAD_INPUT)
+    from .panel.attached import Attached
+    from .panel.attached_app import AttachedApp
+    hands = Attached(args.attach, args.control)
+    try:
+        AttachedApp(hands).run()
+    finally:
+        hands.close()
+    return OK
 
 
 def _write_trace(session):
