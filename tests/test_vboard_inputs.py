@@ -269,3 +269,30 @@ def test_the_attached_panel_turns_the_knob_and_shows_what_the_firmware_reports(b
             assert "needs the simulated panel" in screen(app)
             assert volume(hands) == v0 + 1.0
     asyncio.run(go())
+
+
+def test_attach_refuses_what_is_not_for_it(tmp_path):
+    """Without a terminal, or with the simulated panel's own options: bad input, exit 2."""
+    port = str(tmp_path / "ttyACM0")
+    for args, words in ((["--attach", port], "--attach needs a terminal"),
+                        (["--attach", port, "--save", str(tmp_path / "s.scn")],
+                         "--save: for the simulated panel, not with --attach"),
+                        (["--control", port + ".control"], "--control goes with --attach")):
+        rc, out, err = headroom("panel", *args)
+        assert rc == 2 and words in err, (args, rc, err)
+        no_traceback(err)
+
+
+def test_an_input_cut_short_by_a_power_cycle_is_answered_so(board):
+    import socket
+    playing(board)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(60)
+        s.connect(board.control_path)
+        s.sendall(b"hold 20000\n")            # 20 s: the power goes long before it is over
+        assert board.control("power cycle") == "ok"
+        answer = s.recv(4096).decode()
+    assert answer == "error: the board restarted (power, reset) before the input was over\n"
+    assert playing(board)["phase"] == "playing"   # and the board is back, taking inputs
+    rc, out, err = send(board, "press", "press")
+    assert rc == 0, err
