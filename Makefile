@@ -31,9 +31,11 @@ E2E := tests/test_vboard.py tests/test_vboard_inputs.py tests/test_flash.py test
 test: lint
 	$(PY) -m pytest -q -n 2
 
-## Only the virtual board driven by the real mpremote: flash, copy, reset, power cuts.
+## Only the virtual board driven by the real mpremote: flash, copy, reset, power cuts, inputs.
+# A temporary folder of its own: pytest empties its basetemp at start, so beside a running
+# `make test` (build/pytest) it would delete that run's flash images.
 test-board: $(STAMP)
-	$(PY) -m pytest -q -n 2 $(E2E)
+	$(PY) -m pytest -q -n 2 --basetemp=build/pytest-board $(E2E)
 
 ## The rp2 tier: the firmware on MicroPython's real rp2 port in an emulated RP2040 (rp2040py).
 # UF2: MicroPython for the Raspberry Pi Pico (RPI_PICO, 1.23 or newer, from micropython.org).

@@ -290,7 +290,8 @@ def test_an_input_cut_short_by_a_power_cycle_is_answered_so(board):
         s.settimeout(60)
         s.connect(board.control_path)
         s.sendall(b"hold 20000\n")            # 20 s: the power goes long before it is over
-        assert board.control("power cycle") == "ok"
+        rc, out, err = send(board, "power cycle")
+        assert (rc, out) == (0, "power cycle: done\n"), err
         answer = s.recv(4096).decode()
     assert answer == "error: the board restarted (power, reset) before the input was over\n"
     assert playing(board)["phase"] == "playing"   # and the board is back, taking inputs

@@ -9,7 +9,7 @@ on the simulated board, each step once the one before it is over, on the virtual
 (`Queue`). `power` lines are the supervisor's: it owns the supply (a VM cannot switch
 itself back on).
 """
-from headroom.sim.scenario import AFTER_MS, Runner, ScenarioError, parse_line
+from headroom.sim.scenario import AFTER_MS, Runner, ScenarioError, Step, parse_line
 
 VM_OPS = ("turn", "hold", "switch", "wait")   # run by the VM; `power` by the supervisor
 HELP = ("turn +N|-N [at R/s] [bounce US], press, hold MS, switch gain low|high, "
@@ -24,6 +24,8 @@ def parse(text, board, n=1, also=""):
     """The Step (scenario.Step) of an input line, checked against `board` (the firmware's
     parsed board file: which switches it has; None: not checked); raises InputError saying what is wrong
     (with the list of inputs, and `also`, the other lines the taker knows)."""
+    if text.split() == ["power", "cycle"]:
+        return Step(n, "power cycle", "power", (None,))   # the supervisor's: off, then on
     try:
         s = parse_line(n, text)
     except ScenarioError as e:
