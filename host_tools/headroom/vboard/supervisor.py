@@ -262,7 +262,7 @@ class Supervisor:
         self.status = 0
         self.power_cycle = False
         self.quick_exits = 0
-        self.inputs = {}            # tag -> the control client waiting for that input
+        self.inputs = {}            # tag -> (the control client waiting for it, the VM running it)
         self.tags = 0
         debug = os.environ.get("VBOARD_DEBUG")
         self.debug = open(debug, "a") if debug else None  # every byte in and out, with times
