@@ -26,12 +26,13 @@ screenshot: $(STAMP)
 
 ## The whole test suite (fixed-seed hypothesis profile, as CI runs it), after the lint.
 # The virtual-board end-to-end tests (real mpremote over a pseudo-terminal).
-E2E := tests/test_vboard.py tests/test_flash.py tests/test_packaging.py
+E2E := tests/test_vboard.py tests/test_vboard_inputs.py tests/test_flash.py tests/test_packaging.py
 
 test: lint
 	$(PY) -m pytest -q -n 2
 
-## Only the virtual board driven by the real mpremote: flash, copy, reset, power cuts.
+## Only the virtual board driven by the real mpremote: flash, copy, reset, power cuts, inputs.
+# (Each run has its own temporary folder, build/pytest/<pid>: tests/conftest.py.)
 test-board: $(STAMP)
 	$(PY) -m pytest -q -n 2 $(E2E)
 

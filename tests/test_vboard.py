@@ -400,7 +400,7 @@ def test_the_port_drops_off_at_a_reset_and_comes_back(vboard):
     assert b.control("power on") == "ok"
     b.wait_port()                       # it enumerates once the board is up
     assert b.mpremote("exec", "print(6*7)").strip() == "42"
-    assert b.control("switch on the kettle").startswith("error: unknown command")
+    assert b.control("boil the kettle").startswith("error: unknown command")
 
 
 def test_a_bad_board_file_or_image_is_refused(tmp_path):

@@ -106,12 +106,19 @@ def args_panel(p):
                    "closes (and on S)")
     p.add_argument("--trace", help="write the session's JSON Lines trace here when the panel closes "
                    "(with --save: the trace the saved script replays to)")
+    p.add_argument("--attach", metavar="PORT",
+                   help="instead of a simulated board: the virtual board running on PORT "
+                        "(headroom virtual-board), its inputs sent to its control socket, what "
+                        "its firmware reports on the screen")
+    p.add_argument("--control", help="with --attach: the control socket (default: PORT + .control)")
 
 
 def do_panel(args):
     from .panel.session import SPEEDS
     from .sim.scenario import ScenarioError
 
+    if args.attach or args.control:
+        return _attach(args)
     load_board(args.board)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         # No terminal (CI, a pipe): the scripted timeline, exactly as `headroom sim` gives it.
@@ -153,6 +160,29 @@ def do_panel(args):
         say("headroom panel: FAULT: %s" % session.stopped)
     bad = session.stopped or session.checker.violations or session.failures() or sim.crashes
     return PROBLEM if bad else OK
+
+
+def _attach(args):
+    """--attach: the panel on a running virtual board."""
+    if not args.attach:
+        raise CommandError("--control goes with --attach PORT", BAD_INPUT)
+    extra = [o for o, v in (("--replay", args.replay), ("--save", args.save),
+                            ("--trace", args.trace)) if v]
+    if extra:
+        raise CommandError("%s: for the simulated panel, not with --attach (the virtual board "
+                           "keeps its own trace: headroom virtual-board --trace)" % ", ".join(extra),
+                           BAD_INPUT)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise CommandError("--attach needs a terminal; from a script, `headroom virtual-board "
+                           "--port PORT --send LINE` sends the inputs", BAD_INPUT)
+    from .panel.attached import Attached
+    from .panel.attached_app import AttachedApp
+    hands = Attached(args.attach, args.control)
+    try:
+        AttachedApp(hands).run()
+    finally:
+        hands.close()
+    return OK
 
 
 def _write_trace(session):
@@ -391,11 +421,54 @@ def do_install(args):
 def args_vboard(p):
     from .vboard.supervisor import add_arguments
     add_arguments(p)
+    p.set_defaults(board=None)
+    p.add_argument("--send", action="append", metavar="LINE",
+                   help="instead of starting a board: send an input line (turn +N [at R/s], "
+                        "press, hold MS, switch gain|output ..., wait MS, power off|on|cycle) to "
+                        "the virtual board running on --port, and wait until the board has done "
+                        "it; repeat for several, in order")
 
 
 def do_vboard(args):
+    if args.send:
+        return _send_inputs(args)
+    from .vboard.supervisor import DEFAULT_BOARD as VBOARD_DEFAULT
     from .vboard.supervisor import run
+    args.board = args.board or VBOARD_DEFAULT
     return run(args)
+
+
+def _send_inputs(args):
+    """--send: input lines to a running virtual board, one after another, each once the one
+    before it is over on the board."""
+    from .vboard.client import ControlClient, control_path
+    from .vboard.inputs import InputError, duration_us, parse
+    extra = [o for o, v in (("--board", args.board), ("--image", args.image),
+                            ("--trace", args.trace), ("--lenient-watchdog", args.lenient_watchdog))
+             if v]
+    if extra:
+        raise CommandError("--send talks to a running virtual board; %s start%s one"
+                           % (", ".join(extra), "s" if len(extra) == 1 else ""), BAD_INPUT)
+    if not (args.port or args.control):
+        raise CommandError("--send needs the virtual board's --port (or its --control socket)",
+                           BAD_INPUT)
+    steps = []
+    for line in args.send:
+        try:
+            steps.append((line, parse(line, None)))
+        except InputError as e:
+            raise CommandError("%r: %s" % (line, e), BAD_INPUT)
+    client = ControlClient(control_path(args.port, args.control))
+    try:
+        for line, step in steps:
+            answer = client.ask(line, 30 + 2 * duration_us(step) / 1e6)
+            if answer != "ok":
+                raise CommandError("%s: %s" % (line, answer[7:] if answer.startswith("error: ")
+                                                  else answer), PROBLEM)
+            print("%s: done" % line, flush=True)
+    finally:
+        client.close()
+    return OK
 
 
 # name: (handler, argument factory, help)

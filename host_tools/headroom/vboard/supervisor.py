@@ -17,7 +17,10 @@ wherever it is, mid-write included, and the image holds what the flash would.
   `power off`, `power on`, `power cycle` (the supply, with the board's supply monitor
   and hold-up: the firmware sees its supply fail), and `cut after N blocks` (power is
   lost in the middle of the flash block operation after N more: a program or erase of
-  the image, as littlefs does them; the power comes back 0.1 s later).
+  the image, as littlefs does them; the power comes back 0.1 s later). And a person's
+  inputs, the scenario language's lines (inputs.py: `turn +5 at 20/s`, `press`,
+  `hold 1000`, `switch gain high`, `wait MS`), run by the VM on the simulated board
+  while the firmware runs, one after another, each answered once it is over.
 
 What the supervisor does between the pseudo-terminal and the VM:
 
@@ -147,6 +150,7 @@ class VM:
         self.blocks = 0           # "b": flash block operations done
         self.cut_happened = False  # "cut": power lost mid-operation
         self.off = False          # "off": the MCU stopped, its supply gone
+        self.answers = []         # "input TAG ok|error WHY": (tag, None or the error)
 
     def arm_cut(self, n):
         """Lose power in the middle of the block operation after `n` more."""
@@ -203,6 +207,9 @@ class VM:
                 self.cut_happened = True
             elif m == "off":
                 self.off = True
+            elif m.startswith("input "):
+                tag, _, rest = m[6:].partition(" ")
+                self.answers.append((tag, None if rest == "ok" else rest[6:]))
 
     def kill(self):
         if self.proc.poll() is None:
@@ -227,6 +234,7 @@ class Supervisor:
     def __init__(self, board, image, port_link, control_path=None, trace=None, log=None,
                  board_watchdog=True):
         self.board_watchdog = board_watchdog
+        self.board_file = load_board(board)   # which switches it has, for the inputs
         self.wdt_deadline = None    # the RP2040 watchdog: reset at this time.monotonic()
         self.board = board
         self.image = image
@@ -244,8 +252,7 @@ class Supervisor:
         self.control = None
         if control_path:
             from headroom.linesock import LineServer
-            self.control = LineServer(
-                control_path, lambda client, line: self.control.answer(client, self.command(line)))
+            self.control = LineServer(control_path, self._control_line)
         self.started = time.monotonic()
         self.powered = True
         self.cut_left = None        # block operations until the armed power cut
@@ -263,6 +270,8 @@ class Supervisor:
         self.status = 0
         self.power_cycle = False
         self.quick_exits = 0
+        self.inputs = {}            # tag -> (the control client waiting for it, the VM running it)
+        self.tags = 0
         debug = os.environ.get("VBOARD_DEBUG")
         self.debug = open(debug, "a") if debug else None  # every byte in and out, with times
         self.wake_r, self.wake_w = os.pipe()  # signal.set_wakeup_fd: a signal ends the poll
@@ -297,6 +306,7 @@ class Supervisor:
         while self.pump_vm_output():
             pass
         vm.close()
+        self.settle_inputs(vm, "the board restarted (power, reset) before the input was over")
         rc = vm.proc.returncode
         if vm.formatted:
             self.log("the image did not mount: formatted (as rp2's _boot.py does)")
@@ -394,6 +404,7 @@ class Supervisor:
         if vm is not None:
             vm.off = True
             vm.kill()
+            self.settle_inputs(vm, "the power went off before the input was over")
         # no supply, no USB: the port is gone before the command is answered
         self.unplug()
 
@@ -639,6 +650,9 @@ class Supervisor:
                 elif fd == vm.side:
                     vm.read_side()
             self.flush_host()
+            if vm.answers or (vm.at_repl and self.inputs):
+                self.settle_inputs(vm, "the firmware stopped (the board is at its REPL) "
+                                       "before the input was over")
             if self.vm is vm and vm.proc.poll() is not None:
                 self.vm_ended()
                 self.flush_host()
@@ -678,15 +692,17 @@ class Supervisor:
         return out
 
     # ---- control commands (the control socket's lines)
-    def command(self, line):
-        """Run one control line; returns the answer line."""
+    def _control_line(self, client, line):
+        answer = self.command(line, client)
+        if answer is not None:
+            self.control.answer(client, answer)
+
+    def command(self, line, client=None):
+        """Run one control line; returns the answer line, or None for an input passed to the
+        VM (answered once it is over: settle_inputs)."""
         t = line.split()
-        if t in (["power", "off"], ["power", "on"], ["power", "cycle"]):
-            if t[1] == "off":
-                self.power_off()
-            elif t[1] == "on":
-                self.power_on()
-            elif self.vm is not None:
+        if t == ["power", "cycle"]:
+            if self.vm is not None:
                 self.power_cycle = True
             else:
                 self.power_on()
@@ -700,7 +716,44 @@ class Supervisor:
                 self.vm.blocks = 0
                 self.vm.arm_cut(n)
             return "ok"
-        return "error: unknown command %r (power off|on|cycle, cut after N blocks)" % line[:40]
+        from .inputs import InputError, parse
+        try:
+            step = parse(line, self.board_file, also="; and cut after N blocks")
+        except InputError as e:
+            return "error: %s" % e
+        if step.op == "power":
+            if step.args[0]:
+                self.power_on()
+            else:
+                self.power_off()
+            return "ok"
+        vm = self.vm
+        if vm is None:
+            return "error: the board is off (power on first)"
+        if vm.at_repl:
+            return ("error: the firmware is not running (the board is at its REPL): inputs "
+                    "reach the board while its main.py runs")
+        self.tags += 1
+        tag = str(self.tags)
+        if not vm.tell("input %s %s" % (tag, " ".join(t))):
+            return "error: the board is restarting: try again"
+        self.inputs[tag] = (client, vm)
+        return None
+
+    def settle_inputs(self, vm, lost):
+        """Answer the inputs `vm` has finished; the rest, when it stopped running them
+        (at its REPL, or gone), with `lost`."""
+        for tag, error in vm.answers:
+            entry = self.inputs.pop(tag, None)
+            if entry is not None and entry[0] is not None:
+                self.control.answer(entry[0], "ok" if error is None else "error: " + error)
+        vm.answers = []
+        if vm.at_repl or vm.proc.poll() is not None or vm.off:
+            for tag, (client, owner) in list(self.inputs.items()):
+                if owner is vm:
+                    del self.inputs[tag]
+                    if client is not None:
+                        self.control.answer(client, "error: " + lost)
 
 
 def add_arguments(p):
@@ -768,7 +821,8 @@ def _run(args, board, folder):
         lock.close()
         return 2
     port = os.path.abspath(args.port) if args.port else os.path.join(folder, "ttyACM0")
-    control = os.path.abspath(args.control) if args.control else port + ".control"
+    from .client import control_path
+    control = control_path(port, args.control)
     try:
         sup = Supervisor(board, image, port, control,
                          os.path.abspath(args.trace) if args.trace else None,
@@ -801,15 +855,20 @@ def _run(args, board, folder):
     return sup.status
 
 
-def check_board(path):
-    """None if the board file is valid, else the error (the repository firmware's own parser)."""
+def load_board(path):
+    """The board file, parsed by the repository firmware's own parser (BoardError if bad)."""
     fw = os.path.join(REPO, "firmware")
     if fw not in sys.path:
         sys.path.insert(0, fw)
     from headroom_fw import board as boardfile
+    return boardfile.load(path)
+
+
+def check_board(path):
+    """None if the board file is valid, else the error."""
     try:
-        boardfile.load(path)
-    except boardfile.BoardError as e:
+        load_board(path)
+    except ValueError as e:  # BoardError
         return str(e)
     return None
 

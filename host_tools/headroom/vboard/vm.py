@@ -34,11 +34,14 @@ Side channel to the supervisor, one line per message:
 - `wdt TIMEOUT_MS`: machine.WDT started or fed (at most every 50 ms);
 - `b`: a block of flash programmed or erased;
 - `cut`: power lost in the middle of a block operation (the armed cut, below);
-- `off`: the MCU stopped after the supply went off (`power off` on the control pipe).
+- `off`: the MCU stopped after the supply went off (`power off` on the control pipe);
+- `input TAG ok` / `input TAG error WHY`: an input line (`input TAG LINE` on the
+  control pipe) is over, or was refused.
 
 Pipes from the supervisor: `cut` carries 4-byte counts (little-endian): lose power
 in the middle of the block operation after that many more (CutGate); `ctl` carries
-text lines for the simulated board (`power off`), read while the firmware sleeps.
+text lines for the simulated board (`power off`, `input TAG LINE`: _Control), read
+while the firmware sleeps.
 `t0` is the virtual time the supervisor has reached (us), so that one trace runs on
 across the VM's restarts.
 """
@@ -178,7 +181,8 @@ _PRELOAD = ("math", "json", "headroom.sim.clock", "headroom.sim.i2s", "headroom.
             "headroom.sim.models.pcm5102a", "headroom.sim.models.pcm5122",
             "headroom.sim.models.pga2311", "headroom.sim.models.relay",
             "headroom.sim.shims.machine", "headroom.sim.simboard", "headroom.sim.trace",
-            "headroom.sim.world", "headroom.vboard.blockdev", "headroom.vboard.pio_mp")
+            "headroom.sim.scenario", "headroom.sim.world", "headroom.vboard.blockdev",
+            "headroom.vboard.inputs", "headroom.vboard.pio_mp")
 
 
 def _preload():
@@ -292,13 +296,17 @@ def _powered_off(cause):
 
 class _Control:
     """Lines from the supervisor's `ctl` pipe, for the simulated board, taken between
-    the firmware's passes (while it sleeps)."""
+    the firmware's passes (while it sleeps): `power off|on` (the supply), and
+    `input TAG LINE`, a person's input (inputs.py), answered `input TAG ok` or
+    `input TAG error WHY` on the side channel once it is over."""
 
     def __init__(self, board):
+        from headroom.vboard.inputs import Queue
         self.board = board
         self.f = None
         self.poll = None
         self.buf = b""
+        self.inputs = Queue(board, self._done)
 
     def open(self, f):
         import select
@@ -325,6 +333,12 @@ class _Control:
             self.board.power(False)
         elif line == "power on":
             self.board.power(True)
+        elif line.startswith("input "):
+            tag, _, text = line[6:].partition(" ")
+            self.inputs.add(tag, text)
+
+    def _done(self, tag, error):
+        side("input %s %s" % (tag, "ok" if error is None else "error " + error))
 
 
 def _told_watchdog(feed):
