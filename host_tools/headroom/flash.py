@@ -15,7 +15,7 @@ flash, in one mpremote session on the port (held exclusively throughout):
    prints when main.py runs and exits 1.
 
 The firmware's watchdog (which rp2 cannot stop) is re-armed at its longest (8.4 s) and
-fed before each step, or it would reset the board mid-flash.
+fed before each step and each chunk of a file, or it would reset the board mid-flash.
 """
 import hashlib
 import json
@@ -113,7 +113,7 @@ def _put(t, remote, data):
     tmp = remote + ".tmp"
     t.exec(_FEED + "f = open(%r, 'wb')\nw = f.write" % tmp)
     for i in range(0, len(data), CHUNK):
-        t.exec("w(%r)" % data[i:i + CHUNK])
+        t.exec(_FEED + "w(%r)" % data[i:i + CHUNK])   # fed at every chunk: a slow link too
     t.exec("f.close()\nimport os\nos.rename(%r, %r)" % (tmp, remote))
 
 

@@ -236,6 +236,7 @@ class Supervisor:
         self.board_watchdog = board_watchdog
         self.board_file = load_board(board)   # which switches it has, for the inputs
         self.wdt_deadline = None    # the RP2040 watchdog: reset at this time.monotonic()
+        self.wdt_hold = None        # since when a starting VM holds it
         self.board = board
         self.image = image
         self.trace = trace
@@ -596,6 +597,15 @@ class Supervisor:
                 self.wdt_deadline = t + ms / 1000 + 0.05  # fed up to 50 ms after it was told
         if self.wdt_deadline is None or vm.reset_cause is not None:
             return None
+        # A VM starting up is the board's soft reset, some 10 ms on an RP2040 but seconds
+        # here on a loaded machine: the watchdog does not count it.
+        if not vm.ready:
+            if self.wdt_hold is None:
+                self.wdt_hold = time.monotonic()
+            return None
+        if self.wdt_hold is not None:
+            self.wdt_deadline += time.monotonic() - self.wdt_hold
+            self.wdt_hold = None
         left = self.wdt_deadline - time.monotonic()
         if left > 0:
             return int(left * 1000) + 1
