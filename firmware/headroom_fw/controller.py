@@ -103,7 +103,7 @@ class Controller:
         self.mute_relay = False
         self.pga_mute = True
         self.dac_mute = True
-        self.gain_relay = gain
+        self.gain_relay = self.gain
         self.output_relay = output
 
         self.phase = BOOT
@@ -278,6 +278,7 @@ class Controller:
         if not SPL_MIN_HDB <= hdb <= SPL_MAX_HDB:
             return "spl_limit: outside %s..%s dB SPL" % (_db(SPL_MIN_HDB), _db(SPL_MAX_HDB))
         if hdb <= self.spl_limit:
+            self._drop_pending(_ASK_SPL)   # the latest request wins: no raise left to confirm
             self.spl_limit = hdb
             self.volume = self._clamp_volume(self.volume)
             self._touched(now)
@@ -314,6 +315,7 @@ class Controller:
         if not self.b.min_hdb <= hdb <= self.b.limit_hdb:
             return "limit: outside %s..%s dBV" % (_db(self.b.min_hdb), _db(self.b.limit_hdb))
         if hdb <= self.limit:
+            self._drop_pending(_ASK_LIMIT)
             self.limit = hdb
             self.volume = self._clamp_volume(self.volume)
             self._touched(now)
@@ -329,6 +331,11 @@ class Controller:
             return self._ask_press(_ASK_DEFAULTS, self.b.limit_hdb, now)
         self._defaults(now)
         return None
+
+    def _drop_pending(self, what):
+        p = self._pending
+        if p is not None and (p[0] == what or p[0] == _ASK_DEFAULTS):
+            self._pending = None
 
     def _ask_press(self, what, value, now):
         """A request that raises a limit waits for the long press (the one mechanism for
@@ -588,6 +595,10 @@ class Controller:
             # level the next gain reaches while this one still plays its fade-out).
             top = self._tops[self.gain_relay][self.output_relay]
             if lv > top:
+                lv = top
+            # ...and within the SPL limit on the output the relay plays now.
+            top = self.spl_cap(self.output_relay)
+            if top is not None and lv > top:
                 lv = top
         fill_codes(self.codes, self.b.pga_roles, lv, self.balance, self.path_cdb())
 
