@@ -15,6 +15,7 @@ import os
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from test_controller import Rig
 
 from headroom import headphones as hph
 from headroom.sim import world
@@ -27,7 +28,6 @@ from headroom_fw.settings import MAX_BYTES, SettingsStore, defaults
 from headroom_fw.volume import level_cdb
 
 from helpers import BALANCED, SE
-from test_controller import Rig
 
 PROFILES = hph.builtin()
 SE_B = boardfile.load(SE)
@@ -209,7 +209,8 @@ def model_step(m, what, why, now, value=None):
     elif what in ("limit", "defaults"):
         if why is not None and "long press" in why:
             m["pending"] = (what, value, now)
-        elif what == "limit" and why is None and m["pending"] is not None and m["pending"][0] in ("limit", "defaults"):
+        elif what == "limit" and why is None and m["pending"] is not None \
+                and m["pending"][0] in ("limit", "defaults"):
             m["pending"] = None
         elif what == "defaults":
             m["limit"] = C.SPL_LIMIT_HDB

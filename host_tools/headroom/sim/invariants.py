@@ -256,7 +256,7 @@ class Checker:
         the grace before t; None: no cap."""
         caps = None
         n = len(self.spl_states)
-        for i, (since, off, limit) in enumerate(self.spl_states):
+        for i, (_since, off, limit) in enumerate(self.spl_states):
             until = self.spl_states[i + 1][0] if i + 1 < n else None
             if until is not None and until + SPL_GRACE_US <= t:
                 continue
