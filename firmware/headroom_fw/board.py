@@ -8,8 +8,6 @@ naming the field, before a single pin is touched.
 import json
 import math
 
-from .volume import path_max_hdb
-
 # GPIOs a Pico brings out (GP23 and GP29 are internal: SMPS mode and VSYS/3).
 # GP24 (VBUS sense) and GP25 (LED) are allowed for sensing and indication.
 _PICO_GPIOS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
@@ -507,6 +505,7 @@ class Board:
     def top_hdb(self, gain, output):
         """The highest volume (hdB) a path gives cleanly: the PGA2311 at +31.5 dB, the
         stage's max_output_dbv, and the PGA2311's own swing (pga_max_vrms) when given."""
+        from .volume import path_max_hdb  # here: host tools parse board files without micropython
         path = self.path_cdb(gain, output)
         top = path_max_hdb(path, self.max_out_cdb[output])
         if self.pga_max_cdb is not None:
