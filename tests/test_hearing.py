@@ -181,12 +181,12 @@ PICK = [H.find(PROFILES, n) for n in ("SE215", "HD 600", "ER4S", "Aeon 2 Noire",
 def test_a_louder_profile_lowers_the_level_first():
     r = Rig(SE_B).booted()
     c = r.ctl
-    r.event("host_volume", -10)
+    r.event("host_volume", -20)
     r.run(1000)
     hd600 = with_hp(SE_B, H.find(PROFILES, "HD 600"))
     c.set_headphone(hd600[0], hd600[1], r.now())
     spl = c.spl_cdb()
-    assert c.volume == -10 and spl == -10 * 50 + hd600[1][0]   # 86.7 dB SPL: under 100
+    assert c.volume == -20 and spl == -20 * 50 + hd600[1][0]   # -10 dBV: 92.2 dB SPL, under 100
     se215 = with_hp(SE_B, H.find(PROFILES, "SE215"))
     c.set_headphone(se215[0], se215[1], r.now())
     assert c.spl_cdb() <= spl < c.spl_cdb() + 50    # the same SPL, within a 0.5 dB step
@@ -491,3 +491,13 @@ def test_the_checker_holds_the_jack_to_the_reported_spl_limit():
                  _reply(20, headphone=hd), {"t_us": 30, "kind": "boot"}, _jack(SPL_GRACE_US + 40, 6.0)])
     assert not spl_violations(c)
 
+
+
+def test_the_pga_swing_is_checked_and_caps_the_low_gain():
+    d = auto_board_dict(pga_max=0.05)
+    with pytest.raises(boardfile.BoardError, match="analog.pga_max_vrms"):
+        boardfile.parse(d)
+    assert SE_B.pga_max_cdb is None and SE_B.top_hdb(0, 0) == 32     # max_output_dbv: 16 dBV
+    assert AUTO_B.top_hdb(0, 0) == 15 and AUTO_B.top_hdb(1, 0) == 32  # 2.5 Vrms: 7.96 dBV
+    r = H.analyse(H.find(PROFILES, "HD 600"), AUTO_B, 0, 0)
+    assert r["limit"] == "pga" and r["max_dbv"] == 7.5
