@@ -150,3 +150,26 @@ def test_a_misspelt_board_key_is_named_with_the_closest_known_one(tmp_path):
         p = run(*args)
         assert p.returncode == 2, (args, p.stderr)
         assert "gain_swich: unknown field (did you mean gain_switch?)" in p.stderr, p.stderr
+
+
+def test_set_headphone_sends_the_figures_and_prints_the_spl(port, tmp_path):
+    port = port[0]
+    p = run("set", "headphone", "hd600", "--port", port)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "headphone Sennheiser HD 600 · volume -30.0 dBV · SPL 72.2 dB SPL"
+    p = run("status", "--port", port)
+    assert "headphone Sennheiser HD 600 · SPL 72.2 dB SPL · SPL limit 100.0 dB SPL" in p.stdout
+    p = run("set", "spl_limit", "110", "--port", port)
+    assert p.returncode == 1 and "long press" in p.stderr
+    # An unknown name: neither the host's profiles nor the board's file have it.
+    p = run("set", "headphone", "HD 60O", "--port", port)
+    assert p.returncode == 2 and "did you mean HD 600?" in p.stderr and "the board:" in p.stderr
+    own = tmp_path / "mine.json"
+    own.write_text('{"headphones": 1, "profiles": [{"name": "Mine", "impedance": {"ohm": 0},'
+                   ' "sensitivity": {"value": 100, "unit": "dB/mW"}}]}')
+    p = run("set", "headphone", "Mine", "--profiles", str(own), "--port", port)
+    assert p.returncode == 2 and "impedance.ohm" in p.stderr and "Traceback" not in p.stderr
+    p = run("set", "headphone", "none", "--json", "--port", port)
+    assert p.returncode == 0 and json.loads(p.stdout)["headphone"] is None
+    p = run("set", "gain", "auto", "--port", port)
+    assert p.returncode == 0 and p.stdout.strip() == "gain auto"

@@ -690,7 +690,11 @@ def run(fw, builtin, boards):
             out.append({"board": b.name, "name": hp.name, "db_v": hp.db_v, "db_mw": hp.db_mw,
                         "paths": rec["paths"], "why": rec["why"], "warnings": rec["warnings"],
                         "choice": [rec["choice"]["gain"], rec["choice"]["output"]],
-                        "limits": [H.level_hdb_for_spl(hp, b, o, 85.0) for o in b.outputs]})
+                        "limits": [H.level_hdb_for_spl(hp, b, o, 85.0) for o in b.outputs],
+                        "offsets": list(H.spl_offsets_cdb(hp, b)), "setting": H.setting_json(hp),
+                        "brief": H.brief_json(hp),
+                        "figures": H.from_figures("%g" % hp.z_ohm, "%.4f" % hp.sens, hp.unit,
+                                                  hp.name).db_v})
     errors = []
     for text in ('{"headphones": 1, "profiles": [{"name": "X", "impedance": {"ohm": 0}}]}',
                  '{"headphones": 1, "profiles": [{"name": "X", "impedance": {"ohm": 32},'

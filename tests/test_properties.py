@@ -15,6 +15,10 @@ decode, never the firmware's variables:
 - after a power cycle the level comes back to the last settings written
   (capped at the start-up limit), and a corrupt file brings safe defaults;
 - no simulator fault (bus misuse, floating input, short) and no firmware crash;
+- with a headphone chosen over the control protocol (built-in profiles' figures, or
+  none), the SPL at the jack never exceeds the SPL limit, under host volume and SPL
+  limit requests and long presses that may confirm a raise (the checker's
+  `spl-limit` rule, from the jack level and the figures the firmware reported);
 - and every rule of the trace checker (headroom.sim.invariants), on every record: no
   relay moves unless the mute relay is open and every stage muted, the settle delay
   from power-good, each relay's operate/release + settle time before the mute relay
@@ -31,6 +35,7 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from headroom import headphones as hph
 from headroom.sim import world
 from headroom.sim.cost import CostModel
 from headroom.sim.invariants import Checker
@@ -44,6 +49,10 @@ TOL_CDB = 1  # integer rounding of the jack level
 # one main-loop poll (10 ms) + the PGA's zero-crossing time-out (16 ms) + margin.
 TURN_LATENCY_US = 40000
 
+
+# Headphones a host may choose: the most and least sensitive per volt, and between.
+HP_LINES = [hph.command(hph.find(hph.builtin(), n)) for n in ("SE215", "ER4P", "HD 600", "HE6se")]
+HP_LINES.append("set headphone none")
 
 # What a power cut might leave in the settings file (None: whatever the firmware wrote).
 CORRUPT = [None, b"", b'{"v": 1, "volume": ', b"\xff\x00garbage", b'{"v": 1, "volume": 40.0}']
@@ -118,6 +127,28 @@ class AmpMachine(RuleBasedStateMachine):
         self.power_on_us = self.b.now_us()
         self.capped = True
         self.b.power(True)
+        self.b.run_ms(5)
+        # The checker learns the headphone and SPL limit stored, and every change after
+        # (a long press confirming a raise among them) from the events.
+        self.host("status")
+        self.host("monitor on")
+
+    def host(self, line):
+        self.b.console.send(line + "\n")
+        self.b.run_ms(30)
+
+    @rule(line=st.sampled_from(HP_LINES))
+    def host_headphone(self, line):
+        self.host(line)
+
+    @rule(v=st.sampled_from([70, 90, 100, 110, 125]))
+    def host_spl_limit(self, v):
+        self.host("set spl_limit %d" % v)
+
+    @rule(v=st.sampled_from([-40, -24, -10, 0, 6]))
+    def host_volume(self, v):
+        self.capped = False   # the host's request, like the user's turn, lifts the start-up cap
+        self.host("set volume %d" % v)
 
     def wait_ms(self, ms):
         self.b.run_ms(ms)
@@ -217,6 +248,7 @@ class AmpMachine(RuleBasedStateMachine):
         if hasattr(self, "b"):
             assert not self.b.sim.faults
             assert not self.b.sim.crashes
+            self.checker.at(self.b.now_us())
             assert self.checker.ok(), self.checker.report()
 
     def teardown(self):

@@ -448,3 +448,28 @@ def test_the_micropython_pio_engine_counts_as_the_emulator_does():
         want = run(seq, False)
         assert run(seq, True) == want, seq
         assert want[2] == sum(d for d, _r, _b in seq)
+
+
+@needs_tools
+def test_the_headphone_setting_on_the_micropython_vm(vboard):
+    """The headphone, the SPL limit and auto gain through the protocol on MicroPython's
+    Unix port: the reply, the stored setting, and both after a reset."""
+    from headroom.control import Board
+    b = vboard()
+    copy_firmware(b)
+    b.mpremote("reset")
+    status(b, until=playing)
+    board = Board(b.path, wait_s=30)
+    try:
+        r = board.request("set headphone 300 97 dB/mW Sennheiser HD 600")
+        assert r["ok"] and r["headphone"] == {"name": "Sennheiser HD 600", "ohm": 300, "db_v": 102.229}
+        assert r["spl"] == 72.2
+        assert board.request("set spl_limit 90")["ok"] and board.request("set gain auto")["ok"]
+        assert "plausible" in board.request("set headphone 32 300 dB/mW Loud")["error"]
+    finally:
+        board.close()
+    time.sleep(3.5)   # the settings are written 3 s after the last change
+    b.mpremote("reset")
+    s = status(b, until=playing)
+    assert s["headphone"]["name"] == "Sennheiser HD 600" and s["spl_limit"] == 90.0
+    assert s["gain"] == "low" and s["spl"] <= 90.0   # pico-se's gain switch wins at power-on

@@ -42,6 +42,7 @@ class App:
     def __init__(self, board, root="", console=None, files=None, log=None):
         b = board
         self.b = b
+        self.root = root
         self.files = files if files is not None else Files()
         self.log = log if log is not None else Log(root + LOG, self.files)
         self.waker = Waker()
@@ -309,6 +310,31 @@ class App:
 
     def log_text(self):
         return self.log.text()
+
+    # ---- the headphone (control protocol): (Headphone, SPL offsets) or the error text
+    def headphone_named(self, name):
+        """A profile from the user's own file on the board (headphones.json)."""
+        from . import headphones as H
+        path = self.root + H.FILE
+        try:
+            self.files.size(path)
+        except OSError:
+            return ("headphone: no %s on the board for %r: copy your profiles there, or send "
+                    "the figures (`headroom set headphone NAME` does)" % (H.FILE, name[:40]))
+        try:
+            return self._with_offsets(H, H.find(H.load(path), name))
+        except ValueError as e:  # ProfileError: the file, the profile, the field
+            return "headphone: " + str(e)
+
+    def headphone_from_figures(self, ohm, sens, unit, name):
+        from . import headphones as H
+        try:
+            return self._with_offsets(H, H.from_figures(ohm, sens, unit, name))
+        except ValueError as e:
+            return str(e)
+
+    def _with_offsets(self, H, hp):
+        return (hp, H.spl_offsets_cdb(hp, self.b))  # BoardError without the output figures
 
     def quiet(self):
         """Mute every stage in the controller's order, waiting as it says; then the

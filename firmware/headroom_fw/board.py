@@ -42,7 +42,7 @@ _KEYS = {
     "relays": ("mute", "gain", "output"),
     "relays.*": ("pin", "active_high", "operate_ms", "release_ms"),
     "analog": ("dac_full_scale_vrms", "gain_low_db", "gain_high_db", "balanced_db",
-               "max_output_dbv", "outputs"),
+               "max_output_dbv", "outputs", "pga_max_vrms"),
     "analog.max_output_dbv": ("se", "balanced"),
     "analog.outputs": ("se", "balanced"),
     "analog.outputs.*": ("max_vrms", "max_ma", "z_out_ohm", "noise_uvrms", "noise_weighting",
@@ -413,6 +413,11 @@ class Board:
             raise BoardError("analog.gain_high_db: differs from gain_low_db but there is no gain relay")
         self.balanced_cdb = _cdb(_range(_get(an, "balanced_db", "analog", "num"), 0, 12,
                                         "analog.balanced_db"))
+        # The PGA2311's own output swing (optional): on a low gain it can be the limit
+        # before the stage is; the firmware then never drives it past this.
+        pmx = _get(an, "pga_max_vrms", "analog", "num", None, False)
+        self.pga_max_cdb = None if pmx is None else _cdb(
+            20 * math.log10(_range(pmx, 0.1, 20, "analog.pga_max_vrms")))
         mx = _get(an, "max_output_dbv", "analog", "obj")
         self.outputs = (OUTPUT_SE, OUTPUT_BALANCED) if self.output_relay else (OUTPUT_SE,)
         self.max_out_cdb = [0, 0]
@@ -510,6 +515,18 @@ class Board:
         if output == OUTPUT_BALANCED:
             g += self.balanced_cdb
         return g
+
+    def top_hdb(self, gain, output):
+        """The highest volume (hdB) a path gives cleanly: the PGA2311 at +31.5 dB, the
+        stage's max_output_dbv, and the PGA2311's own swing (pga_max_vrms) when given."""
+        from .volume import path_max_hdb  # here: host tools parse board files without micropython
+        path = self.path_cdb(gain, output)
+        top = path_max_hdb(path, self.max_out_cdb[output])
+        if self.pga_max_cdb is not None:
+            clip = (self.pga_max_cdb + path - self.dac_cdb) // 50
+            if clip < top:
+                top = clip
+        return top
 
     def pins(self):
         """{gpio: field name} of every pin the board uses."""

@@ -23,7 +23,7 @@ from time import ticks_add, ticks_diff
 
 from micropython import const
 
-from .volume import fill_codes, path_floor_hdb, path_max_hdb
+from .volume import fill_codes, path_floor_hdb
 
 BOOT = const(0)          # muted, waiting for the board's settle delay
 DAC_MUTING = const(1)    # the DAC's soft mute ramping down (the PGA still passes the fade)
@@ -47,6 +47,17 @@ MODE_VOLUME = const(0)
 MODE_BALANCE = const(1)
 
 BALANCE_MAX_HDB = const(20)   # +-10 dB
+GAIN_AUTO = const(2)          # the gain setting "auto": staged by the level (staged_gain)
+SPL_LIMIT_HDB = const(200)    # default hearing-safety limit: 100 dB SPL (a full-scale sine)
+SPL_MIN_HDB = const(120)      # 60..130 dB SPL
+SPL_MAX_HDB = const(260)
+HEADROOM_HDB = const(6)       # auto gain: 3 dB to spare below a gain's top...
+HEADROOM_MAX_HDB = const(24)  # (0..12 dB)
+AUTO_HYST_HDB = const(4)      # ...and 2 dB more before it steps back down (no flapping)
+# What a long press confirms (Controller._pending[0]).
+_ASK_LIMIT = const(0)
+_ASK_DEFAULTS = const(1)
+_ASK_SPL = const(2)
 _ZC_TIMEOUT_MS = const(16)    # PGA2311 zero-crossing time-out
 _IDLE_WAKE_MS = const(10)     # poll period for switches and the button
 _CONFIRM_MS = const(10000)    # a long press confirms a host's request this long
@@ -61,12 +72,25 @@ class Controller:
         """
         self.b = board
         self.limit = settings["limit"]
+        self.spl_limit = settings.get("spl_limit", SPL_LIMIT_HDB)
+        self.headroom = settings.get("gain_headroom", HEADROOM_HDB)
+        # The active headphone: (Headphone, SPL offsets per output in cdB) or None.
+        hp = settings.get("headphone")
+        self.hp = None if hp is None else hp[0]
+        self.spl_off = None if hp is None else hp[1]
         gain = settings["gain"] if gain is None else gain
         output = settings["output"] if output is None else output
-        self.gain = gain
+        self.auto = gain == GAIN_AUTO and board.gain_relay is not None
         self.output = output
+        # Each path's clean top (hdB), for the staging and the clamp.
+        self._tops = [[board.top_hdb(g, o) for o in (0, 1)] for g in (0, 1)]
+        self._order = (0, 1) if board.gain_cdb[0] <= board.gain_cdb[1] else (1, 0)
+        self.gain = 0 if gain == GAIN_AUTO else gain
         self.balance = settings["balance"]
         self.volume = self._clamp_volume(min(settings["volume"], board.startup_max_hdb))
+        if self.auto:
+            self.gain = staged_gain(self._tops, self._order, self._order[0], output, self.volume,
+                                    self.headroom)
         self.user_muted = False
         self._quiet = False          # a user mute has gone past the DAC's ramp: the PGA mutes
         self._quiet_at = now_ms      # ...at this time
@@ -79,7 +103,7 @@ class Controller:
         self.mute_relay = False
         self.pga_mute = True
         self.dac_mute = True
-        self.gain_relay = gain
+        self.gain_relay = self.gain
         self.output_relay = output
 
         self.phase = BOOT
@@ -108,11 +132,35 @@ class Controller:
         return self.b.path_cdb(self.gain_relay, self.output_relay)
 
     def max_volume(self, gain=None, output=None):
-        """Highest volume allowed on a path (default: the selected one)."""
-        g = self.gain if gain is None else gain
+        """Highest volume allowed on a path (default: the selected one; with auto gain,
+        the loudest gain's): the path's clean top, the volume limit, and the level that
+        gives the SPL limit with the active headphone."""
         o = self.output if output is None else output
-        top = path_max_hdb(self.b.path_cdb(g, o), self.b.max_out_cdb[o])
-        return top if top < self.limit else self.limit
+        if gain is None and self.auto:
+            top = self._tops[self._order[1]][o]
+        else:
+            top = self._tops[self.gain if gain is None else gain][o]
+        if top > self.limit:
+            top = self.limit
+        cap = self.spl_cap(o)
+        return cap if cap is not None and cap < top else top
+
+    def spl_cap(self, output=None):
+        """The highest volume (hdB) whose SPL with the active headphone stays within the
+        SPL limit, or None without a headphone."""
+        if self.spl_off is None:
+            return None
+        o = self.output if output is None else output
+        return (self.spl_limit * 50 - self.spl_off[o]) // 50
+
+    def spl_cdb(self):
+        """SPL of a full-scale sine at the volume setting (cdB), or None without a headphone."""
+        if self.spl_off is None:
+            return None
+        return self.volume * 50 + self.spl_off[self.output]
+
+    def gain_setting(self):
+        return GAIN_AUTO if self.auto else self.gain
 
     def _clamp_volume(self, v):
         top = self.max_volume()
@@ -134,16 +182,20 @@ class Controller:
         return self.volume
 
     def persistent(self):
-        return (self.volume, self.balance, self.gain, self.output, self.limit)
+        return (self.volume, self.balance, self.gain_setting(), self.output, self.limit,
+                self.spl_limit, self.hp, self.headroom)
 
     def _unsaved(self):
         # Field by field, not persistent() != stored: a tuple per detent is garbage.
         s = self._stored
-        return (self.volume != s[0] or self.balance != s[1] or self.gain != s[2]
-                or self.output != s[3] or self.limit != s[4])
+        return (self.volume != s[0] or self.balance != s[1] or self.gain_setting() != s[2]
+                or self.output != s[3] or self.limit != s[4] or self.spl_limit != s[5]
+                or self.hp is not s[6] or self.headroom != s[7])
 
     # ---- user events
     def _touched(self, now):
+        if self.auto:
+            self._stage(now)
         self._changed_ms = now
         self._dirty = self._unsaved()
         self.changes += 1
@@ -178,8 +230,60 @@ class Controller:
         return None
 
     def host_gain(self, gain, now):
+        """low, high, or GAIN_AUTO (boards with a gain relay): the switch, moved, wins again."""
+        if gain == GAIN_AUTO:
+            if self.b.gain_relay is None:
+                return "gain: auto needs a gain relay, and this board has none"
+            if self.phase == POWER_FAIL:
+                return "power is failing"
+            if not self.auto:
+                self.auto = True
+                self._touched(now)
+            return None
         self.set_gain(gain, now)
         return None
+
+    def host_headroom(self, hdb, now):
+        """Auto gain's headroom: how far below a gain's top the volume must stay on it."""
+        if not 0 <= hdb <= HEADROOM_MAX_HDB:
+            return "gain_headroom: outside 0.0..%s dB" % _db(HEADROOM_MAX_HDB)
+        self.headroom = hdb
+        self._touched(now)
+        return None
+
+    def _stage(self, now):
+        g = staged_gain(self._tops, self._order, self.gain, self.output, self.volume, self.headroom)
+        if g != self.gain:
+            self._select(g, self.output, now)
+
+    def set_headphone(self, hp, offsets, now):
+        """The headphone plugged in (None: none). One that is louder at this level lowers
+        the level first, by as much, so the SPL never jumps up; then the SPL limit caps it."""
+        if self.phase == POWER_FAIL:
+            return "power is failing"
+        old = self.spl_off
+        if old is not None and offsets is not None:
+            up = offsets[self.output] - old[self.output]
+            if up > 0:
+                self.volume -= (up + 49) // 50
+                self._ceiling -= (up + 49) // 50
+        self.hp = hp
+        self.spl_off = offsets
+        self.volume = self._clamp_volume(self.volume)
+        self._touched(now)
+        return None
+
+    def host_spl_limit(self, hdb, now):
+        """The hearing-safety limit in dB SPL: lower at once, higher after a long press."""
+        if not SPL_MIN_HDB <= hdb <= SPL_MAX_HDB:
+            return "spl_limit: outside %s..%s dB SPL" % (_db(SPL_MIN_HDB), _db(SPL_MAX_HDB))
+        if hdb <= self.spl_limit:
+            self._drop_pending(_ASK_SPL)   # the latest request wins: no raise left to confirm
+            self.spl_limit = hdb
+            self.volume = self._clamp_volume(self.volume)
+            self._touched(now)
+            return None
+        return self._ask_press(_ASK_SPL, hdb, now)
 
     def host_output(self, output, now):
         if output not in self.b.outputs:
@@ -211,33 +315,48 @@ class Controller:
         if not self.b.min_hdb <= hdb <= self.b.limit_hdb:
             return "limit: outside %s..%s dBV" % (_db(self.b.min_hdb), _db(self.b.limit_hdb))
         if hdb <= self.limit:
+            self._drop_pending(_ASK_LIMIT)
             self.limit = hdb
             self.volume = self._clamp_volume(self.volume)
             self._touched(now)
             return None
-        return self._ask_press(hdb, False, now)
+        return self._ask_press(_ASK_LIMIT, hdb, now)
 
     def host_defaults(self, now):
         """The board's defaults for volume, balance and limit (and gain/output where no
         switch sets them): at once, or after a long press when the limit would rise."""
         if self.phase == POWER_FAIL:
             return "power is failing"
-        if self.b.limit_hdb > self.limit:
-            return self._ask_press(self.b.limit_hdb, True, now)
+        if self.b.limit_hdb > self.limit or SPL_LIMIT_HDB > self.spl_limit:
+            return self._ask_press(_ASK_DEFAULTS, self.b.limit_hdb, now)
         self._defaults(now)
         return None
 
-    def _ask_press(self, limit, defaults, now):
-        self._pending = (limit, defaults)
+    def _drop_pending(self, what):
+        p = self._pending
+        if p is not None and (p[0] == what or p[0] == _ASK_DEFAULTS):
+            self._pending = None
+
+    def _ask_press(self, what, value, now):
+        """A request that raises a limit waits for the long press (the one mechanism for
+        the volume limit, the SPL limit and the defaults)."""
+        self._pending = (what, value)
         self._pending_until = ticks_add(now, _CONFIRM_MS)
-        return "raising the limit to %s dBV needs a long press on the board within 10 s" % _db(limit)
+        if what == _ASK_SPL:
+            return ("raising the SPL limit to %s dB SPL needs a long press on the board within "
+                    "10 s" % _db(value))
+        if what == _ASK_DEFAULTS and value <= self.limit:
+            return ("the defaults raise the SPL limit to %s dB SPL: that needs a long press on "
+                    "the board within 10 s" % _db(SPL_LIMIT_HDB))
+        return "raising the limit to %s dBV needs a long press on the board within 10 s" % _db(value)
 
     def _defaults(self, now):
         b = self.b
         self.limit = b.limit_hdb
+        self.spl_limit = SPL_LIMIT_HDB
         self.balance = 0
         self.mode = MODE_VOLUME
-        if b.gain_switch is None:
+        if b.gain_switch is None and not self.auto:
             self.set_gain(0, now)
         if b.output_switch is None:
             self.set_output(0, now)
@@ -279,10 +398,12 @@ class Controller:
         p = self._pending
         self._pending = None
         if p is not None and ticks_diff(self._pending_until, now) >= 0:
-            if p[1]:
+            if p[0] == _ASK_DEFAULTS:
                 self._defaults(now)
+            elif p[0] == _ASK_SPL:
+                self.spl_limit = p[1]
             else:
-                self.limit = p[0]
+                self.limit = p[1]
         elif self.mode == MODE_VOLUME:
             self.mode = MODE_BALANCE
             self._mode_until = ticks_add(now, self.b.balance_timeout_ms)
@@ -291,6 +412,8 @@ class Controller:
         self._touched(now)
 
     def set_gain(self, gain, now):
+        """The gain switch moved (or the host chose a gain): manual from now on."""
+        self.auto = False
         self._select(gain, self.output, now)
 
     def set_output(self, output, now):
@@ -466,7 +589,18 @@ class Controller:
         else:
             self.pga_mute = p != DAC_MUTING and p != UNMUTING
         self.mute_relay = p in (DAC_MUTING, MUTING, UNMUTING, PLAYING)
-        fill_codes(self.codes, self.b.pga_roles, self.level(), self.balance, self.path_cdb())
+        lv = self.level()
+        if lv is not None:
+            # Never past the top of the path the relays are on now (auto gain asks for a
+            # level the next gain reaches while this one still plays its fade-out).
+            top = self._tops[self.gain_relay][self.output_relay]
+            if lv > top:
+                lv = top
+            # ...and within the SPL limit on the output the relay plays now.
+            top = self.spl_cap(self.output_relay)
+            if top is not None and lv > top:
+                lv = top
+        fill_codes(self.codes, self.b.pga_roles, lv, self.balance, self.path_cdb())
 
     def next_wake(self, now):
         """Milliseconds until the next thing to do (at most the input poll period)."""
@@ -491,6 +625,25 @@ class Controller:
         """The app stored `persistent()`."""
         self._stored = self.persistent()
         self._dirty = False
+
+
+def staged_gain(tops, order, gain, output, volume, headroom):
+    """Auto gain: the least gain (`order`: least first) whose top (`tops[g][output]`,
+    hdB) leaves `headroom` above the volume. A step down to a gain below the current
+    one needs AUTO_HYST_HDB more, so a level near the boundary never flaps. None
+    reaching: the loudest (the least gain on a tie)."""
+    want = volume + headroom
+    below = True   # g is a lower gain than the current one
+    for g in order:
+        if g == gain:
+            below = False
+        if want + (AUTO_HYST_HDB if below else 0) <= tops[g][output]:
+            return g
+    best = order[0]
+    for g in order[1:]:
+        if tops[g][output] > tops[best][output]:
+            best = g
+    return best
 
 
 def _db(h):

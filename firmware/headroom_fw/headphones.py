@@ -29,6 +29,7 @@ import math
 from .board import GAIN_HIGH, GAIN_LOW, OUTPUT_BALANCED, OUTPUT_SE, BoardError, closest
 from .volume import path_max_hdb
 
+FILE = "headphones.json"  # the user's own profiles on the board, beside board.json
 FORMAT = 1               # the "headphones" version of a profile file
 TARGET_SPL = 110.0       # dB SPL peaks: NwAvGuy, "More Power?" (2011): 110 dB, 105 pop, 115 dynamic
 MARGIN_DB = 3.0          # headroom above the target before a gain counts as enough
@@ -45,7 +46,7 @@ UNITS = ("dB/mW", "dB/V")
 MAX_UNITS = ("mW", "Vrms")
 OUTPUT_NAMES = ("se", "balanced")
 GAIN_NAMES = ("low", "high")
-LIMITS = ("gain", "voltage", "current", "headphone")
+LIMITS = ("gain", "voltage", "current", "headphone", "pga")
 
 _KEYS = {
     "file": ("headphones", "profiles"),
@@ -451,6 +452,8 @@ def analyse(hp, board, gain, output, target_spl=TARGET_SPL):
         ("voltage", min((board.max_out_cdb[output] // 50) / 2.0, dbv_from_vrms(st.max_vrms))),
         ("current", dbv_from_vrms(st.max_ma / 1000.0 * (z + zo))),
     ]
+    if board.pga_max_cdb is not None:
+        caps.append(("pga", board.top_hdb(gain, output) / 2.0))
     if hp.max_vrms is not None:
         caps.append(("headphone", dbv_from_vrms(hp.max_vrms * (z + zo) / z)))
     limit, top = caps[0]
@@ -536,7 +539,8 @@ def warnings(hp, board, r, why, margin_db=MARGIN_DB):
 
 def _limit_text(limit):
     return {"gain": "the gain (the PGA2311 at +31.5 dB)", "voltage": "the output stage's voltage",
-            "current": "the output stage's current", "headphone": "the headphone's rated input"}[limit]
+            "current": "the output stage's current", "headphone": "the headphone's rated input",
+            "pga": "the PGA2311's output swing"}[limit]
 
 
 # ---------------------------------------------------------------- for the controller
@@ -550,3 +554,71 @@ def level_hdb_for_spl(hp, board, output, spl):
 def spl_at_hdb(hp, board, output, level_hdb):
     """SPL of a full-scale sine at a volume setting (hdB) on this output."""
     return spl_at_level(hp, level_hdb / 2.0, stage(board, output).z_out_ohm)
+
+
+def spl_offsets_cdb(hp, board):
+    """What the controller keeps of a headphone: per output, SPL minus level (cdB,
+    rounded up, so an SPL it computes is never below the true one): dB/V + the
+    divider. None for an output the board lacks; BoardError without stage figures."""
+    out = [None, None]  # type: list[int | None]
+    for o in board.outputs:
+        d = hp.db_v + divider_db(hp.z_ohm, stage(board, o).z_out_ohm)
+        out[o] = -int(math.floor(-d * 100))
+    return tuple(out)
+
+
+def number(tok):
+    """A plain decimal ('300', '97.5', '-3') as a float, else None (no 'inf', 'nan', '1e3')."""
+    body = tok[1:] if tok[:1] == "-" else tok
+    whole, dot, frac = body.partition(".")
+    if not whole or len(body) > 12:
+        return None
+    for c in whole + frac:
+        if c < "0" or c > "9":
+            return None
+    if dot and not frac:
+        return None
+    return float(tok)
+
+
+def from_figures(ohm, sens, unit, name):
+    """A Headphone from the protocol's inline figures (text tokens): ProfileError names
+    the field, as for a profile file."""
+    where = "headphone"
+    z = number(ohm)
+    if z is None:
+        raise ProfileError("%s: impedance.ohm: not a number: %s" % (where, ohm[:12]))
+    s = number(sens)
+    if s is None:
+        raise ProfileError("%s: sensitivity.value: not a number: %s" % (where, sens[:12]))
+    return parse_profile({"name": name, "impedance": {"ohm": z},
+                          "sensitivity": {"value": s, "unit": unit}}, where)
+
+
+def _text(s):
+    """A JSON string, escaped by hand (the same bytes on every VM)."""
+    out = ""
+    for ch in s:
+        if ch == '"' or ch == "\\":
+            out += "\\" + ch
+        elif ch < " " or ch > "~":
+            out += "\\u%04x" % ord(ch)
+        else:
+            out += ch
+    return '"' + out + '"'
+
+
+def setting_json(hp):
+    """The active headphone as the settings file keeps it: a profile entry with only the
+    figures the firmware uses (parse_profile reads it back)."""
+    return '{"name": %s, "impedance": {"ohm": %s}, "sensitivity": {"value": %s, "unit": "%s"}}' % (
+        _text(hp.name), _g(hp.z_ohm), _g(hp.sens), hp.unit)
+
+
+def brief_json(hp):
+    """The active headphone in a reply: its name and the figures the SPL comes from."""
+    return '{"name": %s, "ohm": %s, "db_v": %s}' % (_text(hp.name), _g(hp.z_ohm), "%.3f" % hp.db_v)
+
+
+def _g(v):
+    return "%.6g" % v

@@ -1,11 +1,22 @@
 """The control protocol (version 1): one command per line in, one JSON line out.
 
     status                      every setting and the state
-    get NAME                    volume, balance, gain, output, mute, limit
+    get NAME                    volume, balance, gain, output, mute, limit, spl_limit,
+                                gain_headroom, headphone, spl, gain_stage (the analog
+                                gain in use: what auto chose)
     set volume DB               multiple of 0.5, within the board's range and the limit;
                                 a rise fades in, as a restore does
     set balance DB              -10..10 in 0.5 dB steps (positive: right louder)
-    set gain low|high
+    set gain low|high|auto      auto: the least gain that reaches the volume with
+                                gain_headroom to spare (a board with a gain relay)
+    set gain_headroom DB        0..12 dB
+    set spl_limit DB            the hearing-safety limit, 60..130 dB SPL: lower at once,
+                                higher after a long press, like the limit
+    set headphone none          no headphone: no SPL, no SPL limit
+    set headphone NAME          a profile from headphones.json on the board
+    set headphone OHM SENS dB/mW|dB/V NAME
+                                the figures inline (the host sends these); a louder
+                                headphone at this level lowers the level first
     set output se|balanced
     set mute on|off
     set limit DB                lower: at once; higher: only asked for, a long press on
@@ -29,8 +40,10 @@ from .version import VERSION as FIRMWARE
 
 VERSION = const(1)
 MAX_LINE = const(96)
-_NAMES = ("volume", "balance", "gain", "output", "mute", "limit")
-_GAINS = ("low", "high")
+_NAMES = ("volume", "balance", "gain", "output", "mute", "limit", "spl_limit", "gain_headroom",
+          "headphone", "spl", "gain_stage")
+_SETTABLE = 8   # the first _SETTABLE names take `set NAME VALUE` (headphone its own form)
+_GAINS = ("low", "high", "auto")
 _OUTPUTS = ("se", "balanced")
 
 
@@ -120,13 +133,32 @@ def _err(text):
     return '{"ok": false, "error": "%s"}' % text.replace('"', "'")
 
 
+def cdb_text(c):
+    """cdB as a JSON number, rounded to one decimal (None: null)."""
+    if c is None:
+        return "null"
+    s = "-" if c < 0 else ""
+    d = (abs(c) + 5) // 10
+    return "%s%d.%d" % (s, d // 10, d % 10)
+
+
+def headphone_json(ctl):
+    if ctl.hp is None:
+        return "null"
+    from .headphones import brief_json
+    return brief_json(ctl.hp)
+
+
 def state_json(ctl, prefix):
     """The settings and state as the body of a JSON object, after `prefix`."""
-    return ('{%s"volume": %s, "balance": %s, "gain": "%s", "output": "%s", "mute": %s, '
-            '"limit": %s, "mode": "%s", "phase": "%s"}' % (
-                prefix, db_text(ctl.volume), db_text(ctl.balance), _GAINS[ctl.gain],
-                _OUTPUTS[ctl.output], "true" if ctl.user_muted else "false",
-                db_text(ctl.limit), "balance" if ctl.mode else "volume", ctl.phase_name()))
+    return ('{%s"volume": %s, "balance": %s, "gain": "%s", "gain_stage": "%s", "output": "%s", '
+            '"mute": %s, "limit": %s, "spl": %s, "spl_limit": %s, "gain_headroom": %s, '
+            '"headphone": %s, "mode": "%s", "phase": "%s"}' % (
+                prefix, db_text(ctl.volume), db_text(ctl.balance), _GAINS[ctl.gain_setting()],
+                _GAINS[ctl.gain], _OUTPUTS[ctl.output], "true" if ctl.user_muted else "false",
+                db_text(ctl.limit), cdb_text(ctl.spl_cdb()), db_text(ctl.spl_limit),
+                db_text(ctl.headroom), headphone_json(ctl), "balance" if ctl.mode else "volume",
+                ctl.phase_name()))
 
 
 def log_json(text):
@@ -150,12 +182,48 @@ def _value(ctl, name):
     if name == "balance":
         return db_text(ctl.balance)
     if name == "gain":
-        return '"%s"' % _GAINS[ctl.gain]
+        return '"%s"' % _GAINS[ctl.gain_setting()]
     if name == "output":
         return '"%s"' % _OUTPUTS[ctl.output]
     if name == "mute":
         return "true" if ctl.user_muted else "false"
+    if name == "spl_limit":
+        return db_text(ctl.spl_limit)
+    if name == "gain_headroom":
+        return db_text(ctl.headroom)
+    if name == "headphone":
+        return headphone_json(ctl)
+    if name == "spl":
+        return cdb_text(ctl.spl_cdb())
+    if name == "gain_stage":
+        return '"%s"' % _GAINS[ctl.gain]
     return db_text(ctl.limit)
+
+
+def _headphone(ctl, t, now, app):
+    """set headphone none | NAME | OHM SENS UNIT NAME: the profile checked and resolved
+    (by the app: the board's file, the sums) before the controller sees it."""
+    if len(t) < 3:
+        return _err("use: set headphone none|NAME|OHM SENS dB/mW|dB/V NAME")
+    if len(t) == 3 and t[2] == "none":
+        why = ctl.set_headphone(None, None, now)
+    elif app is None:
+        return _err("headphone: not on this connection")
+    else:
+        from .headphones import number
+        if len(t) >= 5 and number(t[2]) is not None and number(t[3]) is not None:
+            if len(t) < 6:
+                return _err("headphone: name it: set headphone OHM SENS dB/mW|dB/V NAME")
+            hp = app.headphone_from_figures(t[2], t[3], t[4], " ".join(t[5:]))
+        else:
+            hp = app.headphone_named(" ".join(t[2:]))
+        if isinstance(hp, str):
+            return _err(hp)
+        why = ctl.set_headphone(hp[0], hp[1], now)
+    if why is not None:
+        return _err(why)
+    return '{"ok": true, "headphone": %s, "volume": %s, "spl": %s}' % (
+        headphone_json(ctl), db_text(ctl.volume), cdb_text(ctl.spl_cdb()))
 
 
 def handle(session, ctl, line, now, app=None):
@@ -180,17 +248,20 @@ def handle(session, ctl, line, now, app=None):
         return log_json(app.log_text() if app is not None else "")
     if cmd == "get":
         if len(t) != 2 or t[1] not in _NAMES:
-            return _err("use: get volume|balance|gain|output|mute|limit")
+            return _err("use: get " + "|".join(_NAMES))
         return '{"ok": true, "%s": %s}' % (t[1], _value(ctl, t[1]))
     if cmd != "set":
         return _err("unknown command: %s" % cmd[:20])
     if len(t) == 2 and t[1] == "defaults":
         why = ctl.host_defaults(now)
         return _err(why) if why is not None else '{"ok": true, "defaults": true}'
-    if len(t) != 3 or t[1] not in _NAMES:
-        return _err("use: set volume|balance|gain|output|mute|limit VALUE, or set defaults")
+    if len(t) >= 2 and t[1] == "headphone":
+        return _headphone(ctl, t, now, app)
+    if len(t) != 3 or t[1] not in _NAMES[:_SETTABLE]:
+        return _err("use: set %s VALUE, set headphone ..., or set defaults"
+                    % "|".join(_NAMES[:_SETTABLE]))
     name, arg = t[1], t[2]
-    if name in ("volume", "balance", "limit"):
+    if name in ("volume", "balance", "limit", "spl_limit", "gain_headroom"):
         h = parse_hdb(arg)
         if h is None:
             return _err("%s: not a number of dB on the 0.5 dB grid: %s" % (name, arg[:12]))
@@ -198,11 +269,15 @@ def handle(session, ctl, line, now, app=None):
             why = ctl.host_volume(h, now)
         elif name == "balance":
             why = ctl.host_balance(h, now)
+        elif name == "spl_limit":
+            why = ctl.host_spl_limit(h, now)
+        elif name == "gain_headroom":
+            why = ctl.host_headroom(h, now)
         else:
             why = ctl.host_limit(h, now)
     elif name == "gain":
         if arg not in _GAINS:
-            return _err("gain: low or high")
+            return _err("gain: low, high or auto")
         why = ctl.host_gain(_GAINS.index(arg), now)
     elif name == "output":
         if arg not in _OUTPUTS:

@@ -312,7 +312,9 @@ def do_status(args):
     return _out(args, r, state_line(r))
 
 
-NAMES = ("volume", "balance", "gain", "output", "mute", "limit")
+NAMES = ("volume", "balance", "gain", "output", "mute", "limit", "spl_limit", "gain_headroom",
+         "headphone", "spl", "gain_stage")
+SETTABLE = NAMES[:-2]
 
 
 def args_get(p):
@@ -328,21 +330,55 @@ def do_get(args):
 
 def args_set(p):
     _port_arg(p)
-    p.add_argument("name", choices=NAMES + ("defaults",))
-    p.add_argument("value", nargs="?",
-                   help="dB (multiple of 0.5), low|high, se|balanced, on|off; none for defaults")
+    p.add_argument("name", choices=SETTABLE + ("defaults",))
+    p.add_argument("value", nargs="*",
+                   help="dB (multiple of 0.5), low|high|auto, se|balanced, on|off; a headphone's "
+                        "name (built-in, yours, or in the board's headphones.json) or none; "
+                        "nothing for defaults")
+    p.add_argument("--profiles", help="headphone: your own profiles (default: "
+                                      "~/.config/headroom/headphones.json)")
 
 
 def do_set(args):
     from .readable import value_text
-    if (args.name == "defaults") != (args.value is None):
+    if (args.name == "defaults") != (not args.value):
         raise CommandError("%s %s" % (args.name, "takes no value" if args.name == "defaults"
                                       else "needs a value"), BAD_INPUT)
     if args.name == "defaults":
         r = _ask(args, "set defaults", resend=False)
         return _out(args, r, "defaults restored")
-    r = _ask(args, "set %s %s" % (args.name, args.value), resend=False)
+    if args.name == "headphone":
+        return _set_headphone(args, " ".join(args.value))
+    if len(args.value) != 1:
+        raise CommandError("%s takes one value, got %d" % (args.name, len(args.value)), BAD_INPUT)
+    r = _ask(args, "set %s %s" % (args.name, args.value[0]), resend=False)
     return _out(args, r, value_text(args.name, r[args.name]))
+
+
+def _set_headphone(args, name):
+    """A built-in or host profile goes as its figures; any other name to the board, for
+    its own headphones.json."""
+    from . import headphones as hph
+    from .readable import headphone_text
+    if name == "none":
+        line = "set headphone none"
+    else:
+        profs, _ = hph.profiles(args.profiles)
+        try:
+            line = hph.command(hph.find(profs, name))
+        except CommandError as e:
+            if e.code != BAD_INPUT or "unknown headphone" not in str(e):
+                raise
+            board_line = "set headphone " + name
+            if len(board_line) > 96 or not name.isascii():
+                raise
+            try:
+                r = _ask(args, board_line, resend=False)
+            except CommandError as b:
+                raise CommandError("%s; the board: %s" % (e, b), BAD_INPUT)
+            return _out(args, r, headphone_text(r))
+    r = _ask(args, line, resend=False)
+    return _out(args, r, headphone_text(r))
 
 
 def args_log(p):

@@ -60,6 +60,22 @@ def find(profs, name):
         raise CommandError(str(e), BAD_INPUT)
 
 
+def command(hp):
+    """The protocol line that makes `hp` the board's headphone: its figures inline, under
+    its full name when the line has room (at most 96 characters, ASCII)."""
+    H = _fw()
+    head = "set headphone %s %s %s " % (_num(hp.z_ohm), _num(hp.sens), hp.unit)
+    for name in (hp.label(), hp.name):
+        if name.isascii() and len(name) <= H.NAME_MAX and len(head + name) <= 96:
+            return head + name
+    raise CommandError("headphone %r: the name does not fit the control protocol (ASCII, "
+                       "at most %d characters)" % (hp.name, H.NAME_MAX), BAD_INPUT)
+
+
+def _num(v):
+    return ("%.4f" % v).rstrip("0").rstrip(".")
+
+
 # ---------------------------------------------------------------- list
 
 def entry(hp, own=False):

@@ -20,6 +20,15 @@ def value_text(name, v):
     """One setting: 'volume -24.0 dBV', 'gain low', 'mute on'."""
     if name in ("volume", "limit"):
         return "%s %s" % (name, db(v, "dBV"))
+    if name in ("spl", "spl_limit"):
+        return "%s %s" % ("SPL limit" if name == "spl_limit" else "SPL",
+                          "- (no headphone)" if v is None else db(v, "dB SPL"))
+    if name == "gain_stage":
+        return "gain stage " + v
+    if name == "gain_headroom":
+        return "auto gain headroom " + db(v)
+    if name == "headphone":
+        return "headphone " + ("none" if v is None else v["name"])
     if name == "balance":
         return "balance " + balance_text(v)
     if name == "mute":
@@ -27,6 +36,12 @@ def value_text(name, v):
     if name == "output":
         return "output " + ("SE" if v == "se" else v)
     return "%s %s" % (name, v)
+
+
+def headphone_text(r):
+    """The reply to `set headphone`: 'headphone HD 600 · volume -2.5 dBV · SPL 99.7 dB SPL'."""
+    return " · ".join((value_text("headphone", r.get("headphone")), value_text("volume", r["volume"]),
+                       value_text("spl", r.get("spl"))))
 
 
 def state_line(s):
@@ -38,7 +53,15 @@ def state_line(s):
         parts.append(value_text("balance", s["balance"]))
     for name in ("gain", "output", "limit"):
         if name in s:
-            parts.append(value_text(name, s[name]))
+            text = value_text(name, s[name])
+            if name == "gain" and s[name] == "auto" and "gain_stage" in s:
+                text += " (%s)" % s["gain_stage"]
+            parts.append(text)
+    if s.get("headphone"):  # the SPL and its limit mean something only with a headphone
+        parts.append(value_text("headphone", s["headphone"]))
+        parts.append(value_text("spl", s.get("spl")))
+        if "spl_limit" in s:
+            parts.append(value_text("spl_limit", s["spl_limit"]))
     if s.get("mode") == "balance":
         parts.append("balance mode (the knob trims balance)")
     phase = s.get("phase")

@@ -34,11 +34,22 @@ Rules (`RULES`):
   still passes counts; the DAC ending its own ramp does not, nor does a PGA2311 gain
   change while its zero-crossing detection is on (ZCEN high: the new gain, mute codes
   too, takes effect where the signal crosses zero, which is click-free by design);
+- `spl-limit`: with a headphone, the jack's level never gives more than the SPL limit:
+  level + dB/V + 20*log10(Z / (Z + Zo)) <= limit, per channel, on the output the jack
+  plays. The headphone (its name, Z and dB/V) and the limit are what the firmware
+  reported on the serial port (replies and events; after a boot, nothing until it
+  reports again), so the rule checks the levels the chip models decoded against the
+  user's own figures. A tighter headphone or limit binds SPL_GRACE_US after it was
+  reported (the PGA2311 frame, its zero-crossing time-out); until then the looser holds;
 - `fault`, `crash`: the simulator found a part misused, the firmware raised.
 """
+import json
+import math
+
 RULES = ("relay-under-mute", "settle", "relay-settle", "ramp-interval", "silent-off", "undone",
-         "click",
-         "fault", "crash")
+         "click", "spl-limit", "fault", "crash")
+SPL_GRACE_US = 40000    # from a reply to the jack following it: a pass, ZCEN's 16 ms, margin
+SPL_TOL_CDB = 1         # the jack's two decimals
 
 TURN_SLACK_US = 40000   # after a turn's last edge, its level changes still arrive (ZCEN 16 ms)
 CLICK_CDB = 300         # a fall of more than 3 dB in an instant...
@@ -82,6 +93,11 @@ class Checker:
         self.gated = None         # the board's hardware mute path: how far it has gated
         self.failing = False      # the supply is off (its monitor fell)
         self.quieting = False     # ...and the firmware has begun to mute
+        # The SPL rule: [(since t_us, offsets per output in cdB or None, limit cdB)].
+        self.zo = [st.z_out_ohm if st is not None else None for st in b.output_stage]
+        self.spl_states = [(0, None, None)]
+        self.spl_checked = 0      # standing checks done for the states' grace ends
+        self.jack_output = 0
 
     # ---- input
     def live(self, t_us, kind, fields):
@@ -98,6 +114,8 @@ class Checker:
 
     # ---- the rules
     def check(self, t, kind, f):
+        if len(self.spl_states) > 1:
+            self.at(t)
         if kind == "power":
             self.failing = not f["on"]
             self.quieting = False
@@ -118,12 +136,19 @@ class Checker:
                     self.cut = True
                 self.pga[chip] = (_level(state["left"]), _level(state["right"]), state["mute"])
             elif chip == "jack":
+                self.jack_output = 1 if state.get("output") == "balanced" else 0
+                self._spl_check(t, (_level(state["left"]), _level(state["right"])), self._spl_cap(t))
                 self._jack(t, (_level(state["left"]), _level(state["right"])),
                            state.get("dac", "on"))
         elif kind == "input":
             if f["what"] == "turn":
                 self.turn_until = max(self.turn_until, t + f["us"] + TURN_SLACK_US)
-        elif kind == "reset" or kind == "boot":
+        elif kind == "boot":
+            self._spl_state(t, None, None)   # unknown until the firmware reports it
+        elif kind == "serial":
+            if f.get("dir") == "out":
+                self._serial(t, f.get("line", ""))
+        elif kind == "reset":
             pass
         elif kind == "hardware_mute":
             self.gated = None if f["stage"] == "released" else f["stage"]
@@ -220,6 +245,68 @@ class Checker:
                 self._bad(t, "ramp-interval", "the level rose %.2f ms after the last rise; "
                           "ramp steps are %d ms apart" % (gap / 1000, self.b.ramp_interval_ms))
         self.last_rise = t
+
+    # ---- the SPL limit
+    def _serial(self, t, line):
+        if '"headphone"' not in line and '"spl_limit"' not in line:
+            return
+        try:
+            r = json.loads(line)
+        except ValueError:
+            return
+        if not isinstance(r, dict) or r.get("ok") is False:
+            return
+        _, off, limit = self.spl_states[-1]
+        if "headphone" in r:
+            hp = r["headphone"]
+            off = None
+            if isinstance(hp, dict) and None not in self.zo[:len(self.b.outputs)]:
+                off = tuple(None if zo is None else
+                            hp["db_v"] * 100 + 2000 * math.log10(hp["ohm"] / (hp["ohm"] + zo))
+                            for zo in self.zo)
+        if "spl_limit" in r:
+            limit = r["spl_limit"] * 100
+        self._spl_state(t, off, limit)
+
+    def _spl_state(self, t, off, limit):
+        if (off, limit) != self.spl_states[-1][1:]:
+            self.spl_states.append((t, off, limit))
+
+    def _spl_cap(self, t):
+        """The loosest cap (cdB at the jack, per output) of the states in effect within
+        the grace before t; None: no cap."""
+        caps = None
+        n = len(self.spl_states)
+        for i, (_since, off, limit) in enumerate(self.spl_states):
+            until = self.spl_states[i + 1][0] if i + 1 < n else None
+            if until is not None and until + SPL_GRACE_US <= t:
+                continue
+            if off is None or limit is None:
+                return None
+            c = [None if x is None else limit - x for x in off]
+            caps = c if caps is None else [a if b is None or (a is not None and a > b) else b
+                                           for a, b in zip(caps, c)]
+        return caps
+
+    def at(self, t):
+        """Time has reached t: states whose grace ended meanwhile bind the standing jack,
+        and those too old to matter are dropped."""
+        while len(self.spl_states) > 1 and self.spl_states[1][0] + SPL_GRACE_US <= t:
+            bind = self.spl_states[1][0] + SPL_GRACE_US
+            self.spl_states.pop(0)
+            self._spl_check(bind, self.jack, self._spl_cap(bind))
+
+    def _spl_check(self, t, levels, caps):
+        if caps is None:
+            return
+        cap = caps[self.jack_output]
+        if cap is None:
+            return
+        for ch, lv in zip(("left", "right"), levels):
+            if lv is not None and lv > cap + SPL_TOL_CDB:
+                self._bad(t, "spl-limit", "the %s channel played %.2f dBV: %.1f dB above the "
+                          "SPL limit with the headphone" % (ch, lv / 100, (lv - cap) / 100))
+                break
 
     def _off(self, t):
         """The MCU stopped for want of supply (an `off` record)."""
