@@ -66,6 +66,12 @@ class Controller:
         self.gain = gain
         self.output = output
         self.balance = settings["balance"]
+        # The balance the PGA2311 plays: a knob's turn sets it at once; a host's request (or
+        # the defaults) walks it there a ramp step per ramp interval, so that neither
+        # channel ever jumps up.
+        self._trim = self.balance
+        self._next_trim = now_ms
+        self._trim_moved = False
         self.volume = self._clamp_volume(min(settings["volume"], board.startup_max_hdb))
         self.user_muted = False
         self._quiet = False          # a user mute has gone past the DAC's ramp: the PGA mutes
@@ -174,6 +180,7 @@ class Controller:
         if not -BALANCE_MAX_HDB <= hdb <= BALANCE_MAX_HDB:
             return "balance: outside -10..10 dB"
         self.balance = hdb
+        self._next_trim = now
         self._touched(now)
         return None
 
@@ -252,6 +259,7 @@ class Controller:
         if self.mode == MODE_BALANCE:
             bal = self.balance + detents
             self.balance = max(-BALANCE_MAX_HDB, min(BALANCE_MAX_HDB, bal))
+            self._trim = self.balance
             self._mode_until = ticks_add(now, self.b.balance_timeout_ms)
         else:
             old = self.volume
@@ -397,6 +405,9 @@ class Controller:
             # +1: t is whole ms, the frame went out somewhere inside it.
             self._next_ramp = ticks_add(t, self.b.ramp_interval_ms + 1)
             self._ramp_moved = False
+        if self._trim_moved:
+            self._next_trim = ticks_add(t, self.b.ramp_interval_ms + 1)
+            self._trim_moved = False
 
     def _move_relays(self):
         """Set the gain/output relays to the selection; returns the wait for their contacts."""
@@ -453,6 +464,13 @@ class Controller:
             self._next_ramp = ticks_add(now, self.b.ramp_interval_ms)
             if self._ceiling >= self.volume:
                 self._ramping = False
+        if self._trim != self.balance and not self._ramping and \
+                ticks_diff(now, self._next_trim) >= 0:
+            d = self.balance - self._trim
+            step = self.b.ramp_step_hdb
+            self._trim += step if d > step else (-step if d < -step else d)
+            self._trim_moved = True
+            self._next_trim = ticks_add(now, self.b.ramp_interval_ms)
         if self.mode == MODE_BALANCE and ticks_diff(now, self._mode_until) >= 0:
             self.mode = MODE_VOLUME
             self.changes += 1
@@ -466,7 +484,7 @@ class Controller:
         else:
             self.pga_mute = p != DAC_MUTING and p != UNMUTING
         self.mute_relay = p in (DAC_MUTING, MUTING, UNMUTING, PLAYING)
-        fill_codes(self.codes, self.b.pga_roles, self.level(), self.balance, self.path_cdb())
+        fill_codes(self.codes, self.b.pga_roles, self.level(), self._trim, self.path_cdb())
 
     def next_wake(self, now):
         """Milliseconds until the next thing to do (at most the input poll period)."""
@@ -475,6 +493,8 @@ class Controller:
             wait = min(wait, ticks_diff(self._until, now))
         if self._ramping:
             wait = min(wait, ticks_diff(self._next_ramp, now))
+        elif self._trim != self.balance:
+            wait = min(wait, ticks_diff(self._next_trim, now))
         if self.user_muted and not self._quiet:
             wait = min(wait, ticks_diff(self._quiet_at, now))
         return max(wait, 1)

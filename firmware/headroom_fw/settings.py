@@ -1,20 +1,28 @@
-"""Settings on the board's filesystem: JSON, replaced atomically.
+"""Settings on the board's filesystem: two JSON copies, A and B, the newer one wins.
 
-`load` never fails: a missing, unreadable, corrupt or oversized file, or a field out
-of range, gives the board's safe defaults for that field. A file larger than
-MAX_BYTES is not even read: parsing a big or deeply nested JSON document could
-exhaust a Pico's heap (MemoryError) at every boot. `save` writes a temporary
-file and renames it over the old one, which littlefs does atomically, so a power
-cut leaves either the old or the new settings, never half of each.
+Each save writes the copy that does not hold the newest good settings, with a sequence
+number one higher (`"n"`): a save cut short by a power cut (littlefs keeps the old
+contents of a file until it is closed), or a copy the flash damaged later, leaves the
+other copy - the last good settings - in place. `load` never fails: it takes each field
+from the newest copy that has it valid, then from the other copy, then the board's safe
+default. So a damaged file falls back to the previous settings, never to a default
+that would raise a volume limit the user had lowered. A file larger than MAX_BYTES is
+not even read: parsing a big or deeply nested JSON document could exhaust a Pico's heap
+(MemoryError) at every boot.
+
+Files: `settings.json` (A: what firmware before the A/B pair wrote, read as sequence 0)
+and `settings-b.json` (B); `settings.json.tmp`, left by that older firmware's cut
+saves, is removed.
 """
 import json
 
 from .files import Files
 
 VERSION = 1
-MAX_BYTES = 512   # what save() writes is about 100 bytes
+MAX_BYTES = 512   # what save() writes is about 110 bytes
 _GAINS = ("low", "high")
 _OUTPUTS = ("se", "balanced")
+_FIELDS = ("volume", "balance", "gain", "output", "limit")
 
 
 def defaults(board):
@@ -34,11 +42,15 @@ def _hdb(v, lo, hi):
     return h
 
 
-def validate(board, d):
-    """Settings from a decoded file: each bad or missing field takes its default."""
-    out = defaults(board)
+def fields(board, d):
+    """The valid fields of a decoded file ({name: value}, missing where bad), and its
+    sequence number (-1: not a settings file of this version at all)."""
+    out = {}
     if not isinstance(d, dict) or isinstance(d.get("v"), bool) or d.get("v") != VERSION:
-        return out
+        return out, -1
+    n = d.get("n", 0)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        n = 0
     v = _hdb(d.get("volume"), board.min_hdb, board.limit_hdb)
     if v is not None:
         out["volume"] = v
@@ -52,9 +64,25 @@ def validate(board, d):
         out["gain"] = _GAINS.index(d["gain"])
     if d.get("output") in _OUTPUTS and _OUTPUTS.index(d["output"]) in board.outputs:
         out["output"] = _OUTPUTS.index(d["output"])
+    return out, n
+
+
+def merge(board, copies):
+    """Settings from decoded copies, newest first: each field from the first that has it."""
+    out = defaults(board)
+    for name in _FIELDS:
+        for c in copies:
+            if name in c:
+                out[name] = c[name]
+                break
     if out["volume"] > out["limit"]:
         out["volume"] = out["limit"]
     return out
+
+
+def validate(board, d):
+    """Settings from one decoded file: each bad or missing field takes its default."""
+    return merge(board, [fields(board, d)[0]])
 
 
 def _db(h):
@@ -64,33 +92,57 @@ def _db(h):
     return "%s%d.%d" % (s, h // 2, 5 * (h % 2))
 
 
+def b_path(path):
+    """The B copy's file beside the A copy `settings.json`."""
+    return path[:-5] + "-b.json" if path.endswith(".json") else path + "-b"
+
+
 class SettingsStore:
     def __init__(self, path, board, files=None):
         self.path = path
+        self.paths = (path, b_path(path))
         self.tmp = path + ".tmp"
         self.board = board
         self.files = files if files is not None else Files()
+        self.seq = -1        # the newest good copy's sequence number...
+        self.newest = 1      # ...and which copy it is (a save writes the other)
 
-    def load(self):
-        """The stored settings, validated; defaults where anything is wrong."""
+    def _read(self, path):
+        """(valid fields, sequence number) of one copy; ({}, -1) when unreadable."""
         fs = self.files
         try:
-            fs.remove(self.tmp)  # left by a power cut during a save
+            if fs.size(path) > MAX_BYTES:
+                return {}, -1
+            with fs.open(path) as f:
+                d = json.loads(f.read(MAX_BYTES))
+            return fields(self.board, d)
+        except Exception:  # missing, unreadable, not JSON, MemoryError: the other copy
+            return {}, -1
+
+    def load(self):
+        """The stored settings, validated: the newest copy's, the other's where it has a
+        bad field, the defaults where neither has it."""
+        try:
+            self.files.remove(self.tmp)  # left by older firmware's save cut short
         except OSError:
             pass
-        try:
-            if fs.size(self.path) > MAX_BYTES:
-                return defaults(self.board)
-            with fs.open(self.path) as f:
-                d = json.loads(f.read(MAX_BYTES))
-            return validate(self.board, d)
-        except Exception:  # missing, unreadable, not JSON, MemoryError: still boot, with defaults
-            return defaults(self.board)
+        a, b = self._read(self.paths[0]), self._read(self.paths[1])
+        # The newer copy first; a copy with every field valid beats one without.
+        rank_a = (len(a[0]) == len(_FIELDS), a[1])
+        rank_b = (len(b[0]) == len(_FIELDS), b[1])
+        self.newest = 0 if rank_a >= rank_b else 1
+        self.seq = max(a[1], b[1])
+        first, second = (a, b) if self.newest == 0 else (b, a)
+        return merge(self.board, [first[0], second[0]])
 
     def save(self, volume, balance, gain, output, limit):
-        """Replace the file with these settings (hdB ints, gain/output indices)."""
-        text = '{"v": %d, "volume": %s, "balance": %s, "gain": "%s", "output": "%s", "limit": %s}\n' % (
-            VERSION, _db(volume), _db(balance), _GAINS[gain], _OUTPUTS[output], _db(limit))
-        with self.files.open(self.tmp, "w") as f:
+        """Write these settings (hdB ints, gain/output indices) over the older copy."""
+        seq = self.seq + 1
+        text = ('{"v": %d, "n": %d, "volume": %s, "balance": %s, "gain": "%s", "output": "%s", '
+                '"limit": %s}\n' % (VERSION, seq, _db(volume), _db(balance), _GAINS[gain],
+                                    _OUTPUTS[output], _db(limit)))
+        target = 1 - self.newest
+        with self.files.open(self.paths[target], "w") as f:
             f.write(text)
-        self.files.rename(self.tmp, self.path)
+        self.seq = seq
+        self.newest = target
