@@ -212,6 +212,10 @@ class Controller:
         else:
             self._quiet = False
             self._start_ramp(now)
+        # The outputs now: a host's mute comes after this pass's tick, and the DAC's ramp
+        # must start in this pass, or the next tick would find its wait over and mute
+        # the PGA2311 together with the DAC - a click.
+        self._apply_outputs()
 
     def host_limit(self, hdb, now):
         """Lowering the limit is immediate; raising it waits for a long press on the board."""
