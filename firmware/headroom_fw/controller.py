@@ -468,8 +468,9 @@ class Controller:
             self._next_ramp = ticks_add(now, self.b.ramp_interval_ms)
             if self._ceiling >= self.volume:
                 self._ramping = False
-        if self._trim != self.balance and not self._ramping and \
-                ticks_diff(now, self._next_trim) >= 0:
+        # A balance step waits for the level's ramp to end, and keeps to its interval.
+        if self._trim != self.balance and not self._ramping and not self._ramp_moved and \
+                ticks_diff(now, self._next_trim) >= 0 and ticks_diff(now, self._next_ramp) >= 0:
             d = self.balance - self._trim
             step = self.b.ramp_step_hdb
             self._trim += step if d > step else (-step if d < -step else d)
