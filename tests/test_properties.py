@@ -176,6 +176,14 @@ class AmpMachine(RuleBasedStateMachine):
         self.wait_ms(self.board.settle_ms + 200 + 1200)
         self.check_restored()
 
+    @rule(volume=st.sampled_from([-10, 0, 6]), off_ms=st.sampled_from([50, 2000]))
+    def loud_saved_then_power_cycle(self, volume, off_ms):
+        """A volume above the start-up cap, saved, then a power cycle: the cap must hold
+        it (the checker's startup-cap) and the rest come back."""
+        self.b.console.send("set volume %s\n" % volume)
+        self.b.run_ms(self.board.save_delay_ms + 300)
+        self.power_cycle(off_ms, None, None)
+
     @precondition(lambda self: self.b.board.power_sense is not None)
     @rule(size=st.integers(1, 6), early_us=st.sampled_from([1000, 5000, 15000]))
     def power_off_as_save_falls_due(self, size, early_us):

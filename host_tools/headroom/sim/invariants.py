@@ -33,8 +33,8 @@ Rules (`RULES`):
   by a host's `set limit` the board said ok to (from 40 ms after its reply: a pass and the
   PGA2311's zero-crossing time-out), raised again only by a long press held within 10 s
   of the request the board refused for want of one; after a power-on, the limit of the
-  last settings write (`flash` records), or of the one before it when a test damaged the
-  newest copy (an `input` record `settings` with `lost`);
+  last settings write (`flash` records), or of the one before it (the board keeps two
+  copies) when a test damaged the newest (an `input` record `settings` with `lost`);
 - `startup-cap`: after every boot no channel above `volume.startup_max_dbv` until the
   knob is turned up, or a host's `set volume`/`set defaults` asks for more;
 - `turn-rise`, `ramp-step`, `ramp-interval`: every rise at the jack is either the user's
@@ -72,6 +72,7 @@ MAX_STEPS_PER_DETENT = 4  # quadrature.Acceleration's fastest tier: 2 dB per det
 CONFIRM_US = 10000000   # a long press confirms a raised limit this long after the request
 TOL_CDB = 1             # integer rounding of the jack level
 PGA_RANGE_CDB = 9550    # the PGA2311's lowest gain, -95.5 dB
+COPIES = 2              # the settings copies on the board (headroom_fw.settings: A and B)
 CLICK_CDB = 300         # a fall of more than 3 dB in an instant...
 AUDIBLE_CDB = -12000    # ...of a signal above -120 dBV at the jack
 RAMP_SAMPLES = 104      # the DAC's soft mute: 104 one-dB steps
@@ -114,13 +115,14 @@ class Checker:
                 self.coils[r.pin] = r
         self.last_coil_change = None   # (t_us, settle_us until the mute relay may close)
         self.turn_until = -1
+        self.turn_start = 0
         self.budget = 0           # cdB the turns in progress may still raise the level by
         self.early = False        # a ramp step came early within a turn (allowed once)
         self.last_rise = None
         # The volume limit, from what the host asked and the board answered.
         self.limit = b.limit_hdb * 50      # the controller's, as of the last reply
         self.enforced = self.limit         # what the jack is held to now
-        self.saved = []                    # the limit at each settings write, oldest first
+        self.saved = []                    # the limit in each settings copy, oldest first
         self.deadlines = []                # [(t_us, what, arg)], processed in time order
         self.raise_req = None              # (limit cdB, until t_us, with defaults)
         self.raise_at = None               # (t_us, limit cdB, with defaults): a long press
@@ -258,6 +260,9 @@ class Checker:
         self._touch()
         self.expect = None
         if what == "turn":
+            if t > self.turn_until:
+                self.turn_start = t
+                self.budget = 0   # what an earlier turn left is not this one's
             self.turn_until = max(self.turn_until, t + f["us"] + TURN_SLACK_US)
             self.budget += abs(f["detents"]) * MAX_STEPS_PER_DETENT * 50
             if f["detents"] > 0:
@@ -337,7 +342,7 @@ class Checker:
         if self.saves_since_touch > 1:
             self._bad(t, "save-per-pause", "%s was written %d times with nothing touched "
                       "between" % (name, self.saves_since_touch))
-        self.saved.append(self.limit)
+        self.saved = (self.saved + [self.limit])[-COPIES:]
 
     def _pin(self, t, n, level):
         old = self.pins.get(n)
@@ -460,22 +465,27 @@ class Checker:
             return
         b = self.b
         step = b.ramp_step_hdb * 50
-        # Ramp steps the time since the last one allows: the PGA2311 applies a gain at a
-        # zero crossing or its time-out, and a new write replaces a pending one, so
-        # steps written while frames keep coming (a turn) arrive at the jack together.
-        n = 1 if self.last_rise is None else (t - self.last_rise) // (b.ramp_interval_ms * 1000)
+        iv = b.ramp_interval_ms * 1000
         if t > self.turn_until:
-            if n >= 1 and rise <= step * n + TOL_CDB:
-                self.last_rise = t
+            if self.last_rise is None or t - self.last_rise >= iv:
+                if rise <= step + TOL_CDB:
+                    self.last_rise = t
+                    return
             elif rise <= step + TOL_CDB:
                 self._bad(t, "ramp-interval", "the level rose %.2f ms after the last rise; "
                           "ramp steps are %d ms apart" % ((t - self.last_rise) / 1000,
                                                           b.ramp_interval_ms))
                 self.last_rise = t
-            else:
-                self._bad(t, "ramp-step", "the level rose %.2f dB at once, not by the user's "
-                          "turn; a ramp step is %.1f dB" % (rise / 100, step / 100))
+                return
+            self._bad(t, "ramp-step", "the level rose %.2f dB at once, not by the user's "
+                      "turn; a ramp step is %.1f dB" % (rise / 100, step / 100))
             return
+        # During a turn, the ramp steps its time allows: the PGA2311 applies a gain at a
+        # zero crossing or its time-out, and a new write replaces a pending one, so steps
+        # written while the knob's frames keep coming arrive at the jack together.
+        since = self.turn_start if self.last_rise is None else max(self.last_rise,
+                                                                   self.turn_start - iv)
+        n = (t - since) // iv
         # The ramp's share first (its credit is then spent), the turn's budget for the rest;
         # within a ramp interval, the budget and one ramp step that came early.
         if n >= 1:
