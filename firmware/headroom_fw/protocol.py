@@ -117,7 +117,8 @@ def serve(console, reader, answer, budget=64):
 
 
 def _err(text):
-    return '{"ok": false, "error": "%s"}' % text.replace('"', "'")
+    # The text may echo what the host sent: a backslash must not become a JSON escape.
+    return '{"ok": false, "error": "%s"}' % text.replace("\\", "/").replace('"', "'")
 
 
 def state_json(ctl, prefix):
