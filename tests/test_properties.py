@@ -60,7 +60,8 @@ HOST = st.one_of(
                      "set volume loud", "set limit", "bogus"]))
 
 STATS = {"examples": 0, "records": 0, "cap_boots": 0, "cap_tight": 0, "balance_checks": 0,
-         "off_checks": 0, "host_commands": 0, "worst_silent_us": 0, "violations": 0}
+         "off_checks": 0, "host_commands": 0, "worst_silent_us": 0, "violations": 0,
+         "boards": {}}
 
 
 class AmpMachine(RuleBasedStateMachine):
@@ -73,6 +74,8 @@ class AmpMachine(RuleBasedStateMachine):
         self.b.trace.listeners.append(self.on_record)
         self.expect_restore = None      # (volume hdB, balance hdB) to see after a power-on
         STATS["examples"] += 1
+        name = os.path.basename(path)
+        STATS["boards"][name] = STATS["boards"].get(name, 0) + 1
         self._power_on()
         self.wait_ms(3000)
 
