@@ -4,7 +4,8 @@
     get NAME                    volume, balance, gain, output, mute, limit
     set volume DB               multiple of 0.5, within the board's range and the limit;
                                 a rise fades in, as a restore does
-    set balance DB              -10..10 in 0.5 dB steps (positive: right louder)
+    set balance DB              -10..10 in 0.5 dB steps (positive: right louder), walked
+                                there a ramp step at a time
     set gain low|high
     set output se|balanced
     set mute on|off

@@ -6,7 +6,7 @@
     b.jack.levels        # what reaches the headphones, cdB per channel
 
 The firmware is imported from firmware/ unchanged, fresh at every boot, and
-reads board.json and settings.json from the board's flash directory.
+reads board.json and the settings copies from the board's flash directory.
 """
 import os
 import sys
