@@ -162,3 +162,75 @@ def test_no_settings_write_while_the_supply_fails_and_one_per_pause():
     assert "save-per-pause" not in rules(playing() + [w, turn(t + 100, -1), w2])
     assert "save-per-pause" not in rules(playing() + [w, host(t + 100, "set balance 1"), w2])
     assert "save-per-pause" in rules(playing() + [w, host(t + 100, "status"), w2])
+
+
+def _run(mutate, script, path=SE, monkeypatch=None):
+    """The firmware, broken by `mutate(controller_module)`, through `script(board)`: the
+    checker's rules broken (a set of names)."""
+    from headroom.sim import world
+    from headroom.sim.simboard import SimBoard
+    b = SimBoard(path)
+    c = Checker(b.board)
+    b.trace.listeners.append(c.live)
+    b.power(True)
+    b.run_ms(3000)
+    if mutate is not None:   # the firmware is imported afresh at each boot: patch this one
+        import headroom_fw.controller as ctl_mod
+        mutate(ctl_mod, monkeypatch)
+    script(b)
+    c.finish(b.now_us())
+    b.close()
+    world.current = None
+    return {v[1] for v in c.violations}
+
+
+def _save_falls_due_in_the_hold_up(b):
+    t0 = b.now_us()
+    d = b.turn(3, rate=5)
+    last = t0 + d - 200000 // (2 * b.board.edges_per_detent)   # the last detent's edge
+    b.run_until(last + b.board.save_delay_ms * 1000 - 3000)
+    b.power(False)
+    b.run_ms(100)
+
+
+def test_a_firmware_saving_while_the_supply_fails_is_caught(monkeypatch):
+    assert _run(None, _save_falls_due_in_the_hold_up) == set()
+
+    def ignore_power_fail(m, mp):
+        mp.setattr(m.Controller, "save_due", lambda self, now: self._dirty and
+                   m.ticks_diff(now, self._changed_ms) >= self.b.save_delay_ms)
+
+    assert "save-while-failing" in _run(ignore_power_fail, _save_falls_due_in_the_hold_up,
+                                        monkeypatch=monkeypatch)
+
+
+def test_a_firmware_jumping_to_a_hosts_volume_is_caught(monkeypatch):
+    def script(b):
+        b.console.send("set volume 0\n")
+        b.run_ms(1500)
+
+    assert _run(None, script) == set()
+
+    def no_fade(m, mp):
+        def host_volume(self, hdb, now):
+            self.volume = hdb
+            self._touched(now)
+        mp.setattr(m.Controller, "host_volume", host_volume)
+
+    assert "ramp-step" in _run(no_fade, script, monkeypatch=monkeypatch)
+
+
+def test_a_firmware_ignoring_a_lowered_limit_is_caught(monkeypatch):
+    def script(b):
+        b.console.send("set limit -40\n")
+        b.run_ms(500)
+
+    assert _run(None, script) == set()
+
+    def no_clamp(m, mp):
+        def host_limit(self, hdb, now):
+            self.limit = min(self.limit, hdb)
+            self._touched(now)
+        mp.setattr(m.Controller, "host_limit", host_limit)
+
+    assert "limit" in _run(no_clamp, script, monkeypatch=monkeypatch)

@@ -193,9 +193,10 @@ class AmpMachine(RuleBasedStateMachine):
         """The supply fails just before a save falls due: the save must not happen in
         the hold-up (the checker's save-while-failing), and the board comes back with
         the settings saved before."""
+        t0 = self.b.now_us()
         d = self.b.turn(size, rate=5)
-        self.b.run_us(d)
-        self.b.run_us(self.board.save_delay_ms * 1000 - early_us)
+        last = t0 + d - 200000 // (2 * self.board.edges_per_detent)  # the last detent's edge
+        self.b.run_until(last + self.board.save_delay_ms * 1000 - early_us)
         self.b.power(False)
         self.b.run_ms(100)
         self._power_on()

@@ -45,7 +45,7 @@ def _hdb(v, lo, hi):
 def fields(board, d):
     """The valid fields of a decoded file ({name: value}, missing where bad), and its
     sequence number (-1: not a settings file of this version at all)."""
-    out = {}
+    out = {}  # type: dict[str, int]
     if not isinstance(d, dict) or isinstance(d.get("v"), bool) or d.get("v") != VERSION:
         return out, -1
     n = d.get("n", 0)
