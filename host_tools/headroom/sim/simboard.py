@@ -178,6 +178,8 @@ class SimBoard:
             r = getattr(b, name + "_relay")
             if r is not None:
                 self.relays[name] = Relay(s, name, r.pin, r.active_high, r.operate_ms, r.release_ms)
+                if r.sense is not None:
+                    self._wire_sense(self.relays[name], r.sense)
         self.dac = None
         if b.dac == "pcm5102a":
             from .models.pcm5102a import PCM5102A
@@ -202,6 +204,13 @@ class SimBoard:
         self.set_gain("low")
         self.set_output("se")
 
+    def _wire_sense(self, relay, gpio):
+        """A contact of the relay to ground on `gpio`: low while the contacts are energized."""
+        def follow():
+            self.sim.gpio[gpio].drive("relay.%s.sense" % relay.name, 0 if relay.energized else None)
+        relay.listeners.append(follow)
+        follow()
+
     def _boot_firmware(self, sim):
         _purge_firmware()
         from headroom_fw import lifecycle
@@ -218,7 +227,8 @@ class SimBoard:
     def fault(self, what, on=True):
         """`dac` absent (no acknowledge), `i2c` stuck (SDA held low), `pga` reset (the chain
         loses its codes, as after a supply dip the monitor did not see), `sense` low (the
-        supply monitor reads low though the supply is good)."""
+        supply monitor reads low though the supply is good), `relay.NAME` stuck (its contacts
+        stay where they are: `on` True; False frees them)."""
         b, s = self.board, self.sim
         if what == "dac":
             if b.dac != "pcm5122":
@@ -230,6 +240,11 @@ class SimBoard:
             s.gpio[b.dac_sda].drive("stuck", 0 if on else None)
         elif what == "pga":
             self.pga.lose_codes()
+        elif what.startswith("relay."):
+            r = self.relays.get(what[6:])
+            if r is None:
+                raise ValueError("this board has no %s relay" % what[6:])
+            r.stick(r.energized if on else None)
         elif what == "sense":
             if self.power_sense is None:
                 raise ValueError("this board has no supply monitor")
