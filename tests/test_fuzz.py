@@ -144,16 +144,36 @@ def test_any_board_file_text_loads_or_is_refused_in_words(text):
         assert str(e)
 
 
+class _MemFiles:
+    """The settings store's filesystem calls on a dict: no folder per input."""
+
+    def __init__(self, files):
+        self.files = files
+
+    def open(self, path, mode="r"):
+        import io
+        if path not in self.files:
+            raise OSError(2, "no such file")
+        data = self.files[path]
+        return io.BytesIO(data) if "b" in mode else io.StringIO(data.decode("utf-8"))
+
+    def size(self, path):
+        if path not in self.files:
+            raise OSError(2, "no such file")
+        return len(self.files[path])
+
+    def remove(self, path):
+        if self.files.pop(path, None) is None:
+            raise OSError(2, "no such file")
+
+
 @given(st.sampled_from([SE, BALANCED]), st.binary(max_size=160), st.binary(max_size=160))
 @FUZZ
-def test_any_settings_copies_load_within_range(tmp_path_factory, path, a, b):
+def test_any_settings_copies_load_within_range(path, a, b):
     COUNTS["settings"] += 1
     board = boardfile.parse(BOARDS[path])
-    d = tmp_path_factory.mktemp("s")
-    s = SettingsStore(str(d / "settings.json"), board)
-    for p, blob in zip(s.paths, (a, b)):
-        with open(p, "wb") as f:
-            f.write(blob)
+    s = SettingsStore("settings.json", board, _MemFiles({}))
+    s.files.files = {s.paths[0]: a, s.paths[1]: b}
     got = s.load()
     assert board.min_hdb <= got["volume"] <= got["limit"] <= board.limit_hdb
     assert -20 <= got["balance"] <= 20 and got["gain"] in (0, 1) and got["output"] in board.outputs
