@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BOARD ?= boards/pico-se.json
 
-.PHONY: sim screenshot test lint test-long test-board test-rp2 calibrate-rp2 golden mpy package bench flash clean
+.PHONY: sim screenshot test lint reliability test-long test-board test-rp2 calibrate-rp2 golden mpy package bench flash clean
 
 $(STAMP): requirements.txt requirements-nodeps.txt host_tools/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,15 @@ lint: $(STAMP)
 ## Longer property runs: more examples, random seeds.
 test-long: $(STAMP)
 	HYPOTHESIS_PROFILE=long $(PY) -m pytest -q tests/test_properties.py
+
+## The long runs of every safety check, and their table (README, "Reliability"):
+## make reliability [EXAMPLES=100] [FUZZ=3000] [SAVES=200]
+EXAMPLES ?= 100
+FUZZ ?= 3000
+SAVES ?= 200
+reliability: $(STAMP)
+	mkdir -p build
+	$(PY) -m headroom.reliability --examples $(EXAMPLES) --fuzz $(FUZZ) --saves $(SAVES) --json build/reliability.json
 
 ## Re-record the expected traces of the scenario files after an intended change.
 golden: $(STAMP)

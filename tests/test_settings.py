@@ -95,56 +95,100 @@ def test_save_load_round_trip_property(tmp_path, data):
 
 def test_saved_file_is_valid_json_with_half_db_values(tmp_path):
     s = store(tmp_path)
+    s.load()
     s.save(-61, -3, 1, 0, 11)
-    with open(s.path) as f:
+    with open(st_mod.b_path(s.path)) as f:
         d = json.load(f)
-    assert d == {"v": 1, "volume": -30.5, "balance": -1.5, "gain": "high", "output": "se",
-                 "limit": 5.5}
-    assert not os.path.exists(s.tmp)
+    assert d == {"v": 1, "n": 0, "volume": -30.5, "balance": -1.5, "gain": "high",
+                 "output": "se", "limit": 5.5}
 
 
-def test_save_goes_through_tmp_and_rename(tmp_path, monkeypatch):
+def slots(s):
+    """(A, B) decoded, None where the file is absent."""
+    out = []
+    for p in s.paths:
+        try:
+            with open(p) as f:
+                out.append(json.load(f))
+        except OSError:
+            out.append(None)
+    return out
+
+
+def test_saves_alternate_between_the_copies_with_rising_numbers(tmp_path):
     s = store(tmp_path)
-    s.save(-60, 0, 0, 0, 12)
-    old = open(s.path).read()
-    calls = []
-    real_rename = os.rename
-
-    def spy(src, dst):
-        # At the moment of the rename the new content is complete in the tmp file
-        # and the old file is still intact.
-        calls.append((src, dst, open(src).read(), open(dst).read()))
-        real_rename(src, dst)
-
-    monkeypatch.setattr(files_mod.os, "rename", spy)
-    s.save(-40, 2, 1, 0, 10)
-    assert len(calls) == 1
-    src, dst, new_text, old_text = calls[0]
-    assert (src, dst) == (s.tmp, s.path)
-    assert old_text == old
-    assert json.loads(new_text)["volume"] == -20.0
-    assert not os.path.exists(s.tmp)
-    assert s.load()["volume"] == -40
+    s.load()
+    seen = []
+    for i, vol in enumerate((-50, -40, -30, -20)):
+        s.save(vol, 0, 0, 0, 12)
+        a, b = slots(s)
+        newest = b if i % 2 == 0 else a
+        older = a if i % 2 == 0 else b
+        assert newest["n"] == i and newest["volume"] == vol / 2
+        if i:
+            assert older["n"] == i - 1 and older["volume"] == seen[-1] / 2
+        seen.append(vol)
+        # A fresh store (a reboot) reads the newest and writes over the other.
+        s = store(tmp_path)
+        assert s.load()["volume"] == vol
 
 
-def test_power_cut_before_rename_keeps_old_settings(tmp_path, monkeypatch):
+def test_a_damaged_newest_copy_falls_back_to_the_previous_settings(tmp_path):
     s = store(tmp_path)
+    s.load()
+    s.save(-50, 2, 1, 0, -20)         # the user lowered the limit to -10 dBV
+    s.save(-30, 4, 0, 0, -20)
+    newest = s.paths[s.newest]
+    for damage in (b"", b'{"v": 1, "n": 9, "volume": ', b"\xff\x00", b'{"v": 1, "n": 9}'):
+        with open(newest, "wb") as f:
+            f.write(damage)
+        got = store(tmp_path).load()
+        assert got == {"volume": -50, "balance": 2, "gain": 1, "output": 0, "limit": -20}, damage
+        assert got["limit"] < SE_BOARD.limit_hdb   # never the default that would raise it
+
+
+def test_a_newest_copy_with_a_bad_field_loses_to_a_whole_older_one(tmp_path):
+    s = store(tmp_path)
+    s.load()
+    s.save(-50, 2, 1, 0, -20)
+    s.save(-30, 4, 0, 0, -20)
+    with open(s.paths[s.newest], "w") as f:
+        f.write('{"v": 1, "n": 5, "volume": -15.0, "balance": 2.0, "gain": "low", '
+                '"output": "se", "limit": 99}')
+    got = store(tmp_path).load()
+    assert got == {"volume": -50, "balance": 2, "gain": 1, "output": 0, "limit": -20}
+
+
+def test_each_field_comes_from_the_newest_copy_that_has_it(tmp_path):
+    s = store(tmp_path)
+    with open(s.paths[0], "w") as f:
+        f.write('{"v": 1, "n": 3, "volume": -15.0, "limit": 99}')
+    with open(s.paths[1], "w") as f:
+        f.write('{"v": 1, "n": 2, "volume": -25.0, "limit": -10.0, "gain": "high"}')
+    got = s.load()
+    # Neither copy is whole: volume from A (newer), limit from B, the rest defaults.
+    assert got == {"volume": -30, "balance": 0, "gain": 1, "output": 0, "limit": -20}
+
+
+def test_a_save_cut_before_close_keeps_both_copies(tmp_path, monkeypatch):
+    s = store(tmp_path)
+    s.load()
     s.save(-50, 0, 1, 0, 12)
+    s.save(-40, 0, 1, 0, 12)
 
-    def cut(src, dst):
-        raise OSError("power cut")
+    class Cut(files_mod.Files):
+        def open(self, path, mode="r"):
+            if "w" in mode:
+                raise OSError("power cut")
+            return open(path, mode)
 
-    monkeypatch.setattr(files_mod.os, "rename", cut)
+    s.files = Cut()
     with pytest.raises(OSError):
         s.save(10, 0, 0, 0, 12)
-    monkeypatch.undo()
-    assert os.path.exists(s.tmp)
-    got = s.load()
-    assert got["volume"] == -50 and got["gain"] == 1
-    assert not os.path.exists(s.tmp)
+    assert store(tmp_path).load()["volume"] == -40
 
 
-def test_stale_tmp_is_removed_on_load(tmp_path):
+def test_stale_tmp_of_older_firmware_is_removed_on_load(tmp_path):
     s = store(tmp_path)
     write(tmp_path, doc())
     with open(s.tmp, "w") as f:
@@ -153,12 +197,13 @@ def test_stale_tmp_is_removed_on_load(tmp_path):
     assert not os.path.exists(s.tmp)
 
 
-def test_stale_tmp_is_removed_even_without_settings(tmp_path):
+def test_a_file_of_older_firmware_is_read_and_kept_as_the_previous_copy(tmp_path):
+    write(tmp_path, doc())                   # no "n": sequence 0, in copy A
     s = store(tmp_path)
-    with open(s.tmp, "w") as f:
-        f.write("{}")
-    assert s.load() == defaults(SE_BOARD)
-    assert not os.path.exists(s.tmp)
+    assert s.load() == VALID
+    s.save(-40, 0, 0, 0, 12)
+    a, b = slots(s)
+    assert b["n"] == 1 and json.loads(doc()) == a
 
 
 @pytest.mark.parametrize("content", [

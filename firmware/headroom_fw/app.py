@@ -34,6 +34,7 @@ _CHECK_MS = const(1000)      # the PGA2311 chain is checked (its echo) this ofte
 _QUIET_MS = const(100)       # ...and only when no frame went out for this long: a write
                              # restarts the chip's zero-crossing wait, and would make a
                              # pending ramp step be skipped
+_SENSE_PASSES = const(3)     # a sense pin that disagrees this many passes in a row: a fault
 _WINDOW_MS = const(60000)    # "worst pass in the last minute": two windows of this
 LOG = "headroom.log"
 
@@ -64,6 +65,14 @@ class App:
         self.mute_relay = Relay(machine.Pin(b.mute_relay.pin), b.mute_relay.active_high)
         self.gain_relay = self._relay(b.gain_relay)
         self.output_relay = self._relay(b.output_relay)
+        # Relays with a sense contact: [name, driver, sense pin, passes it disagreed, GPIO].
+        self._senses = []
+        for name, r, drv in (("mute", b.mute_relay, self.mute_relay),
+                             ("gain", b.gain_relay, self.gain_relay),
+                             ("output", b.output_relay, self.output_relay)):
+            if r is not None and r.sense is not None:
+                self._senses.append([name, drv, machine.Pin(r.sense, machine.Pin.IN,
+                                                            machine.Pin.PULL_UP), 0, r.sense])
         self.power_ok = True
         self._sense = None
         if b.power_sense is not None:
@@ -260,8 +269,38 @@ class App:
         self._health(now, t0)
         return ctl.next_wake(now)
 
+    def _check_relays(self, now):
+        """Contacts that do not follow their coil (a sense pin reads the other way on
+        _SENSE_PASSES passes in a row, while everything has settled - playing or held; the
+        mute relay also while it is held open, at boot and while the others move): a
+        fault, kept until the next boot - a relay that stuck once is not trusted again."""
+        p = self.ctl.phase
+        if C.FAULT_RELAY in self.fault_text:
+            return
+        settled = p == C.PLAYING or p == C.HELD
+        if not settled and p != C.SWITCHING and p != C.BOOT:
+            return
+        for s in self._senses:
+            if not settled and s[0] != "mute":
+                continue
+            closed = s[2].value() == 0
+            if closed == s[1].on:
+                s[3] = 0
+                continue
+            s[3] += 1
+            if s[3] >= _SENSE_PASSES:
+                self.fault(C.FAULT_RELAY, "relay.%s: its contacts do not follow the coil (sense "
+                           "GP%d reads them %s, the coil is %s)" % (
+                               s[0], s[4],
+                               "energized" if closed else "released",
+                               "on" if s[1].on else "off"), now)
+                return
+
     def _parts(self, now):
-        """Retry faulty parts; check the PGA2311 chain's echo now and then."""
+        """Retry faulty parts; check the PGA2311 chain's echo now and then, the relays'
+        sense contacts every pass."""
+        if self._senses:
+            self._check_relays(now)
         if time.ticks_diff(now, self._retry) >= 0:
             self._retry = time.ticks_add(now, _RETRY_MS)
             if C.FAULT_DAC in self.fault_text:

@@ -40,7 +40,7 @@ _KEYS = {
     "dac": ("chip", "xsmt", "i2c", "addr"),
     "dac.i2c": ("id", "sda", "scl"),
     "relays": ("mute", "gain", "output"),
-    "relays.*": ("pin", "active_high", "operate_ms", "release_ms"),
+    "relays.*": ("pin", "active_high", "operate_ms", "release_ms", "sense"),
     "analog": ("dac_full_scale_vrms", "gain_low_db", "gain_high_db", "balanced_db",
                "max_output_dbv", "outputs", "pga_max_vrms"),
     "analog.max_output_dbv": ("se", "balanced"),
@@ -183,10 +183,12 @@ def _cdb(v):
 
 
 class Relay:
-    """A relay coil on a pin: `active_high` says which level energizes it."""
+    """A relay coil on a pin: `active_high` says which level energizes it; `sense` (or
+    None) a GPIO on one of its contacts to ground: low while the contacts are energized."""
 
-    def __init__(self, pin, d, path):
+    def __init__(self, pin, d, path, sense=None):
         self.pin = pin
+        self.sense = sense
         self.active_high = _get(d, "active_high", path, "bool")
         self.operate_ms = _range(_get(d, "operate_ms", path, "int"), 0, 1000, path + ".operate_ms")
         self.release_ms = _range(_get(d, "release_ms", path, "int"), 0, 1000, path + ".release_ms")
@@ -499,7 +501,8 @@ class Board:
         r = _get(relays, key, "relays", "obj", None, required)
         if r is None:
             return None
-        return Relay(self._pin(r, "pin", "relays." + key), r, "relays." + key)
+        path = "relays." + key
+        return Relay(self._pin(r, "pin", path), r, path, self._pin(r, "sense", path, required=False))
 
     def _hdb(self, d, key, path):
         v = _get(d, key, path, "num")

@@ -87,6 +87,12 @@ class Controller:
         self._order = (0, 1) if board.gain_cdb[0] <= board.gain_cdb[1] else (1, 0)
         self.gain = 0 if gain == GAIN_AUTO else gain
         self.balance = settings["balance"]
+        # The balance the PGA2311 plays: a knob's turn sets it at once; a host's request (or
+        # the defaults) walks it there a ramp step per ramp interval, so that neither
+        # channel ever jumps up.
+        self._trim = self.balance
+        self._next_trim = now_ms
+        self._trim_moved = False
         self.volume = self._clamp_volume(min(settings["volume"], board.startup_max_hdb))
         if self.auto:
             self.gain = staged_gain(self._tops, self._order, self._order[0], output, self.volume,
@@ -226,6 +232,7 @@ class Controller:
         if not -BALANCE_MAX_HDB <= hdb <= BALANCE_MAX_HDB:
             return "balance: outside -10..10 dB"
         self.balance = hdb
+        self._next_trim = now
         self._touched(now)
         return None
 
@@ -309,6 +316,10 @@ class Controller:
         else:
             self._quiet = False
             self._start_ramp(now)
+        # The outputs now: a host's mute comes after this pass's tick, and the DAC's ramp
+        # must start in this pass, or the next tick would find its wait over and mute
+        # the PGA2311 together with the DAC - a click.
+        self._apply_outputs()
 
     def host_limit(self, hdb, now):
         """Lowering the limit is immediate; raising it waits for a long press on the board."""
@@ -371,6 +382,7 @@ class Controller:
         if self.mode == MODE_BALANCE:
             bal = self.balance + detents
             self.balance = max(-BALANCE_MAX_HDB, min(BALANCE_MAX_HDB, bal))
+            self._trim = self.balance
             self._mode_until = ticks_add(now, self.b.balance_timeout_ms)
         else:
             old = self.volume
@@ -520,6 +532,9 @@ class Controller:
             # +1: t is whole ms, the frame went out somewhere inside it.
             self._next_ramp = ticks_add(t, self.b.ramp_interval_ms + 1)
             self._ramp_moved = False
+        if self._trim_moved:
+            self._next_trim = ticks_add(t, self.b.ramp_interval_ms + 1)
+            self._trim_moved = False
 
     def _move_relays(self):
         """Set the gain/output relays to the selection; returns the wait for their contacts."""
@@ -576,6 +591,14 @@ class Controller:
             self._next_ramp = ticks_add(now, self.b.ramp_interval_ms)
             if self._ceiling >= self.volume:
                 self._ramping = False
+        # A balance step waits for the level's ramp to end, and keeps to its interval.
+        if self._trim != self.balance and not self._ramping and not self._ramp_moved and \
+                ticks_diff(now, self._next_trim) >= 0 and ticks_diff(now, self._next_ramp) >= 0:
+            d = self.balance - self._trim
+            step = self.b.ramp_step_hdb
+            self._trim += step if d > step else (-step if d < -step else d)
+            self._trim_moved = True
+            self._next_trim = ticks_add(now, self.b.ramp_interval_ms)
         if self.mode == MODE_BALANCE and ticks_diff(now, self._mode_until) >= 0:
             self.mode = MODE_VOLUME
             self.changes += 1
@@ -600,7 +623,7 @@ class Controller:
             top = self.spl_cap(self.output_relay)
             if top is not None and lv > top:
                 lv = top
-        fill_codes(self.codes, self.b.pga_roles, lv, self.balance, self.path_cdb())
+        fill_codes(self.codes, self.b.pga_roles, lv, self._trim, self.path_cdb())
 
     def next_wake(self, now):
         """Milliseconds until the next thing to do (at most the input poll period)."""
@@ -609,6 +632,8 @@ class Controller:
             wait = min(wait, ticks_diff(self._until, now))
         if self._ramping:
             wait = min(wait, ticks_diff(self._next_ramp, now))
+        elif self._trim != self.balance:
+            wait = min(wait, ticks_diff(self._next_trim, now))
         if self.user_muted and not self._quiet:
             wait = min(wait, ticks_diff(self._quiet_at, now))
         return max(wait, 1)

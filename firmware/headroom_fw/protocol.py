@@ -6,7 +6,8 @@
                                 gain in use: what auto chose)
     set volume DB               multiple of 0.5, within the board's range and the limit;
                                 a rise fades in, as a restore does
-    set balance DB              -10..10 in 0.5 dB steps (positive: right louder)
+    set balance DB              -10..10 in 0.5 dB steps (positive: right louder), walked
+                                there a ramp step at a time
     set gain low|high|auto      auto: the least gain that reaches the volume with
                                 gain_headroom to spare (a board with a gain relay)
     set gain_headroom DB        0..12 dB
@@ -130,7 +131,8 @@ def serve(console, reader, answer, budget=64):
 
 
 def _err(text):
-    return '{"ok": false, "error": "%s"}' % text.replace('"', "'")
+    # The text may echo what the host sent: a backslash must not become a JSON escape.
+    return '{"ok": false, "error": "%s"}' % text.replace("\\", "/").replace('"', "'")
 
 
 def cdb_text(c):

@@ -1,24 +1,31 @@
-"""Settings on the board's filesystem: JSON, replaced atomically.
+"""Settings on the board's filesystem: two JSON copies, A and B, the newer one wins.
+
+Each save writes the copy that does not hold the newest good settings, with a sequence
+number one higher (`"n"`): a save cut short by a power cut (littlefs keeps the old
+contents of a file until it is closed), or a copy the flash damaged later, leaves the
+other copy - the last good settings - in place. `load` never fails: it takes each field
+from the newest copy that has it valid, then from the other copy, then the board's safe
+default. So a damaged file falls back to the previous settings, never to a default
+that would raise a volume limit the user had lowered. A file larger than MAX_BYTES is
+not even read: parsing a big or deeply nested JSON document could exhaust a Pico's heap
+(MemoryError) at every boot.
 
 Besides volume, balance, gain (low, high or auto), output and limit: the SPL limit,
 auto gain's headroom, and the active headphone (its name and the two figures the SPL
 comes from, a profile entry `headphones.parse_profile` checks). Those three are
-written only when they differ from the defaults, and `validate` gives them only when
-the file has them (the controller knows their defaults).
+written only when they differ from the defaults; a copy without one means its default
+(so a headphone taken off stays off), a copy with a bad one falls back like any field.
 
-`load` never fails: a missing, unreadable, corrupt or oversized file, or a field out
-of range, gives the board's safe defaults for that field. A file larger than
-MAX_BYTES is not even read: parsing a big or deeply nested JSON document could
-exhaust a Pico's heap (MemoryError) at every boot. `save` writes a temporary
-file and renames it over the old one, which littlefs does atomically, so a power
-cut leaves either the old or the new settings, never half of each.
+Files: `settings.json` (A: what firmware before the A/B pair wrote, read as sequence 0)
+and `settings-b.json` (B); `settings.json.tmp`, left by that older firmware's cut
+saves, is removed.
 """
 import json
 
 from .files import Files
 
 VERSION = 1
-MAX_BYTES = 512   # what save() writes: about 100 bytes, 300 with a headphone's 40-character name
+MAX_BYTES = 512   # what save() writes: about 110 bytes, 300 with a headphone's 40-character name
 _GAINS = ("low", "high", "auto")
 SPL_LIMIT_HDB = 200   # controller.SPL_LIMIT_HDB and the rest: const() values do not import
 SPL_MIN_HDB = 120
@@ -26,11 +33,21 @@ SPL_MAX_HDB = 260
 HEADROOM_HDB = 6
 HEADROOM_MAX_HDB = 24
 _OUTPUTS = ("se", "balanced")
+_FIELDS = ("volume", "balance", "gain", "output", "limit")
+_OPTIONAL = ("spl_limit", "gain_headroom", "headphone")
 
 
 def defaults(board):
     return {"volume": board.default_hdb, "balance": 0, "gain": 0, "output": 0,
             "limit": board.limit_hdb}
+
+
+def _optional_default(name):
+    if name == "spl_limit":
+        return SPL_LIMIT_HDB
+    if name == "gain_headroom":
+        return HEADROOM_HDB
+    return None
 
 
 def _hdb(v, lo, hi):
@@ -45,11 +62,16 @@ def _hdb(v, lo, hi):
     return h
 
 
-def validate(board, d):
-    """Settings from a decoded file: each bad or missing field takes its default."""
-    out = defaults(board)
+def fields(board, d):
+    """The valid fields of a decoded file ({name: value}, missing where bad; an optional
+    field it leaves out is there with its default), and its sequence number (-1: not a
+    settings file of this version at all)."""
+    out = {}  # type: dict
     if not isinstance(d, dict) or isinstance(d.get("v"), bool) or d.get("v") != VERSION:
-        return out
+        return out, -1
+    n = d.get("n", 0)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        n = 0
     v = _hdb(d.get("volume"), board.min_hdb, board.limit_hdb)
     if v is not None:
         out["volume"] = v
@@ -59,23 +81,44 @@ def validate(board, d):
     v = _hdb(d.get("limit"), board.min_hdb, board.limit_hdb)
     if v is not None:
         out["limit"] = v
-    v = _hdb(d.get("spl_limit"), SPL_MIN_HDB, SPL_MAX_HDB)
-    if v is not None:
-        out["spl_limit"] = v
-    v = _hdb(d.get("gain_headroom"), 0, HEADROOM_MAX_HDB)
-    if v is not None:
-        out["gain_headroom"] = v
-    if d.get("headphone") is not None:
-        v = headphone(board, d["headphone"])
-        if v is not None:
-            out["headphone"] = v
     if d.get("gain") in _GAINS and (d["gain"] != "auto" or board.gain_relay is not None):
         out["gain"] = _GAINS.index(d["gain"])
     if d.get("output") in _OUTPUTS and _OUTPUTS.index(d["output"]) in board.outputs:
         out["output"] = _OUTPUTS.index(d["output"])
+    for name in _OPTIONAL:
+        if d.get(name) is None:
+            out[name] = _optional_default(name)
+            continue
+        if name == "spl_limit":
+            v = _hdb(d[name], SPL_MIN_HDB, SPL_MAX_HDB)
+        elif name == "gain_headroom":
+            v = _hdb(d[name], 0, HEADROOM_MAX_HDB)
+        else:
+            v = headphone(board, d[name])
+        if v is not None:
+            out[name] = v
+    return out, n
+
+
+def merge(board, copies):
+    """Settings from decoded copies, newest first: each field from the first that has it
+    (optional fields are left out where they stay at their defaults)."""
+    out = defaults(board)
+    for name in _FIELDS + _OPTIONAL:
+        for c in copies:
+            if name in c:
+                if c[name] is not None and c[name] != _optional_default(name) or \
+                        name in _FIELDS:
+                    out[name] = c[name]
+                break
     if out["volume"] > out["limit"]:
         out["volume"] = out["limit"]
     return out
+
+
+def validate(board, d):
+    """Settings from one decoded file: each bad or missing field takes its default."""
+    return merge(board, [fields(board, d)[0]])
 
 
 def headphone(board, d):
@@ -96,33 +139,55 @@ def _db(h):
     return "%s%d.%d" % (s, h // 2, 5 * (h % 2))
 
 
+def b_path(path):
+    """The B copy's file beside the A copy `settings.json`."""
+    return path[:-5] + "-b.json" if path.endswith(".json") else path + "-b"
+
+
 class SettingsStore:
     def __init__(self, path, board, files=None):
         self.path = path
+        self.paths = (path, b_path(path))
         self.tmp = path + ".tmp"
         self.board = board
         self.files = files if files is not None else Files()
+        self.seq = -1        # the newest good copy's sequence number...
+        self.newest = 1      # ...and which copy it is (a save writes the other)
 
-    def load(self):
-        """The stored settings, validated; defaults where anything is wrong."""
+    def _read(self, path):
+        """(valid fields, sequence number) of one copy; ({}, -1) when unreadable."""
         fs = self.files
         try:
-            fs.remove(self.tmp)  # left by a power cut during a save
+            if fs.size(path) > MAX_BYTES:
+                return {}, -1
+            with fs.open(path) as f:
+                d = json.loads(f.read(MAX_BYTES))
+            return fields(self.board, d)
+        except Exception:  # missing, unreadable, not JSON, MemoryError: the other copy
+            return {}, -1
+
+    def load(self):
+        """The stored settings, validated: the newest copy's, the other's where it has a
+        bad field, the defaults where neither has it."""
+        try:
+            self.files.remove(self.tmp)  # left by older firmware's save cut short
         except OSError:
             pass
-        try:
-            if fs.size(self.path) > MAX_BYTES:
-                return defaults(self.board)
-            with fs.open(self.path) as f:
-                d = json.loads(f.read(MAX_BYTES))
-            return validate(self.board, d)
-        except Exception:  # missing, unreadable, not JSON, MemoryError: still boot, with defaults
-            return defaults(self.board)
+        a, b = self._read(self.paths[0]), self._read(self.paths[1])
+        # The newer copy first; a copy with every field valid beats one without.
+        full = len(_FIELDS) + len(_OPTIONAL)
+        rank_a = (len(a[0]) == full, a[1])
+        rank_b = (len(b[0]) == full, b[1])
+        self.newest = 0 if rank_a >= rank_b else 1
+        self.seq = max(a[1], b[1])
+        first, second = (a, b) if self.newest == 0 else (b, a)
+        return merge(self.board, [first[0], second[0]])
 
     def save(self, volume, balance, gain, output, limit, spl_limit=SPL_LIMIT_HDB, hp=None,
              gain_headroom=HEADROOM_HDB):
-        """Replace the file with these settings (hdB ints, gain/output indices, the
-        active Headphone or None): Controller.persistent()."""
+        """Write these settings (hdB ints, gain/output indices, the active Headphone or
+        None: Controller.persistent()) over the older copy."""
+        seq = self.seq + 1
         extra = ""
         if spl_limit != SPL_LIMIT_HDB:
             extra += ', "spl_limit": ' + _db(spl_limit)
@@ -131,8 +196,11 @@ class SettingsStore:
         if hp is not None:
             from .headphones import setting_json
             extra += ', "headphone": ' + setting_json(hp)
-        text = '{"v": %d, "volume": %s, "balance": %s, "gain": "%s", "output": "%s", "limit": %s%s}\n' % (
-            VERSION, _db(volume), _db(balance), _GAINS[gain], _OUTPUTS[output], _db(limit), extra)
-        with self.files.open(self.tmp, "w") as f:
+        text = ('{"v": %d, "n": %d, "volume": %s, "balance": %s, "gain": "%s", "output": "%s", '
+                '"limit": %s%s}\n' % (VERSION, seq, _db(volume), _db(balance), _GAINS[gain],
+                                      _OUTPUTS[output], _db(limit), extra))
+        target = 1 - self.newest
+        with self.files.open(self.paths[target], "w") as f:
             f.write(text)
-        self.files.rename(self.tmp, self.path)
+        self.seq = seq
+        self.newest = target

@@ -34,6 +34,30 @@ Rules (`RULES`):
   still passes counts; the DAC ending its own ramp does not, nor does a PGA2311 gain
   change while its zero-crossing detection is on (ZCEN high: the new gain, mute codes
   too, takes effect where the signal crosses zero, which is click-free by design);
+- `limit`: no channel at the jack above the volume limit in force: the board's, lowered
+  by a host's `set limit` the board said ok to (from 40 ms after its reply: a pass and the
+  PGA2311's zero-crossing time-out), raised again only by a long press held within 10 s
+  of the request the board refused for want of one; after a power-on, the limit of the
+  last settings write (`flash` records), or of the one before it (the board keeps two
+  copies) when a test damaged the newest (an `input` record `settings` with `lost`);
+- `startup-cap`: after every boot no channel above `volume.startup_max_dbv` until the
+  knob is turned up, or a host's `set volume`/`set defaults` asks for more;
+- `turn-rise`, `ramp-step`, `ramp-interval`: every rise at the jack is either the user's
+  turn - at most the detents turned x the largest step per detent (4 half-dB steps, the
+  fastest tier of quadrature.Acceleration), plus one ramp step - or a ramp step: at most
+  `timing.ramp_step_db` (out of silence: to the path's floor plus a step), at least
+  `timing.ramp_interval_ms` after the last. So a host's rise, an unmute, a restore all
+  fade in;
+- `balance`: left and right follow volume and balance channel by channel: once a
+  `status` reply says playing (unmuted), and nothing is touched for a full ramp's time,
+  each channel is the volume plus its balance trim (silent below the PGA2311's range);
+  muted, silent;
+- `off-sequence`: at every supply-off edge (boards with a supply monitor), the DAC's
+  XSMT low, the PGA2311's MUTE asserted, the mute relay's coil released and the jack
+  silent, all before the hold-up time ends;
+- `save-while-failing`: no settings write while the supply is off;
+- `save-per-pause`: at most one settings write between two touches (an `input`, a
+  host's `set`, a power-on);
 - `spl-limit`: with a headphone, the jack's level never gives more than the SPL limit:
   level + dB/V + 20*log10(Z / (Z + Zo)) <= limit, per channel, on the output the jack
   plays. The headphone (its name, Z and dB/V) and the limit are what the firmware
@@ -42,16 +66,29 @@ Rules (`RULES`):
   user's own figures. A tighter headphone or limit binds SPL_GRACE_US after it was
   reported (the PGA2311 frame, its zero-crossing time-out); until then the looser holds;
 - `fault`, `crash`: the simulator found a part misused, the firmware raised.
+
+Counts for the reliability table: `checks` (records checked), `cap_checks` (jack
+records checked against the start-up cap), `cap_tight` (boots where the cap was what
+held the level: the jack within 0.5 dB of it), `balance_checks`, `off_checks`,
+`worst_silent_us` (a supply-off edge to a silent jack, the worst).
 """
 import json
 import math
 
 RULES = ("relay-under-mute", "settle", "relay-settle", "ramp-interval", "silent-off", "undone",
-         "click", "spl-limit", "fault", "crash")
+         "click", "spl-limit",
+         "limit", "startup-cap", "turn-rise", "ramp-step", "balance", "off-sequence",
+         "save-while-failing", "save-per-pause", "fault", "crash")
+
 SPL_GRACE_US = 40000    # from a reply to the jack following it: a pass, ZCEN's 16 ms, margin
 SPL_TOL_CDB = 1         # the jack's two decimals
-
 TURN_SLACK_US = 40000   # after a turn's last edge, its level changes still arrive (ZCEN 16 ms)
+LIMIT_SLACK_US = 40000  # a lowered limit reaches the jack within a pass + the ZC time-out
+MAX_STEPS_PER_DETENT = 4  # quadrature.Acceleration's fastest tier: 2 dB per detent
+CONFIRM_US = 10000000   # a long press confirms a raised limit this long after the request
+TOL_CDB = 1             # integer rounding of the jack level
+PGA_RANGE_CDB = 9550    # the PGA2311's lowest gain, -95.5 dB
+COPIES = 2              # the settings copies on the board (headroom_fw.settings: A and B)
 CLICK_CDB = 300         # a fall of more than 3 dB in an instant...
 AUDIBLE_CDB = -12000    # ...of a signal above -120 dBV at the jack
 RAMP_SAMPLES = 104      # the DAC's soft mute: 104 one-dB steps
@@ -64,6 +101,11 @@ def _level(v):
     if hasattr(v, "value"):  # trace.Db, live
         return v.value * 100 // v.scale
     return int(round(v * 100))
+
+
+def _cmd_hdb(tok):
+    """A `set` command's dB argument (already accepted by the board) -> cdB."""
+    return int(round(float(tok) * 100))
 
 
 class Checker:
@@ -89,14 +131,39 @@ class Checker:
                 self.coils[r.pin] = r
         self.last_coil_change = None   # (t_us, settle_us until the mute relay may close)
         self.turn_until = -1
+        self.turn_start = 0
+        self.budget = 0           # cdB the turns in progress may still raise the level by
+        self.early = False        # a ramp step came early within a turn (allowed once)
         self.last_rise = None
+        # The volume limit, from what the host asked and the board answered.
+        self.limit = b.limit_hdb * 50      # the controller's, as of the last reply
+        self.enforced = self.limit         # what the jack is held to now
+        self.saved = []                    # the limit in each settings copy, oldest first
+        self.deadlines = []                # [(t_us, what, arg)], processed in time order
+        self.raise_req = None              # (limit cdB, until t_us, with defaults)
+        self.raise_at = None               # (t_us, limit cdB, with defaults): a long press
+        self.cap = None                    # the start-up cap in force (cdB), None: lifted
+        self._cap_near = False
+        self.supply = True
+        self.off_at = None                 # the last supply-off edge, until the jack is silent
+        self.saves_since_touch = 0
+        self.serial_buf = ""
+        self.commands = []                 # lines the host sent, waiting for their reply
+        self.expect = None                 # (due t_us, volume hdB, balance hdB, silent)
+        # Counts for the reliability table.
+        self.checks = 0
+        self.cap_checks = 0
+        self.cap_tight = 0
+        self.balance_checks = 0
+        self.off_checks = 0
+        self.worst_silent_us = 0
+        self.last_t = 0
         self.gated = None         # the board's hardware mute path: how far it has gated
         self.failing = False      # the supply is off (its monitor fell)
         self.quieting = False     # ...and the firmware has begun to mute
         # The SPL rule: [(since t_us, offsets per output in cdB or None, limit cdB)].
         self.zo = [st.z_out_ohm if st is not None else None for st in b.output_stage]
         self.spl_states = [(0, None, None)]
-        self.spl_checked = 0      # standing checks done for the states' grace ends
         self.jack_output = 0
 
     # ---- input
@@ -109,18 +176,24 @@ class Checker:
         if "t_us" in rec:
             self.check(rec["t_us"], rec["kind"], rec)
 
+    def finish(self, t_us):
+        """The run ended at t_us: what fell due until then is checked."""
+        self._due(t_us)
+
     def _bad(self, t, rule, msg):
         self.violations.append((t, rule, msg))
 
     # ---- the rules
     def check(self, t, kind, f):
+        self.checks += 1
+        self._due(t)
         if len(self.spl_states) > 1:
             self.at(t)
+        self.last_t = t
         if kind == "power":
             self.failing = not f["on"]
             self.quieting = False
-            if f["on"]:
-                self.power_on_us = t
+            self._power(t, f["on"])
         elif kind == "pin":
             self._pin(t, f["pin"], f["level"])
         elif kind == "chip":
@@ -136,28 +209,173 @@ class Checker:
                     self.cut = True
                 self.pga[chip] = (_level(state["left"]), _level(state["right"]), state["mute"])
             elif chip == "jack":
+                levels = (_level(state["left"]), _level(state["right"]))
                 self.jack_output = 1 if state.get("output") == "balanced" else 0
-                self._spl_check(t, (_level(state["left"]), _level(state["right"])), self._spl_cap(t))
-                self._jack(t, (_level(state["left"]), _level(state["right"])),
-                           state.get("dac", "on"))
+                self._spl_check(t, levels, self._spl_cap(t))
+                self._jack(t, levels, state.get("dac", "on"))
         elif kind == "input":
-            if f["what"] == "turn":
-                self.turn_until = max(self.turn_until, t + f["us"] + TURN_SLACK_US)
-        elif kind == "boot":
-            self._spl_state(t, None, None)   # unknown until the firmware reports it
+            self._input(t, f)
         elif kind == "serial":
-            if f.get("dir") == "out":
-                self._serial(t, f.get("line", ""))
-        elif kind == "reset":
-            pass
+            if f["dir"] == "in":
+                self._serial_in(t, f["data"])
+            else:
+                self._serial_out(t, f["line"])
+                self._serial_spl(t, f["line"])
+        elif kind == "flash":
+            self._flash(t, f["file"])
+        elif kind == "boot":
+            self._boot(t)
+            self._spl_state(t, None, None)   # unknown until the firmware reports it
         elif kind == "hardware_mute":
             self.gated = None if f["stage"] == "released" else f["stage"]
+        elif kind == "reset":
+            pass
         elif kind == "off":
             self._off(t)
         elif kind == "fault":
             self._bad(t, "fault", f["message"])
         elif kind == "crash":
             self._bad(t, "crash", f["error"])
+
+    def _due(self, t):
+        """What fell due before t, checked on the state as it was then."""
+        if self.raise_at is not None and t >= self.raise_at[0]:
+            _, lim, defaults = self.raise_at
+            self.raise_at = self.raise_req = None
+            self.limit = self.enforced = max(self.limit, lim)
+            if defaults and self.cap is not None:
+                self.cap = max(self.cap, self.b.default_hdb * 50)
+        if self.expect is not None and t >= self.expect[0]:
+            self._check_balance(self.expect)
+            self.expect = None
+        while self.deadlines and self.deadlines[0][0] <= t:
+            when, what, arg = self.deadlines.pop(0)
+            if what == "limit":
+                self.enforced = min(self.enforced, arg)
+                self._check_limit(when, self.jack)
+            elif what == "off":
+                self._off_sequence(when)
+
+    def _deadline(self, t, what, arg):
+        self.deadlines.append((t, what, arg))
+        self.deadlines.sort(key=lambda d: d[0])
+
+    def _power(self, t, on):
+        self.supply = on
+        self._touch()
+        self.expect = None
+        if on:
+            self.power_on_us = t
+            return
+        if self.b.power_sense is not None:
+            self._deadline(t + self.b.holdup_ms * 1000, "off", t)
+        if self.jack == (None, None):
+            self.off_at = None
+        else:
+            self.off_at = t
+
+    def _boot(self, t):
+        """The MCU starts the firmware: the saved settings, capped."""
+        self.limit = self.enforced = self.saved[-1] if self.saved else self.b.limit_hdb * 50
+        self.deadlines = [d for d in self.deadlines if d[1] != "limit"]
+        self.raise_req = self.raise_at = None
+        self.cap = self.b.startup_max_hdb * 50
+        self._cap_near = False
+        self.serial_buf = ""
+        self.commands = []
+        self.expect = None
+
+    def _touch(self):
+        self.saves_since_touch = 0
+
+    def _input(self, t, f):
+        what = f["what"]
+        self._touch()
+        self.expect = None
+        if what == "turn":
+            if t > self.turn_until:
+                self.turn_start = t
+                self.budget = 0   # what an earlier turn left is not this one's
+            self.turn_until = max(self.turn_until, t + f["us"] + TURN_SLACK_US)
+            self.budget += abs(f["detents"]) * MAX_STEPS_PER_DETENT * 50
+            if f["detents"] > 0:
+                self.cap = None  # the user turns it up: the start-up cap is done
+        elif what == "button":
+            if f["closed"]:
+                r = self.raise_req
+                if r is not None and t <= r[1]:
+                    self.raise_at = (t + self.b.long_press_ms * 1000, r[0], r[2])
+            else:
+                if self.raise_at is not None:
+                    self.raise_at = None  # let go before it was a long press
+                elif self.raise_req is not None and t > self.raise_req[1]:
+                    self.raise_req = None
+        elif what == "settings":
+            # A test damaged the newest `lost` settings copies (as bad flash would).
+            n = f["lost"]
+            self.saved = self.saved[:max(0, len(self.saved) - n)]
+
+    def _serial_in(self, t, data):
+        buf = self.serial_buf + data
+        while True:
+            cut = [i for i in (buf.find("\n"), buf.find("\r")) if i >= 0]
+            if not cut:
+                break
+            i = min(cut)
+            line, buf = buf[:i], buf[i + 1:]
+            if line:
+                self.commands.append(line)
+                if line.split()[:1] == ["set"]:
+                    self._touch()
+                    self.expect = None
+        self.serial_buf = buf
+
+    def _serial_out(self, t, line):
+        if line.startswith('{"event"') or not self.commands:
+            return
+        cmd = self.commands.pop(0).split()
+        try:
+            r = json.loads(line)
+        except ValueError:
+            return
+        ok = r.get("ok") is True
+        if cmd[:2] == ["set", "limit"] and len(cmd) == 3:
+            if ok:
+                new = _cmd_hdb(cmd[2])
+                self.limit = min(self.limit, new)
+                self._deadline(t + LIMIT_SLACK_US, "limit", new)
+            elif "long press" in r.get("error", ""):
+                self.raise_req = (_cmd_hdb(cmd[2]), t + CONFIRM_US, False)
+        elif cmd == ["set", "defaults"]:
+            if ok:
+                if self.cap is not None:
+                    self.cap = max(self.cap, self.b.default_hdb * 50)
+            elif "long press" in r.get("error", ""):
+                self.raise_req = (self.b.limit_hdb * 50, t + CONFIRM_US, True)
+        elif cmd[:2] == ["set", "volume"] and len(cmd) == 3 and ok:
+            if self.cap is not None:
+                self.cap = max(self.cap, _cmd_hdb(cmd[2]))
+        elif cmd == ["status"] and ok and r.get("phase") == "playing":
+            silent = r.get("mute") is True
+            self.expect = (t + self._settle_us(), int(round(r["volume"] * 2)),
+                           int(round(r["balance"] * 2)), silent)
+
+    def _settle_us(self):
+        """A full ramp from the PGA2311's floor, with room for late passes."""
+        b = self.b
+        steps = (PGA_RANGE_CDB + 2000) // (b.ramp_step_hdb * 50) + 1
+        return steps * (b.ramp_interval_ms + 2) * 1000 + 100000
+
+    def _flash(self, t, name):
+        if not name.startswith("settings"):
+            return
+        if not self.supply:
+            self._bad(t, "save-while-failing", "%s was written while the supply was off" % name)
+        self.saves_since_touch += 1
+        if self.saves_since_touch > 1:
+            self._bad(t, "save-per-pause", "%s was written %d times with nothing touched "
+                      "between" % (name, self.saves_since_touch))
+        self.saved = (self.saved + [self.limit])[-COPIES:]
 
     def _pin(self, t, n, level):
         old = self.pins.get(n)
@@ -188,6 +406,8 @@ class Checker:
     def _relay(self, t, name, energized):
         old = self.relays.get(name)
         self.relays[name] = energized
+        if name != "mute":
+            self.expect = None
         if name == "mute" or old is None or old == energized:
             return
         why = []
@@ -211,6 +431,11 @@ class Checker:
             return None  # silent
         k = min(t - self.dac_since, self.ramp_us) * RAMP_SAMPLES * 100 // max(self.ramp_us, 1)
         return k if st == "down" else RAMP_SAMPLES * 100 - k
+
+    def _path_cdb(self):
+        """Full scale through the relays' contacts as they are."""
+        return self.b.path_cdb(1 if self.relays.get("gain") else 0,
+                               1 if self.relays.get("output") else 0)
 
     def _jack(self, t, levels, dac):
         old = self.jack
@@ -236,18 +461,125 @@ class Checker:
             self.dac = dac
             self.dac_since = t
         self.jack = levels
-        rose = any(n is not None and (o is None or n > o) for n, o in zip(levels, old))
-        if not rose or t <= self.turn_until:
+        if levels == (None, None) and self.off_at is not None:
+            self.worst_silent_us = max(self.worst_silent_us, t - self.off_at)
+            self.off_at = None
+        self._check_limit(t, levels)
+        self._check_cap(t, levels)
+        self._check_rise(t, levels, old)
+
+    def _check_limit(self, t, levels):
+        lim = self.enforced
+        for ch, n in enumerate(levels):
+            if n is not None and n > lim + TOL_CDB:
+                self._bad(t, "limit", "%s at %.2f dBV, above the limit of %.2f dBV" % (
+                    ("left", "right")[ch], n / 100, lim / 100))
+                return
+
+    def _check_cap(self, t, levels):
+        cap = self.cap
+        if cap is None:
             return
-        if self.last_rise is not None:
-            gap = t - self.last_rise
-            if gap < self.b.ramp_interval_ms * 1000:
+        self.cap_checks += 1
+        for ch, n in enumerate(levels):
+            if n is None:
+                continue
+            if n > cap + TOL_CDB:
+                self._bad(t, "startup-cap", "%s at %.2f dBV after power-on, above the start-up "
+                          "cap of %.2f dBV" % (("left", "right")[ch], n / 100, cap / 100))
+                return
+            if n > cap - 50 and not self._cap_near:
+                self._cap_near = True
+                self.cap_tight += 1
+
+    def _check_rise(self, t, levels, old):
+        if t > self.turn_until:
+            self.budget = 0
+            self.early = False
+        floor = self._path_cdb() - PGA_RANGE_CDB
+        rise = 0
+        for n, o in zip(levels, old):
+            if n is not None:
+                rise = max(rise, n - (floor if o is None else o))
+        if rise <= TOL_CDB:
+            if any(n is not None and o is None for n, o in zip(levels, old)):
+                self.last_rise = t  # out of silence onto the floor: the ramp starts here
+            return
+        b = self.b
+        step = b.ramp_step_hdb * 50
+        iv = b.ramp_interval_ms * 1000
+        if t > self.turn_until:
+            if self.last_rise is None or t - self.last_rise >= iv:
+                if rise <= step + TOL_CDB:
+                    self.last_rise = t
+                    return
+            elif rise <= step + TOL_CDB:
                 self._bad(t, "ramp-interval", "the level rose %.2f ms after the last rise; "
-                          "ramp steps are %d ms apart" % (gap / 1000, self.b.ramp_interval_ms))
-        self.last_rise = t
+                          "ramp steps are %d ms apart" % ((t - self.last_rise) / 1000,
+                                                          b.ramp_interval_ms))
+                self.last_rise = t
+                return
+            self._bad(t, "ramp-step", "the level rose %.2f dB at once, not by the user's "
+                      "turn; a ramp step is %.1f dB" % (rise / 100, step / 100))
+            return
+        # During a turn, the ramp steps its time allows: the PGA2311 applies a gain at a
+        # zero crossing or its time-out, and a new write replaces a pending one, so steps
+        # written while the knob's frames keep coming arrive at the jack together.
+        since = self.turn_start if self.last_rise is None else max(self.last_rise,
+                                                                   self.turn_start - iv)
+        n = (t - since) // iv
+        # The ramp's share first (its credit is then spent), the turn's budget for the rest;
+        # within a ramp interval, the budget and one ramp step that came early.
+        if n >= 1:
+            if rise <= step * n + self.budget + TOL_CDB:
+                self.budget = max(0, self.budget - max(0, rise - step * n))
+                self.last_rise = t
+                self.early = False
+                return
+        elif rise <= self.budget + TOL_CDB:
+            self.budget -= max(0, rise)
+            return
+        elif not self.early and rise <= self.budget + step + TOL_CDB:
+            self.budget = 0
+            self.early = True
+            self.last_rise = t
+            return
+        self._bad(t, "turn-rise", "the level rose %.2f dB during a turn that allowed %.2f dB "
+                  "more (and ramp steps of %.1f dB)" % (rise / 100, self.budget / 100, step / 100))
+
+    def _check_balance(self, e):
+        """Each channel = the volume + its balance trim, once settled (`status` reply)."""
+        _, volume, balance, silent = e
+        self.balance_checks += 1
+        path = self._path_cdb()
+        got = self.jack
+        if not silent and got == (None, None):
+            # Gone quiet since (a part failed: its own rules); nothing to compare.
+            self.balance_checks -= 1
+            return
+        for ch in (0, 1):
+            if silent:
+                want = None
+            else:
+                trim = (-balance if balance > 0 else 0) if ch == 0 else (balance if balance < 0 else 0)
+                want = (volume + trim) * 50
+                if want < path - PGA_RANGE_CDB:
+                    want = None
+            g = got[ch]
+            if want is None:
+                okay = g is None
+            else:
+                okay = g is not None and want - 50 < g <= want + TOL_CDB
+            if not okay:
+                self._bad(e[0], "balance", "%s at %s, but volume %.1f dBV, balance %.1f dB%s "
+                          "say %s" % (("left", "right")[ch], "silence" if g is None else
+                                      "%.2f dBV" % (g / 100), volume / 2, balance / 2,
+                                      ", muted" if silent else "",
+                                      "silence" if want is None else "%.2f dBV" % (want / 100)))
+                return
 
     # ---- the SPL limit
-    def _serial(self, t, line):
+    def _serial_spl(self, t, line):
         if '"headphone"' not in line and '"spl_limit"' not in line:
             return
         try:
@@ -308,8 +640,8 @@ class Checker:
                           "SPL limit with the headphone" % (ch, lv / 100, (lv - cap) / 100))
                 break
 
-    def _off(self, t):
-        """The MCU stopped for want of supply (an `off` record)."""
+    def _loud(self):
+        """What still plays or is still driven, in words (empty: all quiet)."""
         b = self.b
         why = []
         if self.jack != (None, None):
@@ -322,6 +654,18 @@ class Checker:
             why.append("the PGA2311's MUTE was not asserted")
         if self.pins.get(self.mute_pin) == self.mute_on and late:
             why.append("the mute relay's coil was still driven")
+        return why
+
+    def _off_sequence(self, t):
+        """The hold-up after a supply-off edge ends at t: everything quiet by now."""
+        self.off_checks += 1
+        why = self._loud()
+        if why:
+            self._bad(t, "off-sequence", "the hold-up ended with " + "; ".join(why))
+
+    def _off(self, t):
+        """The MCU stopped for want of supply (an `off` record)."""
+        why = self._loud()
         if why:
             self._bad(t, "silent-off", "the MCU died with " + "; ".join(why))
 

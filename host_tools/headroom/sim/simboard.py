@@ -6,7 +6,7 @@
     b.jack.levels        # what reaches the headphones, cdB per channel
 
 The firmware is imported from firmware/ unchanged, fresh at every boot, and
-reads board.json and settings.json from the board's flash directory.
+reads board.json and the settings copies from the board's flash directory.
 """
 import os
 import sys
@@ -179,6 +179,8 @@ class SimBoard:
             r = getattr(b, name + "_relay")
             if r is not None:
                 self.relays[name] = Relay(s, name, r.pin, r.active_high, r.operate_ms, r.release_ms)
+                if r.sense is not None:
+                    self._wire_sense(self.relays[name], r.sense)
         self.dac = None
         if b.dac == "pcm5102a":
             from .models.pcm5102a import PCM5102A
@@ -218,6 +220,13 @@ class SimBoard:
         chips keep their state, boot.py runs (world.Sim.soft_reset)."""
         self.sim.soft_reset(main)
 
+    def _wire_sense(self, relay, gpio):
+        """A contact of the relay to ground on `gpio`: low while the contacts are energized."""
+        def follow():
+            self.sim.gpio[gpio].drive("relay.%s.sense" % relay.name, 0 if relay.energized else None)
+        relay.listeners.append(follow)
+        follow()
+
     def _boot_firmware(self, sim):
         _purge_firmware()
         from headroom_fw import lifecycle
@@ -234,7 +243,8 @@ class SimBoard:
     def fault(self, what, on=True):
         """`dac` absent (no acknowledge), `i2c` stuck (SDA held low), `pga` reset (the chain
         loses its codes, as after a supply dip the monitor did not see), `sense` low (the
-        supply monitor reads low though the supply is good)."""
+        supply monitor reads low though the supply is good), `relay.NAME` stuck (its contacts
+        stay where they are: `on` True; False frees them)."""
         b, s = self.board, self.sim
         if what == "dac":
             if b.dac != "pcm5122":
@@ -246,6 +256,11 @@ class SimBoard:
             s.gpio[b.dac_sda].drive("stuck", 0 if on else None)
         elif what == "pga":
             self.pga.lose_codes()
+        elif what.startswith("relay."):
+            r = self.relays.get(what[6:])
+            if r is None:
+                raise ValueError("this board has no %s relay" % what[6:])
+            r.stick(r.energized if on else None)
         elif what == "sense":
             if self.power_sense is None:
                 raise ValueError("this board has no supply monitor")
@@ -338,12 +353,23 @@ class SimBoard:
         return out
 
     def settings_text(self):
-        """The settings file as text (undecodable bytes replaced), None when absent."""
-        try:
-            with open(self._settings_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return None
+        """The newest settings copy as text (undecodable bytes replaced; the A/B pair of
+        headroom_fw.settings, the higher sequence number `n`), None when neither exists."""
+        import json
+        best = None
+        for path in (self._settings_path, self._settings_path[:-5] + "-b.json"):
+            try:
+                with open(path, "rb") as f:
+                    text = f.read().decode("utf-8", "replace")
+            except OSError:
+                continue
+            try:
+                n = json.loads(text).get("n", 0)
+            except (ValueError, AttributeError):
+                n = -1
+            if best is None or n > best[0]:
+                best = (n, text)
+        return None if best is None else best[1]
 
     def close(self):
         if world.current is self.sim:

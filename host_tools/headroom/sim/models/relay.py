@@ -1,6 +1,7 @@
 """A relay: coil on a GPIO (through a driver, with the board's polarity), contacts
 that follow after the operate or release time. Without the board's rails (after the
-supply's hold-up) the coil is off.
+supply's hold-up) the coil is off. `stick(position)` (a fault): the contacts stay there
+(True energized, False released) whatever the coil does; `stick(None)` frees them.
 """
 
 
@@ -15,6 +16,7 @@ class Relay:
         self.coil = False
         self.energized = False   # contact position
         self.moves = 0
+        self.stuck = None
         self._event = None
         self.listeners = []
         # The driver's input resistor holds the coil off while the MCU is not driving it.
@@ -24,12 +26,23 @@ class Relay:
         sim.models.append(self)
         self._report()
 
+    def stick(self, position):
+        self.stuck = position
+        if position is not None and position != self.energized:
+            self._move(position)
+        elif position is None:
+            self.coil = not self.coil  # let the coil's level be looked at afresh
+            self._on_pin(self.sim.gpio[self.gpio])
+
     def _on_power(self, on):
         self._on_pin(self.sim.gpio[self.gpio])
 
     def _on_pin(self, g):
         coil = self.sim.rails_on and g.level == self.active
         if coil == self.coil:
+            return
+        if self.stuck is not None:
+            self.coil = coil
             return
         self.coil = coil
         if self._event is not None:

@@ -1,0 +1,236 @@
+"""The trace checker's rules (headroom.sim.invariants) on short hand-made traces: each
+rule refuses a trace that breaks it and lets the same trace, mended, through."""
+import json
+
+from headroom.sim.invariants import Checker
+from headroom_fw import board as boardfile
+
+from helpers import SE
+
+B = boardfile.load(SE)
+XSMT, PGA_MUTE, MUTE_RELAY = B.dac_xsmt, B.pga_mute, B.mute_relay.pin
+HOLDUP_US = B.holdup_ms * 1000
+
+
+def jack(t, left, right=None, dac="on"):
+    right = left if right is None else right
+    return {"t_us": t, "kind": "chip", "chip": "jack",
+            "state": {"output": "se", "left": left, "right": right, "dac": dac}}
+
+
+def host(t, line):
+    return {"t_us": t, "kind": "serial", "dir": "in", "data": line + "\n"}
+
+
+def reply(t, **fields):
+    return {"t_us": t, "kind": "serial", "dir": "out", "line": json.dumps(dict(ok=True, **fields))}
+
+
+def error(t, text):
+    return {"t_us": t, "kind": "serial", "dir": "out", "line": json.dumps({"ok": False,
+                                                                          "error": text})}
+
+
+def pin(t, n, level):
+    return {"t_us": t, "kind": "pin", "pin": n, "level": level}
+
+
+def rec(t, kind, **fields):
+    return dict({"t_us": t, "kind": kind}, **fields)
+
+
+def turn(t, detents, us=100000):
+    return rec(t, "input", what="turn", detents=detents, us=us)
+
+
+FLOOR = (B.path_cdb(0, 0) - 9550) / 100   # dBV at the PGA2311's lowest gain
+
+
+def playing(t0=0, level=-30.0):
+    """A boot and a fade from the floor to `level` in ramp steps (2 dB, 20 ms apart)."""
+    out = [rec(t0, "power", on=True), rec(t0 + 1, "boot"), turn(t0 + 2, 40, 10)]
+    out.append(jack(t0 + 3, level))          # the user's turn explains the level
+    return out
+
+
+def rules(records, end=None):
+    c = Checker(B)
+    for r in records:
+        c.feed(r)
+    c.finish(end if end is not None else records[-1]["t_us"])
+    return {v[1] for v in c.violations}
+
+
+def test_a_lowered_limit_holds_from_40_ms_after_the_reply():
+    t = 3000000
+    base = playing() + [host(t, "set limit -40"), reply(t + 500, limit=-40.0)]
+    assert "limit" in rules(base + [rec(t + 41000, "input", what="button", closed=True)])
+    assert "limit" not in rules(base + [jack(t + 20000, -40.5)], end=t + 100000)
+    # A level above the old limit is refused whatever the host said.
+    assert "limit" in rules(playing(level=6.5))
+
+
+def test_a_raised_limit_needs_the_long_press():
+    t = 3000000
+    low = playing() + [host(t, "set limit -40"), reply(t + 500, limit=-40.0),
+                       jack(t + 20000, -40.5)]
+    ask = low + [host(t + 100000, "set limit 0"),
+                 error(t + 100500, "raising the limit to 0.0 dBV needs a long press on the "
+                                   "board within 10 s")]
+    press = ask + [rec(t + 200000, "input", what="button", closed=True)]
+    up = [turn(t + 1200000, 10, 10), jack(t + 1200001, -39.0)]
+    assert "limit" not in rules(press + up)
+    assert "limit" in rules(ask + up)                                  # no press at all
+    short = ask + [rec(t + 200000, "input", what="button", closed=True),
+                   rec(t + 300000, "input", what="button", closed=False)]
+    assert "limit" in rules(short + up)                                # let go too soon
+
+
+def test_the_saved_limit_comes_back_after_a_power_cycle_and_a_damaged_copy_gives_the_one_before():
+    t = 3000000
+    low = playing() + [host(t, "set limit -40"), reply(t + 500, limit=-40.0),
+                       jack(t + 20000, -40.5), rec(t + 3100000, "flash", file="settings-b.json",
+                                                   bytes=100)]
+    cycle = [rec(t + 4000000, "power", on=False), rec(t + 4020000, "off"),
+             rec(t + 5000000, "power", on=True), rec(t + 5300000, "boot"),
+             turn(t + 7000000, 10, 10), jack(t + 7000001, -38.0)]
+    assert "limit" in rules(low + cycle)
+    # The newest copy damaged while off: the board restarts with the one before (none
+    # here: the board's limit), so the same level is within it.
+    damaged = cycle[:2] + [rec(t + 4500000, "input", what="settings", lost=1)] + cycle[2:]
+    assert "limit" not in rules(low + damaged)
+
+
+def test_the_start_up_cap_holds_after_a_boot_until_the_knob_turns_up():
+    t = 1000000
+    boot = [rec(0, "power", on=True), rec(1, "boot")]
+    assert "startup-cap" in rules(boot + [jack(t, -19.5)])
+    assert "startup-cap" not in rules(boot + [jack(t, -20.0)])
+    assert "startup-cap" not in rules(boot + [turn(t - 10, 1), jack(t, -19.5)])
+    assert "startup-cap" not in rules(boot + [host(t - 10, "set volume -10"),
+                                              reply(t - 5, volume=-10.0), jack(t, -19.5)])
+
+
+def test_rises_are_the_users_turn_or_ramp_steps():
+    t = 3000000
+    base = playing()
+    # Ramp steps: 2 dB, 20 ms apart.
+    steps = [jack(t + 20000 * (i + 1), -30.0 + 2 * (i + 1)) for i in range(3)]
+    assert rules(base + steps) & {"ramp-step", "ramp-interval", "turn-rise"} == set()
+    assert "ramp-step" in rules(base + [jack(t, -27.0)])                # 3 dB at once
+    assert "ramp-interval" in rules(base + [jack(t, -28.0), jack(t + 5000, -26.0)])
+    # A turn of 2 detents: at most 2 x 2 dB, plus one ramp step.
+    assert "turn-rise" not in rules(base + [turn(t, 2), jack(t + 1000, -24.0)])
+    assert "turn-rise" in rules(base + [turn(t, 2), jack(t + 1000, -23.0)])
+
+
+def test_left_and_right_follow_volume_and_balance_once_settled():
+    t = 3000000
+    st = [host(t, "status"), reply(t + 500, volume=-30.0, balance=1.0, mute=False,
+                                   phase="playing")]
+    end = t + 2000000
+    assert "balance" not in rules(playing() + [jack(t - 100000, -31.0, -30.0)] + st, end)
+    assert "balance" in rules(playing() + st, end)                     # no trim at all
+    assert "balance" in rules(playing() + [jack(t - 100000, -30.0, -31.0)] + st, end)  # wrong side
+    # Muted: silence.
+    mute = [host(t, "status"), reply(t + 500, volume=-30.0, balance=0.0, mute=True,
+                                     phase="playing")]
+    assert "balance" in rules(playing() + mute, end)
+    assert "balance" not in rules(playing() + mute + [jack(t + 10000, None)], end)
+
+
+def test_every_stage_is_quiet_before_the_hold_up_ends():
+    t = 3000000
+    loud = playing() + [pin(10, XSMT, 1), pin(11, PGA_MUTE, 1), pin(12, MUTE_RELAY, 1)]
+    off = [rec(t, "power", on=False)]
+    quiet = [pin(t + 100, XSMT, 0), jack(t + 2300, None), pin(t + 2400, PGA_MUTE, 0),
+             pin(t + 2500, MUTE_RELAY, 0)]
+    died = [rec(t + HOLDUP_US, "off")]
+    assert "off-sequence" not in rules(loud + off + quiet + died)
+    assert "off-sequence" in rules(loud + off + quiet[:3] + died)      # the relay still held
+    late = quiet[:3] + [pin(t + HOLDUP_US + 1, MUTE_RELAY, 0)]
+    assert "off-sequence" in rules(loud + off + late)
+
+
+def test_no_settings_write_while_the_supply_fails_and_one_per_pause():
+    t = 3000000
+    w = rec(t + 10, "flash", file="settings.json", bytes=100)
+    assert "save-while-failing" in rules(playing() + [rec(t, "power", on=False), w])
+    assert "save-while-failing" not in rules(playing() + [w])
+    w2 = rec(t + 5000000, "flash", file="settings-b.json", bytes=100)
+    assert "save-per-pause" in rules(playing() + [w, w2])
+    assert "save-per-pause" not in rules(playing() + [w, turn(t + 100, -1), w2])
+    assert "save-per-pause" not in rules(playing() + [w, host(t + 100, "set balance 1"), w2])
+    assert "save-per-pause" in rules(playing() + [w, host(t + 100, "status"), w2])
+
+
+def _run(mutate, script, path=SE, monkeypatch=None):
+    """The firmware, broken by `mutate(controller_module)`, through `script(board)`: the
+    checker's rules broken (a set of names)."""
+    from headroom.sim import world
+    from headroom.sim.simboard import SimBoard
+    b = SimBoard(path)
+    c = Checker(b.board)
+    b.trace.listeners.append(c.live)
+    b.power(True)
+    b.run_ms(3000)
+    if mutate is not None:   # the firmware is imported afresh at each boot: patch this one
+        import headroom_fw.controller as ctl_mod
+        mutate(ctl_mod, monkeypatch)
+    script(b)
+    c.finish(b.now_us())
+    b.close()
+    world.current = None
+    return {v[1] for v in c.violations}
+
+
+def _save_falls_due_in_the_hold_up(b):
+    t0 = b.now_us()
+    d = b.turn(3, rate=5)
+    last = t0 + d - 200000 // (2 * b.board.edges_per_detent)   # the last detent's edge
+    b.run_until(last + b.board.save_delay_ms * 1000 - 3000)
+    b.power(False)
+    b.run_ms(100)
+
+
+def test_a_firmware_saving_while_the_supply_fails_is_caught(monkeypatch):
+    assert _run(None, _save_falls_due_in_the_hold_up) == set()
+
+    def ignore_power_fail(m, mp):
+        mp.setattr(m.Controller, "save_due", lambda self, now: self._dirty and
+                   m.ticks_diff(now, self._changed_ms) >= self.b.save_delay_ms)
+
+    assert "save-while-failing" in _run(ignore_power_fail, _save_falls_due_in_the_hold_up,
+                                        monkeypatch=monkeypatch)
+
+
+def test_a_firmware_jumping_to_a_hosts_volume_is_caught(monkeypatch):
+    def script(b):
+        b.console.send("set volume 0\n")
+        b.run_ms(1500)
+
+    assert _run(None, script) == set()
+
+    def no_fade(m, mp):
+        def host_volume(self, hdb, now):
+            self.volume = hdb
+            self._touched(now)
+        mp.setattr(m.Controller, "host_volume", host_volume)
+
+    assert "ramp-step" in _run(no_fade, script, monkeypatch=monkeypatch)
+
+
+def test_a_firmware_ignoring_a_lowered_limit_is_caught(monkeypatch):
+    def script(b):
+        b.console.send("set limit -40\n")
+        b.run_ms(500)
+
+    assert _run(None, script) == set()
+
+    def no_clamp(m, mp):
+        def host_limit(self, hdb, now):
+            self.limit = min(self.limit, hdb)
+            self._touched(now)
+        mp.setattr(m.Controller, "host_limit", host_limit)
+
+    assert "limit" in _run(no_clamp, script, monkeypatch=monkeypatch)
