@@ -90,6 +90,9 @@ def _session(ser, port):
             self.serial = ser
             self.is_pty = False
 
+    # mpremote opens its own ports with timeout=None: its raw paste reads the board's
+    # flow-control bytes expecting them to block (a short read breaks the paste).
+    ser.timeout = None
     return Session()
 
 
@@ -237,6 +240,9 @@ def _ask_firmware(board, line, timeout):
     """The firmware's reply to `line`, asked every second; None as soon as the REPL answers
     in its place (the firmware is not running) or at `timeout`."""
     from serial import SerialException
+
+    from .control import is_reply, reply_key
+    key = reply_key(line)
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         try:
@@ -245,7 +251,7 @@ def _ask_firmware(board, line, timeout):
             step = min(end, time.monotonic() + 1.0)
             while time.monotonic() < step:
                 obj = link.pop_json()
-                if obj is not None and "ok" in obj:
+                if obj is not None and is_reply(obj, key):
                     return obj
                 if b">>> " in link.buf or b"Traceback" in link.buf:
                     return None

@@ -89,17 +89,6 @@ def test_status_answers(tier, name):
     assert s["output"] == "se" and s["gain"] == "low"
 
 
-@pytest.mark.xfail(reason="host tools: flash hands mpremote a port with a 50 ms read timeout; "
-                          "mpremote's raw paste needs blocking reads (see headroom/rp2tier/slowport.py)")
-@boards(SE)
-def test_plain_flash_works_on_a_slow_board(tier, name):
-    plain = tier.flashed(name)["plain"]
-    assert plain["rc"] == 0, plain["out"] + plain["err"]
-
-
-@pytest.mark.xfail(reason="host tools: flash's wait_running resends `version` every second; on a "
-                          "board slower to answer, the replies queue up and the stale one is taken "
-                          "as the reply to `status` (an empty state line, no faults checked)")
 @boards(SE)
 def test_flash_reports_the_state(tier, name):
     last = tier.flashed(name)["first"]["out"].splitlines()[-1]
