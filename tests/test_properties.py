@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from headroom.sim import world
-from headroom.sim.cost import CostModel
+from headroom.sim.cost import BOOT, CostModel
 from headroom.sim.invariants import Checker
 from headroom.sim.simboard import SimBoard
 
@@ -175,8 +175,8 @@ class AmpMachine(RuleBasedStateMachine):
         volume, balance = self.expected_settings(text)
         self.expect_restore = (min(volume, self.board.startup_max_hdb), balance)
         self._power_on()
-        # Settle delay plus a full ramp from the PGA's floor.
-        self.wait_ms(self.board.settle_ms + 200 + 1200)
+        # The boot (the cost model's longest), the settle delay, a full ramp from the floor.
+        self.wait_ms(BOOT[2] // 1000 + self.board.settle_ms + 1200)
         self.check_restored()
 
     def expected_settings(self, text):
