@@ -1,4 +1,5 @@
 """The host side of the control protocol, against a fake serial port."""
+import json
 import time
 
 import pytest
@@ -48,3 +49,55 @@ def test_cli_without_a_port_and_no_board_says_what_to_do(monkeypatch, capsys):
     monkeypatch.setattr(list_ports, "comports", lambda: [])
     assert cli.main(["status"]) == 3
     assert "no Pico found" in capsys.readouterr().err
+
+
+# ---- a reply left over from an earlier request is not taken for this one's
+
+STALE = {"version": b'{"ok": true, "protocol": 1, "firmware": "0.9"}\n',
+         "status": b'{"ok": true, "phase": "playing", "volume": -30.0}\n',
+         "get volume": b'{"ok": true, "volume": -30.0}\n',
+         "get balance": b'{"ok": true, "balance": 1.5}\n',
+         "set volume -20": b'{"ok": true, "volume": -20.0}\n'}
+
+
+class LateSerial(FakeSerial):
+    """A slow board: the reply to the request before arrives first, then this one's."""
+
+    def __init__(self, stale_for):
+        super().__init__({})
+        self.stale_for = stale_for  # request line -> the earlier request's reply
+
+    def write(self, data):
+        line = data.decode().strip()
+        self.sent.append(line)
+        self.pending += self.stale_for.get(line, b"") + STALE[line]
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("line,earlier", [("version", "status"), ("status", "version"),
+                                          ("get balance", "get volume"),
+                                          ("set volume -20", "get balance")])
+def test_board_request_skips_a_stale_reply(line, earlier):
+    board = control.Board("/dev/fake")
+    board.link = control.Link(LateSerial({line: STALE[earlier]}))
+    reply = board.request(line, timeout=2.0, resend_s=1.0)
+    assert reply == json.loads(STALE[line])
+
+
+def test_a_refusal_is_a_reply_though_it_names_no_setting():
+    board = control.Board("/dev/fake")
+    board.link = control.Link(FakeSerial({"set volume x": [b'{"ok": false, "error": "volume: no"}\n']}))
+    assert board.request("set volume x", timeout=2.0) == {"ok": False, "error": "volume: no"}
+
+
+def test_flash_waits_for_the_status_reply_not_a_stale_version(monkeypatch):
+    from headroom import flash
+    # The new firmware answers `version`; a second `version` reply, late, comes before
+    # `status`'s: the old wait took it for the status (no phase, no faults checked).
+    ser = LateSerial({"status": STALE["version"]})
+    monkeypatch.setattr(control, "open_serial", lambda *a, **k: ser)
+    status = flash.wait_running("/dev/fake", boot_s=3.0)
+    assert status["phase"] == "playing" and status["firmware"] == "0.9"
+    assert ser.sent == ["version", "status"]

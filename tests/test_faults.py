@@ -114,7 +114,12 @@ def test_a_pga2311_that_reset_is_found_and_faded_back_in(rig, path):
     assert want[0] is not None
     b.fault("pga", True)           # its supply dipped; the supply monitor saw nothing
     assert b.jack.levels == (None, None)
-    b.run_ms(1500)                 # the chain check (every second) finds it
+    # The chain check (every second) finds it, then the fade-in from the floor: waited
+    # for as an event (the level back), within the check's period and a fade's length.
+    for _ in range(300):
+        b.run_ms(10)
+        if b.jack.levels == want:
+            break
     assert b.jack.levels == want   # back, and the checker saw it come up in ramp steps
     assert "the chain lost its codes" in ask(b, "log")["log"]
 

@@ -513,11 +513,12 @@ def test_firmware_that_stops_feeding_is_reset_by_the_watchdog():
     b.app.wdt.feed = lambda: None            # main loop keeps running, stops feeding
     expiry = sim.wdt_event.t_us - sim.clock.origin_us
     assert sim.now() < expiry <= sim.now() + timeout_ms * 1000
-    sim.run_until(expiry - 1)
-    assert sim.resets == 0 and sim.app is not None
+    # A pass running when the time-out falls due may carry the clock past it (its calls
+    # cost time): the reset is checked at its recorded time, not by stopping just before.
     sim.run_until(expiry + 100)
     assert sim.resets == 1
-    assert records(sim, "reset")[-1]["cause"] == "watchdog"
+    reset = records(sim, "reset")[-1]
+    assert reset["cause"] == "watchdog" and reset["t_us"] == expiry
     b.run_ms(3000)                            # boots again and feeds again
     assert sim.app is not None and sim.resets == 1
 

@@ -32,6 +32,9 @@ class Wall:
         return self.t
 
 
+# Power-on to the end of the fade-in: boot (cost.BOOT, 0.55 s), settle 1.5 s, fade-in 0.8 s.
+PLAYING_MS = 3000
+
 def run(coro):
     return asyncio.run(coro)
 
@@ -125,7 +128,7 @@ def test_a_saved_session_replays_to_the_same_trace(board, tmp_path):
 def test_a_replayed_session_goes_on_and_saves_again(tmp_path):
     wall = Wall()
     first = Session(SE, wall=wall)
-    first.step_ms(2600)
+    first.step_ms(PLAYING_MS)
     first.turn_now(+1)
     first.step_ms(500)
     first.toggle("gain")
@@ -188,7 +191,7 @@ def test_keys_change_what_the_chips_decode_and_the_screen_shows_it():
         s = Session(SE, wall=Wall())
         app = PanelApp(s, live=False)
         async with app.run_test(size=(118, 46)) as pilot:
-            s.step_ms(2600)
+            s.step_ms(PLAYING_MS)
             await settle(app, pilot)
             assert s.board.jack.levels == (-3006, -3006)
             assert "-30.06 dBV" in screen(app)
@@ -234,7 +237,7 @@ def test_held_keys_turn_fast_and_the_firmware_accelerates():
         s = Session(SE, wall=Wall())
         app = PanelApp(s, live=False)
         async with app.run_test(size=(118, 46)) as pilot:
-            s.step_ms(2600)
+            s.step_ms(PLAYING_MS)
             for _ in range(10):                      # key repeat, 30 ms apart
                 await pilot.press("up")
                 s.step_ms(30)
@@ -252,7 +255,7 @@ def test_the_wheel_turns_the_knob_and_pause_stops_time():
         s = Session(SE, wall=wall)
         app = PanelApp(s, live=False)
         async with app.run_test(size=(118, 46)) as pilot:
-            s.step_ms(2600)
+            s.step_ms(PLAYING_MS)
             jack = app.query_one("#jack")
             jack.post_message(events.MouseScrollUp(jack, 2, 1, 0, -1, 0, False, False, False))
             await pilot.pause()
@@ -282,7 +285,7 @@ def test_a_broken_safety_rule_and_a_misused_part_are_shown():
         s = Session(SE, wall=Wall())
         app = PanelApp(s, live=False)
         async with app.run_test(size=(118, 46)) as pilot:
-            s.step_ms(2600)
+            s.step_ms(PLAYING_MS)
             await settle(app, pilot)
             assert "safety rules hold" in screen(app)
             # A record as the simulator makes one when the firmware raises.
@@ -305,7 +308,7 @@ def test_both_boards_open(board):
         s = Session(board, wall=Wall())
         app = PanelApp(s, live=False)
         async with app.run_test(size=(118, 46)) as pilot:
-            s.step_ms(2600)
+            s.step_ms(PLAYING_MS)
             await settle(app, pilot)
             text = screen(app)
             assert "Headroom front panel" in text and os.path.basename(board) in text
@@ -369,7 +372,7 @@ def test_the_checker_agrees_with_the_recording():
     import json
     wall = Wall()
     s = Session(BALANCED, wall=wall)
-    s.step_ms(2600)
+    s.step_ms(PLAYING_MS)
     s.toggle("output")
     s.step_ms(1500)
     s.dip()

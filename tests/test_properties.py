@@ -40,7 +40,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from headroom import headphones as hph
 from headroom.sim import world
-from headroom.sim.cost import CostModel
+from headroom.sim.cost import BOOT, CostModel
 from headroom.sim.invariants import Checker
 from headroom.sim.simboard import SimBoard
 
@@ -202,8 +202,8 @@ class AmpMachine(RuleBasedStateMachine):
             STATS["cap_boots"] += 1
         self.expect_restore = (min(volume, self.board.startup_max_hdb), balance)
         self._power_on()
-        # Settle delay plus a full ramp from the PGA's floor.
-        self.wait_ms(self.board.settle_ms + 200 + 1200)
+        # The boot (the cost model's longest), the settle delay, a full ramp from the floor.
+        self.wait_ms(BOOT[2] // 1000 + self.board.settle_ms + 1200)
         self.check_restored()
 
     @rule(volume=st.sampled_from([-10, 0, 6]), off_ms=st.sampled_from([50, 2000]))

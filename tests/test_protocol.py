@@ -14,14 +14,14 @@ from headroom.sim import world
 from headroom.sim.simboard import SimBoard
 from headroom_fw import protocol
 
-from helpers import BALANCED, SE
+from helpers import BALANCED, SE, until_playing
 
 
 @pytest.fixture
 def board():
     b = SimBoard(BALANCED, keep_trace=False)
     b.power(True)
-    b.run_ms(2600)
+    until_playing(b)
     yield b
     b.close()
     world.current = None

@@ -72,16 +72,39 @@ class Link:
             self.buf += self.ser.read(256)
 
 
+# The key a successful reply to each command carries (protocol.handle), so that a reply
+# left over from an earlier request (one asked again after a silence) is not taken.
+_REPLY_KEYS = {"version": "protocol", "status": "phase", "monitor": "monitor", "log": "log"}
+
+
+def reply_key(line):
+    """The key that marks a successful reply to `line`, or None if any reply will do."""
+    t = line.split()
+    if not t:
+        return None
+    if t[0] in ("get", "set") and len(t) >= 2:
+        return t[1]
+    return _REPLY_KEYS.get(t[0])
+
+
+def is_reply(obj, key):
+    """`obj` answers the request whose reply_key is `key`: a refusal (which names no key)
+    or a success carrying it."""
+    return "ok" in obj and (key is None or not obj["ok"] or key in obj)
+
+
 def request(link, line, timeout=REPLY_S):
-    """Send one command on a Link; returns its reply (a dict with "ok"), skipping events."""
+    """Send one command on a Link; returns its reply (a dict with "ok"), skipping events
+    and replies to other requests."""
     link.write(line.encode() + b"\n")
+    key = reply_key(line)
     until = time.monotonic() + timeout
     while True:
         obj = link.next_json(until)
         if obj is None:
             raise CommandError("no reply to %r within %.0f s: is the Headroom firmware running? "
                                "(`headroom flash` installs it)" % (line, timeout), NO_BOARD)
-        if "ok" in obj:
+        if is_reply(obj, key):
             return obj
 
 
@@ -120,7 +143,9 @@ class Board:
     def request(self, line, timeout=REPLY_S, resend_s=None):
         """The reply to `line`. A board that resets meanwhile is waited for and asked again.
         `resend_s`: ask again after that much silence (only for requests that may be
-        repeated: status, get, version)."""
+        repeated: status, get, version); a late reply to an earlier asking, or to another
+        request, is skipped by its key (reply_key)."""
+        key = reply_key(line)
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -133,7 +158,7 @@ class Board:
                 step = deadline if resend_s is None else min(deadline, time.monotonic() + resend_s)
                 while True:
                     obj = link.next_json(step)
-                    if obj is None or "ok" in obj:
+                    if obj is None or is_reply(obj, key):
                         break
                 if obj is not None:
                     return obj

@@ -33,6 +33,8 @@ MPY_SUBVERSION = 3
 NEEDS = "MicroPython 1.23 or newer"
 CHUNK = 1024              # bytes of a file per exec
 BOOT_S = 20.0             # from the reset until the new firmware must answer
+EXEC_S = 60.0             # silence allowed within one exec (mpremote's own is 10 s: a slow
+                          # board hashing every file says nothing for longer than that)
 
 _FEED = "import machine\ntry:\n machine.WDT(timeout=8388).feed()\nexcept Exception:\n pass\n"
 
@@ -90,7 +92,19 @@ def _session(ser, port):
             self.serial = ser
             self.is_pty = False
 
+    # mpremote opens its own ports with timeout=None: its raw paste reads the board's
+    # flow-control bytes expecting them to block (a short read breaks the paste).
+    ser.timeout = None
     return Session()
+
+
+def _exec(t, code):
+    """mpremote's exec, with EXEC_S of silence allowed instead of 10 s."""
+    from mpremote.transport import TransportExecError
+    out, err = t.exec_raw(code, timeout=EXEC_S)
+    if err:
+        raise TransportExecError(out, err.decode())
+    return out
 
 
 def check_version(info):
@@ -101,7 +115,7 @@ def check_version(info):
 
 
 def _info(t):
-    out = t.exec(_INFO_SCRIPT).decode("utf-8", "replace")
+    out = _exec(t, _INFO_SCRIPT).decode("utf-8", "replace")
     for line in out.splitlines():
         if line.startswith("INFO"):
             return json.loads(line[4:])
@@ -111,10 +125,10 @@ def _info(t):
 def _put(t, remote, data):
     """Copy `data` to `remote` on the board: to a temporary name, then renamed over it."""
     tmp = remote + ".tmp"
-    t.exec(_FEED + "f = open(%r, 'wb')\nw = f.write" % tmp)
+    _exec(t, _FEED + "f = open(%r, 'wb')\nw = f.write" % tmp)
     for i in range(0, len(data), CHUNK):
-        t.exec(_FEED + "w(%r)" % data[i:i + CHUNK])   # fed at every chunk: a slow link too
-    t.exec("f.close()\nimport os\nos.rename(%r, %r)" % (tmp, remote))
+        _exec(t, _FEED + "w(%r)" % data[i:i + CHUNK])   # fed at every chunk: a slow link too
+    _exec(t, "f.close()\nimport os\nos.rename(%r, %r)" % (tmp, remote))
 
 
 class Progress:
@@ -167,7 +181,7 @@ def flash(board_path, port, say=None, out=sys.stdout, firmware=mpy.FIRMWARE_DIR)
         if todo:
             if any(r.startswith("headroom_fw/") for r in todo) and not any(
                     h.startswith("headroom_fw/") for h in have):
-                t.exec("import os\ntry:\n os.mkdir('headroom_fw')\nexcept OSError:\n pass")
+                _exec(t, "import os\ntry:\n os.mkdir('headroom_fw')\nexcept OSError:\n pass")
             bar = Progress(out, len(todo))
             for i, remote in enumerate(todo):
                 bar.show(i, remote)
@@ -237,6 +251,9 @@ def _ask_firmware(board, line, timeout):
     """The firmware's reply to `line`, asked every second; None as soon as the REPL answers
     in its place (the firmware is not running) or at `timeout`."""
     from serial import SerialException
+
+    from .control import is_reply, reply_key
+    key = reply_key(line)
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         try:
@@ -245,7 +262,7 @@ def _ask_firmware(board, line, timeout):
             step = min(end, time.monotonic() + 1.0)
             while time.monotonic() < step:
                 obj = link.pop_json()
-                if obj is not None and "ok" in obj:
+                if obj is not None and is_reply(obj, key):
                     return obj
                 if b">>> " in link.buf or b"Traceback" in link.buf:
                     return None

@@ -24,8 +24,7 @@ from headroom.rp2tier.console import Console
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BOARDS = {n: os.path.join(REPO, "boards", n + ".json") for n in ("pico-se", "pico-balanced")}
 PY = sys.executable
-PLAIN = [PY, "-m", "headroom"]
-SLOWPORT = [PY, "-m", "headroom.rp2tier.slowport"]   # see its docstring: flash's read timeout
+HEADROOM = [PY, "-m", "headroom"]
 CMD_S = 900                                          # a hung command, not a slow one
 BOOT_US = 8_000_000                                  # power-on to playing, at the latest
 
@@ -60,7 +59,7 @@ class Tier:
 
     # ---- the firmware, installed once per board file
     def flashed(self, name):
-        """{"first", "second", "status", "plain": command results, "image": path}."""
+        """{"first", "second", "status": command results, "image": path}."""
         if name in self.flashes:
             return self.flashes[name]
         self.stop_boards()
@@ -76,16 +75,11 @@ class Tier:
         try:
             for step in ("first", "second") if name == "pico-se" else ("first",):
                 t0 = b.now_us
-                res[step] = run(SLOWPORT + ["flash", "--board", board, "--port", link])
+                res[step] = run(HEADROOM + ["flash", "--board", board, "--port", link])
                 res[step]["emulated_ms"] = round((b.now_us - t0) / 1000)
-            # flash leaves `version` requests behind (see test_flash_reports_the_state):
-            # let the firmware answer them, to nobody, before the next program asks.
-            b.run_for_ms(300)
-            res["status"] = run(PLAIN + ["status", "--json", "--port", link])
+            res["status"] = run(HEADROOM + ["status", "--json", "--port", link])
             res["image"] = os.path.join(d, "flash.img")
             b.dump_image(res["image"])
-            if name == "pico-se":
-                res["plain"] = run(PLAIN + ["flash", "--board", board, "--port", link])
         finally:
             b.stop()
         self.flashes[name] = res

@@ -4,7 +4,7 @@
 
 Prints the port's path (a link to a pseudo-terminal that goes away at every reset and
 comes back, as a Pico's /dev/ttyACM0 does), then runs until Ctrl-C. In another terminal:
-`python -m headroom.rp2tier.slowport flash --board B --port PORT` (see slowport.py),
+`headroom flash --board B --port PORT`,
 `headroom status --port PORT`, `mpremote connect PORT`. The board runs about 12-20 times
 slower than a Pico. `--image` loads a littlefs image (made with `--save`, or an erased
 flash when missing), `--save FILE` writes the flash back at exit.

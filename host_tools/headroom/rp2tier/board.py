@@ -7,7 +7,8 @@
 
 What is wired, as on the board:
 
-- the supply monitor's output (`power_sense`) held high: the supply is good;
+- the supply monitor's output (`power_sense`) held high: the supply is good; the I2C
+  bus's SDA and SCL held high by their pull-ups;
 - the encoder's A and B, the push button and the toggle switches as contacts to GND
   (`controls`), open at power-on unless `closed=` names some;
 - SPI0's PGA2311 chain (`buses.SpiCapture`) and, for a `pcm5122` board, the DAC on I2C
@@ -112,6 +113,10 @@ class Rp2Board(Emulator):
         self.pcm5122 = None
         dac = s.get("dac", {})
         if dac.get("chip") == "pcm5122":
+            # The bus's 4.7 k pull-ups: SDA and SCL read high while nobody pulls them low
+            # (the firmware reads SDA before it uses the bus, to tell a stuck bus).
+            for role in ("sda", "scl"):
+                mcu.gpio[dac["i2c"][role]].set_input_value(True)
             self.i2c = I2cBus(self, dac["i2c"]["id"])
             self.pcm5122 = FakePCM5122(self.dac_present)
             if self.dac_present:

@@ -24,6 +24,8 @@ nothing extra there, so a real Pico's cache misses can only add to these):
 - `settings_save`: `SettingsStore.save()` on the real littlefs, with the flash chip's
   typical erase and program times (see emulator.FlashBusy), and `flash_ops_per_save`;
 - `gc_collect`: `gc.collect()` with the App built and running;
+- `encoder_irq_handler`: the IRQ decoder's handler body (two pin reads, ticks_ms(),
+  the table step), called from Python;
 - `hard_irq_latency`: a GPIO edge to the first pin write of a `hard=True` handler,
   while the firmware's main loop runs (App.step() and its sleeps);
 - `sleep_ms_N`: what `time.sleep_ms(N)` really sleeps (rp2's counts whole ticks_ms, so
@@ -46,6 +48,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 BOARDS = [os.path.join(REPO, "boards", n) for n in ("pico-se.json", "pico-balanced.json")]
 PROBE_PIN = 3      # free on both boards
 IRQ_IN, IRQ_OUT = 6, 2
+ENC_A, ENC_B = 0, 1  # free on both boards (the console is USB)
 
 PROBE_MAIN = """import time
 _T0 = time.ticks_us()
@@ -245,6 +248,21 @@ class Calibration:
         self.out["gc_collect"] = figure(v, "gc.collect() with the firmware's App built and running")
         self.out["heap_free_after_gc"] = {"bytes": int(ex("gc.collect()\nprint(gc.mem_free())")),
                                           "what": "gc.mem_free() with the App built"}
+
+        self.log("encoder IRQ handler")
+        # The IRQ decoder's handler body on an edge that moves the decoder: both pins read,
+        # ticks_ms(), the table step (the pins, unwired, read 1: masking them with the
+        # Gray sequence 11, 10, 00, 01 gives a real quarter-step each time).
+        v = _ints(ex("from machine import Pin\nfrom headroom_fw.encoder import Encoder\n"
+                     "e = Encoder(Pin(%d), Pin(%d), 4)\nG = (3, 2, 0, 1)\n"
+                     "def edges(n):\n r = []\n dec = e.decoder\n for i in range(n):\n"
+                     "  t = T(); dec.feed(((e.a.value() << 1) | e.b.value()) & G[i & 3], "
+                     "time.ticks_ms()); r.append(D(T(), t))\n return r\n"
+                     "print(' '.join(str(x) for x in edges(%d)))\ne.a.irq(None)\ne.b.irq(None)"
+                     % (ENC_A, ENC_B, n)))
+        self.out["encoder_irq_handler"] = figure(v, "the IRQ decoder's handler body on a "
+                                                 "quarter-step: two pin reads, ticks_ms(), "
+                                                 "QuadratureDecoder.feed()")
 
         self.log("hard IRQ latency")
         ex("from machine import Pin\nqo = Pin(%d, Pin.OUT, value=0)\nqi = Pin(%d, Pin.IN, Pin.PULL_UP)\n"

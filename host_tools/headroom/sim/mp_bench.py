@@ -148,9 +148,11 @@ def make_board(board, flash, firmware, what="bytes"):
     boot = b.sim.firmware
 
     def boot_measured(sim):
-        app = boot(sim)
-        steps.wrap(app)
-        return app
+        fw = boot(sim)
+        # lifecycle.Firmware runs the App's passes (its `state`): measure the App's own.
+        app = getattr(fw, "app", None)
+        steps.wrap(app if app is not None else fw)
+        return fw
 
     b.sim.firmware = boot_measured
     return b, meter, steps

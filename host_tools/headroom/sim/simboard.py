@@ -91,6 +91,7 @@ class SimFiles:
             return  # the rename that follows is the write that counts
         self.writes += 1
         self.sim.emit("flash", [("file", name), ("bytes", nbytes)])
+        self.sim.charge(self.sim.cost.fs_work())
         for us in self.sim.cost.flash_write():
             self.sim.stall(us, irqs_off=True)
 

@@ -31,7 +31,7 @@ IRQ_FALLING = 4
 IRQ_RISING = 8
 
 N_GPIO = 30
-MCU_BOOT_US = 285000  # power-on or reset to the first line of main.py (the default cost model's)
+MCU_BOOT_US = 285000  # power-on or reset to main.py with CostModel.zero() (else cost.BOOT)
 
 
 def _hex(data):

@@ -274,7 +274,7 @@ def _build(board, board_name, trace_sink, cause, t0_us=0, kept=None):
     sim.peripherals["pio"] = PIOEngine(sim)
     lock_irqs(sim)  # hard IRQ handlers run with the heap locked, as on the board
     sim.power(True)
-    sim.clock.run_until(sim.clock.now_us + world.MCU_BOOT_US, sim.run_scheduled)
+    sim.clock.run_until(sim.clock.now_us + sim.boot_delay_us(), sim.run_scheduled)
     sim.reset_cause = cause
     if kept is not None:
         sim.restore(kept["sim"])
