@@ -44,7 +44,7 @@ UF2 ?=
 
 test-rp2: $(STAMP)
 	mkdir -p build
-	$(PY) -m pytest -q tests/rp2tier --uf2="$(UF2)"
+	$(PY) -m pytest -q tests/rp2tier --uf2="$(UF2)" $(if $(K),-k "$(K)")
 
 ## Cost-model figures for the desktop simulator, measured on the emulated board (JSON).
 calibrate-rp2: $(STAMP)

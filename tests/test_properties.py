@@ -158,8 +158,10 @@ class AmpMachine(RuleBasedStateMachine):
 
     @rule(main=st.booleans(), ms=st.sampled_from([30, 300, 3000]))
     def soft_reset(self, main, ms):
-        """mpremote's raw REPL (main.py does not run; the watchdog bites later) or Ctrl-D
-        from the friendly REPL: the pins keep driving, boot.py mutes."""
+        """mpremote's Ctrl-C then its raw REPL (main.py does not run; the watchdog bites
+        later), or Ctrl-C and Ctrl-D at the friendly REPL: the pins keep driving, boot.py
+        mutes."""
+        self.b.interrupt()
         self.b.soft_reset(main)
         self.b.run_ms(ms)
         if main:

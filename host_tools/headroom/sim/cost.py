@@ -26,24 +26,29 @@ sector erase 45 ms typical, 400 ms maximum.
 """
 from .models.controls import Rng
 
-# Measured on the rp2 tier (make calibrate-rp2, 2026-12-01; µs of emulated time, (min,
-# median, max) where three): (pico-se, pico-balanced) where a pair.
+# Measured on the rp2 tier (make calibrate-rp2, 2026-12-01, with boot.py and the A/B
+# settings; µs of emulated time, (min, median, max) where three): (pico-se, pico-balanced)
+# where a pair.
 RP2 = {
-    # 8,962 to main.py's first line, then 508,561 of imports and set-up (pico-se)
-    # (pico-balanced: 8,962 + 566,599)
-    "power_on_to_first_pin": (517523, 575561),
-    "idle_pass": ((1978, 1994, 3115), (2245, 2319, 3669)),       # App.step(), knob at rest
-    "turning_pass": ((3421, 3544, 3558), (3971, 4256, 4277)),    # App.step() that took a detent
-    "set_codes": (397, 571),                  # PGA2311.set_codes(), 2 / 4 bytes, CS included
-    "settings_save": (6835, 12216, 139561),   # 0.25 sector erases, 3.25 page programs each
-    "gc_collect": (11973, 11977, 13238),      # pico-balanced 12,557 / 12,559 / 13,864
-    "encoder_irq_handler": (95, 162, 391),    # two pin reads, ticks_ms(), the decoder's step
-    "hard_irq_latency": (13.6, 13.7, 19.7),   # pin edge to a hard handler's first pin write
+    # boot.py's first pin write: 45,787 to main.py's first line less boot.py's 5,587 after
+    # its first pin (pico-balanced: 47,916 - 5,613)
+    "power_on_to_boot_py_pin": (40200, 42303),
+    # main.py's first line (45,787 / 47,916) + its imports and set-up to the firmware's
+    # first pin write (508,561 / 566,599, measured before boot.py, which does not change them)
+    "power_on_to_firmware": (554348, 614515),
+    "idle_pass": ((2094, 2099, 4760), (2338, 2342, 5426)),       # App.step(), knob at rest
+    "turning_pass": ((3701, 3839, 3987), (4223, 4491, 4587)),    # App.step() that took a detent
+    "set_codes": (400, 574),                  # PGA2311.set_codes(), 2 / 4 bytes, CS included
+    "settings_save": (2885, 3176, 3524),      # 1.25 page programs, no erase in 8 saves
+    "gc_collect": (13637, 13642, 15075),      # pico-balanced 14,333 / 14,338 / 15,885
+    "encoder_irq_handler": (97, 157, 387),    # two pin reads, ticks_ms(), the decoder's step
+    "hard_irq_latency": (13.6, 14.5, 134.5),  # pin edge to a hard handler's first pin write
 }
 
 # (typical, lowest, highest) in us
-BOOT = (545000, 517000, 576000)       # power-on to main.py, and its imports (not charged here)
-CALL = (125, 60, 250)                  # main loop: a call into machine/rp2/time, and the bytecode before it
+BOOT = (584000, 554000, 615000)       # power-on to the firmware: boot.py, main.py's imports (not charged)
+BOOT_PY = (41000, 40000, 43000)       # power-on to boot.py's first pin: boot ROM, MicroPython, _boot.py
+CALL = (190, 90, 380)                  # main loop: a call into machine/rp2/time, and the bytecode before it
 CALL_IRQ = (40, 25, 110)               # the same in a hard IRQ handler
 SPI_CALL = (20, 15, 40)                # SPI.write() around its bytes
 SPI_BYTE = (100, 60, 150)              # the Python that handles each byte of a frame
@@ -53,13 +58,14 @@ IRQ_BODY = (30, 15, 60)                # a hard IRQ's entry and exit
 WAKE = (12, 8, 30)                     # machine.idle() returning on an interrupt
 CONSOLE_BYTE = (6, 4, 15)              # a byte read from the USB serial port
 CONSOLE_LINE = (150, 100, 400)         # a line written to it
-FS_WORK = (10800, 5600, 12000)         # littlefs's own code in a small file write (interrupts on)
+FS_WORK = (2700, 2400, 3100)           # littlefs's own code in a small file write (interrupts on)
 FLASH_PROG = (400, 400, 3000)          # W25Q16JV page program
 FLASH_ERASE = (45000, 45000, 400000)   # W25Q16JV 4 KB sector erase
-GC_PAUSE = (12000, 11900, 13900)       # a collection with the firmware's heap (jitter only)
+GC_PAUSE = (13600, 13600, 15900)       # a collection with the firmware's heap (jitter only)
 GC_EVERY = 4000                        # on average one collection per this many calls (jitter)
-PROGS_PER_WRITE = 3                    # littlefs: the file's data, its metadata commit, the rename
-ERASE_EVERY = 4                        # writes per metadata-block erase (its compaction)
+PROGS_PER_WRITE = 1                    # littlefs: the file's data with its metadata commit...
+EXTRA_PROG_EVERY = 4                   # ...and one more now and then: 1.25 per write measured
+ERASE_EVERY = 16                       # writes per metadata-block erase (its compaction; none in 8)
 
 
 class CostModel:
@@ -87,6 +93,9 @@ class CostModel:
     # ---- what things cost
     def boot(self):
         return BOOT[0] if self.rng is None else self._draw(BOOT)
+
+    def boot_py(self):
+        return BOOT_PY[0] if self.rng is None else self._draw(BOOT_PY)
 
     def call(self, in_irq=False):
         """A call into machine/rp2/time and the bytecode before it; in jitter mode now and
@@ -139,6 +148,8 @@ class CostModel:
             return ()
         self.writes += 1
         out = [self._draw(FLASH_PROG) for _ in range(PROGS_PER_WRITE)]
+        if self.writes % EXTRA_PROG_EVERY == 0:
+            out.append(self._draw(FLASH_PROG))
         if self.writes % ERASE_EVERY == 0:
             out.append(self._draw(FLASH_ERASE))
         return out

@@ -218,6 +218,9 @@ class Checker:
         elif kind == "serial":
             if f["dir"] == "in":
                 self._serial_in(t, f["data"])
+            elif f["dir"] == "reset":
+                self.serial_buf = ""   # the firmware starts: nothing sent before is answered
+                self.commands = []
             else:
                 self._serial_out(t, f["line"])
                 self._serial_spl(t, f["line"])
@@ -229,7 +232,8 @@ class Checker:
         elif kind == "hardware_mute":
             self.gated = None if f["stage"] == "released" else f["stage"]
         elif kind == "reset":
-            pass
+            if f.get("cause") == "soft":
+                self._soft_reset()
         elif kind == "off":
             self._off(t)
         elif kind == "fault":
@@ -284,6 +288,16 @@ class Checker:
         self.serial_buf = ""
         self.commands = []
         self.expect = None
+
+    def _soft_reset(self):
+        """A soft reset: what the host sent is answered by nobody; main.py, when it runs
+        again, starts from the saved settings under the start-up cap, as at a boot."""
+        self.serial_buf = ""
+        self.commands = []
+        self.expect = None
+        self.raise_req = self.raise_at = None
+        self.cap = self.b.startup_max_hdb * 50
+        self._cap_near = False
 
     def _touch(self):
         self.saves_since_touch = 0

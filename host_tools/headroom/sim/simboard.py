@@ -216,6 +216,23 @@ class SimBoard:
         from headroom_fw.quiet import quiet
         quiet(_join(self.flash_dir, "board.json"))
 
+    def interrupt(self):
+        """Ctrl-C, as mpremote sends before anything else: KeyboardInterrupt out of the
+        main loop, where lifecycle.run() goes quiet in order and saves what changed; the
+        REPL has the board then."""
+        s = self.sim
+        fw = s.app
+        if fw is None:
+            return
+        s.in_firmware += 1
+        try:
+            fw.quiet()
+        finally:
+            s.in_firmware -= 1
+        s.app = None
+        s.next_wake_us = None
+        s.waiting = None
+
     def soft_reset(self, main=True):
         """Ctrl-D (main.py runs again) or mpremote's raw REPL (`main` False): pins and
         chips keep their state, boot.py runs (world.Sim.soft_reset)."""
@@ -399,8 +416,10 @@ class SimConsole:
         self.out = []
 
     def reset(self):
-        """A boot: what was sent to a dead MCU is gone."""
+        """The firmware starts: what was sent before (to a dead or booting MCU, or the
+        REPL) is gone, and no reply will come for it (a `serial` record, dir "reset")."""
         self.pending = bytearray()
+        self.sim.emit("serial", [("dir", "reset")])
 
     def send(self, text):
         """The host writes `text` (str or bytes)."""

@@ -372,7 +372,7 @@ class Sim:
             else:
                 self.reset_cause = "power-on"
                 self.clock.reset_ticks()
-                self._boot_event = self.clock.after(self.boot_delay_us(), self._mcu_start)
+                self._boot_event = self.clock.after(self.boot_py_us(), self._mcu_start)
         else:
             if self._boot_event is not None:
                 self._boot_event.cancel()   # gone again before the MCU started
@@ -437,25 +437,45 @@ class Sim:
         self._run_boot(True)
 
     def _run_boot(self, main):
-        """boot.py, then (from the friendly REPL) main.py: the firmware."""
+        """boot.py now; then (from the friendly REPL) main.py once its imports are done:
+        the firmware."""
+        if self.boot_py is not None and not self._firmware_code(self.boot_py):
+            return
+        if main:
+            self.clock.after(self.main_delay_us(), self._main_start, self.generation)
+
+    def _main_start(self, gen):
+        if gen != self.generation or not self.mcu_powered:
+            return   # reset or powered off meanwhile
+        if self._firmware_code(lambda sim: setattr(sim, "app", sim.firmware(sim))):
+            self.next_wake_us = self.clock.now_us
+
+    def _firmware_code(self, fn):
+        """Run fn(self) as firmware (its calls cost time); False when it raised: a crash."""
         self.in_firmware += 1
         try:
-            if self.boot_py is not None:
-                self.boot_py(self)
-            if main:
-                self.app = self.firmware(self)
+            fn(self)
         except (SimFault, PowerLost):
             raise
         except Exception as e:
             self._crash(e)
-            return
+            return False
         finally:
             self.in_firmware -= 1
-        self.next_wake_us = self.clock.now_us if self.app is not None else None
+        return True
 
     def boot_delay_us(self):
-        """Power-on (or reset) to the first line of main.py."""
+        """Power-on (or reset) to the firmware's start (main.py and its imports)."""
         return self.cost.boot() if self.cost.enabled else MCU_BOOT_US
+
+    def boot_py_us(self):
+        """Power-on (or reset) to boot.py: the boot ROM, MicroPython's start, _boot.py."""
+        return min(self.cost.boot_py(), self.boot_delay_us()) if self.cost.enabled else \
+            MCU_BOOT_US
+
+    def main_delay_us(self):
+        """boot.py to the firmware's start: main.py's imports and set-up."""
+        return self.boot_delay_us() - self.boot_py_us()
 
     # ---- a soft reset's state, carried across processes (the virtual board's VM)
     def snapshot(self):
@@ -523,7 +543,7 @@ class Sim:
         self.emit("reset", [("cause", cause)])
         self._mcu_stop(cause=cause)
         self.clock.reset_ticks()
-        self._boot_event = self.clock.after(self.boot_delay_us(), self._mcu_start)
+        self._boot_event = self.clock.after(self.boot_py_us(), self._mcu_start)
 
     def _crash(self, e):
         # On the board the exception ends main.py; the pins stay as they were

@@ -149,7 +149,16 @@ def _boot(board_path, board, want, problems):
     b.run_ms(board.settle_ms - 1)
     if b.jack.levels != (None, None):
         problems.append("sound before the settle delay: %r" % (b.jack.levels,))
-    b.run_ms(1500)
+    # until it plays: the settle delay's end and the fade-in, however long the boot took
+    # (a limit only against a board that never does)
+    from headroom_fw.controller import PLAYING
+    last = None
+    for _ in range(400):
+        b.run_ms(50)
+        if b.app is not None and b.app.ctl.phase == PLAYING:
+            if b.jack.levels == last:
+                break   # the fade-in is over (a step comes every ramp interval, < 50 ms)
+            last = b.jack.levels
     volume = min(want["volume"], board.startup_max_hdb, b.app.ctl.max_volume())
     got = b.jack.levels
     loud = max(x for x in got if x is not None) if got != (None, None) else None
