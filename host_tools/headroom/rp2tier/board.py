@@ -30,12 +30,19 @@ hundreds of times faster than the fastest contact edge here (1.25 ms apart at 20
 detents/s), and the main loop's read of the count waits up to 6 µs for the next push.
 `pio_clkdiv=1` keeps the real clock (the calibration does, for its figures).
 
+**A driven pin reads back its level.** On the RP2040 a GPIO's input buffer sees the pad
+whatever drives it, so `Pin(n).value()` on an output reads the level it drives (boot.py
+relies on this to tell which outputs a soft reset left live); rp2040py's GPIO_IN only
+reflects what drives the pin from outside. The board feeds every level the MCU drives
+on a SIO pin back into the pad, and lets go (to the pull resistors) when it stops.
+
 **The flash chip** takes its datasheet's typical erase and program times
 (`emulator.FlashBusy`); `flash_busy=False` leaves them out (installing the firmware is
 then a minute faster).
 """
 import json
 
+from rp2040py._gpio_pin import FUNCTION_SIO
 from rp2040py.utils.fifo import FIFO
 
 from .buses import I2cBus, SpiCapture
@@ -75,6 +82,7 @@ class Rp2Board(Emulator):
         self.inputs = []
         self.faults = []
         self._levels = {}
+        self._fed_back = set()    # pins whose pad reads the MCU's own drive (_loop_back)
         s = self.spec
         self.chips = len(s["pga2311"]["chips"])
         self.xsmt = s.get("dac", {}).get("xsmt")
@@ -154,7 +162,17 @@ class Rp2Board(Emulator):
             return
         self._levels[g] = level
         self.pins.append((self.now_us, g, level))
+        self._loop_back(g, level)
         self.changed()
+
+    def _loop_back(self, g, level):
+        pin = self.mcu.gpio[g]
+        if level is not None and pin.function_select == FUNCTION_SIO:
+            pin.set_input_value(bool(level))
+            self._fed_back.add(g)
+        elif level is None and g in self._fed_back:
+            self._fed_back.discard(g)
+            pin.release_input()
 
     def _chip_reset(self):
         # Every GPIO goes back to an input; the emulator does not report that as a change.
@@ -163,6 +181,8 @@ class Rp2Board(Emulator):
             if level is not None:
                 self._levels[g] = None
                 self.pins.append((t, g, None))
+        for g in list(self._fed_back):
+            self._loop_back(g, None)
         self.port.unplug()
 
     def _usb_up(self):

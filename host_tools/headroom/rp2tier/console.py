@@ -32,6 +32,24 @@ class Console:
     def write(self, data):
         self.board.post(self.board.port.send, bytes(data))
 
+    def send(self, data):
+        """Write `data` now; the emulated time (µs) at which the board got it."""
+        def go():
+            self.board.port.send(bytes(data))
+            return self.board.now_us
+        return self.board.call(go)
+
+    def time_of(self, marker, after_us=-1.0):
+        """When the board finished writing `marker` after `after_us` (None: not yet)."""
+        seen = b""
+        for t, d in list(self.log):
+            if t <= after_us:
+                continue
+            seen += d
+            if marker in seen:
+                return t
+        return None
+
     def clear(self):
         self.board.call(self.rx.clear)
 
