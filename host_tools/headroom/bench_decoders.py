@@ -94,6 +94,7 @@ def pio_table():
 
     class _Sim:
         gpio = [_G() for _ in range(30)]
+        on_soft_reset = []   # the engine's seam: a soft reset stops it (none here)
 
         def fault(self, m):
             raise AssertionError(m)
