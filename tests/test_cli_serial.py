@@ -116,12 +116,21 @@ def test_monitor_prints_changes(port):
     port, actions = port
     mon = subprocess.Popen(HEADROOM + ["monitor", "--port", port], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
-    time.sleep(2.0)  # let it ask for events
+    import threading
+    guard = threading.Timer(60, mon.kill)   # only a hang reaches it: readline then ends
+    guard.start()
+    first = mon.stdout.readline()      # the state, printed once it has asked for events
     actions.append(lambda b: b.turn(4, rate=20))  # someone turns the knob up 2 dB
-    time.sleep(2.0)
+    seen = []
+    while not any(x.startswith("volume -28.0 dBV") for x in seen):
+        line = mon.stdout.readline()   # an event line
+        if not line:
+            break
+        seen.append(line.rstrip("\n"))
+    guard.cancel()
     mon.send_signal(2)
     out, err = mon.communicate(timeout=10)
-    lines = out.splitlines()
+    lines = [first.rstrip("\n")] + seen + out.splitlines()
     assert lines[0].startswith(port + ": volume -30.0 dBV"), out  # the state first
     assert "Ctrl-C stops" in err
     assert any(x.startswith("volume -28.0 dBV") for x in lines[1:]), (out, err)

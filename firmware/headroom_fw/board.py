@@ -150,6 +150,13 @@ def check_text(text):
     if len(text) > MAX_BYTES:
         raise BoardError("board: %d bytes is too large for a board file (at most %d)"
                          % (len(text), MAX_BYTES))
+    if too_deep(text, MAX_DEPTH):
+        raise BoardError("board: nested more than %d levels deep: not a board file" % MAX_DEPTH)
+
+
+def too_deep(text, limit):
+    """Whether JSON `text` nests objects/arrays more than `limit` deep (strings skipped),
+    found before json.loads, whose recursion a deep document would exhaust."""
     depth = 0
     in_str = False
     esc = False
@@ -165,11 +172,11 @@ def check_text(text):
             in_str = True
         elif c == "{" or c == "[":
             depth += 1
-            if depth > MAX_DEPTH:
-                raise BoardError("board: nested more than %d levels deep: not a board file"
-                                 % MAX_DEPTH)
+            if depth > limit:
+                return True
         elif c == "}" or c == "]":
             depth -= 1
+    return False
 
 
 def _range(v, lo, hi, name):

@@ -26,7 +26,7 @@ profile, gain or output changes, never from an IRQ.
 import json
 import math
 
-from .board import GAIN_HIGH, GAIN_LOW, OUTPUT_BALANCED, OUTPUT_SE, BoardError, closest
+from .board import GAIN_HIGH, GAIN_LOW, OUTPUT_BALANCED, OUTPUT_SE, BoardError, closest, too_deep
 from .volume import path_max_hdb
 
 FILE = "headphones.json"  # the user's own profiles on the board, beside board.json
@@ -313,35 +313,14 @@ def parse_file(obj, where="headphones", require_sources=False):
     return out
 
 
-def _check_depth(text, where):
-    depth = 0
-    in_str = False
-    esc = False
-    for c in text:
-        if in_str:
-            if esc:
-                esc = False
-            elif c == "\\":
-                esc = True
-            elif c == '"':
-                in_str = False
-        elif c == '"':
-            in_str = True
-        elif c == "{" or c == "[":
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise ProfileError("%s: nested more than %d levels deep: not a profile file"
-                                   % (where, MAX_DEPTH))
-        elif c == "}" or c == "]":
-            depth -= 1
-
-
 def loads(text, where="headphones", require_sources=False, max_bytes=MAX_BYTES):
     """Profiles from a profile file's text (size and nesting checked before parsing)."""
     if len(text) > max_bytes:
         raise ProfileError("%s: %d bytes is too large for a profile file (at most %d)"
                            % (where, len(text), max_bytes))
-    _check_depth(text, where)
+    if too_deep(text, MAX_DEPTH):
+        raise ProfileError("%s: nested more than %d levels deep: not a profile file"
+                           % (where, MAX_DEPTH))
     try:
         obj = json.loads(text)
     except ValueError as e:
