@@ -96,6 +96,10 @@ def test_bouncing_input_yields_at_most_one_change(case):
         assert changes == []
     else:
         assert changes == [run_start + stable]
+    # Status's bounces: each change away from the level that came back before it held.
+    flips = sum(1 for i in range(1, len(samples)) if samples[i][1] != samples[i - 1][1])
+    flips += samples[0][1] != old
+    assert d.bounces == flips // 2
     assert d.level == settled
     # Nothing more while it stays put.
     assert feed(d, held(settled, t + tail + 1, t + tail + 3 * stable)) == []

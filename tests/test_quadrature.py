@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from headroom_fw.quadrature import Acceleration, QuadratureDecoder
+from headroom_fw.quadrature import COUNT_MAX, Acceleration, QuadratureDecoder
 
 # Contact states (A << 1 | B) in clockwise order: 11 -> 01 -> 00 -> 10 -> 11 (A leads).
 CW = (3, 1, 0, 2)
@@ -114,10 +114,39 @@ def test_bounce_never_changes_the_count(case):
     dec = QuadratureDecoder(edges, start)
     run(dec, noisy)
     assert dec.detents == sum(directions)
+    # What status reports: no bounce where there was none, never more than were made.
+    assert 0 <= dec.bounces <= 2 * sum(t for _, _, t in bounces)
+    if not bounces:
+        assert dec.bounces == 0
+    assert dec.skips == 0
     # And the decoder is back in step: one more clean detent counts exactly one.
     before = dec.detents
     run(dec, detent_states(seq[-1], 1, edges))
     assert dec.detents == before + 1
+
+
+@pytest.mark.parametrize("edges", (4, 2))
+@pytest.mark.parametrize("n", (1, 5, 40))
+def test_a_contact_chattering_at_rest_is_one_bounce_per_close_and_open(edges, n):
+    dec = QuadratureDecoder(edges, 3)
+    run(dec, (1, 3) * n)         # A closes and opens again, B stays open
+    assert (dec.detents, dec.bounces, dec.skips) == (0, n, 0)
+    run(dec, walk(3, (1, 1, -1), edges)[1:])  # turns, one back at a detent: no bounce
+    assert (dec.detents, dec.bounces) == (1, n)
+
+
+def test_both_contacts_at_once_is_a_skip():
+    dec = QuadratureDecoder(4, 3)
+    run(dec, (1, 2, 3))          # 1 -> 2 changes both
+    assert dec.skips == 1
+
+
+def test_the_counts_stop_at_a_small_int():
+    # A hard IRQ must never make a big int: counts saturate below 2**30.
+    dec = QuadratureDecoder(4, 3)
+    dec.bounces = dec.skips = COUNT_MAX
+    run(dec, (1, 3, 0, 3))
+    assert (dec.bounces, dec.skips) == (COUNT_MAX, COUNT_MAX) and COUNT_MAX < 1 << 30
 
 
 def test_bounce_at_the_last_edge_of_a_detent():

@@ -8,11 +8,15 @@ usable, and does nothing the user did not do.
   enters no balance mode, and its release is no click;
 - a relay whose contacts never move: undetectable on the shipped boards (no sense pin):
   see the README's "Reliability".
+
+Each time `status` says what it saw: the bounces each input filtered out, the encoder's
+skipped edges, a button held since power-on.
 """
 import json
 
 import pytest
 
+from headroom.readable import state_line
 from headroom.sim import world
 from headroom.sim.invariants import Checker
 from headroom.sim.models.controls import Rng
@@ -25,8 +29,8 @@ from helpers import BALANCED, SE
 def rig():
     made = []
 
-    def make(path, before_power=None):
-        b = SimBoard(path)
+    def make(path, before_power=None, decoder=None):
+        b = SimBoard(path, decoder=decoder)
         b.checker = Checker(b.board)
         b.trace.listeners.append(b.checker.live)
         if before_power:
@@ -76,16 +80,30 @@ def levels_seen(b):
     return seen
 
 
+def inputs(b):
+    return ask(b, "status")["inputs"]
+
+
+@pytest.mark.parametrize("decoder", ["pio", "irq"])
 @pytest.mark.parametrize("path", [SE, BALANCED], ids=["se", "balanced"])
-def test_an_encoder_contact_chattering_for_seconds_changes_nothing(rig, path):
-    b = rig(path)
+def test_an_encoder_contact_chattering_for_seconds_changes_nothing(rig, path, decoder):
+    b = rig(path, decoder=decoder)
+    assert inputs(b)["encoder"] == {"bounces": 0, "skips": None if decoder == "pio" else 0}
     before = b.jack.levels
     seen = levels_seen(b)
     b.run_us(chatter(b, b.encoder.a, 3) + 100000)
     assert b.jack.levels == before and seen == []
-    # Still usable: a real turn moves the level.
+    # Status says what it saw: every contact closing (a step out of the detent) came
+    # back before a detent completed: one bounce per pair of changes (B never moved).
+    enc = inputs(b)["encoder"]
+    assert enc["bounces"] == b.toggles // 2, (enc, b.toggles)
+    assert enc["skips"] == (None if decoder == "pio" else 0)
+    line = state_line(ask(b, "status"))
+    assert "the knob's contacts bounced %d times (filtered)" % enc["bounces"] in line, line
+    # Still usable: a real turn moves the level, and is no bounce.
     b.run_us(b.turn(+2, rate=5) + 100000)
     assert b.jack.levels[0] > before[0]
+    assert inputs(b)["encoder"]["bounces"] == enc["bounces"]
 
 
 def test_a_gain_switch_bouncing_for_seconds_ends_where_it_rests(rig):
@@ -94,8 +112,13 @@ def test_a_gain_switch_bouncing_for_seconds_ends_where_it_rests(rig):
     b.trace.listeners.append(lambda t, kind, f: kind == "chip" and dict(f)["chip"] == "relay.gain"
                              and moves.append(t))
     b.set_gain("high")
+    b.run_ms(2000)
+    assert inputs(b)["gain_switch"] == {"bounces": 0}
     b.run_us(chatter(b, b.gain_switch.contact, 3) + 2000000)
     assert b.relays["gain"].energized and ask(b, "get gain")["gain"] == "high"
+    # Sampled every pass, it saw some of the bounces: each one a change it did not take.
+    seen = inputs(b)["gain_switch"]["bounces"]
+    assert 0 < seen <= b.toggles, (seen, b.toggles)
     # Back and forth between the positions for seconds, ending low.
     for pos in ("low", "high", "low"):
         b.set_gain(pos)
@@ -111,6 +134,8 @@ def test_a_gain_switch_bouncing_for_seconds_ends_where_it_rests(rig):
 @pytest.mark.parametrize("path", [SE, BALANCED], ids=["se", "balanced"])
 def test_a_button_held_from_power_on_confirms_nothing(rig, path):
     b = rig(path, lambda b: b.press(True))
+    assert inputs(b)["button"] == {"bounces": 0, "held_since_boot": True}
+    assert "the button held since power-on (ignored until released)" in state_line(ask(b, "status"))
     assert ask(b, "set limit -30")["ok"]
     r = ask(b, "set limit 0")
     assert not r["ok"] and "long press" in r["error"]
@@ -122,3 +147,5 @@ def test_a_button_held_from_power_on_confirms_nothing(rig, path):
     b.press(False)                             # let go: no click, no mute
     b.run_ms(500)
     assert ask(b, "get mute")["mute"] is False and b.jack.levels[0] is not None
+    assert inputs(b)["button"]["held_since_boot"] is False
+    assert "button" not in state_line(ask(b, "status"))

@@ -343,9 +343,24 @@ class App:
         faults = ", ".join('"%s"' % t.replace('"', "'") for t in self.fault_text.values())
         worst = self._worst if self._worst > self._worst_prev else self._worst_prev
         return ('"firmware": "%s", "uptime_s": %d, "reset_cause": "%s", "heap_free": %d, '
-                '"worst_pass_us": %d, "faults": [%s], "log_bytes": %d' % (
+                '"worst_pass_us": %d, "faults": [%s], "log_bytes": %d, "inputs": %s' % (
                     VERSION, self.uptime_ms // 1000, _cause(self.reset_cause), heap, worst,
-                    faults, self.log.size()))
+                    faults, self.log.size(), self.inputs_json()))
+
+    def inputs_json(self):
+        """What the inputs did that was not the user's: bounces each filtered out since boot,
+        the encoder's skipped edges (null where the PIO counts), a button held from power-on."""
+        enc = self.encoder
+        skips = enc.skips
+        out = ['{"encoder": {"bounces": %d, "skips": %s}, "button": {"bounces": %d, '
+               '"held_since_boot": %s}' % (enc.bounces, "null" if skips is None else "%d" % skips,
+                                            self.button.bounces,
+                                            "true" if self.button.held_since_boot else "false")]
+        for name, sw in (("gain_switch", self.gain_sw), ("output_switch", self.out_sw)):
+            if sw is not None:
+                out.append(', "%s": {"bounces": %d}' % (name, sw.bounces))
+        out.append("}")
+        return "".join(out)
 
     def log_text(self):
         return self.log.text()

@@ -35,6 +35,16 @@ class Encoder:
         if w is not None:
             w.woken = 1
 
+    @property
+    def bounces(self):
+        """Steps the contacts took back before a detent completed (for `status`)."""
+        return self.decoder.bounces
+
+    @property
+    def skips(self):
+        """Changes of both contacts at once: an edge came faster than the IRQ."""
+        return self.decoder.skips
+
     def take(self):
         """Detents turned since the last call (positive = clockwise); their accelerated
         0.5 dB steps are then in `steps`, the time of the last in `last_ms`. Returns an

@@ -7,23 +7,30 @@ from time import ticks_diff
 
 from micropython import const
 
+from .quadrature import COUNT_MAX
+
 NONE = const(0)
 CLICK = const(1)
 LONG_PRESS = const(2)
 
 
 class Debounced:
-    """A level that changes only after the input has been stable for `stable_ms`."""
+    """A level that changes only after the input has been stable for `stable_ms`.
+
+    `bounces` counts the changes it saw that did not last (for `status`)."""
 
     def __init__(self, level, stable_ms):
         self.level = level
         self.stable_ms = stable_ms
+        self.bounces = 0
         self._raw = level
         self._since = None
 
     def update(self, raw, now_ms):
         """Feed a sample; True when the debounced level changed."""
         if raw != self._raw:
+            if self._raw != self.level and self.bounces < COUNT_MAX:
+                self.bounces += 1   # a change still pending was undone before it held
             self._raw = raw
             self._since = now_ms
             return False
@@ -64,3 +71,12 @@ class Button:
     @property
     def pressed(self):
         return self._down_ms is not None
+
+    @property
+    def bounces(self):
+        return self._in.bounces
+
+    @property
+    def held_since_boot(self):
+        """Down since power-on, never seen pressed: it confirms nothing until released."""
+        return self._in.level == self._active and self._down_ms is None

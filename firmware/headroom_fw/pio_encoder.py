@@ -21,7 +21,7 @@ import machine
 import rp2
 from micropython import const
 
-from .quadrature import Acceleration
+from .quadrature import COUNT_MAX, Acceleration
 
 _START = const(1 << 29)  # X starts here, so counts stay small ints (no allocation)
 
@@ -94,6 +94,12 @@ class PIOEncoder:
         self._steps = 0
         self.steps = 0
         self.last_ms = 0
+        # For `status`: steps the count took back before a detent completed (bounce, as
+        # far as the IRQ sees it: one that is undone within an IRQ's latency cancels in the
+        # PIO unseen). The PIO counts nothing for a change of both pins, so no skips figure.
+        self.bounces = 0
+        self.skips = None
+        self._dir = 0
         self._isr = self._edge
         trig = pin_a.IRQ_RISING | pin_a.IRQ_FALLING
         pin_a.irq(self._isr, trig, hard=True)
@@ -108,7 +114,14 @@ class PIOEncoder:
 
     def _update(self, now):
         c = self.count()
-        acc = self._acc + c - self._count
+        delta = c - self._count
+        acc = self._acc
+        if delta:
+            way = 1 if delta > 0 else -1
+            if way != self._dir and acc != 0 and self.bounces < COUNT_MAX:
+                self.bounces += 1
+            self._dir = way
+        acc += delta
         self._count = c
         d = 0
         e = self.edges

@@ -13,6 +13,10 @@ from micropython import const
 # invalid (an edge was missed) and counts nothing.
 _TABLE = b"\x01\x00\x02\x01\x02\x01\x01\x00\x00\x01\x01\x02\x01\x02\x00\x01"
 
+# The input counters stop here: a small int, so counting in a hard IRQ never allocates
+# (MicroPython's small ints end at 2**30) however long the contacts chatter.
+COUNT_MAX = const(1 << 29)
+
 
 class QuadratureDecoder:
     """Counts detents from A/B contact states (`state` = A << 1 | B).
@@ -30,6 +34,12 @@ class QuadratureDecoder:
         self.steps = 0     # their 0.5 dB steps, accelerated
         self.last_ms = 0   # ticks_ms of the last detent counted
         self.accel = accel
+        # What the contacts did that was not a turn, for `status`: steps taken back
+        # before a detent completed (bounce), and changes of both contacts at once
+        # (an edge missed). Saturating counts, up to COUNT_MAX.
+        self.bounces = 0
+        self.skips = 0
+        self._step = 0     # the last valid step, +1 or -1
 
     def feed(self, state, now_ms=0):
         """Account for a new contact state seen at `now_ms`. Safe in a hard IRQ."""
@@ -37,7 +47,15 @@ class QuadratureDecoder:
         if state == prev:
             return
         self.state = state
-        pos = self.pos + _TABLE[(prev << 2) | state] - 1
+        step = _TABLE[(prev << 2) | state] - 1
+        if step == 0:
+            if self.skips < COUNT_MAX:
+                self.skips += 1
+        else:
+            if step != self._step and self.pos != 0 and self.bounces < COUNT_MAX:
+                self.bounces += 1
+            self._step = step
+        pos = self.pos + step
         e = self.edges
         d = 0
         if pos >= e:

@@ -71,4 +71,25 @@ def state_line(s):
         parts.append(_PHASES.get(phase, phase))
     for f in s.get("faults", ()):
         parts.append("fault: " + f)
+    parts.extend(inputs_notes(s.get("inputs")))
     return " · ".join(parts)
+
+
+_INPUTS = (("encoder", "the knob's contacts"), ("button", "the button"),
+           ("gain_switch", "the gain switch"), ("output_switch", "the output switch"))
+
+
+def inputs_notes(inputs):
+    """What the inputs did that was not the user's, only where they did something:
+    ['the knob's contacts bounced 12 times (filtered)', 'the button held since power-on']."""
+    notes = []
+    for key, name in _INPUTS:
+        i = (inputs or {}).get(key) or {}
+        if i.get("bounces"):
+            notes.append("%s bounced %d time%s (filtered)" % (name, i["bounces"],
+                                                             "" if i["bounces"] == 1 else "s"))
+        if i.get("skips"):
+            notes.append("%s skipped %d edge%s" % (name, i["skips"], "" if i["skips"] == 1 else "s"))
+        if i.get("held_since_boot"):
+            notes.append("%s held since power-on (ignored until released)" % name)
+    return notes
