@@ -1,6 +1,7 @@
 """Test set-up: the simulated machine modules, the firmware on sys.path, hypothesis profiles."""
 import os
 
+import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 from headroom.sim import world
@@ -60,3 +61,32 @@ def pytest_configure(config):
         except PermissionError:
             pass
     config.option.basetemp = os.path.join(root, str(os.getpid()))
+
+
+@pytest.fixture
+def checked():
+    """Simulated boards watched by the trace checker: `checked(path, before_power=None,
+    run_ms=3000, **SimBoard options)` powers one on (after `before_power(board)`) and
+    runs it. When the test is over, each board's trace must have broken no rule."""
+    from headroom.sim.invariants import Checker
+    from headroom.sim.simboard import SimBoard
+    made = []
+
+    def make(path, before_power=None, run_ms=3000, **options):
+        b = SimBoard(path, **options)
+        b.checker = Checker(b.board)
+        b.trace.listeners.append(b.checker.live)
+        if before_power:
+            before_power(b)
+        b.power(True)
+        if run_ms:
+            b.run_ms(run_ms)
+        made.append(b)
+        return b
+
+    yield make
+    for b in made:
+        b.checker.finish(b.now_us())
+        assert b.checker.ok(), b.checker.report()
+        b.close()
+    world.current = None

@@ -25,3 +25,43 @@ def until_playing(b, within_ms=10000):
             return b
         b.run_ms(10)
     raise AssertionError("not playing %d ms after power-on" % within_ms)
+
+
+def board_variant(base, edit):
+    """A board file written from `base` (a path) changed by `edit(dict)`, in a folder of
+    its own removed at exit, named after the board; returns its path."""
+    import atexit
+    import json
+    import shutil
+    import tempfile
+    with open(base) as f:
+        d = json.load(f)
+    edit(d)
+    folder = tempfile.mkdtemp(prefix="headroom-board-")
+    atexit.register(shutil.rmtree, folder, True)
+    path = os.path.join(folder, d["name"] + ".json")
+    with open(path, "w") as f:
+        json.dump(d, f)
+    return path
+
+
+def three_position(d, high_pin=9, pga_max_vrms=2.5):
+    """pico-se with an ON-OFF-ON gain switch (its middle: auto) and the PGA2311's swing
+    stated (so that auto really stages: the low gain tops out at 8 dBV, under the stage's
+    16 dBV, and the volume limit is raised to reach it)."""
+    d["name"] = d["name"] + "-3pos"
+    d["gain_switch"] = {"low_pin": d["gain_switch"]["pin"], "high_pin": high_pin}
+    d["analog"]["pga_max_vrms"] = pga_max_vrms
+    d["volume"]["limit_dbv"] = 16.0
+
+
+THREE_POS = board_variant(SE, three_position)
+
+
+def ask(b, line, ms=100):
+    """Send a protocol line to a simulated board, run it `ms`, return the reply (a dict)."""
+    import json
+    n = len(b.console.replies())
+    b.console.send(line + "\n")
+    b.run_ms(ms)
+    return json.loads(b.console.replies()[n])

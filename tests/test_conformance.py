@@ -17,6 +17,7 @@ from headroom import mpy
 from headroom.sim import golden
 from headroom.sim.run import run_script
 
+from helpers import THREE_POS
 from scriptgen import random_script
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -75,6 +76,13 @@ for board_name in ("pico-se", "pico-balanced"):
     for seed in SEEDS:
         CASES.append(("%s-random-%d" % (board_name, seed), os.path.join(REPO, "boards", board_name + ".json"),
                       random_script(seed * 7919 + len(board_name), board_name == "pico-balanced")))
+
+
+# A three-position gain switch: the middle's auto staging, a flick across it, bounce.
+CASES.append(("pico-se-3pos-lever", THREE_POS, "\n".join((
+    "power on", "wait 3000", "turn +40 at 50/s", "switch gain auto", "wait 1500", "expect gain high",
+    "switch gain high bounce 2000", "wait 1500", "switch gain auto", "turn -30 at 20/s",
+    "wait 1500", "switch gain low bounce 1500", "wait 1500", "expect gain low", ""))))
 
 
 @pytest.mark.parametrize("label,board,text", CASES, ids=[c[0] for c in CASES])

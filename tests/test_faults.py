@@ -11,38 +11,9 @@ import json
 import pytest
 
 from headroom.sim import world
-from headroom.sim.invariants import Checker
 from headroom.sim.simboard import SimBoard
 
-from helpers import BALANCED, SE
-
-
-@pytest.fixture
-def rig():
-    boards = []
-
-    def make(path, before_power=None):
-        b = SimBoard(path)
-        b.checker = Checker(b.board)
-        b.trace.listeners.append(b.checker.live)
-        if before_power:
-            before_power(b)
-        b.power(True)
-        boards.append(b)
-        return b
-
-    yield make
-    for b in boards:
-        assert b.checker.ok(), b.checker.report()
-        b.close()
-    world.current = None
-
-
-def ask(b, line):
-    n = len(b.console.replies())
-    b.console.send(line + "\n")
-    b.run_ms(100)
-    return json.loads(b.console.replies()[n])
+from helpers import BALANCED, SE, ask
 
 
 def frames(b):
@@ -63,8 +34,8 @@ def quiet_and_safe(b):
             assert level.mcu_drives() and level.out == (0 if r.active_high else 1), name
 
 
-def test_a_dac_that_does_not_answer_is_reported_and_held_muted(rig):
-    b = rig(BALANCED, lambda b: b.fault("dac", True))
+def test_a_dac_that_does_not_answer_is_reported_and_held_muted(checked):
+    b = checked(BALANCED, lambda b: b.fault("dac", True), run_ms=0)
     b.run_ms(3000)
     quiet_and_safe(b)
     s = ask(b, "status")
@@ -81,8 +52,8 @@ def test_a_dac_that_does_not_answer_is_reported_and_held_muted(rig):
     assert "fault: dac" in ask(b, "log")["log"] and "cleared: dac" in ask(b, "log")["log"]
 
 
-def test_a_dac_that_goes_away_while_playing_mutes_in_order(rig):
-    b = rig(BALANCED)
+def test_a_dac_that_goes_away_while_playing_mutes_in_order(checked):
+    b = checked(BALANCED, run_ms=0)
     b.run_ms(3000)
     assert b.jack.levels[0] is not None
     b.fault("dac", True)
@@ -94,8 +65,8 @@ def test_a_dac_that_goes_away_while_playing_mutes_in_order(rig):
     assert b.jack.levels[0] is not None
 
 
-def test_an_i2c_bus_held_low_is_named_as_such(rig):
-    b = rig(BALANCED, lambda b: b.fault("i2c", True))
+def test_an_i2c_bus_held_low_is_named_as_such(checked):
+    b = checked(BALANCED, lambda b: b.fault("i2c", True), run_ms=0)
     b.run_ms(3000)
     quiet_and_safe(b)
     assert ask(b, "status")["faults"] == [
@@ -107,8 +78,8 @@ def test_an_i2c_bus_held_low_is_named_as_such(rig):
 
 
 @pytest.mark.parametrize("path", [SE, BALANCED])
-def test_a_pga2311_that_reset_is_found_and_faded_back_in(rig, path):
-    b = rig(path)
+def test_a_pga2311_that_reset_is_found_and_faded_back_in(checked, path):
+    b = checked(path, run_ms=0)
     b.run_ms(3000)
     want = b.jack.levels
     assert want[0] is not None
@@ -124,8 +95,8 @@ def test_a_pga2311_that_reset_is_found_and_faded_back_in(rig, path):
     assert "the chain lost its codes" in ask(b, "log")["log"]
 
 
-def test_a_supply_monitor_that_reads_low_at_boot_keeps_it_quiet_and_says_so(rig):
-    b = rig(SE, lambda b: b.fault("sense", True))
+def test_a_supply_monitor_that_reads_low_at_boot_keeps_it_quiet_and_says_so(checked):
+    b = checked(SE, lambda b: b.fault("sense", True), run_ms=0)
     b.run_ms(3000)
     quiet_and_safe(b)
     s = ask(b, "status")
@@ -137,8 +108,8 @@ def test_a_supply_monitor_that_reads_low_at_boot_keeps_it_quiet_and_says_so(rig)
     assert ask(b, "status")["faults"] == [] and b.jack.levels[0] is not None
 
 
-def test_a_failing_pass_restarts_muted_and_three_in_a_row_leave_it_in_the_fault_state(rig):
-    b = rig(SE)
+def test_a_failing_pass_restarts_muted_and_three_in_a_row_leave_it_in_the_fault_state(checked):
+    b = checked(SE, run_ms=0)
     b.run_ms(3000)
     assert b.jack.levels[0] is not None
     from headroom_fw import lifecycle
@@ -168,8 +139,8 @@ def test_a_failing_pass_restarts_muted_and_three_in_a_row_leave_it_in_the_fault_
     assert ask(b, "status")["phase"] == "fault" and b.sim.resets == 0
 
 
-def test_one_failure_restarts_muted_and_plays_again(rig):
-    b = rig(SE)
+def test_one_failure_restarts_muted_and_plays_again(checked):
+    b = checked(SE, run_ms=0)
     b.run_ms(3000)
     app = b.app
     app.step = lambda: (_ for _ in ()).throw(ValueError("once"))

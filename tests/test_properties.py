@@ -44,7 +44,7 @@ from headroom.sim.cost import BOOT, CostModel
 from headroom.sim.invariants import Checker
 from headroom.sim.simboard import SimBoard
 
-from helpers import BALANCED, SE
+from helpers import BALANCED, SE, THREE_POS
 
 TOL_CDB = 1  # integer rounding of the jack level
 COPIES = ("settings.json", "settings-b.json")
@@ -74,7 +74,7 @@ STATS = {"examples": 0, "records": 0, "cap_boots": 0, "cap_tight": 0, "balance_c
 
 
 class AmpMachine(RuleBasedStateMachine):
-    @initialize(path=st.sampled_from([SE, BALANCED]), seed=st.integers(1, 2 ** 16))
+    @initialize(path=st.sampled_from([SE, BALANCED, THREE_POS]), seed=st.integers(1, 2 ** 16))
     def boot(self, path, seed):
         self.b = SimBoard(path, seed=seed, keep_trace=False, cost=CostModel(jitter=seed))
         self.board = self.b.board
@@ -130,8 +130,10 @@ class AmpMachine(RuleBasedStateMachine):
         self.b.press(False)
         self.b.run_ms(100)
 
-    @rule(pos=st.sampled_from(["low", "high"]), bounce=st.sampled_from([0, 2000]))
+    @rule(pos=st.sampled_from(["low", "high", "auto"]), bounce=st.sampled_from([0, 2000]))
     def switch_gain(self, pos, bounce):
+        if pos == "auto" and len(self.board.gain_switch_pins) != 2:
+            pos = "low"       # a two-position switch has no middle
         self.b.set_gain(pos, bounce)
         self.b.run_ms(100)
 

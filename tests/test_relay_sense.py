@@ -5,60 +5,32 @@ import json
 
 import pytest
 
-from headroom.sim import world
-from headroom.sim.invariants import Checker
-from headroom.sim.simboard import SimBoard
 from headroom_fw import board as boardfile
 
-from helpers import SE
+from helpers import SE, ask, board_variant
 
 SENSE_GPIO = 6   # free on pico-se
 
 
-@pytest.fixture
-def sensed(tmp_path):
-    d = json.load(open(SE))
+def sensed_relays(d):
+    d["name"] = d["name"] + "-sensed"
     d["relays"]["gain"]["sense"] = SENSE_GPIO
     d["relays"]["mute"]["sense"] = 3
-    p = tmp_path / "pico-se-sensed.json"
-    p.write_text(json.dumps(d))
-    made = []
-
-    def make():
-        b = SimBoard(str(p))
-        b.checker = Checker(b.board)
-        b.trace.listeners.append(b.checker.live)
-        b.power(True)
-        b.run_ms(3000)
-        made.append(b)
-        return b
-
-    yield make
-    for b in made:
-        b.checker.finish(b.now_us())
-        rules = {v[1] for v in b.checker.violations}
-        assert rules == getattr(b, "expect_rules", set()), b.checker.report()
-        b.close()
-    world.current = None
 
 
-def ask(b, line):
-    n = len(b.console.replies())
-    b.console.send(line + "\n")
-    b.run_ms(100)
-    return json.loads(b.console.replies()[n])
+SENSED = board_variant(SE, sensed_relays)
 
 
-def test_contacts_that_follow_their_coil_are_no_fault(sensed):
-    b = sensed()
+def test_contacts_that_follow_their_coil_are_no_fault(checked):
+    b = checked(SENSED)
     b.set_gain("high")
     b.run_ms(2000)
     s = ask(b, "status")
     assert s["faults"] == [] and s["phase"] == "playing" and b.jack.levels[0] is not None
 
 
-def test_a_gain_relay_that_does_not_move_is_a_fault_and_mutes(sensed):
-    b = sensed()
+def test_a_gain_relay_that_does_not_move_is_a_fault_and_mutes(checked):
+    b = checked(SENSED)
     b.fault("relay.gain")                 # its contacts stay released
     b.set_gain("high")
     b.run_ms(2000)
@@ -71,8 +43,8 @@ def test_a_gain_relay_that_does_not_move_is_a_fault_and_mutes(sensed):
     assert ask(b, "status")["phase"] == "held"
 
 
-def test_a_welded_mute_relay_is_a_fault(sensed):
-    b = sensed()
+def test_a_welded_mute_relay_is_a_fault(checked):
+    b = checked(SENSED)
     b.fault("relay.mute")                 # welded closed
     b.power(False)
     b.run_ms(500)

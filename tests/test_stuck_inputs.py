@@ -12,47 +12,13 @@ usable, and does nothing the user did not do.
 Each time `status` says what it saw: the bounces each input filtered out, the encoder's
 skipped edges, a button held since power-on.
 """
-import json
 
 import pytest
 
 from headroom.readable import state_line
-from headroom.sim import world
-from headroom.sim.invariants import Checker
 from headroom.sim.models.controls import Rng
-from headroom.sim.simboard import SimBoard
 
-from helpers import BALANCED, SE
-
-
-@pytest.fixture
-def rig():
-    made = []
-
-    def make(path, before_power=None, decoder=None):
-        b = SimBoard(path, decoder=decoder)
-        b.checker = Checker(b.board)
-        b.trace.listeners.append(b.checker.live)
-        if before_power:
-            before_power(b)
-        b.power(True)
-        b.run_ms(3000)
-        made.append(b)
-        return b
-
-    yield make
-    for b in made:
-        b.checker.finish(b.now_us())
-        assert b.checker.ok(), b.checker.report()
-        b.close()
-    world.current = None
-
-
-def ask(b, line):
-    n = len(b.console.replies())
-    b.console.send(line + "\n")
-    b.run_ms(100)
-    return json.loads(b.console.replies()[n])
+from helpers import BALANCED, SE, ask
 
 
 def chatter(b, contact, seconds, seed=7):
@@ -86,8 +52,8 @@ def inputs(b):
 
 @pytest.mark.parametrize("decoder", ["pio", "irq"])
 @pytest.mark.parametrize("path", [SE, BALANCED], ids=["se", "balanced"])
-def test_an_encoder_contact_chattering_for_seconds_changes_nothing(rig, path, decoder):
-    b = rig(path, decoder=decoder)
+def test_an_encoder_contact_chattering_for_seconds_changes_nothing(checked, path, decoder):
+    b = checked(path, decoder=decoder)
     assert inputs(b)["encoder"] == {"bounces": 0, "skips": None if decoder == "pio" else 0}
     before = b.jack.levels
     seen = levels_seen(b)
@@ -106,8 +72,8 @@ def test_an_encoder_contact_chattering_for_seconds_changes_nothing(rig, path, de
     assert inputs(b)["encoder"]["bounces"] == enc["bounces"]
 
 
-def test_a_gain_switch_bouncing_for_seconds_ends_where_it_rests(rig):
-    b = rig(SE)
+def test_a_gain_switch_bouncing_for_seconds_ends_where_it_rests(checked):
+    b = checked(SE)
     moves = []
     b.trace.listeners.append(lambda t, kind, f: kind == "chip" and dict(f)["chip"] == "relay.gain"
                              and moves.append(t))
@@ -132,8 +98,8 @@ def test_a_gain_switch_bouncing_for_seconds_ends_where_it_rests(rig):
 
 
 @pytest.mark.parametrize("path", [SE, BALANCED], ids=["se", "balanced"])
-def test_a_button_held_from_power_on_confirms_nothing(rig, path):
-    b = rig(path, lambda b: b.press(True))
+def test_a_button_held_from_power_on_confirms_nothing(checked, path):
+    b = checked(path, lambda b: b.press(True))
     assert inputs(b)["button"] == {"bounces": 0, "held_since_boot": True}
     assert "the button held since power-on (ignored until released)" in state_line(ask(b, "status"))
     assert ask(b, "set limit -30")["ok"]

@@ -83,14 +83,16 @@ class App:
         now = time.ticks_ms()
         self._btn_pin = machine.Pin(b.button, machine.Pin.IN, machine.Pin.PULL_UP)
         self.button = inputs.Button(self._btn_pin.value(), 0, b.debounce_ms, b.long_press_ms)
-        self._gain_pin = self._switch_pin(b.gain_switch)
+        # The gain switch's pins (one, or two for three positions), debounced as one value.
+        self._gain_pins = [self._switch_pin(g) for g in b.gain_switch_pins]
         self._out_pin = self._switch_pin(b.output_switch)
-        self.gain_sw = self._debounced(self._gain_pin)
+        self.gain_sw = (inputs.Debounced(self._gain_levels(), b.debounce_ms)
+                        if self._gain_pins else None)
         self.out_sw = self._debounced(self._out_pin)
 
         self.store = SettingsStore(root + "settings.json", b, self.files)
         self.ctl = Controller(b, self.store.load(),
-                              self._gain_from_switch() if self._gain_pin else None,
+                              self._gain_from_switch() if self.gain_sw else None,
                               self._output_from_switch() if self._out_pin else None, now)
         if not self.power_ok:
             self.fault(C.FAULT_POWER_SENSE, "power_sense: the supply monitor on GP%d reads low "
@@ -153,9 +155,14 @@ class App:
     def _debounced(self, pin):
         return inputs.Debounced(pin.value(), self.b.debounce_ms) if pin is not None else None
 
+    def _gain_levels(self):
+        """The gain switch's pins as one int: the first in bit 0, the second in bit 1."""
+        p = self._gain_pins
+        return p[0].value() | (p[1].value() << 1) if len(p) == 2 else p[0].value()
+
     def _gain_from_switch(self):
-        level = self.gain_sw.level if self.gain_sw else self._gain_pin.value()
-        return boardfile.GAIN_HIGH if level == self.b.gain_switch_high_level else boardfile.GAIN_LOW
+        """GAIN_LOW, GAIN_HIGH, or GAIN_AUTO (controller.GAIN_AUTO: a three-position middle)."""
+        return self.b.gain_position(self.gain_sw.level)  # type: ignore[union-attr]  # only with a switch
 
     def _output_from_switch(self):
         level = self.out_sw.level if self.out_sw else self._out_pin.value()
@@ -246,7 +253,7 @@ class App:
                 ctl.click(now)
             elif ev == inputs.LONG_PRESS:
                 ctl.long_press(now)
-            if self.gain_sw and self.gain_sw.update(self._gain_pin.value(), now):
+            if self.gain_sw and self.gain_sw.update(self._gain_levels(), now):
                 ctl.set_gain(self._gain_from_switch(), now)
             if self.out_sw and self.out_sw.update(self._out_pin.value(), now):
                 ctl.set_output(self._output_from_switch(), now)

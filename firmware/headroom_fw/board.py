@@ -33,7 +33,7 @@ _KEYS = {
     "pga2311": ("cs", "mute", "zcen", "chips"),
     "encoder": ("a", "b", "edges_per_detent", "decoder", "pio_sm"),
     "button": ("pin",),
-    "gain_switch": ("pin", "high_level"),
+    "gain_switch": ("pin", "high_level", "low_pin", "high_pin"),
     "output_switch": ("pin", "balanced_level"),
     "power_sense": ("pin", "holdup_ms", "hardware_mute"),
     "i2s": ("id", "sck", "ws", "sd", "rate", "bits"),
@@ -58,6 +58,7 @@ OUTPUT_SE = 0
 OUTPUT_BALANCED = 1
 GAIN_LOW = 0
 GAIN_HIGH = 1
+GAIN_AUTO = 2   # the same as controller.GAIN_AUTO: a three-position switch's middle
 
 
 class BoardError(ValueError):
@@ -334,12 +335,26 @@ class Board:
         self.pio_sm = _range(_get(enc, "pio_sm", "encoder", "int", 4, False), 0, 7, "encoder.pio_sm")
         self.button = self._pin(_get(d, "button", "board", "obj"), "pin", "button")
 
+        # Two positions: one pin, `high_level` is high gain. Three (an ON-OFF-ON toggle, the
+        # common to GND): `low_pin` reads 0 at low gain, `high_pin` at high, neither is auto.
         self.gain_switch = None
+        self.gain_switch_pins = ()  # type: tuple[int, ...]
+        self.gain_switch_high_level = None
         gs = _get(d, "gain_switch", "board", "obj", None, False)
         if gs is not None:
-            self.gain_switch = self._pin(gs, "pin", "gain_switch")
-            self.gain_switch_high_level = _range(_get(gs, "high_level", "gain_switch", "int"),
-                                                 0, 1, "gain_switch.high_level")
+            if "low_pin" in gs or "high_pin" in gs:
+                for k in ("pin", "high_level"):
+                    if k in gs:
+                        raise BoardError(
+                            "gain_switch.%s: a two-position switch's key; a three-position one "
+                            "has low_pin and high_pin only (the middle is auto)" % k)
+                self.gain_switch_pins = (self._pin(gs, "low_pin", "gain_switch"),
+                                         self._pin(gs, "high_pin", "gain_switch"))
+            else:
+                self.gain_switch_pins = (self._pin(gs, "pin", "gain_switch"),)
+                self.gain_switch_high_level = _range(_get(gs, "high_level", "gain_switch", "int"),
+                                                     0, 1, "gain_switch.high_level")
+            self.gain_switch = self.gain_switch_pins[0]
         self.output_switch = None
         osw = _get(d, "output_switch", "board", "obj", None, False)
         if osw is not None:
@@ -409,6 +424,9 @@ class Board:
         self.output_relay = self._relay(relays, "output", False)
         if (self.output_relay is None) != (self.output_switch is None):
             raise BoardError("relays.output: an output relay and an output_switch go together")
+        if len(self.gain_switch_pins) == 2 and self.gain_relay is None:
+            raise BoardError("gain_switch.low_pin: a three-position switch's middle is auto gain, "
+                             "which needs relays.gain")
 
         an = _get(d, "analog", "board", "obj")
         vrms = _get(an, "dac_full_scale_vrms", "analog", "num")
@@ -491,6 +509,16 @@ class Board:
                                          1000, 60000, "controls.balance_timeout_ms")
         self.save_delay_ms = _range(_get(c, "save_delay_ms", "controls", "int"), 500, 600000,
                                     "controls.save_delay_ms")
+
+    def gain_position(self, levels):
+        """The gain switch's position from its pins' levels (the first pin in bit 0, the
+        second in bit 1): GAIN_LOW, GAIN_HIGH, or GAIN_AUTO for a three-position switch's
+        middle. Both throws closed at once is a wiring fault: low gain."""
+        if self.gain_switch_high_level is not None:
+            return GAIN_HIGH if levels == self.gain_switch_high_level else GAIN_LOW
+        if levels & 1 == 0:
+            return GAIN_LOW
+        return GAIN_HIGH if levels == 1 else GAIN_AUTO
 
     def _pin(self, d, key, path, required=True):
         gpio = _get(d, key, path, "int", None, required)

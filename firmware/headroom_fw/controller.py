@@ -243,10 +243,6 @@ class Controller:
                 return "gain: auto needs a gain relay, and this board has none"
             if self.phase == POWER_FAIL:
                 return "power is failing"
-            if not self.auto:
-                self.auto = True
-                self._touched(now)
-            return None
         self.set_gain(gain, now)
         return None
 
@@ -424,7 +420,13 @@ class Controller:
         self._touched(now)
 
     def set_gain(self, gain, now):
-        """The gain switch moved (or the host chose a gain): manual from now on."""
+        """The gain switch moved (or the host chose a gain): low or high is manual from now
+        on; GAIN_AUTO (a three-position switch's middle) stages by the level."""
+        if gain == GAIN_AUTO:
+            if self.b.gain_relay is not None and self.phase != POWER_FAIL and not self.auto:
+                self.auto = True
+                self._touched(now)
+            return
         self.auto = False
         self._select(gain, self.output, now)
 

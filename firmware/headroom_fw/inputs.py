@@ -17,7 +17,9 @@ LONG_PRESS = const(2)
 class Debounced:
     """A level that changes only after the input has been stable for `stable_ms`.
 
-    `bounces` counts the changes it saw that did not last (for `status`)."""
+    `bounces` counts the changes it saw come back before they held (for `status`); a
+    change that goes on to another value (a three-position lever crossing its middle)
+    is travel, not a bounce."""
 
     def __init__(self, level, stable_ms):
         self.level = level
@@ -29,8 +31,8 @@ class Debounced:
     def update(self, raw, now_ms):
         """Feed a sample; True when the debounced level changed."""
         if raw != self._raw:
-            if self._raw != self.level and self.bounces < COUNT_MAX:
-                self.bounces += 1   # a change still pending was undone before it held
+            if self._raw != self.level and raw == self.level and self.bounces < COUNT_MAX:
+                self.bounces += 1   # a change still pending came back before it held
             self._raw = raw
             self._since = now_ms
             return False

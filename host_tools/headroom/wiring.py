@@ -29,7 +29,13 @@ def rows(b):
         out[b.spi_miso] = ("spi.miso", "%s SDO (end of the chain)" % last)
     if b.pga_zcen is not None:
         out[b.pga_zcen] = ("pga2311.zcen", "PGA2311 ZCEN (shared): driven high, changes at zero crossings")
-    if b.gain_switch is not None:
+    if len(b.gain_switch_pins) == 2:
+        low, high = b.gain_switch_pins
+        out[low] = ("gain_switch.low_pin", "gain ON-OFF-ON toggle, the throw closed at low gain; "
+                    "common to GND (MCU pull-up); neither throw closed (the middle) is auto")
+        out[high] = ("gain_switch.high_pin",
+                     "gain ON-OFF-ON toggle, the throw closed at high gain (MCU pull-up)")
+    elif b.gain_switch is not None:
         out[b.gain_switch] = ("gain_switch.pin", "gain toggle switch to GND; reads %d for high gain"
                               % b.gain_switch_high_level)
     if b.output_switch is not None:

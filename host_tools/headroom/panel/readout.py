@@ -187,8 +187,11 @@ class Readout:
             level = 0 if switch.contact.target else 1
             return names[0] if level == level_for else names[1]
 
-        g = pos(board.gain_switch, b.gain_switch_high_level if b.gain_switch is not None else 0,
-                ("high", "low"))
+        if len(b.gain_switch_pins) == 2:
+            g = board.gain_switch.position        # three positions: low, auto, high
+        else:
+            g = pos(board.gain_switch, b.gain_switch_high_level if b.gain_switch is not None else 0,
+                    ("high", "low"))
         out.append(" gain    switch %-8s relay %s\n" % (
             g or "(none)", "high" if rel.get("gain") and rel["gain"].energized else "low"))
         if board.output_switch is not None:

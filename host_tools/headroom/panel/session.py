@@ -185,6 +185,7 @@ class Session(Hands):
         self.lag_drops = 0
         self.supply = False       # where the hands left things (queued actions included)
         self.gain = "low"
+        self._gain_rising = True   # a three-position lever's way from the middle: to high
         self.output = "se"
         self.button_down = False
         self.saved_to = None
@@ -260,7 +261,14 @@ class Session(Hands):
         self._do("switch %s %s" % (which, pos))
 
     def toggle(self, which):
-        if which == "gain":
+        if which == "gain" and len(self.board.board.gain_switch_pins) == 2:
+            # A three-position switch steps along its lever: low, auto, high, and back.
+            if self.gain != "auto":
+                self._gain_rising = self.gain == "low"
+                self.switch("gain", "auto")
+            else:
+                self.switch("gain", "high" if self._gain_rising else "low")
+        elif which == "gain":
             self.switch("gain", "low" if self.gain == "high" else "high")
         else:
             self.switch("output", "se" if self.output == "balanced" else "balanced")

@@ -132,8 +132,13 @@ class Rp2Board(Emulator):
         enc = s["encoder"]
         self.encoder = Encoder(self, enc["a"], enc["b"])
         self.button = Contact(self, s["button"]["pin"], "button")
-        self.gain_switch = Contact(self, s["gain_switch"]["pin"], "gain switch") \
-            if s.get("gain_switch") else None
+        gs = s.get("gain_switch")
+        self.gain_switch = None
+        if gs and "low_pin" in gs:   # three positions: its two throws, (low, high)
+            self.gain_switch = (Contact(self, gs["low_pin"], "gain switch low"),
+                                Contact(self, gs["high_pin"], "gain switch high"))
+        elif gs:
+            self.gain_switch = Contact(self, gs["pin"], "gain switch")
         self.output_switch = Contact(self, s["output_switch"]["pin"], "output switch") \
             if s.get("output_switch") else None
         for name in self.closed_at_start:

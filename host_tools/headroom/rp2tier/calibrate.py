@@ -172,7 +172,7 @@ class Calibration:
                                                  "knob at rest")
         # Where an idle pass goes: App.step()'s parts, called one by one as it calls them.
         parts = ("time.ticks_ms()", "a.encoder.take()", "a.button.update(a._btn_pin.value(), now)",
-                 "a.gain_sw.update(a._gain_pin.value(), now) if a.gain_sw else 0",
+                 "a.gain_sw.update(a._gain_levels(), now) if a.gain_sw else 0",
                  "a.out_sw.update(a._out_pin.value(), now) if a.out_sw else 0",
                  "a.ctl.tick(now)", "a._serve(now)", "a._apply()", "a.ctl.save_due(now)",
                  "a.wdt.feed()", "a.ctl.next_wake(now)")

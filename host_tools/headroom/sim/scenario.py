@@ -6,7 +6,7 @@
     turn +N|-N [at R/s] [bounce US]    default 10/s, no bounce
     press [bounce US]                   a click: 150 ms down, then 100 ms
     hold MS [bounce US]                 held MS, then 100 ms
-    switch gain low|high [bounce US]    then 100 ms
+    switch gain low|high|auto [bounce US]   then 100 ms (auto: a three-position switch's middle)
     switch output se|balanced [bounce US]
     expect volume DB                    the active jack's louder channel, DB-0.5 < level <= DB
     expect muted
@@ -124,9 +124,10 @@ def parse_line(n, raw):
         ms = _int(t[1], "hold (ms)", n, 1, 600000)
         return Step(n, text, "hold", (ms, _bounce(_options(t[2:], ("bounce",), n), n)))
     if op == "switch":
-        choices = {"gain": ("low", "high"), "output": ("se", "balanced")}
+        choices = {"gain": ("low", "high", "auto"), "output": ("se", "balanced")}
         if len(t) < 3 or t[1] not in choices or t[2] not in choices[t[1]]:
-            raise ScenarioError("line %d: use 'switch gain low|high' or 'switch output se|balanced'" % n)
+            raise ScenarioError("line %d: use 'switch gain low|high|auto' or "
+                                "'switch output se|balanced'" % n)
         return Step(n, text, "switch", (t[1], t[2], _bounce(_options(t[3:], ("bounce",), n), n)))
     if op == "expect":
         if len(t) == 3 and t[1] == "volume":
@@ -217,7 +218,10 @@ class Runner:
         if which == "gain":
             if b.gain_switch is None:
                 self._fail(s, "this board has no gain switch")
-            b.set_gain(pos, bounce)
+            if pos == "auto" and len(b.board.gain_switch_pins) != 2:
+                self._fail(s, "this board's gain switch has two positions (auto needs three)")
+            else:
+                b.set_gain(pos, bounce)
         else:
             if b.output_switch is None:
                 self._fail(s, "this board has no output switch")

@@ -12,7 +12,7 @@ import os
 import sys
 
 from . import shims, world
-from .models.controls import HardwareMute, PowerSense, Rng, RotaryEncoder, Switch
+from .models.controls import HardwareMute, PowerSense, Rng, RotaryEncoder, Switch, ThreePositionSwitch
 from .models.jack import Jack
 from .models.pga2311 import PGA2311Chain
 from .models.relay import Relay
@@ -195,8 +195,11 @@ class SimBoard:
                          self.relays.get("output"), xsmt=b.dac_xsmt if b.dac else None)
         self.encoder = RotaryEncoder(s, b.enc_a, b.enc_b, b.edges_per_detent, self.rng)
         self.button = Switch(s, b.button, "button", self.rng)
-        self.gain_switch = (Switch(s, b.gain_switch, "gain_switch", self.rng)
-                            if b.gain_switch is not None else None)
+        self.gain_switch = None
+        if len(b.gain_switch_pins) == 2:
+            self.gain_switch = ThreePositionSwitch(s, b.gain_switch_pins, "gain_switch", self.rng)
+        elif b.gain_switch is not None:
+            self.gain_switch = Switch(s, b.gain_switch, "gain_switch", self.rng)
         self.output_switch = (Switch(s, b.output_switch, "output_switch", self.rng)
                               if b.output_switch is not None else None)
         self.power_sense = None
@@ -305,10 +308,18 @@ class SimBoard:
         return us
 
     def set_gain(self, pos, bounce_us=0):
+        """The gain switch to `pos`: low or high, or auto (a three-position switch's middle)."""
         if self.gain_switch is None:
             return
-        level = self.board.gain_switch_high_level if pos == "high" else 1 - self.board.gain_switch_high_level
+        three = isinstance(self.gain_switch, ThreePositionSwitch)
+        if pos not in (("low", "high", "auto") if three else ("low", "high")):
+            raise ValueError("this board's gain switch is low%s, not %r"
+                             % (", high or auto" if three else " or high", pos))
         self.sim.emit("input", [("what", "gain"), ("to", pos)])
+        if three:
+            self.gain_switch.set(pos, bounce_us)
+            return
+        level = self.board.gain_switch_high_level if pos == "high" else 1 - self.board.gain_switch_high_level
         self.gain_switch.set(level == 0, bounce_us)
 
     def set_output(self, pos, bounce_us=0):

@@ -12,7 +12,7 @@ itself back on).
 from headroom.sim.scenario import AFTER_MS, Runner, ScenarioError, Step, parse_line
 
 VM_OPS = ("turn", "hold", "switch", "wait")   # run by the VM; `power` by the supervisor
-HELP = ("turn +N|-N [at R/s] [bounce US], press, hold MS, switch gain low|high, "
+HELP = ("turn +N|-N [at R/s] [bounce US], press, hold MS, switch gain low|high|auto, "
         "switch output se|balanced, wait MS, power off|on|cycle")
 
 
@@ -43,6 +43,9 @@ def parse(text, board, n=1, also=""):
                          % (text.split()[0], HELP, also))
     if s.op == "switch" and board is not None and getattr(board, s.args[0] + "_switch") is None:
         raise InputError("this board has no %s switch" % s.args[0])
+    if s.op == "switch" and board is not None and s.args[1] == "auto" and len(board.gain_switch_pins) != 2:
+        raise InputError("this board's gain switch has two positions, low and high "
+                         "(auto is a three-position switch's middle)")
     return s
 
 

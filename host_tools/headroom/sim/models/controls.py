@@ -135,6 +135,39 @@ class Switch:
             self.contact.change(t, closed, bounce_us)
 
 
+class ThreePositionSwitch:
+    """An ON-OFF-ON toggle, common to ground: the `low` throw closed at one end, `high` at
+    the other, neither in the middle (`auto`). From one end to the other the lever passes
+    the middle: the closed throw opens first and the other closes `TRAVEL_US` later."""
+
+    TRAVEL_US = 8000   # a toggle's lever across its centre: a few ms
+
+    def __init__(self, sim, pins, name, rng):
+        self.sim = sim
+        self.contacts = (Contact(sim, pins[0], name + ".low", rng),
+                         Contact(sim, pins[1], name + ".high", rng))
+
+    @property
+    def position(self):
+        """Where the lever is going: low, high or auto."""
+        low, high = (c.target for c in self.contacts)
+        return "low" if low else "high" if high else "auto"
+
+    def set(self, pos, bounce_us=0, t_us=None):
+        if pos not in ("low", "high", "auto"):
+            raise ValueError("a three-position gain switch is low, high or auto, not %r" % (pos,))
+        t = self.sim.clock.now_us if t_us is None else t_us
+        want = (pos == "low", pos == "high")
+        opened = False
+        for c, w in zip(self.contacts, want):
+            if c.target and not w:
+                c.change(t, False, bounce_us)
+                opened = True
+        for c, w in zip(self.contacts, want):
+            if w and not c.target:
+                c.change(t + (self.TRAVEL_US if opened else 0), True, bounce_us)
+
+
 class PowerSense:
     """A supply monitor: its output is high while the supply is good, and falls at once when
     it fails. `stuck_low` (a fault): it reads low whatever the supply does."""
