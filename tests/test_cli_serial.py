@@ -3,6 +3,7 @@ pseudo-terminal, against the firmware running on a simulated board."""
 import json
 import os
 import pty
+import signal
 import subprocess
 import sys
 import threading
@@ -134,6 +135,29 @@ def test_monitor_prints_changes(port):
     assert lines[0].startswith(port + ": volume -30.0 dBV"), out  # the state first
     assert "Ctrl-C stops" in err
     assert any(x.startswith("volume -28.0 dBV") for x in lines[1:]), (out, err)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_a_monitor_stops_on_sigint_and_sigterm_and_tells_the_board(port, sig):
+    """Started the way a script's background job is (SIGINT ignored, inherited), the
+    monitor still stops on `kill -INT`, and on SIGTERM, saying `monitor off` first."""
+    port, actions = port
+    mon = subprocess.Popen(HEADROOM + ["monitor", "--port", port], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    guard = threading.Timer(60, mon.kill)   # only a hang reaches it
+    guard.start()
+    first = mon.stdout.readline()           # it holds the port and has asked for events
+    mon.send_signal(sig)
+    out, err = mon.communicate()
+    guard.cancel()
+    assert first.startswith(port + ": volume -30.0 dBV") and mon.returncode == 0, (first, err)
+    assert "Traceback" not in err, err
+    replies = []
+    done = threading.Event()
+    actions.append(lambda b: (replies.extend(b.console.out), done.set()))
+    assert done.wait(10), "the board's thread stopped"
+    assert any(json.loads(x).get("monitor") is False for x in replies if x.startswith("{")), replies
 
 
 def test_bad_files_given_to_sim_exit_2_with_a_line(tmp_path):

@@ -544,8 +544,24 @@ def build_parser():
     return p
 
 
+def _stop_on_signals():
+    """SIGINT (Ctrl-C) and SIGTERM stop every subcommand the same way, as
+    KeyboardInterrupt: a monitor then tells the board `monitor off`. SIGINT is set even
+    where it came ignored (a script's background job inherits it so), so that `kill -INT`
+    stops a command as Ctrl-C does."""
+    import signal
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, stop)
+
+
 def main(argv=None):
     prog = "headroom"
+    if argv is None:
+        _stop_on_signals()    # a process of its own (the tests call main() in theirs too)
     try:
         args = build_parser().parse_args(argv)
         prog = "headroom " + args.cmd
