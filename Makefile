@@ -62,13 +62,14 @@ test-long: $(STAMP)
 	HYPOTHESIS_PROFILE=long $(PY) -m pytest -q tests/test_properties.py
 
 ## The long runs of every safety check, and their table (README, "Reliability"):
-## make reliability [EXAMPLES=100] [FUZZ=3000] [SAVES=200]
+## make reliability [EXAMPLES=100] [FUZZ=3000] [SAVES=200] [MISREADS=300]
 EXAMPLES ?= 100
 FUZZ ?= 3000
 SAVES ?= 200
+MISREADS ?= 300
 reliability: $(STAMP)
 	mkdir -p build
-	$(PY) -m headroom.reliability --examples $(EXAMPLES) --fuzz $(FUZZ) --saves $(SAVES) --json build/reliability.json
+	$(PY) -m headroom.reliability --examples $(EXAMPLES) --fuzz $(FUZZ) --saves $(SAVES) --misreads $(MISREADS) --json build/reliability.json
 
 ## Re-record the expected traces of the scenario files after an intended change.
 golden: $(STAMP)

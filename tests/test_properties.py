@@ -113,6 +113,10 @@ class AmpMachine(RuleBasedStateMachine):
           rate=st.sampled_from([2, 5, 10, 40, 200]),
           bounce=st.sampled_from([0, 300, 1500]))
     def turn(self, size, up, rate, bounce):
+        # An encoder's bounce ends before its next edge (at 200/s they are 1.25 ms apart);
+        # bounce that outlasts it reads as turns the other way, outside any encoder's
+        # rating: `make reliability` measures that apart.
+        bounce = min(bounce, 1000000 // (rate * self.board.edges_per_detent) * 9 // 10)
         d = self.b.turn(size if up else -size, rate=rate, bounce_us=bounce)
         self.b.run_us(d)
 

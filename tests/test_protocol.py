@@ -58,7 +58,7 @@ def test_status_carries_the_boards_health(board):
     assert 0 < s["worst_pass_us"] < 20000             # the cost model's passes, not zero
     assert s["log_bytes"] == 0 and isinstance(s["heap_free"], int)
     # The board's inputs, untouched since boot: nothing seen (PIO decoder: no skips figure).
-    assert s["inputs"] == {"encoder": {"bounces": 0, "skips": None},
+    assert s["inputs"] == {"encoder": {"bounces": 0, "skips": None, "refused": 0},
                            "button": {"bounces": 0, "held_since_boot": False},
                            "gain_switch": {"bounces": 0}, "output_switch": {"bounces": 0}}
 

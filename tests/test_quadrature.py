@@ -290,3 +290,53 @@ def test_first_detent_after_a_very_long_pause_is_one_step():
         acc.expire(t)
     later = (7 * 24 * 3600 * 1000) % TICKS_PERIOD
     assert acc.steps(1, later) == 1
+
+
+# ---------------------------------------------------------------- a misread can only be quieter
+
+def test_a_louder_detent_within_50_ms_of_a_quieter_one_is_refused():
+    acc = Acceleration()
+    assert acc.admit(1, 1000) == 1              # no quieter detent before: counts
+    assert acc.admit(-1, 1010) == -1            # quieter always counts
+    assert acc.admit(1, 1030) == 0 and acc.admit(2, 1059) == 0   # 20, 49 ms after it
+    assert acc.refused == 3
+    assert acc.admit(1, 1060) == 1              # 50 ms: a hand can turn back that fast
+    assert acc.admit(-3, 1061) == -3 and acc.admit(1, 1062) == 0
+
+
+def test_the_quieter_detents_time_is_forgotten_before_ticks_can_wrap():
+    acc = Acceleration()
+    acc.admit(-1, TICKS_PERIOD - 5)
+    acc.expire(TICKS_PERIOD - 5 + 1001)
+    # 2**30 ms later ticks_diff would read "just now": the time is gone by then.
+    assert acc.down_ms is None and acc.admit(1, TICKS_PERIOD - 5 + 10) == 1
+
+
+def test_the_decoder_refuses_a_misread_turn_back_during_a_turn_down():
+    dec = QuadratureDecoder(4, 3, Acceleration())
+    t = 0
+    for d in (-1, -1, 1, -1, 1, 1, -1):         # down, with misreads up among the detents
+        for s in detent_states(dec.state, d, 4):
+            t += 1
+            dec.feed(s, t)
+    assert (dec.detents, dec.accel.refused) == (-4, 3) and dec.steps < 0
+
+
+@given(st.lists(st.tuples(st.integers(-3, 3), st.integers(0, 80)), max_size=40))
+def test_admitted_louder_detents_never_follow_a_quieter_one_within_50_ms(turns):
+    acc = Acceleration()
+    t, last_down = 0, None
+    for d, gap in turns:
+        t += gap
+        refused = d > 0 and last_down is not None and t - last_down < 50
+        assert acc.admit(d, t) == (0 if refused else d)
+        if d < 0:
+            last_down = t
+
+
+def test_the_refused_count_stops_at_a_small_int():
+    acc = Acceleration()
+    acc.refused = COUNT_MAX
+    acc.admit(-1, 0)
+    acc.admit(1, 1)
+    assert acc.refused == COUNT_MAX

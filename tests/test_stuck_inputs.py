@@ -14,9 +14,14 @@ skipped edges, a button held since power-on.
 """
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from headroom.readable import state_line
+from headroom.sim import world
+from headroom.sim.cost import CostModel
 from headroom.sim.models.controls import Rng
+from headroom.sim.simboard import SimBoard
 
 from helpers import BALANCED, SE, ask
 
@@ -54,7 +59,8 @@ def inputs(b):
 @pytest.mark.parametrize("path", [SE, BALANCED], ids=["se", "balanced"])
 def test_an_encoder_contact_chattering_for_seconds_changes_nothing(checked, path, decoder):
     b = checked(path, decoder=decoder)
-    assert inputs(b)["encoder"] == {"bounces": 0, "skips": None if decoder == "pio" else 0}
+    assert inputs(b)["encoder"] == {"bounces": 0, "skips": None if decoder == "pio" else 0,
+                                    "refused": 0}
     before = b.jack.levels
     seen = levels_seen(b)
     b.run_us(chatter(b, b.encoder.a, 3) + 100000)
@@ -115,3 +121,44 @@ def test_a_button_held_from_power_on_confirms_nothing(checked, path):
     assert ask(b, "get mute")["mute"] is False and b.jack.levels[0] is not None
     assert inputs(b)["button"]["held_since_boot"] is False
     assert "button" not in state_line(ask(b, "status"))
+
+
+# ---------------------------------------------------------------- fast turns with bounce
+
+@settings(max_examples=20)
+@given(seed=st.integers(1, 2 ** 16), detents=st.integers(3, 20),
+       rate=st.sampled_from([20, 50, 100, 200, 300]), share=st.floats(0.3, 0.95),
+       decoder=st.sampled_from(["pio", "irq"]), path=st.sampled_from([SE, BALANCED]))
+def test_a_fast_turn_down_with_bounce_never_gets_louder(seed, detents, rate, share, decoder, path):
+    """Bounce up to 95 % of the time between two edges (at 300 detents/s, 0.8 ms), on the
+    jittered costs: the level only goes down. (Bounce that outlasts the next edge is
+    outside any encoder's rating: `make reliability` measures what it does.)"""
+    b = SimBoard(path, seed=seed, keep_trace=False, cost=CostModel(jitter=seed), decoder=decoder)
+    try:
+        b.power(True)
+        b.run_ms(3000)
+        assert ask(b, "set volume -40")["ok"]
+        b.run_ms(1000)
+        start = max(b.jack.levels)
+        levels = []
+
+        def jack(t, kind, f):
+            if kind == "chip" and dict(f)["chip"] == "jack":
+                levels.extend(x for x in b.jack.levels if x is not None)
+
+        b.trace.listeners.append(jack)
+        edge_us = 1000000 // (rate * b.board.edges_per_detent)
+        b.run_us(b.turn(-detents, rate=rate, bounce_us=int(edge_us * share)) + 200000)
+        assert levels and all(x <= start for x in levels), (start, levels)
+        assert max(levels[-2:]) < start
+    finally:
+        b.close()
+        world.current = None
+
+
+def test_the_out_of_rating_measure_sees_a_clean_turn_as_one():
+    from headroom import knobmisreads
+    rise, end, refused = knobmisreads.one(SE, 7, 6, 5, 0, "pio")      # slow, no bounce
+    assert rise == 0 and end == -300 and refused == 0                # 6 single 0.5 dB steps
+    r = knobmisreads.run(SE, 3, seed=1)
+    assert sorted(r) == ["irq", "pio"] and all(m["runs"] == 3 for m in r.values())

@@ -356,13 +356,14 @@ class App:
 
     def inputs_json(self):
         """What the inputs did that was not the user's: bounces each filtered out since boot,
-        the encoder's skipped edges (null where the PIO counts), a button held from power-on."""
+        the encoder's skipped edges (null where the PIO counts) and the clockwise detents it
+        refused as bounce during a turn down, a button held from power-on."""
         enc = self.encoder
         skips = enc.skips
-        out = ['{"encoder": {"bounces": %d, "skips": %s}, "button": {"bounces": %d, '
-               '"held_since_boot": %s}' % (enc.bounces, "null" if skips is None else "%d" % skips,
-                                            self.button.bounces,
-                                            "true" if self.button.held_since_boot else "false")]
+        out = ['{"encoder": {"bounces": %d, "skips": %s, "refused": %d}, "button": '
+               '{"bounces": %d, "held_since_boot": %s}' % (
+                   enc.bounces, "null" if skips is None else "%d" % skips, enc.refused,
+                   self.button.bounces, "true" if self.button.held_since_boot else "false")]
         for name, sw in (("gain_switch", self.gain_sw), ("output_switch", self.out_sw)):
             if sw is not None:
                 out.append(', "%s": {"bounces": %d}' % (name, sw.bounces))

@@ -41,6 +41,11 @@ class Encoder:
         return self.decoder.bounces
 
     @property
+    def refused(self):
+        """Clockwise detents refused as bounce (quadrature.Acceleration.admit)."""
+        return self.decoder.accel.refused
+
+    @property
     def skips(self):
         """Changes of both contacts at once: an edge came faster than the IRQ."""
         return self.decoder.skips

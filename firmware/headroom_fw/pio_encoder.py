@@ -105,6 +105,11 @@ class PIOEncoder:
         pin_a.irq(self._isr, trig, hard=True)
         pin_b.irq(self._isr, trig, hard=True)
 
+    @property
+    def refused(self):
+        """Clockwise detents refused as bounce (quadrature.Acceleration.admit)."""
+        return self.accel.refused
+
     def count(self):
         """Transitions counted so far, fresh: drain what the FIFO held, read the next push."""
         sm = self.sm
@@ -132,6 +137,8 @@ class PIOEncoder:
             acc += e
             d -= 1
         self._acc = acc
+        if d:
+            d = self.accel.admit(d, now)
         if d:
             self.detents += d
             self._steps += self.accel.steps(d, now)

@@ -73,6 +73,8 @@ class QuadratureDecoder:
                 d -= 1
             pos = 0
         self.pos = pos
+        if d and self.accel is not None:
+            d = self.accel.admit(d, now_ms)
         if d:
             self.detents += d
             self.last_ms = now_ms
@@ -85,6 +87,10 @@ class QuadratureDecoder:
 _SLOW_MS = const(60)
 _FAST_MS = const(25)
 _HYST_MS = const(4)  # a tier changes only when the speed clears its boundary by this much
+# No hand turns a knob back this soon after a detent: a louder detent this soon after a
+# quieter one is contact bounce read as a turn (bounce that outlasts the next edge walks
+# the state round the Gray cycle backwards).
+_REVERSE_MS = const(50)
 
 
 class Acceleration:
@@ -106,6 +112,22 @@ class Acceleration:
         self.count = 0         # detents since then
         self.last_ms = None
         self.k = 1             # steps per detent now
+        self.down_ms = None    # when the last anticlockwise (quieter) detent came
+        self.refused = 0       # clockwise detents refused as bounce (for `status`)
+
+    def admit(self, detents, now_ms):
+        """The detents to count, of `detents` decoded at `now_ms`: clockwise (louder)
+        ones within 50 ms of an anticlockwise one count nothing, so a misread during a
+        fast turn down can only make it quieter, never louder. Anticlockwise always
+        counts. From the hard IRQ that decoded them: integer work only."""
+        if detents < 0:
+            self.down_ms = now_ms
+        elif (detents > 0 and self.down_ms is not None
+              and ticks_diff(now_ms, self.down_ms) < _REVERSE_MS):
+            if self.refused < COUNT_MAX:
+                self.refused += detents
+            return 0
+        return detents
 
     def steps(self, detents, now_ms):
         """Steps for `detents`, the last of which came at `now_ms` (sign follows the detents)."""
@@ -154,3 +176,5 @@ class Acceleration:
         if self.last_ms is not None and ticks_diff(now_ms, self.last_ms) > 1000:
             self.last_ms = None
             self.start_ms = None
+        if self.down_ms is not None and ticks_diff(now_ms, self.down_ms) > 1000:
+            self.down_ms = None   # before ticks_diff can wrap round to "just now"

@@ -8,7 +8,10 @@
    jack, violations;
 2. power cuts at every block operation of N settings saves on littlefs, per board
    (headroom.powercut): cut points, corruptions, boots from what was left;
-3. fuzzing (tests/test_fuzz.py, random seeds): inputs and crashes per target.
+3. fuzzing (tests/test_fuzz.py, random seeds): inputs and crashes per target;
+4. turns down with bounce that outlasts the encoder's edges, outside its rating
+   (headroom.knobmisreads): how often and how much the level still rose. A figure, not
+   a pass or fail: no decoder can read such contacts.
 
 Exit status 0 when every count of trouble is 0, else 1.
 """
@@ -19,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 
-from . import powercut
+from . import knobmisreads, powercut
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BOARDS = ["pico-se.json", "pico-balanced.json"]
@@ -34,7 +37,7 @@ def _pytest(test, env):
     return p.returncode, p.stdout[-3000:]
 
 
-def run(examples, fuzz, saves):
+def run(examples, fuzz, saves, misreads=100):
     out = {"hypothesis": {"profile": "reliability", "examples": examples, "steps": 50,
                           "derandomize": False}}
     with tempfile.TemporaryDirectory() as tmp:
@@ -54,6 +57,7 @@ def run(examples, fuzz, saves):
                        text.count("FAILED "), "passed": rc == 0}
         if rc:
             out["fuzz"]["output"] = text
+    out["misreads"] = knobmisreads.run(os.path.join(REPO, "boards", BOARDS[0]), misreads)
     out["powercut"] = {}
     for b in BOARDS:
         out["powercut"][b] = powercut.run(os.path.join(REPO, "boards", b), saves=saves,
@@ -91,6 +95,11 @@ def table(r):
     for target, n in sorted(f["inputs"].items()):
         lines.append("| fuzz %s: inputs | %d |" % (target, n))
     lines.append("| fuzz targets failing (crashes) | %d |" % f["failed_targets"])
+    for dec, m in sorted(r.get("misreads", {}).items()):
+        lines.append("| out of rating, %s decoder: fast turns down with bounce outlasting the "
+                     "edges / rose / ended louder / worst rise / louder detents refused | "
+                     "%d / %d / %d / %.1f dB / %d |" % (dec, m["runs"], m["rose"], m["ended_louder"],
+                                                        m["worst_rise_cdb"] / 100, m["refused"]))
     return "\n".join(lines)
 
 
@@ -108,9 +117,10 @@ def main(argv):
     ap.add_argument("--examples", type=int, default=100)
     ap.add_argument("--fuzz", type=int, default=3000)
     ap.add_argument("--saves", type=int, default=200)
+    ap.add_argument("--misreads", type=int, default=100)
     ap.add_argument("--json")
     a = ap.parse_args(argv)
-    r = run(a.examples, a.fuzz, a.saves)
+    r = run(a.examples, a.fuzz, a.saves, a.misreads)
     print(table(r))
     for part in ("properties", "fuzz"):
         if r[part].get("output"):
