@@ -451,11 +451,14 @@ class Sim:
             self.next_wake_us = self.clock.now_us
 
     def _firmware_code(self, fn):
-        """Run fn(self) as firmware (its calls cost time); False when it raised: a crash."""
+        """Run fn(self) as firmware (its calls cost time); False when it raised (a crash) or
+        the MCU stopped under it (the hold-up ran out, or machine.reset())."""
         self.in_firmware += 1
         try:
             fn(self)
-        except (SimFault, PowerLost):
+        except PowerLost:
+            return False
+        except SimFault:
             raise
         except Exception as e:
             self._crash(e)
