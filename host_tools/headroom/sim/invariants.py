@@ -83,6 +83,9 @@ RULES = ("relay-under-mute", "settle", "relay-settle", "ramp-interval", "silent-
 SPL_GRACE_US = 40000    # from a reply to the jack following it: a pass, ZCEN's 16 ms, margin
 SPL_TOL_CDB = 1         # the jack's two decimals
 TURN_SLACK_US = 40000   # after a turn's last edge, its level changes still arrive (ZCEN 16 ms)
+# ...and later still by as long again as the turn lasted: a fast turn's bouncing contacts
+# fire pin IRQs that can keep the CPU busy for the turn's length, and the main loop's pass
+# that sends the knob's frame waits for them (the cost model's IRQ storm).
 LIMIT_SLACK_US = 40000  # a lowered limit reaches the jack within a pass + the ZC time-out
 MAX_STEPS_PER_DETENT = 4  # quadrature.Acceleration's fastest tier: 2 dB per detent
 CONFIRM_US = 10000000   # a long press confirms a raised limit this long after the request
@@ -310,7 +313,7 @@ class Checker:
             if t > self.turn_until:
                 self.turn_start = t
                 self.budget = 0   # what an earlier turn left is not this one's
-            self.turn_until = max(self.turn_until, t + f["us"] + TURN_SLACK_US)
+            self.turn_until = max(self.turn_until, t + 2 * f["us"] + TURN_SLACK_US)
             self.budget += abs(f["detents"]) * MAX_STEPS_PER_DETENT * 50
             if f["detents"] > 0:
                 self.cap = None  # the user turns it up: the start-up cap is done
