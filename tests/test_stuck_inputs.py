@@ -162,3 +162,15 @@ def test_the_out_of_rating_measure_sees_a_clean_turn_as_one():
     assert rise == 0 and end == -300 and refused == 0                # 6 single 0.5 dB steps
     r = knobmisreads.run(SE, 3, seed=1)
     assert sorted(r) == ["irq", "pio"] and all(m["runs"] == 3 for m in r.values())
+
+
+def test_status_says_each_input_figure_that_is_not_zero_in_a_sentence():
+    from headroom.readable import inputs_notes
+    assert inputs_notes({"encoder": {"bounces": 0, "skips": None, "refused": 0},
+                         "button": {"bounces": 0, "held_since_boot": False}}) == []
+    assert inputs_notes({"encoder": {"bounces": 1, "skips": 2, "refused": 3},
+                         "gain_switch": {"bounces": 4}}) == [
+        "the knob's contacts bounced 1 time (filtered)", "the knob's contacts skipped 2 edges",
+        "the knob's contacts: 3 louder detents within 50 ms of a quieter one refused as bounce",
+        "the gain switch bounced 4 times (filtered)"]
+    assert inputs_notes(None) == []

@@ -90,6 +90,9 @@ def inputs_notes(inputs):
                                                              "" if i["bounces"] == 1 else "s"))
         if i.get("skips"):
             notes.append("%s skipped %d edge%s" % (name, i["skips"], "" if i["skips"] == 1 else "s"))
+        if i.get("refused"):
+            notes.append("%s: %d louder detent%s within 50 ms of a quieter one refused as bounce"
+                         % (name, i["refused"], "" if i["refused"] == 1 else "s"))
         if i.get("held_since_boot"):
             notes.append("%s held since power-on (ignored until released)" % name)
     return notes
