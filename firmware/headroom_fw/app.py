@@ -25,6 +25,7 @@ from .log import Log
 from .pga2311 import PGA2311
 from .relay import Relay
 from .settings import SettingsStore
+from .uptime import Uptime
 from .version import VERSION
 from .waker import Waker
 
@@ -40,7 +41,7 @@ LOG = "headroom.log"
 
 
 class App:
-    def __init__(self, board, root="", console=None, files=None, log=None):
+    def __init__(self, board, root="", console=None, files=None, log=None, uptime=None):
         b = board
         self.b = b
         self.root = root
@@ -74,6 +75,10 @@ class App:
                 self._senses.append([name, drv, machine.Pin(r.sense, machine.Pin.IN,
                                                             machine.Pin.PULL_UP), 0, r.sense])
         self.power_ok = True
+        # The supply-fail muting, stage by stage (_fail_quiet): 0 none yet, 1 XSMT low (at
+        # _xsmt_low_us), 2 the PGA2311 muted, 3 the mute relay open.
+        self._fail_stage = 0
+        self._xsmt_low_us = 0
         self._sense = None
         if b.power_sense is not None:
             self._sense = machine.Pin(b.power_sense, machine.Pin.IN)
@@ -121,9 +126,9 @@ class App:
         self._retry = time.ticks_add(now, _RETRY_MS)
         self._check = time.ticks_add(now, _CHECK_MS)
         self._frame_ms = now       # when the last PGA2311 frame went out
-        # Health: uptime, the worst pass of the last minute (two windows), reset cause.
-        self._last = now
-        self.uptime_ms = 0
+        # Health: uptime (since the MCU's reset: lifecycle.Firmware's, carried across the
+        # App's restarts), the worst pass of the last minute (two windows), reset cause.
+        self.uptime = uptime if uptime is not None else Uptime()
         self._window = now
         self._worst = 0
         self._worst_prev = 0
@@ -215,18 +220,52 @@ class App:
             self.fault(C.FAULT_PGA, None, now)
 
     def _power_fail_isr(self, pin):
-        # Hard IRQ: pin writes and a busy wait, nothing allocated. Go quiet in order now,
-        # inside the interrupt (the main loop may be stalled): the DAC's soft mute, its
-        # 2.2 ms ramp waited out here (the system is going down: nothing else is worth
-        # the time), the PGA2311's MUTE, then the mute relay - all well inside the
-        # supply's hold-up. The main loop then tells the controller, which stays muted.
+        # Hard IRQ: pin writes only - nothing allocated, no sleep (the pico-sdk forbids
+        # sleep_us in an interrupt), no wait. It goes as far as it can at once
+        # (_fail_quiet): XSMT low; the PGA2311's MUTE and the mute relay too when no DAC
+        # ramp is running. What is left (the PGA2311 and the relay after the DAC's ramp)
+        # the main loop finishes, woken here, at the ramp's end; it also finishes a
+        # handler cut short (a pending KeyboardInterrupt is raised inside it at a branch,
+        # and rp2 then disables the handler). The main loop then tells the controller,
+        # which stays muted.
         self.power_ok = False
-        if self.dac_xsmt is not None:
-            self.dac_xsmt.value(0)
-            self._xsmt_high = False
-            time.sleep_us(self._ramp_us)
-        self.pga.mute(True)
-        self.mute_relay.set(False)
+        self._fail_quiet(time.ticks_us())
+        self.waker.woken = 1
+
+    def _fail_quiet(self, now_us):
+        """The supply-fail muting from the stage it stands at, in the order that never
+        pops: XSMT low, the DAC's soft-mute ramp (_ramp_us), the PGA2311's MUTE, the mute
+        relay open. Never waits: it returns where the ramp is still running. Every write
+        goes towards quiet, so running it again (the IRQ, then the loop) undoes nothing."""
+        if self._fail_stage == 0:
+            xsmt = self.dac_xsmt
+            if xsmt is not None:
+                xsmt.value(0)
+                self._xsmt_high = False
+            self._xsmt_low_us = now_us
+            self._fail_stage = 1
+        if self._fail_stage == 1:
+            if self._ramp_us and time.ticks_diff(now_us, self._xsmt_low_us) < self._ramp_us:
+                return
+            self.pga.mute(True)
+            self._fail_stage = 2
+        if self._fail_stage == 2:
+            self.mute_relay.set(False)
+            self._fail_stage = 3
+
+    def _finish_fail_quiet(self):
+        """The main loop's part of the supply-fail muting: the stages the IRQ left (the
+        ramp's end, or a handler cut short), with interrupts off so the IRQ cannot run
+        the same stage meanwhile. Returns the ms until the next stage is due (0: none)."""
+        st = machine.disable_irq()
+        try:
+            self._fail_quiet(time.ticks_us())
+            if self._fail_stage == 3:
+                return 0
+            left = self._ramp_us - time.ticks_diff(time.ticks_us(), self._xsmt_low_us)
+        finally:
+            machine.enable_irq(st)
+        return left // 1000 + 1
 
     # ---- the loop
     def step(self):
@@ -235,6 +274,8 @@ class App:
         now = time.ticks_ms()
         ctl = self.ctl
         sense = self._sense
+        if not self.power_ok and self._fail_stage != 3:
+            self._finish_fail_quiet()
         if not self.power_ok:
             if ctl.phase != POWER_FAIL:
                 ctl.power_fail(now)
@@ -274,7 +315,13 @@ class App:
             ctl.saved()
         self.wdt.feed()
         self._health(now, t0)
-        return ctl.next_wake(now)
+        wake = ctl.next_wake(now)
+        if not self.power_ok and self._fail_stage != 3:
+            # The supply-fail muting still has stages to go: wake at the DAC ramp's end.
+            left = self._finish_fail_quiet()
+            if left and left < wake:
+                wake = left
+        return wake
 
     def _check_relays(self, now):
         """Contacts that do not follow their coil (a sense pin reads the other way on
@@ -331,8 +378,7 @@ class App:
                 self.ctl.pga_lost(now)
 
     def _health(self, now, t0):
-        self.uptime_ms += time.ticks_diff(now, self._last)
-        self._last = now
+        self.uptime.update(now)  # seconds and ms: small ints for years (uptime.py)
         us = time.ticks_diff(time.ticks_us(), t0)
         if time.ticks_diff(now, self._window) >= _WINDOW_MS:
             self._window = now
@@ -351,7 +397,7 @@ class App:
         worst = self._worst if self._worst > self._worst_prev else self._worst_prev
         return ('"firmware": "%s", "uptime_s": %d, "reset_cause": "%s", "heap_free": %d, '
                 '"worst_pass_us": %d, "faults": [%s], "log_bytes": %d, "inputs": %s' % (
-                    VERSION, self.uptime_ms // 1000, _cause(self.reset_cause), heap, worst,
+                    VERSION, self.uptime.s, _cause(self.reset_cause), heap, worst,
                     faults, self.log.size(), self.inputs_json()))
 
     def inputs_json(self):
@@ -447,6 +493,12 @@ class App:
             sense = self._sense
             if self.power_ok and (sense is None or sense.value()):
                 self._write()
+            elif self._fail_stage == 0:
+                # The supply monitor reads low and no IRQ has begun the muting: its IRQ
+                # waits for this section, or never comes (a handler cut short before its
+                # first line; rp2 disables a handler that raised). Begin it here.
+                self.power_ok = False
+                self._fail_quiet(time.ticks_us())
         finally:
             machine.enable_irq(st)
 

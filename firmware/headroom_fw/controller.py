@@ -435,7 +435,8 @@ class Controller:
             self._select(self.gain, output, now)
 
     def _select(self, gain, output, now):
-        if (gain, output) == (self.gain, self.output) or self.phase == POWER_FAIL:
+        # Compared field by field: a tuple pair is two allocations.
+        if (gain == self.gain and output == self.output) or self.phase == POWER_FAIL:
             return
         self.gain = gain
         self.output = output
@@ -569,7 +570,9 @@ class Controller:
             elif p == RELEASING:
                 self._enter(SWITCHING, self._move_relays(), now)
             elif p == BOOT or p == SWITCHING or p == HELD:
-                if (self.gain_relay, self.output_relay) != (self.gain, self.output):
+                # Field by field, not as tuples: in HELD (a faulty part) this runs every
+                # pass, and a tuple pair would allocate on each.
+                if self.gain_relay != self.gain or self.output_relay != self.output:
                     self._enter(SWITCHING, self._move_relays(), now)
                 elif self.faults:
                     if p != HELD:

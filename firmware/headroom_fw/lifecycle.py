@@ -23,6 +23,7 @@ from . import protocol
 from .app import LOG, App
 from .files import Files
 from .log import Log
+from .uptime import Uptime
 from .version import VERSION
 from .waker import Waker
 
@@ -49,26 +50,29 @@ class Restarts:
 class FaultState:
     """Muted, up, answering: the firmware after it gave up restarting (or without a board)."""
 
-    def __init__(self, reason, console, log, app=None):
+    def __init__(self, reason, console, log, app=None, uptime=None):
         self.reason = reason
         self.console = console
         self.log = log
         self.app = app
         self.waker = Waker()
         self.lines = protocol.LineReader()
-        self._start = time.ticks_ms()
+        # Since the MCU's reset, in seconds + ms: a ticks_diff from the start would go
+        # negative after 6.2 days (the ticks' half period).
+        self.uptime = uptime if uptime is not None else Uptime()
         self.wdt = machine.WDT(timeout=2000)
 
     def step(self):
         if self.console is not None:
             protocol.serve(self.console, self.lines, self._handle)
+        self.uptime.update(time.ticks_ms())
         self.wdt.feed()
         return _FAULT_WAKE_MS
 
     def _handle(self, line):
         cmd = line.split()
         if cmd == ["status"]:
-            up = time.ticks_diff(time.ticks_ms(), self._start) // 1000
+            up = self.uptime.s
             return ('{"ok": true, "phase": "fault", "firmware": "%s", "uptime_s": %d, '
                     '"faults": ["%s"], "log_bytes": %d}' % (
                         VERSION, up, self.reason.replace('"', "'"), self.log.size()))
@@ -93,6 +97,7 @@ class Firmware:
         self.files = files if files is not None else Files()
         self.log = Log(root + LOG, self.files)
         self.restarts = Restarts()
+        self.uptime = Uptime()      # one for the App, its restarts and the fault state
         self.app = None
         self.state = self._boot()   # App, or FaultState
 
@@ -104,11 +109,11 @@ class Firmware:
         """A new App, or the fault state (a bad board file, or the last of the failures)."""
         try:
             self.app = App(boardfile.load(self.root + "board.json"), self.root, self.console,
-                           self.files, self.log)
+                           self.files, self.log, self.uptime)
             return self.app
         except boardfile.BoardError as e:
             self.log.append("board.json: %s" % e)
-            return FaultState("board.json: %s" % e, self.console, self.log)
+            return FaultState("board.json: %s" % e, self.console, self.log, uptime=self.uptime)
         except Exception as e:
             return self._failed(e, "boot")
 
@@ -125,7 +130,8 @@ class Firmware:
         self.app = None
         if self.restarts.failed(time.ticks_ms()):
             return FaultState("%s: %s (%d failures in a row)" % (
-                type(e).__name__, e, self.restarts.count), self.console, self.log)
+                type(e).__name__, e, self.restarts.count), self.console, self.log,
+                uptime=self.uptime)
         return self._boot()
 
     def step(self):

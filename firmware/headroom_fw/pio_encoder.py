@@ -111,11 +111,18 @@ class PIOEncoder:
         return self.accel.refused
 
     def count(self):
-        """Transitions counted so far, fresh: drain what the FIFO held, read the next push."""
+        """Transitions counted so far, fresh: drain what the FIFO held, read the next push.
+        Never blocks (it runs in a hard IRQ): a get() on an empty FIFO would wait for a
+        push, forever if the state machine stopped. The program pushes every few cycles,
+        so a fresh value is there by the next look; if none is, the newest drained one,
+        else the last count (the PIO's X keeps counting: the next read has it all)."""
         sm = self.sm
+        c = self._count
         for _ in range(sm.rx_fifo()):
-            sm.get()
-        return sm.get()
+            c = sm.get()
+        if sm.rx_fifo():
+            c = sm.get()
+        return c
 
     def _update(self, now):
         c = self.count()

@@ -22,10 +22,14 @@ class Event:
 
 
 class Clock:
-    def __init__(self, start_us=0, origin_us=None):
-        """Starts at `start_us`; times in the trace count from `origin_us` (default: the start)."""
+    def __init__(self, start_us=0, origin_us=None, timer_start_us=0):
+        """Starts at `start_us`; times in the trace count from `origin_us` (default: the start).
+        `timer_start_us`: what the MCU's timer reads at every reset (0 on an RP2040; a test
+        starts it just before the ticks' wrap, TICKS_PERIOD, to run across it in seconds
+        of virtual time, not 12.4 days)."""
         self.origin_us = start_us if origin_us is None else origin_us
         self.ticks_base_us = 0          # the MCU's timer counts from its last reset (Sim sets it)
+        self.timer_start_us = timer_start_us
         self.set(start_us)
         self._queue = []
         self._seq = 0
@@ -80,7 +84,7 @@ class Clock:
         self.now_us = t_us
         # Kept ready so ticks_ms()/ticks_us() return a small int without arithmetic
         # on a big int: they are called inside hard IRQs, where nothing may allocate.
-        t = t_us - self.ticks_base_us
+        t = t_us - self.ticks_base_us + self.timer_start_us
         self.ms = (t // 1000) & TICKS_MAX
         self.us = t & TICKS_MAX
 

@@ -131,6 +131,12 @@ class PIOEngine(ProgramSlots):
 
     def get(self, sid):
         sm = self.sms[sid]
+        if not sm.state.receive_fifo and self.sim.in_irq:
+            # On the board get() waits for the next push, with every interrupt of its
+            # priority held off - forever if the state machine stopped.
+            self.sim.fault("StateMachine(%d).get() on an empty RX FIFO in a hard IRQ: it would "
+                           "wait for a push there (forever if the PIO stopped); look at "
+                           "rx_fifo() first" % sid)
         if not sm.state.receive_fifo:
             self._run(sm, force=True)
             if not sm.state.receive_fifo:

@@ -122,10 +122,12 @@ class _Written:
 
 class SimBoard:
     def __init__(self, board_path, flash_dir=None, trace_sink=None, seed=1, start_ms=0,
-                 keep_trace=True, firmware_dir=None, decoder=None, record_dac=False, cost=None):
+                 keep_trace=True, firmware_dir=None, decoder=None, record_dac=False, cost=None,
+                 timer_start_ms=0):
         """`decoder` ("pio"/"irq") overrides the board file's encoder.decoder;
         `record_dac` keeps the DAC's analog output, for jack_vrms(); `cost`: the cost
-        model (sim/cost.py; default: typical costs)."""
+        model (sim/cost.py; default: typical costs); `timer_start_ms`: what the MCU's
+        timer reads at every reset (world.Sim: near 2**30 to run across the ticks' wrap)."""
         self.record_dac = record_dac
         use_firmware(firmware_dir)
         from headroom_fw import board as boardfile
@@ -149,7 +151,7 @@ class SimBoard:
         with open(_join(flash_dir, "board.json"), "w") as f:
             f.write(text)
         self.trace = Trace(self.board_name, trace_sink, keep_trace)
-        self.sim = world.Sim(self.trace, start_ms * 1000, cost=cost)
+        self.sim = world.Sim(self.trace, start_ms * 1000, cost=cost, timer_start_ms=timer_start_ms)
         world.current = self.sim
         self.sim.firmware = self._boot_firmware
         self.sim.boot_py = self._boot_py

@@ -142,8 +142,10 @@ SOFT_RESET_US = 10000   # a soft reset to boot.py: the VM's re-initialisation, n
 class Sim:
     """One simulated board: clock, GPIOs, chip models, the MCU running the firmware."""
 
-    def __init__(self, trace, start_us=0, origin_us=None, cost=None):
-        self.clock = Clock(start_us, origin_us)
+    def __init__(self, trace, start_us=0, origin_us=None, cost=None, timer_start_ms=0):
+        """`timer_start_ms`: what the MCU's timer (ticks_ms, ticks_us) reads at every reset:
+        0 as on an RP2040; near TICKS_PERIOD for a run across the ticks' wrap (clock.py)."""
+        self.clock = Clock(start_us, origin_us, timer_start_ms * 1000)
         self.cost = cost if cost is not None else CostModel()
         self.in_firmware = 0      # > 0 while firmware code runs: its calls cost time
         self.in_irq = False       # a hard IRQ handler runs (no other IRQ preempts it)
@@ -190,6 +192,10 @@ class Sim:
         self.after_step = []      # fn() run after each firmware step
         self.calls = 0            # the main code's charged calls so far
         self.at_call = None       # (n, fn): fn() as the n-th call is charged (tests)
+        self.irq_calls = 0        # the calls hard IRQ handlers made so far
+        self.at_irq_call = None   # (n, fn): fn() as the n-th of them is charged (tests: it
+                                  # may raise, e.g. the KeyboardInterrupt rp2 raises at a branch)
+        self.irq_exceptions = []  # (time, pin, exception) that ended a hard IRQ handler
         self.resets = 0
         self.spi_pins = {}        # gpio -> (spi id, role)
         self.generation = 0       # counts MCU stops, so a sleeping caller knows
@@ -235,6 +241,11 @@ class Sim:
             return
         if self.in_irq:
             self._owed_us += us   # the preempted code pays, once the handler returns
+            self.irq_calls += 1
+            if self.at_irq_call is not None and self.irq_calls >= self.at_irq_call[0]:
+                fn = self.at_irq_call[1]
+                self.at_irq_call = None
+                fn()
             return
         self.calls += 1
         if self.at_call is not None and self.calls >= self.at_call[0]:
@@ -304,6 +315,10 @@ class Sim:
                     self.hard_irq_hook(self, g.handler, pin)
                 else:
                     g.handler(pin)
+            except (SimFault, PowerLost):
+                raise
+            except BaseException as e:  # noqa: B036 - KeyboardInterrupt too, as on rp2
+                self._irq_raised(g, e)
             finally:
                 self.in_irq = False
                 self.in_firmware -= 1
@@ -312,6 +327,16 @@ class Sim:
             self.scheduled.append((g.handler, pin))
         # else: like rp2's mp_irq_handler, a soft IRQ that finds the queue full is lost
         self.interrupted()
+
+    def _irq_raised(self, g, e):
+        """A hard IRQ handler raised (a pending KeyboardInterrupt is raised inside it at a
+        branch): as rp2's mp_irq_handler (shared/runtime/mpirq.c) does, the exception is
+        printed and goes no further - the code it preempted runs on - and the handler is
+        disabled (trigger 0, handler None). Kept in `irq_exceptions` (not the trace: the
+        board prints it on its console)."""
+        self.irq_exceptions.append((self.now(), g.n, e))
+        g.handler = None
+        g.trigger = 0
 
     def enable_irq(self):
         while self._pending_irqs and not self.irq_depth and not self.in_irq:
@@ -623,8 +648,13 @@ class Sim:
         return sorted(a for (b, a) in self.i2c_devices if b == bus)
 
     def sleep_us(self, us):
-        """time.sleep_* inside firmware code: time passes, interrupts run (in a hard IRQ's
-        busy wait too: the simulator's work there is its own, not the handler's)."""
+        """time.sleep_* inside firmware code: time passes, interrupts run. Not in a hard
+        IRQ handler: the pico-sdk forbids sleeping in an interrupt (sleep_us may wait for
+        an alarm that cannot fire there), so that is a fault."""
+        if self.in_irq:
+            self.fault("a sleep of %d us inside a hard IRQ handler: the pico-sdk forbids "
+                       "time.sleep_us/sleep_ms/sleep in an interrupt; write the pins and leave "
+                       "the waiting to the main loop" % us)
         gen = self.generation
         tok = self.sim_enter()
         try:

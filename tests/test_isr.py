@@ -1,0 +1,153 @@
+"""Hard IRQ handlers that cannot be cut short or stall (issue 17.5).
+
+- No sleep in a hard IRQ: the pico-sdk forbids it, so the simulator faults on one.
+- The supply-fail IRQ writes its pins and leaves; what must wait for the DAC's soft-mute
+  ramp (the PGA2311's MUTE, then the mute relay) the main loop finishes. A pending
+  KeyboardInterrupt is raised inside a handler at a branch (threaded rp2 builds), and
+  rp2 then drops the exception and disables the handler: here the handler is cut short
+  at each of its calls in turn, on a board without the hardware mute path (nothing but
+  the firmware mutes it), and each time XSMT goes low, then the PGA2311 mutes, then the
+  mute relay opens - in that order, within the hold-up, never undone (the trace
+  checker's `off-sequence`, `silent-off`, `undone` and `click` rules, and the order
+  here).
+- The PIO decoder's pin IRQ never waits on an empty RX FIFO.
+"""
+import json
+
+import pytest
+
+from headroom.sim import world
+from headroom.sim.invariants import Checker
+from headroom.sim.simboard import SimBoard
+
+from helpers import BALANCED, SE, ask, board_variant
+from simkit import bare_sim
+
+
+def test_a_sleep_in_a_hard_irq_handler_is_a_fault():
+    import time
+
+    from machine import Pin
+    sim = bare_sim(app=True)
+    for sleep in (lambda: time.sleep_us(10), lambda: time.sleep_ms(1), lambda: time.sleep(0.001)):
+        p = Pin(6, Pin.IN, Pin.PULL_UP)
+        p.irq(lambda pin, sleep=sleep: sleep(), Pin.IRQ_FALLING, hard=True)
+        with pytest.raises(world.SimFault, match="inside a hard IRQ handler: the pico-sdk forbids"):
+            sim.gpio[6].drive("x", 0)
+        sim.gpio[6].drive("x", None)
+        p.irq(None)
+    world.current = None
+
+
+def test_an_exception_in_a_hard_irq_handler_disables_it_and_the_code_goes_on():
+    from machine import Pin
+    sim = bare_sim(app=True)
+    calls = []
+
+    def handler(pin):
+        calls.append(pin)
+        raise KeyboardInterrupt
+
+    Pin(6, Pin.IN, Pin.PULL_UP).irq(handler, Pin.IRQ_FALLING, hard=True)
+    sim.gpio[6].drive("x", 0)                  # no exception out of the edge
+    sim.gpio[6].drive("x", None)
+    sim.gpio[6].drive("x", 0)                  # the handler is gone (mpirq.c)
+    assert len(calls) == 1 and isinstance(sim.irq_exceptions[0][2], KeyboardInterrupt)
+    world.current = None
+
+
+def _no_hardware_mute(path):
+    return board_variant(path, lambda d: d["power_sense"].update(hardware_mute=False))
+
+
+def _cut(path, abort_at=None):
+    """Boot and play, then the supply fails; with `abort_at`, KeyboardInterrupt is raised
+    as the supply-fail handler makes its abort_at-th call. Returns the board, its checker,
+    the cut's time (trace µs) and the number of calls the handler made."""
+    b = SimBoard(path)
+    c = Checker(b.board)
+    b.trace.listeners.append(c.live)
+    b.power(True)
+    b.run_ms(3000)
+    assert b.app.ctl.phase == 6                # PLAYING: XSMT high, MUTE high, relay on
+    sim = b.sim
+    n0 = sim.irq_calls
+    if abort_at is not None:
+        def interrupt():
+            raise KeyboardInterrupt
+        sim.at_irq_call = (n0 + abort_at, interrupt)
+    t_cut = b.now_us()
+    b.power(False)
+    b.run_ms(b.board.holdup_ms + 50)           # the MCU has died
+    c.finish(b.now_us())
+    return b, c, t_cut, sim.irq_calls - n0
+
+
+def _stages(b, t_cut):
+    """When the MCU drove XSMT low, the PGA2311's MUTE low, the mute relay's coil off
+    after the cut, and any drive back up (trace µs)."""
+    bd = b.board
+    off = 0 if bd.mute_relay.active_high else 1
+    first = {}
+    undone = []
+    for line in b.trace.lines[1:]:
+        r = json.loads(line)
+        if r["kind"] != "pin" or r["t_us"] < t_cut:
+            continue
+        for name, pin, quiet in (("xsmt", bd.dac_xsmt, 0), ("pga", bd.pga_mute, 0),
+                                 ("relay", bd.mute_relay.pin, off)):
+            if r["pin"] == pin:
+                if r["level"] == quiet:
+                    first.setdefault(name, r["t_us"])
+                elif r["level"] is not None:
+                    undone.append((name, r["t_us"], r["level"]))
+    return first, undone
+
+
+@pytest.mark.parametrize("path", [SE, BALANCED])
+def test_the_supply_fail_muting_finishes_in_order_whenever_its_irq_is_cut_short(path):
+    path = _no_hardware_mute(path)
+    b, c, t_cut, calls = _cut(path)
+    assert c.ok(), c.report()
+    assert calls >= 2, calls                   # the clock, XSMT low
+    bd = b.board
+    ramp_us = (105 * 1000000 + bd.i2s_rate - 1) // bd.i2s_rate   # the DAC's 104-step ramp
+    b.close()
+    # calls + 1: the handler is not cut at all (the last point runs to its end).
+    for k in range(1, calls + 2):
+        b, c, t_cut, _ = _cut(path, abort_at=k)
+        where = "IRQ cut short at its call %d of %d" % (k, calls)
+        assert c.ok(), where + "\n" + c.report()
+        assert len(b.sim.irq_exceptions) == (1 if k <= calls else 0), where
+        first, undone = _stages(b, t_cut)
+        assert undone == [], where
+        end = t_cut + bd.holdup_ms * 1000
+        assert set(first) == {"xsmt", "pga", "relay"}, (where, first)
+        assert first["xsmt"] <= first["pga"] <= first["relay"] <= end, (where, first)
+        assert first["pga"] - first["xsmt"] >= ramp_us, (where, first)   # the ramp ran out
+        b.close()
+    world.current = None
+
+
+def test_the_pio_decoders_irq_does_not_wait_on_an_empty_fifo():
+    b = SimBoard(SE, decoder="pio")
+    b.power(True)
+    b.run_ms(3000)
+    enc = b.app.encoder
+    pio = b.sim.peripherals["pio"]
+    sid = b.board.pio_sm
+    pio.active(sid, False)                     # stopped: nothing will be pushed again
+    while pio.rx_fifo(sid):
+        pio.get(sid)
+    before = ask(b, "status")["volume"]
+    b.run_us(b.turn(+2, rate=10))              # edges: the IRQ finds the FIFO empty
+    b.run_ms(100)
+    assert b.sim.faults == []
+    assert ask(b, "status")["volume"] == before   # the stopped PIO counted nothing
+    pio.active(sid, True)
+    b.run_us(b.turn(+2, rate=10))
+    b.run_ms(200)
+    assert ask(b, "status")["volume"] > before    # counting again
+    assert enc.detents == 0
+    b.close()
+    world.current = None

@@ -1,0 +1,111 @@
+"""Weeks of uptime (issue 17.4): across the ticks' wrap and 2**30 ms of uptime, nothing
+the firmware keeps becomes a long int, and `uptime_s` stays right.
+
+rp2's ticks_ms wraps at 2**30 (TICKS_PERIOD) and its small ints end at 2**30: a count of
+milliseconds of uptime becomes a long int - an allocation on every pass - after 12.4
+days. Neither CPython nor the Unix port's 63-bit VM can show that allocation, so the
+runs here check rp2's small-int rule on the firmware's state after every pass
+(headroom.sim.smallints: every int reachable from the firmware's objects within 31
+bits); and instead of 12.4 days of virtual time, the simulated MCU's timer starts just
+before its wrap (SimBoard's `timer_start_ms`): the firmware's uptime counts from the
+MCU's reset (its timer), so it passes 2**30 ms the moment the ticks wrap, as on a board.
+
+On the old main these fail: its uptime counted from the App's start (so `uptime_s`
+says a few seconds here), and, started from the timer, its millisecond count broke the
+small-int rule at the wrap.
+"""
+import json
+
+from headroom.sim import smallints, world
+from headroom.sim.clock import TICKS_PERIOD
+from headroom.sim.simboard import SimBoard
+
+from helpers import SE, ask
+
+BEFORE_MS = 6000                       # the timer starts this long before its wrap
+
+
+def watched(b):
+    """Check the small-int rule after every pass of the firmware (App or fault state)."""
+    b.sim.after_step.append(lambda: b.sim.app is not None and smallints.check(b.sim.app))
+    return b
+
+
+def expected_uptime_s(b):
+    """What the MCU's timer says: its start plus the virtual time since the power-on at 0."""
+    return (TICKS_PERIOD - BEFORE_MS + b.now_us() // 1000) // 1000
+
+
+def test_a_run_across_the_ticks_wrap_and_2_30_ms_of_uptime_keeps_ints_small(checked):
+    b = checked(SE, run_ms=0, timer_start_ms=TICKS_PERIOD - BEFORE_MS,
+                before_power=watched)
+    b.run_ms(3000)                                     # booted, through the settle delay
+    assert b.sim.clock.ticks_ms() > TICKS_PERIOD - BEFORE_MS   # not wrapped yet
+    s = ask(b, "status")
+    assert abs(s["uptime_s"] - expected_uptime_s(b)) <= 1, s["uptime_s"]
+    writes = b.flash_writes
+    # A turn that spans the wrap (at 6 s), a gain switch, a host's set, status requests.
+    b.run_ms(2700)
+    b.run_us(b.turn(+8, rate=5))                       # 1.6 s: across the wrap
+    assert b.sim.clock.ticks_ms() < 10000              # the ticks wrapped meanwhile
+    b.set_gain("high")
+    b.run_ms(500)
+    assert ask(b, "set volume -25")["ok"] is True
+    b.run_us(b.turn(-3, rate=10))
+    b.run_ms(b.board.save_delay_ms + 500)              # still: the settings are saved
+    assert b.flash_writes > writes
+    assert json.loads(b.settings_text())["volume"] < -25
+    s = ask(b, "status")
+    assert s["phase"] == "playing" and s["faults"] == [] and s["gain_stage"] == "high"
+    assert s["uptime_s"] > TICKS_PERIOD // 1000        # past 2**30 ms: 12.4 days
+    assert abs(s["uptime_s"] - expected_uptime_s(b)) <= 1, s["uptime_s"]
+    b.run_ms(2000)
+    assert abs(ask(b, "status")["uptime_s"] - expected_uptime_s(b)) <= 1
+
+
+def test_the_fault_state_counts_its_uptime_across_the_wrap(tmp_path):
+    b = watched(SimBoard(SE, flash_dir=str(tmp_path), timer_start_ms=TICKS_PERIOD - BEFORE_MS))
+    (tmp_path / "board.json").write_text('{"board": 1, "gain_swich": {}}')   # the fault state
+    b.power(True)
+    b.run_ms(BEFORE_MS + 3000)
+    s = ask(b, "status")
+    assert s["phase"] == "fault"
+    assert abs(s["uptime_s"] - expected_uptime_s(b)) <= 1, s["uptime_s"]
+    b.close()
+    world.current = None
+
+
+def test_the_uptime_counter_stays_small_and_right_for_years():
+    from headroom_fw.uptime import Uptime
+    b = SimBoard(SE)                                   # a clock for ticks_ms() at the start
+    up = Uptime()
+    assert (up.s, up.ms) == (0, 0)
+    t = 0
+    total = 0
+    stride = (1 << 29) - 1                              # the longest gap ticks_diff can tell
+    while total < (1 << 31) + (1 << 30):                # past 12.4, 24.8 and 37.3 days
+        t = (t + stride) & (TICKS_PERIOD - 1)
+        total += stride
+        up.update(t)
+        assert (up.s, up.ms) == divmod(total, 1000)
+        assert smallints.big_ints(up) == []
+    up.update(t)                                        # no time: no change
+    assert (up.s, up.ms) == divmod(total, 1000)
+    b.close()
+    world.current = None
+
+
+def test_the_small_int_rule_names_what_grew():
+    from headroom_fw.uptime import Uptime
+    b = SimBoard(SE)
+    up = Uptime()
+    up.s = 1 << 30
+    assert smallints.big_ints(up) == [("firmware.s", 1 << 30)]
+    try:
+        smallints.check([up])
+    except world.SimFault as e:
+        assert "firmware[0].s = 1073741824" in str(e)
+    else:
+        raise AssertionError("no fault")
+    b.close()
+    world.current = None
