@@ -109,3 +109,52 @@ def test_the_small_int_rule_names_what_grew():
         raise AssertionError("no fault")
     b.close()
     world.current = None
+
+
+HELD_PASSES = r"""
+import gc
+import sys
+sys.path.insert(0, sys.argv[1])
+from headroom_fw import board as boardfile
+from headroom_fw import controller as C
+from headroom_fw.settings import defaults
+b = boardfile.load(sys.argv[2])
+c = C.Controller(b, defaults(b), 0, 0, 0)
+c.set_fault(C.FAULT_DAC, True, 0)
+now = 0
+
+
+def passes(n):
+    global now
+    for _ in range(n):
+        now = (now + 10) & 0x3FFFFFFF
+        c.tick(now)
+        c.moved(now)
+        c.next_wake(now)
+
+
+passes(400)                     # through the settle delay: held muted for the fault
+gc.collect()
+m0 = gc.mem_alloc()
+passes(100)
+print(C.HELD if c.phase == C.HELD else -1, gc.mem_alloc() - m0)
+"""
+
+
+def test_a_controller_held_for_a_faulty_part_allocates_nothing_per_pass(tmp_path):
+    """On the MicroPython VM (the Unix port; its heap, not CPython's): while a part is faulty
+    the controller looks every pass whether it may unmute. The old tuple comparison there
+    allocated two tuples a pass (64 bytes on the Unix port)."""
+    import os
+    import subprocess
+    import sys
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    script = tmp_path / "held.py"
+    script.write_text(HELD_PASSES)
+    p = subprocess.run([os.path.join(os.path.dirname(sys.executable), "micropython"), str(script),
+                        os.path.join(repo, "firmware"), SE], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    phase, nbytes = map(int, p.stdout.split())
+    from headroom_fw.controller import HELD
+    assert phase == HELD and nbytes == 0, p.stdout
