@@ -43,6 +43,9 @@ FAULT_PGA = const(2)
 FAULT_POWER_SENSE = const(4)
 FAULT_RELAY = const(8)
 
+# `changes` wraps here: only ever compared for equality, it stays a small int on rp2
+# (31 bits) however many years of changes it counts.
+_CHANGES_MASK = const(0x3FFFFFFF)
 MODE_VOLUME = const(0)
 MODE_BALANCE = const(1)
 
@@ -204,7 +207,7 @@ class Controller:
             self._stage(now)
         self._changed_ms = now
         self._dirty = self._unsaved()
-        self.changes += 1
+        self.changes = (self.changes + 1) & _CHANGES_MASK
 
     def phase_name(self):
         return PHASE_NAMES[self.phase]
@@ -500,7 +503,7 @@ class Controller:
         self.faults = (was | bit) if on else (was & ~bit)
         if self.faults == was:
             return
-        self.changes += 1
+        self.changes = (self.changes + 1) & _CHANGES_MASK
         if self.faults and self.phase in (UNMUTING, PLAYING):
             self._mute_first(now)
 
@@ -514,7 +517,7 @@ class Controller:
     # ---- time
     def _enter(self, phase, wait_ms, now):
         self.phase = phase
-        self.changes += 1
+        self.changes = (self.changes + 1) & _CHANGES_MASK
         # Provisional: moved() restarts the wait from when the pins actually moved.
         self._until = ticks_add(now, wait_ms + 1)
         self._armed = wait_ms + 1
@@ -606,7 +609,7 @@ class Controller:
             self._next_trim = ticks_add(now, self.b.ramp_interval_ms)
         if self.mode == MODE_BALANCE and ticks_diff(now, self._mode_until) >= 0:
             self.mode = MODE_VOLUME
-            self.changes += 1
+            self.changes = (self.changes + 1) & _CHANGES_MASK
         self._apply_outputs()
 
     def _apply_outputs(self):
