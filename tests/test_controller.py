@@ -595,3 +595,37 @@ def test_zcen_tied_high_on_the_board_still_waits_for_the_zero_crossing():
     pga_muted = next(t for t, *_rest, codes in r.log[start:] if not any(codes))
     relay_open = next(t for t, phase, mute_relay, *_x in r.log[start:] if not mute_relay)
     assert relay_open - pga_muted >= ZC_MS
+
+
+# ---- weeks without a touch (issue 17.4): no stored time may go stale past ticks_diff's
+# reach (2**29 ms, 6.2 days). The app ticks every 10 ms; while nothing happens a tick
+# changes nothing, so the rig jumps in strides ticks_diff can still tell (2**28 ms).
+
+def idle(r, ms):
+    stride = 1 << 28
+    while ms > 0:
+        step = min(stride, ms)
+        r.t += step
+        ms -= step
+        r.ctl.tick(r.now())
+        r.ctl.moved(r.now())
+
+
+@pytest.mark.parametrize("days", [7, 13, 20])
+def test_a_balance_change_after_days_untouched_moves_at_once(days):
+    r = Rig(t0=PERIOD - 5000).booted()
+    idle(r, days * 86400000)
+    r.event("host_balance", 6)
+    r.run(200)
+    assert r.ctl.balance == 6 and r.codes() == r.want_codes()   # both channels trimmed
+
+
+@pytest.mark.parametrize("days", [7, 10, 12])
+def test_a_limit_raise_left_unconfirmed_is_never_confirmed_days_later(days):
+    r = Rig(t0=PERIOD - 5000).booted()
+    r.event("host_limit", r.ctl.limit - 10)
+    low = r.ctl.limit
+    assert r.ctl.host_limit(low + 6, r.now()) is not None      # waits for a long press
+    idle(r, days * 86400000)                                     # ...that comes days later
+    r.event("long_press")
+    assert r.ctl.limit == low

@@ -158,3 +158,26 @@ def test_a_controller_held_for_a_faulty_part_allocates_nothing_per_pass(tmp_path
     phase, nbytes = map(int, p.stdout.split())
     from headroom_fw.controller import HELD
     assert phase == HELD and nbytes == 0, p.stdout
+
+
+def test_the_pga2311_chain_is_still_checked_after_days_without_a_frame():
+    """The app checks the chain's echo every second once no frame went out for 100 ms.
+    Nothing sends a frame to an amplifier left playing untouched: the last frame's time
+    must not go stale past ticks_diff's reach (2**29 ms). The passes here are 2**28 ms
+    apart (a pass between changes nothing else); each must check the chain."""
+    from helpers import until_playing
+    b = SimBoard(SE, timer_start_ms=TICKS_PERIOD - BEFORE_MS)
+    b.power(True)
+    until_playing(b)
+    app = b.app
+    now = b.sim.clock.ticks_ms()
+    checks = []
+    for _ in range(12):                                  # 12 x 3.1 days
+        now = (now + (1 << 28)) & (TICKS_PERIOD - 1)
+        n = len([x for x in b.trace.lines if '"kind": "spi"' in x])
+        app._parts(now)
+        checks.append(len([x for x in b.trace.lines if '"kind": "spi"' in x]) > n)
+    assert all(checks), checks
+    assert smallints.big_ints(app) == []
+    b.close()
+    world.current = None

@@ -368,8 +368,13 @@ class App:
                     self._start_dac(now)
             if C.FAULT_PGA in self.fault_text and self.pga.muted:
                 self._check_chain(now)
-        if (time.ticks_diff(now, self._check) >= 0
-                and time.ticks_diff(now, self._frame_ms) >= _QUIET_MS):
+        quiet = time.ticks_diff(now, self._frame_ms) >= _QUIET_MS
+        if quiet:
+            # Quiet long enough: the last frame's time held at _QUIET_MS ago, so that
+            # ticks_diff (2**29 ms at most, then it wraps) never meets one days old - the
+            # check would stop for 6.2 days at a time on an amplifier left untouched.
+            self._frame_ms = time.ticks_add(now, -_QUIET_MS)
+        if time.ticks_diff(now, self._check) >= 0 and quiet:
             self._check = time.ticks_add(now, _CHECK_MS)
             if self.pga.check() is False and not self.pga.muted:
                 # It gave back zeros where it had codes: it reset (a dip the supply monitor

@@ -564,6 +564,16 @@ class Controller:
 
     def tick(self, now):
         """Advance sequences, ramps and time-outs to `now`."""
+        # Weeks of uptime: ticks_diff tells 2**29 ms (6.2 days) at most, then wraps round.
+        # A "not before" time in the past is as good as now: kept at now, it never goes
+        # stale (a balance step after a week untouched would wait days). A request for the
+        # long press ends when its 10 s do, not when ticks_diff wraps back to "in time".
+        if ticks_diff(now, self._next_ramp) > 0:
+            self._next_ramp = now
+        if ticks_diff(now, self._next_trim) > 0:
+            self._next_trim = now
+        if self._pending is not None and ticks_diff(now, self._pending_until) > 0:
+            self._pending = None
         while (self.phase < PLAYING or self.phase == HELD) and ticks_diff(now, self._until) >= 0:
             p = self.phase
             if p == DAC_MUTING:
