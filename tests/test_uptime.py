@@ -181,3 +181,16 @@ def test_the_pga2311_chain_is_still_checked_after_days_without_a_frame():
     assert smallints.big_ints(app) == []
     b.close()
     world.current = None
+
+
+def test_failures_a_week_apart_are_not_in_a_row():
+    """Three failures within a minute of each other end in the fault state; a week apart
+    they are three separate restarts. Counted in seconds of uptime: with ticks, a week
+    (past 2**29 ms) wrapped round to "just now" and the third weekly failure muted the
+    amplifier for good."""
+    from headroom_fw.lifecycle import Restarts
+    r = Restarts()
+    week = 7 * 86400
+    assert not r.failed(0) and not r.failed(week) and not r.failed(2 * week)
+    assert r.count == 1
+    assert not r.failed(2 * week + 30) and r.failed(2 * week + 50)     # in a row: give up

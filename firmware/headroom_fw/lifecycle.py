@@ -27,22 +27,24 @@ from .uptime import Uptime
 from .version import VERSION
 from .waker import Waker
 
-_IN_A_ROW = const(3)          # failures within _CALM_MS of each other before the fault state
-_CALM_MS = const(60000)       # a run this long without failing ends a series
+_IN_A_ROW = const(3)          # failures within _CALM_S of each other before the fault state
+_CALM_S = const(60)           # a run this long without failing ends a series
 _FAULT_WAKE_MS = const(20)
 
 
 class Restarts:
-    """Counts failures in a row (pure): failed(now) -> True when it is time to give up."""
+    """Counts failures in a row (pure): failed(uptime_s) -> True when it is time to give up.
+    Seconds of uptime, not ticks: ticks_diff wraps after 6.2 days, and failures a week
+    apart would count as in a row."""
 
     def __init__(self):
         self.count = 0
         self._last = None
 
-    def failed(self, now):
-        if self._last is not None and time.ticks_diff(now, self._last) > _CALM_MS:
+    def failed(self, now_s):
+        if self._last is not None and now_s - self._last > _CALM_S:
             self.count = 0
-        self._last = now
+        self._last = now_s
         self.count += 1
         return self.count >= _IN_A_ROW
 
@@ -128,7 +130,8 @@ class Firmware:
         self.log.exception(e, "the firmware failed (%s), failure %d in a row: %s" % (
             where, n, "restarting muted" if n < _IN_A_ROW else "staying in the fault state"))
         self.app = None
-        if self.restarts.failed(time.ticks_ms()):
+        self.uptime.update(time.ticks_ms())
+        if self.restarts.failed(self.uptime.s):
             return FaultState("%s: %s (%d failures in a row)" % (
                 type(e).__name__, e, self.restarts.count), self.console, self.log,
                 uptime=self.uptime)
