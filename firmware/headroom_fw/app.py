@@ -78,7 +78,7 @@ class App:
         # The supply-fail muting, stage by stage (_fail_quiet): 0 none yet, 1 XSMT low (at
         # _xsmt_low_us), 2 the PGA2311 muted, 3 the mute relay open.
         self._fail_stage = 0
-        self._xsmt_low_us = 0
+        self._xsmt_low_us = time.ticks_us()
         self._sense = None
         if b.power_sense is not None:
             self._sense = machine.Pin(b.power_sense, machine.Pin.IN)
@@ -229,10 +229,10 @@ class App:
         # and rp2 then disables the handler). The main loop then tells the controller,
         # which stays muted.
         self.power_ok = False
-        self._fail_quiet(time.ticks_us())
+        self._fail_quiet()
         self.waker.woken = 1
 
-    def _fail_quiet(self, now_us):
+    def _fail_quiet(self):
         """The supply-fail muting from the stage it stands at, in the order that never
         pops: XSMT low, the DAC's soft-mute ramp (_ramp_us), the PGA2311's MUTE, the mute
         relay open. Never waits: it returns where the ramp is still running. Every write
@@ -242,10 +242,11 @@ class App:
             if xsmt is not None:
                 xsmt.value(0)
                 self._xsmt_high = False
-            self._xsmt_low_us = now_us
+            self._xsmt_low_us = time.ticks_us()  # after the write: the ramp starts there
             self._fail_stage = 1
         if self._fail_stage == 1:
-            if self._ramp_us and time.ticks_diff(now_us, self._xsmt_low_us) < self._ramp_us:
+            if self._ramp_us and \
+                    time.ticks_diff(time.ticks_us(), self._xsmt_low_us) < self._ramp_us:
                 return
             self.pga.mute(True)
             self._fail_stage = 2
@@ -259,13 +260,13 @@ class App:
         the same stage meanwhile. Returns the ms until the next stage is due (0: none)."""
         st = machine.disable_irq()
         try:
-            self._fail_quiet(time.ticks_us())
+            self._fail_quiet()
             if self._fail_stage == 3:
                 return 0
             left = self._ramp_us - time.ticks_diff(time.ticks_us(), self._xsmt_low_us)
         finally:
             machine.enable_irq(st)
-        return left // 1000 + 1
+        return left // 1000 + 1 if left > 0 else 1
 
     # ---- the loop
     def step(self):
@@ -503,7 +504,7 @@ class App:
                 # waits for this section, or never comes (a handler cut short before its
                 # first line; rp2 disables a handler that raised). Begin it here.
                 self.power_ok = False
-                self._fail_quiet(time.ticks_us())
+                self._fail_quiet()
         finally:
             machine.enable_irq(st)
 
