@@ -157,3 +157,33 @@ def test_the_pio_decoders_irq_does_not_wait_on_an_empty_fifo():
     assert enc.detents == 0
     b.close()
     world.current = None
+
+
+@pytest.mark.parametrize("fast", [False, True])
+@pytest.mark.parametrize("dip_us", [300, 1000, 1600])
+def test_a_dip_shorter_than_the_ramp_finishes_the_muting_before_the_restart(dip_us, fast):
+    """The supply comes back before the DAC's ramp is over: the firmware restarts the MCU
+    (the PGA2311 may have reset in the dip), but only once the muting is done in order -
+    a reset lets the board's pull-downs cut MUTE and the relay while the DAC still plays.
+    The knob turns just after the supply is back: its IRQ wakes the main loop before the
+    ramp's end. `fast`: firmware calls that cost nothing (CostModel.zero()), so that a
+    pass can come well inside the ramp."""
+    from headroom.sim.cost import CostModel
+    b = SimBoard(_no_hardware_mute(SE), cost=CostModel.zero() if fast else None)
+    c = Checker(b.board)
+    b.trace.listeners.append(c.live)
+    b.power(True)
+    b.run_ms(3000)
+    t_cut = b.now_us()
+    b.turn(+4, rate=400, at_us=t_cut + dip_us + 200)
+    b.power(False)
+    b.sim.clock.after(dip_us, lambda _: b.power(True))   # back in the middle of a pass
+    b.run_ms(50)
+    c.finish(b.now_us())
+    assert c.ok(), c.report()
+    assert b.sim.resets == 1                   # restarted, muted, from boot
+    first, undone = _stages(b, t_cut)
+    ramp_us = (105 * 1000000 + b.board.i2s_rate - 1) // b.board.i2s_rate
+    assert first["xsmt"] + ramp_us <= first["pga"] <= first["relay"], first
+    b.close()
+    world.current = None

@@ -280,9 +280,12 @@ class App:
         if not self.power_ok:
             if ctl.phase != POWER_FAIL:
                 ctl.power_fail(now)
-            elif sense is not None and sense.value() and ctl.power_back():
+            elif (sense is not None and sense.value() and self._fail_stage == 3
+                    and ctl.power_back()):
                 # The supply came back before the MCU lost power: the analog rails
-                # dipped and the PGA2311 may have reset. Start again, muted, from boot.
+                # dipped and the PGA2311 may have reset. Start again, muted, from boot -
+                # once the muting is done (a reset lets the board's pull-downs cut MUTE
+                # and the relay while the DAC's ramp may still be running).
                 machine.reset()
         else:
             d = self.encoder.take()
