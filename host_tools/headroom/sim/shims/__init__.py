@@ -29,19 +29,3 @@ def install():
     for name in ("ticks_ms", "ticks_us", "ticks_cpu", "ticks_diff", "ticks_add", "sleep_ms",
                  "sleep_us"):
         setattr(_time, name, getattr(simtime, name))
-    if not hasattr(_time, "_headroom_sleep"):
-        _time._headroom_sleep = _time.sleep
-        _time.sleep = _sleep
-
-
-def _sleep(seconds):
-    """time.sleep: the virtual clock's while firmware code runs on a simulated board
-    (a sleep in a hard IRQ is a fault there), the real one for everything else."""
-    import time as _time
-
-    from headroom.sim import world
-    s = world.current
-    if s is not None and s.in_firmware:
-        s.sleep_us(int(seconds * 1000000))
-    else:
-        _time._headroom_sleep(seconds)
