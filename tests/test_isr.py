@@ -133,6 +133,10 @@ def test_the_supply_fail_muting_finishes_in_order_whenever_its_irq_is_cut_short(
         assert set(first) == {"xsmt", "pga", "relay"}, (where, first)
         assert first["xsmt"] <= first["pga"] <= first["relay"] <= end, (where, first)
         assert first["pga"] - first["xsmt"] >= ramp_us, (where, first)   # the ramp ran out
+        if k >= 1:
+            # The handler's first stores woke the main loop: done within half the hold-up
+            # (the ramp and a pass or two), not at the loop's next 10 ms poll.
+            assert first["relay"] - t_cut <= bd.holdup_ms * 500, (where, first)
         b.close()
     world.current = None
 

@@ -229,8 +229,8 @@ class App:
         # and rp2 then disables the handler). The main loop then tells the controller,
         # which stays muted.
         self.power_ok = False
+        self.waker.woken = 1   # first, with no branch before it: a cut-short handler wakes the loop too
         self._fail_quiet()
-        self.waker.woken = 1
 
     def _fail_quiet(self):
         """The supply-fail muting from the stage it stands at, in the order that never
