@@ -32,8 +32,10 @@ def call_locked(handler, pin):
 
 def _run_locked(sim, handler, pin):
     _depth[0] = 1
-    failed = call_locked(handler, pin)
-    _depth[0] = 0
+    try:
+        failed = call_locked(handler, pin)
+    finally:
+        _depth[0] = 0   # a handler that raised (Sim._deliver takes it as rp2 does) too
     if failed:
         sim.fault("hard IRQ handler %r allocated memory" % (handler,))
 
