@@ -524,6 +524,8 @@ def _why(e):
     n = e.args[0] if isinstance(e, OSError) and e.args else None
     if n == 28:
         return "the flash is full (OSError 28, ENOSPC)"
+    if n == 36:  # littlefs's ENOSPC while creating a file: no room for its entry
+        return "the flash is full (OSError 36: no room for a new file)"
     if n == 5:
         return "the flash failed a write (OSError 5, EIO)"
     text = ("%s %s" % (type(e).__name__, e))[:80]

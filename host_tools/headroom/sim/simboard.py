@@ -58,6 +58,7 @@ def _purge_firmware():
 
 ENOSPC = 28
 EIO = 5
+ENAMETOOLONG = 36   # littlefs: a new file's entry finds no room (lfs_file_open on NOSPC)
 
 
 class SimFiles:
@@ -68,8 +69,9 @@ class SimFiles:
 
     As on littlefs, a file written is replaced when it is closed (copy on write: until
     then, and if the close fails, the old contents stay). `fail` makes the flash refuse:
-    "full" (no free block: creating a file, and closing or renaming one with new data,
-    raise OSError(28) ENOSPC) or "eio" (the chip fails every program: OSError(5) EIO);
+    "full" (no free block: closing or renaming a file with new data raises OSError(28)
+    ENOSPC; creating one OSError(36), littlefs's answer when a new entry finds no room)
+    or "eio" (the chip fails every program: OSError(5) EIO);
     None, it works. A refused write leaves no `flash` record (nothing was written) and
     is counted in `failed`."""
 
@@ -83,18 +85,21 @@ class SimFiles:
     def _path(self, p):
         return p if p.startswith("/") else _join(self.root, p)
 
-    def _refuse(self):
+    def _refuse(self, create=False):
         if self.fail is not None:
             self.failed += 1
             self.sim.charge(self.sim.cost.fs_work())   # littlefs looked for blocks first
-            raise OSError(ENOSPC if self.fail == "full" else EIO,
-                          "ENOSPC" if self.fail == "full" else "EIO")
+            if self.fail == "eio":
+                raise OSError(EIO, "EIO")
+            if create:
+                raise OSError(ENAMETOOLONG, "ENAMETOOLONG")
+            raise OSError(ENOSPC, "ENOSPC")
 
     def open(self, path, mode="r"):
         if "w" in mode or "a" in mode:
             full = self._path(path)
             if self.fail is not None and not _exists(full):
-                self._refuse()  # a new file needs a metadata block
+                self._refuse(create=True)  # a new file needs room for its entry
             return _Written(full, mode, self, _basename(path))
         return open(self._path(path), mode)
 
