@@ -37,7 +37,7 @@ def ask(b, line, ms=30):
 
 
 HEALTH = ("firmware", "uptime_s", "reset_cause", "heap_free", "worst_pass_us", "faults",
-          "log_bytes", "inputs")
+          "settings_error", "log_bytes", "inputs")
 
 
 def status(b):
@@ -57,6 +57,7 @@ def test_status_carries_the_boards_health(board):
     assert 2 <= s["uptime_s"] <= 3                    # 2.6 s simulated since power-on
     assert 0 < s["worst_pass_us"] < 20000             # the cost model's passes, not zero
     assert s["log_bytes"] == 0 and isinstance(s["heap_free"], int)
+    assert s["settings_error"] is None                # every save so far written
     # The board's inputs, untouched since boot: nothing seen (PIO decoder: no skips figure).
     assert s["inputs"] == {"encoder": {"bounces": 0, "skips": None, "refused": 0},
                            "button": {"bounces": 0, "held_since_boot": False},

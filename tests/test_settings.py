@@ -1,4 +1,6 @@
 """Settings file: validation, defaults, atomic save (headroom_fw.settings)."""
+import copy
+import io
 import json
 import os
 
@@ -100,7 +102,7 @@ def test_saved_file_is_valid_json_with_half_db_values(tmp_path):
     with open(st_mod.b_path(s.path)) as f:
         d = json.load(f)
     assert d == {"v": 1, "n": 0, "volume": -30.5, "balance": -1.5, "gain": "high",
-                 "output": "se", "limit": 5.5}
+                 "output": "se", "limit": 5.5, "spl_limit": 100.0}
 
 
 def slots(s):
@@ -147,16 +149,248 @@ def test_a_damaged_newest_copy_falls_back_to_the_previous_settings(tmp_path):
         assert got["limit"] < SE_BOARD.limit_hdb   # never the default that would raise it
 
 
-def test_a_newest_copy_with_a_bad_field_loses_to_a_whole_older_one(tmp_path):
+def test_a_lowered_limit_survives_a_bad_field_elsewhere_in_its_copy(tmp_path):
+    """Issue 17: limit lowered to 0 dBV with a headphone set; the board file then lost
+    analog.outputs, so the newest copy's headphone fails: the limit still loads as 0 dBV
+    (it loaded as the older copy's +6 dBV)."""
+    from headroom_fw import headphones as H
+    phones = H.parse_profile({"name": "HD 600", "impedance": {"ohm": 300},
+                              "sensitivity": {"value": 97, "unit": "dB/mW"}})
     s = store(tmp_path)
     s.load()
-    s.save(-50, 2, 1, 0, -20)
-    s.save(-30, 4, 0, 0, -20)
-    with open(s.paths[s.newest], "w") as f:
-        f.write('{"v": 1, "n": 5, "volume": -15.0, "balance": 2.0, "gain": "low", '
-                '"output": "se", "limit": 99}')
-    got = store(tmp_path).load()
-    assert got == {"volume": -50, "balance": 2, "gain": 1, "output": 0, "limit": -20}
+    s.save(-50, 0, 0, 0, 12, 200)
+    s.save(-50, 0, 0, 0, 0, 200, phones)        # the limit lowered to 0 dBV, a headphone set
+    d = json.load(open(SE))
+    del d["analog"]["outputs"]
+    got = store(tmp_path, boardfile.parse(d, "no-outputs")).load()
+    assert got["limit"] == 0
+    assert "headphone" not in got
+
+
+class MemFiles:
+    """Files on a dict, as littlefs keeps them: a file written is replaced when closed."""
+
+    def __init__(self):
+        self.d = {}
+
+    def open(self, path, mode="r"):
+        if "w" in mode:
+            return _MemWriter(self.d, path)
+        if path not in self.d:
+            raise OSError(2, "ENOENT")
+        return io.StringIO(self.d[path])
+
+    def size(self, path):
+        if path not in self.d:
+            raise OSError(2, "ENOENT")
+        return len(self.d[path].encode("utf-8", "surrogateescape"))
+
+    def remove(self, path):
+        if path not in self.d:
+            raise OSError(2, "ENOENT")
+        del self.d[path]
+
+
+class _MemWriter(io.StringIO):
+    def __init__(self, d, path):
+        super().__init__()
+        self.dd, self.path = d, path
+
+    def close(self):
+        self.dd[self.path] = self.getvalue()
+        super().close()
+
+
+def _variant(d, narrow, no_outputs):
+    d = copy.deepcopy(d)
+    if narrow:   # a board file with a narrower range: 0 dBV at the top, -60 at the bottom
+        d["volume"].update({"limit_dbv": 0.0, "min_dbv": -60.0})
+    if no_outputs:   # the output figures gone: a stored headphone no longer validates
+        del d["analog"]["outputs"]
+    return boardfile.parse(d, "variant")
+
+
+_DICTS = {"se": json.load(open(SE)), "balanced": json.load(open(BALANCED))}
+_BOARDS = {(k, n, o): _variant(d, n, o) for k, d in _DICTS.items()
+           for n in (False, True) for o in (False, True)}
+_PHONES = [None, "HD 600", "Tiny"]
+_REQUIRED = ("volume", "balance", "gain", "output", "limit", "spl_limit")
+_OTHER = ("volume", "balance", "gain", "output", "gain_headroom", "headphone")
+_DEFAULTS = {"gain_headroom": st_mod.HEADROOM_HDB, "headphone": None}
+
+
+def _phone(name):
+    from headroom_fw import headphones as H
+    if name is None:
+        return None
+    z, sens = (300, 97) if name == "HD 600" else (16, 110)
+    return H.parse_profile({"name": name, "impedance": {"ohm": z},
+                            "sensitivity": {"value": sens, "unit": "dB/mW"}})
+
+
+@st.composite
+def _save(draw, b):
+    limit = draw(st.integers(b.min_hdb, b.limit_hdb))
+    return {"volume": draw(st.integers(b.min_hdb, limit)), "balance": draw(st.integers(-20, 20)),
+            "gain": draw(st.integers(0, 1)), "output": draw(st.sampled_from(b.outputs)),
+            "limit": limit, "spl_limit": draw(st.integers(st_mod.SPL_MIN_HDB, st_mod.SPL_MAX_HDB)),
+            "headphone": draw(st.sampled_from(_PHONES)),
+            "gain_headroom": draw(st.integers(0, st_mod.HEADROOM_MAX_HDB))}
+
+
+_DAMAGE = st.one_of(
+    st.just(("none",)), st.tuples(st.just("truncate"), st.integers(0, 60)),
+    st.tuples(st.just("garbage"), st.binary(min_size=1, max_size=20)),
+    st.tuples(st.just("bad"), st.sampled_from(_REQUIRED + ("gain_headroom", "headphone")),
+              st.sampled_from(["x", None, True, 1e999, 0.25, [1]])),
+    st.tuples(st.just("drop"), st.sampled_from(_REQUIRED + ("gain_headroom", "headphone"))),
+    st.tuples(st.just("seq"), st.one_of(st.integers(0, 30), st.just(-3), st.just("7"))))
+
+
+def _damage(files, path, dmg):
+    """Damage the copy at `path`; returns what is left readable of it: None (nothing),
+    or ({field damaged: its value}, the fields removed, the sequence number it now shows)."""
+    if dmg[0] == "none":
+        return {}, set(), None
+    text = files.d[path]
+    if dmg[0] == "truncate":
+        files.d[path] = text[:min(dmg[1], len(text) - 3)]   # never its closing brace
+        return None
+    if dmg[0] == "garbage":
+        files.d[path] = "\udcff" + dmg[1].decode("latin-1")
+        return None
+    d = json.loads(text)
+    if dmg[0] == "bad":
+        d[dmg[1]] = dmg[2]
+        files.d[path] = json.dumps(d)
+        if dmg[1] in _DEFAULTS and dmg[2] is None:   # null: the optional field's default
+            return {}, {dmg[1]}, None
+        return {dmg[1]: dmg[2]}, set(), None
+    if dmg[0] == "drop":
+        d.pop(dmg[1], None)
+        files.d[path] = json.dumps(d)
+        return {}, {dmg[1]}, None
+    d["n"] = dmg[1]
+    files.d[path] = json.dumps(d)
+    return {}, set(), dmg[1] if isinstance(dmg[1], int) and dmg[1] >= 0 else 0
+
+
+@given(st.data())
+@settings(parent=HYP)
+def test_a_lowered_limit_never_rises_whatever_the_loader_meets(data):
+    """The safety property of `load` (issue 17): after any sequence of saves (with reboots
+    between them), any damage to either copy (truncated, garbage, a bad or a missing field,
+    a tampered sequence number) and any change of board file (a narrower volume range, the
+    output figures gone so a headphone fails): the loaded volume limit and SPL limit are
+    never above the last ones saved (while the copy that save wrote still has them
+    readable; when the flash destroyed it, never above what the other copy holds), and
+    every other field is the newest copy's, where it is valid there."""
+    kind = data.draw(st.sampled_from(sorted(_DICTS)))
+    b0 = _BOARDS[(kind, False, False)]
+    files = MemFiles()
+    s = SettingsStore("settings.json", b0, files)
+    s.load()
+    written = {}   # path -> (sequence number, the values)
+    last = None
+    for _ in range(data.draw(st.integers(1, 5))):
+        if data.draw(st.booleans()):
+            s = SettingsStore("settings.json", b0, files)   # a reboot between saves
+            s.load()
+        v = data.draw(_save(b0))
+        before = dict(files.d)
+        s.save(v["volume"], v["balance"], v["gain"], v["output"], v["limit"], v["spl_limit"],
+               _phone(v["headphone"]), v["gain_headroom"])
+        for path in s.paths:
+            if files.d.get(path) != before.get(path):
+                written[path] = (json.loads(files.d[path])["n"], v)
+        last = v
+        last_paths = [p for p in s.paths if files.d.get(p) != before.get(p)]
+    seen = {}
+    for path in s.paths:
+        if path in written:
+            seen[path] = _damage(files, path, data.draw(_DAMAGE, label="damage " + path))
+        else:
+            seen[path] = None
+    narrow, no_out = data.draw(st.booleans()), data.draw(st.booleans())
+    b = _BOARDS[(kind, narrow, no_out)]
+
+    def read(path, name):
+        """The field as the loader may read it from this copy: (True, value) or (False,)."""
+        if seen[path] is None:
+            return (False,)
+        bad, gone, _ = seen[path]
+        if name in bad:
+            v = bad[name]   # a number below a limit's range is its bottom; the rest is bad
+            lo = b.min_hdb if name == "limit" else st_mod.SPL_MIN_HDB
+            if name in ("limit", "spl_limit") and v == 0.25 and 0.5 < lo:
+                return (True, lo)
+            return (False,)
+        if name in gone:
+            return (True, _DEFAULTS[name]) if name in _DEFAULTS else (False,)
+        v = written[path][1][name]
+        if name == "volume" and not b.min_hdb <= v <= b.limit_hdb:
+            return (False,)
+        if name == "limit":
+            return (False,) if v > b.limit_hdb else (True, max(v, b.min_hdb))
+        if name == "headphone" and v is not None and no_out:
+            return (False,)
+        return (True, v)
+
+    def seq(path):
+        if seen[path] is None:
+            return -1
+        return seen[path][2] if seen[path][2] is not None else written[path][0]
+
+    got = SettingsStore("settings.json", b, files).load()
+
+    # The limits: never above the last saved while a copy that save wrote still has it...
+    for name, dflt in (("limit", b.limit_hdb), ("spl_limit", st_mod.SPL_LIMIT_HDB)):
+        value = got.get(name, dflt)
+        readable = [read(p, name) for p in s.paths]
+        readable = [r[1] for r in readable if r[0]]
+        if any(read(p, name)[0] for p in last_paths):
+            floor = b.min_hdb if name == "limit" else st_mod.SPL_MIN_HDB
+            assert value <= max(last[name], floor), (name, value, last[name])
+        # ...and never above what any copy holds; the default only when none holds one.
+        assert value == (min(readable) if readable else dflt), (name, value, readable)
+
+    # Every other field: the newest copy's where valid there, else the other's, else default.
+    newest, other = s.paths if seq(s.paths[0]) >= seq(s.paths[1]) else s.paths[::-1]
+    for name in _OTHER:
+        want = None
+        for path in (newest, other):
+            r = read(path, name)
+            if r[0]:
+                want = r[1]
+                break
+        else:
+            want = _DEFAULTS.get(name, defaults(b).get(name))
+        if name == "volume":
+            want = min(want, got["limit"])
+        have = got.get(name, _DEFAULTS.get(name))
+        if name == "headphone":
+            have = have[0].name if have is not None else None
+        assert have == want, (name, have, want)
+
+    # The next save goes over the other copy, never over the newest.
+    s2 = SettingsStore("settings.json", b, files)
+    got = s2.load()
+    keep = files.d.get(newest)
+    hp = got.get("headphone")
+    s2.save(got["volume"], got["balance"], got["gain"], got["output"], got["limit"],
+            got.get("spl_limit", st_mod.SPL_LIMIT_HDB), hp[0] if hp else None,
+            got.get("gain_headroom", st_mod.HEADROOM_HDB))
+    if files.d.get(newest) != keep:   # written too: only as the second write of a raise
+        assert json.loads(files.d[newest])["n"] == s2.seq
+    assert _named(SettingsStore("settings.json", b, files).load()) == _named(got)
+
+
+def _named(loaded):
+    """Loaded settings, the headphone by its name (a fresh Headphone at every load)."""
+    out = dict(loaded)
+    if out.get("headphone") is not None:
+        out["headphone"] = out["headphone"][0].name
+    return out
 
 
 def test_each_field_comes_from_the_newest_copy_that_has_it(tmp_path):
@@ -201,9 +435,57 @@ def test_a_file_of_older_firmware_is_read_and_kept_as_the_previous_copy(tmp_path
     write(tmp_path, doc())                   # no "n": sequence 0, in copy A
     s = store(tmp_path)
     assert s.load() == VALID
-    s.save(-40, 0, 0, 0, 12)
+    s.save(-40, 0, 0, 0, 6)
     a, b = slots(s)
     assert b["n"] == 1 and json.loads(doc()) == a
+
+
+def test_raising_a_limit_writes_both_copies_and_lowering_one_writes_one(tmp_path):
+    s = store(tmp_path)
+    s.load()
+    s.save(-40, 0, 0, 0, 0, 150)          # B: n 0
+    s.save(-40, 0, 0, 0, -10, 150)        # A: n 1, the limit lowered: B keeps 0 dBV
+    a, b = slots(s)
+    assert (a["n"], a["limit"], b["n"], b["limit"]) == (1, -5.0, 0, 0.0)
+    assert store(tmp_path).load()["limit"] == -10
+    s.save(-40, 0, 0, 0, 4, 150)          # raised: B (n 2), then A (n 3)
+    a, b = slots(s)
+    assert (a["n"], a["limit"], b["n"], b["limit"]) == (3, 2.0, 2, 2.0)
+    assert store(tmp_path).load()["limit"] == 4
+    s.save(-40, 0, 0, 0, 4, 170)          # the SPL limit raised: both again
+    a, b = slots(s)
+    assert (a["n"], b["n"], a["spl_limit"], b["spl_limit"]) == (5, 4, 85.0, 85.0)
+    assert store(tmp_path).load()["spl_limit"] == 170
+
+
+def test_a_raise_cut_between_its_two_writes_keeps_the_lower_limit(tmp_path):
+    s = store(tmp_path)
+    s.load()
+    s.save(-40, 0, 0, 0, -10)
+    s.save(-40, 0, 0, 0, -10)
+
+    class CutSecond(files_mod.Files):
+        opened = 0
+
+        def open(self, path, mode="r"):
+            if "w" in mode:
+                CutSecond.opened += 1
+                if CutSecond.opened == 2:
+                    raise OSError(28, "ENOSPC")
+            return open(path, mode)
+
+    s.files = CutSecond()
+    with pytest.raises(OSError):
+        s.save(-40, 0, 0, 0, 8)
+    assert store(tmp_path).load()["limit"] == -10   # the raise lost, never a lowering
+    s.save(-40, 0, 0, 0, 8)                         # the retry writes the stale copy
+    assert store(tmp_path).load()["limit"] == 8
+
+
+def test_a_limit_below_the_boards_range_is_held_at_its_bottom(tmp_path):
+    write(tmp_path, doc(limit=-81))
+    got = store(tmp_path).load()
+    assert got["limit"] == SE_BOARD.min_hdb and got["volume"] == SE_BOARD.min_hdb
 
 
 @pytest.mark.parametrize("content", [
@@ -246,7 +528,7 @@ BAD_FIELDS = [
     ("volume", -1000),
     ("balance", 10.5), ("balance", -10.5), ("balance", 0.25), ("balance", "left"),
     ("balance", False),
-    ("limit", 6.5), ("limit", -81), ("limit", 2.2), ("limit", "max"), ("limit", True),
+    ("limit", 6.5), ("limit", 2.2), ("limit", "max"), ("limit", True),
     ("gain", "medium"), ("gain", 1), ("gain", None), ("gain", ["high"]), ("gain", True),
     ("output", "phones"), ("output", 0), ("output", "SE"),
 ]

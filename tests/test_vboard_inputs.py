@@ -297,3 +297,28 @@ def test_an_input_cut_short_by_a_power_cycle_is_answered_so(board):
     assert playing(board)["phase"] == "playing"   # and the board is back, taking inputs
     rc, out, err = send(board, "press", "press")
     assert rc == 0, err
+
+
+def test_a_full_flash_on_the_virtual_board_never_stops_the_music(board):
+    """`fault flash full` on the control socket: the image refuses every program and erase
+    with ENOSPC (littlefs raises OSError 28). The knob still moves the jack, the firmware
+    does not restart, `headroom status` says the settings are not saved and why; after
+    `fault flash ok` the next retry saves, and the log has the failure once."""
+    s0 = playing(board)
+    v0 = s0["volume"]
+    try:
+        rc, out, err = send(board, "fault flash full", "turn +2")
+        assert (rc, out) == (0, "fault flash full: done\nturn +2: done\n"), err
+        jack_at(board, v0 + 1.0)                       # the level moved at the jack
+        s = vstatus(board, until=lambda s: s.get("settings_error"))
+        assert s["settings_error"].startswith("the flash is full (OSError "), s
+        assert s["phase"] == "playing" and s["uptime_s"] >= s0["uptime_s"]  # no restart
+        rc, out, err = headroom("status", "--port", board.path)
+        assert rc == 0 and "settings not saved: the flash is full" in out, (out, err)
+    finally:
+        rc, out, err = send(board, "fault flash ok")
+        assert (rc, out) == (0, "fault flash ok: done\n"), err
+    s = vstatus(board, timeout=90, until=lambda s: s.get("settings_error") is None)
+    assert s["settings_error"] is None and s["uptime_s"] >= s0["uptime_s"], s
+    rc, out, err = headroom("log", "--port", board.path)
+    assert rc == 0 and out.count("settings not saved: the flash is full") == 1, out

@@ -37,6 +37,8 @@ _QUIET_MS = const(100)       # ...and only when no frame went out for this long:
                              # pending ramp step be skipped
 _SENSE_PASSES = const(3)     # a sense pin that disagrees this many passes in a row: a fault
 _WINDOW_MS = const(60000)    # "worst pass in the last minute": two windows of this
+_SAVE_RETRY_MS = const(1000)      # a failed settings save is tried again after this,
+_SAVE_RETRY_MAX_MS = const(60000)  # doubling up to this: a full flash is not hammered
 LOG = "headroom.log"
 
 
@@ -96,6 +98,14 @@ class App:
         self.out_sw = self._debounced(self._out_pin)
 
         self.store = SettingsStore(root + "settings.json", b, self.files)
+        # A save that failed (a full or failing flash): why, in words (None: all saved),
+        # when to try again, the wait after that, the tries, and the log line not yet
+        # written (the log is on the same flash: it may not take the line either).
+        self.settings_error = None
+        self._save_at = now
+        self._save_wait = _SAVE_RETRY_MS
+        self._save_tries = 0
+        self._save_unlogged = None
         self.ctl = Controller(b, self.store.load(),
                               self._gain_from_switch() if self.gain_sw else None,
                               self._output_from_switch() if self._out_pin else None, now)
@@ -314,9 +324,9 @@ class App:
         ctl.moved(time.ticks_ms())
         if not self.power_ok and ctl.phase != POWER_FAIL:
             ctl.power_fail(now)  # the supply failed during this pass: no save now
-        if ctl.save_due(now):
-            self.store.save(*ctl.persistent())
-            ctl.saved()
+        if ctl.save_due(now) and (self.settings_error is None
+                                  or time.ticks_diff(now, self._save_at) >= 0):
+            self._save(now)
         self.wdt.feed()
         self._health(now, t0)
         wake = ctl.next_wake(now)
@@ -326,6 +336,36 @@ class App:
             if left and left < wake:
                 wake = left
         return wake
+
+    def _save(self, now):
+        """Write the settings. A setting is a convenience: a write that fails (ENOSPC,
+        EIO, anything) never stops the music. It is logged once, `status` says it until a
+        save succeeds, and the controller keeps the settings unsaved, tried again after
+        _SAVE_RETRY_MS, doubling up to _SAVE_RETRY_MAX_MS."""
+        ctl = self.ctl
+        try:
+            self.store.save(*ctl.persistent())
+        except Exception as e:  # noqa: BLE001 - whatever the flash does, the music goes on
+            why = _why(e)
+            if self.settings_error is None:
+                line = "settings not saved: " + why
+                self._save_unlogged = None if self.log.append(line) else line
+                self._save_wait = _SAVE_RETRY_MS
+            else:
+                self._save_wait = min(self._save_wait * 2, _SAVE_RETRY_MAX_MS)
+            self.settings_error = why
+            self._save_tries += 1
+            self._save_at = time.ticks_add(now, self._save_wait)
+            return
+        ctl.saved()
+        if self.settings_error is not None:
+            line = "settings saved again after %d failed tries" % self._save_tries
+            if self._save_unlogged is not None:  # the flash took no log line then
+                line = self._save_unlogged + "\n" + line
+            self.log.append(line)
+            self.settings_error = None
+            self._save_unlogged = None
+            self._save_tries = 0
 
     def _check_relays(self, now):
         """Contacts that do not follow their coil (a sense pin reads the other way on
@@ -403,11 +443,14 @@ class App:
         except AttributeError:  # CPython running the simulator has no such figure
             heap = -1
         faults = ", ".join('"%s"' % t.replace('"', "'") for t in self.fault_text.values())
+        err = self.settings_error
+        unsaved = "null" if err is None else '"%s"' % err
         worst = self._worst if self._worst > self._worst_prev else self._worst_prev
         return ('"firmware": "%s", "uptime_s": %d, "reset_cause": "%s", "heap_free": %d, '
-                '"worst_pass_us": %d, "faults": [%s], "log_bytes": %d, "inputs": %s' % (
+                '"worst_pass_us": %d, "faults": [%s], "settings_error": %s, "log_bytes": %d, '
+                '"inputs": %s' % (
                     VERSION, self.uptime.s, _cause(self.reset_cause), heap, worst,
-                    faults, self.log.size(), self.inputs_json()))
+                    faults, unsaved, self.log.size(), self.inputs_json()))
 
     def inputs_json(self):
         """What the inputs did that was not the user's: bounces each filtered out since boot,
@@ -473,8 +516,7 @@ class App:
                 time.sleep_ms(wait_ms)
         if ctl.save_before_stop():
             try:
-                self.store.save(*ctl.persistent())
-                ctl.saved()
+                self._save(time.ticks_ms())  # a failure logged once, as in the loop
             except Exception:  # noqa: S110 - going quiet matters more than the save
                 pass
 
@@ -536,6 +578,21 @@ class App:
         if not ctl.dac_mute and xsmt is not None and not self._xsmt_high:
             xsmt.value(1)
             self._xsmt_high = True
+
+
+def _why(e):
+    """A failed save's cause, in words for `status` and the log."""
+    n = e.args[0] if isinstance(e, OSError) and e.args else None
+    if n == 28:
+        return "the flash is full (OSError 28, ENOSPC)"
+    if n == 36:  # littlefs's ENOSPC while creating a file: no room for its entry
+        return "the flash is full (OSError 36: no room for a new file)"
+    if n == 5:
+        return "the flash failed a write (OSError 5, EIO)"
+    text = ("%s %s" % (type(e).__name__, e))[:80]
+    # Made safe for a JSON string once here, not at every `status`.
+    return "".join(" " if c < " " else "'" if c == '"' else "/" if c == "\\" else c
+                   for c in text)
 
 
 def _cause(c):

@@ -29,7 +29,8 @@ class Log:
             return ""
 
     def append(self, entry):
-        """Add `entry` (a line or more); never raises (a full or broken flash loses it)."""
+        """Add `entry` (a line or more); never raises (a full or broken flash loses it:
+        then False)."""
         if not entry.endswith("\n"):
             entry += "\n"
         try:
@@ -37,7 +38,7 @@ class Log:
             if self.size() + len(entry) <= MAX_BYTES:
                 with self.files.open(self.path, "a") as f:
                     f.write(entry)
-                return
+                return True
             keep = (self.text() + entry)[-MAX_BYTES:]
             cut = keep.find("\n")  # start at a whole line
             if 0 <= cut < len(keep) - 1:
@@ -46,8 +47,9 @@ class Log:
             with self.files.open(tmp, "w") as f:
                 f.write(keep)
             self.files.rename(tmp, self.path)
+            return True
         except Exception:  # noqa: S110 - the log must never be what stops the amplifier
-            pass
+            return False
 
     def exception(self, e, what):
         """An exception and its traceback, under a line saying `what` happened."""

@@ -3,18 +3,37 @@
 Each save writes the copy that does not hold the newest good settings, with a sequence
 number one higher (`"n"`): a save cut short by a power cut (littlefs keeps the old
 contents of a file until it is closed), or a copy the flash damaged later, leaves the
-other copy - the last good settings - in place. `load` never fails: it takes each field
-from the newest copy that has it valid, then from the other copy, then the board's safe
-default. So a damaged file falls back to the previous settings, never to a default
-that would raise a volume limit the user had lowered. A file larger than MAX_BYTES is
-not even read: parsing a big or deeply nested JSON document could exhaust a Pico's heap
-(MemoryError) at every boot.
+other copy - the last good settings - in place. `load` never fails. A file larger than
+MAX_BYTES is not even read: parsing a big or deeply nested JSON document could exhaust
+a Pico's heap (MemoryError) at every boot.
+
+What `load` takes from the two copies (whatever their damage, sequence numbers, or a
+board file changed since they were written):
+
+- **The two limits** (the volume limit and the SPL limit): the LOWEST value either copy
+  holds validly, the board's (or the built-in) default only when neither has one. So a
+  lowered limit never comes back up: the copy the last save wrote holds it, and nothing
+  the other copy, a damaged field elsewhere or a tampered sequence number says can
+  raise it. A limit below the board's range (a board file changed since) is held at the
+  board's lowest volume, never dropped for a default. The one thing no loader can see
+  is a lowered limit whose only copy the flash destroyed: then the lowest that can
+  still be read wins.
+- **Raising a limit** therefore writes both copies: a save whose limit (or SPL limit)
+  is above what the other copy holds writes its copy, then the other one too, with the
+  next sequence number (the newest good copy is never the one overwritten). A power cut
+  between the two leaves the lower limit in force: a raise can be lost, a lowering
+  never.
+- **Every other field**: from the copy with the higher sequence number where it is
+  valid there, else from the other copy, else the board's safe default (a field the
+  board file no longer allows, e.g. a headphone after the board lost its output
+  figures, falls back alone; the rest of that copy still counts).
 
 Besides volume, balance, gain (low, high or auto), output and limit: the SPL limit,
 auto gain's headroom, and the active headphone (its name and the two figures the SPL
-comes from, a profile entry `headphones.parse_profile` checks). Those three are
-written only when they differ from the defaults; a copy without one means its default
-(so a headphone taken off stays off), a copy with a bad one falls back like any field.
+comes from, a profile entry `headphones.parse_profile` checks). The SPL limit is always
+written (a copy without one has none to offer, like a bad one); the headroom and the
+headphone only when they differ from the defaults, and a copy without one means its
+default (so a headphone taken off stays off).
 
 Files: `settings.json` (A: what firmware before the A/B pair wrote, read as sequence 0)
 and `settings-b.json` (B); `settings.json.tmp`, left by that older firmware's cut
@@ -35,6 +54,7 @@ HEADROOM_MAX_HDB = 24
 _OUTPUTS = ("se", "balanced")
 _FIELDS = ("volume", "balance", "gain", "output", "limit")
 _OPTIONAL = ("spl_limit", "gain_headroom", "headphone")
+_LIMITS = ("limit", "spl_limit")   # the lowest valid value of either copy wins (above)
 
 
 def defaults(board):
@@ -62,6 +82,16 @@ def _hdb(v, lo, hi):
     return h
 
 
+def _limit(v, lo, hi):
+    """A limit (hdB) from a JSON number: on the 0.5 dB grid up to hi; one below lo is held
+    at lo (a lower limit than the range allows is still the lowest, never a default)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v - v != 0:
+        return None
+    if v * 2 < lo:
+        return lo
+    return _hdb(v, lo, hi)
+
+
 def fields(board, d):
     """The valid fields of a decoded file ({name: value}, missing where bad; an optional
     field it leaves out is there with its default), and its sequence number (-1: not a
@@ -78,7 +108,7 @@ def fields(board, d):
     v = _hdb(d.get("balance"), -20, 20)
     if v is not None:
         out["balance"] = v
-    v = _hdb(d.get("limit"), board.min_hdb, board.limit_hdb)
+    v = _limit(d.get("limit"), board.min_hdb, board.limit_hdb)
     if v is not None:
         out["limit"] = v
     if d.get("gain") in _GAINS and (d["gain"] != "auto" or board.gain_relay is not None):
@@ -87,10 +117,11 @@ def fields(board, d):
         out["output"] = _OUTPUTS.index(d["output"])
     for name in _OPTIONAL:
         if d.get(name) is None:
-            out[name] = _optional_default(name)
+            if name != "spl_limit":  # always written: a copy without one offers none
+                out[name] = _optional_default(name)
             continue
         if name == "spl_limit":
-            v = _hdb(d[name], SPL_MIN_HDB, SPL_MAX_HDB)
+            v = _limit(d[name], SPL_MIN_HDB, SPL_MAX_HDB)
         elif name == "gain_headroom":
             v = _hdb(d[name], 0, HEADROOM_MAX_HDB)
         else:
@@ -101,10 +132,19 @@ def fields(board, d):
 
 
 def merge(board, copies):
-    """Settings from decoded copies, newest first: each field from the first that has it
-    (optional fields are left out where they stay at their defaults)."""
+    """Settings from decoded copies, newest first: each limit the lowest any copy has,
+    each other field from the first that has it (optional fields are left out where
+    they stay at their defaults)."""
     out = defaults(board)
     for name in _FIELDS + _OPTIONAL:
+        if name in _LIMITS:
+            low = None
+            for c in copies:
+                if name in c and (low is None or c[name] < low):
+                    low = c[name]
+            if low is not None and (name in _FIELDS or low != _optional_default(name)):
+                out[name] = low
+            continue
         for c in copies:
             if name in c:
                 if c[name] is not None and c[name] != _optional_default(name) or \
@@ -153,6 +193,7 @@ class SettingsStore:
         self.files = files if files is not None else Files()
         self.seq = -1        # the newest good copy's sequence number...
         self.newest = 1      # ...and which copy it is (a save writes the other)
+        self.limits = [(None, None), (None, None)]  # each copy's (limit, SPL limit) as read
 
     def _read(self, path):
         """(valid fields, sequence number) of one copy; ({}, -1) when unreadable."""
@@ -174,33 +215,42 @@ class SettingsStore:
         except OSError:
             pass
         a, b = self._read(self.paths[0]), self._read(self.paths[1])
-        # The newer copy first; a copy with every field valid beats one without.
-        full = len(_FIELDS) + len(_OPTIONAL)
-        rank_a = (len(a[0]) == full, a[1])
-        rank_b = (len(b[0]) == full, b[1])
-        self.newest = 0 if rank_a >= rank_b else 1
+        # The higher sequence number is the newest (A on a tie): its fields first. Only
+        # by the number, never by how whole a copy is: a save must never overwrite the
+        # copy the last save wrote (its limit may be the lowered one).
+        self.newest = 0 if a[1] >= b[1] else 1
         self.seq = max(a[1], b[1])
+        self.limits = [(a[0].get("limit"), a[0].get("spl_limit")),
+                       (b[0].get("limit"), b[0].get("spl_limit"))]
         first, second = (a, b) if self.newest == 0 else (b, a)
         return merge(self.board, [first[0], second[0]])
 
     def save(self, volume, balance, gain, output, limit, spl_limit=SPL_LIMIT_HDB, hp=None,
              gain_headroom=HEADROOM_HDB):
         """Write these settings (hdB ints, gain/output indices, the active Headphone or
-        None: Controller.persistent()) over the older copy."""
-        seq = self.seq + 1
-        extra = ""
-        if spl_limit != SPL_LIMIT_HDB:
-            extra += ', "spl_limit": ' + _db(spl_limit)
+        None: Controller.persistent()) over the older copy; and then over the other one
+        too when it holds a lower limit or SPL limit (a raise: `load` takes the lowest).
+        Raises what the filesystem raises (OSError: ENOSPC, EIO), having changed nothing
+        it did not finish."""
+        extra = ', "spl_limit": ' + _db(spl_limit)
         if gain_headroom != HEADROOM_HDB:
             extra += ', "gain_headroom": ' + _db(gain_headroom)
         if hp is not None:
             from .headphones import setting_json
             extra += ', "headphone": ' + setting_json(hp)
-        text = ('{"v": %d, "n": %d, "volume": %s, "balance": %s, "gain": "%s", "output": "%s", '
-                '"limit": %s%s}\n' % (VERSION, seq, _db(volume), _db(balance), _GAINS[gain],
-                                      _OUTPUTS[output], _db(limit), extra))
+        body = ('"volume": %s, "balance": %s, "gain": "%s", "output": "%s", "limit": %s%s}\n'
+                % (_db(volume), _db(balance), _GAINS[gain], _OUTPUTS[output], _db(limit), extra))
+        self._write(body, limit, spl_limit)
+        low, spl_low = self.limits[1 - self.newest]
+        if (low is not None and low < limit) or (spl_low is not None and spl_low < spl_limit):
+            self._write(body, limit, spl_limit)
+
+    def _write(self, body, limit, spl_limit):
+        """One copy, the one not holding the newest settings, with the next number."""
+        seq = self.seq + 1
         target = 1 - self.newest
         with self.files.open(self.paths[target], "w") as f:
-            f.write(text)
+            f.write('{"v": %d, "n": %d, ' % (VERSION, seq) + body)
         self.seq = seq
         self.newest = target
+        self.limits[target] = (limit, spl_limit)

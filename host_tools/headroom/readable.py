@@ -71,6 +71,8 @@ def state_line(s):
         parts.append(_PHASES.get(phase, phase))
     for f in s.get("faults", ()):
         parts.append("fault: " + f)
+    if s.get("settings_error"):   # a failed save: the music plays on, the settings wait
+        parts.append("settings not saved: " + s["settings_error"])
     parts.extend(inputs_notes(s.get("inputs")))
     return " · ".join(parts)
 

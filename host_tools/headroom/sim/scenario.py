@@ -16,6 +16,8 @@
     fault i2c stuck|ok                  the DAC's I2C bus: SDA held low / let go
     fault pga reset                     the PGA2311 chain loses its codes (a supply dip)
     fault sense low|ok                  the supply monitor reads low / again as it should
+    fault flash full|eio|ok             the settings' flash refuses writes: no free block
+                                        (ENOSPC) / a failing chip (EIO) / works again
 
 `parse` checks the whole script first: any bad line raises ScenarioError with
 its line number, and nothing runs.
@@ -145,10 +147,13 @@ def parse_line(n, raw):
                             "'expect gain low|high' or 'expect output se|balanced'" % n)
     if op == "fault":
         faults = {"dac": ("absent", "ok"), "i2c": ("stuck", "ok"), "pga": ("reset",),
-                  "sense": ("low", "ok")}
+                  "sense": ("low", "ok"), "flash": ("full", "eio", "ok")}
         if len(t) != 3 or t[1] not in faults or t[2] not in faults[t[1]]:
             raise ScenarioError("line %d: use 'fault dac absent|ok', 'fault i2c stuck|ok', "
-                                "'fault pga reset' or 'fault sense low|ok'" % n)
+                                "'fault pga reset', 'fault sense low|ok' or "
+                                "'fault flash full|eio|ok'" % n)
+        if t[1] == "flash":   # how it fails: "full" or "eio"; None: it works
+            return Step(n, text, "fault", ("flash", None if t[2] == "ok" else t[2]))
         return Step(n, text, "fault", (t[1], t[2] != "ok"))
     raise ScenarioError("line %d: unknown command %r" % (n, op))
 

@@ -56,27 +56,55 @@ def _purge_firmware():
             del sys.modules[name]
 
 
+ENOSPC = 28
+EIO = 5
+ENAMETOOLONG = 36   # littlefs: a new file's entry finds no room (lfs_file_open on NOSPC)
+
+
 class SimFiles:
     """The board's flash for the firmware (headroom_fw.files.Files' calls, on a folder of
     this machine): each write costs what littlefs costs on the Pico's flash - programs
     and now and then an erase, with interrupts off - and is recorded (`flash` trace
-    records, `writes`)."""
+    records, `writes`).
+
+    As on littlefs, a file written is replaced when it is closed (copy on write: until
+    then, and if the close fails, the old contents stay). `fail` makes the flash refuse:
+    "full" (no free block: closing or renaming a file with new data raises OSError(28)
+    ENOSPC; creating one OSError(36), littlefs's answer when a new entry finds no room)
+    or "eio" (the chip fails every program: OSError(5) EIO);
+    None, it works. A refused write leaves no `flash` record (nothing was written) and
+    is counted in `failed`."""
 
     def __init__(self, sim, root):
         self.sim = sim
         self.root = root
         self.writes = 0
+        self.failed = 0
+        self.fail = None
 
     def _path(self, p):
         return p if p.startswith("/") else _join(self.root, p)
 
+    def _refuse(self, create=False):
+        if self.fail is not None:
+            self.failed += 1
+            self.sim.charge(self.sim.cost.fs_work())   # littlefs looked for blocks first
+            if self.fail == "eio":
+                raise OSError(EIO, "EIO")
+            if create:
+                raise OSError(ENAMETOOLONG, "ENAMETOOLONG")
+            raise OSError(ENOSPC, "ENOSPC")
+
     def open(self, path, mode="r"):
-        f = open(self._path(path), mode)
         if "w" in mode or "a" in mode:
-            return _Written(f, self, _basename(path))
-        return f
+            full = self._path(path)
+            if self.fail is not None and not _exists(full):
+                self._refuse(create=True)  # a new file needs room for its entry
+            return _Written(full, mode, self, _basename(path))
+        return open(self._path(path), mode)
 
     def rename(self, old, new):
+        self._refuse()
         os.rename(self._path(old), self._path(new))
         self._wrote(_basename(new), os.stat(self._path(new))[6])
 
@@ -96,21 +124,42 @@ class SimFiles:
             self.sim.stall(us, irqs_off=True)
 
 
-class _Written:
-    """A file open for writing: closing it is when littlefs programs the flash."""
+def _exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
 
-    def __init__(self, f, files, name):
-        self.f = f
+
+class _Written:
+    """A file open for writing: closing it is when littlefs programs the flash (and the
+    file takes its new contents; a close the flash refuses leaves the old ones)."""
+
+    def __init__(self, path, mode, files, name):
+        self.path = path
+        self.mode = mode
         self.files = files
         self.name = name
+        self.data = []
         self.n = 0
+        self.closed = False
+        if "w" in mode and not _exists(path):
+            open(path, "w").close()   # created at open, as littlefs does, empty
 
     def write(self, data):
         self.n += len(data)
-        return self.f.write(data)
+        self.data.append(data)
+        return len(data)
 
     def close(self):
-        self.f.close()
+        if self.closed:
+            return
+        self.closed = True
+        if self.n:
+            self.files._refuse()
+        with open(self.path, self.mode) as f:
+            f.write(("" if "b" not in self.mode else b"").join(self.data))
         self.files._wrote(self.name, self.n)
 
     def __enter__(self):
@@ -267,7 +316,9 @@ class SimBoard:
         """`dac` absent (no acknowledge), `i2c` stuck (SDA held low), `pga` reset (the chain
         loses its codes, as after a supply dip the monitor did not see), `sense` low (the
         supply monitor reads low though the supply is good), `relay.NAME` stuck (its contacts
-        stay where they are: `on` True; False frees them)."""
+        stay where they are: `on` True; False frees them), `flash` "full" (littlefs has no
+        free block: writes fail with ENOSPC) or "eio" (every program fails: EIO; False or
+        None: it works again)."""
         b, s = self.board, self.sim
         if what == "dac":
             if b.dac != "pcm5122":
@@ -288,6 +339,10 @@ class SimBoard:
             if self.power_sense is None:
                 raise ValueError("this board has no supply monitor")
             self.power_sense.stick(on)
+        elif what == "flash":
+            if on not in (None, False, "full", "eio"):
+                raise ValueError("the flash fails as 'full' or 'eio'")
+            self.files.fail = on or None
         else:
             raise ValueError("no such fault: %s" % what)
 

@@ -17,7 +17,10 @@ A `gate` (optional) is asked before every program and erase whether power is los
 during it: then only the first half of the operation reaches the image, and
 `gate.lost()` does what losing power does (the virtual board's VM stops there; a
 test harness raises). That is how a power cut lands exactly at the N-th block
-operation of a copy or a settings save, however fast the machine.
+operation of a copy or a settings save, however fast the machine. The gate may also
+answer an errno (28 ENOSPC: the flash is full; 5 EIO: it fails): then the operation
+does not happen and littlefs gets that error, which MicroPython raises as OSError
+(`fault flash full|eio`; a file whose close is refused keeps its old contents).
 
 Runs on the MicroPython VM (and on CPython): nothing beyond open/seek/readinto/write.
 Nothing here allocates: littlefs calls it from file finalisers too, with the heap locked.
@@ -59,8 +62,11 @@ class FileBlockDev:
         if off is None:
             # The simple interface: erase the blocks, then program them.
             off = 0
+        cut = self.gate.op() if self.gate is not None else False
+        if cut is not True and cut:
+            return -cut   # refused: the errno, negative, as littlefs takes it
         self.f.seek(block * self.block_size + off)
-        if self.gate is not None and self.gate.op():
+        if cut:
             self.f.write(memoryview(buf)[:len(buf) // 2])
             self.gate.lost()
         self.f.write(buf)
@@ -71,8 +77,11 @@ class FileBlockDev:
         if op == _BLOCK_SIZE:
             return self.block_size
         if op == _BLOCK_ERASE:
+            cut = self.gate.op() if self.gate is not None else False
+            if cut is not True and cut:
+                return -cut
             self.f.seek(arg * self.block_size)
-            if self.gate is not None and self.gate.op():
+            if cut:
                 self.f.write(self._half_erased)
                 self.gate.lost()
             self.f.write(self._erased)

@@ -7,13 +7,13 @@ mechanism for every input, the same as scripts and the front panel): the supervi
 (CPython) checks a line before it answers or passes it on; the VM (MicroPython) runs it
 on the simulated board, each step once the one before it is over, on the virtual clock
 (`Queue`). `power` lines are the supervisor's: it owns the supply (a VM cannot switch
-itself back on).
+itself back on); so are `fault flash full|eio|ok` lines: it owns the flash image.
 """
 from headroom.sim.scenario import AFTER_MS, Runner, ScenarioError, Step, parse_line
 
 VM_OPS = ("turn", "hold", "switch", "wait")   # run by the VM; `power` by the supervisor
 HELP = ("turn +N|-N [at R/s] [bounce US], press, hold MS, switch gain low|high|auto, "
-        "switch output se|balanced, wait MS, power off|on|cycle")
+        "switch output se|balanced, wait MS, power off|on|cycle, fault flash full|eio|ok")
 
 
 class InputError(ValueError):
@@ -38,6 +38,8 @@ def parse(text, board, n=1, also=""):
         raise InputError(msg)
     if s is None:
         raise InputError("an empty line (inputs: %s%s)" % (HELP, also))
+    if s.op == "fault" and s.args[0] == "flash":
+        return s   # the supervisor's: the image is the flash
     if s.op != "power" and s.op not in VM_OPS:
         raise InputError("%r is for scenario scripts, not an input (inputs: %s%s)"
                          % (text.split()[0], HELP, also))

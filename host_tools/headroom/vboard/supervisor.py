@@ -17,7 +17,9 @@ wherever it is, mid-write included, and the image holds what the flash would.
   `power off`, `power on`, `power cycle` (the supply, with the board's supply monitor
   and hold-up: the firmware sees its supply fail), and `cut after N blocks` (power is
   lost in the middle of the flash block operation after N more: a program or erase of
-  the image, as littlefs does them; the power comes back 0.1 s later). And a person's
+  the image, as littlefs does them; the power comes back 0.1 s later), and `fault flash
+  full|eio|ok` (every program and erase of the image is refused with ENOSPC or EIO, from
+  the next one on and across restarts, until `ok`; at the REPL too). And a person's
   inputs, the scenario language's lines (inputs.py: `turn +5 at 20/s`, `press`,
   `hold 1000`, `switch gain high`, `wait MS`), run by the VM on the simulated board
   while the firmware runs, one after another, each answered once it is over.
@@ -156,6 +158,11 @@ class VM:
         """Lose power in the middle of the block operation after `n` more."""
         os.write(self.cut, bytes([n & 255, n >> 8 & 255, n >> 16 & 255, n >> 24 & 255]))
 
+    def flash_fails(self, how):
+        """From the next block operation on, the flash refuses every program and erase:
+        `how` "full" (ENOSPC), "eio" (EIO), or None (it takes them again)."""
+        os.write(self.cut, bytes([0, 0, 0, 0xF0 + (None, "full", "eio").index(how)]))
+
     def tell(self, line):
         """A line for the simulated board (vm.py's _Control); False if the VM is gone."""
         try:
@@ -257,6 +264,7 @@ class Supervisor:
         self.started = time.monotonic()
         self.powered = True
         self.cut_left = None        # block operations until the armed power cut
+        self.flash_fail = None      # `fault flash full|eio`: kept across the VM's restarts
         self.usb_back = False       # plug the port in again once the new VM is up
         self.inq = bytearray()      # received from the host, not yet given to the VM
         self.outq = bytearray()     # for the host, not yet written
@@ -290,6 +298,8 @@ class Supervisor:
         self.vm = VM(self.board, self.image, mode, cause, self.trace, t0, self.state)
         if self.cut_left is not None:
             self.vm.arm_cut(self.cut_left)
+        if self.flash_fail is not None:
+            self.vm.flash_fails(self.flash_fail)
         self.mode = FRIENDLY
         self.tail = b""
         self.hide_banner = mode == RAW
@@ -736,6 +746,11 @@ class Supervisor:
                 self.power_on()
             else:
                 self.power_off()
+            return "ok"
+        if step.op == "fault":   # the flash: the image's, so the supervisor's (all VMs)
+            self.flash_fail = step.args[1]
+            if self.vm is not None:
+                self.vm.flash_fails(self.flash_fail)
             return "ok"
         vm = self.vm
         if vm is None:

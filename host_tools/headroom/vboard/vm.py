@@ -39,7 +39,9 @@ Side channel to the supervisor, one line per message:
   control pipe) is over, or was refused.
 
 Pipes from the supervisor: `cut` carries 4-byte counts (little-endian): lose power
-in the middle of the block operation after that many more (CutGate); `ctl` carries
+in the middle of the block operation after that many more (CutGate); a last byte of
+0xF0-0xF2 is not a count but the flash's state from now on: takes writes, refuses
+them with ENOSPC (full), with EIO (`fault flash full|eio|ok`); `ctl` carries
 text lines for the simulated board (`power off`, `input TAG LINE`: _Control), read
 while the firmware sleeps.
 `t0` is the virtual time the supervisor has reached (us), so that one trace runs on
@@ -195,6 +197,9 @@ def _preload():
         __import__(name)
 
 
+_REFUSE = (0, 28, 5, 0)   # the cut pipe's 0xF0 + n: none, ENOSPC, EIO
+
+
 class CutGate:
     """The flash's power: asked before every block operation whether it is cut mid-way.
 
@@ -206,6 +211,7 @@ class CutGate:
         self.f = open("/proc/self/fd/%d" % fd, "rb") if fd else None
         self.buf = bytearray(4)
         self.left = -1   # operations still allowed; -1: no cut armed
+        self.refuse = 0  # the errno every operation fails with (0: none)
         if self.f is not None:
             self.poll = select.poll()
             self.poll.register(self.f, select.POLLIN)
@@ -213,11 +219,17 @@ class CutGate:
                 pass
 
     def op(self):
+        """True: power is lost during this operation; an errno: it is refused."""
         if self.f is not None:
             for _obj, _ev in self.poll.ipoll(0):
                 if self.f.readinto(self.buf) == 4:
                     b = self.buf
-                    self.left = b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24
+                    if b[3] >= 0xF0:   # the flash's state, not a count
+                        self.refuse = _REFUSE[b[3] & 3]
+                    else:
+                        self.left = b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24
+        if self.refuse:
+            return self.refuse   # FileBlockDev: the operation fails, nothing written
         if _side is not None:
             _side.write("b\n")
         if self.left < 0:
