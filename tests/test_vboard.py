@@ -360,6 +360,47 @@ def _no_reset_at_the_repl(b, ms):
     assert b"watchdog reset" not in b.err, b.err
 
 
+long_run = pytest.mark.skipif(not os.environ.get("HEADROOM_LONG"),
+                              reason="a minute of the board's time, which the virtual board "
+                                     "runs in wall time: make test-long")
+
+
+@needs_tools
+@long_run
+def test_a_plain_mpremote_session_on_a_running_board(vboard, tmp_path):
+    """Issue 17.6 in full: on a board playing, stock mpremote copies a 200 KB file, mounts
+    a folder and runs a script from it, and holds a REPL for a minute of the board's own
+    time: no watchdog reset anywhere (its 2 s are long gone), the outputs muted throughout;
+    a reset starts the firmware again. (make test-long; make test has the 3 s version.)"""
+    b = vboard()
+    copy_firmware(b)
+    b.mpremote("fs", "cp", os.path.join(REPO, "firmware", "boot.py"), ":boot.py")
+    b.mpremote("reset")
+    status(b, until=playing)
+    data = random.Random(3).randbytes(200 * 1024)
+    (tmp_path / "big.bin").write_bytes(data)
+    b.mpremote("fs", "cp", str(tmp_path / "big.bin"), ":big.bin", timeout=120)
+    assert hashlib.sha256(data).hexdigest() in b.mpremote("fs", "sha256sum", ":big.bin")
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    (mnt / "job.py").write_text("import machine, time\n"
+                                "print('job', len(open('/big.bin', 'rb').read()), "
+                                "[machine.Pin(p).value() for p in (7, 20, 14)])\n")
+    out = b.mpremote("mount", str(mnt), "exec", "import job", timeout=60)
+    assert out.split("job")[-1].split() == [str(len(data)), "[0,", "0,", "0]"], out
+    out = b.mpremote("resume", "exec",
+                     "import time\nt0 = time.ticks_ms()\nfor i in range(12):\n"
+                     " time.sleep(5)\n print(time.ticks_diff(time.ticks_ms(), t0))\n"
+                     "import machine\nprint([machine.Pin(p).value() for p in (7, 20, 14)])",
+                     timeout=180)
+    lines = out.split()
+    assert len(lines) == 15 and int(lines[11]) >= 60000 and lines[12:] == ["[0,", "0,", "0]"], out
+    b.wait_stderr("", timeout=0)
+    assert b"watchdog reset" not in b.err and b"power cycle" not in b.err, b.err
+    b.mpremote("reset")
+    assert status(b, until=playing)["phase"] == "playing"
+
+
 @needs_tools
 @pytest.mark.parametrize("cut_after", [3, 40])
 def test_a_power_cut_mid_copy_leaves_a_mountable_image(vboard, tmp_path, cut_after):
