@@ -57,9 +57,11 @@ calibrate-rp2: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m headroom.lint
 
-## Longer property runs: more examples, random seeds.
+## Longer property runs: more examples, random seeds; the tests that take a minute of
+## wall time (an mpremote session held a minute on the virtual board).
 test-long: $(STAMP)
 	HYPOTHESIS_PROFILE=long $(PY) -m pytest -q tests/test_properties.py
+	HEADROOM_LONG=1 $(PY) -m pytest -q tests/test_vboard.py -k plain_mpremote_session
 
 ## The long runs of every safety check, and their table (README, "Reliability"):
 ## make reliability [EXAMPLES=100] [FUZZ=3000] [SAVES=200] [MISREADS=300]

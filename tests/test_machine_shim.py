@@ -544,6 +544,96 @@ def test_machine_reset_restarts_the_mcu():
     assert len(apps) == 2
 
 
+# The RP2040's WATCHDOG_CTRL through machine.mem32: the one register the simulator models
+# (headroom_fw/watchdog.py clears its ENABLE bit; rp2's WDT has no way to stop).
+_CTRL, _ENABLE = 0x40058000, 1 << 30
+
+
+def test_wdt_id_other_than_0_is_refused(sim):
+    with pytest.raises(ValueError, match="WDT.1. doesn't exist"):
+        machine.WDT(1, timeout=100)
+
+
+def test_mem32_models_watchdog_ctrl_and_refuses_anything_else(sim):
+    assert machine.mem32[_CTRL] == 0x07000000        # reset value: PAUSE_* set, off
+    with pytest.raises(world.SimFault, match="WATCHDOG_CTRL"):
+        machine.mem32[0x40014000] = 1                 # IO_BANK0: not modelled, loudly
+    with pytest.raises(world.SimFault, match="WATCHDOG_CTRL"):
+        machine.mem32[0x40058004]                     # LOAD neither
+    with pytest.raises(ValueError, match="aligned"):
+        machine.mem32[_CTRL + 2]
+    with pytest.raises(world.SimFault, match="nothing loaded"):
+        machine.mem32[_CTRL + 0x2000] = _ENABLE       # enabled without machine.WDT()
+
+
+def test_clearing_enable_stops_the_watchdog_and_feed_does_not_start_it():
+    sim, apps = _wdt_board(100)
+    ctrl = machine.mem32[_CTRL]
+    assert ctrl & _ENABLE and ctrl & 0x07000000 == 0  # watchdog_enable(t, false)
+    assert 0 < ctrl & 0xFFFFFF <= 200000              # TIME: 2 counts per µs left
+    machine.mem32[_CTRL + 0x3000] = _ENABLE           # the atomic clear alias
+    assert not machine.mem32[_CTRL] & _ENABLE
+    sim.run_for(1000000)                              # still fed: feed() reloads only
+    apps[0].feeding = False
+    sim.run_for(10000000)
+    assert sim.resets == 0 and sim.wdt_event is None
+    machine.WDT(timeout=100)                          # a new WDT enables it again
+    sim.run_for(110000)
+    assert sim.resets == 1
+    assert not machine.mem32[_CTRL] & _ENABLE         # a reset leaves it off
+
+
+def test_a_stopped_count_goes_on_from_where_it_stood():
+    sim, apps = _wdt_board(100)
+    apps[0].feeding = False
+    sim.run_for(60000)
+    machine.mem32[_CTRL] = machine.mem32[_CTRL] & ~_ENABLE   # read, modify, write
+    sim.run_for(1000000)
+    machine.mem32[_CTRL + 0x2000] = _ENABLE                   # the set alias
+    sim.run_for(35000)
+    assert sim.resets == 0
+    sim.run_for(10000)
+    assert sim.resets == 1
+
+
+def test_trigger_resets_at_once():
+    sim, apps = _wdt_board(100)
+    with pytest.raises(world.PowerLost):
+        machine.mem32[_CTRL + 0x2000] = 1 << 31
+    assert records(sim, "reset")[-1]["cause"] == "watchdog"
+
+
+def test_the_watchdog_counts_across_a_soft_reset():
+    """rp2's soft reset (main.c) leaves the watchdog alone: with nothing to stop it
+    (no boot.py), the raw REPL is reset the timeout after the last feed."""
+    sim, apps = _wdt_board(100)
+    sim.run_for(50000)
+    apps[0].feeding = False
+    t = sim.now()
+    sim.soft_reset(main=False)
+    sim.run_for(200000)
+    reset = records(sim, "reset", cause="watchdog")
+    assert len(reset) == 1 and t < reset[0]["t_us"] <= t + 100000
+
+
+def test_a_soft_reset_snapshot_carries_the_watchdog():
+    """The virtual board starts a new VM at a soft reset: the watchdog's state goes with
+    the pins (snapshot/restore)."""
+    sim, apps = _wdt_board(100)
+    apps[0].feeding = False
+    snap = sim.snapshot()
+    sim2 = bare_sim(powered=True)
+    sim2.restore(snap)
+    assert machine.mem32[_CTRL] & _ENABLE
+    sim2.run_for(110000)
+    assert sim2.resets == 1
+    world.current = sim
+    machine.mem32[_CTRL + 0x3000] = _ENABLE
+    sim3 = bare_sim(powered=True)
+    sim3.restore(sim.snapshot())
+    assert not machine.mem32[_CTRL] & _ENABLE and sim3.wdt_event is None
+
+
 # ======================================================================== stubs
 
 STUB = os.path.join(sysconfig.get_paths()["purelib"], "machine.pyi")

@@ -171,9 +171,9 @@ class AmpMachine(RuleBasedStateMachine):
 
     @rule(main=st.booleans(), ms=st.sampled_from([30, 300, 3000]))
     def soft_reset(self, main, ms):
-        """mpremote's Ctrl-C then its raw REPL (main.py does not run; the watchdog bites
-        later), or Ctrl-C and Ctrl-D at the friendly REPL: the pins keep driving, boot.py
-        mutes."""
+        """mpremote's Ctrl-C then its raw REPL (main.py does not run; Ctrl-C stopped the
+        watchdog: the board stays there, muted, until a power cycle), or Ctrl-C and Ctrl-D
+        at the friendly REPL: the pins keep driving, boot.py mutes."""
         self.b.interrupt()
         self.b.soft_reset(main)
         self.b.run_ms(ms)
@@ -272,9 +272,9 @@ class AmpMachine(RuleBasedStateMachine):
 
     def until_settled(self, within_ms=20000):
         """Run until the firmware plays with its fade-in over, or shows why it will not (a
-        fault, a mute): an event, not a guessed boot time. The boot may come late: a power
-        dip shorter than the hold-up while the board sat in the REPL (a soft reset without
-        main.py) boots nothing until the watchdog resets it."""
+        fault, a mute): an event, not a guessed boot time. There may be none: a power dip
+        shorter than the hold-up while the board sat in the REPL (a soft reset without
+        main.py) boots nothing."""
         for _ in range(within_ms // 10):
             app = self.b.app
             if app is not None:
@@ -331,16 +331,18 @@ TestAmp = AmpMachine.TestCase
 
 
 @pytest.mark.parametrize("path", [SE, BALANCED], ids=["se", "balanced"])
-def test_a_dip_shorter_than_the_holdup_in_the_repl_restores_after_the_watchdog(path):
+def test_a_dip_shorter_than_the_holdup_in_the_repl_boots_nothing(path):
     """Found by `make reliability`: in the REPL (a soft reset without main.py) a power dip
-    the hold-up rides through boots nothing; the watchdog resets the board a second
-    later, and the settings come back then (the check waits for the fade-in, not for a
-    guessed boot time)."""
+    the hold-up rides through boots nothing. Ctrl-C stopped the watchdog (issue 17.6;
+    before, it reset the board 2 s later), so the board stays in the REPL, muted, and
+    the restore check has no fade-in to wait for."""
     m = AmpMachine()
     m.boot(path=path, seed=1)
     m.soft_reset(main=False, ms=30)
     m.turn(bounce=0, rate=10, size=3, up=True)
     m.power_cycle(off_ms=1, damage=None, junk=b"")
+    assert m.b.app is None and m.b.sim.resets == 0 and m.b.sim.mcu_powered
+    assert m.b.jack.levels == (None, None) and not m.b.relays["mute"].energized
     m.no_faults()
     m.teardown()
 

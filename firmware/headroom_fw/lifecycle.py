@@ -7,7 +7,8 @@ settle delay and fades in). Three failures in a row (`Restarts`) and it stays up
 fault state instead of a crash loop: everything muted, the watchdog fed, the control
 protocol answering `status` with the reason. A board file that does not load goes
 straight to the fault state (it would fail again). KeyboardInterrupt (mpremote's
-Ctrl-C) goes quiet the same way, then on to the REPL.
+Ctrl-C) goes quiet the same way, stops the watchdog (watchdog.py: the REPL and mpremote
+are the user's until a reset), then goes on to the REPL.
 
 `Firmware` is the object the simulator runs too (boot(), step(), waker), so restarts
 and the fault state are tested on the virtual clock like everything else.
@@ -19,7 +20,7 @@ import micropython
 from micropython import const
 
 from . import board as boardfile
-from . import protocol
+from . import protocol, watchdog
 from .app import LOG, App
 from .files import Files
 from .log import Log
@@ -148,15 +149,30 @@ class Firmware:
         self.state.quiet()
 
 
+def interrupted(fw):
+    """Ctrl-C (KeyboardInterrupt): quiet in order, then the watchdog stopped, so that the
+    REPL and mpremote (copies, `mount`, a long session) are the user's until a reset or
+    a power cycle starts the firmware again. Stopped only once the outputs are quiet: a
+    second Ctrl-C that cuts the quieting short leaves the watchdog to reset the board,
+    which boots muted."""
+    fw.quiet()
+    watchdog.stop()
+
+
 def run(fw):
     """The main loop on the board: a pass, then a sleep the knob can cut short. Any way
-    out of it (KeyboardInterrupt too) first goes quiet in order."""
+    out of it first goes quiet in order; KeyboardInterrupt stops the watchdog too
+    (`interrupted`). Anything else leaves it running: nobody asked for the REPL, and the
+    watchdog's reset starts the firmware again."""
     try:
         while True:
             w = fw.waker
             w.begin(fw.step())
             while not w.over():
                 machine.idle()
+    except KeyboardInterrupt:
+        interrupted(fw)
+        raise
     except BaseException:  # noqa: B036 - quiet first, whatever it is, then let it go on
         fw.quiet()
         raise
@@ -168,4 +184,11 @@ def main():
         micropython.alloc_emergency_exception_buf(100)  # a traceback from a hard IRQ, too
     except AttributeError:
         pass  # the MicroPython Unix port (the virtual board) has no such buffer
-    run(Firmware(console=UsbConsole()))
+    try:
+        fw = Firmware(console=UsbConsole())
+    except KeyboardInterrupt:
+        # Ctrl-C while the App starts (mpremote right after power-on): nothing has been
+        # unmuted yet (the App starts muted), but its watchdog may already count.
+        watchdog.stop()
+        raise
+    run(fw)

@@ -343,6 +343,15 @@ def test_ctrl_c_goes_quiet_in_order(tier, name, report):
     ramp_us = 104 * 1e6 / b.spec["i2s"]["rate"]
     assert t_m - t_x >= ramp_us
     assert t_relay - t_m >= 16_000
+    # ...and then stops the watchdog (WATCHDOG_CTRL.ENABLE cleared): 2.5 s at the REPL,
+    # past its 2 s, and no reset; the REPL still answers and reads the bit clear.
+    resets = len(b.resets)
+    b.run_until_us(b.now_us + 2_500_000)
+    c.enter_raw()
+    enabled = c.exec("import machine\nprint(machine.mem32[0x40058000] >> 30 & 1)").strip()
+    report("ctrl-c watchdog", board=name, resets_in_2_5_s=len(b.resets) - resets,
+           enable_bit=enabled)
+    assert len(b.resets) == resets and enabled == "0"
 
 
 # ---- soft resets (mpremote's raw REPL): the pins keep driving, boot.py mutes in order

@@ -268,19 +268,22 @@ class SimBoard:
     def _boot_py(self, sim):
         # firmware/boot.py, on the simulated board's files
         from headroom_fw.quiet import quiet
+        from headroom_fw.watchdog import stop
         quiet(_join(self.flash_dir, "board.json"))
+        stop()
 
     def interrupt(self):
         """Ctrl-C, as mpremote sends before anything else: KeyboardInterrupt out of the
-        main loop, where lifecycle.run() goes quiet in order and saves what changed; the
-        REPL has the board then."""
+        main loop, where lifecycle.run() goes quiet in order, saves what changed and stops
+        the watchdog (lifecycle.interrupted); the REPL has the board then."""
         s = self.sim
         fw = s.app
         if fw is None:
             return
+        from headroom_fw.lifecycle import interrupted
         s.in_firmware += 1
         try:
-            fw.quiet()
+            interrupted(fw)
         finally:
             s.in_firmware -= 1
         s.app = None

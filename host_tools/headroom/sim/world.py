@@ -187,8 +187,11 @@ class Sim:
         self.spi_buses = {}
         self.models = []
         self.on_power = []        # fn(on) of models powered by the board supply
-        self.wdt_event = None
-        self.wdt_timeout_ms = None
+        self.wdt_event = None      # the watchdog's expiry while it counts
+        self.wdt_timeout_ms = None  # what its LOAD register holds (ms)
+        self.wdt_enabled = False    # WATCHDOG_CTRL.ENABLE
+        self.wdt_left_us = None     # where a stopped count stands
+        self.wdt_pause = 0x07000000  # WATCHDOG_CTRL's PAUSE_* bits (their reset value)
         self.after_step = []      # fn() run after each firmware step
         self.calls = 0            # the main code's charged calls so far
         self.at_call = None       # (n, fn): fn() as the n-th call is charged (tests)
@@ -438,6 +441,9 @@ class Sim:
         if self.wdt_event is not None:
             self.wdt_event.cancel()
             self.wdt_event = None
+        self.wdt_enabled = False   # the MCU's reset (any) leaves the watchdog off
+        self.wdt_left_us = None
+        self.wdt_pause = 0x07000000
         for g in self.gpio:
             if g.mcu_drives():
                 self.emit("pin", [("pin", g.n), ("level", None)])
@@ -512,7 +518,8 @@ class Sim:
         return {"gpio": [[g.mode, g.out, g.pull] for g in self.gpio],
                 "spi_pins": [[n, v[0], v[1]] for n, v in self.spi_pins.items()],
                 "models": [m.snapshot() if hasattr(m, "snapshot") else None
-                           for m in self.models]}
+                           for m in self.models],
+                "wdt": [self.wdt_enabled, self.wdt_timeout_ms, self.wdt_left(), self.wdt_pause]}
 
     def restore(self, d):
         """Back to a snapshot() of the same board, silently: the trace shows nothing
@@ -527,6 +534,11 @@ class Sim:
             for m, s in zip(self.models, d["models"]):
                 if s is not None:
                     m.restore(s)
+            if "wdt" in d:   # the watchdog counts on across a soft reset
+                enabled, self.wdt_timeout_ms, left_us, self.wdt_pause = d["wdt"]
+                self.wdt_left_us = left_us if self.wdt_timeout_ms is not None else None
+                if enabled:
+                    self.resume_wdt()
         finally:
             self.trace.muted = False
 
@@ -582,11 +594,52 @@ class Sim:
         self.next_wake_us = None
         self.waiting = None
 
+    # ---- the RP2040's watchdog (WATCHDOG_CTRL.ENABLE and LOAD), as the rp2 port drives it.
+    # Once enabled it counts down whatever runs: through a KeyboardInterrupt, at the REPL and
+    # across a soft reset (rp2's main.c leaves it alone); only clearing CTRL.ENABLE
+    # (machine.mem32: stop_wdt) or a hard reset stops it.
+    def start_wdt(self, timeout_ms):
+        """machine.WDT(timeout=...): pico-sdk's watchdog_enable(): LOAD, then CTRL.ENABLE
+        (PAUSE_* cleared)."""
+        self.wdt_enabled = True
+        self.wdt_pause = 0
+        self.feed_wdt(timeout_ms)
+
     def feed_wdt(self, timeout_ms):
+        """WDT.feed(): watchdog_update() writes LOAD only. The count starts over; a stopped
+        watchdog stays stopped (it starts from there when enabled again)."""
         if self.wdt_event is not None:
             self.wdt_event.cancel()
+            self.wdt_event = None
         self.wdt_timeout_ms = timeout_ms
-        self.wdt_event = self.clock.after(timeout_ms * 1000, self._wdt_expired)
+        if self.wdt_enabled:
+            self.wdt_event = self.clock.after(timeout_ms * 1000, self._wdt_expired)
+        else:
+            self.wdt_left_us = timeout_ms * 1000
+
+    def stop_wdt(self):
+        """CTRL.ENABLE cleared: the count pauses where it stands."""
+        if self.wdt_event is not None:
+            self.wdt_left_us = max(self.wdt_event.t_us - self.clock.now_us, 0)
+            self.wdt_event.cancel()
+            self.wdt_event = None
+        self.wdt_enabled = False
+
+    def resume_wdt(self):
+        """CTRL.ENABLE set again (without a new LOAD): it counts on from where it stopped."""
+        if self.wdt_enabled:
+            return
+        if self.wdt_left_us is None:
+            self.fault("WATCHDOG_CTRL.ENABLE set with nothing loaded: machine.WDT(timeout=...) "
+                       "starts the watchdog")
+        self.wdt_enabled = True
+        self.wdt_event = self.clock.after(self.wdt_left_us, self._wdt_expired)
+
+    def wdt_left(self):
+        """What WATCHDOG_CTRL.TIME reads: the count left, in µs."""
+        if self.wdt_event is not None:
+            return max(self.wdt_event.t_us - self.clock.now_us, 0)
+        return self.wdt_left_us or 0
 
     def _wdt_expired(self, _):
         self.wdt_event = None

@@ -42,11 +42,11 @@ What the supervisor does between the pseudo-terminal and the VM:
 - **Hard reset.** machine.reset() and the watchdog end the VM (no "soft reboot"
   line); the new VM boots main.py, with machine.reset_cause() telling why. The port
   drops off USB meanwhile (above).
-- **The watchdog.** Once the firmware starts machine.WDT, the RP2040 resets unless it
-  is fed, even after Ctrl-C and across soft resets (rp2 never stops it). The VM
-  reports feeds; the supervisor, which outlives the VM, keeps the count in wall time.
-  So an mpremote session on a running board gets the same 2 s it gets on the board
-  (--lenient-watchdog: the watchdog stops with the firmware instead).
+- **The watchdog.** Once code starts machine.WDT, the RP2040 resets unless it is fed,
+  even after Ctrl-C and across soft resets (rp2 never stops it), until WATCHDOG_CTRL's
+  ENABLE bit is cleared (machine.mem32: the Headroom firmware does it on Ctrl-C). The
+  VM reports feeds and stops; the supervisor, which outlives the VM, keeps the count
+  in wall time (--lenient-watchdog: the watchdog stops with whatever code stops).
 - **Output.** "\\n" becomes "\\r\\n" (rp2 cooks print output, the Unix port leaves it
   to a terminal), except after mpremote mount's binary protocol starts (see cook).
   Output is dropped while nothing has the pseudo-terminal open, as rp2 drops it with
@@ -148,7 +148,7 @@ class VM:
         self.formatted = False    # "formatted": the image did not mount and was formatted
         self.eof = False
         self.last_sigint = 0.0
-        self.wdt_fed = None       # (when, timeout ms) of the latest "wdt TIMEOUT_MS"
+        self.wdt_fed = None       # (when, ms left or None: stopped) of the latest "wdt ..."
         self.blocks = 0           # "b": flash block operations done
         self.cut_happened = False  # "cut": power lost mid-operation
         self.off = False          # "off": the MCU stopped, its supply gone
@@ -206,6 +206,8 @@ class VM:
                 self.reset_cause = m[6:]
             elif m.startswith("fatal "):
                 self.fatal = m[6:]
+            elif m == "wdt off":
+                self.wdt_fed = (time.monotonic(), None)
             elif m.startswith("wdt "):
                 self.wdt_fed = (time.monotonic(), int(m[4:]))
             elif m == "b":
@@ -597,13 +599,17 @@ class Supervisor:
         return n
 
     def watchdog(self):
-        """The RP2040's watchdog, in wall time: it outlives the firmware (Ctrl-C) and soft
-        resets, as on the board. Returns the poll timeout (ms) until it would bite."""
+        """The RP2040's watchdog, in wall time: it outlives the VM (soft resets), as on the
+        board, until the firmware clears its ENABLE bit ("wdt off"). Returns the poll timeout
+        (ms) until it would bite."""
         vm = self.vm
         if vm.wdt_fed is not None:
             t, ms = vm.wdt_fed
             vm.wdt_fed = None
-            if self.board_watchdog:
+            if ms is None:                 # WATCHDOG_CTRL.ENABLE cleared: it stopped
+                self.wdt_deadline = None
+                self.wdt_hold = None
+            elif self.board_watchdog:
                 self.wdt_deadline = t + ms / 1000 + 0.05  # fed up to 50 ms after it was told
         if self.wdt_deadline is None or vm.reset_cause is not None:
             return None

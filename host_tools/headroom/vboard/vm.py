@@ -31,7 +31,9 @@ Side channel to the supervisor, one line per message:
 - `reset CAUSE`: machine.reset() or the watchdog, a hard reset (the supervisor kills
   this VM and starts another);
 - `soft`: SystemExit out of boot.py/main.py, a soft reset;
-- `wdt TIMEOUT_MS`: machine.WDT started or fed (at most every 50 ms);
+- `wdt MS`: the watchdog counts, MS left: machine.WDT started or fed (at most every
+  50 ms while the timeout stays the same), or WATCHDOG_CTRL.ENABLE set again;
+- `wdt off`: WATCHDOG_CTRL.ENABLE cleared (machine.mem32): the watchdog stopped;
 - `b`: a block of flash programmed or erased;
 - `cut`: power lost in the middle of a block operation (the armed cut, below);
 - `off`: the MCU stopped after the supply went off (`power off` on the control pipe);
@@ -295,7 +297,7 @@ def _build(board, board_name, trace_sink, cause, t0_us=0, kept=None):
         sim.emit("reset", [("cause", "soft")])
     sim.reset_mcu = _hard_reset(sim)
     sim.sleep_us = _paced_sleep(sim, Pacer(_realtime, sim.clock.now_us), _Control(b))
-    sim.feed_wdt = _told_watchdog(sim.feed_wdt)
+    _told_watchdog(sim)
     sim.on_mcu_stop.append(_powered_off)
     return b
 
@@ -353,23 +355,40 @@ class _Control:
         side("input %s %s" % (tag, "ok" if error is None else "error " + error))
 
 
-def _told_watchdog(feed):
-    """machine.WDT started or fed: the simulator's watchdog, and the supervisor's.
+def _told_watchdog(sim):
+    """The simulator's watchdog, and the supervisor's: machine.WDT started or fed, or
+    WATCHDOG_CTRL.ENABLE cleared or set (machine.mem32).
 
-    The RP2040's watchdog keeps counting when the firmware stops (Ctrl-C) and through a
-    soft reset: only the supervisor outlives this VM, so it keeps that one, in wall time.
-    It is told at most every 50 ms ("wdt TIMEOUT_MS"), and allows for that.
+    The RP2040's watchdog keeps counting when the firmware stops and through a soft reset,
+    until ENABLE is cleared: only the supervisor outlives this VM, so it keeps that count,
+    in wall time. It is told "wdt MS" (counting, MS left) at most every 50 ms while the
+    same timeout is fed, and allows for that; "wdt off" at once.
     """
-    last = [None]
+    feed, stop, resume = sim.feed_wdt, sim.stop_wdt, sim.resume_wdt
+    last = [None, None]   # when, and what, it was last told
+
+    def tell(ms):
+        last[0], last[1] = _realtime.ticks_ms(), ms
+        side("wdt %d" % ms)
 
     def feed_wdt(timeout_ms):
         feed(timeout_ms)
-        now = _realtime.ticks_ms()
-        if last[0] is None or _realtime.ticks_diff(now, last[0]) >= 50:
-            last[0] = now
-            side("wdt %d" % timeout_ms)
+        if sim.wdt_enabled and (last[0] is None or last[1] != timeout_ms or
+                                _realtime.ticks_diff(_realtime.ticks_ms(), last[0]) >= 50):
+            tell(timeout_ms)
 
-    return feed_wdt
+    def stop_wdt():
+        stop()
+        last[0] = None
+        side("wdt off")
+
+    def resume_wdt():
+        was = sim.wdt_enabled
+        resume()
+        if not was:
+            tell((sim.wdt_left() + 999) // 1000)
+
+    sim.feed_wdt, sim.stop_wdt, sim.resume_wdt = feed_wdt, stop_wdt, resume_wdt
 
 
 def _mount(image, cut_fd):

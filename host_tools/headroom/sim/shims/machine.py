@@ -418,11 +418,17 @@ class Timer:
 
 
 class WDT:
+    """rp2's machine.WDT: watchdog_enable() at construction, watchdog_update() at feed().
+    Nothing in the class stops it (rp2 has no WDT.deinit): clearing WATCHDOG_CTRL.ENABLE
+    with mem32 does (below)."""
+
     def __init__(self, id=0, timeout=5000):
+        if id != 0:
+            raise ValueError("WDT(%d) doesn't exist" % id)
         if not 1 <= timeout <= _WDT_MAX_MS:
             raise ValueError("timeout exceeds %d" % _WDT_MAX_MS)
         self.timeout = timeout
-        _sim().feed_wdt(timeout)
+        _sim().start_wdt(timeout)
 
     def feed(self):
         s = _sim()
@@ -430,6 +436,71 @@ class WDT:
         t = s.sim_enter()
         s.feed_wdt(self.timeout)
         s.sim_exit(t)
+
+
+# The RP2040's WATCHDOG block (datasheet 4.7): CTRL at its base, and the bus's atomic
+# aliases of every register (+0x1000 XOR, +0x2000 set, +0x3000 clear).
+_WATCHDOG_CTRL = 0x40058000
+_CTRL_TRIGGER = 0x80000000
+_CTRL_ENABLE = 0x40000000
+_CTRL_PAUSE = 0x07000000
+_CTRL_TIME = 0x00FFFFFF
+
+
+class _Mem32:
+    """machine.mem32, for the one register the firmware touches: WATCHDOG_CTRL (read; write
+    or its atomic aliases: ENABLE, PAUSE_*, TRIGGER). Any other address is a fault: the
+    simulator does not know what it would do."""
+
+    def _reg(self, addr):
+        if not isinstance(addr, int):
+            raise TypeError("can't convert %s to int" % type(addr).__name__)
+        if addr & 3:
+            raise ValueError("address %08x is not aligned to 4 bytes" % addr)
+        if addr & ~0x3000 != _WATCHDOG_CTRL:
+            _sim().fault("machine.mem32[0x%08x]: the simulator models WATCHDOG_CTRL "
+                         "(0x%08x and its atomic aliases) only" % (addr, _WATCHDOG_CTRL))
+        return (addr >> 12) & 3
+
+    def _ctrl(self, s):
+        return ((_CTRL_ENABLE if s.wdt_enabled else 0) | s.wdt_pause
+                | min(s.wdt_left() * 2, _CTRL_TIME))   # TIME counts 2 per µs (RP2040-E1)
+
+    def __getitem__(self, addr):
+        self._reg(addr)
+        s = _sim()
+        _busy(s)
+        return self._ctrl(s)
+
+    def __setitem__(self, addr, value):
+        alias = self._reg(addr)
+        s = _sim()
+        _busy(s)
+        value &= 0xFFFFFFFF
+        old = self._ctrl(s)
+        if alias == 1:
+            new = old ^ value
+        elif alias == 2:
+            new = old | value
+        elif alias == 3:
+            new = old & ~value
+        else:
+            new = value
+        t = s.sim_enter()
+        try:
+            s.wdt_pause = new & _CTRL_PAUSE   # TIME is read-only
+            if new & _CTRL_ENABLE:
+                s.resume_wdt()
+            else:
+                s.stop_wdt()
+        finally:
+            s.sim_exit(t)
+        if new & _CTRL_TRIGGER:           # a reset now, as machine.reset() asks for one
+            s.reset_mcu("watchdog")
+            raise _world.PowerLost("watchdog")
+
+
+mem32 = _Mem32()
 
 
 def disable_irq():
