@@ -22,6 +22,14 @@ Rules (`RULES`):
   once the firmware has begun to go quiet (XSMT or MUTE driven low, or the mute relay's
   coil released), nothing drives XSMT or MUTE high or the coil on again: a pass the
   supply-fail IRQ interrupted cannot undo it;
+- `mute-order`: the stages go quiet in order - the DAC's XSMT low, then the PGA2311's
+  MUTE, then the mute relay's coil released - and open the other way round (relay,
+  PGA2311, the DAC last): XSMT goes high only while MUTE is released and the coil
+  driven, MUTE is released only while the coil is driven, MUTE is asserted only with
+  XSMT low, the coil is released only with XSMT low and MUTE asserted. This holds for
+  every path: a switch, a user's mute, an exception or Ctrl-C (`quiet`), the
+  supply-fail IRQ, boot.py. A pin the MCU does not drive counts as quiet (the board's
+  pull-downs);
 - `silent-off`: when the MCU stops for want of supply, the jack is silent, XSMT low,
   the PGA2311 muted and the mute relay's coil released (by the MCU, or by the board's
   hardware mute path: its `hardware_mute` records);
@@ -34,12 +42,18 @@ Rules (`RULES`):
   still passes counts; the DAC ending its own ramp does not, nor does a PGA2311 gain
   change while its zero-crossing detection is on (ZCEN high: the new gain, mute codes
   too, takes effect where the signal crosses zero, which is click-free by design);
-- `limit`: no channel at the jack above the volume limit in force: the board's, lowered
-  by a host's `set limit` the board said ok to (from 40 ms after its reply: a pass and the
-  PGA2311's zero-crossing time-out), raised again only by a long press held within 10 s
-  of the request the board refused for want of one; after a power-on, the limit of the
-  last settings write (`flash` records), or of the one before it (the board keeps two
-  copies) when a test damaged the newest (an `input` record `settings` with `lost`);
+- `limit`: no channel at the jack above the volume limit in force, modelled from the
+  inputs alone, never from the limit the firmware reports: the board's; a host's valid
+  `set limit` at or below it lowers it (from 40 ms after the reply: a pass and the
+  PGA2311's zero-crossing time-out) and drops any raise still waiting for its long
+  press (of the limit, or the defaults); a valid one above it is a raise that waits:
+  a long press (the button held `long_press_ms`) begun within 10 s of the request
+  confirms the latest request waiting (one at a time: a newer request replaces it),
+  and nothing else raises the limit; `set defaults` is the board's limit and 100 dB SPL,
+  at once when neither rises, else a raise that waits the same way. After a power-on,
+  the limits of the last settings write (`flash` records), or of the one before it (the
+  board keeps two copies) when a test damaged the newest (an `input` record `settings`
+  with `lost`); none written in the run: the board's limit, 100 dB SPL, no headphone;
 - `startup-cap`: after every boot no channel above `volume.startup_max_dbv` until the
   knob is turned up, or a host's `set volume`/`set defaults` asks for more;
 - `turn-rise`, `ramp-step`, `ramp-interval`: every rise at the jack is either the user's
@@ -56,15 +70,25 @@ Rules (`RULES`):
   XSMT low, the PGA2311's MUTE asserted, the mute relay's coil released and the jack
   silent, all before the hold-up time ends;
 - `save-while-failing`: no settings write while the supply is off;
-- `save-per-pause`: at most one settings write between two touches (an `input`, a
-  host's `set`, a power-on);
+- `save-per-pause`: at most one settings write per pause - the time from one touch (an
+  `input`: a turn, the button, a switch; a long press, when it fires; a host's `set`;
+  a power-on) to the next. A touch reaches the firmware some time after its record (a
+  turn: while its edges come, plus 40 ms, plus as long again as it lasted; the button
+  or a switch: the debounce plus REACH_US; a host's line: its reply), and a write
+  begun before then (its `flash` record comes at most SAVE_US after it began: the
+  flash's programs and an erase) stored the pause before: it counts for that pause,
+  when that pause had no write of its own;
 - `spl-limit`: with a headphone, the jack's level never gives more than the SPL limit:
   level + dB/V + 20*log10(Z / (Z + Zo)) <= limit, per channel, on the output the jack
-  plays. The headphone (its name, Z and dB/V) and the limit are what the firmware
-  reported on the serial port (replies and events; after a boot, nothing until it
-  reports again), so the rule checks the levels the chip models decoded against the
-  user's own figures. A tighter headphone or limit binds SPL_GRACE_US after it was
-  reported (the PGA2311 frame, its zero-crossing time-out); until then the looser holds;
+  plays. Both are modelled from the inputs, never from what the firmware reports: the
+  SPL limit as the volume limit is (`set spl_limit` 60..130 dB SPL: a lowering at once,
+  dropping a raise still waiting; a raise after a long press; `set defaults`: 100 dB
+  SPL), the headphone from the `set headphone` line the board accepted (the figures
+  inline, as the host tools send them; `none`; a profile by name from the board's own
+  file, which the trace does not hold: the figures its reply gives). So the rule checks
+  the levels the chip models decoded against the user's own figures. A tighter
+  headphone or limit binds SPL_GRACE_US after its reply (the PGA2311 frame, its
+  zero-crossing time-out); until then the looser holds;
 - `fault`, `crash`: the simulator found a part misused, the firmware raised.
 
 Counts for the reliability table: `checks` (records checked), `cap_checks` (jack
@@ -360,8 +384,8 @@ class Checker:
             self._touch(t, t + self.b.debounce_ms * 1000 + REACH_US)
 
     def _long_press(self, t, closed):
-        """A long press (the button held since `closed`) at t: it confirms the raise asked
-        for, if it was asked for within 10 s of when the button closed."""
+        """A long press (the button held since `closed`) at t: it confirms the raise
+        waiting, if the button closed within 10 s of its request."""
         self._touch(t, t + REACH_US)
         q = self.pending
         self.pending = None
