@@ -444,3 +444,18 @@ def test_a_supply_fail_isr_leaving_the_pga2311_to_others_is_caught():
 
     assert _run_app(None, script, NO_HW_MUTE) == set()
     assert "mute-order" in _run_app(isr_skips_the_pga, script, NO_HW_MUTE)
+
+
+def test_a_firmware_going_quiet_out_of_order_on_ctrl_c_is_caught():
+    """Ctrl-C (an exception alike): `quiet` mutes the DAC, the PGA2311, then opens the
+    relay; the relay first is caught by the checker itself, not only end to end."""
+    def ctrl_c(b):
+        b.interrupt()
+        b.run_ms(100)
+
+    def relay_first(app):
+        seq = app.ctl.quiet_sequence()
+        app.ctl.quiet_sequence = lambda: tuple(reversed(seq))
+
+    assert _run_app(None, ctrl_c) == set()
+    assert "mute-order" in _run_app(relay_first, ctrl_c)
