@@ -147,9 +147,9 @@ def _grid_cdb(tok, lo, hi):
     """A `set` command's dB argument -> cdB if the protocol takes it (a plain decimal on
     the 0.5 dB grid within lo..hi cdB), else None."""
     body = tok[1:] if tok[:1] in "+-" else tok
-    whole, _, frac = body.partition(".")
+    whole, dot, frac = body.partition(".")
     if not (whole.isascii() and whole.isdigit() and len(whole) <= 3) or \
-            (frac and not (frac.isascii() and frac.isdigit() and len(frac) <= 2)):
+            (dot and not (frac.isascii() and frac.isdigit() and len(frac) <= 2)):
         return None
     v = int(whole) * 100 + int((frac + "00")[:2])
     v = -v if tok[:1] == "-" else v
