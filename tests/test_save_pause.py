@@ -1,10 +1,11 @@
 """One save per pause, timed to the millisecond: a first touch (a gain switch, a turn, a
 host's `set`), then a second landing anywhere around the moment the first one's save
 falls due (before it, during it, after it), sometimes a third; the firmware as it is,
-in the cost model's jitter mode, under the trace checker. A save that was already due when the second touch came is the
-first pause's, and the save that follows stores the second: no rule may call that
-broken (`make sim`'s "written 2 times with nothing touched between" was the checker
-crying wolf). The checker's other rules run on the same traces."""
+in the cost model's jitter mode, under the trace checker. A save that was already due
+when the second touch came is the first pause's, and the save that follows stores the
+second: no rule may call that broken (`make sim`'s "written 2 times with nothing
+touched between" was the checker crying wolf). The checker's other rules run on the
+same traces."""
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
