@@ -472,25 +472,36 @@ def _reply(t, **fields):
     return {"t_us": t, "kind": "serial", "dir": "out", "line": json.dumps(dict(ok=True, **fields))}
 
 
-def test_the_checker_holds_the_jack_to_the_reported_spl_limit():
-    hd = {"name": "HD 600", "ohm": 300, "db_v": 102.229}
+def _host(t, line):
+    return {"t_us": t, "kind": "serial", "dir": "in", "data": line + "\n"}
+
+
+def test_the_checker_holds_the_jack_to_the_spl_limit_the_host_set():
+    """From the host's requests, never from what the firmware reports."""
+    hd = hph.command(hph.find(hph.builtin(), "HD 600"))   # 300 ohm, 102.2 dB/V
     c = Checker(SE_B)
-    g = SPL_GRACE_US   # a headphone newly reported binds after the grace
-    _records(c, [_reply(0, headphone=hd, spl_limit=100.0), _jack(g + 10, -2.5), _jack(g + 20, -1.5)])
+    g = SPL_GRACE_US   # a headphone newly chosen binds after the grace
+    _records(c, [_host(0, hd), _reply(1, headphone=None), _jack(g + 10, -2.5),
+                 _jack(g + 20, -1.5)])
     assert len(spl_violations(c)) == 1
-    # A tighter limit binds after the grace, on the standing jack even without a record.
+    # A tighter limit binds after the grace, on the standing jack even without a record,
+    # whatever the firmware says its limit is.
     c = Checker(SE_B)
-    _records(c, [_reply(0, headphone=hd, spl_limit=100.0), _jack(10, -2.5),
-                 _reply(1000, spl_limit=90.0), _jack(1000 + SPL_GRACE_US - 1, -2.5)])
+    _records(c, [_host(0, hd), _reply(1, headphone=None), _jack(10, -2.5),
+                 _host(999, "set spl_limit 90"), _reply(1000, spl_limit=100.0),
+                 _jack(1000 + SPL_GRACE_US - 1, -2.5)])
     assert not spl_violations(c)
     c.feed({"t_us": 1000 + SPL_GRACE_US + 5, "kind": "step", "line": 1, "text": "wait 1"})
     assert len(spl_violations(c)) == 1
-    # No headphone, or after a boot until the firmware reports again: nothing to hold to.
+    # No headphone; a refused headphone; after a boot, the last saved (none here).
+    t = SPL_GRACE_US + 100
     c = Checker(SE_B)
-    _records(c, [_reply(0, headphone=None, spl_limit=100.0), _jack(10, 6.0),
-                 _reply(20, headphone=hd), {"t_us": 30, "kind": "boot"}, _jack(SPL_GRACE_US + 40, 6.0)])
+    _records(c, [_host(0, "set headphone none"), _reply(1, headphone=None), _jack(10, 6.0),
+                 _host(15, hd), {"t_us": 16, "kind": "serial", "dir": "out",
+                                 "line": json.dumps({"ok": False, "error": "no"})},
+                 _jack(t, 6.0), _host(t + 1, hd), _reply(t + 2, headphone=None),
+                 {"t_us": t + 3, "kind": "boot"}, _jack(t + SPL_GRACE_US + 10, 6.0)])
     assert not spl_violations(c)
-
 
 
 def test_the_pga_swing_is_checked_and_caps_the_low_gain():

@@ -5,7 +5,7 @@ import json
 from headroom.sim.invariants import Checker
 from headroom_fw import board as boardfile
 
-from helpers import SE
+from helpers import SE, board_variant, until_playing
 
 B = boardfile.load(SE)
 XSMT, PGA_MUTE, MUTE_RELAY = B.dac_xsmt, B.pga_mute, B.mute_relay.pin
@@ -164,6 +164,116 @@ def test_no_settings_write_while_the_supply_fails_and_one_per_pause():
     assert "save-per-pause" in rules(playing() + [w, host(t + 100, "status"), w2])
 
 
+def test_a_save_already_due_when_a_turn_came_is_the_pause_befores():
+    """`make sim`, a gain switch, then a turn 4 ms before the switch's save falls due:
+    that save, then the turn's - one each. A third with nothing touched is one too many,
+    and so is a second in a pause that had its own."""
+    t = 3000000
+    sw = rec(t, "input", what="gain", to="high")
+    due = t + B.save_delay_ms * 1000
+    knob = turn(due - 4000, 1, 50000)
+    first = rec(due + 2000, "flash", file="settings.json", bytes=100)
+    second = rec(due + 2000 + B.save_delay_ms * 1000, "flash", file="settings-b.json", bytes=100)
+    assert "save-per-pause" not in rules(playing() + [sw, knob, first, second])
+    third = rec(second["t_us"] + 5000000, "flash", file="settings.json", bytes=100)
+    c = Checker(B)
+    for r in playing() + [sw, knob, first, second, third]:
+        c.feed(r)
+    assert [v[1] for v in c.violations] == ["save-per-pause"]
+    assert "saved again (settings.json; settings-b.json at %.1f ms) with nothing touched " \
+           "since: one save per pause" % (second["t_us"] / 1000) in c.violations[0][2]
+    # The switch's pause had its save before the turn: the turn's pause gets one.
+    early = rec(due - 10000, "flash", file="settings-b.json", bytes=100)
+    assert "save-per-pause" in rules(playing() + [sw, early, knob, first, second])
+    # A save after the turn reached the firmware is the turn's own: a second is too many.
+    late = rec(due + 400000 + 2 * 50000 + 40000 + 500000, "flash", file="settings.json", bytes=100)
+    assert "save-per-pause" in rules(playing() + [sw, knob, late, second])
+    # Two saves, nothing touched between them or since the last pause's save: broken.
+    assert "save-per-pause" in rules(playing() + [sw, first, second])
+
+
+def _limit_example(lower):
+    t = 3000000
+    out = playing(level=-35.0) + [host(t, "set limit -20"), reply(t + 500, limit=-20.0),
+                                  host(t + 100000, "set limit -10"),
+                                  error(t + 100500, "raising the limit to -10.0 dBV needs a long "
+                                                    "press on the board within 10 s")]
+    if lower:
+        out += [host(t + 200000, "set limit -30"), reply(t + 200500, limit=-30.0)]
+    press = t + 300000
+    out += [rec(press, "input", what="button", closed=True),
+            rec(press + B.long_press_ms * 1000 + 100000, "input", what="button", closed=False),
+            # what the firmware says its limit is does not count
+            reply(press + B.long_press_ms * 1000 + 200000, limit=-10.0),
+            turn(t + 2000000, 20, 10), jack(t + 2000001, -10.0)]
+    return out
+
+
+def test_a_lowered_volume_limit_drops_a_raise_still_waiting_for_its_long_press():
+    # limit -20, ask -10 (refused: needs the long press), set -30, long press: -10 at the
+    # jack breaks the -30 limit.
+    assert "limit" in rules(_limit_example(lower=True))
+    assert "limit" not in rules(_limit_example(lower=False))    # the raise confirmed
+
+
+SE215 = "set headphone 17 107 dB/mW Shure SE215"
+
+
+def _level_for_spl(spl_db):
+    """dBV at pico-se's jack that gives `spl_db` with the SE215 (its own figures)."""
+    import math
+    z, zo = 17.0, B.output_stage[0].z_out_ohm
+    db_v = 107 + 10 * math.log10(1000 / z)
+    return round(spl_db - db_v - 20 * math.log10(z / (z + zo)), 2)
+
+
+def _spl_example(lower):
+    t = 3000000
+    out = playing(level=-40.0) + [host(t, SE215), reply(t + 500, headphone=None),
+                                  host(t + 100000, "set spl_limit 110"),
+                                  error(t + 100500, "raising the SPL limit to 110.0 dB SPL needs "
+                                                    "a long press on the board within 10 s")]
+    if lower:
+        out += [host(t + 200000, "set spl_limit 85"), reply(t + 200500, spl_limit=85.0)]
+    press = t + 300000
+    out += [rec(press, "input", what="button", closed=True),
+            rec(press + B.long_press_ms * 1000 + 100000, "input", what="button", closed=False),
+            {"t_us": press + B.long_press_ms * 1000 + 200000, "kind": "serial", "dir": "out",
+             "line": json.dumps({"event": "state", "spl_limit": 110.0})},
+            turn(t + 2000000, 20, 10), jack(t + 2000001, _level_for_spl(109.8))]
+    return out
+
+
+def test_a_lowered_spl_limit_drops_a_raise_still_waiting_and_reports_do_not_count():
+    # 109.8 dB SPL over an 85 dB limit: the firmware reporting 110 does not bless it.
+    assert "spl-limit" in rules(_spl_example(lower=True))
+    assert "spl-limit" not in rules(_spl_example(lower=False))   # the raise confirmed
+    # Without the long press the limit stays at the default, 100 dB SPL.
+    no_press = [r for r in _spl_example(lower=False) if r.get("what") != "button"]
+    assert "spl-limit" in rules(no_press)
+
+
+def test_the_stages_mute_dac_pga_relay_and_open_the_other_way_round():
+    t = 3000000
+    boot = [rec(0, "power", on=True), rec(1, "boot"), pin(2, XSMT, 0), pin(3, PGA_MUTE, 0),
+            pin(4, MUTE_RELAY, 0)]
+    up = [pin(t, MUTE_RELAY, 1), pin(t + 10, PGA_MUTE, 1), pin(t + 20, XSMT, 1)]
+    down = [pin(t + 100, XSMT, 0), pin(t + 110, PGA_MUTE, 0), pin(t + 120, MUTE_RELAY, 0)]
+    assert "mute-order" not in rules(boot + up + down)
+    # The DAC opened before the PGA2311, or before the relay.
+    assert "mute-order" in rules(boot + [up[0], up[2], up[1]] + down)
+    assert "mute-order" in rules(boot + [up[2], up[0], up[1]] + down)
+    assert "mute-order" in rules(boot + [up[1], up[0], up[2]] + down)   # PGA before relay
+    # Going quiet (an exception, Ctrl-C, the supply): the relay before the PGA2311, the
+    # PGA2311 before the DAC.
+    assert "mute-order" in rules(boot + up + [down[0], down[2], down[1]])
+    assert "mute-order" in rules(boot + up + [down[1], down[0], down[2]])
+    # A user's mute: the DAC, then the PGA2311, the relay stays closed; and back.
+    user = [pin(t + 100, XSMT, 0), pin(t + 200, PGA_MUTE, 0), pin(t + 300, PGA_MUTE, 1),
+            pin(t + 301, XSMT, 1)]
+    assert "mute-order" not in rules(boot + up + user)
+
+
 def _run(mutate, script, path=SE, monkeypatch=None):
     """The firmware, broken by `mutate(controller_module)`, through `script(board)`: the
     checker's rules broken (a set of names)."""
@@ -234,3 +344,118 @@ def test_a_firmware_ignoring_a_lowered_limit_is_caught(monkeypatch):
         mp.setattr(m.Controller, "host_limit", host_limit)
 
     assert "limit" in _run(no_clamp, script, monkeypatch=monkeypatch)
+
+
+def _run_app(mutate, script, path=SE):
+    """The firmware running on a simulated board, its running App broken by
+    `mutate(app)` (None: as it is) once it plays, through `script(board)`: the rules
+    the checker says were broken (a set of names)."""
+    from headroom.sim import world
+    from headroom.sim.simboard import SimBoard
+    b = SimBoard(path)
+    c = Checker(b.board)
+    b.trace.listeners.append(c.live)
+    b.power(True)
+    until_playing(b)
+    if mutate is not None:
+        mutate(b.app)
+    script(b)
+    c.finish(b.now_us())
+    b.close()
+    world.current = None
+    return {v[1] for v in c.violations}
+
+
+def _send(b, *lines):
+    for line in lines:
+        b.console.send(line + "\n")
+        b.run_ms(100)
+
+
+def _hold_then_turn_up(b):
+    b.press(True)
+    b.run_ms(b.board.long_press_ms + 300)
+    b.press(False)
+    b.run_ms(200)
+    b.run_us(b.turn(30, rate=10))
+    b.run_ms(1000)
+
+
+def _keeps_the_raise(app, which):
+    """A firmware where lowering `which` ("limit" or "spl") leaves a raise of it pending."""
+    from headroom_fw import controller as C
+    kind = C._ASK_LIMIT if which == "limit" else C._ASK_SPL
+    drop = app.ctl._drop_pending
+    app.ctl._drop_pending = lambda what: None if what == kind else drop(what)
+
+
+def test_a_firmware_keeping_a_volume_limit_raise_after_a_lowering_is_caught():
+    def script(b):
+        _send(b, "set volume -35", "set limit -20", "set limit -10", "set limit -30")
+        _hold_then_turn_up(b)
+
+    assert _run_app(None, script) == set()
+    assert "limit" in _run_app(lambda app: _keeps_the_raise(app, "limit"), script)
+
+
+def test_a_firmware_keeping_an_spl_limit_raise_after_a_lowering_is_caught():
+    def script(b):
+        _send(b, "monitor on", SE215, "set spl_limit 110", "set spl_limit 85")
+        _hold_then_turn_up(b)
+
+    assert _run_app(None, script) == set()
+    assert "spl-limit" in _run_app(lambda app: _keeps_the_raise(app, "spl"), script)
+
+
+def test_a_firmware_opening_the_dac_before_the_pga2311_and_the_relay_is_caught():
+    def script(b):
+        _send(b, "set mute on")
+        b.run_ms(500)
+        _send(b, "set mute off")
+        b.set_gain("high")
+        b.run_ms(1500)
+
+    def dac_first(app):
+        write = app._write
+
+        def early():
+            if not app.ctl.dac_mute and app.dac_xsmt is not None and not app._xsmt_high:
+                app.dac_xsmt.value(1)
+                app._xsmt_high = True
+            write()
+        app._write = early
+
+    assert _run_app(None, script) == set()
+    assert "mute-order" in _run_app(dac_first, script)
+
+
+NO_HW_MUTE = board_variant(SE, lambda d: d["power_sense"].update(hardware_mute=False))
+
+
+def test_a_supply_fail_isr_leaving_the_pga2311_to_others_is_caught():
+    """On a board without the hardware mute path only the IRQ mutes the PGA2311."""
+    def script(b):
+        b.power(False)
+        b.run_ms(100)
+
+    def isr_skips_the_pga(app):
+        mute = app.pga.mute
+        app.pga.mute = lambda on: None if on and not app.power_ok else mute(on)
+
+    assert _run_app(None, script, NO_HW_MUTE) == set()
+    assert "mute-order" in _run_app(isr_skips_the_pga, script, NO_HW_MUTE)
+
+
+def test_a_firmware_going_quiet_out_of_order_on_ctrl_c_is_caught():
+    """Ctrl-C (an exception alike): `quiet` mutes the DAC, the PGA2311, then opens the
+    relay; the relay first is caught by the checker itself, not only end to end."""
+    def ctrl_c(b):
+        b.interrupt()
+        b.run_ms(100)
+
+    def relay_first(app):
+        seq = app.ctl.quiet_sequence()
+        app.ctl.quiet_sequence = lambda: tuple(reversed(seq))
+
+    assert _run_app(None, ctrl_c) == set()
+    assert "mute-order" in _run_app(relay_first, ctrl_c)

@@ -348,7 +348,7 @@ def test_without_a_terminal_make_sim_s_panel_is_the_scripted_timeline():
         p = subprocess.run([sys.executable, "-m", "headroom"] + list(args), cwd=REPO,
                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
         return p.returncode, p.stdout
-    assert out("panel", "--board", SE) == out("sim", "--board", SE)
+    assert out("panel", "--board", SE) == out("sim", "--check", "--board", SE)
     code, _ = out("panel", "--board", SE, "--save", "x.scn")
     assert code == 2
 
@@ -397,3 +397,29 @@ def test_the_button_pressed_again_before_the_first_hold_ended():
     s.finish()
     assert [x for x in s.lines if x.startswith("hold")] == ["hold 300", "hold 400"]
     assert replayed(SE, s.script()) == s.board.trace.text()
+
+
+def test_a_broken_rule_is_a_banner_at_once_that_stays():
+    async def go():
+        s = Session(SE, wall=Wall())
+        app = PanelApp(s, live=False)
+        async with app.run_test(size=(118, 46)) as pilot:
+            s.step_ms(PLAYING_MS)
+            await settle(app, pilot)
+            banner = app.query_one("#banner")
+            assert not banner.has_class("broken") and "SAFETY RULE BROKEN at" not in screen(app)
+            t = s.board.now_us()
+            s.board.sim.emit("crash", [("error", "RuntimeError: boom")])
+            await settle(app, pilot)
+            first = "SAFETY RULE BROKEN at %d.%03d s: crash: RuntimeError: boom" % (
+                t // 1000000, t // 1000 % 1000)
+            assert banner.has_class("broken") and first in screen(app)
+            # Time goes on, another rule breaks: the first stays at the top, counted.
+            s.step_ms(2000)
+            s.board.sim.emit("crash", [("error", "RuntimeError: again")])
+            s.step_ms(2000)
+            await settle(app, pilot)
+            text = screen(app)
+            assert first in text and "(2 rules broken in all; the latest below)" in text
+            assert "crash: RuntimeError: again" in text
+    run(go())

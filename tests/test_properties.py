@@ -98,10 +98,10 @@ class AmpMachine(RuleBasedStateMachine):
         self.b.power(True)
         if not ask:
             return
-        # The checker learns the headphone and SPL limit stored, and every change after
-        # (a long press confirming a raise among them) from the events. Asked once the
-        # firmware runs: what the port gets before (boot.py, imports: 0.6 s) is lost when
-        # main.py opens it, as on the board.
+        # The firmware's reports flow (status, every change as an event); the checker
+        # models the limits from the requests and the hands and takes nothing from them.
+        # Asked once the firmware runs: what the port gets before (boot.py, imports:
+        # 0.6 s) is lost when main.py opens it, as on the board.
         for _ in range(600):
             if self.b.sim.app is not None:
                 break

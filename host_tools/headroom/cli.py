@@ -61,6 +61,9 @@ def args_sim(p):
     p.add_argument("--trace", help="write the JSON Lines trace here")
     p.add_argument("--seed", type=int, default=1, help="seed for contact bounce (default 1)")
     p.add_argument("-v", "--verbose", action="store_true", help="show pins, SPI frames and PGA states")
+    p.add_argument("--check", action="store_true",
+                   help="check the safety rules on every trace record (exit 1 naming the rule "
+                        "and the time when one broke)")
 
 
 def do_sim(args):
@@ -77,7 +80,7 @@ def do_sim(args):
         raise CommandError("cannot write the trace to %s: %s" % (args.trace, e.strerror), BAD_INPUT)
     try:
         result = run_script(args.board, text, trace_sink=trace_file, timeline=sys.stdout,
-                            verbose=args.verbose, seed=args.seed)
+                            verbose=args.verbose, seed=args.seed, check=args.check)
     except ScenarioError as e:
         raise CommandError("%s: %s" % (script, e), BAD_INPUT)
     except world.SimFault as e:
@@ -89,9 +92,12 @@ def do_sim(args):
         say("line %d: %s: %s" % (line, text, why))
     if result.crashes:
         say("headroom sim: the firmware crashed: %s" % result.crashes[0])
-    print("%d steps, %d expectations failed, %d flash writes, %.3f s simulated" % (
-        result.steps, len(result.failures), result.flash_writes, result.t_us / 1e6))
-    return PROBLEM if result.failures or result.crashes else OK
+    for t, rule, msg in result.violations:
+        say("%.3f s: safety rule %s broken: %s" % (t / 1e6, rule, msg))
+    print("%d steps, %d expectations failed, %d flash writes, %.3f s simulated%s" % (
+        result.steps, len(result.failures), result.flash_writes, result.t_us / 1e6,
+        ", %d safety rules broken" % len(result.violations) if args.check else ""))
+    return PROBLEM if result.failures or result.crashes or result.violations else OK
 
 
 # ---- panel
@@ -125,8 +131,9 @@ def do_panel(args):
         if args.save or args.trace:
             raise CommandError("--save and --trace need a terminal (the panel is interactive); "
                                "headroom sim --trace writes a script's trace", BAD_INPUT)
+        # The safety rules are checked too, as the panel does live: exit 1 when one broke.
         return do_sim(argparse.Namespace(board=args.board, script=args.replay, trace=None,
-                                         seed=args.seed, verbose=False))
+                                         seed=args.seed, verbose=False, check=True))
     if not SPEEDS[0] <= args.speed <= SPEEDS[-1]:
         raise CommandError("--speed must be 1/16 to 64, got %g" % args.speed, BAD_INPUT)
     text = read_text(args.replay, "scenario") if args.replay else None

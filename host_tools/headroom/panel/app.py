@@ -27,6 +27,8 @@ class PanelApp(App):
     CSS = """
     Screen { layout: vertical; }
     #title { height: 1; background: $primary-background; }
+    #banner { display: none; height: auto; padding: 0 1; background: $error; color: $text; text-style: bold; }
+    #banner.broken { display: block; }
     .box { border: round $secondary; padding: 0 1; height: auto; }
     #top, #middle { height: auto; }
     #jack { width: 2fr; }
@@ -69,6 +71,7 @@ class PanelApp(App):
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
+        yield Static(id="banner")   # a broken safety rule: shown at once, stays until quit
         with Horizontal(id="top"):
             yield Static(id="jack", classes="box")
             yield Static(id="controls", classes="box")
@@ -109,6 +112,11 @@ class PanelApp(App):
         if self.message:
             sess.append("  " + self.message, style="yellow")
         self.query_one("#session", Static).update(sess)
+        banner = r.banner()
+        if banner is not None:
+            b = self.query_one("#banner", Static)
+            b.update(banner)
+            b.add_class("broken")
         lines = self.buslog.take()
         if lines:
             log = self.query_one("#log", RichLog)

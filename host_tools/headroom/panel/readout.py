@@ -215,6 +215,18 @@ class Readout:
         out.append("\n MCU     %s" % mcu)
         return out
 
+    def banner(self):
+        """The first safety rule broken, for the banner at the top (it stays until the
+        panel closes: a broken rule is never scrolled away), with how many in all; None
+        while every rule holds."""
+        v = self.s.checker.violations
+        if not v:
+            return None
+        t, rule, msg = v[0]
+        more = "  (%d rules broken in all; the latest below)" % len(v) if len(v) > 1 else ""
+        return Text("SAFETY RULE BROKEN at %d.%03d s: %s: %s%s" % (
+            t // 1000000, t // 1000 % 1000, rule, msg, more))
+
     def safety(self):
         s = self.s
         v = s.checker.violations

@@ -28,7 +28,7 @@ from collections import deque
 
 from ..sim import world
 from ..sim.invariants import Checker
-from ..sim.scenario import Runner, ScenarioError, Step, parse, parse_line
+from ..sim.scenario import Runner, ScenarioError, Step, check_board, parse, parse_line
 from ..sim.simboard import SimBoard
 from ..sim.trace import encode
 
@@ -172,6 +172,12 @@ class Session(Hands):
         steps = parse(replay) if replay is not None else None
         self.board_path = board_path
         self.board = b = SimBoard(board_path, seed=seed)
+        if steps is not None:
+            try:
+                check_board(steps, b.board)
+            except ScenarioError:
+                b.close()
+                raise
         self.runner = Runner(b)
         self.checker = Checker(b.board)
         b.trace.listeners.append(self.checker.live)

@@ -22,6 +22,14 @@ Rules (`RULES`):
   once the firmware has begun to go quiet (XSMT or MUTE driven low, or the mute relay's
   coil released), nothing drives XSMT or MUTE high or the coil on again: a pass the
   supply-fail IRQ interrupted cannot undo it;
+- `mute-order`: the stages go quiet in order - the DAC's XSMT low, then the PGA2311's
+  MUTE, then the mute relay's coil released - and open the other way round (relay,
+  PGA2311, the DAC last): XSMT goes high only while MUTE is released and the coil
+  driven, MUTE is released only while the coil is driven, MUTE is asserted only with
+  XSMT low, the coil is released only with XSMT low and MUTE asserted. This holds for
+  every path: a switch, a user's mute, an exception or Ctrl-C (`quiet`), the
+  supply-fail IRQ, boot.py. A pin the MCU does not drive counts as quiet (the board's
+  pull-downs);
 - `silent-off`: when the MCU stops for want of supply, the jack is silent, XSMT low,
   the PGA2311 muted and the mute relay's coil released (by the MCU, or by the board's
   hardware mute path: its `hardware_mute` records);
@@ -34,12 +42,18 @@ Rules (`RULES`):
   still passes counts; the DAC ending its own ramp does not, nor does a PGA2311 gain
   change while its zero-crossing detection is on (ZCEN high: the new gain, mute codes
   too, takes effect where the signal crosses zero, which is click-free by design);
-- `limit`: no channel at the jack above the volume limit in force: the board's, lowered
-  by a host's `set limit` the board said ok to (from 40 ms after its reply: a pass and the
-  PGA2311's zero-crossing time-out), raised again only by a long press held within 10 s
-  of the request the board refused for want of one; after a power-on, the limit of the
-  last settings write (`flash` records), or of the one before it (the board keeps two
-  copies) when a test damaged the newest (an `input` record `settings` with `lost`);
+- `limit`: no channel at the jack above the volume limit in force, modelled from the
+  inputs alone, never from the limit the firmware reports: the board's; a host's valid
+  `set limit` at or below it lowers it (from 40 ms after the reply: a pass and the
+  PGA2311's zero-crossing time-out) and drops any raise still waiting for its long
+  press (of the limit, or the defaults); a valid one above it is a raise that waits:
+  a long press (the button held `long_press_ms`) begun within 10 s of the request
+  confirms the latest request waiting (one at a time: a newer request replaces it),
+  and nothing else raises the limit; `set defaults` is the board's limit and 100 dB SPL,
+  at once when neither rises, else a raise that waits the same way. After a power-on,
+  the limits of the last settings write (`flash` records), or of the one before it (the
+  board keeps two copies) when a test damaged the newest (an `input` record `settings`
+  with `lost`); none written in the run: the board's limit, 100 dB SPL, no headphone;
 - `startup-cap`: after every boot no channel above `volume.startup_max_dbv` until the
   knob is turned up, or a host's `set volume`/`set defaults` asks for more;
 - `turn-rise`, `ramp-step`, `ramp-interval`: every rise at the jack is either the user's
@@ -56,17 +70,28 @@ Rules (`RULES`):
   XSMT low, the PGA2311's MUTE asserted, the mute relay's coil released and the jack
   silent, all before the hold-up time ends;
 - `save-while-failing`: no settings write while the supply is off;
-- `save-per-pause`: at most one settings write between two touches (an `input`, a
-  host's `set`, a power-on); a save that raises a limit writes both copies, back to
-  back (within PAIR_US), and counts once. A write that fails (a full flash) leaves no
-  `flash` record: its retries are not saves;
+- `save-per-pause`: at most one settings write per pause - the time from one touch (an
+  `input`: a turn, the button, a switch; a long press, when it fires; a host's `set`;
+  a power-on) to the next. A touch reaches the firmware some time after its record (a
+  turn: while its edges come, plus 40 ms, plus as long again as it lasted; the button
+  or a switch: the debounce plus REACH_US; a host's line: its reply), and a write
+  begun before then (its `flash` record comes at most SAVE_US after it began: the
+  flash's programs and an erase) stored the pause before: it counts for that pause,
+  when that pause had no write of its own. A save that raises a limit writes both
+  copies back to back (within PAIR_US: headroom_fw.settings loads the lower of the
+  two), and counts once. A write that fails (a full flash) leaves no `flash` record:
+  its retries are not saves;
 - `spl-limit`: with a headphone, the jack's level never gives more than the SPL limit:
   level + dB/V + 20*log10(Z / (Z + Zo)) <= limit, per channel, on the output the jack
-  plays. The headphone (its name, Z and dB/V) and the limit are what the firmware
-  reported on the serial port (replies and events; after a boot, nothing until it
-  reports again), so the rule checks the levels the chip models decoded against the
-  user's own figures. A tighter headphone or limit binds SPL_GRACE_US after it was
-  reported (the PGA2311 frame, its zero-crossing time-out); until then the looser holds;
+  plays. Both are modelled from the inputs, never from what the firmware reports: the
+  SPL limit as the volume limit is (`set spl_limit` 60..130 dB SPL: a lowering at once,
+  dropping a raise still waiting; a raise after a long press; `set defaults`: 100 dB
+  SPL), the headphone from the `set headphone` line the board accepted (the figures
+  inline, as the host tools send them; `none`; a profile by name from the board's own
+  file, which the trace does not hold: the figures its reply gives). So the rule checks
+  the levels the chip models decoded against the user's own figures. A tighter
+  headphone or limit binds SPL_GRACE_US after its reply (the PGA2311 frame, its
+  zero-crossing time-out); until then the looser holds;
 - `fault`, `crash`: the simulator found a part misused, the firmware raised.
 
 Counts for the reliability table: `checks` (records checked), `cap_checks` (jack
@@ -78,7 +103,7 @@ import json
 import math
 
 RULES = ("relay-under-mute", "settle", "relay-settle", "ramp-interval", "silent-off", "undone",
-         "click", "spl-limit",
+         "mute-order", "click", "spl-limit",
          "limit", "startup-cap", "turn-rise", "ramp-step", "balance", "off-sequence",
          "save-while-failing", "save-per-pause", "fault", "crash")
 
@@ -98,6 +123,14 @@ PAIR_US = 1000000       # a save that raises a limit writes both copies, back to
 CLICK_CDB = 300         # a fall of more than 3 dB in an instant...
 AUDIBLE_CDB = -12000    # ...of a signal above -120 dBV at the jack
 RAMP_SAMPLES = 104      # the DAC's soft mute: 104 one-dB steps
+SPL_DEFAULT_CDB = 10000  # the firmware's default SPL limit, 100 dB SPL (`set defaults` too)
+SPL_RANGE_CDB = (6000, 13000)   # `set spl_limit`: 60..130 dB SPL
+# A save's flash record can come this long after the save began: the file's programs and
+# a block's erase (400 ms at most, the W25Q16JV's datasheet), with margin.
+SAVE_US = 500000
+OPEN = 1 << 62          # a host's line touches until its reply
+# A switch or the button reaches the firmware within its debounce plus this (bounce, a pass).
+REACH_US = 200000
 
 
 def _level(v):
@@ -112,6 +145,19 @@ def _level(v):
 def _cmd_hdb(tok):
     """A `set` command's dB argument (already accepted by the board) -> cdB."""
     return int(round(float(tok) * 100))
+
+
+def _grid_cdb(tok, lo, hi):
+    """A `set` command's dB argument -> cdB if the protocol takes it (a plain decimal on
+    the 0.5 dB grid within lo..hi cdB), else None."""
+    body = tok[1:] if tok[:1] in "+-" else tok
+    whole, dot, frac = body.partition(".")
+    if not (whole.isascii() and whole.isdigit() and len(whole) <= 3) or \
+            (dot and not (frac.isascii() and frac.isdigit() and len(frac) <= 2)):
+        return None
+    v = int(whole) * 100 + int((frac + "00")[:2])
+    v = -v if tok[:1] == "-" else v
+    return v if v % 50 == 0 and lo <= v <= hi else None
 
 
 class Checker:
@@ -141,19 +187,24 @@ class Checker:
         self.budget = 0           # cdB the turns in progress may still raise the level by
         self.early = False        # a ramp step came early within a turn (allowed once)
         self.last_rise = None
-        # The volume limit, from what the host asked and the board answered.
-        self.limit = b.limit_hdb * 50      # the controller's, as of the last reply
+        # The limits, from what the host asked and the user's hands did: never from what
+        # the firmware says its limits are.
+        self.limit = b.limit_hdb * 50      # the standing volume limit
         self.enforced = self.limit         # what the jack is held to now
-        self.saved = []                    # the limit in each settings copy, oldest first
+        self.spl = SPL_DEFAULT_CDB         # the standing SPL limit
+        self.hp_off = None                 # the headphone's SPL offsets per output (None: none)
+        self.saved = []                    # (limit, SPL limit, offsets) per copy, oldest first
         self.deadlines = []                # [(t_us, what, arg)], processed in time order
-        self.raise_req = None              # (limit cdB, until t_us, with defaults)
-        self.raise_at = None               # (t_us, limit cdB, with defaults): a long press
+        self.pending = None                # a raise asked for: (what, cdB, until t_us)
+        self.press = None                  # the button held: (closed at, its long press at)
         self.cap = None                    # the start-up cap in force (cdB), None: lifted
         self._cap_near = False
         self.supply = True
         self.off_at = None                 # the last supply-off edge, until the jack is silent
-        self.saves_since_touch = 0
-        self.last_save = None              # (t_us, file) of a save's first settings write
+        self.pause_saves = 0               # settings writes since the last touch
+        self.carry_until = -1              # ...a write till then is the pause before's
+        self.last_save = None              # (t_us, file)
+        self.pair_open = False             # the last write may be followed by its pair
         self.serial_buf = ""
         self.commands = []                 # lines the host sent, waiting for their reply
         self.expect = None                 # (due t_us, volume hdB, balance hdB, silent)
@@ -230,12 +281,11 @@ class Checker:
                 self.commands = []
             else:
                 self._serial_out(t, f["line"])
-                self._serial_spl(t, f["line"])
         elif kind == "flash":
             self._flash(t, f["file"])
         elif kind == "boot":
             self._boot(t)
-            self._spl_state(t, None, None)   # unknown until the firmware reports it
+            self._spl_state(t, self.hp_off, self.spl)
         elif kind == "hardware_mute":
             self.gated = None if f["stage"] == "released" else f["stage"]
         elif kind == "reset":
@@ -250,12 +300,10 @@ class Checker:
 
     def _due(self, t):
         """What fell due before t, checked on the state as it was then."""
-        if self.raise_at is not None and t >= self.raise_at[0]:
-            _, lim, defaults = self.raise_at
-            self.raise_at = self.raise_req = None
-            self.limit = self.enforced = max(self.limit, lim)
-            if defaults and self.cap is not None:
-                self.cap = max(self.cap, self.b.default_hdb * 50)
+        p = self.press
+        if p is not None and p[1] is not None and t >= p[1]:
+            self.press = (p[0], None)   # held on: that was its one long press
+            self._long_press(p[1], p[0])
         if self.expect is not None and t >= self.expect[0]:
             self._check_balance(self.expect)
             self.expect = None
@@ -273,7 +321,7 @@ class Checker:
 
     def _power(self, t, on):
         self.supply = on
-        self._touch()
+        self._touch(t, t)
         self.expect = None
         if on:
             self.power_on_us = t
@@ -286,10 +334,13 @@ class Checker:
             self.off_at = t
 
     def _boot(self, t):
-        """The MCU starts the firmware: the saved settings, capped."""
-        self.limit = self.enforced = self.saved[-1] if self.saved else self.b.limit_hdb * 50
+        """The MCU starts the firmware: the saved settings (the newest copy; none written
+        in this run: the board's defaults, no headphone), capped."""
+        s = self.saved[-1] if self.saved else (self.b.limit_hdb * 50, SPL_DEFAULT_CDB, None)
+        self.limit = self.enforced = s[0]
+        self.spl, self.hp_off = s[1], s[2]
         self.deadlines = [d for d in self.deadlines if d[1] != "limit"]
-        self.raise_req = self.raise_at = None
+        self.pending = self.press = None
         self.cap = self.b.startup_max_hdb * 50
         self._cap_near = False
         self.serial_buf = ""
@@ -302,17 +353,20 @@ class Checker:
         self.serial_buf = ""
         self.commands = []
         self.expect = None
-        self.raise_req = self.raise_at = None
+        self.pending = self.press = None
         self.cap = self.b.startup_max_hdb * 50
         self._cap_near = False
 
-    def _touch(self):
-        self.saves_since_touch = 0
-        self.last_save = None
+    def _touch(self, t, reach):
+        """Something touched at t starts a new pause; until `reach` (OPEN: its reply) the
+        firmware may not have seen it yet, so a save then is the pause before's - if
+        that one had none of its own."""
+        self.carry_until = reach if self.pause_saves == 0 else -1
+        self.pause_saves = 0
+        self.pair_open = False
 
     def _input(self, t, f):
         what = f["what"]
-        self._touch()
         self.expect = None
         if what == "turn":
             if t > self.turn_until:
@@ -322,20 +376,52 @@ class Checker:
             self.budget += abs(f["detents"]) * MAX_STEPS_PER_DETENT * 50
             if f["detents"] > 0:
                 self.cap = None  # the user turns it up: the start-up cap is done
+            self._touch(t, self.turn_until)
         elif what == "button":
-            if f["closed"]:
-                r = self.raise_req
-                if r is not None and t <= r[1]:
-                    self.raise_at = (t + self.b.long_press_ms * 1000, r[0], r[2])
-            else:
-                if self.raise_at is not None:
-                    self.raise_at = None  # let go before it was a long press
-                elif self.raise_req is not None and t > self.raise_req[1]:
-                    self.raise_req = None
+            self._touch(t, t + self.b.debounce_ms * 1000 + REACH_US)
+            # Held long enough, a long press (once); let go before, none.
+            self.press = (t, t + self.b.long_press_ms * 1000) if f["closed"] else None
         elif what == "settings":
             # A test damaged the newest `lost` settings copies (as bad flash would).
             n = f["lost"]
             self.saved = self.saved[:max(0, len(self.saved) - n)]
+            self._touch(t, t)
+        else:   # a switch
+            self._touch(t, t + self.b.debounce_ms * 1000 + REACH_US)
+
+    def _long_press(self, t, closed):
+        """A long press (the button held since `closed`) at t: it confirms the raise
+        waiting, if the button closed within 10 s of its request."""
+        self._touch(t, t + REACH_US)
+        q = self.pending
+        self.pending = None
+        if q is None or closed > q[2]:
+            return
+        what, v, _ = q
+        if what == "limit":
+            self.limit = self.enforced = max(self.limit, v)
+        elif what == "spl":
+            self.spl = max(self.spl, v)
+            self._spl_state(t, self.hp_off, self.spl)
+        else:
+            self._defaults(t)
+
+    def _ask(self, t, what, v):
+        """A raise, asked for: the latest request is the one a long press confirms."""
+        self.pending = (what, v, t + CONFIRM_US)
+
+    def _drop(self, what):
+        """A lowering: no raise of the same limit (or the defaults) is left to confirm."""
+        if self.pending is not None and self.pending[0] in (what, "defaults"):
+            self.pending = None
+
+    def _defaults(self, t):
+        b = self.b
+        self.limit = self.enforced = b.limit_hdb * 50
+        self.spl = SPL_DEFAULT_CDB
+        self._spl_state(t, self.hp_off, self.spl)
+        if self.cap is not None:
+            self.cap = max(self.cap, b.default_hdb * 50)
 
     def _serial_in(self, t, data):
         buf = self.serial_buf + data
@@ -348,7 +434,7 @@ class Checker:
             if line:
                 self.commands.append(line)
                 if line.split()[:1] == ["set"]:
-                    self._touch()
+                    self._touch(t, OPEN)
                     self.expect = None
         self.serial_buf = buf
 
@@ -356,24 +442,43 @@ class Checker:
         if line.startswith('{"event"') or not self.commands:
             return
         cmd = self.commands.pop(0).split()
+        if cmd[:1] == ["set"] and self.carry_until == OPEN:
+            self.carry_until = t   # the firmware has seen it
         try:
             r = json.loads(line)
         except ValueError:
             return
+        if not isinstance(r, dict):
+            return
         ok = r.get("ok") is True
+        b = self.b
+        # The limits from the request alone: a valid lowering stands at once (and drops a
+        # raise of the same limit still waiting), a valid raise waits for a long press,
+        # whatever the firmware answers.
         if cmd[:2] == ["set", "limit"] and len(cmd) == 3:
-            if ok:
-                new = _cmd_hdb(cmd[2])
-                self.limit = min(self.limit, new)
-                self._deadline(t + LIMIT_SLACK_US, "limit", new)
-            elif "long press" in r.get("error", ""):
-                self.raise_req = (_cmd_hdb(cmd[2]), t + CONFIRM_US, False)
+            v = _grid_cdb(cmd[2], b.min_hdb * 50, b.limit_hdb * 50)
+            if v is not None and v <= self.limit:
+                self._drop("limit")
+                self.limit = v
+                self._deadline(t + LIMIT_SLACK_US, "limit", v)
+            elif v is not None:
+                self._ask(t, "limit", v)
+        elif cmd[:2] == ["set", "spl_limit"] and len(cmd) == 3:
+            v = _grid_cdb(cmd[2], SPL_RANGE_CDB[0], SPL_RANGE_CDB[1])
+            if v is not None and v <= self.spl:
+                self._drop("spl")
+                self.spl = v
+                self._spl_state(t, self.hp_off, v)
+            elif v is not None:
+                self._ask(t, "spl", v)
         elif cmd == ["set", "defaults"]:
-            if ok:
-                if self.cap is not None:
-                    self.cap = max(self.cap, self.b.default_hdb * 50)
-            elif "long press" in r.get("error", ""):
-                self.raise_req = (self.b.limit_hdb * 50, t + CONFIRM_US, True)
+            if b.limit_hdb * 50 > self.limit or SPL_DEFAULT_CDB > self.spl:
+                self._ask(t, "defaults", None)
+            elif ok:
+                self._defaults(t)
+        elif cmd[:2] == ["set", "headphone"] and ok:
+            self.hp_off = self._hp_offsets(cmd[2:], r)
+            self._spl_state(t, self.hp_off, self.spl)
         elif cmd[:2] == ["set", "volume"] and len(cmd) == 3 and ok:
             if self.cap is not None:
                 self.cap = max(self.cap, _cmd_hdb(cmd[2]))
@@ -393,23 +498,61 @@ class Checker:
             return
         if not self.supply:
             self._bad(t, "save-while-failing", "%s was written while the supply was off" % name)
-        # One save, two writes: a save that raises a limit writes its copy, then the other
-        # (headroom_fw.settings: the loader takes the lower of the two). The second write,
-        # to the other file right after the first, is the same save.
+        # One save, two writes: a save that raises a limit writes its copy, then the other.
+        # The second write, to the other file right after the first, is the same save.
         last = self.last_save
-        if last is not None and last[1] != name and t - last[0] <= PAIR_US:
-            self.last_save = None
-            self.saved = (self.saved + [self.limit])[-COPIES:]
+        if self.pair_open and last is not None and last[1] != name and t - last[0] <= PAIR_US:
+            self.pair_open = False
+            self.saved = (self.saved + [(self.limit, self.spl, self.hp_off)])[-COPIES:]
             return
+        self.pair_open = True
+        if self.carry_until >= 0 and t <= self.carry_until + SAVE_US:
+            self.carry_until = -1   # begun before the touch reached the firmware
+        else:
+            self.carry_until = -1
+            self.pause_saves += 1
+            if self.pause_saves > 1:
+                self._bad(t, "save-per-pause", "the settings were saved again (%s; %s at "
+                          "%.1f ms) with nothing touched since: one save per pause" % (
+                              name, self.last_save[1], self.last_save[0] / 1000))
         self.last_save = (t, name)
-        self.saves_since_touch += 1
-        if self.saves_since_touch > 1:
-            self._bad(t, "save-per-pause", "%s was written %d times with nothing touched "
-                      "between" % (name, self.saves_since_touch))
-        self.saved = (self.saved + [self.limit])[-COPIES:]
+        self.saved = (self.saved + [(self.limit, self.spl, self.hp_off)])[-COPIES:]
+
+    def _mute_order(self, t, n, level):
+        """Muting goes the DAC (XSMT low), the PGA2311 (MUTE low), the mute relay (its coil
+        released); un-muting the other way round. So a stage opens only while every stage
+        after it towards the jack is open, and closes only while every stage before it is
+        closed. A pin not driven (None) is quiet: the board's pull-downs hold XSMT and MUTE
+        low and the coil off."""
+        b = self.b
+        xsmt = b.dac_xsmt if b.dac is not None else None
+        dac_open = xsmt is not None and self.pins.get(xsmt) == 1
+        pga_open = self.pins.get(b.pga_mute) == 1
+        relay_on = self.pins.get(self.mute_pin) == self.mute_on
+        why = []
+        if n == xsmt and level == 1:
+            what, order = "the DAC's XSMT went high", "up"
+            why = [w for w, bad in (("the PGA2311's MUTE was asserted", not pga_open),
+                                    ("the mute relay was open", not relay_on)) if bad]
+        elif n == b.pga_mute and level == 1:
+            what, order = "the PGA2311's MUTE was released", "up"
+            why = ["the mute relay was open"] if not relay_on else []
+        elif n == b.pga_mute and level == 0:
+            what, order = "the PGA2311's MUTE was asserted", "down"
+            why = ["the DAC's XSMT was high"] if dac_open else []
+        elif n == self.mute_pin and level is not None and level != self.mute_on:
+            what, order = "the mute relay opened", "down"
+            why = [w for w, bad in (("the DAC's XSMT was high", dac_open),
+                                    ("the PGA2311's MUTE was not asserted", pga_open)) if bad]
+        if why:
+            self._bad(t, "mute-order", "%s while %s: %s" % (
+                what, " and ".join(why), "un-muting opens the relay, the PGA2311, then the DAC"
+                if order == "up" else "muting goes the DAC, the PGA2311, then the relay"))
 
     def _pin(self, t, n, level):
         old = self.pins.get(n)
+        if old != level:
+            self._mute_order(t, n, level)
         self.pins[n] = level
         if self.failing and old != level:
             relay = n == self.mute_pin
@@ -610,26 +753,30 @@ class Checker:
                 return
 
     # ---- the SPL limit
-    def _serial_spl(self, t, line):
-        if '"headphone"' not in line and '"spl_limit"' not in line:
-            return
-        try:
-            r = json.loads(line)
-        except ValueError:
-            return
-        if not isinstance(r, dict) or r.get("ok") is False:
-            return
-        _, off, limit = self.spl_states[-1]
-        if "headphone" in r:
-            hp = r["headphone"]
-            off = None
-            if isinstance(hp, dict) and None not in self.zo[:len(self.b.outputs)]:
-                off = tuple(None if zo is None else
-                            hp["db_v"] * 100 + 2000 * math.log10(hp["ohm"] / (hp["ohm"] + zo))
-                            for zo in self.zo)
-        if "spl_limit" in r:
-            limit = r["spl_limit"] * 100
-        self._spl_state(t, off, limit)
+    def _hp_offsets(self, args, r):
+        """The headphone a `set headphone` the board accepted chose: SPL offsets per output
+        (cdB), None for none. Inline figures (what the host tools send) from the line
+        itself; a profile by name from the board's own file, which the trace does not
+        hold: its figures from the reply."""
+        if args == ["none"]:
+            return None
+        ohm = db_v = None
+        if len(args) >= 4 and args[2] in ("dB/mW", "dB/V"):
+            try:
+                ohm, sens = float(args[0]), float(args[1])
+            except ValueError:
+                pass
+            else:
+                db_v = sens if args[2] == "dB/V" else sens + 10 * math.log10(1000.0 / ohm)
+        if db_v is None:
+            hp = r.get("headphone")
+            if not isinstance(hp, dict):
+                return None
+            ohm, db_v = hp["ohm"], hp["db_v"]
+        if None in self.zo[:len(self.b.outputs)]:
+            return None
+        return tuple(None if zo is None else db_v * 100 + 2000 * math.log10(ohm / (ohm + zo))
+                     for zo in self.zo)
 
     def _spl_state(self, t, off, limit):
         if (off, limit) != self.spl_states[-1][1:]:

@@ -20,7 +20,8 @@
                                         (ENOSPC) / a failing chip (EIO) / works again
 
 `parse` checks the whole script first: any bad line raises ScenarioError with
-its line number, and nothing runs.
+its line number, and nothing runs; `check_board` then checks each line against the
+board's parts (a switch, a relay, the DAC's I2C, a supply monitor it lacks) the same way.
 """
 
 PRESS_MS = 150
@@ -166,6 +167,39 @@ def parse(text):
         if s is not None:
             steps.append(s)
     return steps
+
+
+def check_board(steps, board):
+    """Parsed steps against what the board has (a validated headroom_fw.board.Board): a
+    line for a part it lacks (a switch, a relay, a three-position lever, the PCM5122's
+    I2C, a supply monitor) raises ScenarioError with its line, before anything runs."""
+    for s in steps:
+        why = _lacks(s, board)
+        if why is not None:
+            raise ScenarioError("line %d: %s: %s" % (s.line, s.text, why))
+
+
+def _lacks(s, b):
+    """Why board `b` cannot do step `s`, or None."""
+    if s.op == "switch":
+        which, pos = s.args[0], s.args[1]
+        if which == "gain":
+            if not b.gain_switch_pins:
+                return "this board has no gain switch"
+            if pos == "auto" and len(b.gain_switch_pins) != 2:
+                return "this board's gain switch has two positions (auto needs three)"
+        elif b.output_switch is None:
+            return "this board has no output switch"
+    elif s.op == "expect_relay":
+        if (b.gain_relay if s.args[0] == "gain" else b.output_relay) is None:
+            return "this board has no %s relay" % s.args[0]
+    elif s.op == "fault":
+        what = s.args[0]
+        if what in ("dac", "i2c") and b.dac != "pcm5122":
+            return "this board's DAC (%s) has no I2C bus" % (b.dac or "none")
+        if what == "sense" and b.power_sense is None:
+            return "this board has no supply monitor"
+    return None
 
 
 class Runner:
