@@ -18,8 +18,15 @@ level at the jack, the replies - never on firmware variables:
 
 Seeing them fail: `HEADROOM_UNDO=NAME pytest tests/test_pinned_fixes.py` undoes one fix
 (NAME: a key of UNDO below) in the firmware each board boots, by patching the freshly
-imported modules; that fix's test then fails and the others pass. Without the variable
-nothing is patched.
+imported modules; that fix's test then fails (the `checked` boards' trace checker may
+add errors of its own). Without the variable nothing is patched. All eight in turn:
+
+    for u in limit spl_limit balance_walk mute_same_pass long_line chain_order \
+             dac_opens_last isr_mutes_pga; do
+        HEADROOM_UNDO=$u .venv/bin/python -m pytest -q tests/test_pinned_fixes.py; done
+
+The patches reach into the firmware's internals (the fixes' own functions): when those
+are rewritten, so must the patch be; the tests themselves assert only behaviour.
 """
 import json
 import os
