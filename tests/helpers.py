@@ -58,6 +58,25 @@ def three_position(d, high_pin=9, pga_max_vrms=2.5):
 THREE_POS = board_variant(SE, three_position)
 
 
+def zcen_low(d):
+    """ZCEN tied low on the board: the PGA2311 changes gains (and mutes) at once, no zero
+    crossing waited for, so a DAC soft mute that starts late is heard as a click."""
+    d["name"] = d["name"] + "-zcen-low"
+    d["pga2311"]["zcen"] = "low"
+
+
+def chip_per_side(d):
+    """pico-balanced with one PGA2311 per side (left hot and cold legs on the chip nearest
+    the MCU, right on the far one): the two chips carry different codes whenever the
+    balance is off centre, so the chain's word order shows at the jack."""
+    d["name"] = d["name"] + "-chip-per-side"
+    d["pga2311"]["chips"] = [["L", "L-"], ["R", "R-"]]
+
+
+ZCEN_LOW = board_variant(SE, zcen_low)
+CHIP_PER_SIDE = board_variant(BALANCED, chip_per_side)
+
+
 def ask(b, line, ms=100):
     """Send a protocol line to a simulated board, run it `ms`, return the reply (a dict)."""
     import json
