@@ -528,9 +528,23 @@ COMMANDS = {
 }
 
 
+class _ArgError(CommandError):
+    """Bad arguments: the message names the (sub)command itself."""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # exit code 2 for bad arguments, without argparse's own exit
-        raise CommandError("%s: %s" % (self.prog, message), BAD_INPUT)
+        raise _ArgError("%s: %s" % (self.prog, message), BAD_INPUT)
+
+
+class _ValueParser(_Parser):
+    """`set`'s: a value that starts with "-" is a value when it looks like a number
+    (-20, -0.5, -inf, -nan), not an option (argparse takes only -20 and -0.5)."""
+
+    def __init__(self, *a, **kw):
+        _Parser.__init__(self, *a, **kw)
+        import re
+        self._negative_number_matcher = re.compile(r"^-(\d|\.\d|inf|nan)", re.IGNORECASE)
 
 
 def build_parser():
@@ -538,6 +552,7 @@ def build_parser():
                 "Exit codes: 0 ok, 1 problem or refused, 2 bad input, 3 no board to talk to.")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
     for name, (fn, add_args, text) in COMMANDS.items():
+        sub._parser_class = _ValueParser if name == "set" else _Parser
         s = sub.add_parser(name, help=text, description=text)
         add_args(s)
         s.set_defaults(fn=fn)
@@ -566,18 +581,45 @@ def main(argv=None):
         args = build_parser().parse_args(argv)
         prog = "headroom " + args.cmd
         return args.fn(args)
+    except _ArgError as e:
+        print(e, file=sys.stderr)
+        return e.code
     except CommandError as e:
         print("%s: %s" % (prog, e), file=sys.stderr)
         return e.code
     except KeyboardInterrupt:
         print("%s: interrupted" % prog, file=sys.stderr)
         return PROBLEM
-    except OSError as e:  # pyserial's SerialException too: a port that went away mid-way
-        print("%s: the board's port failed (%s): it may be resetting; try again" % (prog, e),
-              file=sys.stderr)
-        return NO_BOARD
     except BrokenPipeError:
+        # Whoever read our output stopped (`headroom monitor | head -1`): done. Nothing
+        # more may go to that pipe, not even Python's flush at exit.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
         return OK
+    except OSError as e:
+        if _port_failure(e):  # a port that went away mid-way
+            print("%s: the board's port failed (%s): it may be resetting; try again" % (prog, e),
+                  file=sys.stderr)
+            return NO_BOARD
+        # Anything else is this computer's, not the board's: said as it is.
+        what = "%s: %s" % (e.filename, e.strerror) if e.filename else (e.strerror or str(e))
+        print("%s: %s" % (prog, what), file=sys.stderr)
+        return PROBLEM
+
+
+def _port_failure(e):
+    """True for an error of the board's port: pyserial's SerialException (which is an
+    OSError), or the errors of a device that went away."""
+    import errno
+    try:
+        from serial import SerialException
+    except ImportError:
+        SerialException = ()
+    if isinstance(e, SerialException):
+        return True
+    return e.filename is None and e.errno in (errno.EIO, errno.ENXIO, errno.ENODEV)
 
 
 if __name__ == "__main__":

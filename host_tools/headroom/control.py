@@ -17,7 +17,7 @@ import tempfile
 import time
 
 from .errors import NO_BOARD, CommandError
-from .linesock import LineServer
+from .linesock import MAX_LINE, LineServer
 from .port import WAIT_S, PortBusy, open_serial
 
 REPLY_S = 5.0   # a running firmware answers within a pass; a booting one within a few seconds
@@ -230,7 +230,8 @@ class Relay:
     def __init__(self, path, send):
         self.send = send
         self.waiting = []    # clients whose request went to the board, oldest first
-        self.server = LineServer(path, self._line)
+        self.server = LineServer(path, self._line, too_long=json.dumps(
+            {"relay_error": "a request line longer than %d bytes" % MAX_LINE}))
 
     def _line(self, client, text):
         if text.split()[:1] == ["monitor"]:
