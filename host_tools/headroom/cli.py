@@ -431,15 +431,22 @@ def args_flash(p):
     p.add_argument("--port", help="serial port (default: the one Pico attached)")
     p.add_argument("--firmware", default=FIRMWARE_DIR,
                    help="the firmware folder to install (default: this repository's firmware/)")
+    p.add_argument("--wait-s", type=float, default=None, metavar="S",
+                   help="after the reset, how long the board may show no sign of life (its "
+                        "port back, a byte sent) before flash stops waiting for the new "
+                        "firmware (default 60; the wait goes on while the board makes progress)")
 
 
 def do_flash(args):
-    from .flash import flash
+    from .flash import BOOT_S, flash
     from .port import find_port
+    if args.wait_s is not None and not 1 <= args.wait_s <= 3600:
+        raise CommandError("--wait-s must be 1 to 3600 seconds, got %g" % args.wait_s, BAD_INPUT)
     load_board(args.board)
     if not os.path.isfile(os.path.join(args.firmware, "main.py")):
         raise CommandError("%s has no main.py: not a firmware folder" % args.firmware, BAD_INPUT)
-    flash(args.board, args.port or find_port(), say=say, firmware=args.firmware)
+    flash(args.board, args.port or find_port(), say=say, firmware=args.firmware,
+          wait_s=BOOT_S if args.wait_s is None else args.wait_s)
     return OK
 
 
