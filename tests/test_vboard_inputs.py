@@ -11,6 +11,7 @@ import json
 import os
 import select
 import subprocess
+import sys
 import time
 
 import pytest
@@ -297,3 +298,44 @@ def test_an_input_cut_short_by_a_power_cycle_is_answered_so(board):
     assert playing(board)["phase"] == "playing"   # and the board is back, taking inputs
     rc, out, err = send(board, "press", "press")
     assert rc == 0, err
+
+
+def test_any_line_gets_a_short_error_and_the_board_lives_on(board):
+    """A number past int()'s 4300 digits, on the control socket and with --send, and a
+    10 MB token: a short error each, no traceback, and the same board answers after."""
+    huge = "turn +" + "9" * 5000
+    answer = board.control(huge)
+    assert answer.startswith("error: detents ") and len(answer) < 300, answer[:400]
+    answer = board.control("boil " + "x" * 10_000_000)
+    assert answer.startswith("error: ") and len(answer) < 400, answer[:500]
+    rc, out, err = send(board, huge)
+    assert rc == 2 and out == "" and len(err) < 400, (rc, err[:500])
+    no_traceback(err)
+    assert board.proc.poll() is None, board.stop()
+    assert board.control("turn +0") == "ok"     # the board takes inputs still
+
+
+def test_the_levers_stay_where_they_are_across_a_power_cycle(board):
+    """A switch is a lever: `power cycle` does not move it, and the firmware finds it
+    where it was at power-on (as in `headroom sim`)."""
+    before = playing(board)["gain"]
+    other = "high" if before == "low" else "low"
+    try:
+        rc, out, err = send(board, "switch gain " + other)
+        assert rc == 0, err
+        assert vstatus(board, until=lambda s: s["gain"] == other)["gain"] == other
+        rc, out, err = send(board, "power cycle")
+        assert rc == 0, err
+        s = playing(board)
+        assert s["gain"] == other, s
+    finally:
+        send(board, "switch gain " + before)
+
+
+def test_a_second_virtual_board_on_the_same_port_is_refused(board, tmp_path):
+    """The first board keeps its port and its control socket (as it keeps its image)."""
+    p = subprocess.run([sys.executable, "-m", "headroom.vboard", "--image",
+                        str(tmp_path / "other.img"), "--port", board.path],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "port of another virtual board" in p.stderr, p.stderr
+    assert os.path.islink(board.path) and board.control("turn +0") == "ok"

@@ -500,18 +500,23 @@ def _send_inputs(args):
         try:
             steps.append((line, parse(line, None)))
         except InputError as e:
-            raise CommandError("%r: %s" % (line, e), BAD_INPUT)
+            raise CommandError("%s: %s" % (_quote(line), e), BAD_INPUT)
     client = ControlClient(control_path(args.port, args.control))
     try:
         for line, step in steps:
             answer = client.ask(line, 30 + 2 * duration_us(step) / 1e6)
             if answer != "ok":
-                raise CommandError("%s: %s" % (line, answer[7:] if answer.startswith("error: ")
-                                                  else answer), PROBLEM)
+                raise CommandError("%s: %s" % (_quote(line), answer[7:] if answer.startswith(
+                    "error: ") else answer), PROBLEM)
             print("%s: done" % line, flush=True)
     finally:
         client.close()
     return OK
+
+
+def _quote(line, n=60):
+    """A line as an error quotes it: cut to a readable length (a line can be megabytes)."""
+    return repr(line) if len(line) <= n else "%r... (%d characters)" % (line[:n], len(line))
 
 
 # name: (handler, argument factory, help)
