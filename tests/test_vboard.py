@@ -522,6 +522,7 @@ def test_a_killed_virtual_board_takes_its_vm_with_it(tmp_path):
     """SIGKILL of the supervisor (nothing of it runs any more): the kernel ends the
     MicroPython VM too (PR_SET_PDEATHSIG), no orphan left running."""
     b = VBoard(tmp_path / "flash.img", args=["--lenient-watchdog"])
+    leftovers = []
     try:
         b.wait_port()
         # The VM busy running code (as the firmware keeps it), not reading its input:
@@ -530,6 +531,9 @@ def test_a_killed_virtual_board_takes_its_vm_with_it(tmp_path):
         with open("/proc/%d/task/%d/children" % (b.proc.pid, b.proc.pid)) as f:
             vms = [int(x) for x in f.read().split()]
         assert vms, "no VM under the supervisor"
+        with open("/proc/%d/cmdline" % vms[0], "rb") as f:
+            state = [a[6:].decode() for a in f.read().split(b"\0") if a.startswith(b"state=")]
+        leftovers = [os.path.dirname(b.path)] + [os.path.dirname(x) for x in state]
         b.proc.kill()
         b.proc.wait()
         end = time.monotonic() + 10
@@ -543,3 +547,7 @@ def test_a_killed_virtual_board_takes_its_vm_with_it(tmp_path):
         assert not alive, "the VM outlived its supervisor"
     finally:
         b.stop()
+        import shutil
+        for d in leftovers:   # a SIGKILLed board cannot remove its temporary folders
+            if os.path.basename(d).startswith("headroom-vboard-"):
+                shutil.rmtree(d, ignore_errors=True)
