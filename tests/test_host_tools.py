@@ -126,3 +126,21 @@ def test_a_line_socket_refuses_an_overlong_line_and_goes_on(tmp_path):
     server.close()
     assert got == ["press"]
     assert answers == b"error: a line longer than %d bytes\nok\n" % MAX_LINE
+
+
+def test_the_attached_panel_logs_a_state_once_however_many_phases_read_the_same():
+    from headroom.panel.attached_app import board_changes
+    base = {"volume": -30.0, "balance": 0.0, "gain": "high", "output": "se", "limit": 6.0}
+    phases = ["playing", "muting", "switching", "releasing", "unmuting", "dac-muting", "playing"]
+    lines, last = board_changes([(i, dict(base, phase=p)) for i, p in enumerate(phases)], None)
+    assert [x[1].split(" · ")[-1] for x in lines] == ["playing", "switching (muted)", "playing"]
+    more, _ = board_changes([(9, dict(base, phase="playing"))], last)
+    assert more == []
+
+
+@pytest.mark.parametrize("speed", ["0", "100", "nan"])
+def test_panel_refuses_a_bad_speed_without_a_terminal_too(speed, capsys):
+    """In a terminal --speed 0 is refused; without one (a pipe, CI) it was silently
+    ignored. The same arguments get the same answer either way."""
+    assert cli.main(["panel", "--speed", speed]) == BAD_INPUT
+    assert "--speed must be 1/16 to 64" in capsys.readouterr().err

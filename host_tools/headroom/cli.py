@@ -119,6 +119,9 @@ def do_panel(args):
 
     if args.attach or args.control:
         return _attach(args)
+    # Checked with or without a terminal: the same arguments are refused the same way.
+    if not SPEEDS[0] <= args.speed <= SPEEDS[-1]:
+        raise CommandError("--speed must be 1/16 to 64, got %g" % args.speed, BAD_INPUT)
     load_board(args.board)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         # No terminal (CI, a pipe): the scripted timeline, exactly as `headroom sim` gives it.
@@ -127,8 +130,6 @@ def do_panel(args):
                                "headroom sim --trace writes a script's trace", BAD_INPUT)
         return do_sim(argparse.Namespace(board=args.board, script=args.replay, trace=None,
                                          seed=args.seed, verbose=False))
-    if not SPEEDS[0] <= args.speed <= SPEEDS[-1]:
-        raise CommandError("--speed must be 1/16 to 64, got %g" % args.speed, BAD_INPUT)
     text = read_text(args.replay, "scenario") if args.replay else None
     for path in (args.save, args.trace):
         folder = os.path.dirname(os.path.abspath(path)) if path else None
