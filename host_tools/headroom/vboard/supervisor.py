@@ -299,6 +299,11 @@ class VM:
         self.proc.wait()
 
     def close(self):
+        """Idempotent: the supervisor's way out closes the VM again, whatever closed it
+        before (a file descriptor closed twice could be another's by then)."""
+        if getattr(self, "closed", False):
+            return
+        self.closed = True
         self.kill()
         for f in (self.proc.stdin, self.proc.stdout):
             try:
