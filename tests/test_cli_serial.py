@@ -206,3 +206,31 @@ def test_set_headphone_sends_the_figures_and_prints_the_spl(port, tmp_path):
     assert p.returncode == 0 and json.loads(p.stdout)["headphone"] is None
     p = run("set", "gain", "auto", "--port", port)
     assert p.returncode == 0 and p.stdout.strip() == "gain auto"
+
+
+def test_negative_values_reach_the_board_and_minus_inf_is_refused_like_any_bad_value(port):
+    port = port[0]
+    p = run("set", "volume", "-20", "--port", port)
+    assert p.returncode == 0 and p.stdout.strip() == "volume -20.0 dBV", p.stderr
+    p = run("set", "volume", "-inf", "--port", port)
+    assert p.returncode == 1 and "unrecognized" not in p.stderr, p.stderr
+    assert p.stderr.startswith("headroom set: volume: not a number of dB"), p.stderr
+
+
+def test_monitor_whose_reader_stops_exits_0(port):
+    """`headroom monitor | head -1`: the reader goes after one line; the next event the
+    monitor prints ends it, with 0 and no complaint about the board's port."""
+    port, actions = port
+    mon = subprocess.Popen(HEADROOM + ["monitor", "--port", port], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    guard = threading.Timer(60, mon.kill)   # only a hang reaches it
+    guard.start()
+    first = mon.stdout.readline()           # what `head -1` takes
+    mon.stdout.close()                      # and goes
+    actions.append(lambda b: b.turn(2, rate=20))   # an event for the monitor to print
+    err = mon.stderr.read()
+    mon.wait()
+    guard.cancel()
+    assert first.startswith(port + ": volume"), first
+    assert mon.returncode == 0, err
+    assert "port failed" not in err and "Traceback" not in err and "Exception" not in err, err

@@ -98,6 +98,54 @@ def test_flash_waits_for_the_status_reply_not_a_stale_version(monkeypatch):
     # `status`'s: the old wait took it for the status (no phase, no faults checked).
     ser = LateSerial({"status": STALE["version"]})
     monkeypatch.setattr(control, "open_serial", lambda *a, **k: ser)
-    status = flash.wait_running("/dev/fake", boot_s=3.0)
+    status = flash.wait_running("/dev/fake", wait_s=3.0)
     assert status["phase"] == "playing" and status["firmware"] == "0.9"
     assert ser.sent == ["version", "status"]
+
+
+class BootingSerial(FakeSerial):
+    """A slow board after its reset, on a fake clock that each read moves on 50 ms: it
+    sends a byte every `every_s` (it boots, it prints), answers from `up_s` on."""
+
+    def __init__(self, clock, up_s, every_s):
+        super().__init__({})
+        self.clock, self.up_s, self.every_s = clock, up_s, every_s
+        self.next_sign = every_s
+
+    def write(self, data):
+        line = data.decode().strip()
+        self.sent.append(line)
+        if self.clock[0] >= self.up_s:
+            self.pending += STALE[line]
+
+    def read(self, n):
+        self.clock[0] += 0.05
+        if self.clock[0] >= self.next_sign and self.clock[0] < self.up_s:
+            self.next_sign += self.every_s
+            return b"."
+        out, self.pending = self.pending[:n], self.pending[n:]
+        return out
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("every_s,answers", [(0.8, True), (None, False)],
+                         ids=["shows-progress", "silent"])
+def test_flash_waits_for_a_slow_board_while_it_shows_signs_of_life(monkeypatch, every_s, answers):
+    """The new firmware answers 6 s (fake clock) after the reset, 3 times `wait_s`: flash
+    waits for it while the board sends bytes, and gives up `wait_s` after the last sign of
+    life from one that is silent. No wall-clock time passes (a fake clock)."""
+    from headroom import flash
+    clock = [0.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    ser = BootingSerial(clock, up_s=6.0, every_s=every_s or 1e9)
+    monkeypatch.setattr(control, "open_serial", lambda *a, **k: ser)
+    monkeypatch.setattr(flash, "boot_output", lambda *a: "  | (nothing)")
+    if answers:
+        status = flash.wait_running("/dev/fake", wait_s=2.0)
+        assert status["phase"] == "playing" and clock[0] >= 6.0
+    else:
+        with pytest.raises(CommandError) as e:
+            flash.wait_running("/dev/fake", wait_s=2.0)
+        assert "did not start" in str(e.value) and 2.0 <= clock[0] < 2.5, clock[0]

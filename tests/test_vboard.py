@@ -526,3 +526,77 @@ def test_the_headphone_setting_on_the_micropython_vm(vboard):
     s = status(b, until=playing)
     assert s["headphone"]["name"] == "Sennheiser HD 600" and s["spl_limit"] == 90.0
     assert s["gain"] == "low" and s["spl"] <= 90.0   # pico-se's gain switch wins at power-on
+
+
+def _vboard_refuses(*args):
+    """`python -m headroom.vboard ARGS` refused before it starts: (exit status, stderr).
+    One that starts instead (the bug) is stopped and fails the test."""
+    p = subprocess.Popen([sys.executable, "-m", "headroom.vboard"] + [str(a) for a in args],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = p.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=10)
+        raise AssertionError("it started instead of refusing: %s" % err.decode())
+    assert out == b"", out
+    return p.returncode, err.decode()
+
+
+@needs_tools
+def test_the_virtual_board_never_replaces_a_file_it_did_not_make(tmp_path):
+    """A --port or --control path that is a file of someone else's (a text file; a device
+    node, as root /dev/ttyACM0 would be) is refused, not replaced and later deleted; a
+    --trace in a folder that does not exist is refused up front, naming the path. Exit 2
+    (bad input), before anything starts."""
+    text = tmp_path / "notes.txt"
+    text.write_text("mine\n")
+    rc, err = _vboard_refuses("--port", text)
+    assert rc == 2 and "notes.txt exists and is not a virtual board's port" in err, err
+    assert text.read_text() == "mine\n" and not os.path.islink(text)
+    rc, err = _vboard_refuses("--port", tmp_path / "tty", "--control", text)
+    assert rc == 2 and "is not a control socket" in err, err
+    assert text.read_text() == "mine\n"
+    rc, err = _vboard_refuses("--port", "/dev/null")   # a device node
+    assert rc == 2 and "/dev/null exists" in err, err
+    assert os.path.exists("/dev/null") and not os.path.islink("/dev/null")
+    rc, err = _vboard_refuses("--trace", tmp_path / "nowhere" / "t.jsonl")
+    assert rc == 2 and str(tmp_path / "nowhere" / "t.jsonl") in err, err
+    assert "Traceback" not in err
+    assert sorted(os.listdir(tmp_path)) == ["notes.txt"]   # no lock file, link or socket left
+
+
+@needs_tools
+def test_a_killed_virtual_board_takes_its_vm_with_it(tmp_path):
+    """SIGKILL of the supervisor (nothing of it runs any more): the kernel ends the
+    MicroPython VM too (PR_SET_PDEATHSIG), no orphan left running."""
+    b = VBoard(tmp_path / "flash.img", args=["--lenient-watchdog"])
+    leftovers = []
+    try:
+        b.wait_port()
+        # The VM busy running code (as the firmware keeps it), not reading its input:
+        # the end of its input would not end it. (mpremote's soft reset starts a new VM.)
+        b.mpremote("exec", "--no-follow", "import time\nwhile True:\n time.sleep_ms(10)")
+        with open("/proc/%d/task/%d/children" % (b.proc.pid, b.proc.pid)) as f:
+            vms = [int(x) for x in f.read().split()]
+        assert vms, "no VM under the supervisor"
+        with open("/proc/%d/cmdline" % vms[0], "rb") as f:
+            state = [a[6:].decode() for a in f.read().split(b"\0") if a.startswith(b"state=")]
+        leftovers = [os.path.dirname(b.path)] + [os.path.dirname(x) for x in state]
+        b.proc.kill()
+        b.proc.wait()
+        end = time.monotonic() + 10
+        alive = vms
+        while alive and time.monotonic() < end:
+            alive = [p for p in vms if os.path.exists("/proc/%d" % p)
+                     and open("/proc/%d/stat" % p).read().split(")")[-1].split()[0] != "Z"]
+            time.sleep(0.02)
+        for p in alive:  # the bug: clean up the orphan before failing
+            os.kill(p, signal.SIGKILL)
+        assert not alive, "the VM outlived its supervisor"
+    finally:
+        b.stop()
+        import shutil
+        for d in leftovers:   # a SIGKILLed board cannot remove its temporary folders
+            if os.path.basename(d).startswith("headroom-vboard-"):
+                shutil.rmtree(d, ignore_errors=True)

@@ -11,6 +11,7 @@ import json
 import os
 import select
 import subprocess
+import sys
 import time
 
 import pytest
@@ -322,3 +323,69 @@ def test_a_full_flash_on_the_virtual_board_never_stops_the_music(board):
     assert s["settings_error"] is None and s["uptime_s"] >= s0["uptime_s"], s
     rc, out, err = headroom("log", "--port", board.path)
     assert rc == 0 and out.count("settings not saved: the flash is full") == 1, out
+
+
+def test_any_line_gets_a_short_error_and_the_board_lives_on(board):
+    """A number past int()'s 4300 digits, on the control socket and with --send, and a
+    10 MB token: a short error each, no traceback, and the same board answers after."""
+    huge = "turn +" + "9" * 5000
+    answer = board.control(huge)
+    assert answer.startswith("error: detents ") and len(answer) < 300, answer[:400]
+    answer = board.control("boil " + "x" * 10_000_000)
+    assert answer.startswith("error: ") and len(answer) < 400, answer[:500]
+    rc, out, err = send(board, huge)
+    assert rc == 2 and out == "" and len(err) < 400, (rc, err[:500])
+    no_traceback(err)
+    assert board.proc.poll() is None, board.stop()
+    assert board.control("turn +0") == "ok"     # the board takes inputs still
+
+
+def test_the_levers_stay_where_they_are_across_a_power_cycle(board):
+    """A switch is a lever: `power cycle` does not move it, and the firmware finds it
+    where it was at power-on (as in `headroom sim`)."""
+    before = playing(board)["gain"]
+    other = "high" if before == "low" else "low"
+    try:
+        rc, out, err = send(board, "switch gain " + other)
+        assert rc == 0, err
+        assert vstatus(board, until=lambda s: s["gain"] == other)["gain"] == other
+        rc, out, err = send(board, "power cycle")
+        assert rc == 0, err
+        s = playing(board)
+        assert s["gain"] == other, s
+    finally:
+        send(board, "switch gain " + before)
+
+
+def test_a_second_virtual_board_on_the_same_port_is_refused(board, tmp_path):
+    """The first board keeps its port and its control socket (as it keeps its image)."""
+    p = subprocess.run([sys.executable, "-m", "headroom.vboard", "--image",
+                        str(tmp_path / "other.img"), "--port", board.path],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "port of another virtual board" in p.stderr, p.stderr
+    assert os.path.islink(board.path) and board.control("turn +0") == "ok"
+
+
+@pytest.mark.xfail(strict=False, reason="firmware side, not the virtual board's: protocol.serve "
+                   "takes 64 bytes a pass (budget=64) and LineReader drops an overlong line byte "
+                   "by byte, so 100 KB keep the firmware deaf for ~1600 passes (15.7 s); the console "
+                   "rewrite (issue 17 item 3) must discard an overflowed line many bytes a pass")
+def test_a_long_line_keeps_the_board_deaf_no_longer_than_it_takes_to_read(board):
+    """10 KB without a newline on the serial port, then `status`: the overlong line is
+    refused and `status` answered about as fast as the bytes arrive (a pty moves 10 KB
+    in milliseconds; with the firmware taking 4 KB a pass, 30 KB took 0.10 s), not after
+    1.6 s of "is the Headroom firmware running?" (30 KB: 4.6 s; 100 KB: 15.7 s)."""
+    playing(board)
+    ser = board.serial()
+    try:
+        t0 = time.monotonic()
+        ser.write(b"x" * 10_000 + b"\nstatus\n")
+        got = b""
+        end = t0 + 60
+        while b'"phase"' not in got and time.monotonic() < end:
+            got += ser.read(4096)
+        took = time.monotonic() - t0
+    finally:
+        ser.close()
+    assert b"line too long" in got and b'"phase"' in got, got[-300:]
+    assert took < 0.8, "deaf for %.2f s after a 10 KB line" % took

@@ -125,6 +125,9 @@ def do_panel(args):
 
     if args.attach or args.control:
         return _attach(args)
+    # Checked with or without a terminal: the same arguments are refused the same way.
+    if not SPEEDS[0] <= args.speed <= SPEEDS[-1]:
+        raise CommandError("--speed must be 1/16 to 64, got %g" % args.speed, BAD_INPUT)
     load_board(args.board)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         # No terminal (CI, a pipe): the scripted timeline, exactly as `headroom sim` gives it.
@@ -134,8 +137,6 @@ def do_panel(args):
         # The safety rules are checked too, as the panel does live: exit 1 when one broke.
         return do_sim(argparse.Namespace(board=args.board, script=args.replay, trace=None,
                                          seed=args.seed, verbose=False, check=True))
-    if not SPEEDS[0] <= args.speed <= SPEEDS[-1]:
-        raise CommandError("--speed must be 1/16 to 64, got %g" % args.speed, BAD_INPUT)
     text = read_text(args.replay, "scenario") if args.replay else None
     for path in (args.save, args.trace):
         folder = os.path.dirname(os.path.abspath(path)) if path else None
@@ -438,15 +439,22 @@ def args_flash(p):
     p.add_argument("--port", help="serial port (default: the one Pico attached)")
     p.add_argument("--firmware", default=FIRMWARE_DIR,
                    help="the firmware folder to install (default: this repository's firmware/)")
+    p.add_argument("--wait-s", type=float, default=None, metavar="S",
+                   help="after the reset, how long the board may show no sign of life (its "
+                        "port back, a byte sent) before flash stops waiting for the new "
+                        "firmware (default 60; the wait goes on while the board makes progress)")
 
 
 def do_flash(args):
-    from .flash import flash
+    from .flash import BOOT_S, flash
     from .port import find_port
+    if args.wait_s is not None and not 1 <= args.wait_s <= 3600:
+        raise CommandError("--wait-s must be 1 to 3600 seconds, got %g" % args.wait_s, BAD_INPUT)
     load_board(args.board)
     if not os.path.isfile(os.path.join(args.firmware, "main.py")):
         raise CommandError("%s has no main.py: not a firmware folder" % args.firmware, BAD_INPUT)
-    flash(args.board, args.port or find_port(), say=say, firmware=args.firmware)
+    flash(args.board, args.port or find_port(), say=say, firmware=args.firmware,
+          wait_s=BOOT_S if args.wait_s is None else args.wait_s)
     return OK
 
 
@@ -500,18 +508,23 @@ def _send_inputs(args):
         try:
             steps.append((line, parse(line, None)))
         except InputError as e:
-            raise CommandError("%r: %s" % (line, e), BAD_INPUT)
+            raise CommandError("%s: %s" % (_quote(line), e), BAD_INPUT)
     client = ControlClient(control_path(args.port, args.control))
     try:
         for line, step in steps:
             answer = client.ask(line, 30 + 2 * duration_us(step) / 1e6)
             if answer != "ok":
-                raise CommandError("%s: %s" % (line, answer[7:] if answer.startswith("error: ")
-                                                  else answer), PROBLEM)
+                raise CommandError("%s: %s" % (_quote(line), answer[7:] if answer.startswith(
+                    "error: ") else answer), PROBLEM)
             print("%s: done" % line, flush=True)
     finally:
         client.close()
     return OK
+
+
+def _quote(line, n=60):
+    """A line as an error quotes it: cut to a readable length (a line can be megabytes)."""
+    return repr(line) if len(line) <= n else "%r... (%d characters)" % (line[:n], len(line))
 
 
 # name: (handler, argument factory, help)
@@ -535,9 +548,23 @@ COMMANDS = {
 }
 
 
+class _ArgError(CommandError):
+    """Bad arguments: the message names the (sub)command itself."""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # exit code 2 for bad arguments, without argparse's own exit
-        raise CommandError("%s: %s" % (self.prog, message), BAD_INPUT)
+        raise _ArgError("%s: %s" % (self.prog, message), BAD_INPUT)
+
+
+class _ValueParser(_Parser):
+    """`set`'s: a value that starts with "-" is a value when it looks like a number
+    (-20, -0.5, -inf, -nan), not an option (argparse takes only -20 and -0.5)."""
+
+    def __init__(self, *a, **kw):
+        _Parser.__init__(self, *a, **kw)
+        import re
+        self._negative_number_matcher = re.compile(r"^-(\d|\.\d|inf|nan)", re.IGNORECASE)
 
 
 def build_parser():
@@ -545,6 +572,7 @@ def build_parser():
                 "Exit codes: 0 ok, 1 problem or refused, 2 bad input, 3 no board to talk to.")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
     for name, (fn, add_args, text) in COMMANDS.items():
+        sub._parser_class = _ValueParser if name == "set" else _Parser
         s = sub.add_parser(name, help=text, description=text)
         add_args(s)
         s.set_defaults(fn=fn)
@@ -573,18 +601,45 @@ def main(argv=None):
         args = build_parser().parse_args(argv)
         prog = "headroom " + args.cmd
         return args.fn(args)
+    except _ArgError as e:
+        print(e, file=sys.stderr)
+        return e.code
     except CommandError as e:
         print("%s: %s" % (prog, e), file=sys.stderr)
         return e.code
     except KeyboardInterrupt:
         print("%s: interrupted" % prog, file=sys.stderr)
         return PROBLEM
-    except OSError as e:  # pyserial's SerialException too: a port that went away mid-way
-        print("%s: the board's port failed (%s): it may be resetting; try again" % (prog, e),
-              file=sys.stderr)
-        return NO_BOARD
     except BrokenPipeError:
+        # Whoever read our output stopped (`headroom monitor | head -1`): done. Nothing
+        # more may go to that pipe, not even Python's flush at exit.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
         return OK
+    except OSError as e:
+        if _port_failure(e):  # a port that went away mid-way
+            print("%s: the board's port failed (%s): it may be resetting; try again" % (prog, e),
+                  file=sys.stderr)
+            return NO_BOARD
+        # Anything else is this computer's, not the board's: said as it is.
+        what = "%s: %s" % (e.filename, e.strerror) if e.filename else (e.strerror or str(e))
+        print("%s: %s" % (prog, what), file=sys.stderr)
+        return PROBLEM
+
+
+def _port_failure(e):
+    """True for an error of the board's port: pyserial's SerialException (which is an
+    OSError), or the errors of a device that went away."""
+    import errno
+    try:
+        from serial import SerialException
+    except ImportError:
+        SerialException = ()
+    if isinstance(e, SerialException):
+        return True
+    return e.filename is None and e.errno in (errno.EIO, errno.ENXIO, errno.ENODEV)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import tempfile
 import time
 
 from .errors import NO_BOARD, CommandError
-from .linesock import LineServer
+from .linesock import MAX_LINE, LineServer
 from .port import WAIT_S, PortBusy, open_serial
 
 REPLY_S = 5.0   # a running firmware answers within a pass; a booting one within a few seconds
@@ -230,7 +230,8 @@ class Relay:
     def __init__(self, path, send):
         self.send = send
         self.waiting = []    # clients whose request went to the board, oldest first
-        self.server = LineServer(path, self._line)
+        self.server = LineServer(path, self._line, too_long=json.dumps(
+            {"relay_error": "a request line longer than %d bytes" % MAX_LINE}))
 
     def _line(self, client, text):
         if text.split()[:1] == ["monitor"]:
@@ -272,32 +273,37 @@ def monitor(board, on_event, on_state, stop=lambda: False):
 
     try:
         while not stop():
+            # What the callbacks raise (a closed stdout: BrokenPipeError, an OSError) is
+            # theirs, not the board's: only the board's own errors are a reset.
+            got = None
             try:
                 if fresh:
                     board.connect()
-                    on_state(board.request("status", resend_s=1.0))
+                    got = (on_state, board.request("status", resend_s=1.0))
                     board.request("monitor on", resend_s=1.0)
                     fresh = False
-                link = board.link
-                obj = link.pop_json()
-                if obj is None:
-                    ready, _, _ = select.select([link.ser] + relay.server.fds(), [], [], 0.2)
-                    for r in ready:
-                        if r is link.ser:
-                            link.buf += link.ser.read(4096)
-                        else:
-                            relay.server.readable(r)
-                    continue
-                if obj.get("event"):
-                    on_event(obj)
-                elif "ok" in obj:
-                    relay.reply(obj)
+                else:
+                    link = board.link
+                    obj = link.pop_json()
+                    if obj is None:
+                        ready, _, _ = select.select([link.ser] + relay.server.fds(), [], [], 0.2)
+                        for r in ready:
+                            if r is link.ser:
+                                link.buf += link.ser.read(4096)
+                            else:
+                                relay.server.readable(r)
+                    elif obj.get("event"):
+                        got = (on_event, obj)
+                    elif "ok" in obj:
+                        relay.reply(obj)
             except _disconnected():
                 board.drop()
                 relay.board_lost()
                 fresh = True
                 if board.say is not None:
                     board.say("the board dropped off the port (a reset?): waiting for it...")
+            if got is not None:
+                got[0](got[1])
     except KeyboardInterrupt:
         pass
     finally:

@@ -11,8 +11,11 @@ flash, in one mpremote session on the port (held exclusively throughout):
    renamed over the old one, so a power cut never leaves half a module;
 4. the hashes are read again and compared;
 5. the board is reset, boots main.py, and `flash` waits until the new firmware
-   answers `version` and `status`. If it does not, flash shows what the board
-   prints when main.py runs and exits 1.
+   answers `version` and `status`, for as long as the board shows signs of life (its
+   port coming back, any byte it sends): only `--wait-s` (default 60 s) without one
+   ends the wait, however slow the board (the emulated RP2040 runs some 30 times
+   slower than a Pico, more on a loaded machine). If it does not answer, flash shows
+   what the board prints when main.py runs and exits 1.
 
 The firmware's watchdog (which rp2 cannot stop) is re-armed at its longest (8.4 s) and
 fed before each step and each chunk of a file, or it would reset the board mid-flash.
@@ -32,7 +35,12 @@ MPY_VERSION = 6           # .mpy format of mpy-cross 1.29 (bytecode version 6.3)
 MPY_SUBVERSION = 3
 NEEDS = "MicroPython 1.23 or newer"
 CHUNK = 1024              # bytes of a file per exec
-BOOT_S = 20.0             # from the reset until the new firmware must answer
+BOOT_S = 60.0             # after the reset, how long the board may show no sign of life (no
+                          # port, no byte) before the wait for the new firmware ends; a
+                          # Pico answers within 2 s, the emulated one (30x slower) needs
+                          # some 25 s of silence while main.py starts, more under load
+PATIENCE = 10             # and at most this many times that in all (a board that keeps
+                          # printing, or restarting, without ever answering)
 EXEC_S = 60.0             # silence allowed within one exec (mpremote's own is 10 s: a slow
                           # board hashing every file says nothing for longer than that)
 
@@ -153,7 +161,7 @@ class Progress:
             self.out.write("\n")
 
 
-def flash(board_path, port, say=None, out=sys.stdout, firmware=mpy.FIRMWARE_DIR):
+def flash(board_path, port, say=None, out=sys.stdout, firmware=mpy.FIRMWARE_DIR, wait_s=BOOT_S):
     """Copy what differs, verify, reset, and wait for the new firmware; returns
     (copied, total, status). Raises CommandError with what went wrong."""
     from mpremote.transport import TransportError, TransportExecError
@@ -212,28 +220,29 @@ def flash(board_path, port, say=None, out=sys.stdout, firmware=mpy.FIRMWARE_DIR)
     out.write("%s in %.1f s; board reset, waiting for Headroom to answer\n" % (
         ("verified %d files" if todo else "all %d files up to date") % len(files),
         time.monotonic() - t0))
-    status = wait_running(port, say)
+    status = wait_running(port, say, wait_s)
     from .readable import state_line
     out.write("Headroom %s running on %s: %s\n" % (status.get("firmware", "?"), port,
                                                    state_line(status)))
     return len(todo), len(files), status
 
 
-def wait_running(port, say=None, boot_s=BOOT_S):
+def wait_running(port, say=None, wait_s=BOOT_S):
     """The new firmware's status (with its version) once it answers; CommandError(PROBLEM)
     with what the board printed when it does not: when MicroPython's REPL answers instead
-    (a prompt, or a NameError for `version`), or nothing does within `boot_s`."""
+    (a prompt, or a NameError for `version`), or the board shows no sign of life (Signs)
+    for `wait_s`."""
     from .control import Board
-    board = Board(port, wait_s=boot_s, say=say)
+    board = Board(port, wait_s=wait_s, say=say)
     ver = status = None
     try:
-        ver = _ask_firmware(board, "version", boot_s)
+        ver = _ask_firmware(board, "version", Signs(wait_s))
         if ver is not None:
-            status = board.request("status", timeout=5.0, resend_s=1.0)
+            status = board.request("status", timeout=max(5.0, wait_s), resend_s=1.0)
     finally:
         board.close()
     if ver is None or not status.get("ok"):
-        printed = boot_output(port, say)
+        printed = boot_output(port, say, wait_s)
         raise CommandError(
             "the firmware did not start. What the board printed when main.py ran:\n%s\n"
             "A board-file error names the field (`headroom boards check FILE`); fix it "
@@ -247,26 +256,53 @@ def wait_running(port, say=None, boot_s=BOOT_S):
     return status
 
 
-def _ask_firmware(board, line, timeout):
+class Signs:
+    """A wait bounded by a board's signs of life, not by the wall clock alone: it goes on
+    while the board makes progress (its port comes back, it sends bytes) and ends after
+    `quiet_s` without any, or after PATIENCE times that in all."""
+
+    def __init__(self, quiet_s):
+        self.quiet_s = quiet_s
+        now = time.monotonic()
+        self.last = now
+        self.end_all = now + PATIENCE * quiet_s
+
+    def seen(self):
+        self.last = time.monotonic()
+
+    def deadline(self):
+        return min(self.last + self.quiet_s, self.end_all)
+
+    def over(self):
+        return time.monotonic() >= self.deadline()
+
+
+def _ask_firmware(board, line, signs):
     """The firmware's reply to `line`, asked every second; None as soon as the REPL answers
-    in its place (the firmware is not running) or at `timeout`."""
+    in its place (the firmware is not running) or when `signs` (Signs) says the wait is
+    over."""
     from serial import SerialException
 
     from .control import is_reply, reply_key
     key = reply_key(line)
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
+    while not signs.over():
         try:
-            link = board.connect()
+            if board.link is None:
+                board.connect()
+                signs.seen()     # the port is back: the board got that far
+            link = board.link
             link.write(line.encode() + b"\n")
-            step = min(end, time.monotonic() + 1.0)
-            while time.monotonic() < step:
+            step = time.monotonic() + 1.0
+            while time.monotonic() < min(step, signs.deadline()):
                 obj = link.pop_json()
                 if obj is not None and is_reply(obj, key):
                     return obj
                 if b">>> " in link.buf or b"Traceback" in link.buf:
                     return None
-                link.buf += link.ser.read(256)
+                data = link.ser.read(256)
+                if data:
+                    signs.seen()
+                    link.buf += data
         except (SerialException, OSError):
             board.drop()
         except CommandError:
@@ -276,7 +312,8 @@ def _ask_firmware(board, line, timeout):
 
 def boot_output(port, say=None, wait_s=8.0):
     """Stop whatever runs (Ctrl-C) and soft-reset from the friendly REPL, which runs main.py
-    with us listening: what it prints (its traceback) until the REPL prompt comes back."""
+    with us listening: what it prints (its traceback) until the REPL prompt comes back, or
+    until `wait_s` without a byte."""
     from serial import SerialException
     data = b""
     try:
@@ -288,9 +325,12 @@ def boot_output(port, say=None, wait_s=8.0):
         time.sleep(0.3)
         ser.read(65536)
         ser.write(b"\r\x02\x04")  # friendly REPL, then Ctrl-D: soft reset, main.py runs
-        end = time.monotonic() + wait_s
-        while time.monotonic() < end and not data.rstrip().endswith(b">>>"):
-            data += ser.read(4096)
+        signs = Signs(wait_s)
+        while not signs.over() and not data.rstrip().endswith(b">>>"):
+            got = ser.read(4096)
+            if got:
+                signs.seen()
+                data += got
     except (SerialException, OSError):
         data += b"\n(the board dropped off the port: it reset)"
     finally:

@@ -8,10 +8,12 @@ their bytes on it; a program that finds it held learns who holds it.
 """
 import errno
 import os
+import stat
 import sys
+import termios
 import time
 
-from .errors import NO_BOARD, CommandError
+from .errors import BAD_INPUT, NO_BOARD, CommandError
 
 RASPBERRY_PI_VID = 0x2E8A  # the Pico's USB vendor id (MicroPython's CDC port)
 BAUD = 115200
@@ -76,19 +78,54 @@ def _describe(pid):
     return words[0] if words else "another program"
 
 
+def not_a_port(port):
+    """Why `port` cannot be a serial port (a regular file, a folder, /dev/null), or None
+    when it may be one (or is not there yet: a board restarting)."""
+    try:
+        st = os.stat(port)
+    except OSError:
+        return None
+    if stat.S_ISDIR(st.st_mode):
+        return "a folder"
+    if not stat.S_ISCHR(st.st_mode):
+        return "a file"
+    return None   # a device: whether it is a terminal, configuring it tells (_errno)
+
+
+def _errno(e):
+    """The errno of an error opening a port: an OSError's, termios.error's (raised when
+    the device went away between being opened and configured), or of the termios.error
+    pyserial turned into its SerialException ("Could not configure port")."""
+    for x in (e, e.__context__):
+        if isinstance(x, termios.error):
+            return x.args[0] if x.args and isinstance(x.args[0], int) else None
+        code = getattr(x, "errno", None)
+        if code is not None:
+            return code
+    return None
+
+
 def open_serial(port, wait_s=WAIT_S, say=None, timeout=0.05):
     """The port, opened exclusively; waits up to `wait_s` for a port that is missing or
-    not answering (a board restarting). Raises PortBusy or CommandError(NO_BOARD)."""
+    not answering (a board restarting: it may vanish between being opened and being
+    configured). Raises PortBusy or CommandError(NO_BOARD); CommandError(BAD_INPUT) at
+    once for a path that cannot be a serial port."""
     import serial
     deadline = time.monotonic() + wait_s
     told = False
     while True:
+        what = not_a_port(port)
+        if what is not None:
+            raise CommandError("%s is %s, not a serial port" % (port, what), BAD_INPUT)
         try:
             return serial.Serial(port, BAUD, timeout=timeout, exclusive=True)
-        except (OSError, serial.SerialException) as e:
-            code = getattr(e, "errno", None)
+        except (OSError, serial.SerialException, termios.error) as e:
+            code = _errno(e)
             if code in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EBUSY):
                 raise PortBusy(port, holder(port) or "another program")
+            if code == errno.ENOTTY:  # /dev/null, /dev/zero: a device, not a terminal
+                raise CommandError("%s is a device that is not a terminal, not a serial port"
+                                   % port, BAD_INPUT)
             if code not in (errno.ENOENT, errno.EIO, errno.ENXIO, errno.ENODEV, None):
                 raise CommandError("cannot open %s: %s" % (port, os.strerror(code)), NO_BOARD)
             if time.monotonic() >= deadline:

@@ -18,6 +18,19 @@ TICK_S = 1 / 20
 _TIME_ONLY = ("pause", "speed", "step", "save")
 
 
+def board_changes(states, last):
+    """The log lines ("board: ...") for the states the firmware reported, `(t, state)`,
+    and the last line: a state that reads as the line before it is not logged again (a
+    gain switch goes through five phases that all read "switching (muted)")."""
+    out = []
+    for t, state in states:
+        text = "board: %s" % state_line(state)
+        if text != last:
+            out.append((t, text))
+            last = text
+    return out, last
+
+
 class AttachedApp(App):
     TITLE = "Headroom front panel (attached)"
     CSS = """
@@ -103,7 +116,8 @@ class AttachedApp(App):
         log = self.query_one("#log", RichLog)
         lines = [(t, "input %-22s %s" % (line, "done" if answer == "ok" else answer))
                  for t, line, answer in h.take_done()]
-        lines += [(t, "board: %s" % state_line(state)) for t, state in w.take()]
+        board, self._last_board = board_changes(w.take(), getattr(self, "_last_board", None))
+        lines += board
         for t, text in sorted(lines, key=lambda x: x[0]):
             log.write("%s  %s" % (self._t(t), text))
 

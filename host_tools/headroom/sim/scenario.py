@@ -28,8 +28,24 @@ PRESS_MS = 150
 AFTER_MS = 100
 
 
+SHOW = 40          # characters of a bad token echoed back in an error
+MAX_DIGITS = 12    # more digits than any value here can have: refused before int() (whose
+                   # 4300-digit limit would raise a ValueError of its own, and a long one is slow)
+MAX_ERROR = 300    # an error message's length at most (a line can be megabytes)
+
+
 class ScenarioError(ValueError):
-    pass
+    def __init__(self, msg):
+        if len(msg) > MAX_ERROR:  # a safety net: tokens are cut by _show already
+            msg = msg[:MAX_ERROR - 3] + "..."
+        ValueError.__init__(self, msg)
+
+
+def _show(tok):
+    """A token as an error message quotes it: cut to a readable length."""
+    if len(tok) <= SHOW:
+        return repr(tok)
+    return "%r... (%d characters)" % (tok[:SHOW], len(tok))
 
 
 class Step:
@@ -48,8 +64,11 @@ def _digits(s):
 def _int(tok, what, line, lo=None, hi=None):
     s = tok[1:] if tok[:1] in "+-" else tok
     if not _digits(s):
-        raise ScenarioError("line %d: %s must be a whole number, got %r" % (line, what, tok))
-    v = int(tok)
+        raise ScenarioError("line %d: %s must be a whole number, got %s" % (line, what, _show(tok)))
+    s = s.lstrip("0") or "0"   # leading zeros: any number of them, still the same number
+    if len(s) > MAX_DIGITS:
+        raise ScenarioError("line %d: %s %s is outside %s..%s" % (line, what, _show(tok), lo, hi))
+    v = -int(s) if tok[:1] == "-" else int(s)
     if (lo is not None and v < lo) or (hi is not None and v > hi):
         raise ScenarioError("line %d: %s %d is outside %d..%d" % (line, what, v, lo, hi))
     return v
@@ -61,7 +80,10 @@ def _milli(tok, what, line):
     s = tok[1:] if tok[:1] in "+-" else tok
     whole, _, frac = s.partition(".")
     if not (_digits(whole) and (frac == "" or (_digits(frac) and len(frac) <= 3))):
-        raise ScenarioError("line %d: %s must be a number, got %r" % (line, what, tok))
+        raise ScenarioError("line %d: %s must be a number, got %s" % (line, what, _show(tok)))
+    whole = whole.lstrip("0") or "0"
+    if len(whole) > MAX_DIGITS:
+        raise ScenarioError("line %d: %s %s is too large" % (line, what, _show(tok)))
     v = int(whole) * 1000 + (int((frac + "000")[:3]) if frac else 0)
     return -v if neg else v
 
@@ -73,12 +95,12 @@ def _options(toks, allowed, line):
     while i < len(toks):
         key = toks[i]
         if key not in allowed:
-            raise ScenarioError("line %d: unexpected %r (expected %s)"
-                                % (line, key, " or ".join(allowed) if allowed else "end of line"))
+            raise ScenarioError("line %d: unexpected %s (expected %s)"
+                                % (line, _show(key), " or ".join(allowed) if allowed else "end of line"))
         if i + 1 >= len(toks):
-            raise ScenarioError("line %d: %r needs a value" % (line, key))
+            raise ScenarioError("line %d: %s needs a value" % (line, _show(key)))
         if key in opts:
-            raise ScenarioError("line %d: %r given twice" % (line, key))
+            raise ScenarioError("line %d: %s given twice" % (line, _show(key)))
         opts[key] = toks[i + 1]
         i += 2
     return opts
@@ -114,7 +136,7 @@ def parse_line(n, raw):
         if "at" in opts:
             r = opts["at"]
             if not r.endswith("/s"):
-                raise ScenarioError("line %d: rate must look like 20/s, got %r" % (n, r))
+                raise ScenarioError("line %d: rate must look like 20/s, got %s" % (n, _show(r)))
             rate = _milli(r[:-2], "rate", n)
             if not 100 <= rate <= 2000000:
                 raise ScenarioError("line %d: rate must be 0.1/s to 2000/s" % n)
@@ -156,7 +178,7 @@ def parse_line(n, raw):
         if t[1] == "flash":   # how it fails: "full" or "eio"; None: it works
             return Step(n, text, "fault", ("flash", None if t[2] == "ok" else t[2]))
         return Step(n, text, "fault", (t[1], t[2] != "ok"))
-    raise ScenarioError("line %d: unknown command %r" % (n, op))
+    raise ScenarioError("line %d: unknown command %s" % (n, _show(op)))
 
 
 def parse(text):

@@ -83,6 +83,66 @@ _MAX_QUEUE = 1 << 20
 USB_DETACH_S = 0.1
 
 
+def _cut(text, n=200):
+    """A text as a message quotes it: at most `n` characters (a line can be megabytes)."""
+    return text if len(text) <= n else "%s... (%d characters)" % (text[:n], len(text))
+
+
+def hold(path):
+    """`path` held for this process (an exclusive flock on it; the file is created when
+    missing), or None when another live process holds it. One mechanism for everything a
+    virtual board must have to itself (its flash image, its port): the kernel lets go of
+    the lock when the holder dies, however it dies, so a killed board's leftovers are
+    never mistaken for a live board."""
+    f = open(path, "ab")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        return None
+    return f
+
+
+def our_link(path):
+    """True if `path` is a virtual board's port: a link to a pseudo-terminal (a board
+    that was killed leaves one behind)."""
+    return os.path.islink(path) and os.readlink(path).startswith("/dev/pts/")
+
+
+def check_port(port, control):
+    """None if the virtual board may make its port at `port` and its control socket at
+    `control`, else why not: it never replaces a file it did not make (a text file, a
+    device node: as root, /dev/ttyACM0 is a real board's)."""
+    if os.path.lexists(port) and not our_link(port):
+        return ("%s exists and is not a virtual board's port: not replacing it (choose "
+                "another --port)" % port)
+    if os.path.lexists(control):
+        import stat
+        if not stat.S_ISSOCK(os.lstat(control).st_mode):
+            return ("%s exists and is not a control socket: not replacing it (choose "
+                    "another --control)" % control)
+        import socket
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            try:
+                s.connect(control)
+                return "%s is the control socket of a running virtual board" % control
+            except OSError:
+                pass  # left by a board that was killed
+    return None
+
+
+def check_trace(path):
+    """None if the trace can be written to `path`, else why not (before anything starts)."""
+    folder = os.path.dirname(path) or "."
+    if os.path.isdir(path):
+        return "cannot write the trace to %s: it is a folder" % path
+    if not os.path.isdir(folder):
+        return "cannot write the trace to %s: no such folder %s" % (path, folder)
+    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        return "cannot write the trace to %s: permission denied" % path
+    return None
+
+
 def micropython_path():
     p = os.path.join(os.path.dirname(sys.executable), "micropython")
     if os.path.exists(p):
@@ -110,10 +170,27 @@ def _raw_termios(fd):
     termios.tcsetattr(fd, termios.TCSANOW, attr)
 
 
+def _die_with_parent(parent):
+    """A preexec_fn: the child gets SIGKILL when its parent dies (Linux's
+    PR_SET_PDEATHSIG), and exits at once if the parent is gone already."""
+    import ctypes
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        prctl = None
+
+    def preexec():
+        if prctl is not None:
+            prctl(1, signal.SIGKILL, 0, 0, 0)   # 1: PR_SET_PDEATHSIG
+        if os.getppid() != parent:              # died before the line above
+            os._exit(1)
+    return preexec
+
+
 class VM:
     """One run of the MicroPython VM: stdin a pipe from us, stdout and stderr a pipe to us."""
 
-    def __init__(self, board, image, mode, cause, trace=None, t0_us=0, state=None):
+    def __init__(self, board, image, mode, cause, trace=None, t0_us=0, state=None, levers=None):
         self.mode = mode
         side_r, side_w = os.pipe()
         cut_r, self.cut = os.pipe()
@@ -127,11 +204,16 @@ class VM:
             args.append("trace=" + trace)
         if state:
             args.append("state=" + state)
+        if levers:
+            args.append("levers=" + ",".join("%s:%s" % kv for kv in sorted(levers.items())))
         # A session of its own: a Ctrl-C typed at the supervisor's terminal is not the VM's.
+        # It dies with the supervisor: killed from run()'s finally on any exception or
+        # signal, and by the kernel (PR_SET_PDEATHSIG) when the supervisor is SIGKILLed.
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, close_fds=True,
                                      pass_fds=(side_w, cut_r, ctl_r),
-                                     start_new_session=True, bufsize=0)
+                                     start_new_session=True, bufsize=0,
+                                     preexec_fn=_die_with_parent(os.getpid()))
         for fd in (side_w, cut_r, ctl_r):
             os.close(fd)
         self.stdin = self.proc.stdin.fileno()
@@ -226,6 +308,11 @@ class VM:
         self.proc.wait()
 
     def close(self):
+        """Idempotent: the supervisor's way out closes the VM again, whatever closed it
+        before (a file descriptor closed twice could be another's by then)."""
+        if getattr(self, "closed", False):
+            return
+        self.closed = True
         self.kill()
         for f in (self.proc.stdin, self.proc.stdout):
             try:
@@ -282,6 +369,8 @@ class Supervisor:
         self.power_cycle = False
         self.quick_exits = 0
         self.inputs = {}            # tag -> (the control client waiting for it, the VM running it)
+        self.levers = {}            # the switches' positions a person set (gain, output): a
+                                    # lever stays where it is across a reset or a power cycle
         self.tags = 0
         debug = os.environ.get("VBOARD_DEBUG")
         self.debug = open(debug, "a") if debug else None  # every byte in and out, with times
@@ -297,7 +386,8 @@ class Supervisor:
     # ---- the VM's life
     def start_vm(self, mode, cause="power-on"):
         t0 = int((time.monotonic() - self.started) * 1e6) if self.vm is not None else 0
-        self.vm = VM(self.board, self.image, mode, cause, self.trace, t0, self.state)
+        self.vm = VM(self.board, self.image, mode, cause, self.trace, t0, self.state,
+                     self.levers)
         if self.cut_left is not None:
             self.vm.arm_cut(self.cut_left)
         if self.flash_fail is not None:
@@ -719,7 +809,11 @@ class Supervisor:
 
     # ---- control commands (the control socket's lines)
     def _control_line(self, client, line):
-        answer = self.command(line, client)
+        try:
+            answer = self.command(line, client)
+        except Exception as e:  # noqa: BLE001 - no line may take the board down
+            self.log("control line %r failed: %s: %s" % (_cut(line), type(e).__name__, _cut(str(e))))
+            answer = "error: %s" % _cut(str(e) or type(e).__name__)
         if answer is not None:
             self.control.answer(client, answer)
 
@@ -768,6 +862,8 @@ class Supervisor:
         tag = str(self.tags)
         if not vm.tell("input %s %s" % (tag, " ".join(t))):
             return "error: the board is restarting: try again"
+        if step.op == "switch":
+            self.levers[step.args[0]] = step.args[1]
         self.inputs[tag] = (client, vm)
         return None
 
@@ -844,23 +940,55 @@ def _run(args, board, folder):
     else:
         temp = image = os.path.join(folder, "flash.img")
         make_image(image)
-    lock = open(image, "rb")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        print("virtual-board: %s is in use by another virtual board" % image, file=sys.stderr)
-        lock.close()
+    trace = os.path.abspath(args.trace) if args.trace else None
+    err = check_trace(trace) if trace else None
+    if err:
+        print("virtual-board: %s" % err, file=sys.stderr)
         return 2
     port = os.path.abspath(args.port) if args.port else os.path.join(folder, "ttyACM0")
     from .client import control_path
     control = control_path(port, args.control)
+    held = []   # what this board has to itself: closed (let go) at exit
+
+    def let_go():
+        for f in held:
+            f.close()
+    # The image itself is locked; the port (a link that comes and goes) by a lock file
+    # beside it, made and removed by the board that holds it.
+    lock = hold(image)
+    if lock is None:
+        print("virtual-board: %s is in use by another virtual board" % image, file=sys.stderr)
+        return 2
+    held.append(lock)
+    port_lock = port + ".lock"
     try:
-        sup = Supervisor(board, image, port, control,
-                         os.path.abspath(args.trace) if args.trace else None,
+        plock = hold(port_lock)
+    except OSError as e:
+        let_go()
+        print("virtual-board: cannot make the port at %s: %s" % (port, e.strerror or e),
+              file=sys.stderr)
+        return 2
+    if plock is None:
+        let_go()
+        print("virtual-board: %s is the port of another virtual board (still running)" % port,
+              file=sys.stderr)
+        return 2
+    held.append(plock)
+    err = check_port(port, control)
+    if err:
+        let_go()
+        _remove_lock(port_lock)
+        print("virtual-board: %s" % err, file=sys.stderr)
+        return 2
+    try:
+        sup = Supervisor(board, image, port, control, trace,
                          board_watchdog=not args.lenient_watchdog)
     except OSError as e:
         print("virtual-board: cannot make the port or the control socket: %s" % e, file=sys.stderr)
-        lock.close()
+        if our_link(port):
+            _remove(port)  # made by the Supervisor before it failed
+        _remove_lock(port_lock)
+        let_go()
         return 2
 
     def stop(signum, frame):
@@ -882,8 +1010,33 @@ def _run(args, board, folder):
     try:
         sup.run()
     finally:
-        lock.close()
+        # However the loop ended (an exception too), the VM goes with the board.
+        if sup.vm is not None:
+            sup.vm.close()
+        sup.unplug()
+        if sup.control is not None:
+            sup.control.close()
+        _remove_lock(port_lock)  # still held: no other board can have taken it meanwhile
+        let_go()
     return sup.status
+
+
+def _remove_lock(path):
+    """The port's lock file, if it is one (empty: a file of someone else's is left alone)."""
+    import stat
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return
+    if stat.S_ISREG(st.st_mode) and st.st_size == 0:
+        _remove(path)
+
+
+def _remove(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def load_board(path):

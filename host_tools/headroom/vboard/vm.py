@@ -256,10 +256,12 @@ def _hang():
             pass
 
 
-def _build(board, board_name, trace_sink, cause, t0_us=0, kept=None):
+def _build(board, board_name, trace_sink, cause, t0_us=0, kept=None, levers=""):
     """The simulated board's parts, powered, the MCU started (without the firmware).
     `kept`: after a soft reset, what the last VM wrote down: the pins keep driving and the
-    chips keep their state, as on rp2, so the trace shows only the reset."""
+    chips keep their state, as on rp2, so the trace shows only the reset. `levers`: where
+    a person left the switches ("gain:high,output:balanced"): a reset or a power cycle
+    does not move a lever, so the firmware finds them there at power-on."""
     from headroom.sim import world
     from headroom.sim.irqlock import install as lock_irqs
     from headroom.sim.models.controls import Rng
@@ -287,6 +289,13 @@ def _build(board, board_name, trace_sink, cause, t0_us=0, kept=None):
     sim.firmware = lambda s: running
     sim.peripherals["pio"] = PIOEngine(sim)
     lock_irqs(sim)  # hard IRQ handlers run with the heap locked, as on the board
+    if kept is None:
+        for kv in levers.split(","):
+            which, _, pos = kv.partition(":")
+            if which == "gain":
+                b.set_gain(pos)
+            elif which == "output":
+                b.set_output(pos)
     sim.power(True)
     sim.clock.run_until(sim.clock.now_us + sim.boot_delay_us(), sim.run_scheduled)
     sim.reset_cause = cause
@@ -493,7 +502,7 @@ def _setup(opts):
     machine.soft_reset = _soft_reset
     cause = opts.get("cause", "power-on")
     _board = _build(board, opts["board"][opts["board"].rfind("/") + 1:], trace,
-                    "power-on" if cause == "soft" else cause, t0, kept)
+                    "power-on" if cause == "soft" else cause, t0, kept, opts.get("levers", ""))
     if ctl is not None:
         _controls[0].open(ctl)
 
