@@ -653,3 +653,13 @@ def test_any_error_while_parsing_gives_defaults(tmp_path, monkeypatch):
 
     monkeypatch.setattr(st_mod.json, "loads", boom)
     assert store(tmp_path).load() == defaults(SE_BOARD)
+
+
+def test_a_sequence_number_no_save_could_write_counts_as_none():
+    """A copy whose `n` is past 2**29 (a century of saves is far below) was not written by a
+    save, and would make every later sequence number a long int on rp2: it counts as 0, so
+    the other copy is the newer, and the next save's number stays a small int."""
+    d = json.loads(doc(n=2 ** 40))
+    assert st_mod.fields(SE_BOARD, d)[1] == 0
+    d["n"] = 2 ** 29 - 1
+    assert st_mod.fields(SE_BOARD, d)[1] == 2 ** 29 - 1

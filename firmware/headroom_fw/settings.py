@@ -44,6 +44,7 @@ import json
 from .files import Files
 
 VERSION = 1
+_SEQ_MAX = 1 << 29
 MAX_BYTES = 512   # what save() writes: about 110 bytes, 300 with a headphone's 40-character name
 _GAINS = ("low", "high", "auto")
 SPL_LIMIT_HDB = 200   # controller.SPL_LIMIT_HDB and the rest: const() values do not import
@@ -100,7 +101,10 @@ def fields(board, d):
     if not isinstance(d, dict) or isinstance(d.get("v"), bool) or d.get("v") != VERSION:
         return out, -1
     n = d.get("n", 0)
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+    # A save every pause for a century stays far below 2**29: a larger number was not
+    # written by a save, and would make every later one a long int on rp2 (31-bit small
+    # ints), so it counts as no number at all.
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0 or n >= _SEQ_MAX:
         n = 0
     v = _hdb(d.get("volume"), board.min_hdb, board.limit_hdb)
     if v is not None:
