@@ -26,8 +26,12 @@ def _percentile(xs, p):
     return xs[min(len(xs) - 1, (len(xs) * p) // 100)]
 
 
-def measure(board_path, decoder, rate, detents, cost=None, repeats=6):
-    """Latencies (us) of every detent of `repeats` turns back and forth."""
+def measure(board_path, decoder, rate, detents, cost=None, repeats=6, host=None, info=None):
+    """Latencies (us) of every detent of `repeats` turns back and forth. `host`: None, none
+    on the USB port; "reading", one that asked for `monitor on` and reads every event;
+    "stalled", the same host once it stops reading (a paused `headroom monitor | less`)
+    for the whole run. `info` (a dict) gets what else happened: `resets` (the watchdog's
+    among them), `events` the host received, `waited_ms` the firmware spent in writes."""
     from .sim import world
     from .sim.simboard import SimBoard
     b = SimBoard(board_path, keep_trace=False, cost=cost, decoder=decoder)
@@ -36,6 +40,11 @@ def measure(board_path, decoder, rate, detents, cost=None, repeats=6):
     try:
         b.power(True)
         b.run_ms(3500)
+        if host is not None:
+            b.console.send("monitor on\n")
+            b.run_ms(100)
+            if host == "stalled":
+                b.console.stop_reading()
         epd = b.board.edges_per_detent
         out = []
         t = b.now_us() + 100000
@@ -54,6 +63,11 @@ def measure(board_path, decoder, rate, detents, cost=None, repeats=6):
             t = b.now_us() + 1500000    # a new gesture: acceleration starts again
             b.run_until(t - 100000)
         assert not b.sim.faults and not b.sim.crashes
+        if info is not None:
+            info["resets"] = b.sim.resets
+            info["events"] = sum(1 for x in b.console.out if x.startswith('{"event"'))
+            info["waited_ms"] = b.console.waited_us // 1000
+            info["virtual_s"] = b.now_us() // 1000000
         return out
     finally:
         b.close()
