@@ -126,6 +126,7 @@ REPLY = '{"ok": true, "volume": -30.0, "x": "%%s"}' %% ("y" * 400)
 def idle(n):
     for _ in range(n):
         protocol.serve(con, reader, answer)
+        con.flush()
 idle(3)
 gc.collect()
 a = gc.mem_alloc()

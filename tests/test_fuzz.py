@@ -95,6 +95,7 @@ def test_any_bytes_on_the_serial_port_get_json_replies(data):
     session = protocol.Session()
     for _ in range(len(data) + 1):   # one reply a pass at most
         protocol.serve(con, reader, lambda line: protocol.handle(session, c, line, 100))
+        con.flush()
     assert not con.data   # every byte was read
     for line in con.out:
         assert isinstance(json.loads(line)["ok"], bool)

@@ -277,7 +277,8 @@ class App:
         self.wdt.feed()
         self._health(now, t0)
         con = self.console
-        if con is not None and con.busy() and con.moved:
+        if con is not None and not con.flush() and con.moved:
+            # Last in the pass, so a detent's interrupt that cuts it short ends the pass.
             return 1  # a line is going out a share a pass, the host takes it: more soon
         return ctl.next_wake(now)
 
@@ -442,8 +443,6 @@ class App:
         elif not con.busy():
             self._told = self.ctl.changes
             con.write_line(protocol.state_json(self.ctl, '"event": "state", '))
-            if not con.moved:
-                con.flush()   # a share of it now, unless this pass already sent one
 
     def _handle(self, line):
         return protocol.handle(self.session, self.ctl, line, self._now, self)

@@ -64,7 +64,7 @@ class FaultState:
         if con is not None:
             protocol.serve(con, self.lines, self._handle)
         self.wdt.feed()
-        if con is not None and con.busy() and con.moved:
+        if con is not None and not con.flush() and con.moved:
             return 1  # a reply is going out a share a pass: the next share soon
         return _FAULT_WAKE_MS
 

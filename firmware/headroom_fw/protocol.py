@@ -115,12 +115,13 @@ class LineReader:
 
 
 def serve(console, reader, answer, budget=64):
-    """One pass's share of the host: push out what is still going, then, only once it
-    has gone, take up to `budget` bytes the host sent until one line is complete and
-    answer it (`answer(line)`, or its error). At most one reply a pass: the next line
-    waits in the port's buffers for the next pass, never lost, never a queue here.
-    Pure: the console is handed in (read_byte, write_line, flush, busy)."""
-    if not console.flush():
+    """One pass's share of the host: only once the line before has gone out (busy()),
+    take up to `budget` bytes the host sent until one line is complete and answer it
+    (`answer(line)`, or its error) with write_line. At most one reply a pass: the next
+    line waits in the port's buffers for the next pass, never lost, never a queue here.
+    The caller pushes the line out (console.flush(), last in its pass). Pure: the
+    console is handed in."""
+    if console.busy():
         return
     for _ in range(budget):
         b = console.read_byte()
@@ -133,7 +134,6 @@ def serve(console, reader, answer, budget=64):
             console.write_line(_err(line.decode()))
         else:
             console.write_line(answer(line))
-        console.flush()   # its first share in this pass (the line before had gone)
         return
 
 

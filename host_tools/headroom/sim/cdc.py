@@ -70,9 +70,9 @@ class _Poll:
 
     def poll(self, timeout=-1):
         """A new list of new (obj, revents) tuples: what the port allocates."""
-        self.cdc.charge_poll()
         t = self.cdc.sim.sim_enter()
         try:
+            self.cdc.charge_poll()
             got = [(e[0], self._revents(e)) for e in self.objs]
         finally:
             self.cdc.sim.sim_exit(t)
@@ -81,9 +81,9 @@ class _Poll:
     def ipoll(self, timeout=-1, flags=0):
         """Something to iterate at once, allocated once (the port returns the poll
         object itself and reuses one tuple)."""
-        self.cdc.charge_poll()
         t = self.cdc.sim.sim_enter()
         try:
+            self.cdc.charge_poll()
             ready = None
             for e in self.objs:
                 r = self._revents(e)
@@ -136,9 +136,14 @@ class _Stdout:
     def write(self, buf, off=0, n=None):
         """stream write(buf[, off, n]) (MicroPython's 4-argument form too): the bytes of
         `buf` (str: its UTF-8) from `off`, `n` of them, through mp_usbd_cdc_tx_strn."""
-        if n is None:
-            n = len(buf) - off
-        return self.cdc.tx(buf, off, n)
+        sim = self.cdc.sim
+        t = sim.sim_enter()
+        try:
+            if n is None:
+                n = len(buf) - off
+            return self.cdc.tx(buf, off, n)
+        finally:
+            sim.sim_exit(t)
 
 
 class SimCdc:
@@ -202,14 +207,11 @@ class SimCdc:
 
     def tx(self, buf, off, n):
         """mp_usbd_cdc_tx_strn: chunks of EP_CHUNK, each waiting up to TX_TIMEOUT_MS for
-        room while a host is connected; returns the bytes written."""
+        room while a host is connected; returns the bytes written. (Inside sim_enter: the
+        port allocates nothing here.)"""
         sim = self.sim
-        t = sim.sim_enter()
-        try:
-            data = buf.encode() if isinstance(buf, str) else bytes(buf)
-            data = data[off:off + n]
-        finally:
-            sim.sim_exit(t)
+        data = buf.encode() if isinstance(buf, str) else bytes(buf)
+        data = data[off:off + n]
         i = 0
         while i < len(data):
             k = min(len(data) - i, EP_CHUNK)
@@ -230,15 +232,11 @@ class SimCdc:
         return i
 
     def _to_fifo(self, chunk):
-        t = self.sim.sim_enter()
-        try:
-            self.fifo.extend(chunk)
-            if not self.connected and len(self.fifo) > TX_FIFO:
-                self.fifo = self.fifo[-TX_FIFO:]   # no host: the newest bytes stay
-            if self.connected and self.reading:
-                self._drain()
-        finally:
-            self.sim.sim_exit(t)
+        self.fifo.extend(chunk)
+        if not self.connected and len(self.fifo) > TX_FIFO:
+            self.fifo = self.fifo[-TX_FIFO:]   # no host: the newest bytes stay
+        if self.connected and self.reading:
+            self._drain()
 
     def _drain(self):
         data = self.fifo

@@ -157,6 +157,9 @@ class SimBoard:
         self.rng = Rng(seed)
         self._build()
         self.console = SimCdc(self.sim)  # the USB serial port; its host end for the tests
+        # True: the firmware's console on this process's own sys.stdin, sys.stdout and
+        # select instead (the benchmark, on the MicroPython VM: the Unix port's streams).
+        self.stdio = False
         self._settings_path = _join(flash_dir, "settings.json")
         self.files = SimFiles(self.sim, flash_dir)
 
@@ -257,7 +260,8 @@ class SimBoard:
         cdc.reset()
         # The firmware's own console, on the model of rp2's port in place of sys.stdin,
         # sys.stdout and select.
-        con = UsbConsole(stdin=cdc.stdin, stdout=cdc.stdout, select_module=cdc)
+        con = (UsbConsole() if self.stdio else
+               UsbConsole(stdin=cdc.stdin, stdout=cdc.stdout, select_module=cdc))
         return lifecycle.Firmware(self.flash_dir + "/", con, self.files)
 
     @property
