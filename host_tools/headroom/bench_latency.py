@@ -11,7 +11,11 @@ a detent comes every 5 ms while a turning pass takes 3.8-4.5 ms (emulated RP2040
 an edge lands mid-pass and waits for it, then the frame's own path: p99 and max <= 6 ms
 there, still under a tenth of the time a listener could notice. The jitter rows are for information:
 they include the cost model's random garbage-collection stalls (12-14 ms), which the
-real main loop, allocating nothing, does not cause.
+real main loop, allocating nothing, does not cause. Two more rows per board and decoder
+at 50/s have a host on the USB port that asked for `monitor on`: one that reads every
+event, and one that stopped reading for the whole 61 s (a paused `headroom monitor |
+less`); the same goals, and MISSED if the firmware ever waited for the host or the
+watchdog reset the board.
 """
 import json
 import sys
@@ -88,6 +92,18 @@ def run():
                                  "goal_p99_us": goal[0], "goal_max_us": goal[1],
                                  "detents": len(lat), "p50_us": _percentile(lat, 50),
                                  "p99_us": _percentile(lat, 99), "max_us": max(lat)})
+            # A host with `monitor on`: one that reads every event, and one that stopped
+            # reading (61 s of turns; the USB port's FIFO full, the firmware must not wait).
+            for host, name, repeats in (("reading", "50/s, host reads", 6),
+                                        ("stalled", "50/s, host stalled", 35)):
+                info = {}
+                lat = measure(path, decoder, 50, 12, None, repeats, host, info)
+                good = info["resets"] == 0 and info["waited_ms"] == 0
+                rows.append({"board": board, "decoder": decoder, "turn": name,
+                             "model": "typical", "goal_p99_us": 2000,
+                             "goal_max_us": 5000 if good else 0, "detents": len(lat),
+                             "p50_us": _percentile(lat, 50), "p99_us": _percentile(lat, 99),
+                             "max_us": max(lat)})
     return rows
 
 
