@@ -15,6 +15,10 @@ shared/runtime/sys_stdio_mphal.c) decides the shape of this file:
   object itself as the iterator and reuses one tuple (extmod/modselect.c): it is
   iterated here at once, never kept, so nothing is allocated after the first call.
 
+The caller pushes the line out with flush() as the last thing in its pass: a detent's
+interrupt (the Waker's `woken`) ends the share at once, and with it the pass, so the
+next pass carries the detent as soon as with no host at all.
+
 One line is on its way at a time (`busy()`): the protocol answers one line a pass and
 only while nothing is waiting to go out, and what the host sent meanwhile waits in the
 port's own buffers (USB flow control holds the host back once they are full), so no
