@@ -162,3 +162,50 @@ def test_the_console_allocates_nothing_on_the_micropython_unix_port(tmp_path):
     idle_bytes, send_bytes = (int(x) for x in err.split())
     assert (idle_bytes, send_bytes) == (0, 0)
     assert out == b'{"ok": true, "volume": -30.0, "x": "%s"}\n' % (b"y" * 400)
+
+
+class _Port:
+    """A console for protocol.serve alone: bytes waiting, lines taken, a line that stays
+    `busy` until flushed."""
+
+    def __init__(self, data):
+        self.data = bytearray(data)
+        self.out = []
+        self.line = None
+
+    def read_byte(self):
+        return self.data.pop(0) if self.data else None
+
+    def busy(self):
+        return self.line is not None
+
+    def write_line(self, text):
+        if self.line is not None:
+            return False
+        self.line = text
+        return True
+
+    def flush(self):
+        if self.line is not None:
+            self.out.append(self.line)
+            self.line = None
+        return True
+
+
+def test_one_reply_a_pass_and_nothing_read_while_a_line_goes_out():
+    from headroom_fw import protocol
+    port = _Port(b"version\nversion\nversion\n")
+    reader = protocol.LineReader()
+    answered = []
+
+    def answer(line):
+        answered.append(line)
+        return "{}"
+
+    protocol.serve(port, reader, answer)
+    assert answered == ["version"] and port.data == b"version\nversion\n"
+    protocol.serve(port, reader, answer)        # the reply has not gone: nothing read
+    assert answered == ["version"] and port.data == b"version\nversion\n"
+    port.flush()
+    protocol.serve(port, reader, answer)
+    assert answered == ["version"] * 2 and port.data == b"version\n"
