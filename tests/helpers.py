@@ -78,9 +78,21 @@ CHIP_PER_SIDE = board_variant(BALANCED, chip_per_side)
 
 
 def ask(b, line, ms=100):
-    """Send a protocol line to a simulated board, run it `ms`, return the reply (a dict)."""
+    """Send a protocol line to a simulated board, run it `ms` (longer, until the reply is
+    in: a reply goes out as the host takes it), return the reply (a dict)."""
     import json
     n = len(b.console.replies())
     b.console.send(line + "\n")
     b.run_ms(ms)
-    return json.loads(b.console.replies()[n])
+    return json.loads(await_reply(b, n))
+
+
+def await_reply(b, n, within_ms=2000):
+    """Run the board until its host has received reply number `n` (counted from 0); return
+    it (the line). An event, not a guessed time."""
+    for _ in range(within_ms):
+        got = b.console.replies()
+        if len(got) > n:
+            return got[n]
+        b.run_ms(1)
+    raise AssertionError("no reply within %d ms" % within_ms)

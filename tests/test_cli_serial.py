@@ -55,7 +55,7 @@ def port():
     t.start()
     yield name, actions
     stop.set()
-    t.join(2)
+    t.join(30)   # a loaded machine: the thread may be inside a pass still
     b.close()
     world.current = None
     os.close(master)

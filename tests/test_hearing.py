@@ -27,7 +27,7 @@ from headroom_fw import headphones as H
 from headroom_fw.settings import MAX_BYTES, SettingsStore, defaults
 from headroom_fw.volume import level_cdb
 
-from helpers import BALANCED, SE
+from helpers import BALANCED, SE, await_reply
 
 PROFILES = hph.builtin()
 SE_B = boardfile.load(SE)
@@ -360,6 +360,7 @@ def ask(b, line, ms=40):
     n = len(b.console.replies())
     b.console.send(line + "\n")
     b.run_ms(ms)
+    await_reply(b, n)
     new = b.console.replies()[n:]
     assert len(new) == 1, (line, new)
     return json.loads(new[0])

@@ -14,7 +14,7 @@ from headroom.sim import world
 from headroom.sim.simboard import SimBoard
 from headroom_fw import protocol
 
-from helpers import BALANCED, SE, until_playing
+from helpers import BALANCED, SE, await_reply, until_playing
 
 
 @pytest.fixture
@@ -31,6 +31,7 @@ def ask(b, line, ms=30):
     n = len(b.console.replies())
     b.console.send(line + "\n")
     b.run_ms(ms)
+    await_reply(b, n)
     new = b.console.replies()[n:]
     assert len(new) == 1, (line, new)
     return json.loads(new[0])

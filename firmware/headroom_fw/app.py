@@ -127,6 +127,8 @@ class App:
             self.encoder = Encoder(machine.Pin(b.enc_a), machine.Pin(b.enc_b),  # type: ignore[assignment]
                                    b.edges_per_detent, self.waker)
         self.console = console
+        if console is not None:
+            console.waker = self.waker  # a detent cuts the host's share of a pass short
         self.lines = protocol.LineReader()
         self.session = protocol.Session()
         self._told = -1  # ctl.changes when the host last heard the state
@@ -335,6 +337,10 @@ class App:
             left = self._finish_fail_quiet()
             if left and left < wake:
                 wake = left
+        con = self.console
+        if con is not None and not con.flush() and con.moved:
+            # Last in the pass, so a detent's interrupt that cuts it short ends the pass.
+            return 1  # a line is going out a share a pass, the host takes it: more soon
         return wake
 
     def _save(self, now):
@@ -521,13 +527,19 @@ class App:
                 pass
 
     def _serve(self, now):
-        """Answer the host's commands (a bounded number of bytes per pass), push changes."""
+        """Answer the host (one line a pass), push changes. A state event is sent only
+        when nothing else is going out: while the host does not read, changes are not
+        queued; it gets the latest state once it reads again (coalesced, not a backlog)."""
         con = self.console
         self._now = now
         protocol.serve(con, self.lines, self._answer)
-        if self.ctl.changes != self._told and self.session.monitoring:
+        if self.ctl.changes == self._told:
+            return
+        if not self.session.monitoring:
+            self._told = self.ctl.changes
+        elif not con.busy():
+            self._told = self.ctl.changes
             con.write_line(protocol.state_json(self.ctl, '"event": "state", '))
-        self._told = self.ctl.changes
 
     def _handle(self, line):
         return protocol.handle(self.session, self.ctl, line, self._now, self)

@@ -66,10 +66,13 @@ class FaultState:
         self.wdt = machine.WDT(timeout=2000)
 
     def step(self):
-        if self.console is not None:
-            protocol.serve(self.console, self.lines, self._handle)
+        con = self.console
+        if con is not None:
+            protocol.serve(con, self.lines, self._handle)
         self.uptime.update(time.ticks_ms())
         self.wdt.feed()
+        if con is not None and not con.flush() and con.moved:
+            return 1  # a reply is going out a share a pass: the next share soon
         return _FAULT_WAKE_MS
 
     def _handle(self, line):

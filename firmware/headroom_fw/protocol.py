@@ -115,8 +115,14 @@ class LineReader:
 
 
 def serve(console, reader, answer, budget=64):
-    """Take up to `budget` bytes the host sent (a bounded share of a pass); every complete
-    line gets `answer(line)`, every bad one its error. Pure: the console is handed in."""
+    """One pass's share of the host: only once the line before has gone out (busy()),
+    take up to `budget` bytes the host sent until one line is complete and answer it
+    (`answer(line)`, or its error) with write_line. At most one reply a pass: the next
+    line waits in the port's buffers for the next pass, never lost, never a queue here.
+    The caller pushes the line out (console.flush(), last in its pass). Pure: the
+    console is handed in."""
+    if console.busy():
+        return
     for _ in range(budget):
         b = console.read_byte()
         if b is None:
@@ -128,6 +134,7 @@ def serve(console, reader, answer, budget=64):
             console.write_line(_err(line.decode()))
         else:
             console.write_line(answer(line))
+        return
 
 
 def _err(text):

@@ -47,6 +47,32 @@ def run(mode, board, heap, firmware="-", arg=None):
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
+def run_stdio_console(board, heap, firmware, statuses=100):
+    """mp_bench's `console 1`: the firmware's UsbConsole on the VM's own stdin (a pipe
+    from here, open and empty while it idles) and stdout; `statuses` lines of `status`
+    once it says `ready`. Returns its JSON and the replies it wrote."""
+    with tempfile.TemporaryDirectory() as flash:
+        cmd = [MICROPYTHON, "-X", "heapsize=%d" % heap, MP_BENCH, "console", board, flash,
+               firmware, "1"]
+        p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        try:
+            err = []
+            for line in p.stderr:
+                err.append(line)
+                if line.strip() == b"ready":
+                    break
+            out, rest = p.communicate(b"status\n" * statuses, timeout=600)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    lines = out.decode("utf-8", "replace").strip().splitlines()
+    if p.returncode != 0 or not lines:
+        raise RuntimeError("console 1 failed:\n%s%s" % (out.decode(), b"".join(err).decode() + rest.decode()))
+    return json.loads(lines[-1]), lines[:-1]
+
+
 def measure(board, mpy_dir, log=print):
     sim = run("simsize", board, BENCH_HEAP)["sim_bytes"]
     heap = BENCH_HEAP
@@ -60,6 +86,11 @@ def measure(board, mpy_dir, log=print):
     log("live heap measured after each of %d scenario steps" % n)
     turn = run("turn", board, heap, mpy_dir)
     log("steady turning measured: %d detents, %d edges" % (turn["detents"], turn["edges"]))
+    console = run("console", board, heap, mpy_dir, 0)
+    stdio, replies = run_stdio_console(board, heap, mpy_dir)
+    stdio["replies"] = sum(1 for x in replies if x.startswith('{"ok": true'))
+    log("the console measured: %d status requests on the USB port's model, %d on the VM's "
+        "own stdio" % (console["statuses"], stdio["statuses"]))
     hour = run("hour", board, heap, mpy_dir, 0)
     hour_pauses = run("hour", board, heap, mpy_dir, 5)
     log("hours of turning simulated")
@@ -67,7 +98,8 @@ def measure(board, mpy_dir, log=print):
     free = PICO_HEAP - live
     return {
         "heap": heap, "sim": sim, "live": live, "step_peak": step_peak, "peak_heap": live + step_peak,
-        "turn": turn, "hour": hour, "hour_pauses": hour_pauses,
+        "turn": turn, "hour": hour, "hour_pauses": hour_pauses, "console": console,
+        "stdio": stdio,
         "gc_per_minute": per_min / free if free > 0 else float("inf"),
     }
 
@@ -84,6 +116,14 @@ def table(r):
         ("bytes allocated per detent, main loop", "%.1f B" % t["loop_bytes_per_detent"], "<= 64 B",
          t["loop_bytes_per_detent"] <= GOALS["loop_bytes_per_detent"]),
         ("bytes per idle main-loop pass", "%.1f B" % t["loop_bytes_per_pass_idle"], "", None),
+        ("bytes per idle pass, real UsbConsole on the VM's stdio", "%.1f B (%d passes)" % (
+            r["stdio"]["bytes_per_idle_pass"], r["stdio"]["idle_passes"]), "0 B",
+         r["stdio"]["bytes_per_idle_pass"] == 0),
+        ("bytes per `status`, real UsbConsole on the VM's stdio", "%.0f B (%d of %d answered)" % (
+            r["stdio"]["bytes_per_status"], r["stdio"]["replies"], r["stdio"]["statuses"]),
+         "", None),
+        ("bytes per `status`, on the model of rp2's USB port", "%.0f B (reply formatting)" % (
+            r["console"]["bytes_per_status"]), "", None),
         ("CPU per encoder edge (hard IRQ), Unix port", "%.1f us" % t["irq_us_per_edge"], "", None),
         ("CPU per detent, main loop, Unix port", "%.1f us" % t["loop_us_per_detent"], "", None),
         ("CPU per main-loop pass without detents, Unix port", "%.1f us idle, %.1f us turning" % (

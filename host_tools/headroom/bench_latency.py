@@ -11,7 +11,11 @@ a detent comes every 5 ms while a turning pass takes 3.8-4.5 ms (emulated RP2040
 an edge lands mid-pass and waits for it, then the frame's own path: p99 and max <= 6 ms
 there, still under a tenth of the time a listener could notice. The jitter rows are for information:
 they include the cost model's random garbage-collection stalls (12-14 ms), which the
-real main loop, allocating nothing, does not cause.
+real main loop, allocating nothing, does not cause. Two more rows per board and decoder
+at 50/s have a host on the USB port that asked for `monitor on`: one that reads every
+event, and one that stopped reading for the whole 61 s (a paused `headroom monitor |
+less`); the same goals, and MISSED if the firmware ever waited for the host or the
+watchdog reset the board.
 """
 import json
 import sys
@@ -26,8 +30,12 @@ def _percentile(xs, p):
     return xs[min(len(xs) - 1, (len(xs) * p) // 100)]
 
 
-def measure(board_path, decoder, rate, detents, cost=None, repeats=6):
-    """Latencies (us) of every detent of `repeats` turns back and forth."""
+def measure(board_path, decoder, rate, detents, cost=None, repeats=6, host=None, info=None):
+    """Latencies (us) of every detent of `repeats` turns back and forth. `host`: None, none
+    on the USB port; "reading", one that asked for `monitor on` and reads every event;
+    "stalled", the same host once it stops reading (a paused `headroom monitor | less`)
+    for the whole run. `info` (a dict) gets what else happened: `resets` (the watchdog's
+    among them), `events` the host received, `waited_ms` the firmware spent in writes."""
     from .sim import world
     from .sim.simboard import SimBoard
     b = SimBoard(board_path, keep_trace=False, cost=cost, decoder=decoder)
@@ -36,6 +44,11 @@ def measure(board_path, decoder, rate, detents, cost=None, repeats=6):
     try:
         b.power(True)
         b.run_ms(3500)
+        if host is not None:
+            b.console.send("monitor on\n")
+            b.run_ms(100)
+            if host == "stalled":
+                b.console.stop_reading()
         epd = b.board.edges_per_detent
         out = []
         t = b.now_us() + 100000
@@ -54,6 +67,11 @@ def measure(board_path, decoder, rate, detents, cost=None, repeats=6):
             t = b.now_us() + 1500000    # a new gesture: acceleration starts again
             b.run_until(t - 100000)
         assert not b.sim.faults and not b.sim.crashes
+        if info is not None:
+            info["resets"] = b.sim.resets
+            info["events"] = sum(1 for x in b.console.out if x.startswith('{"event"'))
+            info["waited_ms"] = b.console.waited_us // 1000
+            info["virtual_s"] = b.now_us() // 1000000
         return out
     finally:
         b.close()
@@ -74,6 +92,18 @@ def run():
                                  "goal_p99_us": goal[0], "goal_max_us": goal[1],
                                  "detents": len(lat), "p50_us": _percentile(lat, 50),
                                  "p99_us": _percentile(lat, 99), "max_us": max(lat)})
+            # A host with `monitor on`: one that reads every event, and one that stopped
+            # reading (61 s of turns; the USB port's FIFO full, the firmware must not wait).
+            for host, name, repeats in (("reading", "50/s, host reads", 6),
+                                        ("stalled", "50/s, host stalled", 35)):
+                info = {}
+                lat = measure(path, decoder, 50, 12, None, repeats, host, info)
+                good = info["resets"] == 0 and info["waited_ms"] == 0
+                rows.append({"board": board, "decoder": decoder, "turn": name,
+                             "model": "typical", "goal_p99_us": 2000,
+                             "goal_max_us": 5000 if good else 0, "detents": len(lat),
+                             "p50_us": _percentile(lat, 50), "p99_us": _percentile(lat, 99),
+                             "max_us": max(lat)})
     return rows
 
 

@@ -56,8 +56,8 @@ I2C_CALL = (60, 40, 120)               # one I2C transaction around its bytes
 IRQ_LATENCY = (14, 13, 20)             # pin edge to the first line of a hard IRQ handler
 IRQ_BODY = (30, 15, 60)                # a hard IRQ's entry and exit
 WAKE = (12, 8, 30)                     # machine.idle() returning on an interrupt
-CONSOLE_BYTE = (6, 4, 15)              # a byte read from the USB serial port
-CONSOLE_LINE = (150, 100, 400)         # a line written to it
+CONSOLE_BYTE = (6, 4, 15)              # a byte read from or written to the USB serial port
+CONSOLE_POLL = (15, 10, 40)            # a poll of it (ipoll(0), the USB stack's task): estimated
 FS_WORK = (2700, 2400, 3100)           # littlefs's own code in a small file write (interrupts on)
 FLASH_PROG = (400, 400, 3000)          # W25Q16JV page program
 FLASH_ERASE = (45000, 45000, 400000)   # W25Q16JV 4 KB sector erase
@@ -133,8 +133,8 @@ class CostModel:
     def console_byte(self):
         return self._draw(CONSOLE_BYTE)
 
-    def console_line(self, n):
-        return self._draw(CONSOLE_LINE) + 87 * n // 10 if self.enabled else 0
+    def console_poll(self):
+        return self._draw(CONSOLE_POLL)
 
     def fs_work(self):
         """littlefs's own code in one small file write, interrupts on (around the flash

@@ -6,6 +6,8 @@ Prints one JSON object. Modes:
   turn     steady turning: bytes allocated and CPU time per encoder edge (hard IRQ) and
            per detent (main loop), the simulator's own share subtracted
   hour     one hour of continuous turning, then a pause: settings writes to flash
+  console S  bytes per idle pass and per `status` through the firmware's UsbConsole: on
+           the model of rp2's USB port (S 0) or the Unix port's own stdio (S 1)
 
 The simulator runs in the same heap as the firmware. Its work inside firmware calls is
 bracketed (sim_enter/sim_exit) and its bytes and microseconds are taken out. Bytes and
@@ -252,6 +254,48 @@ def mode_hour(board, flash, firmware, pause):
             "writes_after_final_pause": b.flash_writes - start - during, "faults": len(b.sim.faults)}
 
 
+def mode_console(board, flash, firmware, stdio):
+    """Bytes the main loop allocates per idle pass and per `status` request, through the
+    firmware's own UsbConsole: on the model of rp2's USB port (`stdio` 0), or on the Unix
+    port's real sys.stdin, sys.stdout and select (`stdio` 1: stdin a pipe from bench.py,
+    which sends 100 `status` lines once this prints `ready` on stderr)."""
+    b, meter, steps = make_board(board, flash, firmware, "bytes")
+    b.stdio = bool(stdio)
+    b.power(True)
+    b.run_ms(3000)
+    app = b.app
+    answered = [0]
+    answer = app._answer
+
+    def counted(line):
+        answered[0] += 1
+        return answer(line)
+
+    app._answer = counted
+    steps.reset()
+    b.run_ms(10000)
+    idle_passes = steps.steps - steps.skipped
+    idle = steps.bytes / max(idle_passes, 1)
+    steps.reset()
+    if stdio:
+        sys.stderr.write("ready\n")
+        t0 = realtime.ticks_ms()
+        while (answered[0] < 100 or app.console.busy()) and realtime.ticks_diff(
+                realtime.ticks_ms(), t0) < 60000:
+            b.run_ms(10)
+    else:
+        for _ in range(100):
+            n = len(b.console.out)
+            b.console.send("status\n")
+            while len(b.console.out) == n:
+                b.run_ms(1)
+    counted_passes = steps.steps - steps.skipped
+    return {"idle_passes": idle_passes, "bytes_per_idle_pass": idle, "statuses": answered[0],
+            "status_passes": counted_passes, "skipped": steps.skipped,
+            "bytes_per_status": (steps.bytes - idle * counted_passes) / max(answered[0], 1),
+            "max_pass_bytes": steps.max_bytes, "faults": len(b.sim.faults)}
+
+
 def mode_simsize(board, flash):
     """Heap the simulator holds with the board built and powered off (no firmware)."""
     gc.collect()
@@ -272,6 +316,8 @@ def main(argv):
         out = mode_turn(board, flash, firmware)
     elif mode == "simsize":
         out = mode_simsize(board, flash)
+    elif mode == "console":
+        out = mode_console(board, flash, firmware, arg)
     elif mode == "hour":
         out = mode_hour(board, flash, firmware, arg)
     else:

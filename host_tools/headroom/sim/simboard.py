@@ -12,6 +12,7 @@ import os
 import sys
 
 from . import shims, world
+from .cdc import SimCdc
 from .models.controls import HardwareMute, PowerSense, Rng, RotaryEncoder, Switch, ThreePositionSwitch
 from .models.jack import Jack
 from .models.pga2311 import PGA2311Chain
@@ -206,7 +207,10 @@ class SimBoard:
         self.sim.boot_py = self._boot_py
         self.rng = Rng(seed)
         self._build()
-        self.console = SimConsole(self.sim)
+        self.console = SimCdc(self.sim)  # the USB serial port; its host end for the tests
+        # True: the firmware's console on this process's own sys.stdin, sys.stdout and
+        # select instead (the benchmark, on the MicroPython VM: the Unix port's streams).
+        self.stdio = False
         self._settings_path = _join(flash_dir, "settings.json")
         self.files = SimFiles(self.sim, flash_dir)
 
@@ -305,8 +309,14 @@ class SimBoard:
     def _boot_firmware(self, sim):
         _purge_firmware()
         from headroom_fw import lifecycle
-        self.console.reset()
-        return lifecycle.Firmware(self.flash_dir + "/", self.console, self.files)
+        from headroom_fw.console import UsbConsole
+        cdc = self.console
+        cdc.reset()
+        # The firmware's own console, on the model of rp2's port in place of sys.stdin,
+        # sys.stdout and select.
+        con = (UsbConsole() if self.stdio else
+               UsbConsole(stdin=cdc.stdin, stdout=cdc.stdout, select_module=cdc))
+        return lifecycle.Firmware(self.flash_dir + "/", con, self.files)
 
     @property
     def app(self):
@@ -473,44 +483,3 @@ def _json_loads(text):
 def _json_dumps(d):
     import json
     return json.dumps(d)
-
-
-class SimConsole:
-    """The USB serial port as the firmware sees it: bytes the host sent, lines it wrote.
-
-    Both directions go to the trace as `serial` records (`dir` "in" or "out").
-    """
-
-    def __init__(self, sim):
-        self.sim = sim
-        self.pending = bytearray()
-        self.out = []
-
-    def reset(self):
-        """The firmware starts: what was sent before (to a dead or booting MCU, or the
-        REPL) is gone, and no reply will come for it (a `serial` record, dir "reset")."""
-        self.pending = bytearray()
-        self.sim.emit("serial", [("dir", "reset")])
-
-    def send(self, text):
-        """The host writes `text` (str or bytes)."""
-        data = text.encode() if isinstance(text, str) else bytes(text)
-        self.pending.extend(data)
-        self.sim.emit("serial", [("dir", "in"), ("data", data.decode("latin-1"))])
-
-    def read_byte(self):
-        if not self.pending or not self.sim.mcu_powered:
-            return None
-        b = self.pending[0]
-        self.pending = self.pending[1:]
-        return b
-
-    def write_line(self, text):
-        t = self.sim.sim_enter()
-        self.out.append(text)
-        self.sim.emit("serial", [("dir", "out"), ("line", text)])
-        self.sim.sim_exit(t)
-
-    def replies(self):
-        """Lines written that are replies (not pushed events), oldest first."""
-        return [x for x in self.out if not x.startswith('{"event"')]
