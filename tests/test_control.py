@@ -149,3 +149,62 @@ def test_flash_waits_for_a_slow_board_while_it_shows_signs_of_life(monkeypatch, 
         with pytest.raises(CommandError) as e:
             flash.wait_running("/dev/fake", wait_s=2.0)
         assert "did not start" in str(e.value) and 2.0 <= clock[0] < 2.5, clock[0]
+
+
+class SlowReplySerial(FakeSerial):
+    """A slow board's reply (the emulated RP2040 under load): on a fake clock that each read
+    moves on 0.5 s, the reply comes a few bytes a read; nothing before `first_s`."""
+
+    def __init__(self, clock, reply, first_s, chunk):
+        super().__init__({})
+        self.clock, self.reply, self.first_s, self.chunk = clock, reply, first_s, chunk
+
+    def read(self, n):
+        self.clock[0] += 0.5
+        if not self.sent or self.clock[0] < self.first_s or not self.reply:
+            return b""
+        out, self.reply = self.reply[:self.chunk], self.reply[self.chunk:]
+        return out
+
+
+@pytest.mark.parametrize("chunk", [8, 10_000])
+def test_a_reply_still_arriving_is_waited_for(monkeypatch, chunk):
+    """A reply that starts within the wait and keeps coming, 8 bytes every 0.5 s (fake
+    clock): taken whole, though it ends long after the 5 s wait; no wall-clock time."""
+    clock = [0.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    reply = b'{"ok": true, "phase": "playing", "volume": -30.0, "pad": "' + b"x" * 200 + b'"}\n'
+    ser = SlowReplySerial(clock, reply, first_s=4.0, chunk=chunk)
+    obj = control.request(control.Link(ser), "status", timeout=5.0)
+    assert obj["phase"] == "playing" and clock[0] > 5.0 * (chunk == 8)
+
+
+def test_a_silent_board_is_still_given_up_on(monkeypatch):
+    """Silence after the request: the wait ends at its time, not at the progress cap."""
+    clock = [0.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    ser = SlowReplySerial(clock, b"", first_s=0.0, chunk=8)
+    with pytest.raises(CommandError):
+        control.request(control.Link(ser), "status", timeout=5.0)
+    assert clock[0] <= 5.5
+
+
+def test_wait_s_is_checked_and_used_by_every_board_command(monkeypatch):
+    from headroom import cli
+    seen = []
+
+    class Fake:
+        def __init__(self, port, wait_s, say=None):
+            seen.append(wait_s)
+
+        def request(self, line, timeout=5.0, resend_s=None):
+            seen.append((timeout, resend_s))
+            return {"ok": True, "phase": "playing", "volume": -30.0}
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(control, "Board", Fake)
+    assert cli.main(["status", "--port", "/dev/fake", "--json", "--wait-s", "600"]) == 0
+    assert seen[-1] == (600.0, 120.0) and seen[0] >= 600
+    assert cli.main(["status", "--port", "/dev/fake", "--wait-s", "0"]) == 2

@@ -285,6 +285,20 @@ def do_headphones(args):
 def _port_arg(p):
     p.add_argument("--port", help="serial port (default: the one Pico attached)")
     p.add_argument("--json", action="store_true", help="print the reply as JSON")
+    p.add_argument("--wait-s", type=float, default=None, metavar="S",
+                   help="how long the board may stay silent before the command gives up "
+                        "(default 5; a reply on its way keeps it waiting): for a slow board, "
+                        "such as the emulated one")
+
+
+def _reply_s(args):
+    from .control import REPLY_S
+    wait = getattr(args, "wait_s", None)
+    if wait is None:
+        return REPLY_S
+    if not 1 <= wait <= 3600:
+        raise CommandError("--wait-s must be 1 to 3600 seconds, got %g" % wait, BAD_INPUT)
+    return wait
 
 
 def _board(args, wait_s=None):
@@ -294,15 +308,22 @@ def _board(args, wait_s=None):
 
 
 def _ask(args, line, resend=True):
-    board = _board(args)
+    reply_s = _reply_s(args)
+    board = _board(args, wait_s=max(reply_s, _port_wait()))
     try:
-        reply = board.request(line, resend_s=1.0 if resend else None)
+        # Asked again after a fifth of the wait in silence (a reply lost to a reset).
+        reply = board.request(line, timeout=reply_s, resend_s=reply_s / 5 if resend else None)
     finally:
         board.close()
     if not reply.get("ok"):
         raise CommandError(reply.get("error", "refused"), PROBLEM)
     reply.pop("ok")
     return reply
+
+
+def _port_wait():
+    from .port import WAIT_S
+    return WAIT_S
 
 
 def _out(args, reply, text):
@@ -410,7 +431,8 @@ def args_monitor(p):
 def do_monitor(args):
     from .control import monitor
     from .readable import state_line
-    board = _board(args, wait_s=30.0)
+    reply_s = _reply_s(args)
+    board = _board(args, wait_s=max(30.0, reply_s))
     board.connect()  # the port is ours (or busy) before anything else
 
     def state(obj):
@@ -426,7 +448,7 @@ def do_monitor(args):
         print(json.dumps(obj) if args.json else state_line(obj), flush=True)
 
     try:
-        monitor(board, event, state)
+        monitor(board, event, state, reply_s=reply_s)
     finally:
         board.close()
     return OK

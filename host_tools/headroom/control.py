@@ -21,6 +21,7 @@ from .linesock import MAX_LINE, LineServer
 from .port import WAIT_S, PortBusy, open_serial
 
 REPLY_S = 5.0   # a running firmware answers within a pass; a booting one within a few seconds
+PROGRESS_CAP = 10  # bytes still arriving extend a wait up to this many times again
 
 
 def _disconnected():
@@ -61,15 +62,23 @@ class Link:
                     return obj
         return None
 
-    def next_json(self, until):
-        """The next line that is a JSON object, or None at `until` (time.monotonic())."""
+    def next_json(self, until, cap=None):
+        """The next line that is a JSON object, or None at `until` (time.monotonic()).
+        With `cap`, bytes arriving move `until` on by the wait it had (a slow board that is
+        still sending its reply is waited for: the emulated one runs 30-130 times slower
+        than a Pico), never past `cap`."""
+        span = until - time.monotonic()
         while True:
             obj = self.pop_json()
             if obj is not None:
                 return obj
             if time.monotonic() >= until:
                 return None
-            self.buf += self.ser.read(256)
+            data = self.ser.read(256)
+            if data:
+                self.buf += data
+                if cap is not None:
+                    until = min(cap, max(until, time.monotonic() + span))
 
 
 # The key a successful reply to each command carries (protocol.handle), so that a reply
@@ -99,8 +108,9 @@ def request(link, line, timeout=REPLY_S):
     link.write(line.encode() + b"\n")
     key = reply_key(line)
     until = time.monotonic() + timeout
+    cap = until + PROGRESS_CAP * timeout
     while True:
-        obj = link.next_json(until)
+        obj = link.next_json(until, cap)
         if obj is None:
             raise CommandError("no reply to %r within %.0f s: is the Headroom firmware running? "
                                "(`headroom flash` installs it)" % (line, timeout), NO_BOARD)
@@ -147,6 +157,7 @@ class Board:
         request, is skipped by its key (reply_key)."""
         key = reply_key(line)
         deadline = time.monotonic() + timeout
+        cap = deadline + PROGRESS_CAP * timeout
         while True:
             try:
                 if self.relay is None and self.link is None:
@@ -157,7 +168,7 @@ class Board:
                 link.write(line.encode() + b"\n")
                 step = deadline if resend_s is None else min(deadline, time.monotonic() + resend_s)
                 while True:
-                    obj = link.next_json(step)
+                    obj = link.next_json(step, cap)
                     if obj is None or is_reply(obj, key):
                         break
                 if obj is not None:
@@ -261,10 +272,10 @@ class Relay:
         self.server.close()
 
 
-def monitor(board, on_event, on_state, stop=lambda: False):
+def monitor(board, on_event, on_state, stop=lambda: False, reply_s=REPLY_S):
     """Print every change of state (`on_event(obj)`) until stop() or Ctrl-C. The current
     state goes to `on_state(obj)` first, and again after the board resets. Other commands'
-    requests are relayed to the board meanwhile."""
+    requests are relayed to the board meanwhile. `reply_s`: the silence a reply may take."""
     def send(text):
         board.link.write(text.encode() + b"\n")
 
@@ -279,8 +290,9 @@ def monitor(board, on_event, on_state, stop=lambda: False):
             try:
                 if fresh:
                     board.connect()
-                    got = (on_state, board.request("status", resend_s=1.0))
-                    board.request("monitor on", resend_s=1.0)
+                    got = (on_state, board.request("status", timeout=reply_s,
+                                                   resend_s=reply_s / 5))
+                    board.request("monitor on", timeout=reply_s, resend_s=reply_s / 5)
                     fresh = False
                 else:
                     link = board.link

@@ -85,7 +85,8 @@ class Tier:
                 res[step] = run(HEADROOM + ["flash", "--board", board, "--port", link,
                                             "--wait-s", str(BOOT_WAIT_S)])
                 res[step]["emulated_ms"] = round((b.now_us - t0) / 1000)
-            res["status"] = run(HEADROOM + ["status", "--json", "--port", link])
+            res["status"] = run(HEADROOM + ["status", "--json", "--port", link,
+                                             "--wait-s", str(BOOT_WAIT_S)])
             res["image"] = os.path.join(d, "flash.img")
             b.dump_image(res["image"])
         finally:
