@@ -209,3 +209,20 @@ def test_one_reply_a_pass_and_nothing_read_while_a_line_goes_out():
     port.flush()
     protocol.serve(port, reader, answer)
     assert answered == ["version"] * 2 and port.data == b"version\n"
+
+
+def test_a_long_line_keeps_the_board_deaf_no_longer_than_it_takes_to_read(board):
+    """100 KB without a newline, then `status`: the overlong line is refused whole and
+    `status` answered in time proportional to the line (a share of the bytes a pass, the
+    next pass 1 ms later while more wait, the dropped rest at half cost), not one share
+    per 10 ms idle sleep (15.7 s on the virtual board before). Virtual time, both replies
+    counted on the host's side."""
+    n = len(board.console.replies())
+    t0 = board.now_us()
+    board.console.send("x" * 100_000 + "\nstatus\n")
+    err = json.loads(await_reply(board, n, within_ms=20000))
+    st = json.loads(await_reply(board, n + 1, within_ms=20000))
+    took_ms = (board.now_us() - t0) / 1000
+    assert err["ok"] is False and "too long" in err["error"], err
+    assert st["phase"] == "playing" and board.sim.resets == 0
+    assert took_ms < 6000, took_ms      # 100 KB at >= 16 KB/s of virtual time

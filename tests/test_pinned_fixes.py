@@ -371,8 +371,12 @@ class _Console:
         del self.data[0]
         return c
 
+    def busy(self):
+        return False  # a line is out at once
+
     def write_line(self, text):
         self.out.append(text)
+        return True
 
 
 def test_a_line_over_the_maximum_is_dropped_whole_by_the_protocol():

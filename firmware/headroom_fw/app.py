@@ -130,6 +130,7 @@ class App:
         if console is not None:
             console.waker = self.waker  # a detent cuts the host's share of a pass short
         self.lines = protocol.LineReader()
+        self._more = False  # the host's bytes outlasted the last pass's share
         self.session = protocol.Session()
         self._told = -1  # ctl.changes when the host last heard the state
         self._answer = self._handle  # bound once: serving the host allocates no method
@@ -338,9 +339,9 @@ class App:
             if left and left < wake:
                 wake = left
         con = self.console
-        if con is not None and not con.flush() and con.moved:
+        if con is not None and (not con.flush() and con.moved or self._more):
             # Last in the pass, so a detent's interrupt that cuts it short ends the pass.
-            return 1  # a line is going out a share a pass, the host takes it: more soon
+            return 1  # a line goes out, or comes in, a share a pass: the next share soon
         return wake
 
     def _save(self, now):
@@ -532,7 +533,7 @@ class App:
         queued; it gets the latest state once it reads again (coalesced, not a backlog)."""
         con = self.console
         self._now = now
-        protocol.serve(con, self.lines, self._answer)
+        self._more = protocol.serve(con, self.lines, self._answer)
         if self.ctl.changes == self._told:
             return
         if not self.session.monitoring:

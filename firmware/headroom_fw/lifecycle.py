@@ -67,12 +67,11 @@ class FaultState:
 
     def step(self):
         con = self.console
-        if con is not None:
-            protocol.serve(con, self.lines, self._handle)
+        more = con is not None and protocol.serve(con, self.lines, self._handle)
         self.uptime.update(time.ticks_ms())
         self.wdt.feed()
-        if con is not None and not con.flush() and con.moved:
-            return 1  # a reply is going out a share a pass: the next share soon
+        if con is not None and (not con.flush() and con.moved or more):
+            return 1  # a reply goes out, or a line comes in, a share a pass: more soon
         return _FAULT_WAKE_MS
 
     def _handle(self, line):

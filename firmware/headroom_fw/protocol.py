@@ -120,13 +120,17 @@ def serve(console, reader, answer, budget=64):
     (`answer(line)`, or its error) with write_line. At most one reply a pass: the next
     line waits in the port's buffers for the next pass, never lost, never a queue here.
     The caller pushes the line out (console.flush(), last in its pass). Pure: the
-    console is handed in."""
+    console is handed in. Returns True when the share ran out with bytes still waiting
+    (the caller comes back soon: a long line is read in time proportional to it, not a
+    share per idle sleep); the rest of an overlong line, only dropped, costs half."""
     if console.busy():
-        return
-    for _ in range(budget):
+        return False
+    left = budget * 2
+    while left > 0:
         b = console.read_byte()
         if b is None:
-            return
+            return False
+        left -= 1 if reader.overflow else 2
         line = reader.feed(b)
         if line is None:
             continue
@@ -134,7 +138,8 @@ def serve(console, reader, answer, budget=64):
             console.write_line(_err(line.decode()))
         else:
             console.write_line(answer(line))
-        return
+        return False
+    return True
 
 
 def _err(text):
