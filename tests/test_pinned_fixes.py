@@ -492,10 +492,6 @@ def test_a_failing_supply_mutes_the_pga2311_without_a_hardware_mute_path(checked
 
 # ---- found by running the state machine on the ZCEN-low board ----
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 17: with ZCEN tied low the PGA2311 takes a new gain at once, and the firmware "
-    "lets the level fall 30 dB in one frame: the checker's `click` rule. Remove this mark "
-    "(and add ZCEN_LOW to test_properties.EveryBoard) once the firmware walks such falls"))
 def test_a_hosts_lower_volume_never_clicks_with_zcen_tied_low():
     """ZCEN tied low: no zero crossing softens a gain change, so a fall of more than 3 dB
     at once while audible is a click (the checker's rule). The state machine on this board

@@ -61,6 +61,8 @@ _ASK_SPL = const(2)
 _ZC_TIMEOUT_MS = const(16)    # PGA2311 zero-crossing time-out
 _IDLE_WAKE_MS = const(10)     # poll period for switches and the button
 _CONFIRM_MS = const(10000)    # a long press confirms a host's request this long
+_FALL_MAX_HDB = const(6)      # ZCEN low: the most a code falls in one frame (3 dB: the
+                              # checker's click threshold; the ramp step when smaller)
 
 
 class Controller:
@@ -106,6 +108,18 @@ class Controller:
         self.faults = 0
 
         self.codes = bytearray(len(board.pga_roles))
+        # With ZCEN tied low (board.pga_zc False) the PGA2311 takes a new gain at once, so
+        # a fall of more than a few dB in one frame clicks: the codes then fall towards
+        # what is asked in `_fall` steps, one per ramp interval (the fade-in's pace),
+        # while rises go out as they are asked (the ramp and the knob already pace
+        # those). `_played`: the codes of the last frame, 0 = silent.
+        self._played = bytearray(len(board.pga_roles))
+        self._walk = not board.pga_zc
+        self._fall = min(board.ramp_step_hdb, _FALL_MAX_HDB)
+        self._falling = False      # a code is still above what is asked
+        self._fall_ok = True       # a fall step may go out this pass
+        self._fall_moved = False   # one went out: the next is due an interval after it
+        self._next_fall = now_ms
         self.mute_relay = False
         self.pga_mute = True
         self.dac_mute = True
@@ -506,6 +520,8 @@ class Controller:
     def pga_lost(self, now):
         """The PGA2311 chain lost its codes (it reset, or was never set): they are sent
         again, but as a fade-in from the floor, never a jump back to the level."""
+        for i in range(len(self._played)):
+            self._played[i] = 0   # what the chip plays now: silence, so the floor is a rise
         if self.phase == PLAYING:
             self._start_ramp(now)
             self._apply_outputs()
@@ -537,6 +553,9 @@ class Controller:
         if self._trim_moved:
             self._next_trim = ticks_add(t, self.b.ramp_interval_ms + 1)
             self._trim_moved = False
+        if self._fall_moved:
+            self._next_fall = ticks_add(t, self.b.ramp_interval_ms + 1)
+            self._fall_moved = False
 
     def _move_relays(self):
         """Set the gain/output relays to the selection; returns the wait for their contacts."""
@@ -560,6 +579,8 @@ class Controller:
 
     def tick(self, now):
         """Advance sequences, ramps and time-outs to `now`."""
+        if not self._fall_moved and ticks_diff(now, self._next_fall) >= 0:
+            self._fall_ok = True
         while (self.phase < PLAYING or self.phase == HELD) and ticks_diff(now, self._until) >= 0:
             p = self.phase
             if p == DAC_MUTING:
@@ -580,8 +601,10 @@ class Controller:
                 else:
                     self._enter(UNMUTING, self.b.mute_relay.operate_ms + self.b.relay_settle_ms, now)
             elif p == UNMUTING:
-                self._enter(PLAYING, 0, now)
+                # The ramp first: the outputs _enter computes are then the floor, never
+                # the full level for a moment (with ZCEN low that would be a fall to walk).
                 self._start_ramp(now)
+                self._enter(PLAYING, 0, now)
             if self._armed >= 0:
                 break  # the next wait starts when this pass's pins have moved
         if self.user_muted and not self._quiet and not self._quiet_armed and \
@@ -625,7 +648,37 @@ class Controller:
             top = self.spl_cap(self.output_relay)
             if top is not None and lv > top:
                 lv = top
-        fill_codes(self.codes, self.b.pga_roles, lv, self._trim, self.path_cdb())
+        codes = self.codes
+        fill_codes(codes, self.b.pga_roles, lv, self._trim, self.path_cdb())
+        if self._walk:
+            self._walk_down(codes, lv is None)
+
+    def _walk_down(self, codes, muted):
+        """ZCEN low: no code falls by more than `_fall` per ramp interval while the level
+        plays (muted: the DAC's soft mute has ramped down first, or there is nothing to
+        hear). A fall's first step goes out in the pass that asks for it when the last
+        step is an interval old; a code above what is asked is never raised."""
+        played = self._played
+        falling = False
+        stepped = False
+        for i in range(len(codes)):
+            n = codes[i]
+            o = played[i]
+            if not muted and o and n < o:
+                if self._fall_ok:
+                    stepped = True
+                    if n < o - self._fall:
+                        n = o - self._fall
+                        falling = True
+                else:
+                    n = o
+                    falling = True
+                codes[i] = n
+            played[i] = n
+        if stepped:
+            self._fall_ok = False
+            self._fall_moved = True   # moved() times the next step from this frame
+        self._falling = falling
 
     def next_wake(self, now):
         """Milliseconds until the next thing to do (at most the input poll period)."""
@@ -636,6 +689,8 @@ class Controller:
             wait = min(wait, ticks_diff(self._next_ramp, now))
         elif self._trim != self.balance:
             wait = min(wait, ticks_diff(self._next_trim, now))
+        if self._falling:
+            wait = min(wait, ticks_diff(self._next_fall, now))
         if self.user_muted and not self._quiet:
             wait = min(wait, ticks_diff(self._quiet_at, now))
         return max(wait, 1)
