@@ -33,10 +33,14 @@ Rules (`RULES`):
   and its time), so the PGA2311's MUTE pin or the mute relay cutting a signal the DAC
   still passes counts; the DAC ending its own ramp does not, nor does a PGA2311 gain
   change while its zero-crossing detection is on (ZCEN high: the new gain, mute codes
-  too, takes effect where the signal crosses zero, which is click-free by design);
+  too, takes effect where the signal crosses zero, which is click-free by design). With
+  ZCEN tied low (the board's `pga2311.zcen: "low"`) every gain change counts: the
+  firmware must walk a fall in steps of at most 3 dB;
 - `limit`: no channel at the jack above the volume limit in force: the board's, lowered
   by a host's `set limit` the board said ok to (from 40 ms after its reply: a pass and the
-  PGA2311's zero-crossing time-out), raised again only by a long press held within 10 s
+  PGA2311's zero-crossing time-out; with ZCEN tied low, plus the walk down from the
+  jack's level then: a ramp interval and 10 ms per 3 dB step, or per ramp step when
+  smaller), raised again only by a long press held within 10 s
   of the request the board refused for want of one; after a power-on, the limit of the
   last settings write (`flash` records), or of the one before it (the board keeps two
   copies) when a test damaged the newest (an `input` record `settings` with `lost`);
@@ -64,7 +68,8 @@ Rules (`RULES`):
   reported on the serial port (replies and events; after a boot, nothing until it
   reports again), so the rule checks the levels the chip models decoded against the
   user's own figures. A tighter headphone or limit binds SPL_GRACE_US after it was
-  reported (the PGA2311 frame, its zero-crossing time-out); until then the looser holds;
+  reported (the PGA2311 frame, its zero-crossing time-out; with ZCEN tied low, plus the
+  walk down to the new cap, as for `limit`); until then the looser holds;
 - `fault`, `crash`: the simulator found a part misused, the firmware raised.
 
 Counts for the reliability table: `checks` (records checked), `cap_checks` (jack
@@ -95,6 +100,8 @@ COPIES = 2              # the settings copies on the board (headroom_fw.settings
 CLICK_CDB = 300         # a fall of more than 3 dB in an instant...
 AUDIBLE_CDB = -12000    # ...of a signal above -120 dBV at the jack
 RAMP_SAMPLES = 104      # the DAC's soft mute: 104 one-dB steps
+FALL_MAX_CDB = 300      # ZCEN low: the firmware's fall step, at most the click threshold
+WALK_LATE_MS = 10       # ...and how late a pass may take each of its steps
 
 
 def _level(v):
@@ -164,9 +171,10 @@ class Checker:
         self.gated = None         # the board's hardware mute path: how far it has gated
         self.failing = False      # the supply is off (its monitor fell)
         self.quieting = False     # ...and the firmware has begun to mute
-        # The SPL rule: [(since t_us, offsets per output in cdB or None, limit cdB)].
+        # The SPL rule: [(since t_us, offsets per output in cdB or None, limit cdB, grace
+        # us: from `since` until it binds)].
         self.zo = [st.z_out_ohm if st is not None else None for st in b.output_stage]
-        self.spl_states = [(0, None, None)]
+        self.spl_states = [(0, None, None, SPL_GRACE_US)]
         self.jack_output = 0
 
     # ---- input
@@ -360,7 +368,7 @@ class Checker:
             if ok:
                 new = _cmd_hdb(cmd[2])
                 self.limit = min(self.limit, new)
-                self._deadline(t + LIMIT_SLACK_US, "limit", new)
+                self._deadline(t + LIMIT_SLACK_US + self._walk_us(new), "limit", new)
             elif "long press" in r.get("error", ""):
                 self.raise_req = (_cmd_hdb(cmd[2]), t + CONFIRM_US, False)
         elif cmd == ["set", "defaults"]:
@@ -378,10 +386,30 @@ class Checker:
                            int(round(r["balance"] * 2)), silent)
 
     def _settle_us(self):
-        """A full ramp from the PGA2311's floor, with room for late passes."""
+        """A full ramp from the PGA2311's floor, with room for late passes (ZCEN low: a
+        walk down as far, in its own steps)."""
         b = self.b
         steps = (PGA_RANGE_CDB + 2000) // (b.ramp_step_hdb * 50) + 1
-        return steps * (b.ramp_interval_ms + 2) * 1000 + 100000
+        ramp = steps * (b.ramp_interval_ms + 2) * 1000 + 100000
+        return max(ramp, self._walk_us(-PGA_RANGE_CDB - 2000, 0) + 100000)  # the whole range
+
+    def _walk_us(self, to_cdb, top=None):
+        """ZCEN low: how long the firmware may take to walk the jack's level (or `top`,
+        cdB) down to `to_cdb`, a fall step per ramp interval (a pass late each); with
+        zero-crossing detection a fall goes in at once: 0."""
+        b = self.b
+        if b.pga_zc:
+            return 0
+        if top is None:
+            levels = [lv for lv in self.jack if lv is not None]
+            if not levels:
+                return 0
+            top = max(levels)
+        fall = top - to_cdb
+        if fall <= 0:
+            return 0
+        step = min(b.ramp_step_hdb * 50, FALL_MAX_CDB)
+        return -(-fall // step) * (b.ramp_interval_ms + WALK_LATE_MS) * 1000
 
     def _flash(self, t, name):
         if not name.startswith("settings"):
@@ -605,7 +633,7 @@ class Checker:
             return
         if not isinstance(r, dict) or r.get("ok") is False:
             return
-        _, off, limit = self.spl_states[-1]
+        _, off, limit, _ = self.spl_states[-1]
         if "headphone" in r:
             hp = r["headphone"]
             off = None
@@ -618,17 +646,21 @@ class Checker:
         self._spl_state(t, off, limit)
 
     def _spl_state(self, t, off, limit):
-        if (off, limit) != self.spl_states[-1][1:]:
-            self.spl_states.append((t, off, limit))
+        if (off, limit) != self.spl_states[-1][1:3]:
+            # ZCEN low: a tighter cap binds once the walk down to it can have ended.
+            grace = SPL_GRACE_US
+            if off is not None and limit is not None and off[self.jack_output] is not None:
+                grace += self._walk_us(limit - off[self.jack_output])
+            self.spl_states.append((t, off, limit, grace))
 
     def _spl_cap(self, t):
         """The loosest cap (cdB at the jack, per output) of the states in effect within
         the grace before t; None: no cap."""
         caps = None
         n = len(self.spl_states)
-        for i, (_since, off, limit) in enumerate(self.spl_states):
-            until = self.spl_states[i + 1][0] if i + 1 < n else None
-            if until is not None and until + SPL_GRACE_US <= t:
+        for i, (_since, off, limit, _) in enumerate(self.spl_states):
+            nxt = self.spl_states[i + 1] if i + 1 < n else None
+            if nxt is not None and nxt[0] + nxt[3] <= t:
                 continue
             if off is None or limit is None:
                 return None
@@ -640,8 +672,8 @@ class Checker:
     def at(self, t):
         """Time has reached t: states whose grace ended meanwhile bind the standing jack,
         and those too old to matter are dropped."""
-        while len(self.spl_states) > 1 and self.spl_states[1][0] + SPL_GRACE_US <= t:
-            bind = self.spl_states[1][0] + SPL_GRACE_US
+        while len(self.spl_states) > 1 and self.spl_states[1][0] + self.spl_states[1][3] <= t:
+            bind = self.spl_states[1][0] + self.spl_states[1][3]
             self.spl_states.pop(0)
             self._spl_check(bind, self.jack, self._spl_cap(bind))
 
