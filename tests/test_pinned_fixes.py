@@ -525,7 +525,8 @@ FALLS = {
 def _fall_on(path, setup, fall):
     """Boot `path` under the trace checker, run `setup`, then the fall; returns (the
     board, its checker, [(t_us, left cdB, right cdB)] of the jack from the fall on,
-    when the fall was asked for)."""
+    when the fall was asked for). The MCU's pin changes and the PGA2311's left channel
+    from then on: `b.pins_seen`, [(t_us, gpio or chip, level)]."""
     from headroom.sim.invariants import Checker, _level
     from headroom.sim.simboard import SimBoard
     b = SimBoard(path, keep_trace=False)
@@ -538,9 +539,15 @@ def _fall_on(path, setup, fall):
         assert ask(b, line, ms=2000)["ok"], line
     t0 = b.now_us()
     jack = [(t0,) + tuple(b.jack.levels)]
+    b.pins_seen = []
 
     def watch(t, kind, f):
         f = dict(f)
+        if kind == "pin":
+            b.pins_seen.append((t, f["pin"], f["level"]))
+        if kind == "chip" and f.get("chip", "").startswith("pga2311"):
+            st = dict(f["state"])
+            b.pins_seen.append((t, f["chip"], _level(st["left"])))
         if kind == "chip" and f.get("chip") == "jack":
             st = dict(f["state"])
             jack.append((t, _level(st["left"]), _level(st["right"])))
@@ -594,3 +601,26 @@ def test_a_fall_is_one_frame_with_zcen_high():
         assert len(downs) == 1 and jack[0][1] - downs[0][1] > 2500, jack
     finally:
         b.close()
+
+
+def test_a_fall_into_silence_goes_under_the_dacs_soft_mute_with_zcen_tied_low():
+    """ZCEN tied low, the high gain (the PGA2311's floor at -77 dBV): a level asked below
+    the floor walks down to it, then the last step, the floor to silence, goes under the
+    DAC's soft mute (XSMT low for its ramp, the code to silence, XSMT high again): a cut at
+    the floor is heard, the checker's click. The board, the walk done, plays silence with
+    XSMT high."""
+    b, checker, jack, t0 = _fall_on(ZCEN_LOW, ["set gain high", "set volume -70"],
+                                    ["set volume -80"])
+    try:
+        assert checker.ok(), checker.report()
+        xsmt = [(t, level) for t, n, level in b.pins_seen if n == b.board.dac_xsmt]
+        ramp_us = b.board.dac_mute_ms * 1000
+    finally:
+        b.close()
+    assert jack[0][1] is not None and jack[0][1] > -7200, jack      # it played at -70
+    assert jack[-1][1:] == (None, None), jack                        # ...and ends silent
+    silent_at = next(t for t, n, lv in b.pins_seen if n == "pga2311.0" and lv is None)
+    audible = [lv for _, lv, _ in jack if lv is not None]
+    assert min(audible) < -7600, jack                   # walked down to the floor first
+    assert [lv for _, lv in xsmt] == [0, 1], xsmt
+    assert xsmt[0][0] + ramp_us <= silent_at <= xsmt[1][0], (xsmt, silent_at)

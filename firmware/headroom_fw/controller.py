@@ -61,6 +61,9 @@ _ASK_SPL = const(2)
 _ZC_TIMEOUT_MS = const(16)    # PGA2311 zero-crossing time-out
 _IDLE_WAKE_MS = const(10)     # poll period for switches and the button
 _CONFIRM_MS = const(10000)    # a long press confirms a host's request this long
+_DIP_NONE = const(0)
+_DIP_DOWN = const(1)
+_DIP_SILENT = const(2)
 _FALL_MAX_HDB = const(6)      # ZCEN low: the most a code falls in one frame (3 dB: the
                               # checker's click threshold; the ramp step when smaller)
 
@@ -120,6 +123,12 @@ class Controller:
         self._fall_ok = True       # a fall step may go out this pass
         self._fall_moved = False   # one went out: the next is due an interval after it
         self._next_fall = now_ms
+        # The last step, from the PGA2311's floor into silence (a level below its range),
+        # is a cut however small: it goes under the DAC's soft mute, a dip: XSMT low
+        # (_DIP_DOWN), its ramp's time (_DIP_SILENT), the code to silence, XSMT high again.
+        self._dip = _DIP_NONE
+        self._dip_at = now_ms
+        self._dip_armed = False
         self.mute_relay = False
         self.pga_mute = True
         self.dac_mute = True
@@ -556,6 +565,9 @@ class Controller:
         if self._fall_moved:
             self._next_fall = ticks_add(t, self.b.ramp_interval_ms + 1)
             self._fall_moved = False
+        if self._dip_armed:
+            self._dip_at = ticks_add(t, self.b.dac_mute_ms)
+            self._dip_armed = False
 
     def _move_relays(self):
         """Set the gain/output relays to the selection; returns the wait for their contacts."""
@@ -581,6 +593,8 @@ class Controller:
         """Advance sequences, ramps and time-outs to `now`."""
         if not self._fall_moved and ticks_diff(now, self._next_fall) >= 0:
             self._fall_ok = True
+        if self._dip == _DIP_DOWN and not self._dip_armed and ticks_diff(now, self._dip_at) >= 0:
+            self._dip = _DIP_SILENT
         while (self.phase < PLAYING or self.phase == HELD) and ticks_diff(now, self._until) >= 0:
             p = self.phase
             if p == DAC_MUTING:
@@ -631,7 +645,8 @@ class Controller:
 
     def _apply_outputs(self):
         p = self.phase
-        self.dac_mute = p != PLAYING or self.user_muted  # the DAC mutes first, opens last
+        # The DAC mutes first, opens last.
+        self.dac_mute = p != PLAYING or self.user_muted or self._dip != _DIP_NONE
         if p == PLAYING:
             self.pga_mute = self.user_muted and self._quiet
         else:
@@ -661,15 +676,21 @@ class Controller:
         played = self._played
         falling = False
         stepped = False
+        dip = False
+        silent = self._dip == _DIP_SILENT
         for i in range(len(codes)):
             n = codes[i]
             o = played[i]
             if not muted and o and n < o:
                 if self._fall_ok:
-                    stepped = True
                     if n < o - self._fall:
                         n = o - self._fall
                         falling = True
+                    if n == 0 and self.b.dac_mute_ms and not silent:
+                        n = o          # into silence: the DAC's soft mute first
+                        falling = dip = True
+                    else:
+                        stepped = True
                 else:
                     n = o
                     falling = True
@@ -679,6 +700,18 @@ class Controller:
             self._fall_ok = False
             self._fall_moved = True   # moved() times the next step from this frame
         self._falling = falling
+        if muted:
+            self._dip = _DIP_NONE
+        elif dip:
+            if self._dip == _DIP_NONE:
+                self._dip = _DIP_DOWN
+                self._dip_armed = True   # its ramp's time counts from when XSMT fell
+                self.dac_mute = True
+        elif silent and (stepped or not falling):
+            # The code went to silence under the DAC's mute (or nothing falls into it any
+            # more): the DAC opens again, after the codes (the app writes XSMT high last).
+            self._dip = _DIP_NONE
+            self.dac_mute = self.phase != PLAYING or self.user_muted
 
     def next_wake(self, now):
         """Milliseconds until the next thing to do (at most the input poll period)."""
@@ -691,6 +724,8 @@ class Controller:
             wait = min(wait, ticks_diff(self._next_trim, now))
         if self._falling:
             wait = min(wait, ticks_diff(self._next_fall, now))
+        if self._dip == _DIP_DOWN:
+            wait = min(wait, ticks_diff(self._dip_at, now))
         if self.user_muted and not self._quiet:
             wait = min(wait, ticks_diff(self._quiet_at, now))
         return max(wait, 1)
