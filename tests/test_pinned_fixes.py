@@ -624,3 +624,22 @@ def test_a_fall_into_silence_goes_under_the_dacs_soft_mute_with_zcen_tied_low():
     assert min(audible) < -7600, jack                   # walked down to the floor first
     assert [lv for _, lv in xsmt] == [0, 1], xsmt
     assert xsmt[0][0] + ramp_us <= silent_at <= xsmt[1][0], (xsmt, silent_at)
+
+
+def test_a_channel_balance_takes_below_the_range_stays_at_the_floor_with_zcen_tied_low():
+    """ZCEN tied low, the high gain (floor -77 dBV), volume -70, balance -10: the right
+    channel is asked for -80, below the PGA2311's range. With ZCEN high it goes silent at a
+    zero crossing; here the cut from the floor would click and a dip under the DAC's mute
+    would cut and fade the left channel too, so the right walks down to the floor and
+    stays there while the left plays on, XSMT never low."""
+    b, checker, jack, t0 = _fall_on(ZCEN_LOW, ["set gain high", "set volume -70"],
+                                    ["set balance -10"])
+    try:
+        assert checker.ok(), checker.report()
+        xsmt = [lv for t, n, lv in b.pins_seen if n == b.board.dac_xsmt]
+        floor = b.board.path_cdb(1, 0) - 9550
+    finally:
+        b.close()
+    assert xsmt == [], xsmt
+    assert jack[-1][1] > -7100 and jack[-1][2] == floor, (jack[-1], floor)
+    assert all(left == jack[0][1] for _, left, _ in jack), jack      # the left untouched

@@ -684,6 +684,13 @@ class Controller:
         stepped = False
         dip = False
         silent = self._dip == _DIP_SILENT
+        # Every channel asked below the range: silence, under the DAC's soft mute. Only some
+        # (balance): those stay at the floor while the others play (a dip would cut and
+        # fade the others back in, a cut alone clicks).
+        alone = False
+        for i in range(len(codes)):
+            if codes[i]:
+                alone = True
         for i in range(len(codes)):
             n = codes[i]
             o = played[i]
@@ -692,10 +699,12 @@ class Controller:
                     if n < o - self._fall:
                         n = o - self._fall
                         falling = True
+                    if n == 0 and alone:
+                        n = 1          # the floor, while another channel plays
                     if n == 0 and self.b.dac_mute_ms and not silent:
                         n = o          # into silence: the DAC's soft mute first
                         falling = dip = True
-                    else:
+                    elif n < o:
                         stepped = True
                 else:
                     n = o

@@ -602,16 +602,25 @@ class Checker:
             # Gone quiet since (a part failed: its own rules); nothing to compare.
             self.balance_checks -= 1
             return
+        floor = path - PGA_RANGE_CDB
+        wants = []
         for ch in (0, 1):
             if silent:
                 want = None
             else:
                 trim = (-balance if balance > 0 else 0) if ch == 0 else (balance if balance < 0 else 0)
                 want = (volume + trim) * 50
-                if want < path - PGA_RANGE_CDB:
+                if want < floor:
                     want = None
+            wants.append(want)
+        for ch in (0, 1):
+            want = wants[ch]
             g = got[ch]
-            if want is None:
+            if want is None and not silent and not self.b.pga_zc and wants[1 - ch] is not None:
+                # ZCEN low: a channel balance takes below the range stays at the floor while
+                # the other plays (from the floor to silence would be a cut).
+                okay = g is None or abs(g - floor) <= TOL_CDB
+            elif want is None:
                 okay = g is None
             else:
                 okay = g is not None and want - 50 < g <= want + TOL_CDB
