@@ -18,7 +18,8 @@ level at the jack, the replies - never on firmware variables:
 9. with ZCEN tied low (no zero crossing softens a gain change) every fall walks: a ramp
    step (2 dB) per frame, a ramp interval apart, the first at once (a host's volume and
    limit, a fast turn down, a louder headphone, a lower SPL limit); with ZCEN high the
-   same fall is one frame.
+   same fall is one frame. Into silence: under the DAC's soft mute; a channel balance
+   alone takes below the range stays at the floor.
 
 Seeing them fail: `HEADROOM_UNDO=NAME pytest tests/test_pinned_fixes.py` undoes one fix
 (NAME: a key of UNDO below) in the firmware each board boots, by patching the freshly

@@ -54,7 +54,8 @@ Rules (`RULES`):
   fade in;
 - `balance`: left and right follow volume and balance channel by channel: once a
   `status` reply says playing (unmuted), and nothing is touched for a full ramp's time,
-  each channel is the volume plus its balance trim (silent below the PGA2311's range);
+  each channel is the volume plus its balance trim (silent below the PGA2311's range; with
+  ZCEN tied low a channel balance alone takes there may stay at the floor);
   muted, silent;
 - `off-sequence`: at every supply-off edge (boards with a supply monitor), the DAC's
   XSMT low, the PGA2311's MUTE asserted, the mute relay's coil released and the jack
