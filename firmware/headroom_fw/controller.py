@@ -17,8 +17,8 @@ ticks_ms only counts whole milliseconds.
 With the PGA2311's ZCEN tied low (`board.pga_zc` False) a gain change goes in at once, so
 every fall of a code walks instead (`_walk_down`: a ramp step, at most 3 dB, per ramp
 interval, the first at once, whatever asked for it), and the last step into silence goes
-under the DAC's soft mute (a channel that balance alone takes there stays at the floor). With ZCEN high the zero crossing softens a jump: falls go out
-at once, as the knob asks.
+under the DAC's soft mute (a channel that balance alone takes there stays at the floor).
+With ZCEN high the zero crossing softens a jump: falls go out at once, as the knob asks.
 
 Also decided here, for the app to carry out: the order to go quiet in when the loop
 cannot go on (`quiet_sequence`), when to save (`save_due`: never while the supply is
