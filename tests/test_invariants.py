@@ -262,5 +262,9 @@ def test_with_zcen_tied_low_any_fall_over_3_db_clicks_and_a_lowered_limit_waits_
     late = [rec(t + 200000, "input", what="button", closed=True)]
     assert "limit" in on(B, low + late)
     assert "limit" not in on(zb, low + late)
-    assert "limit" in on(zb, low + [rec(t + 500 + 40000 + 15 * 30000 + 1000, "input",
-                                        what="button", closed=True)])
+    after_walk = [rec(t + 500 + 40000 + 15 * 30000 + 1000, "input", what="button", closed=True)]
+    assert "limit" in on(zb, low + after_walk)
+    # A turn meanwhile slows every pass (its IRQ storm): the walk gets twice its length more.
+    assert "limit" not in on(zb, low + [turn(t + 1000, -1, us=100000)] + after_walk)
+    assert "limit" in on(zb, low + [turn(t + 1000, -1, us=100000)] + [
+        rec(after_walk[0]["t_us"] + 200000, "input", what="button", closed=True)])

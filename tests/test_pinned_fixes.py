@@ -644,3 +644,22 @@ def test_a_channel_balance_takes_below_the_range_stays_at_the_floor_with_zcen_ti
     assert xsmt == [], xsmt
     assert jack[-1][1] > -7100 and jack[-1][2] == floor, (jack[-1], floor)
     assert all(left == jack[0][1] for _, left, _ in jack), jack      # the left untouched
+
+
+def test_channels_reaching_the_floor_apart_go_silent_together_with_zcen_tied_low():
+    """ZCEN tied low, the high gain, balance +10 (the left 10 dB down), volume -60 to -80:
+    both channels are asked below the range, the left gets to the floor 10 dB sooner. It
+    waits there for the right; then both go silent in one dip under the DAC's soft mute
+    (a dip while the right still played would cut it and fade it back in)."""
+    b, checker, jack, t0 = _fall_on(
+        ZCEN_LOW, ["set gain high", "set volume -60", "set balance 10"], ["set volume -80"])
+    try:
+        assert checker.ok(), checker.report()
+        xsmt = [(t, lv) for t, n, lv in b.pins_seen if n == b.board.dac_xsmt]
+        floor = b.board.path_cdb(1, 0) - 9550
+    finally:
+        b.close()
+    assert [lv for _, lv in xsmt] == [0, 1], xsmt
+    before = [j for j in jack if j[0] < xsmt[0][0]][-1]
+    assert all(lv is not None and lv - floor <= 200 for lv in before[1:]), (before, floor)
+    assert jack[-1][1:] == (None, None), jack

@@ -684,12 +684,13 @@ class Controller:
         stepped = False
         dip = False
         silent = self._dip == _DIP_SILENT
-        # Every channel asked below the range: silence, under the DAC's soft mute. Only some
-        # (balance): those stay at the floor while the others play (a dip would cut and
-        # fade the others back in, a cut alone clicks).
+        # Every channel asked below the range, each within a step of silence: silence,
+        # under the DAC's soft mute. Else those at their last step stay at the floor while
+        # the others play (a dip would cut the others and fade them back in, a cut alone
+        # clicks).
         alone = False
         for i in range(len(codes)):
-            if codes[i]:
+            if codes[i] or played[i] > self._fall:
                 alone = True
         for i in range(len(codes)):
             n = codes[i]

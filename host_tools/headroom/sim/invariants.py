@@ -324,6 +324,11 @@ class Checker:
                 self.budget = 0   # what an earlier turn left is not this one's
             self.turn_until = max(self.turn_until, t + 2 * f["us"] + TURN_SLACK_US)
             self.budget += abs(f["detents"]) * MAX_STEPS_PER_DETENT * 50
+            if not self.b.pga_zc:
+                # ZCEN low: a lowered limit still walking down is slowed by the turn's IRQ
+                # storm as every pass is (as long again as the turn lasts).
+                self.deadlines = [(w + 2 * f["us"] if what_ == "limit" and w > t else w, what_, a)
+                                  for w, what_, a in self.deadlines]
             if f["detents"] > 0:
                 self.cap = None  # the user turns it up: the start-up cap is done
         elif what == "button":
