@@ -40,7 +40,7 @@ Rules (`RULES`):
   by a host's `set limit` the board said ok to (from 40 ms after its reply: a pass and the
   PGA2311's zero-crossing time-out; with ZCEN tied low, plus the walk down from the
   jack's level then: a ramp interval and 10 ms per 3 dB step, or per ramp step when
-  smaller), raised again only by a long press held within 10 s
+  smaller, and twice the length of any turn made meanwhile: its IRQ storm), raised again only by a long press held within 10 s
   of the request the board refused for want of one; after a power-on, the limit of the
   last settings write (`flash` records), or of the one before it (the board keeps two
   copies) when a test damaged the newest (an `input` record `settings` with `lost`);
