@@ -688,10 +688,10 @@ class Controller:
         # under the DAC's soft mute. Else those at their last step stay at the floor while
         # the others play (a dip would cut the others and fade them back in, a cut alone
         # clicks).
-        alone = False
+        others_play = False
         for i in range(len(codes)):
             if codes[i] or played[i] > self._fall:
-                alone = True
+                others_play = True
         for i in range(len(codes)):
             n = codes[i]
             o = played[i]
@@ -700,7 +700,7 @@ class Controller:
                     if n < o - self._fall:
                         n = o - self._fall
                         falling = True
-                    if n == 0 and alone:
+                    if n == 0 and others_play:
                         n = 1          # the floor, while another channel plays
                     if n == 0 and self.b.dac_mute_ms and not silent:
                         n = o          # into silence: the DAC's soft mute first

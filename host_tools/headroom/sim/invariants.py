@@ -40,10 +40,11 @@ Rules (`RULES`):
   by a host's `set limit` the board said ok to (from 40 ms after its reply: a pass and the
   PGA2311's zero-crossing time-out; with ZCEN tied low, plus the walk down from the
   jack's level then: a ramp interval and 10 ms per 3 dB step, or per ramp step when
-  smaller, and twice the length of any turn made meanwhile: its IRQ storm), raised again only by a long press held within 10 s
-  of the request the board refused for want of one; after a power-on, the limit of the
-  last settings write (`flash` records), or of the one before it (the board keeps two
-  copies) when a test damaged the newest (an `input` record `settings` with `lost`);
+  smaller, and twice the length of any turn made meanwhile: its IRQ storm), raised again
+  only by a long press held within 10 s of the request the board refused for want of
+  one; after a power-on, the limit of the last settings write (`flash` records), or of
+  the one before it (the board keeps two copies) when a test damaged the newest (an
+  `input` record `settings` with `lost`);
 - `startup-cap`: after every boot no channel above `volume.startup_max_dbv` until the
   knob is turned up, or a host's `set volume`/`set defaults` asks for more;
 - `turn-rise`, `ramp-step`, `ramp-interval`: every rise at the jack is either the user's
