@@ -459,3 +459,37 @@ def test_a_firmware_going_quiet_out_of_order_on_ctrl_c_is_caught():
 
     assert _run_app(None, ctrl_c) == set()
     assert "mute-order" in _run_app(relay_first, ctrl_c)
+
+
+def test_with_zcen_tied_low_any_fall_over_3_db_clicks_and_a_lowered_limit_waits_for_the_walk():
+    """ZCEN tied low: a gain change goes in at once, so a fall of more than 3 dB in one
+    frame is a click even with no MUTE pin or relay cutting (with ZCEN high the zero
+    crossing makes it click-free); the firmware walks a lowered limit down, so the limit
+    binds once the walk (a ramp interval and a pass per 2 dB step) can have ended."""
+    from helpers import ZCEN_LOW
+    zb = boardfile.load(ZCEN_LOW)
+
+    def on(board, records, end=None):
+        c = Checker(board)
+        for r in records:
+            c.feed(r)
+        c.finish(end if end is not None else records[-1]["t_us"])
+        return {v[1] for v in c.violations}
+
+    t = 3000000
+    jump = playing() + [jack(t, -34.0)]
+    assert "click" in on(zb, jump)
+    assert "click" not in on(B, jump)
+    walk = playing() + [jack(t + i * 21000, -30.0 - 2 * (i + 1)) for i in range(2)]
+    assert "click" not in on(zb, walk)
+    # set limit -60 from -30: 15 steps of 2 dB, each within 20 + 10 ms, plus the 40 ms.
+    low = playing() + [host(t, "set limit -60"), reply(t + 500, limit=-60.0)]
+    late = [rec(t + 200000, "input", what="button", closed=True)]
+    assert "limit" in on(B, low + late)
+    assert "limit" not in on(zb, low + late)
+    after_walk = [rec(t + 500 + 40000 + 15 * 30000 + 1000, "input", what="button", closed=True)]
+    assert "limit" in on(zb, low + after_walk)
+    # A turn meanwhile slows every pass (its IRQ storm): the walk gets twice its length more.
+    assert "limit" not in on(zb, low + [turn(t + 1000, -1, us=100000)] + after_walk)
+    assert "limit" in on(zb, low + [turn(t + 1000, -1, us=100000)] + [
+        rec(after_walk[0]["t_us"] + 200000, "input", what="button", closed=True)])

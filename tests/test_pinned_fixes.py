@@ -14,15 +14,20 @@ level at the jack, the replies - never on firmware variables:
    channels: one chip per side);
 7. un-muting, the DAC's soft mute opens last (after the mute relay and the PGA2311);
 8. the supply failing mutes the PGA2311 (after XSMT, before the mute relay opens, within
-   the hold-up) on a board without the hardware mute path.
+   the hold-up) on a board without the hardware mute path;
+9. with ZCEN tied low (no zero crossing softens a gain change) every fall walks: a ramp
+   step (2 dB) per frame, a ramp interval apart, the first at once (a host's volume and
+   limit, a fast turn down, a louder headphone, a lower SPL limit); with ZCEN high the
+   same fall is one frame. Into silence: under the DAC's soft mute; a channel balance
+   alone takes below the range stays at the floor.
 
 Seeing them fail: `HEADROOM_UNDO=NAME pytest tests/test_pinned_fixes.py` undoes one fix
 (NAME: a key of UNDO below) in the firmware each board boots, by patching the freshly
 imported modules; that fix's test then fails (the `checked` boards' trace checker may
-add errors of its own). Without the variable nothing is patched. All eight in turn:
+add errors of its own). Without the variable nothing is patched. All nine in turn:
 
     for u in limit spl_limit balance_walk mute_same_pass long_line chain_order \
-             dac_opens_last isr_mutes_pga; do
+             dac_opens_last isr_mutes_pga fall_walk; do
         HEADROOM_UNDO=$u .venv/bin/python -m pytest -q tests/test_pinned_fixes.py; done
 
 The patches reach into the firmware's internals (the fixes' own functions): when those
@@ -143,10 +148,20 @@ def _undo_isr_mutes_pga():
     app.App._power_fail_isr = without_pga
 
 
+def _undo_fall_walk():
+    from headroom_fw import controller as C
+    init = C.Controller.__init__
+
+    def at_once(self, *a, **kw):
+        init(self, *a, **kw)
+        self._walk = False     # every fall in one frame, as with ZCEN high
+    C.Controller.__init__ = at_once
+
+
 UNDO = {"limit": _undo_limit, "spl_limit": _undo_spl_limit, "balance_walk": _undo_balance_walk,
         "mute_same_pass": _undo_mute_same_pass, "long_line": _undo_long_line,
         "chain_order": _undo_chain_order, "dac_opens_last": _undo_dac_opens_last,
-        "isr_mutes_pga": _undo_isr_mutes_pga}
+        "isr_mutes_pga": _undo_isr_mutes_pga, "fall_walk": _undo_fall_walk}
 
 
 @pytest.fixture(autouse=True)
@@ -496,26 +511,159 @@ def test_a_failing_supply_mutes_the_pga2311_without_a_hardware_mute_path(checked
 
 # ---- found by running the state machine on the ZCEN-low board ----
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 17: with ZCEN tied low the PGA2311 takes a new gain at once, and the firmware "
-    "lets the level fall 30 dB in one frame: the checker's `click` rule. Remove this mark "
-    "(and add ZCEN_LOW to test_properties.EveryBoard) once the firmware walks such falls"))
-def test_a_hosts_lower_volume_never_clicks_with_zcen_tied_low():
-    """ZCEN tied low: no zero crossing softens a gain change, so a fall of more than 3 dB
-    at once while audible is a click (the checker's rule). The state machine on this board
-    breaks the rule within ten examples (host volume and limit, fast turns, the knob's
-    balance); the simplest of them here."""
-    from headroom.sim.invariants import Checker
+def _headphone(name):
+    from headroom import headphones as hph
+    return hph.command(hph.find(hph.builtin(), name))
+
+
+# Each way the level falls: (what, lines for the host before the jack is watched, the fall:
+# host lines or a knob turn (detents, rate/s)).
+FALLS = {
+    "host-volume": ([], ["set volume -60"]),
+    "host-limit": ([], ["set limit -60"]),
+    "fast-knob": ([], (-30, 200)),
+    "louder-headphone": ([_headphone("HE6se")], [_headphone("SE215")]),
+    "spl-limit": ([_headphone("SE215")], ["set spl_limit 70"]),
+}
+
+
+def _fall_on(path, setup, fall):
+    """Boot `path` under the trace checker, run `setup`, then the fall; returns (the
+    board, its checker, [(t_us, left cdB, right cdB)] of the jack from the fall on,
+    when the fall was asked for). The MCU's pin changes and the PGA2311's left channel
+    from then on: `b.pins_seen`, [(t_us, gpio or chip, level)]."""
+    from headroom.sim.invariants import Checker, _level
     from headroom.sim.simboard import SimBoard
-    b = SimBoard(ZCEN_LOW, keep_trace=False)
+    b = SimBoard(path, keep_trace=False)
     checker = Checker(b.board)
     b.trace.listeners.append(checker.live)
+    b.power(True)
+    until_playing(b)
+    b.run_ms(20)
+    for line in setup:
+        assert ask(b, line, ms=2000)["ok"], line
+    t0 = b.now_us()
+    jack = [(t0,) + tuple(b.jack.levels)]
+    b.pins_seen = []
+
+    def watch(t, kind, f):
+        f = dict(f)
+        if kind == "pin":
+            b.pins_seen.append((t, f["pin"], f["level"]))
+        if kind == "chip" and f.get("chip", "").startswith("pga2311"):
+            st = dict(f["state"])
+            b.pins_seen.append((t, f["chip"], _level(st["left"])))
+        if kind == "chip" and f.get("chip") == "jack":
+            st = dict(f["state"])
+            jack.append((t, _level(st["left"]), _level(st["right"])))
+    b.trace.listeners.append(watch)
+    if isinstance(fall, tuple):
+        b.run_us(b.turn(fall[0], rate=fall[1]))
+    else:
+        for line in fall:
+            assert ask(b, line)["ok"], line
+    b.run_ms(1500)
+    checker.finish(b.now_us())
+    return b, checker, jack, t0
+
+
+@pytest.mark.parametrize("what", sorted(FALLS))
+def test_a_fall_walks_in_ramp_steps_with_zcen_tied_low(what):
+    """ZCEN tied low: no zero crossing softens a gain change, so a fall of more than 3 dB
+    in one frame while audible is a click (the checker's rule). The state machine on this
+    board broke the rule within ten examples (host volume and limit, fast turns, the
+    knob's balance). Every way down here: the jack falls a ramp step (2 dB) per frame, a
+    ramp interval apart, the first within a pass of the request, to the level asked."""
+    setup, fall = FALLS[what]
+    b, checker, jack, t0 = _fall_on(ZCEN_LOW, setup, fall)
     try:
-        b.power(True)
-        until_playing(b)
-        b.run_ms(20)
-        assert ask(b, "set volume -60", ms=500)["ok"]
-        checker.finish(b.now_us())
         assert checker.ok(), checker.report()
+        bd = b.board
     finally:
         b.close()
+    steps = []     # (t_us, the most any channel fell in that frame, cdB)
+    for (_, *old), (t, *new) in zip(jack, jack[1:]):
+        if any(n < o for o, n in zip(old, new)):
+            steps.append((t, max(o - n for o, n in zip(old, new))))
+    assert len(steps) >= 5, (what, jack)                       # a real fall, walked
+    assert all(d <= bd.ramp_step_hdb * 50 for _, d in steps), (what, steps)
+    gaps = [t2 - t1 for (t1, _), (t2, _) in zip(steps, steps[1:])]
+    assert min(gaps) >= bd.ramp_interval_ms * 1000, (what, gaps)
+    assert steps[0][0] - t0 < 30000, (what, steps[0][0] - t0)  # the first step at once
+    # ...and it ends where the same request ends on the board with ZCEN high (at once).
+    b, _, high, _ = _fall_on(SE, setup, fall)
+    b.close()
+    assert jack[-1][1:] == high[-1][1:], (what, jack[-1], high[-1])
+
+
+def test_a_fall_is_one_frame_with_zcen_high():
+    """The normal boards keep the knob immediate: ZCEN high, the chip's zero crossing makes
+    a jump click-free, so the host's -30 dB goes out in one frame."""
+    b, checker, jack, t0 = _fall_on(SE, [], ["set volume -60"])
+    try:
+        assert checker.ok(), checker.report()
+        downs = [c for a, c in zip(jack, jack[1:]) if c[1] < a[1]]
+        assert len(downs) == 1 and jack[0][1] - downs[0][1] > 2500, jack
+    finally:
+        b.close()
+
+
+def test_a_fall_into_silence_goes_under_the_dacs_soft_mute_with_zcen_tied_low():
+    """ZCEN tied low, the high gain (the PGA2311's floor at -77 dBV): a level asked below
+    the floor walks down to it, then the last step, the floor to silence, goes under the
+    DAC's soft mute (XSMT low for its ramp, the code to silence, XSMT high again): a cut at
+    the floor is heard, the checker's click. The board, the walk done, plays silence with
+    XSMT high."""
+    b, checker, jack, t0 = _fall_on(ZCEN_LOW, ["set gain high", "set volume -70"],
+                                    ["set volume -80"])
+    try:
+        assert checker.ok(), checker.report()
+        xsmt = [(t, level) for t, n, level in b.pins_seen if n == b.board.dac_xsmt]
+        ramp_us = b.board.dac_mute_ms * 1000
+    finally:
+        b.close()
+    assert jack[0][1] is not None and jack[0][1] > -7200, jack      # it played at -70
+    assert jack[-1][1:] == (None, None), jack                        # ...and ends silent
+    silent_at = next(t for t, n, lv in b.pins_seen if n == "pga2311.0" and lv is None)
+    audible = [lv for _, lv, _ in jack if lv is not None]
+    assert min(audible) < -7600, jack                   # walked down to the floor first
+    assert [lv for _, lv in xsmt] == [0, 1], xsmt
+    assert xsmt[0][0] + ramp_us <= silent_at <= xsmt[1][0], (xsmt, silent_at)
+
+
+def test_a_channel_balance_takes_below_the_range_stays_at_the_floor_with_zcen_tied_low():
+    """ZCEN tied low, the high gain (floor -77 dBV), volume -70, balance -10: the right
+    channel is asked for -80, below the PGA2311's range. With ZCEN high it goes silent at a
+    zero crossing; here the cut from the floor would click and a dip under the DAC's mute
+    would cut and fade the left channel too, so the right walks down to the floor and
+    stays there while the left plays on, XSMT never low."""
+    b, checker, jack, t0 = _fall_on(ZCEN_LOW, ["set gain high", "set volume -70"],
+                                    ["set balance -10"])
+    try:
+        assert checker.ok(), checker.report()
+        xsmt = [lv for t, n, lv in b.pins_seen if n == b.board.dac_xsmt]
+        floor = b.board.path_cdb(1, 0) - 9550
+    finally:
+        b.close()
+    assert xsmt == [], xsmt
+    assert jack[-1][1] > -7100 and jack[-1][2] == floor, (jack[-1], floor)
+    assert all(left == jack[0][1] for _, left, _ in jack), jack      # the left untouched
+
+
+def test_channels_reaching_the_floor_apart_go_silent_together_with_zcen_tied_low():
+    """ZCEN tied low, the high gain, balance +10 (the left 10 dB down), volume -60 to -80:
+    both channels are asked below the range, the left gets to the floor 10 dB sooner. It
+    waits there for the right; then both go silent in one dip under the DAC's soft mute
+    (a dip while the right still played would cut it and fade it back in)."""
+    b, checker, jack, t0 = _fall_on(
+        ZCEN_LOW, ["set gain high", "set volume -60", "set balance 10"], ["set volume -80"])
+    try:
+        assert checker.ok(), checker.report()
+        xsmt = [(t, lv) for t, n, lv in b.pins_seen if n == b.board.dac_xsmt]
+        floor = b.board.path_cdb(1, 0) - 9550
+    finally:
+        b.close()
+    assert [lv for _, lv in xsmt] == [0, 1], xsmt
+    before = [j for j in jack if j[0] < xsmt[0][0]][-1]
+    assert all(lv is not None and lv - floor <= 200 for lv in before[1:]), (before, floor)
+    assert jack[-1][1:] == (None, None), jack

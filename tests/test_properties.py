@@ -29,10 +29,10 @@ within its measured bounds, with now and then a garbage-collection stall, and fl
 writes hold interrupts off; hard IRQs land in the middle of passes.
 
 The boards: pico-se, pico-balanced, the three-position gain switch (TestAmp), the test
-board with one PGA2311 per side (TestChipPerSide, fewer examples), and all of them in one
-randomized run with a new seed each time (test_a_randomized_run_on_every_board). The
-board with ZCEN tied low is not among them yet: on it the firmware lets the level fall
-at once, a click (the xfail test in test_pinned_fixes.py).
+boards with one PGA2311 per side (TestChipPerSide) and with ZCEN tied low (TestZcenLow:
+only the firmware's walk keeps a fall from clicking there), fewer examples each, and all
+of them in one randomized run with a new seed each time
+(test_a_randomized_run_on_every_board).
 
 `STATS` counts what ran (examples, checks, start-up cap boots); `make reliability`
 prints them.
@@ -59,7 +59,7 @@ from headroom.sim.cost import CostModel
 from headroom.sim.invariants import Checker
 from headroom.sim.simboard import SimBoard
 
-from helpers import BALANCED, CHIP_PER_SIDE, SE, THREE_POS
+from helpers import BALANCED, CHIP_PER_SIDE, SE, THREE_POS, ZCEN_LOW
 
 TOL_CDB = 1  # integer rounding of the jack level
 COPIES = ("settings.json", "settings-b.json")
@@ -360,11 +360,23 @@ TestChipPerSide.settings = settings(settings.default,
                                     max_examples=max(4, settings.default.max_examples // 8))
 
 
+class ZcenLow(AmpMachine):
+    """The same machine on a board with ZCEN tied low: the PGA2311 takes every gain at
+    once, so only the firmware's walk keeps a fall from clicking (every path: knob, host,
+    limits, headphone, balance)."""
+
+    @initialize(path=st.just(ZCEN_LOW), seed=st.integers(1, 2 ** 16))
+    def boot(self, path, seed):
+        AmpMachine.boot(self, path, seed)
+
+
+TestZcenLow = ZcenLow.TestCase
+TestZcenLow.settings = settings(settings.default,
+                                max_examples=max(4, settings.default.max_examples // 8))
+
+
 class EveryBoard(AmpMachine):
-    # ZCEN_LOW (helpers.py) joins once the firmware walks falls of the level on it: with
-    # ZCEN tied low a fall at once clicks, and the state machine finds one within ten
-    # examples (tests/test_pinned_fixes.py, the xfail test on that board).
-    @initialize(path=st.sampled_from([SE, BALANCED, THREE_POS, CHIP_PER_SIDE]),
+    @initialize(path=st.sampled_from([SE, BALANCED, THREE_POS, CHIP_PER_SIDE, ZCEN_LOW]),
                 seed=st.integers(1, 2 ** 16))
     def boot(self, path, seed):
         AmpMachine.boot(self, path, seed)

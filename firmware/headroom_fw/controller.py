@@ -14,6 +14,12 @@ the pins that start it actually moved (`moved`), not from when the pass that mov
 them was due: a late pass never shortens a wait. Waits get 1 ms on top, because
 ticks_ms only counts whole milliseconds.
 
+With the PGA2311's ZCEN tied low (`board.pga_zc` False) a gain change goes in at once, so
+every fall of a code walks instead (`_walk_down`: a ramp step, at most 3 dB, per ramp
+interval, the first at once, whatever asked for it), and the last step into silence goes
+under the DAC's soft mute (a channel that balance alone takes there stays at the floor).
+With ZCEN high the zero crossing softens a jump: falls go out at once, as the knob asks.
+
 Also decided here, for the app to carry out: the order to go quiet in when the loop
 cannot go on (`quiet_sequence`), when to save (`save_due`: never while the supply is
 failing), that a supply that comes back means a restart (`power_back`), that a switch
@@ -64,6 +70,11 @@ _ASK_SPL = const(2)
 _ZC_TIMEOUT_MS = const(16)    # PGA2311 zero-crossing time-out
 _IDLE_WAKE_MS = const(10)     # poll period for switches and the button
 _CONFIRM_MS = const(10000)    # a long press confirms a host's request this long
+_DIP_NONE = const(0)
+_DIP_DOWN = const(1)
+_DIP_SILENT = const(2)
+_FALL_MAX_HDB = const(6)      # ZCEN low: the most a code falls in one frame (3 dB: the
+                              # checker's click threshold; the ramp step when smaller)
 
 
 class Controller:
@@ -109,6 +120,24 @@ class Controller:
         self.faults = 0
 
         self.codes = bytearray(len(board.pga_roles))
+        # With ZCEN tied low (board.pga_zc False) the PGA2311 takes a new gain at once, so
+        # a fall of more than a few dB in one frame clicks: the codes then fall towards
+        # what is asked in `_fall` steps, one per ramp interval (the fade-in's pace),
+        # while rises go out as they are asked (the ramp and the knob already pace
+        # those). `_played`: the codes of the last frame, 0 = silent.
+        self._played = bytearray(len(board.pga_roles))
+        self._walk = not board.pga_zc
+        self._fall = min(board.ramp_step_hdb, _FALL_MAX_HDB)
+        self._falling = False      # a code is still above what is asked
+        self._fall_ok = True       # a fall step may go out this pass
+        self._fall_moved = False   # one went out: the next is due an interval after it
+        self._next_fall = now_ms
+        # The last step, from the PGA2311's floor into silence (a level below its range),
+        # is a cut however small: it goes under the DAC's soft mute, a dip: XSMT low
+        # (_DIP_DOWN), its ramp's time (_DIP_SILENT), the code to silence, XSMT high again.
+        self._dip = _DIP_NONE
+        self._dip_at = now_ms
+        self._dip_armed = False
         self.mute_relay = False
         self.pga_mute = True
         self.dac_mute = True
@@ -510,6 +539,8 @@ class Controller:
     def pga_lost(self, now):
         """The PGA2311 chain lost its codes (it reset, or was never set): they are sent
         again, but as a fade-in from the floor, never a jump back to the level."""
+        for i in range(len(self._played)):
+            self._played[i] = 0   # what the chip plays now: silence, so the floor is a rise
         if self.phase == PLAYING:
             self._start_ramp(now)
             self._apply_outputs()
@@ -541,6 +572,12 @@ class Controller:
         if self._trim_moved:
             self._next_trim = ticks_add(t, self.b.ramp_interval_ms + 1)
             self._trim_moved = False
+        if self._fall_moved:
+            self._next_fall = ticks_add(t, self.b.ramp_interval_ms + 1)
+            self._fall_moved = False
+        if self._dip_armed:
+            self._dip_at = ticks_add(t, self.b.dac_mute_ms)
+            self._dip_armed = False
 
     def _move_relays(self):
         """Set the gain/output relays to the selection; returns the wait for their contacts."""
@@ -574,6 +611,10 @@ class Controller:
             self._next_trim = now
         if self._pending is not None and ticks_diff(now, self._pending_until) > 0:
             self._pending = None
+        if not self._fall_moved and ticks_diff(now, self._next_fall) >= 0:
+            self._fall_ok = True
+        if self._dip == _DIP_DOWN and not self._dip_armed and ticks_diff(now, self._dip_at) >= 0:
+            self._dip = _DIP_SILENT
         while (self.phase < PLAYING or self.phase == HELD) and ticks_diff(now, self._until) >= 0:
             p = self.phase
             if p == DAC_MUTING:
@@ -596,8 +637,10 @@ class Controller:
                 else:
                     self._enter(UNMUTING, self.b.mute_relay.operate_ms + self.b.relay_settle_ms, now)
             elif p == UNMUTING:
-                self._enter(PLAYING, 0, now)
+                # The ramp first: the outputs _enter computes are then the floor, never
+                # the full level for a moment (with ZCEN low that would be a fall to walk).
                 self._start_ramp(now)
+                self._enter(PLAYING, 0, now)
             if self._armed >= 0:
                 break  # the next wait starts when this pass's pins have moved
         if self.user_muted and not self._quiet and not self._quiet_armed and \
@@ -624,7 +667,8 @@ class Controller:
 
     def _apply_outputs(self):
         p = self.phase
-        self.dac_mute = p != PLAYING or self.user_muted  # the DAC mutes first, opens last
+        # The DAC mutes first, opens last.
+        self.dac_mute = p != PLAYING or self.user_muted or self._dip != _DIP_NONE
         if p == PLAYING:
             self.pga_mute = self.user_muted and self._quiet
         else:
@@ -641,7 +685,65 @@ class Controller:
             top = self.spl_cap(self.output_relay)
             if top is not None and lv > top:
                 lv = top
-        fill_codes(self.codes, self.b.pga_roles, lv, self._trim, self.path_cdb())
+        codes = self.codes
+        fill_codes(codes, self.b.pga_roles, lv, self._trim, self.path_cdb())
+        if self._walk:
+            self._walk_down(codes, lv is None)
+
+    def _walk_down(self, codes, muted):
+        """ZCEN low: no code falls by more than `_fall` per ramp interval while the level
+        plays (muted: the DAC's soft mute has ramped down first, or there is nothing to
+        hear). A fall's first step goes out in the pass that asks for it when the last
+        step is an interval old; a code above what is asked is never raised."""
+        played = self._played
+        falling = False
+        stepped = False
+        dip = False
+        silent = self._dip == _DIP_SILENT
+        # Every channel asked below the range, each within a step of silence: silence,
+        # under the DAC's soft mute. Else those at their last step stay at the floor while
+        # the others play (a dip would cut the others and fade them back in, a cut alone
+        # clicks).
+        others_play = False
+        for i in range(len(codes)):
+            if codes[i] or played[i] > self._fall:
+                others_play = True
+        for i in range(len(codes)):
+            n = codes[i]
+            o = played[i]
+            if not muted and o and n < o:
+                if self._fall_ok:
+                    if n < o - self._fall:
+                        n = o - self._fall
+                        falling = True
+                    if n == 0 and others_play:
+                        n = 1          # the floor, while another channel plays
+                    if n == 0 and self.b.dac_mute_ms and not silent:
+                        n = o          # into silence: the DAC's soft mute first
+                        falling = dip = True
+                    elif n < o:
+                        stepped = True
+                else:
+                    n = o
+                    falling = True
+                codes[i] = n
+            played[i] = n
+        if stepped:
+            self._fall_ok = False
+            self._fall_moved = True   # moved() times the next step from this frame
+        self._falling = falling
+        if muted:
+            self._dip = _DIP_NONE
+        elif dip:
+            if self._dip == _DIP_NONE:
+                self._dip = _DIP_DOWN
+                self._dip_armed = True   # its ramp's time counts from when XSMT fell
+                self.dac_mute = True
+        elif silent and (stepped or not falling):
+            # The code went to silence under the DAC's mute (or nothing falls into it any
+            # more): the DAC opens again, after the codes (the app writes XSMT high last).
+            self._dip = _DIP_NONE
+            self.dac_mute = self.phase != PLAYING or self.user_muted
 
     def next_wake(self, now):
         """Milliseconds until the next thing to do (at most the input poll period)."""
@@ -652,6 +754,10 @@ class Controller:
             wait = min(wait, ticks_diff(self._next_ramp, now))
         elif self._trim != self.balance:
             wait = min(wait, ticks_diff(self._next_trim, now))
+        if self._falling:
+            wait = min(wait, ticks_diff(self._next_fall, now))
+        if self._dip == _DIP_DOWN:
+            wait = min(wait, ticks_diff(self._dip_at, now))
         if self.user_muted and not self._quiet:
             wait = min(wait, ticks_diff(self._quiet_at, now))
         return max(wait, 1)

@@ -41,12 +41,17 @@ Rules (`RULES`):
   and its time), so the PGA2311's MUTE pin or the mute relay cutting a signal the DAC
   still passes counts; the DAC ending its own ramp does not, nor does a PGA2311 gain
   change while its zero-crossing detection is on (ZCEN high: the new gain, mute codes
-  too, takes effect where the signal crosses zero, which is click-free by design);
+  too, takes effect where the signal crosses zero, which is click-free by design). With
+  ZCEN tied low (the board's `pga2311.zcen: "low"`) every gain change counts: the
+  firmware must walk a fall in steps of at most 3 dB;
 - `limit`: no channel at the jack above the volume limit in force, modelled from the
   inputs alone, never from the limit the firmware reports: the board's; a host's valid
   `set limit` at or below it lowers it (from 40 ms after the reply: a pass and the
   PGA2311's zero-crossing time-out) and drops any raise still waiting for its long
-  press (of the limit, or the defaults); a valid one above it is a raise that waits:
+  press (of the limit, or the defaults) - with ZCEN tied low, plus the walk down from
+  the jack's level then: a ramp interval and 10 ms per 3 dB step, or per ramp step when
+  smaller, and twice the length of any turn made meanwhile (its IRQ storm); a valid one
+  above it is a raise that waits:
   a long press (the button held `long_press_ms`) begun within 10 s of the request
   confirms the latest request waiting (one at a time: a newer request replaces it),
   and nothing else raises the limit; `set defaults` is the board's limit and 100 dB SPL,
@@ -64,7 +69,8 @@ Rules (`RULES`):
   fade in;
 - `balance`: left and right follow volume and balance channel by channel: once a
   `status` reply says playing (unmuted), and nothing is touched for a full ramp's time,
-  each channel is the volume plus its balance trim (silent below the PGA2311's range);
+  each channel is the volume plus its balance trim (silent below the PGA2311's range; with
+  ZCEN tied low a channel balance alone takes there may stay at the floor);
   muted, silent;
 - `off-sequence`: at every supply-off edge (boards with a supply monitor), the DAC's
   XSMT low, the PGA2311's MUTE asserted, the mute relay's coil released and the jack
@@ -91,7 +97,8 @@ Rules (`RULES`):
   file, which the trace does not hold: the figures its reply gives). So the rule checks
   the levels the chip models decoded against the user's own figures. A tighter
   headphone or limit binds SPL_GRACE_US after its reply (the PGA2311 frame, its
-  zero-crossing time-out); until then the looser holds;
+  zero-crossing time-out; with ZCEN tied low, plus the walk down to the new cap, as for
+  `limit`); until then the looser holds;
 - `fault`, `crash`: the simulator found a part misused, the firmware raised.
 
 Counts for the reliability table: `checks` (records checked), `cap_checks` (jack
@@ -131,6 +138,8 @@ SAVE_US = 500000
 OPEN = 1 << 62          # a host's line touches until its reply
 # A switch or the button reaches the firmware within its debounce plus this (bounce, a pass).
 REACH_US = 200000
+FALL_MAX_CDB = 300      # ZCEN low: the firmware's fall step, at most the click threshold
+WALK_LATE_MS = 10       # ...and how late a pass may take each of its steps
 
 
 def _level(v):
@@ -219,9 +228,10 @@ class Checker:
         self.gated = None         # the board's hardware mute path: how far it has gated
         self.failing = False      # the supply is off (its monitor fell)
         self.quieting = False     # ...and the firmware has begun to mute
-        # The SPL rule: [(since t_us, offsets per output in cdB or None, limit cdB)].
+        # The SPL rule: [(since t_us, offsets per output in cdB or None, limit cdB, grace
+        # us: from `since` until it binds)].
         self.zo = [st.z_out_ohm if st is not None else None for st in b.output_stage]
-        self.spl_states = [(0, None, None)]
+        self.spl_states = [(0, None, None, SPL_GRACE_US)]
         self.jack_output = 0
 
     # ---- input
@@ -374,6 +384,11 @@ class Checker:
                 self.budget = 0   # what an earlier turn left is not this one's
             self.turn_until = max(self.turn_until, t + 2 * f["us"] + TURN_SLACK_US)
             self.budget += abs(f["detents"]) * MAX_STEPS_PER_DETENT * 50
+            if not self.b.pga_zc:
+                # ZCEN low: a lowered limit still walking down is slowed by the turn's IRQ
+                # storm as every pass is (as long again as the turn lasts).
+                self.deadlines = [(w + 2 * f["us"] if what_ == "limit" and w > t else w, what_, a)
+                                  for w, what_, a in self.deadlines]
             if f["detents"] > 0:
                 self.cap = None  # the user turns it up: the start-up cap is done
             self._touch(t, self.turn_until)
@@ -460,7 +475,7 @@ class Checker:
             if v is not None and v <= self.limit:
                 self._drop("limit")
                 self.limit = v
-                self._deadline(t + LIMIT_SLACK_US, "limit", v)
+                self._deadline(t + LIMIT_SLACK_US + self._walk_us(v), "limit", v)
             elif v is not None:
                 self._ask(t, "limit", v)
         elif cmd[:2] == ["set", "spl_limit"] and len(cmd) == 3:
@@ -488,10 +503,30 @@ class Checker:
                            int(round(r["balance"] * 2)), silent)
 
     def _settle_us(self):
-        """A full ramp from the PGA2311's floor, with room for late passes."""
+        """A full ramp from the PGA2311's floor, with room for late passes (ZCEN low: a
+        walk down as far, in its own steps)."""
         b = self.b
         steps = (PGA_RANGE_CDB + 2000) // (b.ramp_step_hdb * 50) + 1
-        return steps * (b.ramp_interval_ms + 2) * 1000 + 100000
+        ramp = steps * (b.ramp_interval_ms + 2) * 1000 + 100000
+        return max(ramp, self._walk_us(-PGA_RANGE_CDB - 2000, 0) + 100000)  # the whole range
+
+    def _walk_us(self, to_cdb, top=None):
+        """ZCEN low: how long the firmware may take to walk the jack's level (or `top`,
+        cdB) down to `to_cdb`, a fall step per ramp interval (a pass late each); with
+        zero-crossing detection a fall goes in at once: 0."""
+        b = self.b
+        if b.pga_zc:
+            return 0
+        if top is None:
+            levels = [lv for lv in self.jack if lv is not None]
+            if not levels:
+                return 0
+            top = max(levels)
+        fall = top - to_cdb
+        if fall <= 0:
+            return 0
+        step = min(b.ramp_step_hdb * 50, FALL_MAX_CDB)
+        return -(-fall // step) * (b.ramp_interval_ms + WALK_LATE_MS) * 1000
 
     def _flash(self, t, name):
         if not name.startswith("settings"):
@@ -731,16 +766,25 @@ class Checker:
             # Gone quiet since (a part failed: its own rules); nothing to compare.
             self.balance_checks -= 1
             return
+        floor = path - PGA_RANGE_CDB
+        wants = []
         for ch in (0, 1):
             if silent:
                 want = None
             else:
                 trim = (-balance if balance > 0 else 0) if ch == 0 else (balance if balance < 0 else 0)
                 want = (volume + trim) * 50
-                if want < path - PGA_RANGE_CDB:
+                if want < floor:
                     want = None
+            wants.append(want)
+        for ch in (0, 1):
+            want = wants[ch]
             g = got[ch]
-            if want is None:
+            if want is None and not silent and not self.b.pga_zc and wants[1 - ch] is not None:
+                # ZCEN low: a channel balance takes below the range stays at the floor while
+                # the other plays (from the floor to silence would be a cut).
+                okay = g is None or abs(g - floor) <= TOL_CDB
+            elif want is None:
                 okay = g is None
             else:
                 okay = g is not None and want - 50 < g <= want + TOL_CDB
@@ -779,17 +823,21 @@ class Checker:
                      for zo in self.zo)
 
     def _spl_state(self, t, off, limit):
-        if (off, limit) != self.spl_states[-1][1:]:
-            self.spl_states.append((t, off, limit))
+        if (off, limit) != self.spl_states[-1][1:3]:
+            # ZCEN low: a tighter cap binds once the walk down to it can have ended.
+            grace = SPL_GRACE_US
+            if off is not None and limit is not None and off[self.jack_output] is not None:
+                grace += self._walk_us(limit - off[self.jack_output])
+            self.spl_states.append((t, off, limit, grace))
 
     def _spl_cap(self, t):
         """The loosest cap (cdB at the jack, per output) of the states in effect within
         the grace before t; None: no cap."""
         caps = None
         n = len(self.spl_states)
-        for i, (_since, off, limit) in enumerate(self.spl_states):
-            until = self.spl_states[i + 1][0] if i + 1 < n else None
-            if until is not None and until + SPL_GRACE_US <= t:
+        for i, (_since, off, limit, _) in enumerate(self.spl_states):
+            nxt = self.spl_states[i + 1] if i + 1 < n else None
+            if nxt is not None and nxt[0] + nxt[3] <= t:
                 continue
             if off is None or limit is None:
                 return None
@@ -801,8 +849,8 @@ class Checker:
     def at(self, t):
         """Time has reached t: states whose grace ended meanwhile bind the standing jack,
         and those too old to matter are dropped."""
-        while len(self.spl_states) > 1 and self.spl_states[1][0] + SPL_GRACE_US <= t:
-            bind = self.spl_states[1][0] + SPL_GRACE_US
+        while len(self.spl_states) > 1 and self.spl_states[1][0] + self.spl_states[1][3] <= t:
+            bind = self.spl_states[1][0] + self.spl_states[1][3]
             self.spl_states.pop(0)
             self._spl_check(bind, self.jack, self._spl_cap(bind))
 
