@@ -475,6 +475,29 @@ def test_a_damaged_copy_without_a_number_takes_the_older_copys_level():
     m.teardown()
 
 
+@pytest.mark.parametrize("path", [SE, ZCEN_LOW], ids=["se", "zcen-low"])
+def test_a_turn_up_going_on_across_a_power_on_lifts_the_cap_by_its_rest(path):
+    """Found by the randomized run (after a soft reset into the REPL): the knob turned up
+    while the board powers on. The firmware raises the level above the start-up cap by
+    the detents it sees once it runs (the user turns it up: the cap is done); the
+    checker had put the whole cap back at the boot, after the turn's record. Its rest
+    still bounds the rise: a restore above the cap would be far above it."""
+    m = AmpMachine()
+    m.boot(path=path, seed=1)
+    m.loud_saved_then_power_cycle(off_ms=50, volume=0)
+    m.b.power(False)
+    m.b.run_ms(2000)
+    d = m.b.turn(8, rate=2)          # 4 s, from 0.3 s before the power comes back
+    m.b.run_ms(300)
+    m.b.power(True)
+    m.b.run_us(d)
+    m.b.run_ms(1000)
+    cap = m.board.startup_max_hdb * 50
+    assert cap + 100 < m.b.jack.levels[0] <= cap + 8 * 4 * 50
+    m.no_faults()
+    m.teardown()
+
+
 @pytest.fixture(autouse=True)
 def _reset_world():
     yield

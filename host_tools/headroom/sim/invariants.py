@@ -60,7 +60,8 @@ Rules (`RULES`):
   board keeps two copies) when a test damaged the newest (an `input` record `settings`
   with `lost`); none written in the run: the board's limit, 100 dB SPL, no headphone;
 - `startup-cap`: after every boot no channel above `volume.startup_max_dbv` until the
-  knob is turned up, or a host's `set volume`/`set defaults` asks for more;
+  knob is turned up, or a host's `set volume`/`set defaults` asks for more; a turn up
+  still going at the boot raises the cap by what its detents still to come may add;
 - `turn-rise`, `ramp-step`, `ramp-interval`: every rise at the jack is either the user's
   turn - at most the detents turned x the largest step per detent (4 half-dB steps, the
   fastest tier of quadrature.Acceleration), plus one ramp step - or a ramp step: at most
@@ -194,6 +195,7 @@ class Checker:
         self.turn_until = -1
         self.turn_start = 0
         self.budget = 0           # cdB the turns in progress may still raise the level by
+        self.turn_up = None       # the last turn up: (start t_us, end t_us, detents)
         self.early = False        # a ramp step came early within a turn (allowed once)
         self.last_rise = None
         # The limits, from what the host asked and the user's hands did: never from what
@@ -300,7 +302,7 @@ class Checker:
             self.gated = None if f["stage"] == "released" else f["stage"]
         elif kind == "reset":
             if f.get("cause") == "soft":
-                self._soft_reset()
+                self._soft_reset(t)
         elif kind == "off":
             self._off(t)
         elif kind == "fault":
@@ -351,20 +353,33 @@ class Checker:
         self.spl, self.hp_off = s[1], s[2]
         self.deadlines = [d for d in self.deadlines if d[1] != "limit"]
         self.pending = self.press = None
-        self.cap = self.b.startup_max_hdb * 50
+        self.cap = self._boot_cap(t)
         self._cap_near = False
         self.serial_buf = ""
         self.commands = []
         self.expect = None
 
-    def _soft_reset(self):
+    def _boot_cap(self, t):
+        """The start-up cap at a boot (or main.py's restart) at t; a turn up still going
+        then is the user turning the knob up after the boot: its detents still to come
+        (and the one under way) may raise the level above the cap, as any turn up lifts
+        it. Found by the randomized run: the turn's record comes before the boot, and the
+        boot put the whole cap back, so the rest of the turn read as a broken cap."""
+        cap = self.b.startup_max_hdb * 50
+        if self.turn_up is not None and t < self.turn_up[1]:
+            t0, t1, n = self.turn_up
+            rest = -(-n * (t1 - t) // (t1 - t0)) + 1
+            cap += rest * MAX_STEPS_PER_DETENT * 50
+        return cap
+
+    def _soft_reset(self, t):
         """A soft reset: what the host sent is answered by nobody; main.py, when it runs
         again, starts from the saved settings under the start-up cap, as at a boot."""
         self.serial_buf = ""
         self.commands = []
         self.expect = None
         self.pending = self.press = None
-        self.cap = self.b.startup_max_hdb * 50
+        self.cap = self._boot_cap(t)
         self._cap_near = False
 
     def _touch(self, t, reach):
@@ -391,6 +406,7 @@ class Checker:
                                   for w, what_, a in self.deadlines]
             if f["detents"] > 0:
                 self.cap = None  # the user turns it up: the start-up cap is done
+                self.turn_up = (t, t + f["us"], f["detents"])
             self._touch(t, self.turn_until)
         elif what == "button":
             self._touch(t, t + self.b.debounce_ms * 1000 + REACH_US)
