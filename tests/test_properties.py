@@ -498,6 +498,20 @@ def test_a_turn_up_going_on_across_a_power_on_lifts_the_cap_by_its_rest(path):
     m.teardown()
 
 
+def test_a_status_answered_after_a_set_was_sent_sets_no_expectation():
+    """Found by the randomized run (HEADROOM_SEED=1411079572): `status`, then `set volume`
+    sent before the status reply came (30 ms later, under jitter). The reply tells the
+    level before the set; the checker took it as what the jack must settle to and saw
+    the set's rise as a balance violation."""
+    m = AmpMachine()
+    m.boot(path=SE, seed=1)
+    m.b.console.send("status\nset volume -10\n")
+    m.b.run_ms(3000)
+    assert m.b.jack.levels[0] == m.b.jack.levels[1] > m.board.default_hdb * 50 + 1000
+    m.no_faults()
+    m.teardown()
+
+
 @pytest.fixture(autouse=True)
 def _reset_world():
     yield
