@@ -99,7 +99,7 @@ class SimFiles:
     def open(self, path, mode="r"):
         if "w" in mode or "a" in mode:
             full = self._path(path)
-            if self.fail is not None and not os.path.exists(full):
+            if self.fail is not None and not _exists(full):
                 self._refuse(create=True)  # a new file needs room for its entry
             return _Written(full, mode, self, _basename(path))
         return open(self._path(path), mode)
@@ -125,6 +125,14 @@ class SimFiles:
             self.sim.stall(us, irqs_off=True)
 
 
+def _exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
 class _Written:
     """A file open for writing: closing it is when littlefs programs the flash (and the
     file takes its new contents; a close the flash refuses leaves the old ones)."""
@@ -137,7 +145,7 @@ class _Written:
         self.data = []
         self.n = 0
         self.closed = False
-        if "w" in mode and not os.path.exists(path):
+        if "w" in mode and not _exists(path):
             open(path, "w").close()   # created at open, as littlefs does, empty
 
     def write(self, data):
