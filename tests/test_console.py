@@ -179,10 +179,10 @@ class _Port:
     def busy(self):
         return self.line is not None
 
-    def write_line(self, text):
+    def write_line(self, text, n=-1):
         if self.line is not None:
             return False
-        self.line = text
+        self.line = text if n < 0 else bytes(text[:n]).decode()  # a copy (JsonOut)
         return True
 
     def flush(self):

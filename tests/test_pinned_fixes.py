@@ -389,8 +389,8 @@ class _Console:
     def busy(self):
         return False  # a line is out at once
 
-    def write_line(self, text):
-        self.out.append(text)
+    def write_line(self, text, n=-1):
+        self.out.append(text if n < 0 else bytes(text[:n]).decode())  # a copy (JsonOut)
         return True
 
 

@@ -49,6 +49,7 @@ class App:
         self.root = root
         self.files = files if files is not None else Files()
         self.log = log if log is not None else Log(root + LOG, self.files)
+        self.log.size()  # read once here (os.stat makes a tuple), not in the first `status`
         self.waker = Waker()
         self.fault_text = {}      # controller fault bit -> what the user reads
         self._xsmt_high = False   # XSMT's shadow: a pass writes the mute pins only when they change
@@ -146,6 +147,9 @@ class App:
         self._worst = 0
         self._worst_prev = 0
         self.reset_cause = machine.reset_cause()
+        # The fixed words of `status`, as bytes once (health_into writes them every time)
+        self._head = b'"firmware": "' + VERSION.encode() + b'", "uptime_s": '
+        self._cause = b'"' + _cause(self.reset_cause).encode() + b'"'
         self.wdt = machine.WDT(timeout=_WDT_MS)
         self._apply()
         self.ctl.moved(time.ticks_ms())
@@ -443,37 +447,64 @@ class App:
         if us > self._worst:
             self._worst = us
 
-    def health_json(self):
-        """The health fields of `status` (the body of a JSON object, after a comma)."""
+    def health_into(self, out):
+        """The health fields of `status` into `out` (a JsonOut): the body of a JSON
+        object, without a trailing comma. Nothing is allocated but for a fault's or a
+        failed save's words (rare: a reply while something is wrong)."""
         try:
             heap = gc.mem_free()  # type: ignore[attr-defined]
         except AttributeError:  # CPython running the simulator has no such figure
             heap = -1
-        faults = ", ".join('"%s"' % t.replace('"', "'") for t in self.fault_text.values())
+        out.raw(self._head)
+        out.int(self.uptime.s)
+        out.raw(b', "reset_cause": ')
+        out.raw(self._cause)
+        out.raw(b', "heap_free": ')
+        out.int(heap)
+        out.raw(b', "worst_pass_us": ')
+        out.int(self._worst if self._worst > self._worst_prev else self._worst_prev)
+        out.raw(b', "faults": [')
+        if self.fault_text:
+            out.text(", ".join('"%s"' % t.replace('"', "'") for t in self.fault_text.values()))
+        out.raw(b'], "settings_error": ')
         err = self.settings_error
-        unsaved = "null" if err is None else '"%s"' % err
-        worst = self._worst if self._worst > self._worst_prev else self._worst_prev
-        return ('"firmware": "%s", "uptime_s": %d, "reset_cause": "%s", "heap_free": %d, '
-                '"worst_pass_us": %d, "faults": [%s], "settings_error": %s, "log_bytes": %d, '
-                '"inputs": %s' % (
-                    VERSION, self.uptime.s, _cause(self.reset_cause), heap, worst,
-                    faults, unsaved, self.log.size(), self.inputs_json()))
+        if err is None:
+            out.raw(b"null")
+        else:
+            out.text('"%s"' % err)
+        out.raw(b', "log_bytes": ')
+        out.int(self.log.size())
+        out.raw(b', "inputs": ')
+        self.inputs_into(out)
 
-    def inputs_json(self):
+    def inputs_into(self, out):
         """What the inputs did that was not the user's: bounces each filtered out since boot,
         the encoder's skipped edges (null where the PIO counts) and the clockwise detents it
         refused as bounce during a turn down, a button held from power-on."""
         enc = self.encoder
-        skips = enc.skips
-        out = ['{"encoder": {"bounces": %d, "skips": %s, "refused": %d}, "button": '
-               '{"bounces": %d, "held_since_boot": %s}' % (
-                   enc.bounces, "null" if skips is None else "%d" % skips, enc.refused,
-                   self.button.bounces, "true" if self.button.held_since_boot else "false")]
-        for name, sw in (("gain_switch", self.gain_sw), ("output_switch", self.out_sw)):
-            if sw is not None:
-                out.append(', "%s": {"bounces": %d}' % (name, sw.bounces))
-        out.append("}")
-        return "".join(out)
+        out.raw(b'{"encoder": {"bounces": ')
+        out.int(enc.bounces)
+        out.raw(b', "skips": ')
+        if enc.skips is None:
+            out.raw(b"null")
+        else:
+            out.int(enc.skips)
+        out.raw(b', "refused": ')
+        out.int(enc.refused)
+        out.raw(b'}, "button": {"bounces": ')
+        out.int(self.button.bounces)
+        out.raw(b', "held_since_boot": ')
+        out.bool(self.button.held_since_boot)
+        out.raw(b"}")
+        if self.gain_sw is not None:
+            out.raw(b', "gain_switch": {"bounces": ')
+            out.int(self.gain_sw.bounces)
+            out.raw(b"}")
+        if self.out_sw is not None:
+            out.raw(b', "output_switch": {"bounces": ')
+            out.int(self.out_sw.bounces)
+            out.raw(b"}")
+        out.raw(b"}")
 
     def log_text(self):
         return self.log.text()
@@ -540,7 +571,7 @@ class App:
             self._told = self.ctl.changes
         elif not con.busy():
             self._told = self.ctl.changes
-            con.write_line(protocol.state_json(self.ctl, '"event": "state", '))
+            protocol.send(con, protocol.state_into(self.session, self.ctl, b'"event": "state", '))
 
     def _handle(self, line):
         return protocol.handle(self.session, self.ctl, line, self._now, self)

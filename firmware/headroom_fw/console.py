@@ -79,15 +79,18 @@ class UsbConsole:
         """True while a line is still going out: nothing more is sent until it is."""
         return self._line is not None
 
-    def write_line(self, text):
-        """Take `text` (ASCII: every reply escapes the rest) to send with a newline, by
-        flush(); False, and nothing taken, while the line before is still going out (see
-        busy()): a line is never cut into another, and the loop never waits for the host."""
+    def write_line(self, text, n=-1):
+        """Take `text` (ASCII: every reply escapes the rest), or its first `n` bytes, to
+        send with a newline, by flush(); False, and nothing taken, while the line before
+        is still going out (see busy()): a line is never cut into another, and the loop
+        never waits for the host. `text` is kept, not copied: a buffer handed in (the
+        protocol's JsonOut) is not written again until the line is out, as nothing is
+        answered while busy()."""
         if self._line is not None:
             return False
         self._line = text
         self._pos = 0
-        self._len = len(text)
+        self._len = len(text) if n < 0 else n
         return True
 
     def flush(self):

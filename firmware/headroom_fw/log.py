@@ -14,12 +14,17 @@ class Log:
     def __init__(self, path, files):
         self.path = path
         self.files = files
+        self._size = -1  # known after the first size(): only append() changes the file
 
     def size(self):
-        try:
-            return self.files.size(self.path)
-        except OSError:
-            return 0
+        """Bytes in the log. Read from the filesystem once, then kept: `status` asks
+        every time and os.stat makes a tuple each call."""
+        if self._size < 0:
+            try:
+                self._size = self.files.size(self.path)
+            except OSError:
+                self._size = 0
+        return self._size
 
     def text(self):
         try:
@@ -50,6 +55,8 @@ class Log:
             return True
         except Exception:  # noqa: S110 - the log must never be what stops the amplifier
             return False
+        finally:
+            self._size = -1  # the file changed (or may have): read its size again
 
     def exception(self, e, what):
         """An exception and its traceback, under a line saying `what` happened."""

@@ -37,6 +37,8 @@ Pure: no machine, no I/O; the app feeds bytes and writes what comes back.
 """
 from micropython import const
 
+from .controller import PHASE_NAMES
+from .jsonout import JsonOut
 from .version import VERSION as FIRMWARE
 
 VERSION = const(1)
@@ -46,6 +48,11 @@ _NAMES = ("volume", "balance", "gain", "output", "mute", "limit", "spl_limit", "
 _SETTABLE = 8   # the first _SETTABLE names take `set NAME VALUE` (headphone its own form)
 _GAINS = ("low", "high", "auto")
 _OUTPUTS = ("se", "balanced")
+# The same words as bytes, for the replies written into a JsonOut (made once, at import)
+GAINS_B = (b"low", b"high", b"auto")
+OUTPUTS_B = (b"se", b"balanced")
+_PHASES_B = tuple(n.encode() for n in PHASE_NAMES)
+STATUS = "status"   # the line a host polls: LineReader hands back this constant (no str made)
 
 
 def db_text(h):
@@ -74,10 +81,22 @@ def parse_hdb(tok):
 
 
 class Session:
-    """What one host asked for on this connection."""
+    """What one host asked for on this connection, and the buffer its frequent replies
+    (`status`, state events) are written into: one line goes out at a time (the
+    console's busy()), so one buffer serves them all."""
 
     def __init__(self):
         self.monitoring = False
+        self.out = JsonOut()
+        self._hp = None          # the headphone whose JSON is in _hp_json
+        self._hp_json = b"null"
+
+    def headphone_json(self, ctl):
+        """The active headphone's JSON as bytes, made again only when it changes."""
+        if ctl.hp is not self._hp:
+            self._hp = ctl.hp
+            self._hp_json = headphone_json(ctl).encode()
+        return self._hp_json
 
 
 class LineReader:
@@ -97,6 +116,9 @@ class LineReader:
                 return b"line too long (at most %d characters)" % MAX_LINE
             if self.n == 0:
                 return None
+            if self._is(b"status"):
+                self.n = 0
+                return STATUS
             n = self.n
             self.n = 0
             raw = bytes(self.buf[:n])
@@ -112,6 +134,22 @@ class LineReader:
         self.buf[self.n] = byte
         self.n += 1
         return None
+
+    def _is(self, word):
+        """The line is `word`, spaces around it aside (compared in place: nothing made)."""
+        buf = self.buf
+        a = 0
+        b = self.n
+        while a < b and buf[a] == 32:
+            a += 1
+        while b > a and buf[b - 1] == 32:
+            b -= 1
+        if b - a != len(word):
+            return False
+        for i in range(b - a):
+            if buf[a + i] != word[i]:
+                return False
+        return True
 
 
 def serve(console, reader, answer, budget=64):
@@ -135,11 +173,23 @@ def serve(console, reader, answer, budget=64):
         if line is None:
             continue
         if isinstance(line, bytes):
-            console.write_line(_err(line.decode()))
+            send(console, _err(line.decode()))
         else:
-            console.write_line(answer(line))
+            send(console, answer(line))
         return False
     return True
+
+
+def send(console, reply):
+    """A reply (a str, or a JsonOut holding the line) to the console's write_line."""
+    if isinstance(reply, str):
+        return console.write_line(reply)
+    return console.write_line(reply.buf, reply.n)
+
+
+def text(reply):
+    """A reply as a str (the host's and the tests' view; allocates)."""
+    return reply if isinstance(reply, str) else reply.line()
 
 
 def _err(text):
@@ -163,16 +213,49 @@ def headphone_json(ctl):
     return brief_json(ctl.hp)
 
 
+def state_into(session, ctl, prefix, app=None):
+    """The settings and state as a JSON object in session.out, `prefix` (bytes: the
+    object's first fields) first, then the app's health fields if `app` is given.
+    Allocates nothing (jsonout.py); returns the JsonOut."""
+    out = session.out
+    out.clear()
+    out.raw(b"{")
+    out.raw(prefix)
+    if app is not None:
+        app.health_into(out)
+        out.raw(b", ")
+    out.raw(b'"volume": ')
+    out.hdb(ctl.volume)
+    out.raw(b', "balance": ')
+    out.hdb(ctl.balance)
+    out.raw(b', "gain": "')
+    out.raw(GAINS_B[ctl.gain_setting()])
+    out.raw(b'", "gain_stage": "')
+    out.raw(GAINS_B[ctl.gain])
+    out.raw(b'", "output": "')
+    out.raw(OUTPUTS_B[ctl.output])
+    out.raw(b'", "mute": ')
+    out.bool(ctl.user_muted)
+    out.raw(b', "limit": ')
+    out.hdb(ctl.limit)
+    out.raw(b', "spl": ')
+    out.cdb(ctl.spl_cdb())
+    out.raw(b', "spl_limit": ')
+    out.hdb(ctl.spl_limit)
+    out.raw(b', "gain_headroom": ')
+    out.hdb(ctl.headroom)
+    out.raw(b', "headphone": ')
+    out.raw(session.headphone_json(ctl))
+    out.raw(b', "mode": "balance", "phase": "' if ctl.mode else b', "mode": "volume", "phase": "')
+    out.raw(_PHASES_B[ctl.phase])
+    out.raw(b'"}')
+    return out
+
+
 def state_json(ctl, prefix):
-    """The settings and state as the body of a JSON object, after `prefix`."""
-    return ('{%s"volume": %s, "balance": %s, "gain": "%s", "gain_stage": "%s", "output": "%s", '
-            '"mute": %s, "limit": %s, "spl": %s, "spl_limit": %s, "gain_headroom": %s, '
-            '"headphone": %s, "mode": "%s", "phase": "%s"}' % (
-                prefix, db_text(ctl.volume), db_text(ctl.balance), _GAINS[ctl.gain_setting()],
-                _GAINS[ctl.gain], _OUTPUTS[ctl.output], "true" if ctl.user_muted else "false",
-                db_text(ctl.limit), cdb_text(ctl.spl_cdb()), db_text(ctl.spl_limit),
-                db_text(ctl.headroom), headphone_json(ctl), "balance" if ctl.mode else "volume",
-                ctl.phase_name()))
+    """The settings and state as a JSON object (a str), `prefix` (str) first: for tests
+    and the host; the firmware writes state_into."""
+    return state_into(Session(), ctl, prefix.encode()).line()
 
 
 def log_json(text):
@@ -242,7 +325,10 @@ def _headphone(ctl, t, now, app):
 
 def handle(session, ctl, line, now, app=None):
     """Run one command line on the controller; returns the reply line (no newline).
-    `app` (optional) gives `status` its health fields and `log` the log."""
+    `app` (optional) gives `status` its health fields and `log` the log. The reply is
+    a str, or for `status` the session's JsonOut (send() and text() take either)."""
+    if line == STATUS:  # before split(): the line a host polls allocates nothing
+        return state_into(session, ctl, b'"ok": true, ', app)
     t = line.split()
     if not t:
         return _err("empty line")
@@ -255,9 +341,7 @@ def handle(session, ctl, line, now, app=None):
     if cmd == "version" and len(t) == 1:
         return '{"ok": true, "protocol": %d, "firmware": "%s"}' % (VERSION, FIRMWARE)
     if cmd == "status" and len(t) == 1:
-        if app is None:
-            return state_json(ctl, '"ok": true, ')
-        return state_json(ctl, '"ok": true, ' + app.health_json() + ", ")
+        return state_into(session, ctl, b'"ok": true, ', app)
     if cmd == "log" and len(t) == 1:
         return log_json(app.log_text() if app is not None else "")
     if cmd == "get":

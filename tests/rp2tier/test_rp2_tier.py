@@ -95,6 +95,32 @@ def test_flash_reports_the_state(tier, name):
     assert "volume" in last and "starting" in last, last
 
 
+# ---- the heap (issue 17.3): the main loop allocates nothing idle, nor for `status`
+
+IDLE_S = 60        # emulated seconds idle, in 1 s steps (each its own wait: a board that moves on)
+STATUSES = 100
+
+
+@boards(SE, BAL)
+def test_idling_and_status_requests_leave_the_heap_alone(tier, name, report):
+    """`heap_free` (gc.mem_free() inside the firmware, no collection) read by `status`:
+    after a minute idle and after 100 `status` requests, within 1 KB of where it started
+    (before: about 2.7 KB lost a second idle and 2.75-3.3 KB a `status`)."""
+    live = tier.live(name)
+    b = live.board
+    start = live.console.request("status")["heap_free"]
+    t0 = b.now_us
+    for k in range(1, IDLE_S + 1):
+        b.run_until_us(t0 + k * 1e6)
+    idle = live.console.request("status")["heap_free"]
+    heaps = [live.console.request("status")["heap_free"] for _ in range(STATUSES)]
+    report("heap", board=name, start_bytes=start, after_idle_s=IDLE_S, after_idle_bytes=idle,
+           after_statuses=STATUSES, after_statuses_bytes=heaps[-1],
+           lowest_bytes=min([idle] + heaps))
+    assert abs(idle - start) <= 1024, (start, idle)
+    assert max(abs(h - start) for h in heaps) <= 1024, (start, min(heaps), max(heaps))
+
+
 # ---- power-on
 
 @boards(SE, BAL)

@@ -10,7 +10,13 @@ conformance run compares their traces byte for byte).
 
 `CostModel()` is the default: each cost its typical value (the golden traces use it).
 `CostModel(jitter=seed)` draws each cost within its measured bounds, and adds an
-occasional garbage-collection stall (the property tests run in it). `slow=N` makes
+occasional garbage-collection stall (the property tests run in it). Where the stalls
+come from is `gc`: "random" (jitter's default) puts one at a random call, on average
+every GC_EVERY calls - a stress: a save, a host's `set` or a log entry do allocate,
+and the collection they end in can land in any later pass; a pair (bytes per pass,
+free heap) ties them to what the firmware allocates, as `make bench` measures it on
+the MicroPython VM - a collection each time the passes' bytes fill the free heap, so
+none at 0 B a pass (bench_latency's jitter rows); None: none. `slow=N` makes
 the firmware's own work N times slower (a main-loop pass of 2 to 20 ms, to show that
 nothing depends on the loop's speed). `CostModel.zero()` charges nothing: unit tests
 of single parts.
@@ -62,20 +68,24 @@ FS_WORK = (2700, 2400, 3100)           # littlefs's own code in a small file wri
 FLASH_PROG = (400, 400, 3000)          # W25Q16JV page program
 FLASH_ERASE = (45000, 45000, 400000)   # W25Q16JV 4 KB sector erase
 GC_PAUSE = (13600, 13600, 15900)       # a collection with the firmware's heap (jitter only)
-GC_EVERY = 4000                        # on average one collection per this many calls (jitter)
+GC_EVERY = 4000                        # gc="random": on average one collection per this many calls
 PROGS_PER_WRITE = 1                    # littlefs: the file's data with its metadata commit...
 EXTRA_PROG_EVERY = 4                   # ...and one more now and then: 1.25 per write measured
 ERASE_EVERY = 16                       # writes per metadata-block erase (its compaction; none in 8)
 
 
 class CostModel:
-    def __init__(self, jitter=None, slow=1):
+    def __init__(self, jitter=None, slow=1, gc="random"):
         """`jitter`: None for typical costs, else a seed: costs drawn within their bounds.
-        `slow`: the bytecode between calls takes this many times as long."""
+        `slow`: the bytecode between calls takes this many times as long. `gc` (jitter
+        only): "random", (bytes per pass, free heap bytes) or None (the module's doc)."""
         self.rng = Rng(jitter) if jitter is not None else None
         self.enabled = True
         self.slow = slow
         self.writes = 0
+        self.gc = gc if jitter is not None else None
+        self.collections = 0
+        self._allocated = 0
 
     @classmethod
     def zero(cls):
@@ -106,9 +116,23 @@ class CostModel:
         if in_irq is True:
             return self._draw(CALL_IRQ)
         us = self._draw(CALL) * (1 if in_irq else self.slow)
-        if self.rng is not None and not in_irq and self.rng.below(GC_EVERY) == 0:
+        if self.gc == "random" and not in_irq and self.rng.below(GC_EVERY) == 0:
+            self.collections += 1
             us += self._draw(GC_PAUSE)
         return us
+
+    def pass_end(self):
+        """A main-loop pass ended: with `gc` a (bytes per pass, free heap) pair, its bytes
+        are counted, and a collection's time returned once they fill the free heap."""
+        if not isinstance(self.gc, tuple):
+            return 0
+        per_pass, free = self.gc
+        self._allocated += per_pass
+        if self._allocated < free:
+            return 0
+        self._allocated = 0
+        self.collections += 1
+        return self._draw(GC_PAUSE)
 
     def spi(self, nbytes, baudrate):
         if not self.enabled:

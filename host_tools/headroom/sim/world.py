@@ -735,6 +735,7 @@ class Sim:
         self.in_firmware += 1
         try:
             ms = app.step()
+            self.charge(self.cost.pass_end())  # a collection the pass's bytes ended in
             w = app.waker
             if w is not None:
                 w.begin(ms)

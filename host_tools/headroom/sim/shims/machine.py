@@ -268,26 +268,46 @@ class I2C:
     def scan(self):
         return _sim().i2c_scan(self.id)
 
+    # The transfers run inside sim_enter/sim_exit: what the models allocate is the
+    # simulator's (make bench takes it out); a reply the port makes as a new bytes
+    # object (readfrom, readfrom_mem) is made outside, as rp2 allocates it too.
+    def _transfer(self, addr, wire, write=None, read=None, into=None, memaddr=None):
+        """`wire` bytes on the bus (the cost); `memaddr` and `write` sent, then `read`
+        bytes read (returned) or `into` filled."""
+        s = _sim()
+        t = s.sim_enter()
+        try:
+            dev = self._dev(addr, wire)
+            if memaddr is not None:
+                dev.i2c_write(bytes([memaddr]) + (bytes(write) if write is not None else b""))
+            elif write is not None:
+                dev.i2c_write(bytes(write))
+            if into is not None:
+                into[:] = dev.i2c_read(len(into))
+            elif read is not None:
+                return dev.i2c_read(read)
+            return None
+        finally:
+            s.sim_exit(t)
+
     def writeto(self, addr, buf, stop=True):
-        self._dev(addr, len(buf)).i2c_write(bytes(buf))
+        self._transfer(addr, len(buf), buf)
         return len(buf)
 
     def readfrom(self, addr, nbytes, stop=True):
-        return self._dev(addr, nbytes).i2c_read(nbytes)
+        return bytes(self._transfer(addr, nbytes, read=nbytes))
 
     def readfrom_into(self, addr, buf, stop=True):
-        buf[:] = self._dev(addr, len(buf)).i2c_read(len(buf))
+        self._transfer(addr, len(buf), into=buf)
 
     def writeto_mem(self, addr, memaddr, buf, *, addrsize=8):
-        self._dev(addr, 1 + len(buf)).i2c_write(bytes([memaddr]) + bytes(buf))
+        self._transfer(addr, 1 + len(buf), buf, memaddr=memaddr)
 
     def readfrom_mem(self, addr, memaddr, nbytes, *, addrsize=8):
-        dev = self._dev(addr, 2 + nbytes)
-        dev.i2c_write(bytes([memaddr]))
-        return dev.i2c_read(nbytes)
+        return bytes(self._transfer(addr, 2 + nbytes, read=nbytes, memaddr=memaddr))
 
     def readfrom_mem_into(self, addr, memaddr, buf, *, addrsize=8):
-        buf[:] = self.readfrom_mem(addr, memaddr, len(buf), addrsize=addrsize)
+        self._transfer(addr, 2 + len(buf), into=buf, memaddr=memaddr)
 
 
 class I2S:
