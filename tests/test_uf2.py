@@ -27,7 +27,7 @@ SHIPPED = os.environ.get("HEADROOM_MICROPYTHON_DIR", "")
 
 
 def fake_micropython(path, version="1.24.1", date="2024-11-29", region=(0x0A0000, 352 * 4096),
-                     family=uf2.RP2040_FAMILY, banner=True, size=8192):
+                     family=uf2.RP2040_FAMILY, banner=True, size=8192, frozen=False):
     """A UF2 shaped like MicroPython's RPI_PICO: code from 0x10000000, the banner string,
     the binary-info block device rp2_flash.c declares."""
     flat = bytearray(os.urandom(size))
@@ -35,6 +35,9 @@ def fake_micropython(path, version="1.24.1", date="2024-11-29", region=(0x0A0000
     if banner:
         text = b"MicroPython v%s on %s\0" % (version.encode(), date.encode())
         flat[0x200:0x200 + len(text)] = text
+    if frozen:   # frozen_content.c's mp_frozen_names
+        names = b"headroom_fw/__init__.py\0headroom_fw/app.py\0headroom_fw/board.py\0"
+        flat[0x600:0x600 + len(names)] = names
     if region is not None:
         bdev = struct.pack("<HHIIIIH", 7, 0x504D, 0x10000300, 0x10000000 + region[0], region[1],
                            0, 3)
@@ -186,6 +189,22 @@ def test_text_says_settings_are_lost_and_flash_updates(tmp_path, capsys):
     assert rc == 0
     assert "default settings" in text and "settings are lost" in text
     assert "`headroom flash`" in text and "1.25.x is not tested" in text
+
+
+def test_a_build_with_headroom_frozen_in_gets_no_copy_on_the_filesystem(tmp_path, capsys):
+    """The filesystem comes before .frozen on rp2's sys.path: a copy there would shadow
+    the frozen modules."""
+    src = fake_micropython(str(tmp_path / "mp.uf2"), frozen=True)
+    out = str(tmp_path / "o.uf2")
+    rc, text, _ = run_cli(["uf2", "--micropython", src, "--board", SE, "-o", out, "--json"],
+                          capsys)
+    assert rc == 0
+    r = json.loads(text)
+    assert r["frozen"] and sorted(r["files"]) == ["board.json", "boot.py", "main.py"]
+    got = uf2.Image(out)
+    image = b"".join(got.flash[uf2.FLASH_BASE + 0x0A0000 + i] for i in range(0, 352 * 4096, 256))
+    assert sorted(uf2.read_image(image, 352)) == ["board.json", "boot.py", "main.py"]
+    assert not uf2.Image(fake_micropython(str(tmp_path / "plain.uf2"))).frozen()
 
 
 MOUNT = """

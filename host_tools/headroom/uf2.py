@@ -163,6 +163,13 @@ class Image:
                         "at 0x%06x; the Pico's: 1408 KB at 0x0a0000)"
                         % (self.release, have[1] // 1024, have[0]))
 
+    def frozen(self):
+        """True when Headroom's package is frozen into this MicroPython (a build with
+        firmware/manifest.py): the names of frozen modules are in the image, as
+        "headroom_fw/app.py"."""
+        _lo, flat = self.flat()
+        return b"headroom_fw/app.py\0" in flat
+
     @property
     def release(self):
         return "%d.%d.%d" % self.version
@@ -225,6 +232,10 @@ def build(mp, board_path, firmware=mpy.FIRMWARE_DIR):
     """(uf2 bytes, the files on the board {path: local file}, the littlefs image)."""
     off, blocks = mp.region
     files = flashmod.board_files(board_path, firmware)
+    if mp.frozen():
+        # rp2's sys.path is ['', '.frozen', '/lib']: a copy on the filesystem would shadow
+        # the frozen package (and take the heap that freezing saves).
+        files = {r: f for r, f in files.items() if not r.startswith("headroom_fw/")}
     image = littlefs_image(files, blocks)
     fw_end = max(mp.flash) + PAYLOAD - FLASH_BASE
     if fw_end > off:
@@ -274,14 +285,15 @@ def make(micropython, board_path, output=None, force=False, firmware=mpy.FIRMWAR
     return {"output": output, "bytes": len(data), "micropython": mp.release,
             "micropython_date": mp.date, "micropython_board": mp.board, "board": board_path,
             "fs_offset": off, "fs_blocks": blocks, "fs_block_size": BLOCK_SIZE,
-            "files": sorted(files), "tested": mp.version[:2] in TESTED}
+            "files": sorted(files), "frozen": mp.frozen(), "tested": mp.version[:2] in TESTED}
 
 
 def describe(r):
     return "\n".join([
-        "wrote %s (%d KB): MicroPython %s (%s, %s) and Headroom with %s, %d files on a %d KB "
+        "wrote %s (%d KB): MicroPython %s (%s, %s%s) and Headroom with %s, %d files on a %d KB "
         "littlefs at 0x%06x" % (r["output"], r["bytes"] // 1024, r["micropython"],
                                 r["micropython_date"], r["micropython_board"],
+                                ", Headroom frozen in" if r["frozen"] else "",
                                 os.path.basename(r["board"]), len(r["files"]),
                                 r["fs_blocks"] * r["fs_block_size"] // 1024, r["fs_offset"]),
         "to install: hold BOOTSEL while plugging the Pico in, then copy %s onto the RPI-RP2 "
