@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BOARD ?= boards/pico-se.json
 
-.PHONY: sim screenshot test lint reliability test-long test-board test-rp2 calibrate-rp2 golden mpy package bench flash clean
+.PHONY: sim screenshot test lint reliability test-long test-board test-rp2 calibrate-rp2 golden mpy package bench flash uf2 clean
 
 $(STAMP): requirements.txt requirements-nodeps.txt host_tools/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -95,6 +95,13 @@ bench: $(STAMP)
 ## Flash a Pico: make flash BOARD=boards/pico-se.json [PORT=/dev/ttyACM0]
 flash: $(STAMP)
 	$(PY) -m headroom flash --board $(BOARD) $(if $(PORT),--port $(PORT))
+
+## One UF2 to drag onto a Pico in BOOTSEL mode (a first install: it erases a board's
+## settings): make uf2 MICROPYTHON=RPI_PICO-....uf2 [BOARD=...] [OUT=file.uf2]
+MICROPYTHON ?=
+uf2: $(STAMP)
+	@test -n "$(MICROPYTHON)" || { echo "make uf2 MICROPYTHON=FILE: MicroPython's RPI_PICO UF2 (1.24.x to 1.26.x), from https://micropython.org/download/RPI_PICO/"; exit 2; }
+	$(PY) -m headroom uf2 --micropython "$(MICROPYTHON)" --board $(BOARD) $(if $(OUT),-o "$(OUT)")
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis

@@ -34,6 +34,7 @@ def test_manifest_is_accepted_by_micropythons_manifest_parser(tmp_path):
     frozen = sorted(f.target_path for f in m.files())
     modules = sorted(r for r in mpy.sources() if r.startswith("headroom_fw/"))
     assert frozen == modules  # every module of the package, nothing else
+    assert {f.opt for f in m.files()} == {3}   # mpy-cross -O3: no asserts, no line numbers
     assert m.metadata().version == version()
 
 

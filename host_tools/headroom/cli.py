@@ -491,6 +491,29 @@ def do_install(args):
     return OK
 
 
+def args_uf2(p):
+    p.add_argument("--micropython", required=True, metavar="FILE",
+                   help="MicroPython's UF2 for the Raspberry Pi Pico (RPI_PICO, 1.24.x to 1.26.x, "
+                        "from https://micropython.org/download/RPI_PICO/)")
+    p.add_argument("--board", required=True, help="board file, e.g. boards/pico-se.json")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="the UF2 to write (default: headroom-BOARD-micropython-RELEASE.uf2 here)")
+    p.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
+    p.add_argument("--firmware", default=FIRMWARE_DIR,
+                   help="the firmware folder to install (default: this repository's firmware/)")
+    p.add_argument("--json", action="store_true", help="print what was written as JSON")
+
+
+def do_uf2(args):
+    from . import uf2
+    load_board(args.board)
+    if not os.path.isfile(os.path.join(args.firmware, "main.py")):
+        raise CommandError("%s has no main.py: not a firmware folder" % args.firmware, BAD_INPUT)
+    r = uf2.make(args.micropython, args.board, args.output, args.force, args.firmware)
+    print(json.dumps(r) if args.json else uf2.describe(r))
+    return OK
+
+
 def args_vboard(p):
     from .vboard.supervisor import add_arguments
     add_arguments(p)
@@ -560,6 +583,9 @@ COMMANDS = {
     "flash": (do_flash, args_flash,
               "copy the firmware and a board file to a Pico (incremental, verified), then check it runs"),
     "install-micropython": (do_install, args_install, "copy a MicroPython UF2 to a Pico in BOOTSEL mode"),
+    "uf2": (do_uf2, args_uf2,
+            "one UF2 for a Pico in BOOTSEL mode: your MicroPython UF2 with Headroom and a board "
+            "file on its filesystem (a first install; it erases a board's settings)"),
     "virtual-board": (do_vboard, args_vboard,
                       "the firmware on a simulated board behind a serial port (mpremote works on it)"),
     "status": (do_status, args_status, "every setting and the state"),
