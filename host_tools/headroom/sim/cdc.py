@@ -17,7 +17,8 @@ extmod/modselect.c, ports/rp2/mphalport.c):
   of virtual time for room, interrupts served meanwhile, then writing what fits and
   giving up on the rest once nothing fits; 1.26.1 writes what fits at once and waits
   only while nothing fits, up to TX_TIMEOUT_MS after the last progress (`tx`). With no
-  host the FIFO keeps the newest bytes and a write never waits. POLLOUT: no host, or at least one byte of room.
+  host the FIFO keeps the newest bytes and a write never waits. POLLOUT: no host, or at
+  least one byte of room.
 - A host that reads (`reading`, the default) empties the FIFO at once; one that stops
   (`stop_reading()`: a paused `headroom monitor | less`) leaves it to fill, and gets
   what it holds when it reads again (`start_reading()`).
