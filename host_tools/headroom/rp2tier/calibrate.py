@@ -313,7 +313,9 @@ def main(argv=None):
     import importlib.metadata as md
     with open(a.uf2, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
+    from .release import micropython_release
     result = {"uf2": os.path.basename(a.uf2), "uf2_sha256": digest,
+              "micropython": micropython_release(a.uf2),
               "emulator": "rp2040py %s" % md.version("rp2040py"), "unit": "us of emulated time "
               "(RP2040 at 125 MHz)", "boards": {}}
     with tempfile.TemporaryDirectory(prefix="headroom-calibrate-") as d:
