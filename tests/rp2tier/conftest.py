@@ -11,8 +11,8 @@ import os
 
 import pytest
 
-HOWTO = """the rp2 tier needs MicroPython's UF2 for the Raspberry Pi Pico (RPI_PICO), 1.23 or newer:
-  download it from https://micropython.org/download/RPI_PICO/ (e.g. RPI_PICO-20241129-v1.24.1.uf2),
+HOWTO = """the rp2 tier needs MicroPython's UF2 for the Raspberry Pi Pico (RPI_PICO), 1.24.1 or 1.26.1:
+  download it from https://micropython.org/download/RPI_PICO/ (RPI_PICO-20250911-v1.26.1.uf2),
   then run: make test-rp2 UF2=path/to/RPI_PICO-....uf2"""
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

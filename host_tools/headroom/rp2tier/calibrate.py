@@ -299,7 +299,7 @@ class Calibration:
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m headroom.rp2tier.calibrate",
                                  description=__doc__.split("\n")[0])
-    ap.add_argument("uf2", help="MicroPython's RPI_PICO UF2 (1.23 or newer)")
+    ap.add_argument("uf2", help="MicroPython's RPI_PICO UF2 (1.24.1 or 1.26.1)")
     ap.add_argument("--board", action="append", help="board file (default: both shipped boards)")
     ap.add_argument("-n", type=int, default=30, help="samples per figure (default 30)")
     a = ap.parse_args(argv)
