@@ -394,7 +394,8 @@ class Timer:
     callback in the alarm's interrupt, heap locked, like a hard Pin IRQ, and a callback
     that raises is printed ("uncaught exception in timer callback") and dropped, as on
     stm32, whose behaviour the PR copies. Before 1.26 the keyword is refused (TypeError),
-    False included: `Sim.micropython` picks the release."""
+    False included: `Sim.micropython` picks the release. Not modelled: a hard callback
+    held off by machine.disable_irq() (the firmware uses soft timers only)."""
     ONE_SHOT = 0
     PERIODIC = 1
 
