@@ -40,7 +40,7 @@ test-board: $(STAMP)
 	$(PY) -m pytest -q -n 2 $(E2E)
 
 ## The rp2 tier: the firmware on MicroPython's real rp2 port in an emulated RP2040 (rp2040py).
-# UF2: MicroPython for the Raspberry Pi Pico (RPI_PICO, 1.23 or newer, from micropython.org).
+# UF2: MicroPython for the Raspberry Pi Pico (RPI_PICO, 1.24.1 or 1.26.1, from micropython.org).
 # Without it the tier says where to get one and skips (exit 0). One emulator at a time: it
 # is CPU-bound (a few minutes in all).
 UF2 ?=
@@ -51,7 +51,7 @@ test-rp2: $(STAMP)
 
 ## Cost-model figures for the desktop simulator, measured on the emulated board (JSON).
 calibrate-rp2: $(STAMP)
-	@test -n "$(UF2)" || { echo "make calibrate-rp2 UF2=FILE: MicroPython's RPI_PICO UF2 (1.23 or newer), from https://micropython.org/download/RPI_PICO/"; exit 2; }
+	@test -n "$(UF2)" || { echo "make calibrate-rp2 UF2=FILE: MicroPython's RPI_PICO UF2 (1.24.1 or 1.26.1), from https://micropython.org/download/RPI_PICO/"; exit 2; }
 	mkdir -p build/rp2tier
 	$(PY) -m headroom.rp2tier.calibrate "$(UF2)" > build/rp2tier/calibration.json
 	cat build/rp2tier/calibration.json

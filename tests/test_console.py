@@ -226,3 +226,45 @@ def test_a_long_line_keeps_the_board_deaf_no_longer_than_it_takes_to_read(board)
     assert err["ok"] is False and "too long" in err["error"], err
     assert st["phase"] == "playing" and board.sim.resets == 0
     assert took_ms < 6000, took_ms      # 100 KB at >= 16 KB/s of virtual time
+
+
+@pytest.mark.parametrize("release,written,waited_ms", [
+    ((1, 24, 1), 10, 1000),   # waits for room for a whole 64-byte chunk, twice
+    ((1, 26, 1), 10, 500),    # writes the 10 that fit at once, then waits for the rest
+])
+def test_the_ports_write_to_a_host_that_stopped_reading_by_release(release, written, waited_ms):
+    """mp_usbd_cdc_tx_strn differs between releases (1.26.1 rewrote its TX loop): a 64-byte
+    write with 10 bytes of room in the FIFO of a connected host that reads nothing."""
+    b = SimBoard(SE, decoder="irq")
+    try:
+        b.sim.micropython = release
+        cdc = b.console
+        cdc.stop_reading()
+        cdc.fifo.extend(bytes(246))
+        t0 = b.sim.now()
+        assert cdc.tx(b"x" * 64, 0, 64) == written
+        assert (b.sim.now() - t0) // 1000 == waited_ms == cdc.waited_us // 1000
+        assert len(cdc.fifo) == 256
+    finally:
+        b.close()
+        world.current = None
+
+
+@pytest.mark.parametrize("release", [(1, 24, 1), (1, 26, 1)])
+def test_the_firmware_never_waits_for_a_stalled_host_on_either_release(release):
+    """The console writes a byte per POLLOUT, so neither release's TX loop ever waits."""
+    b = SimBoard(SE, decoder="irq")
+    try:
+        b.sim.micropython = release
+        b.power(True)
+        until_playing(b)
+        assert ask(b, "monitor on")["ok"]
+        b.console.stop_reading()
+        for i in range(4):
+            b.run_us(b.turn(+3 if i % 2 == 0 else -1, rate=5))
+            b.run_ms(2000)
+        assert len(b.console.fifo) == 256                  # the FIFO did fill
+        assert b.console.waited_us == 0 and b.sim.resets == 0
+    finally:
+        b.close()
+        world.current = None

@@ -197,7 +197,7 @@ def test_ibuf_smaller_than_a_dma_block_would_hang_the_board(sim):
 
 def test_callbacks_run_during_a_blocking_write(sim):
     seen = []
-    t = machine.Timer(period=1, callback=lambda tm: seen.append(sim.now()), hard=False)
+    t = machine.Timer(period=1, callback=lambda tm: seen.append(sim.now()))
     i2s = tx(ibuf=1024)
     i2s.write(bytes(20000))
     t.deinit()

@@ -364,8 +364,44 @@ def test_spi_miso_none_takes_the_default_pin_before_1_25_and_none_after(sim):
     sim.spi_pins.clear()
     sim.micropython = (1, 25, 0)
     s = machine.SPI(0, miso=None)
-    assert s.miso is None and 16 not in sim.spi_pins and "miso=-1" in repr(s)
+    assert s.miso is None and 16 not in sim.spi_pins and repr(s).endswith("miso=None)")
     assert machine.SPI(1).miso == 8                     # left out: the default pin
+
+
+# ====================================================== Timer, by release
+
+def test_timer_hard_is_refused_before_1_26_and_soft_is_the_default(sim):
+    with pytest.raises(TypeError):                        # 1.24.1: no such keyword
+        machine.Timer(mode=machine.Timer.ONE_SHOT, period=1, callback=print, hard=False)
+    seen = []
+    machine.Timer(mode=machine.Timer.ONE_SHOT, period=1, callback=seen.append)
+    sim.run_for(1000)
+    assert len(seen) == 1 and not sim.in_irq and sim.scheduled == []   # it was scheduled
+
+
+def test_timer_hard_callback_runs_in_the_interrupt_from_1_26(sim):
+    sim.micropython = (1, 26, 1)
+    seen = []
+    t = machine.Timer(mode=machine.Timer.PERIODIC, period=2,
+                      callback=lambda tm: seen.append((sim.now(), sim.in_irq)), hard=True)
+    t0 = sim.now()
+    sim.run_for(5000)
+    t.deinit()
+    assert [(at - t0, irq) for at, irq in seen] == [(2000, True), (4000, True)]
+    assert sim.scheduled == []                            # nothing went through schedule
+
+
+def test_timer_hard_callback_that_raises_is_dropped_and_the_program_goes_on(sim):
+    sim.micropython = (1, 26, 1)
+    calls = []
+
+    def cb(t):
+        calls.append(sim.now())
+        raise ValueError("boom")
+    t = machine.Timer(mode=machine.Timer.PERIODIC, period=1, callback=cb, hard=True)
+    sim.run_for(3500)
+    t.deinit()
+    assert len(calls) == 1 and isinstance(sim.irq_exceptions[0][2], ValueError)
 
 
 @pytest.mark.parametrize("want", [100000, 150000, 200000, 10000])

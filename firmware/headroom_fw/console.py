@@ -1,15 +1,16 @@
 """The USB serial console: never blocks the main loop, allocates nothing per byte.
 
-What the rp2 port does (MicroPython 1.24, shared/tinyusb/mp_usbd_cdc.c,
+What the rp2 port does (MicroPython 1.24.1 and 1.26.1, shared/tinyusb/mp_usbd_cdc.c,
 shared/runtime/sys_stdio_mphal.c) decides the shape of this file:
 
 - `sys.stdin.buffer.readinto(buf)` waits until the whole of `buf` has arrived, and
   POLLIN only says that one byte is waiting: so one byte is read per POLLIN, into a
   bytearray made once.
-- A write to a connected host waits (up to 500 ms per 64-byte chunk) until the CDC
-  TX FIFO (256 bytes) has room for it, and POLLOUT only says that one byte of room
-  is free: so a line goes out a byte per POLLOUT, up to a budget per pass, and the
-  rest waits for the next pass. A host that stops reading (a paused
+- A write to a connected host waits until the CDC TX FIFO (256 bytes) has room for
+  it (1.24.1: up to 500 ms per 64-byte chunk; 1.26.1: up to 500 ms after the last
+  byte that fit), and POLLOUT only says that one byte of room is free: so a line
+  goes out a byte per POLLOUT, up to a budget per pass, and the rest waits for the
+  next pass. A host that stops reading (a paused
   `headroom monitor | less`) costs the loop one poll a pass, never a wait.
 - `poll.poll(0)` builds a list of tuples each call; `ipoll(0)` returns the poll
   object itself as the iterator and reuses one tuple (extmod/modselect.c): it is

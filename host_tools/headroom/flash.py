@@ -33,7 +33,7 @@ from .port import WAIT_S, open_serial
 
 MPY_VERSION = 6           # .mpy format of mpy-cross 1.29 (bytecode version 6.3)
 MPY_SUBVERSION = 3
-NEEDS = "MicroPython 1.23 or newer"
+NEEDS = "MicroPython 1.24.1 or 1.26.1, the tested releases"  # (the .mpy loads from 1.23 on)
 CHUNK = 1024              # bytes of a file per exec
 BOOT_S = 60.0             # after the reset, how long the board may show no sign of life (no
                           # port, no byte) before the wait for the new firmware ends; a

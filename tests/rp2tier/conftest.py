@@ -11,8 +11,8 @@ import os
 
 import pytest
 
-HOWTO = """the rp2 tier needs MicroPython's UF2 for the Raspberry Pi Pico (RPI_PICO), 1.23 or newer:
-  download it from https://micropython.org/download/RPI_PICO/ (e.g. RPI_PICO-20241129-v1.24.1.uf2),
+HOWTO = """the rp2 tier needs MicroPython's UF2 for the Raspberry Pi Pico (RPI_PICO), 1.24.1 or 1.26.1:
+  download it from https://micropython.org/download/RPI_PICO/ (RPI_PICO-20250911-v1.26.1.uf2),
   then run: make test-rp2 UF2=path/to/RPI_PICO-....uf2"""
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -30,17 +30,23 @@ def pytest_ignore_collect(collection_path, config):
     return None
 
 
+_RELEASE = [None]   # the MicroPython release the UF2 holds: every figure names it
+
+
 def pytest_sessionstart(session):
     uf2 = session.config.getoption("uf2", default=None)
     if uf2 and not os.path.isfile(uf2):
         pytest.exit("no such UF2 file: %s\n%s" % (uf2, HOWTO), returncode=2)
+    if uf2:
+        from headroom.rp2tier.release import micropython_release
+        _RELEASE[0] = micropython_release(uf2)
 
 
 def pytest_report_header(config):
     uf2 = config.getoption("uf2", default=None)
     if uf2 is not None and not uf2:
         return "rp2 tier skipped: " + HOWTO
-    return "rp2 tier: %s" % uf2 if uf2 else None
+    return "rp2 tier: %s (MicroPython %s)" % (uf2, _RELEASE[0]) if uf2 else None
 
 
 _ORDER = ("pico-se", "pico-balanced")
@@ -83,7 +89,8 @@ def pytest_runtest_logreport(report):
     if report.when == "call":
         for key, value in report.user_properties:
             if key == "rp2":
-                _FIGURES.append(dict(value, test=report.nodeid.split("::")[-1],
+                _FIGURES.append(dict(value, micropython=_RELEASE[0],
+                                     test=report.nodeid.split("::")[-1],
                                      outcome="xfail" if hasattr(report, "wasxfail")
                                      else report.outcome))
 
@@ -96,12 +103,16 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     if not _FIGURES:
         return
-    terminalreporter.write_sep("=", "rp2 tier: measured on the emulated board (µs/ms of emulated time)")
+    release = _RELEASE[0]
+    terminalreporter.write_sep("=", "rp2 tier: measured on the emulated board, MicroPython %s "
+                               "(µs/ms of emulated time)" % release)
     for f in sorted(_FIGURES, key=lambda f: (f["name"], f["test"])):
         rest = {k: v for k, v in f.items() if k not in ("name", "test", "outcome")}
         terminalreporter.write_line("%-7s %s: %s" % (f["outcome"], f["name"], json.dumps(rest)))
     out = os.path.join(REPO, "build", "rp2tier")
     os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "figures.json"), "w") as fh:
+    # One file per release, so the figures of both releases stand side by side.
+    name = "figures-%s.json" % release
+    with open(os.path.join(out, name), "w") as fh:
         json.dump(sorted(_FIGURES, key=lambda f: (f["name"], f["test"])), fh, indent=1)
-    terminalreporter.write_line("(also in build/rp2tier/figures.json)")
+    terminalreporter.write_line("(also in build/rp2tier/%s)" % name)

@@ -9,7 +9,7 @@ firmware variables, and wait for events (a reply, a pin change, an emulated-time
 alarm), never for a wall-clock duration.
 
 Known shortfalls of today's firmware and host tools are xfail tests that state the
-goal; their figures are reported either way (end of the run, build/rp2tier/figures.json).
+goal; their figures are reported either way (end of the run, build/rp2tier/figures-RELEASE.json).
 """
 import json
 import os

@@ -1,6 +1,6 @@
 """The rp2 tier: the firmware on MicroPython's real rp2 port, inside an emulated RP2040.
 
-PyPI `rp2040py` runs a MicroPython UF2 (RPI_PICO, 1.23 or newer, which the user
+PyPI `rp2040py` runs a MicroPython UF2 (RPI_PICO, 1.24.1 or 1.26.1, which the user
 downloads from micropython.org) instruction by instruction, 12-20 times slower than
 a real Pico. This package wires that chip into a Headroom board:
 

@@ -24,7 +24,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m headroom.rp2tier",
                                  description=__doc__.split("\n")[0])
-    ap.add_argument("uf2", help="MicroPython's RPI_PICO UF2 (1.23 or newer)")
+    ap.add_argument("uf2", help="MicroPython's RPI_PICO UF2 (1.24.1 or 1.26.1)")
     ap.add_argument("--board", default=os.path.join(REPO, "boards", "pico-se.json"))
     ap.add_argument("--image", help="littlefs image to boot from (default: an erased flash)")
     ap.add_argument("--save", help="write the flash image here at exit")

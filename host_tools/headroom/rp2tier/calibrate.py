@@ -299,7 +299,7 @@ class Calibration:
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m headroom.rp2tier.calibrate",
                                  description=__doc__.split("\n")[0])
-    ap.add_argument("uf2", help="MicroPython's RPI_PICO UF2 (1.23 or newer)")
+    ap.add_argument("uf2", help="MicroPython's RPI_PICO UF2 (1.24.1 or 1.26.1)")
     ap.add_argument("--board", action="append", help="board file (default: both shipped boards)")
     ap.add_argument("-n", type=int, default=30, help="samples per figure (default 30)")
     a = ap.parse_args(argv)
@@ -313,7 +313,9 @@ def main(argv=None):
     import importlib.metadata as md
     with open(a.uf2, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
+    from .release import micropython_release
     result = {"uf2": os.path.basename(a.uf2), "uf2_sha256": digest,
+              "micropython": micropython_release(a.uf2),
               "emulator": "rp2040py %s" % md.version("rp2040py"), "unit": "us of emulated time "
               "(RP2040 at 125 MHz)", "boards": {}}
     with tempfile.TemporaryDirectory(prefix="headroom-calibrate-") as d:

@@ -1,5 +1,5 @@
-"""The Pico's USB serial port (CDC) as MicroPython 1.24's rp2 port gives it to the firmware,
-and the host at its other end.
+"""The Pico's USB serial port (CDC) as MicroPython's rp2 port gives it to the firmware
+(1.24.1, and 1.26.1's TX loop where `Sim.micropython` says so), and the host at its other end.
 
 The firmware's own console (headroom_fw/console.py, `UsbConsole`) runs on it: the
 simulator hands it this model's `stdin`, `stdout` and the model itself as `select`, in
@@ -15,8 +15,10 @@ extmod/modselect.c, ports/rp2/mphalport.c):
   a host has the port open (DTR, `connected`), a write goes in chunks of up to 64 bytes
   (CFG_TUD_CDC_EP_BUFSIZE), each waiting up to TX_TIMEOUT_MS (MICROPY_HW_USB_CDC_TX_TIMEOUT)
   of virtual time for room, interrupts served meanwhile, then writing what fits and
-  giving up on the rest once nothing fits. With no host the FIFO keeps the newest
-  bytes and a write never waits. POLLOUT: no host, or at least one byte of room.
+  giving up on the rest once nothing fits; 1.26.1 writes what fits at once and waits
+  only while nothing fits, up to TX_TIMEOUT_MS after the last progress (`tx`). With no
+  host the FIFO keeps the newest bytes and a write never waits. POLLOUT: no host, or at
+  least one byte of room.
 - A host that reads (`reading`, the default) empties the FIFO at once; one that stops
   (`stop_reading()`: a paused `headroom monitor | less`) leaves it to fill, and gets
   what it holds when it reads again (`start_reading()`).
@@ -206,12 +208,46 @@ class SimCdc:
         return not self.connected or len(self.fifo) < TX_FIFO
 
     def tx(self, buf, off, n):
-        """mp_usbd_cdc_tx_strn: chunks of EP_CHUNK, each waiting up to TX_TIMEOUT_MS for
-        room while a host is connected; returns the bytes written. (Inside sim_enter: the
-        port allocates nothing here.)"""
-        sim = self.sim
+        """mp_usbd_cdc_tx_strn as the release has it (`Sim.micropython`); returns the bytes
+        written. (Inside sim_enter: the port allocates nothing here.)"""
         data = buf.encode() if isinstance(buf, str) else bytes(buf)
         data = data[off:off + n]
+        if self.sim.micropython >= (1, 26, 1):
+            return self._tx_1_26_1(data)
+        return self._tx_1_24(data)
+
+    def _tx_1_26_1(self, data):
+        """1.26.1 rewrote the loop ("shared/tinyusb/mp_usbd_cdc: rewrite USB CDC TX loop",
+        in its release notes): no chunks; while connected it writes what fits at once,
+        and waits (1 ms at a time) only while nothing fits, giving up TX_TIMEOUT_MS after
+        the last byte that went in (any progress restarts the count)."""
+        sim = self.sim
+        i = 0
+        last = waited = 0
+        while i < len(data):
+            k = len(data) - i
+            if self.connected:
+                k = min(k, TX_FIFO - len(self.fifo))
+            if k:
+                self._to_fifo(data[i:i + k])
+                i += k
+                last = waited
+                continue
+            if waited - last >= TX_TIMEOUT_MS:
+                break
+            sim.sleep_us(1000)             # mp_event_wait_ms(1): interrupts run meanwhile
+            waited += 1
+        if waited:
+            self.waited_us += waited * 1000
+            self.writes_waited += 1
+        sim.charge(sim.cost.console_byte() * i)
+        return i
+
+    def _tx_1_24(self, data):
+        """Up to 1.26.0: chunks of EP_CHUNK, each waiting up to TX_TIMEOUT_MS for room for
+        the whole chunk while a host is connected, then writing what fits, and giving up
+        once nothing fits."""
+        sim = self.sim
         i = 0
         while i < len(data):
             k = min(len(data) - i, EP_CHUNK)

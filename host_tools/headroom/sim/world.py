@@ -68,6 +68,9 @@ class Gpio:
         self.gate = None
         self.gate_watch = None  # fn(gpio, level before the gate) on every update
 
+    def _hard_irq_raised(self, e):
+        self.sim._irq_raised(self, e)
+
     def reset(self):
         """MCU reset: input, no pull, no IRQ."""
         self.mode = IN
@@ -311,24 +314,33 @@ class Sim:
             return  # the handler was removed while the IRQ was pending
         pin = g.handle
         if g.hard:
-            self.in_irq = True
-            self.in_firmware += 1
-            try:
-                if self.hard_irq_hook is not None:
-                    self.hard_irq_hook(self, g.handler, pin)
-                else:
-                    g.handler(pin)
-            except (SimFault, PowerLost):
-                raise
-            except BaseException as e:  # noqa: B036 - KeyboardInterrupt too, as on rp2
-                self._irq_raised(g, e)
-            finally:
-                self.in_irq = False
-                self.in_firmware -= 1
-            self._owed_us += self.cost.irq_body()
+            self.hard_call(g.handler, pin, g)
+            return
         elif len(self.scheduled) < self.schedule_depth:
             self.scheduled.append((g.handler, pin))
         # else: like rp2's mp_irq_handler, a soft IRQ that finds the queue full is lost
+        self.interrupted()
+
+    def hard_call(self, handler, arg, owner):
+        """handler(arg) as a hard interrupt handler (a Pin's, a hard Timer's): nothing
+        preempts it, the heap is locked on the MicroPython VM, its time is owed by the code
+        it preempted; an exception it raises goes to owner._hard_irq_raised(e), not further,
+        as rp2 does (owner, not a closure: nothing allocated on the way in)."""
+        self.in_irq = True
+        self.in_firmware += 1
+        try:
+            if self.hard_irq_hook is not None:
+                self.hard_irq_hook(self, handler, arg)
+            else:
+                handler(arg)
+        except (SimFault, PowerLost):
+            raise
+        except BaseException as e:  # noqa: B036 - KeyboardInterrupt too, as on rp2
+            owner._hard_irq_raised(e)
+        finally:
+            self.in_irq = False
+            self.in_firmware -= 1
+        self._owed_us += self.cost.irq_body()
         self.interrupted()
 
     def _irq_raised(self, g, e):

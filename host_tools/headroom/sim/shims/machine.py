@@ -229,9 +229,10 @@ class SPI:
         self._transfer(write_buf, read_buf)
 
     def __repr__(self):
-        return "SPI(%d, baudrate=%d, polarity=%d, phase=%d, bits=%d, sck=%d, mosi=%d, miso=%d)" % (
+        # 1.25+ prints "miso=None" for no MISO pin (read from the 1.26.1 UF2's strings)
+        return "SPI(%d, baudrate=%d, polarity=%d, phase=%d, bits=%d, sck=%d, mosi=%d, miso=%s)" % (
             self.id, self.baudrate, self.polarity, self.phase, self.bits,
-            self.sck, self.mosi, -1 if self.miso is None else self.miso)
+            self.sck, self.mosi, self.miso)
 
 
 class I2C:
@@ -388,22 +389,30 @@ class I2S:
 
 
 class Timer:
-    """rp2's soft timer: only id -1; callbacks scheduled (soft), as in the rp2 port of the
-    boards' MicroPython (1.24; `hard=` only came later, defaulting to False)."""
+    """rp2's soft timer: only id -1. Callbacks are scheduled (soft) on every release;
+    `hard=` came in 1.26.0 (micropython PR #17363, rp2/machine_timer.c): True runs the
+    callback in the alarm's interrupt, heap locked, like a hard Pin IRQ, and a callback
+    that raises is printed ("uncaught exception in timer callback") and dropped, as on
+    stm32, whose behaviour the PR copies. Before 1.26 the keyword is refused (TypeError),
+    False included: `Sim.micropython` picks the release. Not modelled: a hard callback
+    held off by machine.disable_irq() (the firmware uses soft timers only)."""
     ONE_SHOT = 0
     PERIODIC = 1
 
     def __init__(self, id=-1, *, mode=PERIODIC, freq=-1, period=-1, tick_hz=1000, callback=None,
-                 hard=False):
+                 hard=_UNSET):
         if id != -1:
             raise ValueError("Timer doesn't exist")
         self._event = None
-        if callback is not None:
+        if callback is not None or hard is not _UNSET:
             self.init(mode=mode, freq=freq, period=period, tick_hz=tick_hz, callback=callback,
                       hard=hard)
 
-    def init(self, *, mode=PERIODIC, freq=-1, period=-1, tick_hz=1000, callback=None, hard=False):
+    def init(self, *, mode=PERIODIC, freq=-1, period=-1, tick_hz=1000, callback=None,
+             hard=_UNSET):
         _busy(_sim())
+        if hard is not _UNSET and _sim().micropython < (1, 26):
+            raise TypeError("unexpected keyword argument 'hard'")
         self.deinit()
         if freq > 0:
             us = 1000000 // freq
@@ -412,7 +421,7 @@ class Timer:
         self._us = max(us, 1)
         self._mode = mode
         self._cb = callback
-        self._hard = hard
+        self._hard = hard is not _UNSET and bool(hard)
         s = _sim()
         self._event = s.clock.after(self._us, self._fire)
         s.timers.add(self)      # a soft reset stops it
@@ -424,11 +433,16 @@ class Timer:
         if self._mode == Timer.PERIODIC:
             self._event = s.clock.after(self._us, self._fire)
             s.timers.add(self)
-        if self._cb is not None:
-            if self._hard:
-                self._cb(self)
-            else:
-                s.schedule(self._cb, self)
+        if self._cb is None:
+            return
+        if self._hard:
+            s.hard_call(self._cb, self, self)
+        else:
+            s.schedule(self._cb, self)
+
+    def _hard_irq_raised(self, e):
+        _sim().irq_exceptions.append((_sim().now(), None, e))
+        self._cb = None
 
     def deinit(self):
         if self._event is not None:
