@@ -20,10 +20,46 @@ NAKs the host's OUT tokens, in hardware, with no interrupt.
 - a controller reset (chip reset, re-enumeration) forgets the pending arming.
 
 Everything else (EP0, enumeration, the IN direction, line coding) is rp2040py's own.
+
+**Real time as a ceiling.** The flood also kept the emulated CPU from ever sleeping, so
+emulated time always ran slower than the wall clock. Without it, an idle board sleeps in
+WFI and rp2040py jumps straight to its next alarm: emulated time then runs hundreds of
+times faster than real time, and a host program that times itself by the wall clock
+(`headroom flash`, mpremote) looks hundreds of times slower to the board than a PC is:
+`headroom flash` arms the watchdog at 8.4 s and feeds it between steps, and the board
+reset under it, 8.4 emulated seconds later, while the host was still sending the next
+step. So, with the fix, emulated time never runs ahead of the wall clock
+(`RealTimeCeiling`): a 1 ms (emulated) alarm sleeps off any lead, and keeps no credit
+for time the emulator fell behind. A busy board, 12-30 times slower than real time,
+never waits; an idle one runs at a Pico's pace.
 `packets` / `empty_packets` count the OUT packets handed to the board (the second: with
 no data), with or without the fix (`enabled=False` keeps rp2040py's behaviour, counted,
 to show the flood). Loop thread only, like everything the chip calls.
 """
+import time
+
+CEILING_NS = 1_000_000     # how often (emulated) emulated time is held to the wall clock
+
+
+class RealTimeCeiling:
+    """Emulated time never runs ahead of the wall clock (see above); `slept_s` in total."""
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.base = None           # (emulated s, wall s) it is measured from
+        self.slept_s = 0.0
+        self.alarm = clock.create_alarm(self._tick)
+        self.alarm.schedule(CEILING_NS)
+
+    def _tick(self):
+        emu, wall = self.clock.nanos / 1e9, time.monotonic()
+        lead = -1.0 if self.base is None else (emu - self.base[0]) - (wall - self.base[1])
+        if lead > 0:
+            time.sleep(lead)
+            self.slept_s += lead
+        else:
+            self.base = (emu, wall)        # behind (busy): no credit for it
+        self.alarm.schedule(CEILING_NS)
 
 
 class PcHost:
@@ -42,6 +78,7 @@ class PcHost:
         usb.on_endpoint_read = self._on_endpoint_read
         usb.on_reset = self._on_reset
         cdc.send_serial_byte = self._send_serial_byte
+        self.ceiling = RealTimeCeiling(usb.rp2040.clock) if enabled else None
 
     def _on_endpoint_read(self, endpoint, size):
         cdc = self.cdc
