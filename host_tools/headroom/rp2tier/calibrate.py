@@ -164,6 +164,11 @@ class Calibration:
            "a = A.App(bf, '', UsbConsole())\n"
            "while a.ctl.phase != 5 or a.ctl._ramping:\n time.sleep_ms(a.step())\n"
            "print(a.ctl.phase_name())", within_ms=20000)
+        # The App armed the watchdog at 2 s, and here the host drives it one exec at a time
+        # (each a few round trips through the emulator's loop, in emulated time as long as
+        # in wall time now that the USB host no longer floods the board): armed at its
+        # longest, as `headroom flash` does, so a slow host cannot reset the board.
+        ex("a.wdt = machine.WDT(timeout=8388)\na.wdt.feed()")
         ex("def passes(n, pause):\n r = []\n for i in range(n):\n  k = a.ctl.changes\n"
            "  t = T(); a.step(); d = D(T(), t)\n  r.append(d if a.ctl.changes != k else -d)\n"
            "  time.sleep_ms(pause)\n return r\n")
