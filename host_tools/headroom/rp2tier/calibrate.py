@@ -196,9 +196,11 @@ class Calibration:
             "overhead included, see ticks_us_overhead)")
         # Turning at 100 detents/s while the loop runs: keep the passes that took a detent.
         detents = 20
-        b.encoder.turn(-detents, 100, at_us=b.now_us + 20_000)
+        # The turn starts once the passes run (the board's "OK"): the host's round trip
+        # takes as long in emulated time as in wall time now, more than a fixed 20 ms.
         c.write(b"print(' '.join(str(x) for x in passes(%d, 1)))\x04" % (detents * 10 // 2 + 60))
         c.read_until(b"OK", until_us=b.now_us + 5e6)
+        b.encoder.turn(-detents, 100, at_us=b.now_us + 20_000)
         out = c.read_until(b"\x04", until_us=b.now_us + 10e6)[:-1]
         c.read_until(b">", until_us=b.now_us + 5e6)
         turned = [x for x in _ints(out.decode()) if x > 0]

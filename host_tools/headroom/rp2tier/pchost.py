@@ -29,8 +29,12 @@ times faster than real time, and a host program that times itself by the wall cl
 `headroom flash` arms the watchdog at 8.4 s and feeds it between steps, and the board
 reset under it, 8.4 emulated seconds later, while the host was still sending the next
 step. So, with the fix, emulated time never runs ahead of the wall clock
-(`RealTimeCeiling`): a 1 ms (emulated) alarm sleeps off any lead, and keeps no credit
-for time the emulator fell behind. A busy board, 12-30 times slower than real time,
+(`RealTimeCeiling`): an alarm every 50 µs (emulated) sleeps off any lead, and keeps no
+credit for time the emulator fell behind. The sleeps hold the emulator's loop, which
+serves the host (the pseudo-terminal, `Emulator.call`) only between batches of 256
+steps: at 1 ms a batch of an idle board lasted 0.1-0.3 s, and the host's requests
+waited that long, in emulated time too (USB enumeration took 1.5 s); at 50 µs, about
+13 ms. A busy board, 12-30 times slower than real time,
 never waits; an idle one runs at a Pico's pace.
 `packets` / `empty_packets` count the OUT packets handed to the board (the second: with
 no data), with or without the fix (`enabled=False` keeps rp2040py's behaviour, counted,
@@ -38,7 +42,7 @@ to show the flood). Loop thread only, like everything the chip calls.
 """
 import time
 
-CEILING_NS = 1_000_000     # how often (emulated) emulated time is held to the wall clock
+CEILING_NS = 50_000        # how often (emulated) emulated time is held to the wall clock
 
 
 class RealTimeCeiling:
