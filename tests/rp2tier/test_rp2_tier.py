@@ -121,6 +121,30 @@ def test_idling_and_status_requests_leave_the_heap_alone(tier, name, report):
     assert max(abs(h - start) for h in heaps) <= 1024, (start, min(heaps), max(heaps))
 
 
+# ---- the USB host (issue 18.1): an OUT packet only when the host has bytes, as a PC
+
+QUIET_MS = 100
+
+
+@boards(SE)
+def test_idle_usb_host_sends_the_board_nothing(tier, name, report):
+    """Over 100 ms idle with no host traffic the board's CDC OUT endpoint completes no
+    transfer (rp2040py's own host sent an empty packet 10 µs after every arming: 13-33
+    per ms), and a request sent afterwards, to the endpoint armed meanwhile, is answered."""
+    live = tier.live(name)
+    b = live.board
+    live.console.request("status")
+    host = b.host
+    before = b.call(lambda: host.packets)
+    b.run_for_ms(QUIET_MS)
+    idle = b.call(lambda: (host.packets - before, host.pending))
+    reply = live.console.request("status")
+    report("usb_idle", board=name, idle_ms=QUIET_MS, out_packets=idle[0])
+    assert idle[0] == 0, "%d OUT packets in %d ms idle" % (idle[0], QUIET_MS)
+    assert idle[1] is not None        # the board armed the endpoint: the host NAKs it
+    assert reply["phase"] == "playing" and b.call(lambda: host.packets) > before
+
+
 # ---- power-on
 
 @boards(SE, BAL)

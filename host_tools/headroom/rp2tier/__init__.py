@@ -8,6 +8,8 @@ a real Pico. This package wires that chip into a Headroom board:
   time in µs, callbacks at exact emulated times, the flash image in and out;
 - `usbport.UsbPort`: the USB serial port as a pseudo-terminal that drops off at resets,
   as a Pico's does, so `headroom flash` and mpremote work on it unchanged;
+- `pchost.PcHost`: the emulated USB host sends an OUT packet only when it has bytes, as
+  a PC does (rp2040py's host floods the board with empty ones, about 20 % of its CPU);
 - `board.Rp2Board`: a board file's parts around the chip: supply monitor, encoder,
   button and switches (contacts to GND), every output pin recorded, SPI0 frames and the
   PGA2311 words they carry (`buses`), I2C transactions, a PCM5122 (`pcm5122`);

@@ -39,6 +39,10 @@ on a SIO pin back into the pad, and lets go (to the pull resistors) when it stop
 **The flash chip** takes its datasheet's typical erase and program times
 (`emulator.FlashBusy`); `flash_busy=False` leaves them out (installing the firmware is
 then a minute faster).
+
+**The USB host** sends an OUT packet only when it has bytes, as a PC does
+(`pchost.PcHost`, `host`); `pc_host=False` keeps rp2040py's empty packet after every
+arming of the endpoint, a flood that takes about 20 % of the CPU.
 """
 import json
 
@@ -69,8 +73,8 @@ class ReadLog(FIFO):
 
 class Rp2Board(Emulator):
     def __init__(self, uf2, board_path, image=None, port_link=None, dac=True, closed=(),
-                 pio_clkdiv=64, flash_busy=True):
-        Emulator.__init__(self, uf2, image, flash_busy)
+                 pio_clkdiv=64, flash_busy=True, pc_host=True):
+        Emulator.__init__(self, uf2, image, flash_busy, pc_host)
         with open(board_path) as f:
             self.spec = json.load(f)
         self.board_path = board_path

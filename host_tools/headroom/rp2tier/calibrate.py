@@ -164,6 +164,11 @@ class Calibration:
            "a = A.App(bf, '', UsbConsole())\n"
            "while a.ctl.phase != 5 or a.ctl._ramping:\n time.sleep_ms(a.step())\n"
            "print(a.ctl.phase_name())", within_ms=20000)
+        # The App armed the watchdog at 2 s, and here the host drives it one exec at a time
+        # (each a few round trips through the emulator's loop, in emulated time as long as
+        # in wall time now that the USB host no longer floods the board): armed at its
+        # longest, as `headroom flash` does, so a slow host cannot reset the board.
+        ex("a.wdt = machine.WDT(timeout=8388)\na.wdt.feed()")
         ex("def passes(n, pause):\n r = []\n for i in range(n):\n  k = a.ctl.changes\n"
            "  t = T(); a.step(); d = D(T(), t)\n  r.append(d if a.ctl.changes != k else -d)\n"
            "  time.sleep_ms(pause)\n return r\n")
@@ -191,9 +196,11 @@ class Calibration:
             "overhead included, see ticks_us_overhead)")
         # Turning at 100 detents/s while the loop runs: keep the passes that took a detent.
         detents = 20
-        b.encoder.turn(-detents, 100, at_us=b.now_us + 20_000)
+        # The turn starts once the passes run (the board's "OK"): the host's round trip
+        # takes as long in emulated time as in wall time now, more than a fixed 20 ms.
         c.write(b"print(' '.join(str(x) for x in passes(%d, 1)))\x04" % (detents * 10 // 2 + 60))
         c.read_until(b"OK", until_us=b.now_us + 5e6)
+        b.encoder.turn(-detents, 100, at_us=b.now_us + 20_000)
         out = c.read_until(b"\x04", until_us=b.now_us + 10e6)[:-1]
         c.read_until(b">", until_us=b.now_us + 5e6)
         turned = [x for x in _ints(out.decode()) if x > 0]

@@ -17,6 +17,8 @@ block while the chip runs, and gives the test thread:
   a hung emulator.
 
 `FlashBusy` gives the flash chip its erase and program times (rp2040py has none).
+`pchost.PcHost` makes the USB host send an OUT packet only when it has bytes, as a PC
+does (rp2040py's floods the board with empty ones; `pc_host=False` keeps that).
 
 Subclasses wire the board in `_wire()` (runs before the first instruction, at time 0)
 and hear of chip resets in `_chip_reset()`.
@@ -26,6 +28,8 @@ import heapq
 import os
 import threading
 import time
+
+from .pchost import PcHost
 
 # A hung emulator is told from a slow one by its clock: a wait fails only when emulated
 # time has not moved for this long (a loaded machine slows the board, never stops it).
@@ -129,13 +133,15 @@ class Emulator:
     """One emulated Pico running `uf2`, with `image` (a littlefs image file, or None for
     an erased flash that MicroPython formats at its first boot) as its filesystem."""
 
-    def __init__(self, uf2, image=None, flash_busy=True):
+    def __init__(self, uf2, image=None, flash_busy=True, pc_host=True):
         if not os.path.isfile(uf2):
             raise EmulatorError("no such UF2 file: %s" % uf2)
         self.uf2 = uf2
         self.image = image
         self.flash_busy = flash_busy
         self.flash = None            # FlashBusy, when modelled
+        self.pc_host = pc_host
+        self.host = None             # pchost.PcHost: the USB host's serial side
         self.loop = None
         self.dev = None
         self.mcu = None
@@ -185,6 +191,8 @@ class Emulator:
         self.mcu = self.dev.mcu
         self.clock = self.dev.simulator.clock
         self.sched = Scheduler(self.clock)
+        # Before on_reset is wrapped below: PcHost hooks the CDC host's reset too.
+        self.host = PcHost(self.dev.cdc, enabled=self.pc_host)
         usb = self.mcu.usb_ctrl
         cdc_reset = usb.on_reset
 
