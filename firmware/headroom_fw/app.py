@@ -153,6 +153,9 @@ class App:
         self.wdt = machine.WDT(timeout=_WDT_MS)
         self._apply()
         self.ctl.moved(time.ticks_ms())
+        # One `status` written (not sent) now: what a first reply makes once (JsonOut's
+        # format strings, 816 B on rp2) is made at boot, not while the knob turns.
+        protocol.state_into(self.session, self.ctl, b'"ok": true, ', self)
 
     # ---- parts
     @staticmethod

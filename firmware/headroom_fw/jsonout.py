@@ -29,6 +29,20 @@ _pack_into = struct.pack_into
 _FORMATS = {}  # type: dict[int, str]  # fragment length -> "Ns", made the first time a length is met
 
 
+def _format(k):
+    f = _FORMATS.get(k)
+    if f is None:
+        f = _FORMATS[k] = "%ds" % k
+    return f
+
+
+def prepare(frags):
+    """Make the formats for these fragments now (at import or boot), not in the reply
+    that first meets their length: the words a field can take (phase names, gains)."""
+    for frag in frags:
+        _format(len(frag))
+
+
 class JsonOut:
     def __init__(self, size=_SIZE):
         self.buf = bytearray(size)
@@ -43,10 +57,7 @@ class JsonOut:
         k = len(frag)
         if n + k > len(self.buf):
             self.buf.extend(bytes(n + k - len(self.buf) + 64))  # a longer reply than any before
-        f = _FORMATS.get(k)
-        if f is None:
-            f = _FORMATS[k] = "%ds" % k
-        _pack_into(f, self.buf, n, frag)
+        _pack_into(_format(k), self.buf, n, frag)
         self.n = n + k
 
     def text(self, s):

@@ -38,7 +38,7 @@ Pure: no machine, no I/O; the app feeds bytes and writes what comes back.
 from micropython import const
 
 from .controller import PHASE_NAMES
-from .jsonout import JsonOut
+from .jsonout import JsonOut, prepare
 from .version import VERSION as FIRMWARE
 
 VERSION = const(1)
@@ -53,6 +53,7 @@ GAINS_B = (b"low", b"high", b"auto")
 OUTPUTS_B = (b"se", b"balanced")
 _PHASES_B = tuple(n.encode() for n in PHASE_NAMES)
 STATUS = "status"   # the line a host polls: LineReader hands back this constant (no str made)
+prepare(GAINS_B + OUTPUTS_B + _PHASES_B)  # every word a state line can carry
 
 
 def db_text(h):
