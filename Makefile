@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BOARD ?= boards/pico-se.json
 
-.PHONY: sim screenshot test lint reliability test-long test-board test-rp2 calibrate-rp2 golden mpy package bench flash uf2 clean
+.PHONY: sim screenshot test lint reliability test-long test-board test-rp2 calibrate-rp2 realpico-rp2 golden mpy package bench flash uf2 clean
 
 $(STAMP): requirements.txt requirements-nodeps.txt host_tools/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,13 @@ calibrate-rp2: $(STAMP)
 	mkdir -p build/rp2tier
 	$(PY) -m headroom.rp2tier.calibrate "$(UF2)" > build/rp2tier/calibration.json
 	cat build/rp2tier/calibration.json
+
+## The emulated RP2040 against published real-Pico figures (JSON, and the table).
+realpico-rp2: $(STAMP)
+	@test -n "$(UF2)" || { echo "make realpico-rp2 UF2=FILE: MicroPython's RPI_PICO UF2 (1.24.1 or 1.26.1)"; exit 2; }
+	mkdir -p build/rp2tier
+	$(PY) -m headroom.rp2tier.realpico "$(UF2)" > build/rp2tier/realpico.json
+	$(PY) -m headroom.rp2tier.realpico --table build/rp2tier/realpico.json
 
 ## mypy of firmware/ against the rp2 port's stubs, and ruff on all Python.
 lint: $(STAMP)

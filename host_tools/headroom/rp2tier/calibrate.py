@@ -8,10 +8,13 @@ time at 125 MHz (the emulator counts Cortex-M0+ cycles; flash reads through XIP 
 nothing extra there, so a real Pico's cache misses can only add to these):
 
 - `power_on_to_main_py`: emulator start (power-on) to the first line of main.py,
-  with the firmware's files on the filesystem (a probe main.py: its first line reads
-  `time.ticks_us()`, which counts from the chip's reset; the host sees the probe's pin a
-  few µs later, `..._pin`), and `main_py_to_first_firmware_pin`: the real main.py to
-  the firmware's first pin write (imports, board file, drivers);
+  with the firmware's files (boot.py included, which runs first) on the filesystem (a
+  probe main.py: its first line reads `time.ticks_us()`, which counts from the chip's
+  reset; the host sees the probe's pin a few µs later, `..._pin`);
+  `power_on_to_boot_py_pin`: boot.py's first pin write (its quiet()); and with the real
+  main.py, `power_on_to_first_firmware_pin`, the first pin written after main.py's first
+  line, and `main_py_to_first_firmware_pin`, the difference (imports, board file,
+  drivers);
 - `main_loop_pass_idle`, `main_loop_pass_turning`: `App.step()` while playing, with the
   knob at rest / turning at 100 detents per second (only the passes that took a detent);
   the App is the firmware's, built from the board file with a 20 ms settle delay and a
@@ -120,17 +123,31 @@ class Calibration:
                                                  "(its time.ticks_us())")
         self.out["power_on_to_main_py_pin"] = figure(pins, "power-on to the probe main.py's pin "
                                                      "(line 3), as the host sees it")
+        # The real image: boot.py (quiet(): reads board.json, drives the outputs to their
+        # muted levels) writes the first pins, before main.py runs; the firmware's first pin
+        # is the first one written after main.py's first line (boot.py and everything before
+        # main.py is the same in both images, the emulator deterministic).
         real = os.path.join(self.dir, "firmware.img")
         make_image(real, self.board_path, main=None)
+        main_at = sum(ticks) / len(ticks)
         b = Rp2Board(self.uf2, self.board_path, image=real, pio_clkdiv=1).start()
         try:
-            first = b.wait(lambda: next((t for t, _g, v in b.pins if v is not None), None),
-                           until_us=5_000_000, what="the firmware's first pin")
+            def first_after(t0):
+                return next((t for t, _g, v in b.pins if v is not None and t > t0), None)
+            boot_py = b.wait(lambda: first_after(-1.0), until_us=5_000_000,
+                             what="boot.py's first pin")
+            first = b.wait(lambda: first_after(main_at), until_us=10_000_000,
+                           what="the firmware's first pin")
         finally:
             b.stop()
+        self.out["power_on_to_boot_py_pin"] = figure(
+            [boot_py], "power-on to boot.py's first pin write (quiet(): boot ROM, MicroPython, "
+            "_boot.py, boot.py's imports and board.json)")
+        self.out["power_on_to_first_firmware_pin"] = figure(
+            [first], "power-on to the firmware's first pin write after main.py started")
         self.out["main_py_to_first_firmware_pin"] = figure(
-            [first - sum(ticks) / len(ticks)], "main.py's first line to the firmware's first pin "
-            "write (imports, board file, drivers)")
+            [first - main_at], "main.py's first line to the firmware's first pin write (imports, "
+            "board file, drivers)")
 
     def run_figures(self):
         image = os.path.join(self.dir, "probe2.img")
