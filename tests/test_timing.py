@@ -160,3 +160,42 @@ def test_a_hard_irq_costs_what_it_costs_on_a_real_pico_not_in_the_emulator():
     typical, low, high = cost.IRQ_LATENCY
     assert idle <= low <= typical <= high
     assert high >= busy + (cost.RP2["hard_irq_latency"][2] - cost.RP2["hard_irq_latency"][1])
+
+
+def test_an_interrupt_served_while_the_loop_checks_its_waker_still_wakes_it():
+    """rp2's machine.idle() is a WFE, and an interrupt's return sets the event register:
+    an IRQ that sets `woken` just after Waker.over() read it makes the idle() that follows
+    return at once, and the loop checks again. The simulator once slept on to the
+    deadline there (a detent's frame 10.9 ms late, pico-balanced, IRQ decoder, 5/s)."""
+    b = SimBoard(SE, keep_trace=False)
+    try:
+        b.power(True)
+        b.run_ms(3000)
+        s, app = b.sim, b.app
+        w = app.waker
+        steps, irq, deadline = [], [], []
+        step, over = app.step, w.over
+
+        def timed_step():
+            steps.append(s.clock.now_us)
+            ms = step()
+            deadline.append(s.clock.now_us + ms * 1000)
+            return ms
+
+        def racy_over():
+            done = over()
+            if not done and not irq:
+                # The encoder's IRQ served now: after over() read `woken`, before idle().
+                s.hard_call(lambda _p: w.wake(), None, None)
+                irq.append(s.clock.now_us)
+            return done
+        app.step, w.over = timed_step, racy_over
+        b.run_ms(50)
+        assert irq, "the loop never went to sleep"
+        woke = next(t for t in steps if t > irq[0])
+        sleep_end = next(d for t, d in zip(steps, deadline) if t < irq[0] and d > irq[0])
+        assert sleep_end - irq[0] > 3000      # a real sleep was ahead
+        assert woke - irq[0] < 500, (woke - irq[0], sleep_end - irq[0])
+    finally:
+        b.close()
+        world.current = None

@@ -153,6 +153,7 @@ class Sim:
         self.in_firmware = 0      # > 0 while firmware code runs: its calls cost time
         self.in_irq = False       # a hard IRQ handler runs (no other IRQ preempts it)
         self._owed_us = 0         # time a hard IRQ handler took, owed by the code it preempted
+        self.interrupts_served = 0   # interrupted() calls: an idle()'s WFE returns after one
         self._latched = []        # pins whose IRQ is on its way (edges merge until it is served)
         self.waiting = None       # the firmware's waker while its main loop idles
         self.peripherals = {}     # name -> I2S ports, PIO engine...
@@ -383,6 +384,7 @@ class Sim:
     def interrupted(self):
         """An interrupt was served: a main loop idling in machine.idle() wakes and asks its
         waker whether its sleep is over."""
+        self.interrupts_served += 1
         w = self.waiting
         if w is None or self.in_irq:
             return
@@ -751,7 +753,15 @@ class Sim:
             w = app.waker
             if w is not None:
                 w.begin(ms)
+                served = self.interrupts_served
                 over = w.over()
+                # rp2's machine.idle() is a WFE, and every exception return sets the
+                # core's event register: an interrupt served while over() ran (after it
+                # read `woken`) makes the idle() after it return at once, and over() runs
+                # again - no wake-up is lost between the check and the sleep.
+                while not over and self.interrupts_served != served:
+                    served = self.interrupts_served
+                    over = w.over()
         except PowerLost:
             return  # machine.reset(): the MCU is already restarting
         except SimFault:
