@@ -32,7 +32,7 @@ class Wall:
         return self.t
 
 
-# Power-on to the end of the fade-in: boot (cost.BOOT, 0.55 s), settle 1.5 s, fade-in 0.8 s.
+# Power-on to the end of the fade-in: boot (cost.BOOT, 0.67 s), settle 1.5 s, fade-in 0.8 s.
 PLAYING_MS = 3000
 
 def run(coro):

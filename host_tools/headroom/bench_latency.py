@@ -7,10 +7,10 @@ For every detent: the time of its last edge (the encoder model knows it), and th
 SPI frame after it (its bytes on the bus, CS rising just after). Slow turns (5/s), fast
 (50/s, 200/s), both boards, both decoders. Goal, with the typical costs (calibrated on
 the emulated RP2040): p99 <= 2 ms and max <= 5 ms up to 50 detents/s. At 200/s, a spin,
-a detent comes every 5 ms while a turning pass takes 3.8-4.5 ms (emulated RP2040), so
+a detent comes every 5 ms while a turning pass takes 2.7-3.0 ms (emulated RP2040), so
 an edge lands mid-pass and waits for it, then the frame's own path: p99 and max <= 6 ms
 there, still under a tenth of the time a listener could notice. The jitter rows are for
-information: costs drawn within their measured bounds, and garbage collections (13.6-15.9
+information: costs drawn within their measured bounds, and garbage collections (15.9-18.1
 ms each) where the firmware's allocation would cause them. `make bench` hands in what it
 measured on the MicroPython VM (bytes per main-loop pass while turning, the Pico's free
 heap): at 0 B a pass there are none, and the row says how many there were. Run alone,
