@@ -24,7 +24,7 @@ of single parts.
 Where the figures come from (docs/cost-model.md): `make calibrate-rp2`, MicroPython
 1.24.1's rp2 port (RPI_PICO) in the emulated RP2040 (rp2040py 0.3.6, the rp2 tier, its
 USB host fixed to send nothing when it has nothing), with this firmware; the model uses
-1.24.1's figures (1.26.1's are within 6 %: docs/cost-model.md). They are in `RP2`
+1.24.1's figures (1.26.1's are within 7 %: docs/cost-model.md). They are in `RP2`
 below, and tests/test_timing.py checks that the typical model stays within 20 % of them.
 The emulator is not a Pico: `make realpico-rp2` runs published real-Pico measurements
 again in the tier, and where they differ the model takes the real Pico's side, per
@@ -41,7 +41,7 @@ from .models.controls import Rng
 
 # Measured on the rp2 tier (make calibrate-rp2, 2026-12-06, MicroPython 1.24.1, rp2040py
 # 0.3.6, the USB host fixed: no empty OUT packets; µs of emulated time, (min, median, max)
-# where three): (pico-se, pico-balanced) where a pair. 1.26.1's figures are within 6 %
+# where three): (pico-se, pico-balanced) where a pair. 1.26.1's figures are within 7 %
 # of these (docs/cost-model.md).
 RP2 = {
     # boot.py's first pin write (quiet()): boot ROM, MicroPython, boot.py's imports
