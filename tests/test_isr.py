@@ -56,6 +56,46 @@ def test_one_hard_irq_handler_at_a_time_and_a_pins_edges_meanwhile_merge():
     world.current = None
 
 
+def test_a_handler_that_runs_while_the_mcu_idles_is_not_owed_by_the_next_pass():
+    """An interrupt that finds the main loop asleep in machine.idle() takes idle time: the
+    pass it (or a later one) wakes starts once the handler is over, and does not pay for
+    the handlers of the edges that came while it slept (an encoder's edges within a
+    detent: they wake nothing)."""
+    import time
+
+    from machine import Pin
+
+    from headroom.sim import cost
+    from headroom_fw.waker import Waker
+    sim = bare_sim(cost=cost.CostModel())
+
+    class App:
+        waker = Waker()
+        passes = []
+
+        def step(self):
+            time.ticks_us()                            # the pass's first call
+            self.passes.append(sim.clock.now_us)
+            return 1000
+
+    app = sim.app = App()
+    sim.next_wake_us = sim.clock.now_us
+    quiet = Pin(7, Pin.IN, Pin.PULL_UP)
+    quiet.irq(lambda pin: [pin.value() for _ in range(5)], Pin.IRQ_FALLING, hard=True)
+    waking = Pin(6, Pin.IN, Pin.PULL_UP)
+    waking.irq(lambda pin: setattr(app.waker, "woken", 1), Pin.IRQ_FALLING, hard=True)
+    t0 = sim.clock.now_us + 5000
+    for k in range(10):                                # five handlers of 230 us while idle
+        sim.clock.at(t0 + 1000 * k, lambda lv: sim.gpio[7].drive("x", lv), 0 if k % 2 == 0 else None)
+    t1 = t0 + 20000
+    sim.clock.at(t1, lambda lv: sim.gpio[6].drive("x", lv), 0)
+    sim.run_until(t1 + 5000 - sim.clock.origin_us)
+    woken = [p - t1 for p in app.passes if p > t1]
+    want = cost.IRQ_LATENCY[0] + cost.IRQ_BODY[0] + cost.WAKE[0] + cost.CALL[0]
+    assert woken[0] == want, woken
+    world.current = None
+
+
 def test_a_fast_bouncy_turn_with_the_pio_decoder_sends_frames_as_it_goes():
     """20 detents at 200/s with 300 us of bounce: the IRQs take the CPU about half the
     time, and the main loop's passes still send the level as the knob turns (the rp2

@@ -345,6 +345,7 @@ class Sim:
             self.clock.at(self._irq_busy_until, self._hard_later, (handler, arg, owner))
             return
         owed = self._owed_us
+        idle = not self.in_firmware   # the MCU idled (machine.idle) until this interrupt
         self.in_irq = True
         self.in_firmware += 1
         try:
@@ -361,6 +362,10 @@ class Sim:
             self.in_firmware -= 1
         self._owed_us += self.cost.irq_body()
         self._irq_busy_until = now + self._owed_us - owed
+        if idle:
+            # Nothing was preempted: the handler's time is the idle loop's, not owed by the
+            # next pass - which starts once it is over (interrupted(), run_until).
+            self._owed_us = owed
         self.interrupted()
 
     def _hard_later(self, call):
@@ -411,7 +416,7 @@ class Sim:
         # the clock on inside the event that woke it).
         if w.over():
             self.waiting = None
-            self.next_wake_us = self.clock.now_us + self.cost.wake()
+            self.next_wake_us = max(self.clock.now_us, self._irq_busy_until) + self.cost.wake()
 
     # ---- power and the MCU
     def power(self, on):
@@ -809,6 +814,8 @@ class Sim:
         clock = self.clock
         while True:
             w = self.next_wake_us
+            if w is not None and w < self._irq_busy_until:
+                w = self.next_wake_us = self._irq_busy_until   # a handler has the CPU
             limit = w if w is not None and w < end else end
             if clock.run_one(limit):
                 self.run_scheduled()
