@@ -97,7 +97,9 @@ class PIOEncoder:
         self.last_ms = 0
         # For `status`: steps the count took back before a detent completed (bounce, as
         # far as the IRQ sees it: one that is undone within an IRQ's latency cancels in the
-        # PIO unseen). The PIO counts nothing for a change of both pins, so no skips figure.
+        # PIO unseen) - a contact back at rest while the other never left it, or a count
+        # read that went the other way. The PIO counts nothing for a change of both pins,
+        # so no skips figure.
         self.bounces = 0
         self.skips = None
         self._dir = 0
@@ -190,14 +192,20 @@ class PIOEncoder:
     def _edge_a(self, pin):
         back = self._back | 1
         self._back = back
-        if back == 3 and self._pb.value() == self._rest:
-            self._edge(pin)
+        if self._pb.value() == self._rest:
+            if back == 3:
+                self._edge(pin)
+            elif self.bounces < COUNT_MAX:
+                self.bounces += 1   # out of the rest and back, the other contact still: bounce
 
     def _edge_b(self, pin):
         back = self._back | 2
         self._back = back
-        if back == 3 and self._pa.value() == self._rest:
-            self._edge(pin)
+        if self._pa.value() == self._rest:
+            if back == 3:
+                self._edge(pin)
+            elif self.bounces < COUNT_MAX:
+                self.bounces += 1   # out of the rest and back, the other contact still: bounce
 
     def _edge(self, pin):
         # Hard IRQ: small ints only (X stays near 2**29), nothing allocated. The loop is

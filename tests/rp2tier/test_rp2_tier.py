@@ -192,8 +192,8 @@ def test_boot_is_muted_until_the_settle_delay(tier, name, report):
 # ---- the knob
 
 # (detents, detents per second, contact bounce µs): slow and bouncing, then fast, and a
-# spin with bounce (12 detents at 200/s: 21 dB up, short of where the slow turn left it).
-GESTURES = [(+4, 5, 300), (-14, 50, 0), (+14, 100, 0), (-14, 200, 0), (+12, 200, 300)]
+# spin down with bounce (12 detents at 200/s: at most 24 dB, above the -80 dBV floor).
+GESTURES = [(+4, 5, 300), (-14, 50, 0), (+14, 100, 0), (-14, 200, 0), (-12, 200, 300)]
 
 
 def _knob(tier, name):
@@ -240,8 +240,7 @@ def _knob(tier, name):
 def test_knob_moves_the_level(tier, name):
     lat, before, slow, after = _knob(tier, name)
     # Every detent moved the level (none is at a limit), so each has its frame; the slow,
-    # bouncing ones are 0.5 dB each; the fast ones went down, up, down and up again (the
-    # bouncing spin: short of where the slow turn left it).
+    # bouncing ones are 0.5 dB each; the fast ones went down, up, down and down again.
     assert {turn: len(v) for turn, v in lat.items()} == {(rate, b): abs(n) for n, rate, b in GESTURES}
     assert slow - before == 0.5 * GESTURES[0][0]
     assert after < slow
