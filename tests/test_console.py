@@ -11,6 +11,7 @@ import pytest
 
 from headroom.bench_latency import _percentile, measure
 from headroom.sim import world
+from headroom.sim.cost import CALL
 from headroom.sim.simboard import FIRMWARE_DIR, SimBoard
 
 from helpers import SE, ask, await_reply, until_playing
@@ -48,7 +49,10 @@ def test_a_host_that_stops_reading_for_a_minute_costs_the_knob_nothing():
     for p in (50, 99):
         assert _percentile(stalled, p) <= _percentile(alone, p), p
         assert _percentile(stalled, p) <= _percentile(reading, p), p
-    assert max(stalled) <= max(reading)
+    # The loop sleeps between detents now: a detent that lands while a pass sets up its
+    # sleep (the waker's Timer, a few calls) waits for them, wherever the host is. A
+    # write that waited for the host would cost milliseconds.
+    assert max(stalled) <= max(reading) + 3 * CALL[0]
 
 
 def test_a_host_that_reads_again_gets_the_latest_state_not_a_backlog(board):

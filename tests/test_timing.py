@@ -19,11 +19,16 @@ from headroom.sim.simboard import SimBoard
 from helpers import BALANCED, SE
 
 # Detent intervals of 500, 200, 100, 50, 33, 20, 10 and 5 ms: none sits on a speed tier's
-# boundary (21/29 and 56/64 ms with the hysteresis), where a microsecond decides.
+# boundary (21/29 and 56/64 ms with the hysteresis), where a microsecond decides. Each
+# turn is a gesture of its own (the knob still for over a second after it, so the next
+# starts slow): turns run together, at two speeds or with a short pause, make a mean
+# interval anywhere - 55-56 ms against the 56 ms boundary for 20/s then 30/s - where one
+# interrupt held off for a moment by a critical section (a frame going out) moves a
+# detent's time by a millisecond and the tier with it.
 RATES = [2, 5, 10, 20, 30, 50, 100, 200]
 SLOW_20MS = 13   # CostModel(slow=...) for main-loop passes of up to about 20 ms
 GESTURE = st.lists(st.tuples(st.integers(-15, 15).filter(bool), st.sampled_from(RATES),
-                             st.sampled_from([0, 300, 3000])), min_size=1, max_size=5)
+                             st.sampled_from([1500, 3000])), min_size=1, max_size=5)
 
 
 def final_volume(path, gesture, cost, decoder):

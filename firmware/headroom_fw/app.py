@@ -291,10 +291,12 @@ class App:
     # ---- the loop
     def step(self):
         """One pass of the main loop; returns the milliseconds to sleep."""
+        self._knob()   # the knob's frame first: it is what the listener waits for
         t0 = time.ticks_us()
         now = time.ticks_ms()
         ctl = self.ctl
         sense = self._sense
+        w = self.waker
         if not self.power_ok and self._fail_stage != 3:
             self._finish_fail_quiet()
         if not self.power_ok:
@@ -308,11 +310,6 @@ class App:
                 # and the relay while the DAC's ramp may still be running).
                 machine.reset()
         else:
-            d = self.encoder.take()
-            if d:
-                ctl.turn(d, self.encoder.steps, self.encoder.last_ms)
-                ctl.tick(now)
-                self._apply()   # the knob's frame first: it is what the listener waits for
             ev = self.button.update(self._btn_pin.value(), now)
             if ev == inputs.CLICK:
                 ctl.click(now)
@@ -320,9 +317,13 @@ class App:
                 ctl.long_press(now)
             if self.gain_sw and self.gain_sw.update(self._gain_levels(), now):
                 ctl.set_gain(self._gain_from_switch(), now)
+            if w.woken:
+                self._knob()
             if self.out_sw and self.out_sw.update(self._out_pin.value(), now):
                 ctl.set_output(self._output_from_switch(), now)
             self.encoder.expire(now)
+            if w.woken:
+                self._knob()
             self._parts(now)
             ctl.tick(now)
             if ctl.mode != self._mode:
@@ -330,8 +331,12 @@ class App:
                 self.encoder.new_gesture()
         if self.console is not None:
             self._serve(now)
+            if w.woken:
+                self._knob()
         self._apply()
         ctl.moved(time.ticks_ms())
+        if w.woken:
+            self._knob()
         if not self.power_ok and ctl.phase != POWER_FAIL:
             ctl.power_fail(now)  # the supply failed during this pass: no save now
         if ctl.save_due(now) and (self.settings_error is None
@@ -339,6 +344,8 @@ class App:
             self._save(now)
         self.wdt.feed()
         self._health(now, t0)
+        if w.woken:
+            self._knob()
         wake = ctl.next_wake(now)
         if not self.power_ok and self._fail_stage != 3:
             # The supply-fail muting still has stages to go: wake at the DAC ramp's end.
@@ -350,6 +357,28 @@ class App:
             # Last in the pass, so a detent's interrupt that cuts it short ends the pass.
             return 1  # a line goes out, or comes in, a share a pass: the next share soon
         return wake
+
+    def _knob(self):
+        """Detents the encoder counted since the last look: the controller's new level and
+        its frame, at once. At the start of every pass, and again wherever the pass looks
+        at the waker (its `woken` is set by the encoder's IRQ when a detent completes): a
+        detent that comes mid-pass waits for the next look, a few calls away, not for the
+        rest of the pass. Only the detent's own work: take(), turn, the codes for the
+        state as it stands (every limit applies; time moves on in the pass's tick) and
+        _apply, whose supply check and pin order hold here as everywhere; the rest (the
+        relays' waits from `moved`, a save) is the pass's. Nothing allocated."""
+        if not self.power_ok:
+            return   # the supply-fail IRQ's wake-up stays for the pass to see
+        w = self.waker
+        w.woken = 0   # before take(): a detent after it wakes the loop again
+        d = self.encoder.take()
+        if not self.power_ok:
+            w.woken = 1   # the supply failed meanwhile: its wake-up is the pass's
+        if d:
+            ctl = self.ctl
+            ctl.turn(d, self.encoder.steps, self.encoder.last_ms)
+            ctl.outputs()
+            self._apply()
 
     def _save(self, now):
         """Write the settings. A setting is a convenience: a write that fails (ENOSPC,

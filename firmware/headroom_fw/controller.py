@@ -665,6 +665,11 @@ class Controller:
             self.changes = (self.changes + 1) & _CHANGES_MASK
         self._apply_outputs()
 
+    def outputs(self):
+        """The outputs for the state as it stands, time not advanced (tick() does that):
+        the knob's frame as soon as its detents are in, within every limit as always."""
+        self._apply_outputs()
+
     def _apply_outputs(self):
         p = self.phase
         # The DAC mutes first, opens last.

@@ -30,10 +30,11 @@ class Encoder:
 
     def _edge(self, pin):
         # ticks_ms() returns a small int: no allocation.
-        self.decoder.feed((self.a.value() << 1) | self.b.value(), ticks_ms())
+        dec = self.decoder
+        dec.feed((self.a.value() << 1) | self.b.value(), ticks_ms())
         w = self.waker
-        if w is not None:
-            w.woken = 1
+        if w is not None and dec.detents:
+            w.woken = 1   # a detent to send; an edge within one has nothing for the loop
 
     @property
     def bounces(self):

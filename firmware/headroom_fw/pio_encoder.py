@@ -15,6 +15,7 @@ stays exact, and the main loop's take() counts whatever the IRQ has not.
 The program fills all 32 instruction slots, so it always loads at offset 0 - the
 jump table's `mov(pc, isr)` targets are absolute. It takes a whole PIO block.
 """
+from array import array
 from time import ticks_ms
 
 import machine
@@ -96,14 +97,38 @@ class PIOEncoder:
         self.last_ms = 0
         # For `status`: steps the count took back before a detent completed (bounce, as
         # far as the IRQ sees it: one that is undone within an IRQ's latency cancels in the
-        # PIO unseen). The PIO counts nothing for a change of both pins, so no skips figure.
+        # PIO unseen) - a contact back at rest while the other never left it, or a count
+        # read that went the other way. The PIO counts nothing for a change of both pins,
+        # so no skips figure.
         self.bounces = 0
         self.skips = None
         self._dir = 0
-        self._isr = self._edge
-        trig = pin_a.IRQ_RISING | pin_a.IRQ_FALLING
-        pin_a.irq(self._isr, trig, hard=True)
-        pin_b.irq(self._isr, trig, hard=True)
+        # count()'s drain: one get() a call for what the FIFO holds (1 to 4 words).
+        self._bufs = (array("i", [0]), array("i", [0, 0]), array("i", [0, 0, 0]),
+                      array("i", [0, 0, 0, 0]))
+        # The IRQ is there to time the detents and wake the loop, not to count (the PIO
+        # does). With 4 edges a detent and the knob at rest now (both contacts alike),
+        # a detent takes each contact away from the rest and back, and ends on the edge
+        # into the rest, the other contact at rest too: only the edges into the rest are
+        # asked for, and the count is read (four calls) only when the other contact is
+        # at rest and both have come back since the last read - not for an edge within
+        # a detent, nor a contact's bounce on its own (one pin read each).
+        self._pa = pin_a
+        self._pb = pin_b
+        rest = pin_a.value()
+        self._rest = rest
+        self._back = 0   # contacts back at rest since the count was last read: A 1, B 2
+        if edges_per_detent == 4 and pin_b.value() == rest:
+            trig = pin_a.IRQ_RISING if rest else pin_a.IRQ_FALLING
+            isr_a = self._edge_a
+            isr_b = self._edge_b
+        else:
+            trig = pin_a.IRQ_RISING | pin_a.IRQ_FALLING
+            isr_a = isr_b = self._edge
+        self._isr_a = isr_a   # bound once, here: nothing made in the IRQ
+        self._isr_b = isr_b
+        pin_a.irq(isr_a, trig, hard=True)
+        pin_b.irq(isr_b, trig, hard=True)
 
     @property
     def refused(self):
@@ -118,13 +143,18 @@ class PIOEncoder:
         else the last count (the PIO's X keeps counting: the next read has it all)."""
         sm = self.sm
         c = self._count
-        for _ in range(sm.rx_fifo()):
-            c = sm.get()
+        n = sm.rx_fifo()
+        if n:
+            buf = self._bufs[n - 1]
+            sm.get(buf)      # all of them in one call: stale but for the last
+            c = buf[n - 1]
         if sm.rx_fifo():
             c = sm.get()
         return c
 
-    def _update(self, now):
+    def _update(self):
+        """Reads the count; returns the detents it completed (after admit()). The time
+        is read only then: most edges (and all of a bounce) complete none."""
         c = self.count()
         delta = c - self._count
         acc = self._acc
@@ -144,19 +174,46 @@ class PIOEncoder:
             acc += e
             d -= 1
         self._acc = acc
+        if acc == 0:
+            # The count is on a detent: the contacts were at rest when the PIO counted
+            # it, so the next detent takes both away and back (_edge_a, _edge_b). Off a
+            # detent (a contact bounced between the pin read and the count) the next
+            # edge into the rest reads it again.
+            self._back = 0
         if d:
+            now = self._ticks_ms()
             d = self.accel.admit(d, now)
-        if d:
-            self.detents += d
-            self._steps += self.accel.steps(d, now)
-            self.last_ms = now
+            if d:
+                self.detents += d
+                self._steps += self.accel.steps(d, now)
+                self.last_ms = now
+        return d
+
+    def _edge_a(self, pin):
+        back = self._back | 1
+        self._back = back
+        if self._pb.value() == self._rest:
+            if back == 3:
+                self._edge(pin)
+            elif self.bounces < COUNT_MAX:
+                self.bounces += 1   # out of the rest and back, the other contact still: bounce
+
+    def _edge_b(self, pin):
+        back = self._back | 2
+        self._back = back
+        if self._pa.value() == self._rest:
+            if back == 3:
+                self._edge(pin)
+            elif self.bounces < COUNT_MAX:
+                self.bounces += 1   # out of the rest and back, the other contact still: bounce
 
     def _edge(self, pin):
-        # Hard IRQ: small ints only (X stays near 2**29), nothing allocated.
-        self._update(self._ticks_ms())
-        w = self.waker
-        if w is not None:
-            w.woken = 1
+        # Hard IRQ: small ints only (X stays near 2**29), nothing allocated. The loop is
+        # woken only by a detent: an edge within one has nothing for it to send.
+        if self._update():
+            w = self.waker
+            if w is not None:
+                w.woken = 1
 
     def take(self):
         """Detents turned since the last call (positive clockwise); their accelerated 0.5 dB

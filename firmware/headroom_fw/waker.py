@@ -39,7 +39,10 @@ class Waker:
 
     def over(self):
         """True once the deadline has passed or an interrupt woke the loop."""
-        if self.woken or ticks_diff(self._until, ticks_ms()) <= 0:
+        # The clock first, then the flag: an interrupt during the clock's read (the
+        # detent that completes then) is seen now, not after the idle() that follows.
+        late = ticks_diff(self._until, ticks_ms()) <= 0
+        if self.woken or late:
             self.woken = 0
             self._timer.deinit()
             return True

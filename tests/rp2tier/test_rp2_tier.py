@@ -191,8 +191,9 @@ def test_boot_is_muted_until_the_settle_delay(tier, name, report):
 
 # ---- the knob
 
-# (detents, detents per second, contact bounce µs): slow and bouncing, then fast.
-GESTURES = [(+4, 5, 300), (-14, 50, 0), (+14, 100, 0), (-14, 200, 0)]
+# (detents, detents per second, contact bounce µs): slow and bouncing, then fast, and a
+# spin down with bounce (12 detents at 200/s: at most 24 dB, above the -80 dBV floor).
+GESTURES = [(+4, 5, 300), (-14, 50, 0), (+14, 100, 0), (-14, 200, 0), (-12, 200, 300)]
 
 
 def _knob(tier, name):
@@ -209,14 +210,14 @@ def _knob(tier, name):
         marks = b.encoder.turn(n, rate, bounce_us=bounce)
         b.run_until_us(marks[-1][0] + 50_000)
         for i, (t_edge, step) in enumerate(marks):
-            detents.append((rate, t_edge, step, base, i + 1))
+            detents.append(((rate, bounce), t_edge, step, base, i + 1))
         if slow is None:
             slow = live.console.request("status")["volume"]
     b.wait_spi_quiet(50, until_us=b.now_us + 2e6)
     after = live.console.request("status")["volume"]
     lat = {}
     reads = list(b.encoder_reads)
-    for rate, t_edge, step, base, k in detents:
+    for turn, t_edge, step, base, k in detents:
         t_read = None
         if base is not None:
             # The first time the CPU took a count that includes this detent (4 edges each):
@@ -229,7 +230,7 @@ def _knob(tier, name):
         frame = next((f for f in b.frames_after(since) if f.codes != prev), None)
         if frame is None or frame.t_low > t_edge + 50_000:
             continue  # no new code (at a limit)
-        lat.setdefault(rate, []).append((frame.t_high - t_edge, None if t_read is None else t_read - t_edge,
+        lat.setdefault(turn, []).append((frame.t_high - t_edge, None if t_read is None else t_read - t_edge,
                                          None if t_read is None else frame.t_high - t_read))
     tier.cache[("knob", name)] = (lat, before, slow, after)
     return tier.cache[("knob", name)]
@@ -239,29 +240,33 @@ def _knob(tier, name):
 def test_knob_moves_the_level(tier, name):
     lat, before, slow, after = _knob(tier, name)
     # Every detent moved the level (none is at a limit), so each has its frame; the slow,
-    # bouncing ones are 0.5 dB each; the fast ones went down, up and down again.
-    assert {rate: len(v) for rate, v in lat.items()} == {rate: abs(n) for n, rate, _b in GESTURES}
+    # bouncing ones are 0.5 dB each; the fast ones went down, up, down and down again.
+    assert {turn: len(v) for turn, v in lat.items()} == {(rate, b): abs(n) for n, rate, b in GESTURES}
     assert slow - before == 0.5 * GESTURES[0][0]
     assert after < slow
 
 
-@pytest.mark.xfail(reason="firmware: the encoder's IRQ reads the count within 0.1 ms of the edge, "
-                          "but the pass that sends the frame takes 1.7-2.7 ms from there (up to "
-                          "5.7 ms when a pass is already running at 100-200 detents/s; both boards, "
-                          "2026-12-01); goal p99 <= 2 ms, max <= 5 ms", strict=False)
+@pytest.mark.xfail(reason="firmware: max is within 5 ms everywhere (3.14 ms at worst), but p99 is "
+                          "over 2 ms on pico-balanced (2.03-2.04 ms clean: the count is read 0.14 ms "
+                          "after the edge, the frame's path from there takes 1.82 ms - pico-se 1.60) "
+                          "and with 300 us of bounce on both boards (2.05-3.14 ms; 1.24.1, "
+                          "2026-12-06); goal p99 <= 2 ms, max <= 5 ms", strict=False)
 @boards(SE, BAL)
 def test_knob_latency(tier, name, report):
     lat = _knob(tier, name)[0]
     assert lat, "no detent's frame found"
     misses = []
-    for rate in sorted(lat):
-        total = stats([x[0] / 1000 for x in lat[rate]])
-        wait = stats([x[1] / 1000 for x in lat[rate] if x[1] is not None])
-        work = stats([x[2] / 1000 for x in lat[rate] if x[2] is not None])
-        report("knob latency", board=name, detents_per_s=rate, edge_to_cs_rise_ms=total,
-               edge_to_count_read_ms=wait, count_read_to_cs_rise_ms=work)
+    for rate, bounce in sorted(lat):
+        x3 = lat[(rate, bounce)]
+        total = stats([x[0] / 1000 for x in x3])
+        wait = stats([x[1] / 1000 for x in x3 if x[1] is not None])
+        work = stats([x[2] / 1000 for x in x3 if x[2] is not None])
+        report("knob latency", board=name, detents_per_s=rate, bounce_us=bounce,
+               edge_to_cs_rise_ms=total, edge_to_count_read_ms=wait,
+               count_read_to_cs_rise_ms=work)
         if total["p99"] > 2 or total["max"] > 5:
-            misses.append("%d/s: p99 %.2f ms, max %.2f ms" % (rate, total["p99"], total["max"]))
+            misses.append("%d/s%s: p99 %.2f ms, max %.2f ms" % (
+                rate, " bouncing" if bounce else "", total["p99"], total["max"]))
     assert not misses, "; ".join(misses)
 
 

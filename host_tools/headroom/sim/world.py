@@ -9,7 +9,10 @@ The firmware's own time is charged (cost.py): every call it makes into the shims
 advances the virtual clock, and whatever falls due meanwhile happens then, hard IRQs
 included - in the middle of a pass, as on rp2. A hard IRQ arrives its dispatch latency
 after its edge; edges of one pin before it is served merge into one call (rp2's event
-flags); while interrupts are off (machine.disable_irq, a flash write) they wait.
+flags); while interrupts are off (machine.disable_irq, a flash write) they wait. One
+hard handler runs at a time: its time is owed by the code it preempted, and the CPU is
+its until that time is over, so an IRQ due meanwhile waits for it (tail-chained on the
+Cortex-M0+), its pin's further edges merging into that one call.
 
 Declared seams for what plugs into a board: `peripherals` (name -> I2S, PIO engines),
 `spi_devices`/`i2c_devices` (the chips on each bus, each with a declared interface),
@@ -155,6 +158,7 @@ class Sim:
         self._owed_us = 0         # time a hard IRQ handler took, owed by the code it preempted
         self.interrupts_served = 0   # interrupted() calls: an idle()'s WFE returns after one
         self._latched = []        # pins whose IRQ is on its way (edges merge until it is served)
+        self._irq_busy_until = 0  # clock time at which the last hard handler's time is over
         self.waiting = None       # the firmware's waker while its main loop idles
         self.peripherals = {}     # name -> I2S ports, PIO engine...
         self.spi_devices = {}     # SPI block -> [device with spi_bytes(spi, data), cs]
@@ -306,9 +310,18 @@ class Sim:
             if g not in self._pending_irqs:
                 self._pending_irqs.append(g)
             return
+        if self.clock.now_us < self._irq_busy_until:
+            # The CPU is still in an earlier handler: this one follows it, and the pin's
+            # edges until then merge into it (it stays latched).
+            self.clock.at(self._irq_busy_until, self._irq_free, g)
+            return
         if g in self._latched:
             self._latched.remove(g)
         self._deliver(g)
+
+    def _irq_free(self, g):
+        if g in self._latched:   # not forgotten by a reset meanwhile
+            self._irq_due(g)
 
     def _deliver(self, g):
         if g.handler is None or not self.mcu_powered:
@@ -326,7 +339,14 @@ class Sim:
         """handler(arg) as a hard interrupt handler (a Pin's, a hard Timer's): nothing
         preempts it, the heap is locked on the MicroPython VM, its time is owed by the code
         it preempted; an exception it raises goes to owner._hard_irq_raised(e), not further,
-        as rp2 does (owner, not a closure: nothing allocated on the way in)."""
+        as rp2 does (owner, not a closure: nothing allocated on the way in). Called while
+        an earlier handler's time is not over yet, it runs once that time is."""
+        now = self.clock.now_us
+        if now < self._irq_busy_until:
+            self.clock.at(self._irq_busy_until, self._hard_later, (handler, arg, owner))
+            return
+        owed = self._owed_us
+        idle = not self.in_firmware   # the MCU idled (machine.idle) until this interrupt
         self.in_irq = True
         self.in_firmware += 1
         try:
@@ -342,7 +362,15 @@ class Sim:
             self.in_irq = False
             self.in_firmware -= 1
         self._owed_us += self.cost.irq_body()
+        self._irq_busy_until = now + self._owed_us - owed
+        if idle:
+            # Nothing was preempted: the handler's time is the idle loop's, not owed by the
+            # next pass - which starts once it is over (interrupted(), run_until).
+            self._owed_us = owed
         self.interrupted()
+
+    def _hard_later(self, call):
+        self.hard_call(call[0], call[1], call[2])
 
     def _irq_raised(self, g, e):
         """A hard IRQ handler raised (a pending KeyboardInterrupt is raised inside it at a
@@ -357,9 +385,7 @@ class Sim:
     def enable_irq(self):
         while self._pending_irqs and not self.irq_depth and not self.in_irq:
             g = self._pending_irqs.pop(0)
-            if g in self._latched:
-                self._latched.remove(g)
-            self._deliver(g)
+            self._irq_due(g)   # one after the other: each waits for the handler before it
 
     def schedule(self, fn, arg):
         if len(self.scheduled) >= self.schedule_depth:
@@ -392,7 +418,7 @@ class Sim:
         # the clock on inside the event that woke it).
         if w.over():
             self.waiting = None
-            self.next_wake_us = self.clock.now_us + self.cost.wake()
+            self.next_wake_us = max(self.clock.now_us, self._irq_busy_until) + self.cost.wake()
 
     # ---- power and the MCU
     def power(self, on):
@@ -451,6 +477,7 @@ class Sim:
         self._pending_irqs = []
         self._latched = []
         self._owed_us = 0
+        self._irq_busy_until = 0
         self.irq_depth = 0
         if self.wdt_event is not None:
             self.wdt_event.cancel()
@@ -573,6 +600,7 @@ class Sim:
         self._pending_irqs = []
         self._latched = []
         self._owed_us = 0
+        self._irq_busy_until = 0
         self.irq_depth = 0
         for g in self.gpio:
             g.handler = None
@@ -796,6 +824,8 @@ class Sim:
         clock = self.clock
         while True:
             w = self.next_wake_us
+            if w is not None and w < self._irq_busy_until:
+                w = self.next_wake_us = self._irq_busy_until   # a handler has the CPU
             limit = w if w is not None and w < end else end
             if clock.run_one(limit):
                 self.run_scheduled()

@@ -301,8 +301,9 @@ class StateMachine:
 
     def get(self, buf=None, shift=0):
         if buf is not None:
+            pio = _engine()   # one call, as on rp2: its C loop waits for each word
             for i in range(len(buf)):
-                buf[i] = _engine().get(self.id) >> shift
+                buf[i] = _small(pio.get(self.id) >> shift, "StateMachine.get(buf)")
             return buf
         return _small(_engine().get(self.id) >> shift, "StateMachine.get()")
 
