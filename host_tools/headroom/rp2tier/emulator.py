@@ -8,8 +8,8 @@ block while the chip runs, and gives the test thread:
 
 - `call(fn)`: run `fn` on the loop, between instructions, and return its result;
 - emulated time in µs since power-on (`now_us`), which is the RP2040's own time
-  (125 MHz; the emulator runs 12-20 times slower than that in wall time, 60 times
-  with a PIO state machine at the full clock);
+  (125 MHz; with the CPU busy, rp2040py 1.0 runs 2-4 times slower than that in wall
+  time, 0.3.6 12-30 times, 60 times with a PIO state machine at the full clock);
 - `at_us(t, fn)`: `fn` at emulated time `t` exactly (a clock alarm), for stimuli;
 - `wait(pred, until_us)`: block until `pred()` holds, re-checked whenever the board
   records something (`changed()`) or emulated time reaches `until_us`. Nothing here
@@ -18,7 +18,8 @@ block while the chip runs, and gives the test thread:
 
 `FlashBusy` gives the flash chip its erase and program times (rp2040py has none).
 `pchost.PcHost` makes the USB host send an OUT packet only when it has bytes, as a PC
-does (rp2040py's floods the board with empty ones; `pc_host=False` keeps that).
+does, and holds emulated time to the wall clock (`pc_host=False`: rp2040py's own host,
+which floods the board with empty packets on 0.3.6 and not on 1.0, and no ceiling).
 
 Subclasses wire the board in `_wire()` (runs before the first instruction, at time 0)
 and hear of chip resets in `_chip_reset()`.
