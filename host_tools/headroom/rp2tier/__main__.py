@@ -5,9 +5,10 @@
 Prints the port's path (a link to a pseudo-terminal that goes away at every reset and
 comes back, as a Pico's /dev/ttyACM0 does), then runs until Ctrl-C. In another terminal:
 `headroom flash --board B --port PORT`,
-`headroom status --port PORT`, `mpremote connect PORT`. The board runs about 12-20 times
-slower than a Pico. `--image` loads a littlefs image (made with `--save`, or an erased
-flash when missing), `--save FILE` writes the flash back at exit.
+`headroom status --port PORT`, `mpremote connect PORT`. The board runs up to 2-4
+times slower than a Pico (rp2040py 1.0; 0.3.6: 12-30 times). `--image` loads a littlefs
+image (made with `--save`, or an erased flash when missing), `--save FILE` writes the
+flash back at exit.
 """
 import argparse
 import os

@@ -23,8 +23,9 @@ count from the encoder's PIO state machine (its RX FIFO), which tells which fram
 carries which detent.
 
 **The PIO clock.** The firmware's encoder program runs at the full 125 MHz, and
-rp2040py then spends most of its time stepping it (60x slower than real time instead of
-15x). `pio_clkdiv` (default 64) divides that state machine's clock once the firmware
+rp2040py 0.3.6 then spends most of its time stepping it (60x slower than real time
+instead of 15x; 1.0's C++ PIO costs far less: power-on to playing took 1.45 times the
+wall time at the full clock). `pio_clkdiv` (default 64) divides that state machine's clock once the firmware
 has started it: it then samples A and B every 4-6 µs instead of every 90 ns, still
 hundreds of times faster than the fastest contact edge here (1.25 ms apart at 200
 detents/s), and the main loop's read of the count waits up to 6 µs for the next push.
@@ -32,41 +33,47 @@ detents/s), and the main loop's read of the count waits up to 6 µs for the next
 
 **A driven pin reads back its level.** On the RP2040 a GPIO's input buffer sees the pad
 whatever drives it, so `Pin(n).value()` on an output reads the level it drives (boot.py
-relies on this to tell which outputs a soft reset left live); rp2040py's GPIO_IN only
-reflects what drives the pin from outside. The board feeds every level the MCU drives
-on a SIO pin back into the pad, and lets go (to the pull resistors) when it stops.
+relies on this to tell which outputs a soft reset left live). rp2040py 1.0 models that;
+0.3.6's GPIO_IN only reflects what drives the pin from outside, so there the board feeds
+every level the MCU drives on a SIO pin back into the pad, and lets go (to the pull
+resistors) when it stops.
 
 **The flash chip** takes its datasheet's typical erase and program times
 (`emulator.FlashBusy`); `flash_busy=False` leaves them out (installing the firmware is
 then a minute faster).
 
 **The USB host** sends an OUT packet only when it has bytes, as a PC does
-(`pchost.PcHost`, `host`); `pc_host=False` keeps rp2040py's empty packet after every
-arming of the endpoint, a flood that takes about 20 % of the CPU.
+(`pchost.PcHost`, `host`); `pc_host=False` keeps rp2040py's own host (on 0.3.6 an empty
+packet after every arming of the endpoint, a flood that takes about 20 % of the CPU).
 """
 import json
-
-from rp2040py._gpio_pin import FUNCTION_SIO
-from rp2040py.utils.fifo import FIFO
 
 from .buses import I2cBus, SpiCapture
 from .controls import Contact, Encoder
 from .emulator import Emulator
 from .pcm5122 import FakePCM5122
+from .seams import FUNCTION_SIO, OWN_DRIVE_READS_BACK, WindowTap
 from .usbport import UsbPort
 
 POLL_PIO_NS = 1_000_000   # look for the firmware's state machine every 1 ms (emulated)
+PIO_KEYS = (0x50200, 0x50300)   # PIO0's and PIO1's windows in the chip's peripheral table
+PIO_RXF0 = 0x020                # SM0's RX FIFO; SMn's is 4n further
 
 
-class ReadLog(FIFO):
-    """A state machine's RX FIFO that notes what the CPU takes out, and when."""
+class RxLog(WindowTap):
+    """A PIO block's window that notes what the CPU takes out of one state machine's RX
+    FIFO, and when: (t_us, word) in `log`."""
 
-    def __init__(self, size, board):
-        FIFO.__init__(self, size)
+    def __init__(self, board, pio, sm):
+        WindowTap.__init__(self, board.mcu, PIO_KEYS[pio])
         self.board = board
+        self.fifo = board.mcu.pio[pio].machines[sm].rx_fifo
+        self.rxf = PIO_RXF0 + 4 * sm
 
-    def pull(self):
-        v = FIFO.pull(self)
+    def read_uint32(self, offset):
+        if offset != self.rxf or not self.fifo.item_count:
+            return self.block.read_uint32(offset)
+        v = self.block.read_uint32(offset)
         self.board.encoder_reads.append((self.board.now_us, v))
         return v
 
@@ -149,8 +156,8 @@ class Rp2Board(Emulator):
             getattr(self, name).schedule(0, True)
         self.encoder_reads = []
         if enc.get("decoder", "pio") == "pio":
-            sm = self._encoder_sm()
-            sm.rx_fifo = ReadLog(sm.rx_fifo.size, self)
+            sm_id = self.spec["encoder"].get("pio_sm", 4)
+            RxLog(self, sm_id // 4, sm_id % 4)
             if self.pio_clkdiv != 1:
                 self.sched.at_ns(POLL_PIO_NS, self._slow_pio)
 
@@ -175,6 +182,8 @@ class Rp2Board(Emulator):
         self.changed()
 
     def _loop_back(self, g, level):
+        if OWN_DRIVE_READS_BACK:
+            return
         pin = self.mcu.gpio[g]
         if level is not None and pin.function_select == FUNCTION_SIO:
             pin.set_input_value(bool(level))

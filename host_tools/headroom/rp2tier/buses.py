@@ -2,9 +2,11 @@
 words they carry, I2C transactions, with their emulated times (µs).
 
 The emulator's SPI and I2C blocks hand every byte to a callback and wait for a
-`complete_*` call; here that call comes after the byte's wire time (8 bits at the
-SPI's real baud rate, 9 bits per I2C byte at its SCL period), on the emulated clock, so
-a driver's timing is the RP2040's own.
+`complete_*` call; that call comes after the byte's wire time (8 bits at the SPI's real
+baud rate, 9 bits per I2C byte at its SCL period), on the emulated clock, so a driver's
+timing is the RP2040's own. rp2040py 1.0's SPI keeps a word on the wire for its time
+itself (it holds an earlier reply until then), so there the capture replies at once;
+on 0.3.6 it replies after the wire time.
 
 **PGA2311** (`decode_pga`): each chip takes a 16-bit word, right-channel byte first,
 MSB first, latched when CS rises; in a chain the first word shifted in ends up in the
@@ -14,7 +16,10 @@ faults. MISO gives back what the chain's shift register pushes out of the last c
 SDO (the previous frame), as the real chain does.
 """
 
+from .seams import SPI_WIRE_TIME
+
 PGA_MAX_HZ = 6_250_000
+R_TX_EMPTY = 1 << 4         # IC_RAW_INTR_STAT.TX_EMPTY
 
 # CLK_PERI_CTRL.AUXSRC -> Hz (the Pico's crystal and PLLs as MicroPython sets them up)
 _PERI_SOURCES = {0: 125e6, 1: 125e6, 2: 48e6, 4: 12e6}
@@ -74,6 +79,8 @@ class SpiCapture:
 
     def baud(self):
         spi = self.spi
+        if SPI_WIRE_TIME:       # 1.0: from the chip's own clock tree
+            return spi.clock_frequency
         cpsdvsr = spi._clock_divisor
         if not cpsdvsr:
             return 0.0
@@ -103,7 +110,10 @@ class SpiCapture:
             self.sdo = self.sdo[1:] + bytes([value & 0xFF])
         dt = bits * 1e9 / baud
         self.busy_until = t + dt / 1000.0
-        b.sched.at_ns(b.clock.nanos + dt, lambda: self.spi.complete_transmit(miso))
+        if SPI_WIRE_TIME:
+            self.spi.complete_transmit(miso)
+        else:
+            b.sched.at_ns(b.clock.nanos + dt, lambda: self.spi.complete_transmit(miso))
 
     def _cs_changed(self, new, old):
         level = _level(new)
@@ -196,11 +206,13 @@ class I2cBus:
 
     def _flushed(self):
         # An abort flushes the TX FIFO, and an empty FIFO raises TX_EMPTY: the pico-sdk
-        # waits for it before it reads the abort reason. rp2040py 0.3.6 does not raise
-        # it, so the SDK times out after 50 ms and MicroPython reports ETIMEDOUT where
-        # the RP2040 reports EIO at once.
-        from rp2040py.peripherals.i2c import R_TX_EMPTY
-        self.i2c._set_interrupts(R_TX_EMPTY)
+        # waits for it before it reads the abort reason. rp2040py (0.3.6 and 1.0) does not
+        # raise it, so the SDK times out after 50 ms and MicroPython reports ETIMEDOUT
+        # where the RP2040 reports EIO at once.
+        i = self.i2c
+        if not i.int_raw & R_TX_EMPTY:
+            i.int_raw |= R_TX_EMPTY
+            i.check_interrupts()
 
     def _write(self, value):
         ack = self.target is not None and self.target.write(value)

@@ -8,8 +8,8 @@ block while the chip runs, and gives the test thread:
 
 - `call(fn)`: run `fn` on the loop, between instructions, and return its result;
 - emulated time in µs since power-on (`now_us`), which is the RP2040's own time
-  (125 MHz; the emulator runs 12-20 times slower than that in wall time, 60 times
-  with a PIO state machine at the full clock);
+  (125 MHz; with the CPU busy, rp2040py 1.0 runs 2-4 times slower than that in wall
+  time, 0.3.6 12-30 times, 60 times with a PIO state machine at the full clock);
 - `at_us(t, fn)`: `fn` at emulated time `t` exactly (a clock alarm), for stimuli;
 - `wait(pred, until_us)`: block until `pred()` holds, re-checked whenever the board
   records something (`changed()`) or emulated time reaches `until_us`. Nothing here
@@ -18,7 +18,8 @@ block while the chip runs, and gives the test thread:
 
 `FlashBusy` gives the flash chip its erase and program times (rp2040py has none).
 `pchost.PcHost` makes the USB host send an OUT packet only when it has bytes, as a PC
-does (rp2040py's floods the board with empty ones; `pc_host=False` keeps that).
+does, and holds emulated time to the wall clock (`pc_host=False`: rp2040py's own host,
+which floods the board with empty packets on 0.3.6 and not on 1.0, and no ceiling).
 
 Subclasses wire the board in `_wire()` (runs before the first instruction, at time 0)
 and hear of chip resets in `_chip_reset()`.
@@ -30,6 +31,7 @@ import threading
 import time
 
 from .pchost import PcHost
+from .seams import ResetCause, WindowTap
 
 # A hung emulator is told from a slow one by its clock: a wait fails only when emulated
 # time has not moved for this long (a loaded machine slows the board, never stops it).
@@ -72,6 +74,10 @@ class Scheduler:
 
 ERASE_US = {0x20: 45_000, 0xD8: 150_000}   # W25Q16JV typical: 4 KB sector, 64 KB block erase
 PROGRAM_US = 400                            # W25Q16JV typical: one 256-byte page program
+SSI_KEY = 0x18000          # the SSI's window in the chip's peripheral table (XIP_SSI_BASE)
+SSI_SSIENR, SSI_DR0, SSI_DR_LAST = 0x08, 0x60, 0xEC
+QSPI_SS = 1                # the flash's chip select among the QSPI pins
+WREN, WRDI, WRSR, RDSR, PP = 0x06, 0x04, 0x01, 0x05, 0x02
 
 
 class FlashBusy:
@@ -80,41 +86,73 @@ class FlashBusy:
     rp2040py applies an erase or a page program at once and never reports the chip busy,
     so a littlefs write costs only the CPU's part. Here the status register's BUSY bit
     stays set for the datasheet's typical time after each one (sector erase 45 ms, block
-    erase 150 ms, page program 0.4 ms), and the bootrom's flash routines poll it, with
-    interrupts off, as on the board. `ops` logs them: (t_us, "erase"|"program", busy µs).
+    erase 150 ms, page program 0.4 ms), from the moment chip select rises on the command,
+    and the bootrom's flash routines poll it, with interrupts off, as on the board.
+    `ops` logs them: (t_us, "erase"|"program", busy µs).
+
+    It watches the flash's side of the SSI as the chip would: chip select (the QSPI SS
+    pin's level), the bytes the CPU clocks in through DR0 while it is low, and its own
+    write-enable latch (set by WREN, spent by an erase, a program or a status write); the
+    status read's answer gets BUSY in the SSI's data register (`seams.WindowTap`). So
+    nothing of rp2040py's SSI is touched but its register window, on 0.3.6 and 1.0 alike.
     """
 
     def __init__(self, emu):
         self.emu = emu
         self.busy_until = 0.0
         self.ops = []
-        ssi = emu.mcu.ssi
-        apply, shift = ssi._apply_command, ssi._shift_byte
+        mcu = emu.mcu
+        ss = mcu.qspi[QSPI_SS]
+        self.selected = int(ss.value) == 0
+        self.cmd = bytearray()     # opcode and address of the command being clocked in
+        self.count = 0             # bytes clocked in since chip select fell
+        self.wel = False           # the flash's write-enable latch
+        ss.add_listener(self._cs)
+        self.tap = WindowTap(mcu, SSI_KEY, read=self._read, write=self._write)
+        self.enabled = bool(self.tap.block.read_uint32(SSI_SSIENR) & 1)
 
-        def apply_command():
-            buf = ssi._tx_buffer
-            if buf and ssi._write_enabled:
-                op = buf[0]
-                us = 0
-                if op in ERASE_US and len(buf) >= 4:
-                    us, kind = ERASE_US[op], "erase"
-                elif op == 0x02 and len(buf) > 4:
-                    us, kind = PROGRAM_US, "program"
-                if us:
-                    now = emu.now_us
-                    self.busy_until = now + us
-                    self.ops.append((now, kind, us))
-            apply()
+    def _cs(self, new, old):
+        selected = int(new) == 0
+        if selected == self.selected:
+            return
+        self.selected = selected
+        if selected:
+            self.cmd.clear()
+            self.count = 0
+        elif self.count:
+            self._apply()
 
-        def shift_byte(value):
-            status = len(ssi._tx_buffer) >= 1 and ssi._tx_buffer[0] == 0x05
-            r = shift(value)
-            if status and emu.now_us < self.busy_until:
-                r |= 0x01   # BUSY
-            return r
+    def _apply(self):
+        op, n = self.cmd[0], self.count
+        if op == WREN:
+            self.wel = True
+        elif op in (WRDI, WRSR):
+            self.wel = False
+        elif (op in ERASE_US and n >= 4) or (op == PP and n > 4):
+            if self.wel:
+                us, kind = (ERASE_US[op], "erase") if op in ERASE_US else (PROGRAM_US, "program")
+                now = self.emu.now_us
+                self.busy_until = now + us
+                self.ops.append((now, kind, us))
+            self.wel = False
 
-        ssi._apply_command = apply_command
-        ssi._shift_byte = shift_byte
+    @staticmethod
+    def _data(offset):
+        return SSI_DR0 <= offset <= SSI_DR_LAST and not offset & 3
+
+    def _write(self, offset, value, atomic_type):
+        if offset == SSI_SSIENR and not atomic_type:
+            self.enabled = bool(value & 1)
+        elif self.selected and self.enabled and not atomic_type and self._data(offset):
+            self.count += 1
+            if len(self.cmd) < 4:
+                self.cmd.append(value & 0xFF)
+
+    def _read(self, offset, value):
+        if (self.selected and self.cmd and self.cmd[0] == RDSR and self._data(offset)
+                and self.emu.now_us < self.busy_until):
+            value |= 0x01   # BUSY
+        return value
 
 
 def _device_class():
@@ -334,6 +372,5 @@ class Emulator:
     # ---- resets from the host side
     def reset(self, cause="run"):
         """A reset from outside: the RUN pin ("run") or a power cycle ("power")."""
-        from rp2040py.device.base_device import ResetCause
         c = ResetCause.POWER_ON if cause == "power" else ResetCause.RUN_PIN
         self.post(lambda: self.dev.hard_reset(cause=c))
