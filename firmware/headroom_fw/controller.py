@@ -235,7 +235,9 @@ class Controller:
         if self.auto:
             self._stage(now)
         self._changed_ms = now
-        self._dirty = self._unsaved()
+        # Maybe changed: whether it differs from what is stored is asked when a save
+        # falls due (save_due), not here, where a detent waits for its frame.
+        self._dirty = True
         self.changes = (self.changes + 1) & _CHANGES_MASK
 
     def phase_name(self):
@@ -510,7 +512,7 @@ class Controller:
         """Whether settings changed since the last save must be written now, because the
         firmware is stopping: yes, unless the supply is failing (a flash write then could
         be cut half way, and holds interrupts off)."""
-        return self._dirty and self.phase != POWER_FAIL
+        return self._dirty and self.phase != POWER_FAIL and self._unsaved()
 
     def power_fail(self, now):
         """Supply is failing: mute at once and stay muted."""
@@ -772,8 +774,13 @@ class Controller:
         """True when the settings changed and the controls have been still long enough;
         never while the supply fails (a flash write then could be cut half way, and it
         holds interrupts off)."""
-        return (self._dirty and self.phase != POWER_FAIL
-                and ticks_diff(now, self._changed_ms) >= self.b.save_delay_ms)
+        if not (self._dirty and self.phase != POWER_FAIL
+                and ticks_diff(now, self._changed_ms) >= self.b.save_delay_ms):
+            return False
+        if not self._unsaved():
+            self._dirty = False   # turned back to what is stored: nothing to write
+            return False
+        return True
 
     def saved(self):
         """The app stored `persistent()`."""
