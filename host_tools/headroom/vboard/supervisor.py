@@ -497,7 +497,10 @@ class Supervisor:
             return
         self.powered = False
         vm = self.vm
-        if vm is not None and vm.tell("power off"):
+        # At its REPL nothing on the board reads the supply (the VM takes control lines
+        # only between the firmware's passes), and nothing runs in the hold-up time to
+        # wait for: the MCU just stops.
+        if vm is not None and not vm.at_repl and vm.tell("power off"):
             # The VM runs the hold-up time and says `off`; the limit only guards against a
             # VM that hangs (a loaded machine takes well under a second).
             deadline = time.monotonic() + 20
