@@ -246,10 +246,11 @@ def test_knob_moves_the_level(tier, name):
     assert after < slow
 
 
-@pytest.mark.xfail(reason="firmware: max is within 5 ms everywhere (2.93 ms at worst), p99 is "
-                          "within 2 ms for clean turns on pico-se (1.74 ms) and at 100-200/s on "
-                          "pico-balanced (1.96 ms), over it with 300 us of bounce (2.04-2.71 ms) and "
-                          "for a detent that lands mid-pass at 50/s on pico-balanced (2.93 ms). "
+@pytest.mark.xfail(reason="firmware: max is within 5 ms everywhere (3.14 ms at worst), p99 is "
+                          "within 2 ms for clean turns on pico-se (1.71-1.82 ms, one run 2.48 at "
+                          "100/s) and at 200/s on pico-balanced (1.92-2.04 ms), over it with 300 us "
+                          "of bounce (2.01-3.14 ms) and for a detent that lands mid-pass on "
+                          "pico-balanced (2.10-2.96 ms). "
                           "Where the time goes (pico-se, 20/s, emulated): edge to the count read "
                           "0.13 ms, to the loop awake 0.13, to _knob 0.11, _knob itself 1.13 "
                           "(take 0.12, Controller.turn 0.19, outputs 0.35, _apply with the frame "
