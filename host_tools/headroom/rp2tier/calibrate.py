@@ -70,6 +70,42 @@ def figure(values, what):
             "what": what}
 
 
+
+def drive(b, gpio, lead_us, steps):
+    """Levels on an input pin, scheduled on the emulator's loop in one go: `steps` is
+    (t_us, level) with t from `lead_us` after now (now read there, on the loop), level
+    None releasing the pin (its pull decides). Returns the steps' emulated times."""
+    pin = b.mcu.gpio[gpio]
+
+    def schedule():
+        t0 = b.now_us + lead_us
+        for t, level in steps:
+            fn = pin.release_input if level is None else (lambda v=level: pin.set_input_value(v))
+            b.sched.at_ns((t0 + t) * 1000.0, fn)
+        return [t0 + t for t, _level in steps]
+    return b.call(schedule)
+
+
+def run_past(c, code, b, t_us):
+    """Run `code` at the raw REPL (it returns once the stimuli are over) and wait for it
+    to end, on the board's own clock: its start, then its end after `t_us`."""
+    c.write(code + b"\x04")
+    c.read_until(b"OK", until_us=b.now_us + 5e6)
+    c.read_until(b"\x04>", until_us=t_us + 5e6)
+
+
+def answers(b, edges, gpio, level=None, within_us=None):
+    """µs from each edge (emulated µs) to the first change of output `gpio` at or after
+    it (to `level` only, if given); edges without one (within `within_us`) are left out."""
+    outs = [t for t, v in b.changes(gpio, after_us=edges[0] - 1) if level is None or v == level]
+    lat = []
+    for t in edges:
+        after = next((o for o in outs if o >= t), None)
+        if after is not None and (within_us is None or after - t < within_us):
+            lat.append(after - t)
+    return lat
+
+
 def make_image(path, board_path, main=PROBE_MAIN):
     """A littlefs image (the Pico's 352 x 4 KB) with what `headroom flash` installs, and
     `main` as main.py (None: the firmware's own)."""
@@ -292,29 +328,11 @@ class Calibration:
         ex("from machine import Pin\nqo = Pin(%d, Pin.OUT, value=0)\nqi = Pin(%d, Pin.IN, Pin.PULL_UP)\n"
            "def qh(p):\n qo.toggle()\nqi.irq(qh, Pin.IRQ_FALLING | Pin.IRQ_RISING, hard=True)"
            % (IRQ_OUT, IRQ_IN))
-        pin = b.mcu.gpio[IRQ_IN]
-
-        def schedule():
-            t0 = b.now_us + 30_000
-            ts = []
-            for i in range(n):
-                t = t0 + i * 1700.0 + 37 * i % 500
-                ts.append(t)
-                b.sched.at_ns(t * 1000.0, (lambda: pin.set_input_value(False)) if i % 2 == 0
-                              else pin.release_input)
-            return ts
-        edges = b.call(schedule)
-        t0 = edges[0]
-        c.write(b"t = T()\nwhile D(T(), t) < %d:\n time.sleep_ms(a.step())\n\x04"
-                % int(edges[-1] - b.now_us + 60_000))
-        c.read_until(b"OK", until_us=b.now_us + 5e6)
-        c.read_until(b"\x04>", until_us=edges[-1] + 5e6)
-        outs = [t for t, v in b.changes(IRQ_OUT, after_us=t0 - 1)]
-        lat = []
-        for t in edges:
-            after = [o for o in outs if o >= t]
-            if after:
-                lat.append(after[0] - t)
+        edges = drive(b, IRQ_IN, 30_000, [(i * 1700.0 + 37 * i % 500, False if i % 2 == 0 else None)
+                                          for i in range(n)])
+        run_past(c, b"t = T()\nwhile D(T(), t) < %d:\n time.sleep_ms(a.step())\n"
+                 % int(edges[-1] - b.now_us + 60_000), b, edges[-1])
+        lat = answers(b, edges, IRQ_OUT)
         self.out["hard_irq_latency"] = figure(lat, "GPIO edge to the hard IRQ handler's first pin "
                                               "write, while the main loop runs")
         ex("qi.irq(None)")

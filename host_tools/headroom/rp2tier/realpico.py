@@ -37,12 +37,12 @@ import os
 import sys
 
 from .board import Rp2Board
+from .calibrate import IRQ_IN, IRQ_OUT, answers, drive, run_past
 from .console import Console
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 BOARD = os.path.join(REPO, "boards", "pico-se.json")   # only for the tier's wiring: no firmware runs
-IRQ_IN, IRQ_OUT = 6, 2                                 # free on pico-se
 
 SHAOZIYANG = ("shaoziyang/micropython_benchmarks, README (RP2040, 125 MHz)", "1.23.0")
 HINCH = ("micropython issue #6957 (Peter Hinch, real Pico)", "1.14 (2021-02)")
@@ -136,32 +136,14 @@ def irq_latency(b, c, busy, edges=200, log=print):
     c.exec("from machine import Pin\nqo = Pin(%d, Pin.OUT, value=0)\nqi = Pin(%d, Pin.IN)\n"
            "def qh(p):\n    qo(1)\n    qo(0)\nqi.irq(qh, Pin.IRQ_RISING, hard=True)"
            % (IRQ_OUT, IRQ_IN))
-    pin = b.mcu.gpio[IRQ_IN]
-
-    def schedule():
-        t0 = b.now_us + 40_000
-        rises = []
-        for i in range(edges):
-            t = t0 + i * 1000.0
-            rises.append(t)
-            b.sched.at_ns(t * 1000.0, lambda: pin.set_input_value(True))
-            b.sched.at_ns((t + 500.0) * 1000.0, lambda: pin.set_input_value(False))
-        return rises
-    b.call(lambda: pin.set_input_value(False))
-    rises = b.call(schedule)
+    b.call(lambda: b.mcu.gpio[IRQ_IN].set_input_value(False))
+    rises = drive(b, IRQ_IN, 40_000, [(i * 1000.0 + d, d == 0) for i in range(edges)
+                                      for d in (0, 500.0)])[::2]
     body = "s = sines(100)\n    " if busy else ""
-    run_us = int(rises[-1] - b.now_us + 30_000)
-    c.write(b"t = T()\nwhile D(T(), t) < %d:\n    %stime.sleep_ms(10)\n\x04"
-            % (run_us, body.encode()))
-    c.read_until(b"OK", until_us=b.now_us + 5e6)
-    c.read_until(b"\x04>", until_us=rises[-1] + 5e6)
+    run_past(c, b"t = T()\nwhile D(T(), t) < %d:\n    %stime.sleep_ms(10)\n"
+             % (int(rises[-1] - b.now_us + 30_000), body.encode()), b, rises[-1])
     c.exec("qi.irq(None)")
-    highs = [t for t, v in b.changes(IRQ_OUT, after_us=rises[0] - 1) if v == 1]
-    lat = []
-    for t in rises:
-        after = [h for h in highs if h >= t]
-        if after and after[0] - t < 1000:
-            lat.append(after[0] - t)
+    lat = answers(b, rises, IRQ_OUT, level=1, within_us=1000)
     lat.sort()
     log("irq %s: %d edges, %d answered" % ("busy" if busy else "idle", len(rises), len(lat)))
     return lat
