@@ -189,6 +189,8 @@ class PIOEncoder:
                 self.last_ms = now
         return d
 
+    # _edge_a and _edge_b mirror each other on purpose: each is its pin's hard handler,
+    # bound once, and a shared helper would cost every edge one more Python call.
     def _edge_a(self, pin):
         back = self._back | 1
         self._back = back
