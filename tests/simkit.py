@@ -19,7 +19,7 @@ def bare_sim(powered=True, app=False, cost=None):
     (sim/cost.py's CostModel.zero()), so a part is seen alone."""
     from headroom.sim.cost import CostModel
     sim = world.Sim(Trace("t.json"), cost=cost if cost is not None else CostModel.zero())
-    world.current = sim
+    sim.cpu_enter()   # the test body is this board's code (conftest lets go)
     if powered:
         sim.power(True)
         sim.mcu_powered = True

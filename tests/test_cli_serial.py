@@ -12,7 +12,6 @@ import tty
 
 import pytest
 
-from headroom.sim import world
 from headroom.sim.simboard import SimBoard
 
 from helpers import SE
@@ -57,7 +56,6 @@ def port():
     stop.set()
     t.join(30)   # a loaded machine: the thread may be inside a pass still
     b.close()
-    world.current = None
     os.close(master)
     os.close(slave)
 

@@ -10,7 +10,6 @@ import sys
 import pytest
 
 from headroom.bench_latency import _percentile, measure
-from headroom.sim import world
 from headroom.sim.cost import CALL
 from headroom.sim.simboard import FIRMWARE_DIR, SimBoard
 
@@ -26,7 +25,6 @@ def board():
     until_playing(b)
     yield b
     b.close()
-    world.current = None
 
 
 def _events(b):
@@ -251,7 +249,6 @@ def test_the_ports_write_to_a_host_that_stopped_reading_by_release(release, writ
         assert len(cdc.fifo) == 256
     finally:
         b.close()
-        world.current = None
 
 
 @pytest.mark.parametrize("release", [(1, 24, 1), (1, 26, 1)])
@@ -271,4 +268,3 @@ def test_the_firmware_never_waits_for_a_stalled_host_on_either_release(release):
         assert b.console.waited_us == 0 and b.sim.resets == 0
     finally:
         b.close()
-        world.current = None

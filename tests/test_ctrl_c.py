@@ -9,8 +9,6 @@ ENABLE is cleared, feed() does not start a stopped one, machine.WDT() does.
 import machine
 import pytest
 
-from headroom.sim import world
-
 from helpers import BALANCED, SE, until_playing
 
 CTRL = 0x40058000
@@ -21,13 +19,9 @@ def playing(path=SE):
     from headroom.sim.simboard import SimBoard
     b = SimBoard(path)
     b.power(True)
-    return until_playing(b)
-
-
-@pytest.fixture(autouse=True)
-def _reset_world():
-    yield
-    world.current = None
+    until_playing(b)
+    b.sim.cpu_enter()   # the test's own machine calls are typed at this board's REPL
+    return b
 
 
 @pytest.mark.parametrize("path", [SE, BALANCED])

@@ -10,7 +10,6 @@ import json
 
 import pytest
 
-from headroom.sim import world
 from headroom.sim.simboard import SimBoard
 
 from helpers import BALANCED, SE, ask
@@ -161,7 +160,6 @@ def test_a_bad_board_file_gives_the_fault_state_and_touches_no_pin(tmp_path):
     assert s["phase"] == "fault" and "board.json" in s["faults"][0]
     assert not any(g.mcu_drives() for g in b.sim.gpio)   # the hardware's pulls keep it muted
     b.close()
-    world.current = None
 
 
 def _ask(b, line):

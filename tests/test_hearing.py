@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from test_controller import Rig
 
 from headroom import headphones as hph
-from headroom.sim import world
 from headroom.sim.invariants import SPL_GRACE_US, Checker
 from headroom.sim.simboard import SimBoard
 from headroom_fw import board as boardfile
@@ -353,7 +352,6 @@ def sim(tmp_path):
     yield make
     for b in made:
         b.close()
-    world.current = None
 
 
 def ask(b, line, ms=40):

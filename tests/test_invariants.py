@@ -277,7 +277,6 @@ def test_the_stages_mute_dac_pga_relay_and_open_the_other_way_round():
 def _run(mutate, script, path=SE, monkeypatch=None):
     """The firmware, broken by `mutate(controller_module)`, through `script(board)`: the
     checker's rules broken (a set of names)."""
-    from headroom.sim import world
     from headroom.sim.simboard import SimBoard
     b = SimBoard(path)
     c = Checker(b.board)
@@ -290,7 +289,6 @@ def _run(mutate, script, path=SE, monkeypatch=None):
     script(b)
     c.finish(b.now_us())
     b.close()
-    world.current = None
     return {v[1] for v in c.violations}
 
 
@@ -350,7 +348,6 @@ def _run_app(mutate, script, path=SE):
     """The firmware running on a simulated board, its running App broken by
     `mutate(app)` (None: as it is) once it plays, through `script(board)`: the rules
     the checker says were broken (a set of names)."""
-    from headroom.sim import world
     from headroom.sim.simboard import SimBoard
     b = SimBoard(path)
     c = Checker(b.board)
@@ -362,7 +359,6 @@ def _run_app(mutate, script, path=SE):
     script(b)
     c.finish(b.now_us())
     b.close()
-    world.current = None
     return {v[1] for v in c.violations}
 
 

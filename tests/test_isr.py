@@ -53,7 +53,6 @@ def test_one_hard_irq_handler_at_a_time_and_a_pins_edges_meanwhile_merge():
     sim.run_until(t0 + 5000 - sim.clock.origin_us)
     lat = cost.IRQ_LATENCY[0]
     assert [(t - t0, p) for t, p in starts] == [(lat, a), (lat + took, b), (lat + 2 * took, a)]
-    world.current = None
 
 
 def test_a_handler_that_runs_while_the_mcu_idles_is_not_owed_by_the_next_pass():
@@ -93,7 +92,6 @@ def test_a_handler_that_runs_while_the_mcu_idles_is_not_owed_by_the_next_pass():
     woken = [p - t1 for p in app.passes if p > t1]
     want = cost.IRQ_LATENCY[0] + cost.IRQ_BODY[0] + cost.WAKE[0] + cost.CALL[0]
     assert woken[0] == want, woken
-    world.current = None
 
 
 def test_a_fast_bouncy_turn_with_the_pio_decoder_sends_frames_as_it_goes():
@@ -112,7 +110,6 @@ def test_a_fast_bouncy_turn_with_the_pio_decoder_sends_frames_as_it_goes():
     gaps = [y - x for x, y in zip([t] + during, during + [t + dur])]
     assert len(during) >= 8 and max(gaps) <= 15000, (len(during), max(gaps))
     b.close()
-    world.current = None
 
 
 def test_a_sleep_in_a_hard_irq_handler_is_a_fault():
@@ -129,7 +126,6 @@ def test_a_sleep_in_a_hard_irq_handler_is_a_fault():
             sim.gpio[6].drive("x", 0)
         sim.gpio[6].drive("x", None)
         p.irq(None)
-    world.current = None
 
 
 def test_an_exception_in_a_hard_irq_handler_disables_it_and_the_code_goes_on():
@@ -146,7 +142,6 @@ def test_an_exception_in_a_hard_irq_handler_disables_it_and_the_code_goes_on():
     sim.gpio[6].drive("x", None)
     sim.gpio[6].drive("x", 0)                  # the handler is gone (mpirq.c)
     assert len(calls) == 1 and isinstance(sim.irq_exceptions[0][2], KeyboardInterrupt)
-    world.current = None
 
 
 def _no_hardware_mute(path):
@@ -229,7 +224,6 @@ def test_the_supply_fail_muting_finishes_in_order_whenever_its_irq_is_cut_short(
             # (the ramp and a pass or two), not at the loop's next 10 ms poll.
             assert first["relay"] - t_cut <= bd.holdup_ms * 500, (where, first)
         b.close()
-    world.current = None
 
 
 def test_the_pio_decoders_irq_does_not_wait_on_an_empty_fifo():
@@ -253,7 +247,6 @@ def test_the_pio_decoders_irq_does_not_wait_on_an_empty_fifo():
     assert ask(b, "status")["volume"] > before    # counting again
     assert enc.detents == 0
     b.close()
-    world.current = None
 
 
 @pytest.mark.parametrize("fast", [False, True])
@@ -283,4 +276,3 @@ def test_a_dip_shorter_than_the_ramp_finishes_the_muting_before_the_restart(dip_
     ramp_us = (105 * 1000000 + b.board.i2s_rate - 1) // b.board.i2s_rate
     assert first["xsmt"] + ramp_us <= first["pga"] <= first["relay"], first
     b.close()
-    world.current = None

@@ -138,7 +138,7 @@ def _edges(trigger, hard=True):
     calls = []
     p = Pin(6, Pin.IN, Pin.PULL_UP)
     p.irq(lambda pin: calls.append((pin, pin.value())), trigger, hard=hard)
-    g = world.current.gpio[6]
+    g = world.running.gpio[6]
     for lv in (0, None, 0, None):
         g.drive("x", lv)
     return calls
@@ -663,7 +663,7 @@ def test_a_soft_reset_snapshot_carries_the_watchdog():
     assert machine.mem32[_CTRL] & _ENABLE
     sim2.run_for(110000)
     assert sim2.resets == 1
-    world.current = sim
+    sim.cpu_enter()
     machine.mem32[_CTRL + 0x3000] = _ENABLE
     sim3 = bare_sim(powered=True)
     sim3.restore(sim.snapshot())

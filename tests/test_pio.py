@@ -208,7 +208,6 @@ def test_decoder_counts_every_transition_with_bounce_reversals_and_bursts(seq):
         assert not b.sim.faults
     finally:
         b.close()
-        world.current = None
 
 
 def test_firmware_sees_the_detents_turned():

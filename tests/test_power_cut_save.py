@@ -12,7 +12,6 @@ import json
 
 import pytest
 
-from headroom.sim import world
 from headroom.sim.cost import ERASE_EVERY
 from headroom.sim.invariants import Checker
 from headroom.sim.simboard import SimBoard
@@ -61,7 +60,6 @@ def test_without_a_hardware_mute_path_the_mcu_dies_with_the_output_live(tmp_path
         c.report()
     assert "the jack played" in c.report() and "XSMT was high" in c.report()
     b.close()
-    world.current = None
 
 
 @pytest.mark.parametrize("path", [SE, BALANCED])
@@ -79,7 +77,6 @@ def test_the_hardware_mute_path_silences_the_jack_in_order_during_the_erase(path
               and r["state"]["left"] == "mute" and r["t_us"] >= t_cut - t0]
     assert silent and silent[0] <= t_cut - t0 + b.board.dac_mute_ms * 1000
     b.close()
-    world.current = None
 
 
 def test_the_board_file_warns_without_a_hardware_path_and_a_short_hold_up(tmp_path):

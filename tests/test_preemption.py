@@ -7,7 +7,6 @@ per call point: the pass that closes the mute relay after power-on, and one that
 applies a turn of the knob. After every cut the trace checker's rules hold, `undone`
 among them: nothing raises XSMT or MUTE or drives the relay while the supply is out.
 """
-from headroom.sim import world
 from headroom.sim.invariants import Checker
 from headroom.sim.simboard import SimBoard
 
@@ -61,7 +60,6 @@ def cut_everywhere(first, last, t_end, turn_at_ms=None):
         if not c.ok():
             bad.append((n, c.report()))
         b.close()
-    world.current = None
     return bad
 
 

@@ -54,7 +54,6 @@ from hypothesis.stateful import (
 )
 
 from headroom import headphones as hph
-from headroom.sim import world
 from headroom.sim.cost import CostModel
 from headroom.sim.invariants import Checker
 from headroom.sim.simboard import SimBoard
@@ -515,7 +514,6 @@ def test_a_status_answered_after_a_set_was_sent_sets_no_expectation():
 @pytest.fixture(autouse=True)
 def _reset_world():
     yield
-    world.current = None
 
 
 def teardown_module(module):

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from headroom.sim import world
 from headroom.sim.simboard import SimBoard
 from headroom_fw import protocol
 
@@ -24,7 +23,6 @@ def board():
     until_playing(b)
     yield b
     b.close()
-    world.current = None
 
 
 def ask(b, line, ms=30):
@@ -258,4 +256,3 @@ def test_random_lines_never_crash_and_errors_change_nothing(seq):
         assert not b.sim.faults and not b.sim.crashes
     finally:
         b.close()
-        world.current = None

@@ -5,7 +5,6 @@ releases"); the port's own behaviour under each is tested in test_machine_shim.p
 test_console.py."""
 import pytest
 
-from headroom.sim import world
 from headroom.sim.simboard import SimBoard
 
 from helpers import SE, board_variant, until_playing
@@ -31,4 +30,3 @@ def test_a_board_without_miso_gets_the_same_spi_on_both_releases(release):
         assert all(c.codes != [0, 0] for c in b.pga.chips)     # playing: words landed
     finally:
         b.close()
-        world.current = None

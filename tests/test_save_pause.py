@@ -9,7 +9,6 @@ same traces."""
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from headroom.sim import world
 from headroom.sim.cost import CostModel
 from headroom.sim.invariants import Checker
 from headroom.sim.simboard import SimBoard
@@ -70,7 +69,6 @@ def test_touches_around_a_save_falling_due_never_break_a_rule(path, first, secon
         assert c.violations == [], c.report()
     finally:
         b.close()
-        world.current = None
 
 
 def _switched(path, hands=None):
@@ -100,7 +98,6 @@ def test_the_case_make_sim_cried_wolf_on():
     b, _, t0, saves = _switched(SE)
     due = saves[0] - t0                     # the switch's save, when nothing else happens
     b.close()
-    world.current = None
 
     def turn_just_before(b, t0):
         b.run_until(t0 + due - 4000)
@@ -110,4 +107,3 @@ def test_the_case_make_sim_cried_wolf_on():
     assert len(saves) == 2 and saves[0] == t0 + due    # the switch's, then the turn's
     assert c.violations == [], c.report()
     b.close()
-    world.current = None

@@ -230,7 +230,7 @@ def test_bad_script_runs_nothing(lines, data, bad):
             runmod.run_script(SE, text, trace_sink=sink, timeline=timeline)
         assert made == []
         assert sink.getvalue() == "" and timeline.getvalue() == ""
-        assert world.current is None
+        assert world.running is None
     finally:
         r.SimBoard = saved
 

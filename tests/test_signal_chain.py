@@ -3,7 +3,6 @@ stages and relays, to Vrms at the jack; it equals the volume setting."""
 import machine
 import pytest
 
-from headroom.sim import world
 from headroom.sim.simboard import SimBoard
 
 from helpers import BALANCED, SE
@@ -12,6 +11,7 @@ from helpers import BALANCED, SE
 def play(b, channels=None, dbfs=0.0):
     from headroom_fw import siggen
     x = b.board
+    b.sim.cpu_enter()   # this is code typed at the board's REPL
     i2s = machine.I2S(x.i2s_id, sck=machine.Pin(x.i2s_sck), ws=machine.Pin(x.i2s_ws),
                       sd=machine.Pin(x.i2s_sd), mode=machine.I2S.TX, bits=x.i2s_bits,
                       format=machine.I2S.STEREO, rate=x.i2s_rate, ibuf=8192)
@@ -40,7 +40,6 @@ def test_jack_vrms_equals_the_volume_within_a_tenth_of_a_db(path, gain):
         assert not b.sim.faults
     finally:
         b.close()
-        world.current = None
 
 
 def test_a_left_only_signal_reaches_only_the_left_channel():
@@ -56,7 +55,6 @@ def test_a_left_only_signal_reaches_only_the_left_channel():
         assert right is None
     finally:
         b.close()
-        world.current = None
 
 
 def test_muted_output_carries_no_signal():
@@ -73,4 +71,3 @@ def test_muted_output_carries_no_signal():
         assert b.jack_vrms(100) == [None, None]
     finally:
         b.close()
-        world.current = None

@@ -12,7 +12,6 @@ import json
 
 import pytest
 
-from headroom.sim import world
 from headroom.sim.invariants import Checker
 from headroom.sim.simboard import SimBoard
 
@@ -51,7 +50,6 @@ def test_without_boot_py_a_soft_reset_leaves_the_output_live_and_unguarded():
     assert b.sim.gpio[bd.dac_xsmt].level == 1 and any(c.codes != [0, 0] for c in b.pga.chips)
     assert b.sim.gpio[bd.power_sense].handler is None       # no supply-fail IRQ any more
     b.close()
-    world.current = None
 
 
 @pytest.mark.parametrize("path", [SE, BALANCED])
@@ -70,7 +68,6 @@ def test_boot_py_mutes_in_order_after_a_soft_reset_from_the_raw_repl(path):
     assert b.checker.ok(), b.checker.report()
     assert b.app is None                               # the raw REPL: main.py did not run
     b.close()
-    world.current = None
 
 
 def test_a_soft_reset_from_the_friendly_repl_restarts_muted_and_fades_back_in():
@@ -83,7 +80,6 @@ def test_a_soft_reset_from_the_friendly_repl_restarts_muted_and_fades_back_in():
     assert b.app is not None and b.jack.levels[0] == level
     assert b.checker.ok(), b.checker.report()
     b.close()
-    world.current = None
 
 
 def test_a_snapshot_restored_on_a_new_board_is_the_same_board_and_traces_nothing():
@@ -102,7 +98,6 @@ def test_a_snapshot_restored_on_a_new_board_is_the_same_board_and_traces_nothing
     assert b.relays["mute"].energized and b.sim.gpio[b.board.pga_mute].level == 1
     assert b.sim.gpio[b.board.mute_relay.pin].mcu_drives()
     b.close()
-    world.current = None
 
 
 @pytest.mark.parametrize("path", [SE, BALANCED], ids=["se", "balanced"])

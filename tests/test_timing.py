@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from headroom.sim import world
 from headroom.sim.cost import CostModel
 from headroom.sim.invariants import Checker
 from headroom.sim.simboard import SimBoard
@@ -47,7 +46,6 @@ def final_volume(path, gesture, cost, decoder):
         return b.app.ctl.volume, b.pga.chips[0].codes
     finally:
         b.close()
-        world.current = None
 
 
 @settings(max_examples=12)
@@ -72,7 +70,6 @@ def test_loop_speed_spans_two_to_twenty_milliseconds():
         worst = json.loads(b.console.replies()[-1])["worst_pass_us"]
         assert lo <= worst <= hi, (slow, worst)
         b.close()
-        world.current = None
 
 
 @pytest.mark.parametrize("path,switch", [(SE, "gain"), (BALANCED, "gain"), (BALANCED, "output")])
@@ -96,7 +93,6 @@ def test_relays_settle_as_long_as_the_board_says_even_when_passes_run_late(path,
                  and json.loads(r)["pin"] in pins]
         assert len(moved) >= 8     # the coils did move, and the rule was checked
         b.close()
-        world.current = None
 
 
 def _sim_figures(path):
@@ -134,7 +130,6 @@ def _sim_figures(path):
     save = s.clock.now_us - t
     s.in_firmware -= 1
     b.close()
-    world.current = None
     return {"power_on_to_boot_py_pin": first, "power_on_to_firmware": started[0],
             "idle_pass": idle[len(idle) // 2],
             "turning_pass": turning[len(turning) // 2], "settings_save": save}
@@ -203,4 +198,3 @@ def test_an_interrupt_served_while_the_loop_checks_its_waker_still_wakes_it():
         assert woke - irq[0] < 500, (woke - irq[0], sleep_end - irq[0])
     finally:
         b.close()
-        world.current = None

@@ -134,10 +134,8 @@ SCRIPTS = {
 
 @pytest.fixture(scope="module", params=sorted(SCRIPTS))
 def run_trace(request):
-    from headroom.sim import world
     sink = io.StringIO()
     res = run_script(SE, SCRIPTS[request.param], trace_sink=sink)
-    world.current = None
     return res, sink.getvalue()
 
 

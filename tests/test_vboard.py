@@ -469,7 +469,6 @@ def test_a_bad_board_file_or_image_is_refused(tmp_path):
 
 
 def test_the_micropython_pio_engine_counts_as_the_emulator_does():
-    from headroom.sim import world
     from headroom.sim.simboard import SimBoard
     from headroom.vboard.pio_mp import PIOEngine
     from headroom_fw import pio_encoder
@@ -491,7 +490,6 @@ def test_the_micropython_pio_engine_counts_as_the_emulator_does():
                     b.encoder.turned, sorted(sm.sample_gaps.items()), b.sim.faults)
         finally:
             b.close()
-            world.current = None
 
     rnd = random.Random(5)
     for _ in range(6):

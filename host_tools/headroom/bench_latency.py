@@ -44,7 +44,6 @@ def measure(board_path, decoder, rate, detents, cost=None, repeats=6, host=None,
     (the encoder model's bounce); latencies still count from the edge. `info` (a dict)
     gets what else happened: `resets` (the watchdog's among them), `events` the host
     received, `waited_ms` the firmware spent in writes."""
-    from .sim import world
     from .sim.simboard import SimBoard
     b = SimBoard(board_path, keep_trace=False, cost=cost, decoder=decoder)
     frames = []
@@ -83,7 +82,6 @@ def measure(board_path, decoder, rate, detents, cost=None, repeats=6, host=None,
         return out
     finally:
         b.close()
-        world.current = None
 
 
 def run(gc="random"):

@@ -10,7 +10,6 @@ with the jittered costs, on both decoders.
 """
 import random
 
-from .sim import world
 from .sim.cost import CostModel
 from .sim.simboard import SimBoard
 
@@ -39,7 +38,6 @@ def one(board_path, seed, detents, rate, bounce_us, decoder):
         return max(seen) - start, seen[-1] - start, b.app.encoder.refused
     finally:
         b.close()
-        world.current = None
 
 
 def run(board_path, n, seed=None):

@@ -20,7 +20,7 @@ viper = native
 
 
 def schedule(func, arg):
-    s = _world.current
+    s = _world.running
     if s is None:
         raise RuntimeError("no simulated board is running")
     s.schedule(func, arg)

@@ -175,22 +175,33 @@ class _Written:
 class SimBoard:
     def __init__(self, board_path, flash_dir=None, trace_sink=None, seed=1, start_ms=0,
                  keep_trace=True, firmware_dir=None, decoder=None, record_dac=False, cost=None,
-                 timer_start_ms=0):
+                 timer_start_ms=0, *, board=None, sim=None, firmware=None):
         """`decoder` ("pio"/"irq") overrides the board file's encoder.decoder;
         `record_dac` keeps the DAC's analog output, for jack_vrms(); `cost`: the cost
         model (sim/cost.py; default: typical costs); `timer_start_ms`: what the MCU's
-        timer reads at every reset (world.Sim: near 2**30 to run across the ticks' wrap)."""
+        timer reads at every reset (world.Sim: near 2**30 to run across the ticks' wrap).
+
+        For a board whose code runs somewhere else (the virtual board's VM, vboard/vm.py):
+        `board`, the board file already parsed (`board_path` is then its name only: nothing
+        read, nothing written to `flash_dir`); `sim`, the world.Sim to wire the parts to
+        (a subclass with its own reset, sleep and watchdog; its trace is the board's);
+        `firmware`, fn(sim) -> the handle world.Sim steps, in place of booting firmware/
+        (and no boot.py: that code runs its own)."""
         self.record_dac = record_dac
-        use_firmware(firmware_dir)
-        from headroom_fw import board as boardfile
-        with open(board_path) as f:
-            text = f.read()
         self.board_name = _basename(board_path)
-        d = _json_loads(text)
-        if decoder is not None:
-            d["encoder"]["decoder"] = decoder
-            text = _json_dumps(d)
-        self.board = boardfile.parse(d, self.board_name)
+        if board is None:
+            use_firmware(firmware_dir)
+            from headroom_fw import board as boardfile
+            with open(board_path) as f:
+                text = f.read()
+            d = _json_loads(text)
+            if decoder is not None:
+                d["encoder"]["decoder"] = decoder
+                text = _json_dumps(d)
+            board = boardfile.parse(d, self.board_name)
+        else:
+            text = None
+        self.board = board
         if flash_dir is None:
             # A folder of its own, removed with the board (or at exit): CPython only, as
             # MicroPython callers always pass theirs.
@@ -200,13 +211,19 @@ class SimBoard:
             flash_dir = tempfile.mkdtemp(prefix="headroom-flash-")
             weakref.finalize(self, shutil.rmtree, flash_dir, True)
         self.flash_dir = flash_dir
-        with open(_join(flash_dir, "board.json"), "w") as f:
-            f.write(text)
-        self.trace = Trace(self.board_name, trace_sink, keep_trace)
-        self.sim = world.Sim(self.trace, start_ms * 1000, cost=cost, timer_start_ms=timer_start_ms)
-        world.current = self.sim
-        self.sim.firmware = self._boot_firmware
-        self.sim.boot_py = self._boot_py
+        if text is not None:
+            with open(_join(flash_dir, "board.json"), "w") as f:
+                f.write(text)
+        if sim is None:
+            sim = world.Sim(Trace(self.board_name, trace_sink, keep_trace), start_ms * 1000,
+                            cost=cost, timer_start_ms=timer_start_ms)
+        self.sim = sim
+        self.trace = sim.trace
+        if firmware is None:
+            sim.firmware = self._boot_firmware
+            sim.boot_py = self._boot_py
+        else:
+            sim.firmware = firmware
         self.rng = Rng(seed)
         self._build()
         self.console = SimCdc(self.sim)  # the USB serial port; its host end for the tests
@@ -288,9 +305,11 @@ class SimBoard:
             return
         from headroom_fw.lifecycle import interrupted
         s.in_firmware += 1
+        prev = s.cpu_enter()
         try:
             interrupted(fw)
         finally:
+            s.cpu_exit(prev)
             s.in_firmware -= 1
         s.app = None
         s.next_wake_us = None
@@ -473,8 +492,7 @@ class SimBoard:
         return None if best is None else best[1]
 
     def close(self):
-        if world.current is self.sim:
-            world.current = None
+        """Nothing to let go of: the board's flash folder goes with it (or at exit)."""
 
 
 def _json_loads(text):

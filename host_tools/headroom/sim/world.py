@@ -18,12 +18,15 @@ Declared seams for what plugs into a board: `peripherals` (name -> I2S, PIO engi
 `spi_devices`/`i2c_devices` (the chips on each bus, each with a declared interface),
 `on_power`, `on_mcu_start`, `on_mcu_stop`, `after_step` hooks.
 
-`current` is the Sim that the `machine` shim talks to.
+`running` is the Sim whose code runs now (a board sets it for the time of its own run,
+cpu_enter/cpu_exit): the shims' module-level calls (time.ticks_ms, micropython.schedule,
+machine.disable_irq...) reach that board; a shim object (Pin, SPI, Timer...) keeps the
+board it was made on. Two boards in one process so never reach each other.
 """
 from .clock import Clock
 from .cost import CostModel
 
-current = None
+running = None
 
 IN = 0
 OUT = 1
@@ -215,6 +218,19 @@ class Sim:
         self.reset_cause = "power-on"
         self.on_mcu_stop = []     # fn(cause) after the MCU stopped (power gone, or a reset)
 
+    # ---- whose code runs
+    def cpu_enter(self):
+        """This board's CPU runs from now: the shims' module-level calls reach it. Returns
+        the board that ran before, for cpu_exit()."""
+        global running
+        prev = running
+        running = self
+        return prev
+
+    def cpu_exit(self, prev):
+        global running
+        running = prev
+
     # ---- bookkeeping
     def now(self):
         return self.clock.elapsed_us()
@@ -349,6 +365,9 @@ class Sim:
         idle = not self.in_firmware   # the MCU idled (machine.idle) until this interrupt
         self.in_irq = True
         self.in_firmware += 1
+        global running
+        prev = running
+        running = self            # cpu_enter(), inline (here and below): a hot path
         try:
             if self.hard_irq_hook is not None:
                 self.hard_irq_hook(self, handler, arg)
@@ -359,6 +378,7 @@ class Sim:
         except BaseException as e:  # noqa: B036 - KeyboardInterrupt too, as on rp2
             owner._hard_irq_raised(e)
         finally:
+            running = prev
             self.in_irq = False
             self.in_firmware -= 1
         self._owed_us += self.cost.irq_body()
@@ -393,15 +413,19 @@ class Sim:
         self.scheduled.append((fn, arg))
 
     def run_scheduled(self):
+        global running
         ran = False
         while self.scheduled and self.app is not None and not self.in_irq:
             fn, arg = self.scheduled.pop(0)
             self.in_firmware += 1
+            prev = running
+            running = self
             try:
                 fn(arg)
             except PowerLost:
                 return  # the MCU stopped under the callback
             finally:
+                running = prev
                 self.in_firmware -= 1
             ran = True
         if ran:
@@ -416,7 +440,14 @@ class Sim:
             return
         # Not charged here: the wake-up's cost is in next_wake_us (and charging would run
         # the clock on inside the event that woke it).
-        if w.over():
+        global running
+        prev = running
+        running = self
+        try:
+            over = w.over()
+        finally:
+            running = prev
+        if over:
             self.waiting = None
             self.next_wake_us = max(self.clock.now_us, self._irq_busy_until) + self.cost.wake()
 
@@ -526,6 +557,7 @@ class Sim:
         """Run fn(self) as firmware (its calls cost time); False when it raised (a crash) or
         the MCU stopped under it (the hold-up ran out, or machine.reset())."""
         self.in_firmware += 1
+        prev = self.cpu_enter()
         try:
             fn(self)
         except PowerLost:
@@ -536,6 +568,7 @@ class Sim:
             self._crash(e)
             return False
         finally:
+            self.cpu_exit(prev)
             self.in_firmware -= 1
         return True
 
@@ -775,6 +808,9 @@ class Sim:
         if app is None:
             return
         self.in_firmware += 1
+        global running
+        prev = running
+        running = self
         try:
             ms = app.step()
             self.charge(self.cost.pass_end())  # a collection the pass's bytes ended in
@@ -798,6 +834,7 @@ class Sim:
             self._crash(e)
             return
         finally:
+            running = prev
             self.in_firmware -= 1
         for fn in self.after_step:
             fn()
@@ -820,7 +857,15 @@ class Sim:
         interrupts would; after every event the wake-up time is looked at again,
         since an event may boot, reset, stop or wake the MCU.
         """
-        end = self.clock.origin_us + t_us
+        global running
+        prev = running
+        running = self    # cpu_enter(), inline: this board's code is what runs meanwhile
+        try:
+            self._run_until(self.clock.origin_us + t_us)
+        finally:
+            running = prev
+
+    def _run_until(self, end):
         clock = self.clock
         while True:
             w = self.next_wake_us

@@ -114,27 +114,6 @@ class Pacer:
         self.w0_ms = rt.ticks_ms()
 
 
-def _paced_sleep(sim, pacer, control):
-    clock = sim.clock
-    _controls[0] = control
-
-    def sleep_us(us):
-        control.pump()
-        end = pacer.now(clock.now_us) + us
-        while True:
-            nt = clock.next_time()
-            stop = end if nt is None or nt > end else nt
-            if stop - clock.now_us > 1000000:
-                stop = clock.now_us + 1000000
-            if stop > clock.now_us:
-                pacer.wait_until(stop)
-            clock.run_until(stop, sim.run_scheduled)
-            if stop >= end:
-                return
-
-    return sleep_us
-
-
 _controls = [None]
 
 
@@ -145,17 +124,6 @@ class _Running:
 
     def step(self):
         return 1000
-
-
-def _hard_reset(sim):
-    def reset_mcu(cause):
-        sim.resets += 1
-        sim.reset_cause = cause
-        sim.emit("reset", [("cause", cause)])
-        side("reset " + cause)
-        _hang()  # the supervisor kills this VM: the MCU restarts
-
-    return reset_mcu
 
 
 def _soft_reset():
@@ -256,37 +224,104 @@ def _hang():
             pass
 
 
+def _vm_sim_class():
+    """world.Sim as the VM runs it (imported late: the shims go first, _preload)."""
+    from headroom.sim import world
+
+    class VmSim(world.Sim):
+        """The simulated board in this VM: until go_live() (the power-on and a soft reset's
+        restore, before boot.py) a plain world.Sim; from then on its time is paced to wall
+        time, a hard reset ends the VM, and the supervisor hears of the watchdog."""
+
+        def __init__(self, trace, start_us):
+            world.Sim.__init__(self, trace, start_us, 0)
+            self._pacer = None
+            self._control = None
+            self._told = [None, None]   # when, and what, the supervisor was last told
+
+        def go_live(self, pacer, control):
+            self._pacer = pacer
+            self._control = control
+            _controls[0] = control
+
+        def sleep_us(self, us):
+            """The firmware's sleeps: the virtual clock runs in step with wall time, and the
+            supervisor's control lines are taken meanwhile."""
+            if self._pacer is None:
+                return world.Sim.sleep_us(self, us)
+            self._control.pump()
+            clock, pacer = self.clock, self._pacer
+            end = pacer.now(clock.now_us) + us
+            while True:
+                nt = clock.next_time()
+                stop = end if nt is None or nt > end else nt
+                if stop - clock.now_us > 1000000:
+                    stop = clock.now_us + 1000000
+                if stop > clock.now_us:
+                    pacer.wait_until(stop)
+                clock.run_until(stop, self.run_scheduled)
+                if stop >= end:
+                    return None
+
+        def reset_mcu(self, cause):
+            """machine.reset() or the watchdog: the supervisor kills this VM, the MCU restarts."""
+            if self._pacer is None:
+                return world.Sim.reset_mcu(self, cause)
+            self.resets += 1
+            self.reset_cause = cause
+            self.emit("reset", [("cause", cause)])
+            side("reset " + cause)
+            _hang()
+
+        # The RP2040's watchdog keeps counting when the firmware stops and through a soft
+        # reset, until ENABLE is cleared: only the supervisor outlives this VM, so it keeps
+        # that count, in wall time. It is told "wdt MS" (counting, MS left) at most every
+        # 50 ms while the same timeout is fed, and allows for that; "wdt off" at once.
+        def _tell(self, ms):
+            self._told[0], self._told[1] = _realtime.ticks_ms(), ms
+            side("wdt %d" % ms)
+
+        def feed_wdt(self, timeout_ms):
+            world.Sim.feed_wdt(self, timeout_ms)
+            last = self._told
+            if self._pacer is not None and self.wdt_enabled and (
+                    last[0] is None or last[1] != timeout_ms or
+                    _realtime.ticks_diff(_realtime.ticks_ms(), last[0]) >= 50):
+                self._tell(timeout_ms)
+
+        def stop_wdt(self):
+            world.Sim.stop_wdt(self)
+            if self._pacer is not None:
+                self._told[0] = None
+                side("wdt off")
+
+        def resume_wdt(self):
+            was = self.wdt_enabled
+            world.Sim.resume_wdt(self)
+            if self._pacer is not None and not was:
+                self._tell((self.wdt_left() + 999) // 1000)
+
+    return VmSim
+
+
 def _build(board, board_name, trace_sink, cause, t0_us=0, kept=None, levers=""):
     """The simulated board's parts, powered, the MCU started (without the firmware).
     `kept`: after a soft reset, what the last VM wrote down: the pins keep driving and the
     chips keep their state, as on rp2, so the trace shows only the reset. `levers`: where
     a person left the switches ("gain:high,output:balanced"): a reset or a power cycle
     does not move a lever, so the firmware finds them there at power-on."""
-    from headroom.sim import world
     from headroom.sim.irqlock import install as lock_irqs
-    from headroom.sim.models.controls import Rng
     from headroom.sim.simboard import SimBoard
     from headroom.sim.trace import Trace
     from headroom.vboard.pio_mp import PIOEngine
 
-    class VBoard(SimBoard):
-        def __init__(self):  # not SimBoard's: that writes board.json to a host folder
-            pass
-
-    b = VBoard()
-    b.record_dac = False
-    b.board = board
-    b.board_name = board_name
-    b.flash_dir = "/"
-    b.trace = Trace(board_name, trace_sink, False, header=t0_us == 0)
-    b.trace.muted = kept is not None
-    b.sim = world.Sim(b.trace, t0_us, 0)
-    world.current = b.sim
-    b.rng = Rng(1)
-    b._build()
-    sim = b.sim
+    trace = Trace(board_name, trace_sink, False, header=t0_us == 0)
+    trace.muted = kept is not None
+    sim = _vm_sim_class()(trace, t0_us)
+    sim.cpu_enter()   # this process is that board's CPU, for good
     running = _Running()
-    sim.firmware = lambda s: running
+    # flash_dir "/": the image, where board.json already is; main.py runs itself.
+    b = SimBoard(board_name, flash_dir="/", board=board, sim=sim, firmware=lambda s: running)
     sim.peripherals["pio"] = PIOEngine(sim)
     lock_irqs(sim)  # hard IRQ handlers run with the heap locked, as on the board
     if kept is None:
@@ -302,11 +337,9 @@ def _build(board, board_name, trace_sink, cause, t0_us=0, kept=None, levers=""):
     if kept is not None:
         sim.restore(kept["sim"])
         sim.reset_cause = kept["reset_cause"]
-        b.trace.muted = False
+        trace.muted = False
         sim.emit("reset", [("cause", "soft")])
-    sim.reset_mcu = _hard_reset(sim)
-    sim.sleep_us = _paced_sleep(sim, Pacer(_realtime, sim.clock.now_us), _Control(b))
-    _told_watchdog(sim)
+    sim.go_live(Pacer(_realtime, sim.clock.now_us), _Control(b))
     sim.on_mcu_stop.append(_powered_off)
     return b
 
@@ -362,42 +395,6 @@ class _Control:
 
     def _done(self, tag, error):
         side("input %s %s" % (tag, "ok" if error is None else "error " + error))
-
-
-def _told_watchdog(sim):
-    """The simulator's watchdog, and the supervisor's: machine.WDT started or fed, or
-    WATCHDOG_CTRL.ENABLE cleared or set (machine.mem32).
-
-    The RP2040's watchdog keeps counting when the firmware stops and through a soft reset,
-    until ENABLE is cleared: only the supervisor outlives this VM, so it keeps that count,
-    in wall time. It is told "wdt MS" (counting, MS left) at most every 50 ms while the
-    same timeout is fed, and allows for that; "wdt off" at once.
-    """
-    feed, stop, resume = sim.feed_wdt, sim.stop_wdt, sim.resume_wdt
-    last = [None, None]   # when, and what, it was last told
-
-    def tell(ms):
-        last[0], last[1] = _realtime.ticks_ms(), ms
-        side("wdt %d" % ms)
-
-    def feed_wdt(timeout_ms):
-        feed(timeout_ms)
-        if sim.wdt_enabled and (last[0] is None or last[1] != timeout_ms or
-                                _realtime.ticks_diff(_realtime.ticks_ms(), last[0]) >= 50):
-            tell(timeout_ms)
-
-    def stop_wdt():
-        stop()
-        last[0] = None
-        side("wdt off")
-
-    def resume_wdt():
-        was = sim.wdt_enabled
-        resume()
-        if not was:
-            tell((sim.wdt_left() + 999) // 1000)
-
-    sim.feed_wdt, sim.stop_wdt, sim.resume_wdt = feed_wdt, stop_wdt, resume_wdt
 
 
 def _mount(image, cut_fd):

@@ -1,8 +1,9 @@
 """Drop-in `machine` for the simulated RP2040, with the rp2 port's signatures and constants.
 
 Checked against micropython-rp2-rpi-pico-stubs: Pin, SPI, I2C, I2S (stub), Timer,
-WDT and the module functions the firmware may call. Every call acts on the
-current simulated board (`headroom.sim.world.current`).
+WDT and the module functions the firmware may call. An object acts on the
+simulated board it was made on (the one running then); a module-level function on the
+board whose code runs now (`headroom.sim.world.running`).
 """
 from headroom.sim import world as _world
 
@@ -17,7 +18,7 @@ _WDT_MAX_MS = 8388
 
 
 def _sim():
-    s = _world.current
+    s = _world.running
     if s is None:
         raise RuntimeError("no simulated board is running")
     return s
@@ -74,6 +75,7 @@ class Pin:
     # them, so only this shim can refuse them before a board does.
     def __init__(self, id, *args, **kw):
         self.id = _gpio_id(id)
+        self._s = _sim()          # the board it was made on
         if args or kw:            # Pin(id) alone changes nothing
             self.init(*args, **kw)
 
@@ -83,7 +85,7 @@ class Pin:
             raise ValueError("invalid pin mode")
         if pull not in (None, 0, Pin.PULL_UP, Pin.PULL_DOWN):
             raise ValueError("invalid pull")
-        s = _sim()
+        s = self._s
         _busy(s)
         t = s.sim_enter()
         s.spi_release_pin(self.id)
@@ -91,7 +93,7 @@ class Pin:
         s.sim_exit(t)
 
     def value(self, x=None):
-        s = _sim()
+        s = self._s
         _busy(s)
         if x is None:
             g = s.gpio[self.id]
@@ -119,13 +121,13 @@ class Pin:
         self.value(0)
 
     def toggle(self):
-        g = _sim().gpio[self.id]
+        g = self._s.gpio[self.id]
         self.value(1 - g.out)
 
     def irq(self, handler=None, trigger=IRQ_FALLING | IRQ_RISING, *, hard=False):
         if trigger & ~(Pin.IRQ_FALLING | Pin.IRQ_RISING):
             raise ValueError("invalid trigger")
-        s = _sim()
+        s = self._s
         _busy(s)
         g = s.gpio[self.id]
         g.handler = handler
@@ -169,9 +171,10 @@ class SPI:
         if not isinstance(id, int) or not 0 <= id <= 1:
             raise ValueError("SPI(%s) doesn't exist" % (id,))
         self.id = id
+        self._s = _sim()
         d = SPI._DEFAULT_PINS[id]
         self.sck, self.mosi, self.miso = d
-        if miso is None and _sim().micropython >= (1, 25):
+        if miso is None and self._s.micropython >= (1, 25):
             self.miso = None       # 1.25+: None means no MISO pin at all
         for name, p, role in (("SCK", sck, 2), ("MOSI", mosi, 3), ("MISO", miso, 0)):
             if p is None or p is _UNSET:
@@ -183,7 +186,7 @@ class SPI:
         self.baudrate = self.polarity = self.phase = self.bits = self.firstbit = None
         self.init(baudrate=baudrate, polarity=polarity, phase=phase, bits=bits, firstbit=firstbit)
         # Like the rp2 port, the peripheral takes its pins, the default MISO when not given.
-        _sim().spi_claim(self)
+        self._s.spi_claim(self)
 
     def init(self, baudrate=-1, *, polarity=-1, phase=-1, bits=-1, firstbit=-1):
         """Like rp2: only the arguments given change."""
@@ -205,7 +208,7 @@ class SPI:
         pass
 
     def _transfer(self, data, into):
-        s = _sim()
+        s = self._s
         if s.in_firmware:
             s.charge(s.cost.spi(len(data), self.baudrate))
         t = s.sim_enter()
@@ -242,6 +245,7 @@ class I2C:
         if not isinstance(id, int) or not 0 <= id <= 1:
             raise ValueError("I2C(%s) doesn't exist" % (id,))
         self.id = id
+        self._s = _sim()
         self.scl = _gpio_id(scl) if scl is not None else (5 if id == 0 else 7)
         self.sda = _gpio_id(sda) if sda is not None else (4 if id == 0 else 6)
         if self.sda not in I2C._SDA[id]:
@@ -252,7 +256,7 @@ class I2C:
         self.timeout_us = timeout
 
     def _dev(self, addr, nbytes=1):
-        s = _sim()
+        s = self._s
         if s.in_firmware:
             s.charge(s.cost.i2c(nbytes, self.freq))
         if 0 in s.gpio[self.sda].drivers.values():
@@ -267,7 +271,7 @@ class I2C:
         return dev
 
     def scan(self):
-        return _sim().i2c_scan(self.id)
+        return self._s.i2c_scan(self.id)
 
     # The transfers run inside sim_enter/sim_exit: what the models allocate is the
     # simulator's (make bench takes it out); a reply the port makes as a new bytes
@@ -275,7 +279,7 @@ class I2C:
     def _transfer(self, addr, wire, write=None, read=None, into=None, memaddr=None):
         """`wire` bytes on the bus (the cost); `memaddr` and `write` sent, then `read`
         bytes read (returned) or `into` filled."""
-        s = _sim()
+        s = self._s
         t = s.sim_enter()
         try:
             dev = self._dev(addr, wire)
@@ -328,6 +332,7 @@ class I2S:
         if not isinstance(id, int) or not 0 <= id < 2:
             raise ValueError("invalid id")
         self.id = id
+        self._s = _sim()
         self._port = None
         self.init(sck=sck, ws=ws, sd=sd, mck=mck, mode=mode, bits=bits, format=format,
                   rate=rate, ibuf=ibuf)
@@ -350,7 +355,7 @@ class I2S:
         if not ibuf > 0:
             raise ValueError("invalid ibuf")
         from headroom.sim import i2s as _i2s
-        s = _sim()
+        s = self._s
         t = s.sim_enter()
         old = _i2s.port(s, self.id)
         if old is not None:
@@ -377,7 +382,7 @@ class I2S:
 
     def deinit(self):
         if self._port is not None:
-            s = _sim()
+            s = self._s
             t = s.sim_enter()
             self._port.stop()
             s.sim_exit(t)
@@ -403,6 +408,7 @@ class Timer:
                  hard=_UNSET):
         if id != -1:
             raise ValueError("Timer doesn't exist")
+        self._s = _sim()
         self._event = None
         if callback is not None or hard is not _UNSET:
             self.init(mode=mode, freq=freq, period=period, tick_hz=tick_hz, callback=callback,
@@ -410,8 +416,8 @@ class Timer:
 
     def init(self, *, mode=PERIODIC, freq=-1, period=-1, tick_hz=1000, callback=None,
              hard=_UNSET):
-        _busy(_sim())
-        if hard is not _UNSET and _sim().micropython < (1, 26):
+        _busy(self._s)
+        if hard is not _UNSET and self._s.micropython < (1, 26):
             raise TypeError("unexpected keyword argument 'hard'")
         self.deinit()
         if freq > 0:
@@ -422,12 +428,12 @@ class Timer:
         self._mode = mode
         self._cb = callback
         self._hard = hard is not _UNSET and bool(hard)
-        s = _sim()
+        s = self._s
         self._event = s.clock.after(self._us, self._fire)
         s.timers.add(self)      # a soft reset stops it
 
     def _fire(self, _):
-        s = _sim()
+        s = self._s
         self._event = None
         s.timers.discard(self)
         if self._mode == Timer.PERIODIC:
@@ -441,14 +447,14 @@ class Timer:
             s.schedule(self._cb, self)
 
     def _hard_irq_raised(self, e):
-        _sim().irq_exceptions.append((_sim().now(), None, e))
+        self._s.irq_exceptions.append((self._s.now(), None, e))
         self._cb = None
 
     def deinit(self):
         if self._event is not None:
             self._event.cancel()
             self._event = None
-            _sim().timers.discard(self)
+            self._s.timers.discard(self)
 
 
 class WDT:
@@ -462,10 +468,11 @@ class WDT:
         if not 1 <= timeout <= _WDT_MAX_MS:
             raise ValueError("timeout exceeds %d" % _WDT_MAX_MS)
         self.timeout = timeout
-        _sim().start_wdt(timeout)
+        self._s = _sim()
+        self._s.start_wdt(timeout)
 
     def feed(self):
-        s = _sim()
+        s = self._s
         _busy(s)
         t = s.sim_enter()
         s.feed_wdt(self.timeout)

@@ -34,15 +34,16 @@ class PIO:
         if id not in (0, 1):
             raise ValueError("invalid PIO %s" % (id,))
         self.id = id
+        self._s = _running()      # the board it was made on
 
     def state_machine(self, id, program=None, **kwargs):
         return StateMachine(self.id * 4 + id, program, **kwargs)
 
     def add_program(self, program):
-        _engine().add_program(self.id, program)
+        _engine(self._s).add_program(self.id, program)
 
     def remove_program(self, program=None):
-        _engine().remove_program(self.id, program)
+        _engine(self._s).remove_program(self.id, program)
 
     def irq(self, handler=None, trigger=0xF00, hard=False):
         raise NotImplementedError("PIO.irq is not simulated")
@@ -240,10 +241,15 @@ def asm_pio_encode(instr, sideset_count, sideset_opt=False):
     return emit.prog[0][0]
 
 
-def _engine():
-    s = _world.current
+def _running():
+    s = _world.running
     if s is None:
         raise RuntimeError("no simulated board is running")
+    return s
+
+
+def _engine(s):
+    """Board `s`'s PIO blocks (made on first use); the call costs the firmware time."""
     if s.in_firmware:
         s.charge(s.cost.call(s.in_irq or s.irq_depth))
     pio = s.peripherals.get("pio")
@@ -257,10 +263,9 @@ _SMALL_MIN = -(1 << 30)     # rp2's small ints are 31 bits (the Unix port's VM: 
 _SMALL_END = 1 << 30
 
 
-def _small(v, what):
+def _small(s, v, what):
     """In a hard IRQ, a value outside rp2's small-int range would be a long int: an
     allocation, MemoryError with the heap locked. The 64-bit VM cannot show it; this does."""
-    s = _world.current
     if s.in_irq and not _SMALL_MIN <= v < _SMALL_END:
         s.fault("%s returned %d (0x%x) in a hard IRQ: on rp2 ints from 2**30 up are long "
                 "ints and allocate (MemoryError); shift or mask the value first"
@@ -275,6 +280,7 @@ class StateMachine:
         if not 0 <= id <= 7:
             raise ValueError("invalid StateMachine %s" % (id,))
         self.id = id
+        self._s = _running()
         if program is not None:
             self.init(program, freq, in_base=in_base, out_base=out_base, set_base=set_base,
                       jmp_pin=jmp_pin, sideset_base=sideset_base, in_shiftdir=in_shiftdir,
@@ -283,42 +289,42 @@ class StateMachine:
     def init(self, program, freq=-1, *, in_base=None, out_base=None, set_base=None, jmp_pin=None,
              sideset_base=None, in_shiftdir=None, out_shiftdir=None, push_thresh=None,
              pull_thresh=None):
-        _engine().init(self.id, program, freq, in_base=in_base, out_base=out_base,
+        _engine(self._s).init(self.id, program, freq, in_base=in_base, out_base=out_base,
                        set_base=set_base, jmp_pin=jmp_pin, sideset_base=sideset_base,
                        in_shiftdir=in_shiftdir, out_shiftdir=out_shiftdir,
                        push_thresh=push_thresh, pull_thresh=pull_thresh)
 
     def active(self, value=None):
-        return _engine().active(self.id, value)
+        return _engine(self._s).active(self.id, value)
 
     def restart(self):
-        _engine().restart(self.id)
+        _engine(self._s).restart(self.id)
 
     def exec(self, instr):
         if isinstance(instr, str):
             instr = asm_pio_encode(instr, 0)
-        _engine().exec(self.id, instr)
+        _engine(self._s).exec(self.id, instr)
 
     def get(self, buf=None, shift=0):
         if buf is not None:
-            pio = _engine()   # one call, as on rp2: its C loop waits for each word
+            pio = _engine(self._s)   # one call, as on rp2: its C loop waits for each word
             for i in range(len(buf)):
-                buf[i] = _small(pio.get(self.id) >> shift, "StateMachine.get(buf)")
+                buf[i] = _small(self._s, pio.get(self.id) >> shift, "StateMachine.get(buf)")
             return buf
-        return _small(_engine().get(self.id) >> shift, "StateMachine.get()")
+        return _small(self._s, _engine(self._s).get(self.id) >> shift, "StateMachine.get()")
 
     def put(self, value, shift=0):
         if isinstance(value, int):
-            _engine().put(self.id, (value << shift) & 0xFFFFFFFF)
+            _engine(self._s).put(self.id, (value << shift) & 0xFFFFFFFF)
         else:
             for v in value:
-                _engine().put(self.id, (v << shift) & 0xFFFFFFFF)
+                _engine(self._s).put(self.id, (v << shift) & 0xFFFFFFFF)
 
     def rx_fifo(self):
-        return _engine().rx_fifo(self.id)
+        return _engine(self._s).rx_fifo(self.id)
 
     def tx_fifo(self):
-        return _engine().tx_fifo(self.id)
+        return _engine(self._s).tx_fifo(self.id)
 
     def irq(self, handler=None, trigger=0 | 1, hard=False):
         raise NotImplementedError("StateMachine.irq is not simulated")

@@ -8,7 +8,7 @@ from headroom.sim.clock import ticks_add, ticks_diff  # noqa: F401
 
 
 def _clock():
-    s = _world.current
+    s = _world.running
     if s is None:
         raise RuntimeError("no simulated board is running")
     return s
