@@ -462,6 +462,44 @@ def test_i2c_no_device_is_eio(sim):
         machine.I2C(0).writeto(0x3C, b"\x00")
 
 
+class _Reg:
+    """An I2C chip that echoes its register pointer."""
+
+    def __init__(self):
+        self.got = []
+
+    def i2c_write(self, data):
+        self.got.append(bytes(data))
+
+    def i2c_read(self, n):
+        return bytes([self.got[-1][0]]) * n
+
+
+def test_observers_see_the_bus_and_pin_traffic_the_chips_get(sim):
+    """world.Sim.observe: what goes over SPI and I2C and what the MCU drives, seen without
+    touching a chip; unobserve stops it."""
+    seen = []
+    PGA2311Chain(sim, 0, 17, 20, 21, 1)
+    chip = _Reg()
+    sim.add_i2c_device(0, 0x4C, chip)
+    for kind in ("spi", "i2c", "pin"):
+        sim.observe(kind, lambda *a, k=kind: seen.append((k,) + a))
+    cs = Pin(17, Pin.OUT, value=1)
+    spi = machine.SPI(0)
+    cs(0)
+    spi.write(b"\x12\x34")
+    i2c = machine.I2C(0)
+    i2c.writeto_mem(0x4C, 0x03, b"\x11")
+    assert i2c.readfrom_mem(0x4C, 0x05, 1) == b"\x05"
+    assert chip.got == [b"\x03\x11", b"\x05"]
+    assert seen == [("pin", 17, 1), ("pin", 17, 0), ("spi", 0, 17, b"\x12\x34", b"\x00\x00"),
+                    ("i2c", 0, 0x4C, "write", b"\x03\x11"), ("i2c", 0, 0x4C, "write", b"\x05"),
+                    ("i2c", 0, 0x4C, "read", b"\x05")]
+    sim.unobserve("pin", sim.pin_observers[0])
+    cs(1)
+    assert seen[-1][0] == "i2c"
+
+
 # ======================================================================== WDT
 
 def test_wdt_timeout_limit(sim):

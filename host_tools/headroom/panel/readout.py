@@ -298,14 +298,12 @@ class BusLog(Timeline):
             if r is not None:
                 self.names[r.pin] = name + " relay coil"
         self.board.trace.listeners.append(self.record)
-        dac = self.board.dac
         if b.dac == "pcm5122":
-            write = dac.i2c_write
+            self.board.sim.observe("i2c", self._dac_i2c)
 
-            def logged(data):   # the model's own write, seen on the way
-                self.i2c(data)
-                return write(data)
-            dac.i2c_write = logged
+    def _dac_i2c(self, bus, addr, op, data):
+        if op == "write" and bus == self.b.dac_i2c_id and addr == self.b.dac_addr:
+            self.i2c(data)
 
     # the Timeline's output
     def write(self, text):

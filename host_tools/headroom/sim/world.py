@@ -166,6 +166,10 @@ class Sim:
         self.peripherals = {}     # name -> I2S ports, PIO engine...
         self.spi_devices = {}     # SPI block -> [device with spi_bytes(spi, data), cs]
         self.i2c_devices = {}     # (I2C block, address) -> device with i2c_write, i2c_read
+        # Who watches the buses and pins (observe()): each list empty costs a truthiness check.
+        self.spi_observers = []   # fn(bus, cs, mosi bytes, miso bytes)
+        self.i2c_observers = []   # fn(bus, addr, "write" or "read", bytes)
+        self.pin_observers = []   # fn(gpio, level the MCU drives: 0, 1, None)
         self.on_mcu_start = []    # fn() when the MCU starts main.py
         self.holdup_us = 0        # how long the MCU runs on after the supply fails (a PowerSense sets it)
         self.crashes = []         # exceptions that ended the firmware
@@ -257,6 +261,9 @@ class Sim:
         now = g.out if g.mcu_drives() else None
         if now != was:
             self.emit("pin", [("pin", n), ("level", now)])
+            if self.pin_observers:
+                for fn in self.pin_observers:
+                    fn(n, now)
         g.update()
 
     # ---- the firmware's time
@@ -763,6 +770,9 @@ class Sim:
         miso = bytes(len(data))
         for d in selected:
             miso = d.spi_bytes(spi, data)
+        if self.spi_observers:
+            for fn in self.spi_observers:
+                fn(spi.id, selected[0].cs, data, miso)
         if into is not None:
             if spi.miso is None or self.spi_pins.get(spi.miso) != (spi.id, "MISO"):
                 miso = bytes(len(data))
@@ -771,6 +781,32 @@ class Sim:
 
     def i2c_device(self, bus, addr):
         return self.i2c_devices.get((bus, addr))
+
+    def i2c_write(self, bus, addr, dev, data):
+        """`data` written to chip `dev` (i2c_device(bus, addr), which acknowledged)."""
+        if self.i2c_observers:
+            for fn in self.i2c_observers:
+                fn(bus, addr, "write", data)
+        dev.i2c_write(data)
+
+    def i2c_read(self, bus, addr, dev, n):
+        data = dev.i2c_read(n)
+        if self.i2c_observers:
+            for fn in self.i2c_observers:
+                fn(bus, addr, "read", bytes(data))
+        return data
+
+    def observe(self, kind, fn):
+        """Watch what the MCU does on the wires, without touching the chips: `kind` "spi"
+        (fn(bus, cs, mosi, miso) per transfer to a selected chip), "i2c" (fn(bus, addr,
+        "write"|"read", data) per transfer a chip acknowledged) or "pin" (fn(gpio, level)
+        when what the MCU drives on a pin changes: 0, 1, None for let go). Returns fn;
+        unobserve(kind, fn) stops it."""
+        getattr(self, kind + "_observers").append(fn)
+        return fn
+
+    def unobserve(self, kind, fn):
+        getattr(self, kind + "_observers").remove(fn)
 
     def i2c_scan(self, bus):
         return sorted(a for (b, a) in self.i2c_devices if b == bus)

@@ -284,13 +284,14 @@ class I2C:
         try:
             dev = self._dev(addr, wire)
             if memaddr is not None:
-                dev.i2c_write(bytes([memaddr]) + (bytes(write) if write is not None else b""))
+                s.i2c_write(self.id, addr, dev,
+                            bytes([memaddr]) + (bytes(write) if write is not None else b""))
             elif write is not None:
-                dev.i2c_write(bytes(write))
+                s.i2c_write(self.id, addr, dev, bytes(write))
             if into is not None:
-                into[:] = dev.i2c_read(len(into))
+                into[:] = s.i2c_read(self.id, addr, dev, len(into))
             elif read is not None:
-                return dev.i2c_read(read)
+                return s.i2c_read(self.id, addr, dev, read)
             return None
         finally:
             s.sim_exit(t)
