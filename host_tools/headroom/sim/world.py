@@ -598,8 +598,7 @@ class Sim:
         and each chip model's state (JSON-able)."""
         return {"gpio": [[g.mode, g.out, g.pull] for g in self.gpio],
                 "spi_pins": [[n, v[0], v[1]] for n, v in self.spi_pins.items()],
-                "models": [m.snapshot() if hasattr(m, "snapshot") else None
-                           for m in self.models],
+                "models": [m.snapshot() for m in self.models],   # each a sim.part.Part
                 "wdt": [self.wdt_enabled, self.wdt_timeout_ms, self.wdt_left(), self.wdt_pause]}
 
     def restore(self, d):

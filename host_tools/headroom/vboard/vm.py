@@ -151,7 +151,7 @@ def _load_board(path):
 _PRELOAD = ("math", "json", "headroom.sim.clock", "headroom.sim.i2s", "headroom.sim.irqlock",
             "headroom.sim.models.controls", "headroom.sim.models.jack",
             "headroom.sim.models.pcm5102a", "headroom.sim.models.pcm5122",
-            "headroom.sim.models.pga2311", "headroom.sim.models.relay",
+            "headroom.sim.models.pga2311", "headroom.sim.models.relay", "headroom.sim.part",
             "headroom.sim.shims.machine", "headroom.sim.simboard", "headroom.sim.trace",
             "headroom.sim.scenario", "headroom.sim.world", "headroom.vboard.blockdev",
             "headroom.vboard.inputs", "headroom.vboard.pio_mp")

@@ -17,13 +17,14 @@ DAC still passes it - is a click: the trace checker counts them.
 """
 import math
 
+from ..part import Part
 from ..trace import Db
 
 SE = 0
 BALANCED = 1
 
 
-class Jack:
+class Jack(Part):
     RAMP_SAMPLES = 104
 
     def __init__(self, sim, board, pga, mute_relay, gain_relay, output_relay, xsmt=None):

@@ -33,6 +33,7 @@ from array import array
 
 from ..i2s import Receiver
 from ..i2s import bus as i2s_bus
+from ..part import Part
 
 FULL_SCALE_VRMS = 2.1
 RAMP_DB = 104          # soft mute: 1 dB per sample over 104 samples
@@ -72,7 +73,7 @@ def deemphasis_coeffs(rate=44100):
 _DEMP = deemphasis_coeffs()
 
 
-class PCM5102A(Receiver):
+class PCM5102A(Receiver, Part):
     """One PCM5102A on the I2S bus at BCK `bck` (LRCK = bck + 1), DIN `din`.
 
     `xsmt`, `flt`, `demp`, `fmt`: the GPIO driving each pin, or None when the pin is

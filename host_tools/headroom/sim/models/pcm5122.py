@@ -64,6 +64,7 @@ from array import array
 
 from ..i2s import Receiver
 from ..i2s import bus as i2s_bus
+from ..part import Part
 from ..trace import Db
 from .pcm5102a import _DEMP, PLL_RATES
 
@@ -100,7 +101,7 @@ def _gain(hdb):
     return 0.0 if hdb <= MUTE else 10 ** (hdb / 40.0)
 
 
-class PCM5122(Receiver):
+class PCM5122(Receiver, Part):
     """One PCM5122 on I2C bus `i2c_bus` and the I2S bus at BCK `bck` (LRCK = bck + 1), DIN `din`."""
 
     def __init__(self, sim, i2c_bus, bck, din, adr1=0, adr2=0, xsmt=None, name="pcm5122",

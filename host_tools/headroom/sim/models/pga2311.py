@@ -12,6 +12,7 @@ new write before then replaces the pending value. At power-up the gains are 0 (m
 Misuse is a fault: wrong SPI mode or word size, a clock above 6.25 MHz, or CS
 rising after anything but 16 bits per chip.
 """
+from ..part import Part
 from ..trace import Db
 
 MAX_SCLK_HZ = 6250000
@@ -34,7 +35,7 @@ class _Chip:
         return (v >> 16) & 0xFF
 
 
-class PGA2311Chain:
+class PGA2311Chain(Part):
     def __init__(self, sim, spi_id, cs, mute, zcen, chips, name="pga2311"):
         """`zcen`: the GPIO on ZCEN, or True/False for ZCEN tied high/low on the board."""
         self.sim = sim

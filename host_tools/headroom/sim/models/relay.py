@@ -3,9 +3,10 @@ that follow after the operate or release time. Without the board's rails (after 
 supply's hold-up) the coil is off. `stick(position)` (a fault): the contacts stay there
 (True energized, False released) whatever the coil does; `stick(None)` frees them.
 """
+from ..part import Part
 
 
-class Relay:
+class Relay(Part):
     def __init__(self, sim, name, gpio, active_high, operate_ms, release_ms):
         self.sim = sim
         self.name = name
