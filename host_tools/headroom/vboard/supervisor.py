@@ -62,9 +62,9 @@ import signal
 import subprocess
 import sys
 import tempfile
-import termios
 import time
 
+from ..ptyport import PtyPort
 from .blockdev import IMAGE_BYTES
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -155,19 +155,6 @@ def make_image(path):
     """An erased flash image (all 0xFF): the VM formats it at its first boot, as rp2 does."""
     with open(path, "wb") as f:
         f.write(b"\xff" * IMAGE_BYTES)
-
-
-def _raw_termios(fd):
-    """cfmakeraw: bytes pass unchanged, nothing echoed."""
-    attr = termios.tcgetattr(fd)
-    attr[0] &= ~(termios.IGNBRK | termios.BRKINT | termios.PARMRK | termios.ISTRIP | termios.INLCR
-                 | termios.IGNCR | termios.ICRNL | termios.IXON | termios.IXOFF)
-    attr[1] &= ~termios.OPOST
-    attr[2] = (attr[2] & ~(termios.CSIZE | termios.PARENB)) | termios.CS8
-    attr[3] = 0
-    attr[6][termios.VMIN] = 1
-    attr[6][termios.VTIME] = 0
-    termios.tcsetattr(fd, termios.TCSANOW, attr)
 
 
 def _die_with_parent(parent):
@@ -344,7 +331,7 @@ class Supervisor:
         import atexit
         import shutil
         atexit.register(shutil.rmtree, self.state_dir, True)
-        self.master = None
+        self.port = PtyPort(port_link)
         self.plug_in()
         self.control = None
         if control_path:
@@ -464,30 +451,13 @@ class Supervisor:
     # ---- the port: plugged in while the board's USB is up
     def plug_in(self):
         """A new pseudo-terminal behind the port's link, as a board appearing on USB."""
-        self.master, slave = os.openpty()
-        _raw_termios(slave)
-        pty = os.ttyname(slave)
-        os.close(slave)  # POLLHUP on the master now tells us nobody has the port open
-        os.set_blocking(self.master, False)
-        tmp = self.path + ".new"
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        os.symlink(pty, tmp)
-        os.replace(tmp, self.path)
+        self.port.plug_in()
         self.usb_back = False
 
     def unplug(self):
         """The board drops off USB: whoever has the port reads end of file, the link goes."""
         self.outq.clear()
-        if self.master is not None:
-            os.close(self.master)
-            self.master = None
-        try:
-            os.unlink(self.path)
-        except OSError:
-            pass
+        self.port.unplug()
         self.usb_back = True
 
     def power_off(self):
@@ -605,45 +575,23 @@ class Supervisor:
         self.from_vm(data)
         return True
 
-    def host_connected(self):
-        if self.master is None:
-            return False
-        p = select.poll()
-        p.register(self.master, select.POLLIN)
-        for _fd, ev in p.poll(0):
-            if ev & select.POLLHUP:
-                return False
-        return True
-
     def flush_host(self):
         if not self.outq:
             return
-        if not self.host_connected():
+        if not self.port.host_connected():
             self.outq.clear()  # nobody listening: rp2 drops its output too
             return
-        attr = termios.tcgetattr(self.master)  # the host side's settings (the slave's)
-        if attr[3] & termios.ECHO:
-            # A client left echo on: our output would come back as its input.
-            attr[3] &= ~(termios.ECHO | termios.ICANON | termios.ISIG | termios.IEXTEN)
-            termios.tcsetattr(self.master, termios.TCSANOW, attr)
-        try:
-            n = os.write(self.master, self.outq)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:  # EIO: the host closed it just now
+        self.port.keep_echo_off()
+        n = self.port.write(self.outq)
+        if n is None:  # the host closed it just now
             self.outq.clear()
             return
         del self.outq[:n]
 
     # ---- input: host -> VM
     def read_host(self):
-        if self.master is None:
-            return
-        try:
-            data = os.read(self.master, 65536)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:  # EIO: nobody has the port open
+        data = self.port.read()
+        if not data:  # nothing waiting, or nobody has the port open
             return
         self.dbg("host>", data)
         self.inq += data
@@ -748,8 +696,8 @@ class Supervisor:
             if wdt_timeout is not None:
                 timeout = wdt_timeout if timeout is None else min(timeout, wdt_timeout)
             regs = []
-            if self.host_connected():
-                regs.append((self.master, select.POLLIN | (select.POLLOUT if self.outq else 0)))
+            if self.port.host_connected():
+                regs.append((self.port.master, select.POLLIN | (select.POLLOUT if self.outq else 0)))
             else:
                 self.outq.clear()
                 timeout = 100 if timeout is None else min(timeout, 100)
@@ -761,7 +709,7 @@ class Supervisor:
             if vm.proc.poll() is not None:
                 timeout = 0
             for fd, ev in self.wait(regs, timeout):
-                if fd == self.master:
+                if fd == self.port.master:
                     if ev & select.POLLIN:
                         self.read_host()
                 elif fd == vm.stdout:
