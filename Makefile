@@ -75,12 +75,15 @@ test-long: $(STAMP)
 
 ## The long runs of every safety check, and their table (docs/reliability.md):
 ## make reliability [EXAMPLES=100] [FUZZ=3000] [SAVES=200] [MISREADS=300]
+# First every conformance case on all three legs (make test runs the .mpy leg on the
+# golden cases only, and 6 of the 40 random scripts per board).
 EXAMPLES ?= 100
 FUZZ ?= 3000
 SAVES ?= 200
 MISREADS ?= 300
 reliability: $(STAMP)
 	mkdir -p build
+	HEADROOM_CONFORMANCE=all $(PY) -m pytest -q -n 2 tests/test_conformance.py
 	$(PY) -m headroom.reliability --examples $(EXAMPLES) --fuzz $(FUZZ) --saves $(SAVES) --misreads $(MISREADS) --json build/reliability.json
 
 ## Re-record the expected traces of the scenario files after an intended change.

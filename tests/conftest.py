@@ -90,3 +90,11 @@ def checked():
         assert b.checker.ok(), b.checker.report()
         b.close()
     world.current = None
+
+
+@pytest.fixture
+def sim():
+    """A bare simulated world (no firmware, no board file) for model and shim tests:
+    tests/simkit.py's bare_sim, powered, its scheduled callbacks run."""
+    from simkit import bare_sim
+    return bare_sim(app=True)

@@ -11,17 +11,10 @@ import pytest
 
 from headroom.sim import world
 
-from helpers import BALANCED, SE, until_playing
+from helpers import BALANCED, SE, playing, until_playing
 
 CTRL = 0x40058000
 ENABLE = 1 << 30
-
-
-def playing(path=SE):
-    from headroom.sim.simboard import SimBoard
-    b = SimBoard(path)
-    b.power(True)
-    return until_playing(b)
 
 
 @pytest.fixture(autouse=True)
