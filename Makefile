@@ -19,7 +19,7 @@ $(STAMP): requirements.txt requirements-nodeps.txt host_tools/pyproject.toml
 sim: $(STAMP)
 	$(PY) -m headroom $(if $(SCRIPT),sim --script $(SCRIPT),panel) --board $(BOARD)
 
-## The README's picture of the front panel: make screenshot [SHOT=docs/panel.svg]
+## The front panel picture in the README and docs/panel.md: make screenshot [SHOT=docs/panel.svg]
 SHOT ?= docs/panel.svg
 screenshot: $(STAMP)
 	$(PY) -m headroom.panel.screenshot $(SHOT)
@@ -73,14 +73,17 @@ test-long: $(STAMP)
 	HYPOTHESIS_PROFILE=long $(PY) -m pytest -q tests/test_properties.py
 	HEADROOM_LONG=1 $(PY) -m pytest -q tests/test_vboard.py -k plain_mpremote_session
 
-## The long runs of every safety check, and their table (README, "Reliability"):
+## The long runs of every safety check, and their table (docs/reliability.md):
 ## make reliability [EXAMPLES=100] [FUZZ=3000] [SAVES=200] [MISREADS=300]
+# First every conformance case on all three legs (make test runs the .mpy leg on the
+# golden cases only, and 6 of the 40 random scripts per board).
 EXAMPLES ?= 100
 FUZZ ?= 3000
 SAVES ?= 200
 MISREADS ?= 300
 reliability: $(STAMP)
 	mkdir -p build
+	HEADROOM_CONFORMANCE=all $(PY) -m pytest -q -n 2 tests/test_conformance.py
 	$(PY) -m headroom.reliability --examples $(EXAMPLES) --fuzz $(FUZZ) --saves $(SAVES) --misreads $(MISREADS) --json build/reliability.json
 
 ## Re-record the expected traces of the scenario files after an intended change.

@@ -91,3 +91,11 @@ def checked():
         b.checker.finish(b.now_us())
         assert b.checker.ok(), b.checker.report()
         b.close()
+
+
+@pytest.fixture
+def sim():
+    """A bare simulated world (no firmware, no board file) for model and shim tests:
+    tests/simkit.py's bare_sim, powered, its scheduled callbacks run."""
+    from simkit import bare_sim
+    return bare_sim(app=True)

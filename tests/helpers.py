@@ -6,6 +6,21 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from conftest import BALANCED, SE  # noqa: E402,F401
 
 
+def board_dict(path):
+    """A board file's dict, a fresh copy each call (a test may change it)."""
+    import json
+    with open(path) as f:
+        return json.load(f)
+
+
+def se():
+    return board_dict(SE)
+
+
+def bal():
+    return board_dict(BALANCED)
+
+
 def booted(path=SE, ms=3000, **kw):
     """A SimBoard powered on and run past its settle delay and ramp."""
     from headroom.sim.simboard import SimBoard
@@ -73,18 +88,56 @@ def chip_per_side(d):
     d["pga2311"]["chips"] = [["L", "L-"], ["R", "R-"]]
 
 
+def no_hardware_mute(d):
+    """No hardware mute path from the supply monitor: the supply-fail handler alone mutes."""
+    d["name"] = d["name"] + "-no-hw-mute"
+    d["power_sense"]["hardware_mute"] = False
+
+
 ZCEN_LOW = board_variant(SE, zcen_low)
 CHIP_PER_SIDE = board_variant(BALANCED, chip_per_side)
+SE_NO_HW = board_variant(SE, no_hardware_mute)
+BALANCED_NO_HW = board_variant(BALANCED, no_hardware_mute)
+NO_HW = {SE: SE_NO_HW, BALANCED: BALANCED_NO_HW}
+
+
+def playing(path=SE, **kw):
+    """A SimBoard powered on and run until it plays (its fade-in over)."""
+    from headroom.sim.simboard import SimBoard
+    b = SimBoard(path, **kw)
+    b.power(True)
+    return until_playing(b)
+
+
+def long_press(b):
+    """The knob's button held past its long press, then released."""
+    b.press(True)
+    b.run_ms(b.board.long_press_ms + 100)
+    b.press(False)
+    b.run_ms(100)
+
+
+def trace_records(path):
+    """A trace file's records after its header (a board may still be writing it: a last
+    line not yet ended is left for later)."""
+    import json
+    with open(path) as f:
+        lines = f.read().split("\n")[:-1]
+    assert json.loads(lines[0])["trace"] == 2
+    return [json.loads(x) for x in lines[1:]]
 
 
 def ask(b, line, ms=100):
     """Send a protocol line to a simulated board, run it `ms` (longer, until the reply is
-    in: a reply goes out as the host takes it), return the reply (a dict)."""
+    in: a reply goes out as the host takes it); the line's one reply (a dict)."""
     import json
     n = len(b.console.replies())
     b.console.send(line + "\n")
     b.run_ms(ms)
-    return json.loads(await_reply(b, n))
+    await_reply(b, n)
+    new = b.console.replies()[n:]
+    assert len(new) == 1, (line, new)
+    return json.loads(new[0])
 
 
 def await_reply(b, n, within_ms=2000):

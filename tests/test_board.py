@@ -1,5 +1,4 @@
 """Board files: parsing and validation (headroom_fw.board)."""
-import copy
 import json
 import math
 
@@ -8,20 +7,7 @@ import pytest
 from headroom_fw import board as boardfile
 from headroom_fw.board import BoardError, spi_pin_role
 
-from helpers import BALANCED, SE
-
-with open(SE) as _f:
-    SE_DICT = json.load(_f)
-with open(BALANCED) as _f:
-    BAL_DICT = json.load(_f)
-
-
-def se():
-    return copy.deepcopy(SE_DICT)
-
-
-def bal():
-    return copy.deepcopy(BAL_DICT)
+from helpers import BALANCED, SE, bal, se
 
 
 def put(d, path, value):

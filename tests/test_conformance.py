@@ -5,6 +5,12 @@ CPython with firmware/*.py, the MicroPython Unix port with firmware/*.py, and
 the MicroPython Unix port with the .mpy files mpy-cross makes for the board.
 The traces must be identical byte for byte. On MicroPython every hard IRQ
 handler runs with the heap locked, so an allocation in one fails the run.
+
+`make test` runs every leg on the golden cases (the scenario files and the
+three-position lever) and the first SHORT_SEEDS random scripts per board on the
+two source legs (the .mpy files are the same code compiled: the golden cases
+show the compiler keeps the traces). `make reliability` (HEADROOM_CONFORMANCE=all,
+set by headroom.reliability) runs all SEEDS random scripts on all three legs.
 """
 import os
 import shutil
@@ -24,7 +30,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
 MP_RUN = os.path.join(REPO, "host_tools", "headroom", "sim", "mp_run.py")
-SEEDS = range(1, 41)  # 40 random scripts per board
+SEEDS = range(1, 41)  # 40 random scripts per board (make reliability)
+SHORT_SEEDS = 6       # of those in make test
+ALL = os.environ.get("HEADROOM_CONFORMANCE") == "all"
 
 
 @pytest.fixture(scope="session")
@@ -71,28 +79,33 @@ def _same(label, cp, mp):
     assert diff is None, "%s: MicroPython trace differs from CPython's\n%s" % (label, diff)
 
 
-CASES = [(c[0], c[1], open(c[2]).read()) for c in golden.cases()]
+# (label, board, script, with the .mpy leg)
+CASES = [(c[0], c[1], open(c[2]).read(), True) for c in golden.cases()]
 for board_name in ("pico-se", "pico-balanced"):
-    for seed in SEEDS:
+    for seed in SEEDS if ALL else SEEDS[:SHORT_SEEDS]:
         CASES.append(("%s-random-%d" % (board_name, seed), os.path.join(REPO, "boards", board_name + ".json"),
-                      random_script(seed * 7919 + len(board_name), board_name == "pico-balanced")))
+                      random_script(seed * 7919 + len(board_name), board_name == "pico-balanced"),
+                      ALL))
 
 
 # A three-position gain switch: the middle's auto staging, a flick across it, bounce.
 CASES.append(("pico-se-3pos-lever", THREE_POS, "\n".join((
     "power on", "wait 3000", "turn +40 at 50/s", "switch gain auto", "wait 1500", "expect gain high",
     "switch gain high bounce 2000", "wait 1500", "switch gain auto", "turn -30 at 20/s",
-    "wait 1500", "switch gain low bounce 1500", "wait 1500", "expect gain low", ""))))
+    "wait 1500", "switch gain low bounce 1500", "wait 1500", "expect gain low", "")), True))
 
 
-@pytest.mark.parametrize("label,board,text", CASES, ids=[c[0] for c in CASES])
-def test_micropython_vm_gives_the_cpython_trace(label, board, text, tmp_path, mpy_dir):
+@pytest.mark.parametrize("label,board,text,compiled", CASES, ids=[c[0] for c in CASES])
+def test_micropython_vm_gives_the_cpython_trace(label, board, text, compiled, tmp_path, request):
     tmp = str(tmp_path)
     cp = cpython_trace(board, text, tmp)
     p, mp = micropython_trace(board, text, tmp)
     assert p.returncode in (0, 1) and "FAULT" not in p.stdout and "Traceback" not in p.stderr, (
         p.stdout + p.stderr)
     _same(label + " (.py)", cp, mp)
+    if not compiled:
+        return
+    mpy_dir = request.getfixturevalue("mpy_dir")   # built only when a case needs it
     p, mpy_trace = micropython_trace(board, text, tmp, firmware=mpy_dir, tag="mpy")
     assert "FAULT" not in p.stdout and "Traceback" not in p.stderr, p.stdout + p.stderr
     _same(label + " (.mpy)", cp, mpy_trace)

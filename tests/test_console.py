@@ -13,16 +13,14 @@ from headroom.bench_latency import _percentile, measure
 from headroom.sim.cost import CALL
 from headroom.sim.simboard import FIRMWARE_DIR, SimBoard
 
-from helpers import SE, ask, await_reply, until_playing
+from helpers import SE, ask, await_reply, playing, until_playing
 
 MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
 
 
 @pytest.fixture
 def board():
-    b = SimBoard(SE, decoder="irq")
-    b.power(True)
-    until_playing(b)
+    b = playing(SE, decoder="irq")
     yield b
     b.close()
 

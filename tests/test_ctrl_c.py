@@ -10,16 +10,14 @@ import machine
 import pytest
 
 from helpers import BALANCED, SE, until_playing
+from helpers import playing as _playing
 
 CTRL = 0x40058000
 ENABLE = 1 << 30
 
 
 def playing(path=SE):
-    from headroom.sim.simboard import SimBoard
-    b = SimBoard(path)
-    b.power(True)
-    until_playing(b)
+    b = _playing(path)
     b.sim.cpu_enter()   # the test's own machine calls are typed at this board's REPL
     return b
 

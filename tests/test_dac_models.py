@@ -22,11 +22,6 @@ BCK, DIN, XSMT, FLT, DEMP, FMT = 16, 18, 20, 21, 22, 19
 PEAK = 2.1 * math.sqrt(2)
 
 
-@pytest.fixture
-def sim():
-    return bare_sim(app=True)
-
-
 def tx(bits=32, rate=48000, ibuf=4096, fmt=I2S.STEREO):
     return I2S(0, sck=Pin(BCK), ws=Pin(BCK + 1), sd=Pin(DIN), mode=I2S.TX, bits=bits,
                format=fmt, rate=rate, ibuf=ibuf)

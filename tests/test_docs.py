@@ -1,4 +1,5 @@
-"""The README's wiring tables are the ones the board files give."""
+"""The docs keep up with the code: the wiring tables are the ones the board files give,
+every module is listed in its folder's README, every docs page is linked."""
 import os
 import re
 
@@ -11,16 +12,16 @@ use_firmware()
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def test_readme_wiring_tables_match_board_files():
+def test_wiring_tables_match_board_files():
     from headroom_fw import board as boardfile
-    readme = open(os.path.join(REPO, "README.md")).read()
+    readme = open(os.path.join(REPO, "docs", "hardware.md")).read()
     blocks = dict(re.findall(r"<!-- wiring:(\S+) -->\n(.*?)<!-- /wiring -->", readme, re.S))
     boards = sorted(f[:-5] for f in os.listdir(os.path.join(REPO, "boards")) if f.endswith(".json"))
-    assert sorted(blocks) == boards, "README must have one wiring table per board file"
+    assert sorted(blocks) == boards, "docs/hardware.md must have one wiring table per board file"
     for name in boards:
         b = boardfile.load(os.path.join(REPO, "boards", name + ".json"))
         assert blocks[name] == markdown(b), (
-            "README wiring table for %s is stale: paste `python -m headroom boards wiring "
+            "docs/hardware.md's wiring table for %s is stale: paste `python -m headroom boards wiring "
             "boards/%s.json`" % (name, name))
 
 
@@ -91,3 +92,32 @@ def test_a_row_deleted_from_a_readme_is_noticed(tmp_path, monkeypatch):
                             ["host_tools", "host_tools/headroom"])
     assert "host_tools/headroom/vboard/__main__.py" not in found
     assert "host_tools/headroom/rp2tier/__main__.py" in found
+
+
+def _links(path):
+    """The relative links of a markdown file, as paths from the repository's root."""
+    text = open(os.path.join(REPO, path)).read()
+    base = os.path.dirname(path)
+    return {os.path.normpath(os.path.join(base, t.split("#")[0]))
+            for t in re.findall(r"\]\(([^)\s]+)\)", text)
+            if not re.match(r"[a-z]+:", t) and not t.startswith("#")}
+
+
+def _docs_pages():
+    return sorted(os.path.join("docs", f) for f in os.listdir(os.path.join(REPO, "docs"))
+                  if f.endswith(".md") and f != "README.md")
+
+
+def test_every_docs_page_is_linked_from_the_readme():
+    assert sorted(set(_docs_pages()) - _links("README.md")) == []
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/README.md"] + _docs_pages())
+def test_every_link_goes_to_a_file_that_exists(page):
+    assert sorted(p for p in _links(page) if not os.path.exists(os.path.join(REPO, p))) == []
+
+
+def test_the_readme_is_read_in_one_sitting():
+    """The README is the way in (what it is, quick start, using, building, the map);
+    the rest lives in docs/, one page per subject."""
+    assert len(open(os.path.join(REPO, "README.md")).read().splitlines()) <= 200

@@ -156,7 +156,7 @@ def test_a_bad_board_file_gives_the_fault_state_and_touches_no_pin(tmp_path):
     (tmp_path / "board.json").write_text('{"board": 1, "gain_swich": {}}')
     b.power(True)
     b.run_ms(1000)
-    s = json.loads(_ask(b, "status"))
+    s = ask(b, "status")
     assert s["phase"] == "fault" and "board.json" in s["faults"][0]
     assert not any(g.mcu_drives() for g in b.sim.gpio)   # the hardware's pulls keep it muted
     b.close()

@@ -16,6 +16,8 @@ import time
 
 from test_vboard import VBoard, needs_tools
 
+from helpers import trace_records
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SE = os.path.join(REPO, "boards", "pico-se.json")
 HEADROOM = [sys.executable, "-m", "headroom"]
@@ -45,13 +47,6 @@ def status(port):
 
 def no_traceback(text):
     assert "Traceback" not in text, text
-
-
-def trace_records(path):
-    with open(path) as f:
-        lines = f.read().splitlines()
-    assert json.loads(lines[0])["trace"] == 2
-    return [json.loads(x) for x in lines[1:]]
 
 
 @needs_tools

@@ -1,6 +1,5 @@
 """Headphones on a board (headroom_fw.headphones), the board's output stage fields,
 the built-in profiles, `headroom headphones`, and the module on the MicroPython VM."""
-import copy
 import json
 import math
 import os
@@ -19,25 +18,11 @@ from headroom_fw import headphones as H
 from headroom_fw.board import GAIN_HIGH, GAIN_LOW, OUTPUT_BALANCED, OUTPUT_SE, BoardError
 from headroom_fw.volume import path_max_hdb
 
-from helpers import BALANCED, SE
+from helpers import BALANCED, SE, bal, se
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(REPO, "firmware")
 MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
-
-with open(SE) as _f:
-    SE_DICT = json.load(_f)
-with open(BALANCED) as _f:
-    BAL_DICT = json.load(_f)
-
-
-def se():
-    return copy.deepcopy(SE_DICT)
-
-
-def bal():
-    return copy.deepcopy(BAL_DICT)
-
 
 def hp(z=32.0, sens=100.0, unit="dB/mW", max_input=None, **kw):
     d = {"name": "Test", "impedance": {"ohm": z}, "sensitivity": {"value": sens, "unit": unit}}

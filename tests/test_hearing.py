@@ -26,7 +26,7 @@ from headroom_fw import headphones as H
 from headroom_fw.settings import MAX_BYTES, SettingsStore, defaults
 from headroom_fw.volume import level_cdb
 
-from helpers import BALANCED, SE, await_reply
+from helpers import BALANCED, SE, ask
 
 PROFILES = hph.builtin()
 SE_B = boardfile.load(SE)
@@ -331,7 +331,9 @@ def test_every_built_in_profile_fits_one_protocol_line_and_reads_back_the_same()
 # ---------------------------------------------------------------- on the simulated board
 
 @pytest.fixture
-def sim(tmp_path):
+def boards(tmp_path):
+    """Simulated boards (a board dict or a shipped path) on flash of their own, watched
+    by the trace checker, run past boot."""
     made = []
 
     def make(d=None, path=SE):
@@ -354,22 +356,12 @@ def sim(tmp_path):
         b.close()
 
 
-def ask(b, line, ms=40):
-    n = len(b.console.replies())
-    b.console.send(line + "\n")
-    b.run_ms(ms)
-    await_reply(b, n)
-    new = b.console.replies()[n:]
-    assert len(new) == 1, (line, new)
-    return json.loads(new[0])
-
-
 def jack_max(b):
     return max(x for x in b.jack.levels if x is not None)
 
 
-def test_the_headphone_over_the_protocol(sim):
-    b = sim()
+def test_the_headphone_over_the_protocol(boards):
+    b = boards()
     assert ask(b, "set volume 0")["ok"]
     b.run_ms(1000)
     r = ask(b, hph.command(H.find(PROFILES, "HD 600")))
@@ -384,8 +376,8 @@ def test_the_headphone_over_the_protocol(sim):
                  "set spl_limit 99.3", "set gain_headroom 20", "set gain loud"):
         r = ask(b, line)
         assert r["ok"] is False and r["error"], line
-    assert ask(b, "status") == dict(before, uptime_s=ask(b, "status")["uptime_s"],
-                                    worst_pass_us=ask(b, "status")["worst_pass_us"])
+    after = ask(b, "status")
+    assert after == dict(before, uptime_s=after["uptime_s"], worst_pass_us=after["worst_pass_us"])
     assert "impedance.ohm" in ask(b, "set headphone 0 97 dB/mW Zero")["error"]
     assert "plausible" in ask(b, "set headphone 32 300 dB/mW Loud")["error"]
     assert "sensitivity.unit" in ask(b, "set headphone 32 97 dB/W Typo")["error"]
@@ -405,8 +397,8 @@ def test_the_headphone_over_the_protocol(sim):
     assert b.checker.ok(), b.checker.report()
 
 
-def test_the_boards_own_profiles_and_the_setting_survive_a_power_cycle(sim):
-    b = sim()
+def test_the_boards_own_profiles_and_the_setting_survive_a_power_cycle(boards):
+    b = boards()
     with open(os.path.join(b.flash_dir, "headphones.json"), "w") as f:
         json.dump({"headphones": 1, "profiles": [
             {"name": "My IEM", "impedance": {"ohm": 16}, "sensitivity": {"value": 112, "unit": "dB/mW"}},
@@ -430,8 +422,8 @@ def test_the_boards_own_profiles_and_the_setting_survive_a_power_cycle(sim):
     assert b.checker.ok(), b.checker.report()
 
 
-def test_auto_gain_on_the_simulated_board_keeps_the_loudness(sim):
-    b = sim(auto_board_dict())
+def test_auto_gain_on_the_simulated_board_keeps_the_loudness(boards):
+    b = boards(auto_board_dict())
     assert ask(b, "set gain auto")["gain"] == "auto"
     top_low = b.board.top_hdb(0, 0)
     assert ask(b, "set volume %.1f" % ((top_low - 12) / 2))["ok"]

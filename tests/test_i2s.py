@@ -17,11 +17,6 @@ Pin = machine.Pin
 SCK, WS, SD = 16, 17, 18
 
 
-@pytest.fixture
-def sim():
-    return bare_sim(app=True)
-
-
 def tx(id=0, bits=16, fmt=I2S.STEREO, rate=48000, ibuf=1024, sck=SCK, sd=SD):
     return I2S(id, sck=Pin(sck), ws=Pin(sck + 1), sd=Pin(sd), mode=I2S.TX, bits=bits, format=fmt,
                rate=rate, ibuf=ibuf)

@@ -25,7 +25,7 @@ from headroom.sim import world
 from headroom.sim.invariants import Checker
 from headroom.sim.simboard import SimBoard
 
-from helpers import BALANCED, SE, ask, board_variant
+from helpers import BALANCED, NO_HW, SE, SE_NO_HW, ask
 from simkit import bare_sim
 
 
@@ -144,10 +144,6 @@ def test_an_exception_in_a_hard_irq_handler_disables_it_and_the_code_goes_on():
     assert len(calls) == 1 and isinstance(sim.irq_exceptions[0][2], KeyboardInterrupt)
 
 
-def _no_hardware_mute(path):
-    return board_variant(path, lambda d: d["power_sense"].update(hardware_mute=False))
-
-
 def _cut(path, abort_at=None):
     """Boot and play, then the supply fails; with `abort_at`, KeyboardInterrupt is raised
     as the supply-fail handler makes its abort_at-th call (0: before its first line - rp2
@@ -200,7 +196,7 @@ def _stages(b, t_cut):
 
 @pytest.mark.parametrize("path", [SE, BALANCED])
 def test_the_supply_fail_muting_finishes_in_order_whenever_its_irq_is_cut_short(path):
-    path = _no_hardware_mute(path)
+    path = NO_HW[path]
     b, c, t_cut, calls = _cut(path)
     assert c.ok(), c.report()
     assert calls >= 2, calls                   # the clock, XSMT low
@@ -259,7 +255,7 @@ def test_a_dip_shorter_than_the_ramp_finishes_the_muting_before_the_restart(dip_
     ramp's end. `fast`: firmware calls that cost nothing (CostModel.zero()), so that a
     pass can come well inside the ramp."""
     from headroom.sim.cost import CostModel
-    b = SimBoard(_no_hardware_mute(SE), cost=CostModel.zero() if fast else None)
+    b = SimBoard(SE_NO_HW, cost=CostModel.zero() if fast else None)
     c = Checker(b.board)
     b.trace.listeners.append(c.live)
     b.power(True)

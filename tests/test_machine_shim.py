@@ -20,11 +20,6 @@ from simkit import bare_sim, records
 Pin = machine.Pin
 
 
-@pytest.fixture
-def sim():
-    return bare_sim(app=True)
-
-
 def test_machine_is_the_shim():
     assert machine is shim
     assert micropython.schedule.__module__ == "headroom.sim.cpython_micropython"

@@ -40,17 +40,17 @@ import pytest
 
 from headroom.sim import simboard
 
-from helpers import BALANCED, CHIP_PER_SIDE, SE, ZCEN_LOW, board_variant, until_playing
-
-
-def _no_hardware_mute(d):
-    d["name"] = d["name"] + "-no-hw-mute"
-    d["power_sense"]["hardware_mute"] = False
-
-
-SE_NO_HW = board_variant(SE, _no_hardware_mute)
-BALANCED_NO_HW = board_variant(BALANCED, _no_hardware_mute)
-
+from helpers import (
+    BALANCED,
+    BALANCED_NO_HW,
+    CHIP_PER_SIDE,
+    SE,
+    SE_NO_HW,
+    ZCEN_LOW,
+    ask,
+    long_press,
+    until_playing,
+)
 
 # ---- the fixes undone (HEADROOM_UNDO=NAME): each patches the firmware's modules ----
 
@@ -214,23 +214,6 @@ class Watch:
         """[(pass, t_us, level)] the MCU drove on GPIO n."""
         return [(p, t, f["level"]) for p, t, k, f in self.recs[since:]
                 if k == "pin" and f["pin"] == n]
-
-
-def ask(b, line, ms=60):
-    """One line to the board; its one reply (a dict)."""
-    n = len(b.console.replies())
-    b.console.send(line + "\n")
-    b.run_ms(ms)
-    new = b.console.replies()[n:]
-    assert len(new) == 1, (line, new)
-    return json.loads(new[0])
-
-
-def long_press(b):
-    b.press(True)
-    b.run_ms(b.board.long_press_ms + 100)
-    b.press(False)
-    b.run_ms(100)
 
 
 def playing(checked, path):

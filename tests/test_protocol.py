@@ -13,26 +13,14 @@ from hypothesis import strategies as st
 from headroom.sim.simboard import SimBoard
 from headroom_fw import protocol
 
-from helpers import BALANCED, SE, await_reply, until_playing
+from helpers import BALANCED, SE, ask, long_press, playing
 
 
 @pytest.fixture
 def board():
-    b = SimBoard(BALANCED, keep_trace=False)
-    b.power(True)
-    until_playing(b)
+    b = playing(BALANCED, keep_trace=False)
     yield b
     b.close()
-
-
-def ask(b, line, ms=30):
-    n = len(b.console.replies())
-    b.console.send(line + "\n")
-    b.run_ms(ms)
-    await_reply(b, n)
-    new = b.console.replies()[n:]
-    assert len(new) == 1, (line, new)
-    return json.loads(new[0])
 
 
 HEALTH = ("firmware", "uptime_s", "reset_cause", "heap_free", "worst_pass_us", "faults",
@@ -120,13 +108,6 @@ def test_a_late_long_press_does_not_confirm(board):
     board.press(False)
     board.run_ms(100)
     assert ask(board, "get limit")["limit"] == -10.0
-
-
-def long_press(board):
-    board.press(True)
-    board.run_ms(board.board.long_press_ms + 100)
-    board.press(False)
-    board.run_ms(100)
 
 
 def test_set_defaults_within_the_limit_applies_at_once(board):

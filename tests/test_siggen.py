@@ -9,16 +9,9 @@ from headroom.sim.i2s import registry as i2s_registry
 from headroom.sim.models.pcm5102a import PCM5102A
 from headroom_fw.siggen import BOTH, LEFT, RIGHT, SigGen
 
-from simkit import bare_sim
-
 I2S = machine.I2S
 Pin = machine.Pin
 BCK, DIN = 16, 18
-
-
-@pytest.fixture
-def sim():
-    return bare_sim(app=True)
 
 
 def gen(rate=48000, bits=32, ibuf=8192):

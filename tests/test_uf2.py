@@ -19,7 +19,7 @@ import pytest
 
 from headroom import uf2
 from headroom.cli import main
-from headroom.vboard.supervisor import micropython_path
+from headroom.vboard.vmproc import micropython_path
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SE = os.path.join(REPO, "boards", "pico-se.json")

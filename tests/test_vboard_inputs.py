@@ -19,6 +19,8 @@ from test_flash import HEADROOM, flash, headroom, no_traceback
 from test_vboard import VBoard, needs_tools
 from test_vboard import status as vstatus
 
+from helpers import trace_records
+
 pytestmark = needs_tools
 
 
@@ -47,16 +49,6 @@ def send(vb, *lines, timeout=120):
 
 def playing(vb):
     return vstatus(vb, until=lambda s: s.get("phase") == "playing")
-
-
-def trace_records(path):
-    """The trace so far (the board is still writing it: a last line not yet ended is left
-    for later)."""
-    with open(path) as f:
-        text = f.read()
-    lines = text.split("\n")[:-1]
-    assert json.loads(lines[0])["trace"] == 2
-    return [json.loads(x) for x in lines[1:]]
 
 
 def jack_levels(recs):

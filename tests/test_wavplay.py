@@ -8,14 +8,7 @@ import pytest
 from headroom.sim.i2s import registry as i2s_registry
 from headroom_fw import wavplay
 
-from simkit import bare_sim
-
 SCK, WS, SD = 16, 17, 18
-
-
-@pytest.fixture
-def sim():
-    return bare_sim(app=True)
 
 
 def write_wav(path, rate, bits, channels, frames, seed=1):

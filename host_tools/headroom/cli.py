@@ -515,7 +515,7 @@ def do_uf2(args):
 
 
 def args_vboard(p):
-    from .vboard.supervisor import add_arguments
+    from .vboard.launch import add_arguments
     add_arguments(p)
     p.set_defaults(board=None)
     p.add_argument("--send", action="append", metavar="LINE",
@@ -528,8 +528,8 @@ def args_vboard(p):
 def do_vboard(args):
     if args.send:
         return _send_inputs(args)
-    from .vboard.supervisor import DEFAULT_BOARD as VBOARD_DEFAULT
-    from .vboard.supervisor import run
+    from .vboard.claims import DEFAULT_BOARD as VBOARD_DEFAULT
+    from .vboard.launch import run
     args.board = args.board or VBOARD_DEFAULT
     return run(args)
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 
-from .vboard.supervisor import micropython_path
+from .vboard.vmproc import micropython_path
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vboard", "powercut.py")
 

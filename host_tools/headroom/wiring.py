@@ -26,7 +26,8 @@ def rows(b):
         b.mute_relay.pin: ("relays.mute.pin", _relay("mute", b.mute_relay, "output connected")),
     }
     if b.spi_miso is not None:
-        out[b.spi_miso] = ("spi.miso", "%s SDO (end of the chain)" % last)
+        out[b.spi_miso] = ("spi.miso", "%s SDO (end of the chain), through a 10 k / 20 k "
+                           "divider: SDO swings to VD+ (5 V)" % last)
     if b.pga_zcen is not None:
         out[b.pga_zcen] = ("pga2311.zcen", "PGA2311 ZCEN (shared): driven high, changes at zero crossings")
     if len(b.gain_switch_pins) == 2:

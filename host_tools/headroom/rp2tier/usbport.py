@@ -21,26 +21,10 @@ console uses them.
 
 All methods run on the emulator's loop thread.
 """
-import errno
-import os
-import select
-import termios
+from ..ptyport import PtyPort
 
 PUMP_NS = 100_000      # retry feeding the USB receive FIFO after 0.1 ms (emulated) when full
 WATCH_S = 0.02         # how often (wall clock) to look for a program opening the port
-
-
-def raw_termios(fd):
-    """cfmakeraw on the pseudo-terminal: bytes pass unchanged, nothing echoed."""
-    attr = termios.tcgetattr(fd)
-    attr[0] &= ~(termios.IGNBRK | termios.BRKINT | termios.PARMRK | termios.ISTRIP | termios.INLCR
-                 | termios.IGNCR | termios.ICRNL | termios.IXON | termios.IXOFF)
-    attr[1] &= ~termios.OPOST
-    attr[2] = (attr[2] & ~(termios.CSIZE | termios.PARENB)) | termios.CS8
-    attr[3] = 0
-    attr[6][termios.VMIN] = 1
-    attr[6][termios.VTIME] = 0
-    termios.tcsetattr(fd, termios.TCSANOW, attr)
 
 
 class UsbPort:
@@ -49,8 +33,7 @@ class UsbPort:
         None for no pseudo-terminal at all (taps and send() only)."""
         self.emu = emu
         self.link = link
-        self.master = None
-        self.pty = None          # the current pseudo-terminal's name (/dev/pts/N)
+        self.pty = None if link is None else PtyPort(link)   # the port, made at plug_in()
         self.plugged = False
         self.inq = bytearray()   # host -> board, not yet in the USB FIFO
         self.outq = bytearray()  # board -> pseudo-terminal, not yet written
@@ -69,21 +52,10 @@ class UsbPort:
         self.plugs += 1
         if self._alarm is None:
             self._alarm = self.emu.clock.create_alarm(self._pump)
-        if self.link is None:
+        if self.pty is None:
             return
         self._close()
-        self.master, slave = os.openpty()
-        raw_termios(slave)
-        self.pty = os.ttyname(slave)
-        os.close(slave)           # POLLHUP on the master now says nobody has the port open
-        os.set_blocking(self.master, False)
-        tmp = self.link + ".new"
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        os.symlink(self.pty, tmp)
-        os.replace(tmp, self.link)
+        self.pty.plug_in()
         self._gen += 1
         self._watching = False
         self._watch(self._gen)
@@ -93,14 +65,16 @@ class UsbPort:
         self.plugged = False
         self.inq.clear()
         self._close()
-        if self.link is not None:
-            try:
-                os.unlink(self.link)
-            except OSError:
-                pass
+        if self.pty is not None:
+            self.pty.unplug()
 
     def close(self):
         self.unplug()
+
+    @property
+    def master(self):
+        """The board's end of the current pseudo-terminal, None while off USB."""
+        return None if self.pty is None else self.pty.master
 
     def _close(self):
         loop = self.emu.loop
@@ -111,16 +85,11 @@ class UsbPort:
             if self._writing:
                 loop.remove_writer(self.master)
             self._reading = self._writing = False
-            os.close(self.master)
-            self.master = None
+            self.pty.close()
 
     def host_connected(self):
         """A program has the pseudo-terminal open."""
-        if self.master is None:
-            return False
-        p = select.poll()
-        p.register(self.master, select.POLLIN)
-        return not any(ev & select.POLLHUP for _fd, ev in p.poll(0))
+        return self.pty is not None and self.pty.host_connected()
 
     def _watch(self, gen):
         """Read the pseudo-terminal while a program has it open; look again later if not."""
@@ -137,14 +106,9 @@ class UsbPort:
 
     # ---- host -> board
     def _readable(self):
-        try:
-            data = os.read(self.master, 65536)
-        except BlockingIOError:
+        data = self.pty.read()
+        if data is None:
             return
-        except OSError as e:
-            data = b""
-            if e.errno != errno.EIO:
-                raise
         if not data:  # the program closed the port
             self.emu.loop.remove_reader(self.master)
             self._reading = False
@@ -184,14 +148,14 @@ class UsbPort:
     def _flush(self):
         if self.master is None:
             return
-        try:
-            while self.outq:
-                n = os.write(self.master, self.outq)
+        while self.outq:
+            n = self.pty.write(self.outq)
+            if n is None:  # closed just now
+                self.outq.clear()
+            elif n == 0:
+                break
+            else:
                 del self.outq[:n]
-        except BlockingIOError:
-            pass
-        except OSError:  # closed just now
-            self.outq.clear()
         if self.outq and not self._writing:
             self.emu.loop.add_writer(self.master, self._flush)
             self._writing = True

@@ -54,25 +54,17 @@ What the supervisor does between the pseudo-terminal and the VM:
 
 Linux only (pseudo-terminals, pidfd, /proc/PID/status).
 """
-import argparse
-import fcntl
+
 import os
 import select
 import signal
-import subprocess
 import sys
 import tempfile
-import termios
 import time
 
-from .blockdev import IMAGE_BYTES
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-HOST_TOOLS = os.path.dirname(os.path.dirname(HERE))
-REPO = os.path.dirname(HOST_TOOLS)
-DEFAULT_BOARD = os.path.join(REPO, "boards", "pico-se.json")
-VM_BOOT = os.path.join(HERE, "vm_boot.py")
-HEAP = "8M"
+from ..ptyport import PtyPort
+from .claims import load_board
+from .vmproc import VM
 
 FRIENDLY = "friendly"
 RAW = "raw"
@@ -86,244 +78,6 @@ USB_DETACH_S = 0.1
 def _cut(text, n=200):
     """A text as a message quotes it: at most `n` characters (a line can be megabytes)."""
     return text if len(text) <= n else "%s... (%d characters)" % (text[:n], len(text))
-
-
-def hold(path):
-    """`path` held for this process (an exclusive flock on it; the file is created when
-    missing), or None when another live process holds it. One mechanism for everything a
-    virtual board must have to itself (its flash image, its port): the kernel lets go of
-    the lock when the holder dies, however it dies, so a killed board's leftovers are
-    never mistaken for a live board."""
-    f = open(path, "ab")
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        f.close()
-        return None
-    return f
-
-
-def our_link(path):
-    """True if `path` is a virtual board's port: a link to a pseudo-terminal (a board
-    that was killed leaves one behind)."""
-    return os.path.islink(path) and os.readlink(path).startswith("/dev/pts/")
-
-
-def check_port(port, control):
-    """None if the virtual board may make its port at `port` and its control socket at
-    `control`, else why not: it never replaces a file it did not make (a text file, a
-    device node: as root, /dev/ttyACM0 is a real board's)."""
-    if os.path.lexists(port) and not our_link(port):
-        return ("%s exists and is not a virtual board's port: not replacing it (choose "
-                "another --port)" % port)
-    if os.path.lexists(control):
-        import stat
-        if not stat.S_ISSOCK(os.lstat(control).st_mode):
-            return ("%s exists and is not a control socket: not replacing it (choose "
-                    "another --control)" % control)
-        import socket
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            try:
-                s.connect(control)
-                return "%s is the control socket of a running virtual board" % control
-            except OSError:
-                pass  # left by a board that was killed
-    return None
-
-
-def check_trace(path):
-    """None if the trace can be written to `path`, else why not (before anything starts)."""
-    folder = os.path.dirname(path) or "."
-    if os.path.isdir(path):
-        return "cannot write the trace to %s: it is a folder" % path
-    if not os.path.isdir(folder):
-        return "cannot write the trace to %s: no such folder %s" % (path, folder)
-    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
-        return "cannot write the trace to %s: permission denied" % path
-    return None
-
-
-def micropython_path():
-    p = os.path.join(os.path.dirname(sys.executable), "micropython")
-    if os.path.exists(p):
-        return p
-    import shutil
-    return shutil.which("micropython") or p
-
-
-def make_image(path):
-    """An erased flash image (all 0xFF): the VM formats it at its first boot, as rp2 does."""
-    with open(path, "wb") as f:
-        f.write(b"\xff" * IMAGE_BYTES)
-
-
-def _raw_termios(fd):
-    """cfmakeraw: bytes pass unchanged, nothing echoed."""
-    attr = termios.tcgetattr(fd)
-    attr[0] &= ~(termios.IGNBRK | termios.BRKINT | termios.PARMRK | termios.ISTRIP | termios.INLCR
-                 | termios.IGNCR | termios.ICRNL | termios.IXON | termios.IXOFF)
-    attr[1] &= ~termios.OPOST
-    attr[2] = (attr[2] & ~(termios.CSIZE | termios.PARENB)) | termios.CS8
-    attr[3] = 0
-    attr[6][termios.VMIN] = 1
-    attr[6][termios.VTIME] = 0
-    termios.tcsetattr(fd, termios.TCSANOW, attr)
-
-
-def _die_with_parent(parent):
-    """A preexec_fn: the child gets SIGKILL when its parent dies (Linux's
-    PR_SET_PDEATHSIG), and exits at once if the parent is gone already."""
-    import ctypes
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        prctl = None
-
-    def preexec():
-        if prctl is not None:
-            prctl(1, signal.SIGKILL, 0, 0, 0)   # 1: PR_SET_PDEATHSIG
-        if os.getppid() != parent:              # died before the line above
-            os._exit(1)
-    return preexec
-
-
-class VM:
-    """One run of the MicroPython VM: stdin a pipe from us, stdout and stderr a pipe to us."""
-
-    def __init__(self, board, image, mode, cause, trace=None, t0_us=0, state=None, levers=None):
-        self.mode = mode
-        side_r, side_w = os.pipe()
-        cut_r, self.cut = os.pipe()
-        ctl_r, self.ctl = os.pipe()
-        self.side = side_r
-        os.set_blocking(side_r, False)
-        args = [micropython_path(), "-X", "heapsize=" + HEAP, "-i", VM_BOOT,
-                "image=" + image, "board=" + board, "mode=" + mode, "cause=" + cause,
-                "side=%d" % side_w, "cut=%d" % cut_r, "ctl=%d" % ctl_r, "t0=%d" % t0_us]
-        if trace:
-            args.append("trace=" + trace)
-        if state:
-            args.append("state=" + state)
-        if levers:
-            args.append("levers=" + ",".join("%s:%s" % kv for kv in sorted(levers.items())))
-        # A session of its own: a Ctrl-C typed at the supervisor's terminal is not the VM's.
-        # It dies with the supervisor: killed from run()'s finally on any exception or
-        # signal, and by the kernel (PR_SET_PDEATHSIG) when the supervisor is SIGKILLed.
-        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, close_fds=True,
-                                     pass_fds=(side_w, cut_r, ctl_r),
-                                     start_new_session=True, bufsize=0,
-                                     preexec_fn=_die_with_parent(os.getpid()))
-        for fd in (side_w, cut_r, ctl_r):
-            os.close(fd)
-        self.stdin = self.proc.stdin.fileno()
-        self.stdout = self.proc.stdout.fileno()
-        os.set_blocking(self.stdin, False)
-        os.set_blocking(self.stdout, False)
-        self.pidfd = os.pidfd_open(self.proc.pid)  # readable when the VM exits
-        self.side_buf = b""
-        self.ready = False        # "ready": the board is up, Ctrl-C may go in
-        self.at_repl = False      # "repl": boot.py/main.py are done, the REPL's banner is next
-        self.reset_cause = None   # "reset CAUSE": a hard reset
-        self.soft = False         # "soft": SystemExit out of boot.py/main.py, a soft reset
-        self.fatal = None         # "fatal ERROR": the VM could not set the board up
-        self.formatted = False    # "formatted": the image did not mount and was formatted
-        self.eof = False
-        self.last_sigint = 0.0
-        self.wdt_fed = None       # (when, ms left or None: stopped) of the latest "wdt ..."
-        self.blocks = 0           # "b": flash block operations done
-        self.cut_happened = False  # "cut": power lost mid-operation
-        self.off = False          # "off": the MCU stopped, its supply gone
-        self.answers = []         # "input TAG ok|error WHY": (tag, None or the error)
-
-    def arm_cut(self, n):
-        """Lose power in the middle of the block operation after `n` more."""
-        os.write(self.cut, bytes([n & 255, n >> 8 & 255, n >> 16 & 255, n >> 24 & 255]))
-
-    def flash_fails(self, how):
-        """From the next block operation on, the flash refuses every program and erase:
-        `how` "full" (ENOSPC), "eio" (EIO), or None (it takes them again)."""
-        os.write(self.cut, bytes([0, 0, 0, 0xF0 + (None, "full", "eio").index(how)]))
-
-    def tell(self, line):
-        """A line for the simulated board (vm.py's _Control); False if the VM is gone."""
-        try:
-            os.write(self.ctl, line.encode() + b"\n")
-            return True
-        except OSError:
-            return False
-
-    def sigint_caught(self):
-        """True while code runs: the Unix port installs its SIGINT handler only then."""
-        try:
-            with open("/proc/%d/status" % self.proc.pid) as f:
-                for line in f:
-                    if line.startswith("SigCgt:"):
-                        return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
-        except OSError:
-            pass
-        return False
-
-    def read_side(self):
-        while True:
-            try:
-                data = os.read(self.side, 4096)
-            except BlockingIOError:
-                break
-            if not data:
-                break
-            self.side_buf += data
-        while b"\n" in self.side_buf:
-            line, self.side_buf = self.side_buf.split(b"\n", 1)
-            m = line.decode("ascii", "replace")
-            if m == "ready":
-                self.ready = True
-            elif m == "repl":
-                self.at_repl = True
-            elif m == "formatted":
-                self.formatted = True
-            elif m == "soft":
-                self.soft = True
-            elif m.startswith("reset "):
-                self.reset_cause = m[6:]
-            elif m.startswith("fatal "):
-                self.fatal = m[6:]
-            elif m == "wdt off":
-                self.wdt_fed = (time.monotonic(), None)
-            elif m.startswith("wdt "):
-                self.wdt_fed = (time.monotonic(), int(m[4:]))
-            elif m == "b":
-                self.blocks += 1
-            elif m == "cut":
-                self.cut_happened = True
-            elif m == "off":
-                self.off = True
-            elif m.startswith("input "):
-                tag, _, rest = m[6:].partition(" ")
-                self.answers.append((tag, None if rest == "ok" else rest[6:]))
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-
-    def close(self):
-        """Idempotent: the supervisor's way out closes the VM again, whatever closed it
-        before (a file descriptor closed twice could be another's by then)."""
-        if getattr(self, "closed", False):
-            return
-        self.closed = True
-        self.kill()
-        for f in (self.proc.stdin, self.proc.stdout):
-            try:
-                f.close()
-            except OSError:
-                pass
-        for fd in (self.side, self.pidfd, self.cut, self.ctl):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
 
 
 class Supervisor:
@@ -344,7 +98,7 @@ class Supervisor:
         import atexit
         import shutil
         atexit.register(shutil.rmtree, self.state_dir, True)
-        self.master = None
+        self.port = PtyPort(port_link)
         self.plug_in()
         self.control = None
         if control_path:
@@ -464,30 +218,13 @@ class Supervisor:
     # ---- the port: plugged in while the board's USB is up
     def plug_in(self):
         """A new pseudo-terminal behind the port's link, as a board appearing on USB."""
-        self.master, slave = os.openpty()
-        _raw_termios(slave)
-        pty = os.ttyname(slave)
-        os.close(slave)  # POLLHUP on the master now tells us nobody has the port open
-        os.set_blocking(self.master, False)
-        tmp = self.path + ".new"
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        os.symlink(pty, tmp)
-        os.replace(tmp, self.path)
+        self.port.plug_in()
         self.usb_back = False
 
     def unplug(self):
         """The board drops off USB: whoever has the port reads end of file, the link goes."""
         self.outq.clear()
-        if self.master is not None:
-            os.close(self.master)
-            self.master = None
-        try:
-            os.unlink(self.path)
-        except OSError:
-            pass
+        self.port.unplug()
         self.usb_back = True
 
     def power_off(self):
@@ -605,45 +342,23 @@ class Supervisor:
         self.from_vm(data)
         return True
 
-    def host_connected(self):
-        if self.master is None:
-            return False
-        p = select.poll()
-        p.register(self.master, select.POLLIN)
-        for _fd, ev in p.poll(0):
-            if ev & select.POLLHUP:
-                return False
-        return True
-
     def flush_host(self):
         if not self.outq:
             return
-        if not self.host_connected():
+        if not self.port.host_connected():
             self.outq.clear()  # nobody listening: rp2 drops its output too
             return
-        attr = termios.tcgetattr(self.master)  # the host side's settings (the slave's)
-        if attr[3] & termios.ECHO:
-            # A client left echo on: our output would come back as its input.
-            attr[3] &= ~(termios.ECHO | termios.ICANON | termios.ISIG | termios.IEXTEN)
-            termios.tcsetattr(self.master, termios.TCSANOW, attr)
-        try:
-            n = os.write(self.master, self.outq)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:  # EIO: the host closed it just now
+        self.port.keep_echo_off()
+        n = self.port.write(self.outq)
+        if n is None:  # the host closed it just now
             self.outq.clear()
             return
         del self.outq[:n]
 
     # ---- input: host -> VM
     def read_host(self):
-        if self.master is None:
-            return
-        try:
-            data = os.read(self.master, 65536)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:  # EIO: nobody has the port open
+        data = self.port.read()
+        if not data:  # nothing waiting, or nobody has the port open
             return
         self.dbg("host>", data)
         self.inq += data
@@ -748,8 +463,8 @@ class Supervisor:
             if wdt_timeout is not None:
                 timeout = wdt_timeout if timeout is None else min(timeout, wdt_timeout)
             regs = []
-            if self.host_connected():
-                regs.append((self.master, select.POLLIN | (select.POLLOUT if self.outq else 0)))
+            if self.port.host_connected():
+                regs.append((self.port.master, select.POLLIN | (select.POLLOUT if self.outq else 0)))
             else:
                 self.outq.clear()
                 timeout = 100 if timeout is None else min(timeout, 100)
@@ -761,7 +476,7 @@ class Supervisor:
             if vm.proc.poll() is not None:
                 timeout = 0
             for fd, ev in self.wait(regs, timeout):
-                if fd == self.master:
+                if fd == self.port.master:
                     if ev & select.POLLIN:
                         self.read_host()
                 elif fd == vm.stdout:
@@ -884,181 +599,3 @@ class Supervisor:
                     del self.inputs[tag]
                     if client is not None:
                         self.control.answer(client, "error: " + lost)
-
-
-def add_arguments(p):
-    """The virtual board's options, on an argparse parser (or a `headroom` subcommand's)."""
-    p.add_argument("--board", default=DEFAULT_BOARD, help="board file: the hardware (default: pico-se)")
-    p.add_argument("--image", help="the flash image (littlefs, 352 blocks of 4096 bytes); created "
-                                   "when missing (default: a temporary file, deleted at exit)")
-    p.add_argument("--port", help="where the serial port appears (a link to a pseudo-terminal; "
-                                  "default: ttyACM0 in a temporary folder)")
-    p.add_argument("--control", help="the control socket's path (default: the port's path + .control)")
-    p.add_argument("--trace", help="write the simulator's JSON Lines trace here (one trace across "
-                                   "the board's restarts)")
-    p.add_argument("--lenient-watchdog", action="store_true",
-                   help="the watchdog stops with the firmware (Ctrl-C, soft reset); on the board "
-                        "it keeps counting and resets the board unless fed")
-    return p
-
-
-def build_parser():
-    return add_arguments(argparse.ArgumentParser(
-        prog="virtual-board",
-        description="Run the firmware from a flash image on the simulated board, behind a "
-                    "serial port that behaves like the Pico's USB serial port. The first line "
-                    "of output is the port's path, the second the control socket's. Runs until "
-                    "interrupted; SIGUSR1 cycles the power."))
-
-
-def run(args):
-    """Run the virtual board for parsed arguments (add_arguments); returns the exit status."""
-    import shutil
-    board = os.path.abspath(args.board)
-    err = check_board(board)
-    if err:
-        print("virtual-board: %s: %s" % (args.board, err), file=sys.stderr)
-        return 2
-    folder = tempfile.mkdtemp(prefix="headroom-vboard-")
-    try:
-        return _run(args, board, folder)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _run(args, board, folder):
-    temp = None
-    if args.image:
-        image = os.path.abspath(args.image)
-        if not os.path.exists(image):
-            try:
-                make_image(image)
-            except OSError as e:
-                print("virtual-board: cannot create %s: %s" % (image, e.strerror), file=sys.stderr)
-                return 2
-        elif os.path.getsize(image) != IMAGE_BYTES:
-            print("virtual-board: %s: %d bytes; a Pico flash image has %d (352 blocks of 4096)"
-                  % (image, os.path.getsize(image), IMAGE_BYTES), file=sys.stderr)
-            return 2
-    else:
-        temp = image = os.path.join(folder, "flash.img")
-        make_image(image)
-    trace = os.path.abspath(args.trace) if args.trace else None
-    err = check_trace(trace) if trace else None
-    if err:
-        print("virtual-board: %s" % err, file=sys.stderr)
-        return 2
-    port = os.path.abspath(args.port) if args.port else os.path.join(folder, "ttyACM0")
-    from .client import control_path
-    control = control_path(port, args.control)
-    held = []   # what this board has to itself: closed (let go) at exit
-
-    def let_go():
-        for f in held:
-            f.close()
-    # The image itself is locked; the port (a link that comes and goes) by a lock file
-    # beside it, made and removed by the board that holds it.
-    lock = hold(image)
-    if lock is None:
-        print("virtual-board: %s is in use by another virtual board" % image, file=sys.stderr)
-        return 2
-    held.append(lock)
-    port_lock = port + ".lock"
-    try:
-        plock = hold(port_lock)
-    except OSError as e:
-        let_go()
-        print("virtual-board: cannot make the port at %s: %s" % (port, e.strerror or e),
-              file=sys.stderr)
-        return 2
-    if plock is None:
-        let_go()
-        print("virtual-board: %s is the port of another virtual board (still running)" % port,
-              file=sys.stderr)
-        return 2
-    held.append(plock)
-    err = check_port(port, control)
-    if err:
-        let_go()
-        _remove_lock(port_lock)
-        print("virtual-board: %s" % err, file=sys.stderr)
-        return 2
-    try:
-        sup = Supervisor(board, image, port, control, trace,
-                         board_watchdog=not args.lenient_watchdog)
-    except OSError as e:
-        print("virtual-board: cannot make the port or the control socket: %s" % e, file=sys.stderr)
-        if our_link(port):
-            _remove(port)  # made by the Supervisor before it failed
-        _remove_lock(port_lock)
-        let_go()
-        return 2
-
-    def stop(signum, frame):
-        sup.stop = True
-
-    def power_cycle(signum, frame):
-        sup.power_cycle = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGHUP, stop)
-    signal.signal(signal.SIGUSR1, power_cycle)
-    signal.set_wakeup_fd(sup.wake_w)
-    print(sup.path, flush=True)
-    print(control, flush=True)
-    print("virtual-board: %s on %s (control socket %s), image %s%s" % (
-        os.path.basename(board), sup.path, control, image, " (temporary)" if temp else ""),
-        file=sys.stderr, flush=True)
-    try:
-        sup.run()
-    finally:
-        # However the loop ended (an exception too), the VM goes with the board.
-        if sup.vm is not None:
-            sup.vm.close()
-        sup.unplug()
-        if sup.control is not None:
-            sup.control.close()
-        _remove_lock(port_lock)  # still held: no other board can have taken it meanwhile
-        let_go()
-    return sup.status
-
-
-def _remove_lock(path):
-    """The port's lock file, if it is one (empty: a file of someone else's is left alone)."""
-    import stat
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return
-    if stat.S_ISREG(st.st_mode) and st.st_size == 0:
-        _remove(path)
-
-
-def _remove(path):
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def load_board(path):
-    """The board file, parsed by the repository firmware's own parser (BoardError if bad)."""
-    fw = os.path.join(REPO, "firmware")
-    if fw not in sys.path:
-        sys.path.insert(0, fw)
-    from headroom_fw import board as boardfile
-    return boardfile.load(path)
-
-
-def check_board(path):
-    """None if the board file is valid, else the error."""
-    try:
-        load_board(path)
-    except ValueError as e:  # BoardError
-        return str(e)
-    return None
-
-
-def main(argv=None):
-    return run(build_parser().parse_args(argv))
