@@ -16,7 +16,7 @@ def enc_rig(epd=4, seed=1):
     sim = bare_sim()
     for n in (A, B, BTN):
         Pin(n, Pin.IN, Pin.PULL_UP)
-    enc = RotaryEncoder(sim, A, B, epd, Rng(seed))
+    enc = sim.add_part(RotaryEncoder(sim, A, B, epd, Rng(seed)))
     log = []   # (t_us, A level, B level) after every change of either contact
 
     def watch(g):
@@ -163,7 +163,7 @@ def test_long_bounce_still_ends_at_rest():
 def sw_rig(seed=1):
     sim = bare_sim()
     Pin(BTN, Pin.IN, Pin.PULL_UP)
-    sw = Switch(sim, BTN, "button", Rng(seed))
+    sw = sim.add_part(Switch(sim, BTN, "button", Rng(seed)))
     log = []
     sim.gpio[BTN].listeners.append(lambda g: log.append((sim.now(), g.level)))
     return sim, sw, log
@@ -229,7 +229,7 @@ def test_quick_release_within_bounce_ends_open():
 
 def test_power_sense_follows_supply_and_sets_holdup():
     sim = bare_sim(powered=False)
-    PowerSense(sim, 22, 20)
+    sim.add_part(PowerSense(sim, 22, 20))
     assert sim.holdup_us == 20000
     sim.power(True)
     assert sim.gpio[22].level == 1

@@ -62,7 +62,7 @@ def rms_db(x):
 # ================================================================== PCM5102A
 
 def test_xsmt_soft_mute_is_104_one_db_steps_and_the_driver_waits_it_out(sim):
-    dac = PCM5102A(sim, BCK, DIN, xsmt=XSMT, record=True)
+    dac = sim.add_part(PCM5102A(sim, BCK, DIN, xsmt=XSMT, record=True))
     drv = fw5102.PCM5102A(Pin(XSMT), muted=False)
     i2s = tx()
     Constant(i2s, 1 << 30, -(1 << 30))
@@ -89,7 +89,7 @@ def test_xsmt_soft_mute_is_104_one_db_steps_and_the_driver_waits_it_out(sim):
 
 
 def test_xsmt_unmute_ramps_up_over_104_samples(sim):
-    dac = PCM5102A(sim, BCK, DIN, xsmt=XSMT, record=True)
+    dac = sim.add_part(PCM5102A(sim, BCK, DIN, xsmt=XSMT, record=True))
     drv = fw5102.PCM5102A(Pin(XSMT))            # starts muted
     i2s = tx()
     Constant(i2s, 1 << 30, 1 << 30)
@@ -107,7 +107,7 @@ def test_xsmt_unmute_ramps_up_over_104_samples(sim):
 
 
 def test_zero_data_mutes_after_1024_lrcks_and_data_unmutes_at_once(sim):
-    dac = PCM5102A(sim, BCK, DIN)               # XSMT strapped high
+    dac = sim.add_part(PCM5102A(sim, BCK, DIN))               # XSMT strapped high
     i2s = tx(bits=16)
     i2s.write(struct.pack("<hh", 1000, 1000) * 512)    # 512 frames, then the port sends zeros
     sim.run_for(100000)
@@ -125,7 +125,7 @@ def test_zero_data_mutes_after_1024_lrcks_and_data_unmutes_at_once(sim):
 
 
 def test_stopped_clocks_mute_the_output(sim):
-    dac = PCM5102A(sim, BCK, DIN)
+    dac = sim.add_part(PCM5102A(sim, BCK, DIN))
     i2s = tx()
     Constant(i2s, 1 << 28, 1 << 28)
     sim.run_for(10000)
@@ -138,18 +138,18 @@ def test_stopped_clocks_mute_the_output(sim):
 
 @pytest.mark.parametrize("rate,bits", [(8000, 32), (22050, 32), (16000, 16), (12345, 32)])
 def test_a_rate_the_bck_pll_cannot_take_is_a_fault(sim, rate, bits):
-    PCM5102A(sim, BCK, DIN)
+    sim.add_part(PCM5102A(sim, BCK, DIN))
     with pytest.raises(SimFault, match="no BCK-PLL setting"):
         tx(bits=bits, rate=rate)
 
 
 def test_16_khz_needs_64_fs(sim):
-    PCM5102A(sim, BCK, DIN)
+    sim.add_part(PCM5102A(sim, BCK, DIN))
     tx(bits=32, rate=16000)
 
 
 def test_fmt_high_reads_the_i2s_stream_one_bit_early(sim):
-    dac = PCM5102A(sim, BCK, DIN, fmt=FMT, record=True)
+    dac = sim.add_part(PCM5102A(sim, BCK, DIN, fmt=FMT, record=True))
     Pin(FMT, Pin.OUT, value=1)
     i2s = tx()
     Constant(i2s, -(1 << 30), 1 << 30)      # 24-bit data: the slot's LSBs are 0
@@ -163,7 +163,7 @@ def test_fmt_high_reads_the_i2s_stream_one_bit_early(sim):
 
 
 def test_deemphasis_at_44k1_follows_the_50_15_us_shelf(sim):
-    dac = PCM5102A(sim, BCK, DIN, demp=DEMP, record=True)
+    dac = sim.add_part(PCM5102A(sim, BCK, DIN, demp=DEMP, record=True))
     Pin(DEMP, Pin.OUT, value=1)
     i2s = tx(rate=44100)
     g = SigGen(i2s, 44100, 32)
@@ -180,7 +180,7 @@ def test_deemphasis_at_44k1_follows_the_50_15_us_shelf(sim):
 
 
 def test_filter_pin_is_recorded(sim):
-    PCM5102A(sim, BCK, DIN, flt=FLT)
+    sim.add_part(PCM5102A(sim, BCK, DIN, flt=FLT))
     drv = fw5102.PCM5102A(Pin(XSMT), flt_pin=Pin(FLT), low_latency=True)
     assert states(sim, "pcm5102a")[-1][1]["filter"] == "low-latency"
     drv.set_filter(False)
@@ -188,7 +188,7 @@ def test_filter_pin_is_recorded(sim):
 
 
 def test_no_supply_no_output(sim):
-    dac = PCM5102A(sim, BCK, DIN)
+    dac = sim.add_part(PCM5102A(sim, BCK, DIN))
     i2s = tx()
     Constant(i2s, 1 << 28, 1 << 28)
     sim.run_for(10000)
@@ -203,7 +203,7 @@ def test_no_supply_no_output(sim):
 
 
 def test_trace_record_keys_in_order(sim):
-    PCM5102A(sim, BCK, DIN)
+    sim.add_part(PCM5102A(sim, BCK, DIN))
     line = sim.trace.lines[-1]
     assert line.startswith('{"t_us": 0, "kind": "chip", "chip": "pcm5102a", "state": {"rate": null, '
                            '"format": "i2s", "filter": "normal", "deemphasis": false, "xsmt": true,')
@@ -216,7 +216,7 @@ def i2c():
 
 
 def ready(sim, record=True, bits=32, rate=48000, **kw):
-    dac = PCM5122(sim, 0, BCK, DIN, record=record, **kw)
+    dac = sim.add_part(PCM5122(sim, 0, BCK, DIN, record=record, **kw))
     drv = fw5122.PCM5122(i2c())
     drv.init(bits=bits)
     i2s = tx(bits=bits, rate=rate)
@@ -224,9 +224,9 @@ def ready(sim, record=True, bits=32, rate=48000, **kw):
 
 
 def test_address_follows_the_adr_pins(sim):
-    PCM5122(sim, 0, BCK, DIN)
-    PCM5122(sim, 0, 10, 12, adr1=1, name="b")
-    PCM5122(sim, 0, 6, 8, adr1=1, adr2=1, name="c")
+    sim.add_part(PCM5122(sim, 0, BCK, DIN))
+    sim.add_part(PCM5122(sim, 0, 10, 12, adr1=1, name="b"))
+    sim.add_part(PCM5122(sim, 0, 6, 8, adr1=1, adr2=1, name="c"))
     assert i2c().scan() == [0x4C, 0x4D, 0x4F]
 
 
@@ -243,7 +243,7 @@ def test_init_sets_up_3_wire_clocking_and_runs(sim):
 
 
 def test_without_the_3_wire_set_up_the_chip_sits_in_standby(sim):
-    dac = PCM5122(sim, 0, BCK, DIN)
+    dac = sim.add_part(PCM5122(sim, 0, BCK, DIN))
     drv = fw5122.PCM5122(i2c())
     tx()
     sim.run_for(5000)
@@ -357,7 +357,7 @@ def test_alen_follows_the_word_length_and_a_longer_one_is_refused(sim):
 
 
 def test_reset_values_follow_the_datasheet(sim):
-    dac = PCM5122(sim, 0, BCK, DIN)
+    dac = sim.add_part(PCM5122(sim, 0, BCK, DIN))
     assert dac.reg(0, 4) == 0x01 and dac.reg(0, 19) == 0x10 and dac.reg(0, 40) == 0x02
 
 
@@ -377,7 +377,7 @@ def test_page_select_and_the_analog_gain_on_page_1(sim):
 
 
 def test_auto_increment_writes_and_reads(sim):
-    dac = PCM5122(sim, 0, BCK, DIN)
+    dac = sim.add_part(PCM5122(sim, 0, BCK, DIN))
     bus = i2c()
     bus.writeto(0x4C, bytes([0x80 | 61, 0x40, 0x50]))          # 61 and 62 in one write
     assert dac.reg(0, 61) == 0x40 and dac.reg(0, 62) == 0x50
@@ -456,13 +456,13 @@ def test_the_driver_sends_nothing_it_already_wrote(sim):
     (bytes([60, 3]), "PCTL 3 is reserved"),
 ])
 def test_misuse_is_a_fault(sim, data, msg):
-    PCM5122(sim, 0, BCK, DIN)
+    sim.add_part(PCM5122(sim, 0, BCK, DIN))
     with pytest.raises(SimFault, match=msg):
         i2c().writeto(0x4C, data)
 
 
 def test_reading_a_reserved_register_is_a_fault(sim):
-    PCM5122(sim, 0, BCK, DIN)
+    sim.add_part(PCM5122(sim, 0, BCK, DIN))
     with pytest.raises(SimFault, match="register 100 is reserved"):
         i2c().readfrom_mem(0x4C, 100, 1)
 
@@ -472,7 +472,7 @@ def test_dsp_format_and_384k_high_attenuation_are_faults(sim):
     with pytest.raises(SimFault, match="DSP format"):
         drv.write(40, 0x12)
     sim2 = bare_sim(app=True)
-    PCM5122(sim2, 0, BCK, DIN)
+    sim2.add_part(PCM5122(sim2, 0, BCK, DIN))
     drv = fw5122.PCM5122(i2c())
     drv.init(filter=fw5122.FILTER_HIGH_ATTENUATION)
     with pytest.raises(SimFault, match="384 kHz"):
@@ -481,13 +481,13 @@ def test_dsp_format_and_384k_high_attenuation_are_faults(sim):
 
 def test_unpowered_chip_does_not_acknowledge():
     sim = bare_sim(powered=False, app=True)
-    PCM5122(sim, 0, BCK, DIN)
+    sim.add_part(PCM5122(sim, 0, BCK, DIN))
     with pytest.raises(OSError):
         i2c().writeto(0x4C, bytes([2, 0]))
 
 
 def test_registers_reset_in_standby(sim):
-    dac = PCM5122(sim, 0, BCK, DIN)
+    dac = sim.add_part(PCM5122(sim, 0, BCK, DIN))
     bus = i2c()
     bus.writeto(0x4C, bytes([61, 0x80]))
     bus.writeto(0x4C, bytes([2, 0x10]))

@@ -419,7 +419,7 @@ def test_spi_claiming_an_output_as_miso_is_a_fault(sim):
 
 
 def test_spi_write_without_chip_select_is_a_fault_and_traced(sim):
-    PGA2311Chain(sim, 0, 17, 20, 21, 1)
+    sim.add_part(PGA2311Chain(sim, 0, 17, 20, 21, 1))
     Pin(17, Pin.OUT, value=1)
     s = machine.SPI(0, 1000000)
     with pytest.raises(SimFault, match="no chip select low"):
@@ -431,7 +431,7 @@ def test_spi_write_without_chip_select_is_a_fault_and_traced(sim):
 
 
 def test_spi_write_after_pin_taken_back_is_a_fault(sim):
-    PGA2311Chain(sim, 0, 17, 20, 21, 1)
+    sim.add_part(PGA2311Chain(sim, 0, 17, 20, 21, 1))
     cs = Pin(17, Pin.OUT, value=1)
     s = machine.SPI(0)
     Pin(19, Pin.OUT, value=0)   # MOSI back to GPIO
@@ -474,7 +474,7 @@ def test_observers_see_the_bus_and_pin_traffic_the_chips_get(sim):
     """world.Sim.observe: what goes over SPI and I2C and what the MCU drives, seen without
     touching a chip; unobserve stops it."""
     seen = []
-    PGA2311Chain(sim, 0, 17, 20, 21, 1)
+    sim.add_part(PGA2311Chain(sim, 0, 17, 20, 21, 1))
     chip = _Reg()
     sim.add_i2c_device(0, 0x4C, chip)
     for kind in ("spi", "i2c", "pin"):

@@ -23,7 +23,7 @@ class Rig:
         self.sim = sim = bare_sim(powered=False)
         sim.gpio[CS].board_pull = 1
         sim.gpio[MUTE].board_pull = 0
-        self.pga = PGA2311Chain(sim, 0, CS, MUTE, ZCEN, chips)
+        self.pga = sim.add_part(PGA2311Chain(sim, 0, CS, MUTE, ZCEN, chips))
         sim.power(True)
         sim.mcu_powered = True
         self.cs = Pin(CS, Pin.OUT, value=1)

@@ -14,7 +14,7 @@ GP = 14
 
 def rig(active_high=True, operate_ms=5, release_ms=3):
     sim = bare_sim(powered=False)
-    relay = Relay(sim, "mute", GP, active_high, operate_ms, release_ms)
+    relay = sim.add_part(Relay(sim, "mute", GP, active_high, operate_ms, release_ms))
     sim.power(True)
     sim.mcu_powered = True
     return sim, relay
@@ -151,7 +151,7 @@ def test_no_supply_means_coil_off():
 
 def test_supply_on_with_pin_already_active_energizes():
     sim = bare_sim(powered=False)
-    relay = Relay(sim, "mute", GP, True, 5, 3)
+    relay = sim.add_part(Relay(sim, "mute", GP, True, 5, 3))
     sim.gpio[GP].drive("bench", 1)
     assert relay.coil is False
     sim.power(True)

@@ -195,7 +195,7 @@ def test_the_main_loop_never_waits_for_the_generator(sim):
 
 
 def test_through_the_pcm5102a_the_level_is_in_volts(sim):
-    dac = PCM5102A(sim, BCK, DIN, record=True)
+    dac = sim.add_part(PCM5102A(sim, BCK, DIN, record=True))
     i2s, g = gen()
     g.sine(1000, -1.0)
     sim.run_for(200000)

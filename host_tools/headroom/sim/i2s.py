@@ -614,7 +614,10 @@ class Receiver:
         self._pubs = []
         self._publish = True
         self._last = None
-        bus.listeners.append(self)
+
+    def attach_bus(self):
+        """Listen on the I2S bus (the model's attach())."""
+        self.bus.listeners.append(self)
 
     # ---- bus events
     def i2s_start(self, bus):

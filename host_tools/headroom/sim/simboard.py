@@ -12,11 +12,9 @@ import os
 import sys
 
 from . import shims, world
+from .boardparts import PARTS
 from .cdc import SimCdc
-from .models.controls import HardwareMute, PowerSense, Rng, RotaryEncoder, Switch, ThreePositionSwitch
-from .models.jack import Jack
-from .models.pga2311 import PGA2311Chain
-from .models.relay import Relay
+from .models.controls import Rng, ThreePositionSwitch
 from .trace import Trace
 
 
@@ -246,44 +244,11 @@ class SimBoard:
             # The I2C bus's 4.7 k pull-ups (the wiring tables).
             s.gpio[b.dac_sda].board_pull = 1
             s.gpio[b.dac_scl].board_pull = 1
-        self.pga = PGA2311Chain(s, b.spi_id, b.pga_cs, b.pga_mute,
-                                b.pga_zcen if b.pga_zcen is not None else b.pga_zc,
-                                len(b.pga_roles) // 2)
-        self.relays = {}
-        for name in ("mute", "gain", "output"):
-            r = getattr(b, name + "_relay")
-            if r is not None:
-                self.relays[name] = Relay(s, name, r.pin, r.active_high, r.operate_ms, r.release_ms)
-                if r.sense is not None:
-                    self._wire_sense(self.relays[name], r.sense)
-        self.dac = None
-        if b.dac == "pcm5102a":
-            from .models.pcm5102a import PCM5102A
-            self.dac = PCM5102A(s, b.i2s_sck, b.i2s_sd, xsmt=b.dac_xsmt, record=self.record_dac)
-        elif b.dac == "pcm5122":
-            from .models.pcm5122 import PCM5122
-            addr = b.dac_addr - 0x4C
-            self.dac = PCM5122(s, b.dac_i2c_id, b.i2s_sck, b.i2s_sd, adr1=addr & 1, adr2=addr >> 1,
-                               xsmt=b.dac_xsmt, record=self.record_dac)
-        self.jack = Jack(s, b, self.pga, self.relays["mute"], self.relays.get("gain"),
-                         self.relays.get("output"), xsmt=b.dac_xsmt if b.dac else None)
-        self.encoder = RotaryEncoder(s, b.enc_a, b.enc_b, b.edges_per_detent, self.rng)
-        self.button = Switch(s, b.button, "button", self.rng)
-        self.gain_switch = None
-        if len(b.gain_switch_pins) == 2:
-            self.gain_switch = ThreePositionSwitch(s, b.gain_switch_pins, "gain_switch", self.rng)
-        elif b.gain_switch is not None:
-            self.gain_switch = Switch(s, b.gain_switch, "gain_switch", self.rng)
-        self.output_switch = (Switch(s, b.output_switch, "output_switch", self.rng)
-                              if b.output_switch is not None else None)
-        self.power_sense = None
-        if b.power_sense is not None:
-            self.power_sense = PowerSense(s, b.power_sense, b.holdup_ms)
-        self.hardware_mute = None
-        if b.hardware_mute:
-            r = b.mute_relay
-            self.hardware_mute = HardwareMute(s, b.pga_mute, r.pin, 0 if r.active_high else 1,
-                                              b.dac_xsmt if b.dac else None, b.dac_mute_ms)
+        for attr, make in PARTS:     # sim/boardparts.py
+            part = make(self)
+            setattr(self, attr, s.add_part(part) if part is not None else None)
+        self.relays = {name: getattr(self, name + "_relay") for name in ("mute", "gain", "output")
+                       if getattr(self, name + "_relay") is not None}
         # Switches start in the low-gain, single-ended positions.
         self.set_gain("low")
         self.set_output("se")
@@ -319,13 +284,6 @@ class SimBoard:
         """Ctrl-D (main.py runs again) or mpremote's raw REPL (`main` False): pins and
         chips keep their state, boot.py runs (world.Sim.soft_reset)."""
         self.sim.soft_reset(main)
-
-    def _wire_sense(self, relay, gpio):
-        """A contact of the relay to ground on `gpio`: low while the contacts are energized."""
-        def follow():
-            self.sim.gpio[gpio].drive("relay.%s.sense" % relay.name, 0 if relay.energized else None)
-        relay.listeners.append(follow)
-        follow()
 
     def _boot_firmware(self, sim):
         _purge_firmware()

@@ -200,7 +200,7 @@ class Sim:
         self.sim_enter = _no_enter
         self.sim_exit = _no_exit
         self.spi_buses = {}
-        self.models = []
+        self.models = []          # the parts (sim/part.py), in the order add_part plugged them in
         self.on_power = []        # fn(on) of models powered by the board supply
         self.wdt_event = None      # the watchdog's expiry while it counts
         self.wdt_timeout_ms = None  # what its LOAD register holds (ms)
@@ -727,6 +727,13 @@ class Sim:
         self.reset_mcu("watchdog")
 
     # ---- SPI and I2C buses
+    def add_part(self, part):
+        """Plug a part (sim/part.py) into this board: it wires itself (attach), and a soft
+        reset keeps what its snapshot() returns. Returns the part."""
+        part.attach()
+        self.models.append(part)
+        return part
+
     def add_spi_device(self, bus, device):
         """A chip on SPI block `bus`: it has `cs` (its chip-select GPIO) and
         `spi_bytes(spi, data)` -> the bytes it drives on MISO."""

@@ -4,6 +4,7 @@ Every switch is a contact from a GPIO to ground (closed reads 0 through the
 MCU's pull-up). Contacts bounce: each change can chatter for a given time
 before it settles, with a seeded generator so a run is repeatable.
 """
+from ..part import Part
 
 
 class Rng:
@@ -68,7 +69,7 @@ class Contact:
 GRAY = (3, 1, 0, 2)
 
 
-class RotaryEncoder:
+class RotaryEncoder(Part):
     def __init__(self, sim, a, b, edges_per_detent, rng):
         self.sim = sim
         self.epd = edges_per_detent
@@ -122,7 +123,7 @@ class RotaryEncoder:
             self._busy_until = None
 
 
-class Switch:
+class Switch(Part):
     """A toggle or push switch to ground."""
 
     def __init__(self, sim, gpio, name, rng):
@@ -135,7 +136,7 @@ class Switch:
             self.contact.change(t, closed, bounce_us)
 
 
-class ThreePositionSwitch:
+class ThreePositionSwitch(Part):
     """An ON-OFF-ON toggle, common to ground: the `low` throw closed at one end, `high` at
     the other, neither in the middle (`auto`). From one end to the other the lever passes
     the middle: the closed throw opens first and the other closes `TRAVEL_US` later."""
@@ -168,7 +169,7 @@ class ThreePositionSwitch:
                 c.change(t + (self.TRAVEL_US if opened else 0), True, bounce_us)
 
 
-class PowerSense:
+class PowerSense(Part):
     """A supply monitor: its output is high while the supply is good, and falls at once when
     it fails. `stuck_low` (a fault): it reads low whatever the supply does."""
 
@@ -176,8 +177,11 @@ class PowerSense:
         self.sim = sim
         self.gpio = gpio
         self.stuck_low = False
-        sim.holdup_us = holdup_ms * 1000
-        sim.on_supply.append(self._on_power)
+        self.holdup_us = holdup_ms * 1000
+
+    def attach(self):
+        self.sim.holdup_us = self.holdup_us
+        self.sim.on_supply.append(self._on_power)
 
     def _on_power(self, on):
         self.sim.gpio[self.gpio].drive("power_sense", 1 if on and not self.stuck_low else 0)
@@ -187,7 +191,7 @@ class PowerSense:
         self._on_power(self.sim.supply_on)
 
 
-class HardwareMute:
+class HardwareMute(Part):
     """The board's hardware mute path (power_sense.hardware_mute): a latch set when the
     supply monitor's output falls gates the DAC's XSMT low at once, and the PGA2311's
     MUTE and the mute relay's driver to their quiet levels `delay_ms` later (an RC delay:
@@ -205,8 +209,10 @@ class HardwareMute:
         self.delay_us = delay_ms * 1000
         self.latched = False
         self._pending = None
-        sim.gpio[mute_pin].gate_watch = self._watch
-        sim.on_supply.append(self._on_supply)
+
+    def attach(self):
+        self.sim.gpio[self.mute_pin].gate_watch = self._watch
+        self.sim.on_supply.append(self._on_supply)
 
     def _gate(self, pins, stage):
         for n, lv in pins:

@@ -44,10 +44,13 @@ class Jack(Part):
         self._ramp_event = None
         if xsmt is not None:
             self.ramp_us = (self.RAMP_SAMPLES * 1000000 + board.i2s_rate - 1) // board.i2s_rate
-            sim.gpio[xsmt].listeners.append(self._on_xsmt)
-        pga.listeners.append(self.update)
-        sim.models.append(self)   # last: restored after the parts it follows
-        for r in (mute_relay, gain_relay, output_relay):
+
+    def attach(self):
+        # Added after the parts it follows (SimBoard's table): restored after them too.
+        if self.xsmt is not None:
+            self.sim.gpio[self.xsmt].listeners.append(self._on_xsmt)
+        self.pga.listeners.append(self.update)
+        for r in (self.mute_relay, self.gain_relay, self.output_relay):
             if r is not None:
                 r.listeners.append(self.update)
         self.update()

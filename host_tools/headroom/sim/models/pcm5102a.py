@@ -93,7 +93,6 @@ class PCM5102A(Receiver, Part):
             if gpio is not None:
                 self.pins[key] = gpio
                 sim.gpio[gpio].board_pull = pull
-                sim.gpio[gpio].listeners.append(self._on_pin)
         self.powered = sim.rails_on
         self.xsmt = self._level("xsmt", 1)
         self.lj = self._level("fmt", 0) == 1
@@ -107,8 +106,12 @@ class PCM5102A(Receiver, Part):
         self.prev = 0          # last right word, for the left-justified misread
         self.dx = [0.0, 0.0]   # de-emphasis state: last input, last output per channel
         self.dy = [0.0, 0.0]
-        sim.on_power.append(self._on_power)
-        sim.models.append(self)
+
+    def attach(self):
+        self.attach_bus()
+        for gpio in self.pins.values():
+            self.sim.gpio[gpio].listeners.append(self._on_pin)
+        self.sim.on_power.append(self._on_power)
         self.publish_now()
 
     # ---- pins

@@ -114,7 +114,6 @@ class PCM5122(Receiver, Part):
         self.xsmt_gpio = xsmt
         if xsmt is not None:
             sim.gpio[xsmt].board_pull = xsmt_pull
-            sim.gpio[xsmt].listeners.append(self._on_xsmt)
         self.powered = sim.rails_on
         self.absent = False             # a fault: the chip does not acknowledge (not fitted, dead)
         self.xsmt = self._xsmt_level()
@@ -132,9 +131,13 @@ class PCM5122(Receiver, Part):
         self.dy = [0.0, 0.0]
         self.ptr = 0
         self.inc = False
-        sim.on_power.append(self._on_power)
-        sim.models.append(self)
-        sim.add_i2c_device(i2c_bus, self.i2c_addr, self)
+
+    def attach(self):
+        self.attach_bus()
+        if self.xsmt_gpio is not None:
+            self.sim.gpio[self.xsmt_gpio].listeners.append(self._on_xsmt)
+        self.sim.on_power.append(self._on_power)
+        self.sim.add_i2c_device(self.i2c_bus, self.i2c_addr, self)
         self.publish_now()
 
     # ---- registers

@@ -50,11 +50,13 @@ class PGA2311Chain(Part):
         self._event = None       # the latched gains waiting for the zero-crossing time-out
         self.listeners = []
         self._last = [None] * chips
-        sim.gpio[cs].listeners.append(self._on_cs)
-        sim.gpio[mute].listeners.append(self._on_mute)
+
+    def attach(self):
+        sim = self.sim
+        sim.gpio[self.cs].listeners.append(self._on_cs)
+        sim.gpio[self.mute_gpio].listeners.append(self._on_mute)
         sim.on_power.append(self._on_power)
-        sim.models.append(self)
-        sim.add_spi_device(spi_id, self)
+        sim.add_spi_device(self.spi_id, self)
 
     # ---- pins
     def muted(self):

@@ -22,9 +22,10 @@ class Relay(Part):
         self.listeners = []
         # The driver's input resistor holds the coil off while the MCU is not driving it.
         sim.gpio[gpio].board_pull = 1 - self.active
-        sim.gpio[gpio].listeners.append(self._on_pin)
-        sim.on_power.append(self._on_power)
-        sim.models.append(self)
+
+    def attach(self):
+        self.sim.gpio[self.gpio].listeners.append(self._on_pin)
+        self.sim.on_power.append(self._on_power)
         self._report()
 
     def stick(self, position):
