@@ -153,8 +153,10 @@ _PRELOAD = ("math", "json", "headroom.sim.clock", "headroom.sim.i2s", "headroom.
             "headroom.sim.models.pcm5102a", "headroom.sim.models.pcm5122",
             "headroom.sim.models.pga2311", "headroom.sim.models.relay", "headroom.sim.part",
             "headroom.sim.shims.machine", "headroom.sim.simboard", "headroom.sim.trace",
-            "headroom.sim.scenario", "headroom.sim.world", "headroom.vboard.blockdev",
-            "headroom.vboard.inputs", "headroom.vboard.pio_mp")
+            "headroom.sim.scenario", "headroom.sim.world", "headroom.sim.gpio",
+            "headroom.sim.mcu", "headroom.sim.watchdog", "headroom.sim.buses",
+            "headroom.sim.boardparts", "headroom.vboard.blockdev", "headroom.vboard.inputs",
+            "headroom.vboard.pio_mp")
 
 
 def _preload():
