@@ -9,6 +9,7 @@ events (sim/timeline.py's, plus SPI frames, I2C writes and the pins that mute).
 """
 from rich.text import Text
 
+from ..sim.boardparts import chip_part
 from ..sim.timeline import FOLD_GAP_US, Timeline
 from ..sim.trace import encode
 
@@ -339,15 +340,12 @@ class BusLog(Timeline):
             if name is not None:
                 self._flush()
                 self._print(t_us, "GP%-2d %-16s %s" % (f["pin"], name, _lvl(f["level"])))
-        elif kind == "chip" and f["chip"].startswith("pga2311"):
-            pass   # the frame before it and the jack after it say it
-        elif kind == "chip" and f["chip"] in ("pcm5102a", "pcm5122"):
-            self._flush()
-            st = _plain(f["state"])
-            keys = ("xsmt", "soft_mute", "output") if f["chip"] == "pcm5102a" else (
-                "power", "left", "right", "output")
-            self._print(t_us, "%s %s" % (f["chip"].upper(), ", ".join(
-                "%s %s" % (k, st.get(k)) for k in keys)))
+        elif kind == "chip" and not chip_part(f["chip"]).timeline_folds:
+            part = chip_part(f["chip"])
+            line = part.readout_line(f["chip"], _plain(f["state"]), fields)
+            if line is not None:    # None: the frame before it and the jack after it say it
+                self._flush()
+                self._print(t_us, line)
         elif kind == "input":
             self._flush()
             self._print(t_us, "hands: %s" % _input(f))

@@ -71,6 +71,23 @@ def _pcm5122(sb):
 DACS = {"pcm5102a": _pcm5102a, "pcm5122": _pcm5122}   # the board file's dac.chip
 
 
+def _chip_parts():
+    from .models.pcm5102a import PCM5102A
+    from .models.pcm5122 import PCM5122
+    return {cls.chip: cls for cls in (PGA2311Chain, Relay, Jack, PCM5102A, PCM5122)}
+
+
+_CHIPS = []
+
+
+def chip_part(name):
+    """The Part class whose trace records carry chip name `name` ("relay.mute": Relay);
+    Part itself for a name no part claims (its records shown as they are)."""
+    if not _CHIPS:
+        _CHIPS.append(_chip_parts())
+    return _CHIPS[0].get(name.split(".")[0], Part)
+
+
 def _dac(sb):
     make = DACS.get(sb.board.dac)
     return make(sb) if make is not None else None

@@ -5,6 +5,7 @@ steps, power, boots, relay contacts, what reaches the jack, flash writes,
 faults. Runs of ramp steps at the jack fold into one line. `verbose` adds every
 pin change, SPI frame and PGA2311 state.
 """
+from .boardparts import chip_part
 from .trace import encode
 
 
@@ -66,13 +67,11 @@ class Timeline:
 
     def record(self, t_us, kind, fields):
         f = _state(fields)
-        if kind == "chip" and f["chip"] == "jack":
-            self._jack(t_us, _state(f["state"]))
+        if kind == "chip":
+            self._chip(t_us, f["chip"], _state(f["state"]), fields)
             return
-        if kind in ("pin", "spi") or (kind == "chip" and f["chip"].startswith("pga2311")):
-            if self.verbose:
-                self._flush()
-                self._print(t_us, "%s %s" % (kind, encode(fields)))
+        if kind in ("pin", "spi"):
+            self._verbose(t_us, kind, fields)
             return
         self._flush()
         if kind == "step":
@@ -81,10 +80,6 @@ class Timeline:
             self._print(t_us, "supply %s" % ("on" if f["on"] else "off"))
         elif kind == "boot":
             self._print(t_us, "MCU starts main.py")
-        elif kind == "chip" and f["chip"].startswith("relay."):
-            s = _state(f["state"])
-            self._print(t_us, "%-14s contacts %s" % (
-                f["chip"].replace(".", " "), "energized" if s["energized"] else "released"))
         elif kind == "flash":
             self._print(t_us, "flash: %s written (%d bytes)" % (f["file"], f["bytes"]))
         elif kind == "expect":
@@ -98,6 +93,24 @@ class Timeline:
             self._print(t_us, "MCU reset (%s)" % f["cause"])
         else:
             self._print(t_us, "%s %s" % (kind, encode(fields)))
+
+    def _verbose(self, t_us, kind, fields):
+        if self.verbose:
+            self._flush()
+            self._print(t_us, "%s %s" % (kind, encode(fields)))
+
+    def _chip(self, t_us, name, state, fields):
+        """A part's state: the part's class words it (sim/part.py), or folds its runs."""
+        part = chip_part(name)
+        if part.timeline_folds:
+            self._jack(t_us, state)
+            return
+        line = part.timeline_line(name, state, fields)
+        if line is None:
+            self._verbose(t_us, "chip", fields)
+            return
+        self._flush()
+        self._print(t_us, line)
 
     def close(self):
         self._flush()

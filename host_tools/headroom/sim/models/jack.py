@@ -25,6 +25,8 @@ BALANCED = 1
 
 
 class Jack(Part):
+    chip = "jack"
+    timeline_folds = True    # a ramp's steps are one line
     RAMP_SAMPLES = 104
 
     def __init__(self, sim, board, pga, mute_relay, gain_relay, output_relay, xsmt=None):

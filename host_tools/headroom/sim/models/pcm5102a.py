@@ -74,6 +74,8 @@ _DEMP = deemphasis_coeffs()
 
 
 class PCM5102A(Receiver, Part):
+    chip = "pcm5102a"
+    READOUT_KEYS = ("xsmt", "soft_mute", "output")
     """One PCM5102A on the I2S bus at BCK `bck` (LRCK = bck + 1), DIN `din`.
 
     `xsmt`, `flt`, `demp`, `fmt`: the GPIO driving each pin, or None when the pin is

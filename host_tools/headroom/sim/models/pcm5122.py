@@ -103,6 +103,9 @@ def _gain(hdb):
 
 class PCM5122(Receiver, Part):
     """One PCM5122 on I2C bus `i2c_bus` and the I2S bus at BCK `bck` (LRCK = bck + 1), DIN `din`."""
+    chip = "pcm5122"
+    READOUT_KEYS = ("power", "left", "right", "output")
+
 
     def __init__(self, sim, i2c_bus, bck, din, adr1=0, adr2=0, xsmt=None, name="pcm5122",
                  record=False, full_scale_vrms=FULL_SCALE_VRMS, sck_wired=False, xsmt_pull=0):

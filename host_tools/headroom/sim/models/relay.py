@@ -7,6 +7,13 @@ from ..part import Part
 
 
 class Relay(Part):
+    chip = "relay"
+
+    @classmethod
+    def timeline_line(cls, name, state, fields):
+        return "%-14s contacts %s" % (name.replace(".", " "),
+                                      "energized" if state["energized"] else "released")
+
     def __init__(self, sim, name, gpio, active_high, operate_ms, release_ms):
         self.sim = sim
         self.name = name
