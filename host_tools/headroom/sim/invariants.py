@@ -111,6 +111,8 @@ held the level: the jack within 0.5 dB of it), `balance_checks`, `off_checks`,
 import json
 import math
 
+from .boardparts import chip_part
+
 RULES = ("relay-under-mute", "settle", "relay-settle", "ramp-interval", "silent-off", "undone",
          "mute-order", "click", "spl-limit",
          "limit", "startup-cap", "turn-rise", "ramp-step", "balance", "off-sequence",
@@ -268,22 +270,9 @@ class Checker:
         elif kind == "pin":
             self._pin(t, f["pin"], f["level"])
         elif kind == "chip":
+            # The part words its state for the rules (sim/part.py: invariants_view).
             chip = f["chip"]
-            state = dict(f["state"])
-            if chip.startswith("relay."):
-                if chip == "relay.mute" and not state["energized"]:
-                    self.cut = True
-                self._relay(t, chip[6:], state["energized"])
-            elif chip.startswith("pga2311."):
-                old = self.pga.get(chip)
-                if state["mute"] and (old is None or not old[2]):
-                    self.cut = True
-                self.pga[chip] = (_level(state["left"]), _level(state["right"]), state["mute"])
-            elif chip == "jack":
-                levels = (_level(state["left"]), _level(state["right"]))
-                self.jack_output = 1 if state.get("output") == "balanced" else 0
-                self._spl_check(t, levels, self._spl_cap(t))
-                self._jack(t, levels, state.get("dac", "on"))
+            chip_part(chip).invariants_view(self, t, chip, dict(f["state"]))
         elif kind == "input":
             self._input(t, f)
         elif kind == "serial":
@@ -632,6 +621,28 @@ class Checker:
             energize = level == (1 if r.active_high else 0)
             wait = (r.operate_ms if energize else r.release_ms) + self.b.relay_settle_ms
             self.last_coil_change = (t, wait * 1000)
+
+    # ---- what the parts tell the rules (their invariants_view)
+    level = staticmethod(_level)   # a level as the trace holds it -> cdB, None = mute
+
+    def relay_state(self, t, name, energized):
+        """Relay `name` (mute, gain, output): its contacts energized or released."""
+        if name == "mute" and not energized:
+            self.cut = True
+        self._relay(t, name, energized)
+
+    def pga_state(self, t, chip, left, right, mute):
+        """One PGA2311 of the chain: its levels (cdB, None muted) and its MUTE pin."""
+        old = self.pga.get(chip)
+        if mute and (old is None or not old[2]):
+            self.cut = True
+        self.pga[chip] = (left, right, mute)
+
+    def jack_state(self, t, levels, output, dac):
+        """What reaches the headphones: levels per channel, the output, the DAC's soft mute."""
+        self.jack_output = 1 if output == "balanced" else 0
+        self._spl_check(t, levels, self._spl_cap(t))
+        self._jack(t, levels, dac)
 
     def _relay(self, t, name, energized):
         old = self.relays.get(name)

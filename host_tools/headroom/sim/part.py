@@ -25,6 +25,11 @@ class Part:
         return "chip %s" % encode(fields)
 
     @classmethod
+    def invariants_view(cls, checker, t, name, state):
+        """Tell the trace checker (sim/invariants.py) what one of its `chip` records means
+        for the rules: checker.relay_state, pga_state or jack_state; by default nothing."""
+
+    @classmethod
     def readout_line(cls, name, state, fields):
         """The panel's bus timeline (panel/readout.py): READOUT_KEYS' values when the part
         names them, else the timeline's line."""

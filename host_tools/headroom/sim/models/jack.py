@@ -27,6 +27,11 @@ BALANCED = 1
 class Jack(Part):
     chip = "jack"
     timeline_folds = True    # a ramp's steps are one line
+
+    @classmethod
+    def invariants_view(cls, checker, t, name, state):
+        checker.jack_state(t, (checker.level(state["left"]), checker.level(state["right"])),
+                           state.get("output"), state.get("dac", "on"))
     RAMP_SAMPLES = 104
 
     def __init__(self, sim, board, pga, mute_relay, gain_relay, output_relay, xsmt=None):

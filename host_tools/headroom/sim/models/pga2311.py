@@ -39,6 +39,11 @@ class PGA2311Chain(Part):
     chip = "pga2311"
 
     @classmethod
+    def invariants_view(cls, checker, t, name, state):
+        checker.pga_state(t, name, checker.level(state["left"]), checker.level(state["right"]),
+                          state["mute"])
+
+    @classmethod
     def timeline_line(cls, name, state, fields):
         return None   # the SPI frame before it and the jack after it say it
 

@@ -10,6 +10,10 @@ class Relay(Part):
     chip = "relay"
 
     @classmethod
+    def invariants_view(cls, checker, t, name, state):
+        checker.relay_state(t, name[6:], state["energized"])
+
+    @classmethod
     def timeline_line(cls, name, state, fields):
         return "%-14s contacts %s" % (name.replace(".", " "),
                                       "energized" if state["energized"] else "released")
