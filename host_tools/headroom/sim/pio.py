@@ -18,9 +18,8 @@ from collections import deque
 from pioemu import State, emulate
 from pioemu.shift_register import ShiftRegister
 
-from .pioslots import ProgramSlots
+from .pioengine import CYCLES_PER_EVENT, PIOEngineBase
 
-CYCLES_PER_EVENT = 24
 _BASE_CLOCK = 0
 _FLIP = 1 << 30
 _MASK = 0xFFFFFFFF
@@ -29,19 +28,6 @@ _IN_PINS = 0x4000  # `in pins, n` opcodes: 0x4000 | n
 
 # Memoized runs, shared by every simulated board in the process: (program, config, state) -> run.
 _MEMO = {}
-
-
-def _pin_mask(words):
-    """The input bits a program can see: `in pins, n` reads n, `mov ..., pins` and `wait` all 32."""
-    bits = 0
-    for w in words:
-        op = w >> 13
-        if op == 2 and (w >> 5) & 7 == 0:  # in pins, n
-            n = w & 0x1F or 32
-            bits |= (1 << n) - 1
-        elif op == 1 or (op == 5 and w & 7 == 0) or (op == 0 and (w >> 5) & 7 == 6):
-            return 0xFFFFFFFF  # wait, mov from pins, jmp pin: be safe
-    return bits
 
 
 class _SM:
@@ -58,12 +44,9 @@ class _SM:
         self.sample_gaps = {}  # cycles between two `in pins` -> times seen
 
 
-class PIOEngine(ProgramSlots):
+class PIOEngine(PIOEngineBase):
     def __init__(self, sim):
-        self.sim = sim
-        self.sms = [_SM(i) for i in range(8)]
-        ProgramSlots.__init__(self, sim)
-        self._listening = set()
+        PIOEngineBase.__init__(self, sim, [_SM(i) for i in range(8)])
         sim.on_soft_reset.append(self.soft_reset)
 
     def soft_reset(self):
@@ -76,40 +59,12 @@ class PIOEngine(ProgramSlots):
     def init(self, sid, program, freq, in_base=None, out_base=None, set_base=None, jmp_pin=None,
              sideset_base=None, in_shiftdir=None, out_shiftdir=None, push_thresh=None,
              pull_thresh=None):
-        sm = self.sms[sid]
-        words = self.load(sid >> 2, program)
-        execctrl, shiftctrl = program[3], program[4]
-        sm.program = words
-        sm.wrap_target = (execctrl >> 7) & 0x1F
-        sm.wrap_top = (execctrl >> 12) & 0x1F
-        sm.in_shift_right = bool(shiftctrl >> 18 & 1) if in_shiftdir is None else bool(in_shiftdir)
-        sm.out_shift_right = bool(shiftctrl >> 19 & 1) if out_shiftdir is None else bool(out_shiftdir)
-        sm.autopush = bool(shiftctrl >> 16 & 1)
-        sm.autopull = bool(shiftctrl >> 17 & 1)
-        sm.push_thresh = (push_thresh if push_thresh is not None else (shiftctrl >> 20 & 0x1F)) or 32
-        sm.pull_thresh = (pull_thresh if pull_thresh is not None else (shiftctrl >> 25 & 0x1F)) or 32
-        sm.in_base = _pin_id(in_base) if in_base is not None else 0
-        sm.jmp_pin = _pin_id(jmp_pin) if jmp_pin is not None else 0
+        sm = self.configure(sid, program, in_base, jmp_pin, in_shiftdir, out_shiftdir,
+                            push_thresh, pull_thresh)
         # rp2_state_machine_init_helper -> pio_sm_init(pio, sm, offset, ...): the program
         # starts at its first instruction (its offset), not at .wrap_target
         sm.state = State(program_counter=0, output_shift_register=ShiftRegister(0, 32))
-        sm.mask = _pin_mask(words)
-        sm.memo = _MEMO.setdefault((tuple(words), execctrl, shiftctrl, sm.in_base), {})
-        # Watch exactly the pins the program can read.
-        sm.watch = tuple((sm.in_base + i) % 32 for i in range(32) if sm.mask >> i & 1)
-        for n in sm.watch:
-            if n < len(self.sim.gpio) and n not in self._listening:
-                self._listening.add(n)
-                self.sim.gpio[n].listeners.append(self._on_pin)
-
-    def active(self, sid, value=None):
-        sm = self.sms[sid]
-        if value is None:
-            return sm.active
-        sm.active = bool(value)
-        if sm.active:
-            self._run(sm)
-        return sm.active
+        sm.memo = _MEMO.setdefault((tuple(sm.program), program[3], program[4], sm.in_base), {})
 
     def restart(self, sid):
         """pio_sm_restart: shift counters, ISR contents and delays clear; the program
@@ -168,11 +123,6 @@ class PIOEngine(ProgramSlots):
         sm.state = _replace(last, program_counter=pc)
 
     # ---- running
-    def _on_pin(self, g):
-        for sm in self.sms:
-            if sm.active and g.n in sm.watch:
-                self._run(sm)
-
     def _pins(self, sm):
         word = 0
         for n in range(min(32, len(self.sim.gpio))):
@@ -282,10 +232,6 @@ def _affine(st, a, b):
 def _replace(state, **kw):
     from dataclasses import replace
     return replace(state, **kw)
-
-
-def _pin_id(p):
-    return p if isinstance(p, int) else p.id
 
 
 def _sr(r):

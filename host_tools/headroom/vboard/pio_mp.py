@@ -14,9 +14,8 @@ delay field widths, wrap, autopush/autopull, FIFO joins, IRQ flags. Pins are rea
 (`in pins`, `wait gpio/pin`, `jmp pin`, `mov x, pins`); writes to pins, pindirs and
 side-set pins are not modelled (the firmware's PIO programs only read pins).
 """
-from headroom.sim.pioslots import ProgramSlots
+from headroom.sim.pioengine import CYCLES_PER_EVENT, PIOEngineBase
 
-CYCLES_PER_EVENT = 24
 _MASK = 0xFFFFFFFF
 _IN_PINS = 0x4000  # `in pins, n` opcodes: 0x4000 | n
 
@@ -27,23 +26,6 @@ def _rev32(v):
         r = (r << 1) | (v & 1)
         v >>= 1
     return r
-
-
-def _pin_mask(words):
-    """The input bits a program can see: `in pins, n` reads n, `mov ..., pins` and `wait` all 32."""
-    bits = 0
-    for w in words:
-        op = w >> 13
-        if op == 2 and (w >> 5) & 7 == 0:  # in pins, n
-            n = w & 0x1F or 32
-            bits |= (1 << n) - 1
-        elif op == 1 or (op == 5 and w & 7 == 0) or (op == 0 and (w >> 5) & 7 == 6):
-            return _MASK  # wait, mov from pins, jmp pin: be safe
-    return bits
-
-
-def _pin_id(p):
-    return p if isinstance(p, int) else p.id
 
 
 class _SM:
@@ -70,26 +52,21 @@ class _SM:
         self.delay = 0
 
 
-class PIOEngine(ProgramSlots):
+class PIOEngine(PIOEngineBase):
     """Drop-in for headroom.sim.pio.PIOEngine, in the Python subset MicroPython runs."""
 
     def __init__(self, sim):
-        self.sim = sim
-        self.sms = [_SM(i) for i in range(8)]
-        ProgramSlots.__init__(self, sim)
+        PIOEngineBase.__init__(self, sim, [_SM(i) for i in range(8)])
         self.irq_flags = [0, 0]
-        self._listening = []
 
     # ---- programs and configuration
     def init(self, sid, program, freq, in_base=None, out_base=None, set_base=None, jmp_pin=None,
              sideset_base=None, in_shiftdir=None, out_shiftdir=None, push_thresh=None,
              pull_thresh=None):
-        sm = self.sms[sid]
-        words = self.load(sid >> 2, program)
+        sm = self.configure(sid, program, in_base, jmp_pin, in_shiftdir, out_shiftdir,
+                            push_thresh, pull_thresh)
+        words = sm.program
         execctrl, shiftctrl = program[3], program[4]
-        sm.program = words
-        sm.wrap_target = (execctrl >> 7) & 0x1F
-        sm.wrap_top = (execctrl >> 12) & 0x1F
         if sm.wrap_top == 0 and sm.wrap_target == 0:
             sm.wrap_top = len(words) - 1
         side_opt = (execctrl >> 30) & 1
@@ -102,37 +79,11 @@ class PIOEngine(ProgramSlots):
             side_count = 1
         sm.side_bits = side_count + side_opt
         sm.delay_mask = (1 << (5 - sm.side_bits)) - 1
-        sm.in_right = bool(shiftctrl >> 18 & 1) if in_shiftdir is None else bool(in_shiftdir)
-        sm.out_right = bool(shiftctrl >> 19 & 1) if out_shiftdir is None else bool(out_shiftdir)
-        sm.autopush = bool(shiftctrl >> 16 & 1)
-        sm.autopull = bool(shiftctrl >> 17 & 1)
-        sm.push_thresh = (push_thresh if push_thresh is not None else (shiftctrl >> 20 & 0x1F)) or 32
-        sm.pull_thresh = (pull_thresh if pull_thresh is not None else (shiftctrl >> 25 & 0x1F)) or 32
         join_tx = shiftctrl >> 30 & 1
         join_rx = shiftctrl >> 31 & 1
         sm.rx_depth = 8 if join_rx else (0 if join_tx else 4)
         sm.tx_depth = 8 if join_tx else (0 if join_rx else 4)
-        sm.in_base = _pin_id(in_base) if in_base is not None else 0
-        sm.jmp_pin = _pin_id(jmp_pin) if jmp_pin is not None else 0
         sm.reset_state(sm.wrap_target)
-        # Watch exactly the pins the program can read (as headroom.sim.pio does).
-        mask = _pin_mask(words)
-        n_gpio = len(self.sim.gpio)
-        sm.watch = tuple(n for n in ((sm.in_base + i) % 32 for i in range(32) if mask >> i & 1)
-                         if n < n_gpio)
-        for n in sm.watch:
-            if n not in self._listening:
-                self._listening.append(n)
-                self.sim.gpio[n].listeners.append(self._on_pin)
-
-    def active(self, sid, value=None):
-        sm = self.sms[sid]
-        if value is None:
-            return sm.active
-        sm.active = bool(value)
-        if sm.active:
-            self._run(sm)
-        return sm.active
 
     def restart(self, sid):
         sm = self.sms[sid]
@@ -172,11 +123,6 @@ class PIOEngine(ProgramSlots):
         self._step(sm, instr & 0xFFFF, pins, True)
 
     # ---- running
-    def _on_pin(self, g):
-        for sm in self.sms:
-            if sm.active and g.n in sm.watch:
-                self._run(sm)
-
     def _pins(self, sm):
         word = 0
         gpio = self.sim.gpio
@@ -300,7 +246,7 @@ class PIOEngine(ProgramSlots):
             if sm.autopush and sm.isr_count >= sm.push_thresh and not self._push(sm):
                 return  # stall: the autopush could not happen
             data = self._source(sm, a, pins) & ((1 << n) - 1 if n < 32 else _MASK)
-            if sm.in_right:
+            if sm.in_shift_right:
                 sm.isr = ((sm.isr >> n) | (data << (32 - n))) & _MASK if n < 32 else data
             else:
                 sm.isr = ((sm.isr << n) | data) & _MASK if n < 32 else data
@@ -311,7 +257,7 @@ class PIOEngine(ProgramSlots):
             n = low or 32
             if sm.autopull and sm.osr_count >= sm.pull_thresh and not self._pull(sm):
                 return  # stall
-            if sm.out_right:
+            if sm.out_shift_right:
                 data = sm.osr & ((1 << n) - 1) if n < 32 else sm.osr
                 sm.osr = (sm.osr >> n) & _MASK if n < 32 else 0
             else:
