@@ -165,12 +165,7 @@ class Readout:
         if b.dac is not None:
             lv = self._pin(b.dac_xsmt)
             st = self.chips.get(b.dac, {})
-            if b.dac == "pcm5102a":
-                detail = "soft mute %s, output %s" % (st.get("soft_mute", "?"), st.get("output", "?"))
-            else:
-                detail = "%s, volume L %s R %s, output %s" % (
-                    st.get("power", "?"), _db(st.get("left")), _db(st.get("right")),
-                    st.get("output", "?"))
+            detail = chip_part(b.dac).mute_detail(st)   # the DAC's part words its state
             if st.get("rate") is None:
                 detail += " (no I2S clocks)"
             row("DAC XSMT", lv != 1, "pin GP%d %s; %s: %s" % (b.dac_xsmt, _lvl(lv), b.dac.upper(),
@@ -260,12 +255,6 @@ class Readout:
 
 def _lvl(v):
     return "high" if v == 1 else "low" if v == 0 else "floating"
-
-
-def _db(v):
-    if v is None or v == "mute":
-        return "mute"
-    return "%s dB" % v
 
 
 def _plain(v):

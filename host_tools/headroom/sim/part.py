@@ -30,6 +30,12 @@ class Part:
         for the rules: checker.relay_state, pga_state or jack_state; by default nothing."""
 
     @classmethod
+    def mute_detail(cls, state):
+        """The panel's row for a part that can mute (panel/readout.py: Mute stages): how
+        its last `chip` state (a dict) mutes or passes."""
+        return ", ".join("%s %s" % kv for kv in sorted(state.items()))
+
+    @classmethod
     def readout_line(cls, name, state, fields):
         """The panel's bus timeline (panel/readout.py): READOUT_KEYS' values when the part
         names them, else the timeline's line."""

@@ -76,6 +76,10 @@ _DEMP = deemphasis_coeffs()
 class PCM5102A(Receiver, Part):
     chip = "pcm5102a"
     READOUT_KEYS = ("xsmt", "soft_mute", "output")
+
+    @classmethod
+    def mute_detail(cls, state):
+        return "soft mute %s, output %s" % (state.get("soft_mute", "?"), state.get("output", "?"))
     """One PCM5102A on the I2S bus at BCK `bck` (LRCK = bck + 1), DIN `din`.
 
     `xsmt`, `flt`, `demp`, `fmt`: the GPIO driving each pin, or None when the pin is

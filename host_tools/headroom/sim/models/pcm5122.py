@@ -106,6 +106,14 @@ class PCM5122(Receiver, Part):
     chip = "pcm5122"
     READOUT_KEYS = ("power", "left", "right", "output")
 
+    @classmethod
+    def mute_detail(cls, state):
+        def db(v):
+            return "mute" if v is None or v == "mute" else "%s dB" % v
+        return "%s, volume L %s R %s, output %s" % (
+            state.get("power", "?"), db(state.get("left")), db(state.get("right")),
+            state.get("output", "?"))
+
 
     def __init__(self, sim, i2c_bus, bck, din, adr1=0, adr2=0, xsmt=None, name="pcm5122",
                  record=False, full_scale_vrms=FULL_SCALE_VRMS, sck_wired=False, xsmt_pull=0):
