@@ -148,7 +148,8 @@ def _load_board(path):
 
 
 # Everything the simulator may import after boot, when the host's files are out of reach.
-_PRELOAD = ("math", "json", "headroom.sim.clock", "headroom.sim.i2s", "headroom.sim.irqlock",
+_PRELOAD = ("math", "json", "headroom.sim.clock", "headroom.sim.i2s", "headroom.sim.i2s_wire",
+            "headroom.sim.i2s_receiver", "headroom.sim.irqlock",
             "headroom.sim.models.controls", "headroom.sim.models.jack",
             "headroom.sim.models.pcm5102a", "headroom.sim.models.pcm5122",
             "headroom.sim.models.pga2311", "headroom.sim.models.relay", "headroom.sim.part",
