@@ -56,17 +56,8 @@ class McuLife:
         if cause == "power":
             self.emit("off", [])  # the hold-up is over: what the pins show now is what died
         self.mcu_powered = False
-        self.generation += 1
-        self.app = None
-        self.next_wake_us = None
-        self.waiting = None
+        self._code_stops()
         self.spi_pins = {}
-        self.scheduled = []
-        self._pending_irqs = []
-        self._latched = []
-        self._owed_us = 0
-        self._irq_busy_until = 0
-        self.irq_depth = 0
         if self.wdt_event is not None:
             self.wdt_event.cancel()
             self.wdt_event = None
@@ -181,16 +172,7 @@ class McuLife:
         if not self.mcu_powered:
             return
         self.emit("reset", [("cause", "soft")])
-        self.generation += 1
-        self.app = None
-        self.next_wake_us = None
-        self.waiting = None
-        self.scheduled = []
-        self._pending_irqs = []
-        self._latched = []
-        self._owed_us = 0
-        self._irq_busy_until = 0
-        self.irq_depth = 0
+        self._code_stops()
         for g in self.gpio:
             g.handler = None
             g.handle = None
@@ -201,6 +183,21 @@ class McuLife:
         for fn in self.on_soft_reset:
             fn()
         self._boot_event = self.clock.after(SOFT_RESET_US, self._soft_start, main)
+
+    def _code_stops(self):
+        """What any reset or power loss ends: the firmware, its sleep, the schedule queue,
+        the interrupts on their way and the time they were owed (a new generation, so a
+        caller inside that code knows)."""
+        self.generation += 1
+        self.app = None
+        self.next_wake_us = None
+        self.waiting = None
+        self.scheduled = []
+        self._pending_irqs = []
+        self._latched = []
+        self._owed_us = 0
+        self._irq_busy_until = 0
+        self.irq_depth = 0
 
     def _soft_start(self, main):
         self._boot_event = None
