@@ -157,7 +157,7 @@ _PRELOAD = ("math", "json", "headroom.sim.clock", "headroom.sim.i2s", "headroom.
             "headroom.sim.scenario", "headroom.sim.world", "headroom.sim.gpio",
             "headroom.sim.mcu", "headroom.sim.watchdog", "headroom.sim.buses",
             "headroom.sim.boardparts", "headroom.vboard.blockdev", "headroom.vboard.inputs",
-            "headroom.vboard.pio_mp")
+            "headroom.vboard.pio_mp", "headroom.vboard.vmsim")
 
 
 def _preload():
@@ -227,86 +227,6 @@ def _hang():
             pass
 
 
-def _vm_sim_class():
-    """world.Sim as the VM runs it (imported late: the shims go first, _preload)."""
-    from headroom.sim import world
-
-    class VmSim(world.Sim):
-        """The simulated board in this VM: until go_live() (the power-on and a soft reset's
-        restore, before boot.py) a plain world.Sim; from then on its time is paced to wall
-        time, a hard reset ends the VM, and the supervisor hears of the watchdog."""
-
-        def __init__(self, trace, start_us):
-            world.Sim.__init__(self, trace, start_us, 0)
-            self._pacer = None
-            self._control = None
-            self._told = [None, None]   # when, and what, the supervisor was last told
-
-        def go_live(self, pacer, control):
-            self._pacer = pacer
-            self._control = control
-            _controls[0] = control
-
-        def sleep_us(self, us):
-            """The firmware's sleeps: the virtual clock runs in step with wall time, and the
-            supervisor's control lines are taken meanwhile."""
-            if self._pacer is None:
-                return world.Sim.sleep_us(self, us)
-            self._control.pump()
-            clock, pacer = self.clock, self._pacer
-            end = pacer.now(clock.now_us) + us
-            while True:
-                nt = clock.next_time()
-                stop = end if nt is None or nt > end else nt
-                if stop - clock.now_us > 1000000:
-                    stop = clock.now_us + 1000000
-                if stop > clock.now_us:
-                    pacer.wait_until(stop)
-                clock.run_until(stop, self.run_scheduled)
-                if stop >= end:
-                    return None
-
-        def reset_mcu(self, cause):
-            """machine.reset() or the watchdog: the supervisor kills this VM, the MCU restarts."""
-            if self._pacer is None:
-                return world.Sim.reset_mcu(self, cause)
-            self.resets += 1
-            self.reset_cause = cause
-            self.emit("reset", [("cause", cause)])
-            side("reset " + cause)
-            _hang()
-
-        # The RP2040's watchdog keeps counting when the firmware stops and through a soft
-        # reset, until ENABLE is cleared: only the supervisor outlives this VM, so it keeps
-        # that count, in wall time. It is told "wdt MS" (counting, MS left) at most every
-        # 50 ms while the same timeout is fed, and allows for that; "wdt off" at once.
-        def _tell(self, ms):
-            self._told[0], self._told[1] = _realtime.ticks_ms(), ms
-            side("wdt %d" % ms)
-
-        def feed_wdt(self, timeout_ms):
-            world.Sim.feed_wdt(self, timeout_ms)
-            last = self._told
-            if self._pacer is not None and self.wdt_enabled and (
-                    last[0] is None or last[1] != timeout_ms or
-                    _realtime.ticks_diff(_realtime.ticks_ms(), last[0]) >= 50):
-                self._tell(timeout_ms)
-
-        def stop_wdt(self):
-            world.Sim.stop_wdt(self)
-            if self._pacer is not None:
-                self._told[0] = None
-                side("wdt off")
-
-        def resume_wdt(self):
-            was = self.wdt_enabled
-            world.Sim.resume_wdt(self)
-            if self._pacer is not None and not was:
-                self._tell((self.wdt_left() + 999) // 1000)
-
-    return VmSim
-
-
 def _build(board, board_name, trace_sink, cause, t0_us=0, kept=None, levers=""):
     """The simulated board's parts, powered, the MCU started (without the firmware).
     `kept`: after a soft reset, what the last VM wrote down: the pins keep driving and the
@@ -317,10 +237,11 @@ def _build(board, board_name, trace_sink, cause, t0_us=0, kept=None, levers=""):
     from headroom.sim.simboard import SimBoard
     from headroom.sim.trace import Trace
     from headroom.vboard.pio_mp import PIOEngine
+    from headroom.vboard.vmsim import VmSim
 
     trace = Trace(board_name, trace_sink, False, header=t0_us == 0)
     trace.muted = kept is not None
-    sim = _vm_sim_class()(trace, t0_us)
+    sim = VmSim(trace, t0_us, side, _hang, _realtime)
     sim.cpu_enter()   # this process is that board's CPU, for good
     running = _Running()
     # flash_dir "/": the image, where board.json already is; main.py runs itself.
@@ -342,7 +263,8 @@ def _build(board, board_name, trace_sink, cause, t0_us=0, kept=None, levers=""):
         sim.reset_cause = kept["reset_cause"]
         trace.muted = False
         sim.emit("reset", [("cause", "soft")])
-    sim.go_live(Pacer(_realtime, sim.clock.now_us), _Control(b))
+    _controls[0] = _Control(b)
+    sim.go_live(Pacer(_realtime, sim.clock.now_us), _controls[0])
     sim.on_mcu_stop.append(_powered_off)
     return b
 

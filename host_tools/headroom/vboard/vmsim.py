@@ -1,0 +1,82 @@
+"""The simulated board as the virtual board's VM runs it (vboard/vm.py): a world.Sim whose
+sleeps are paced to wall time, whose hard resets end the VM, and whose watchdog the
+supervisor hears of (it outlives the VM)."""
+from headroom.sim import world
+
+
+class VmSim(world.Sim):
+    """The simulated board in this VM: until go_live() (the power-on and a soft reset's
+    restore, before boot.py) a plain world.Sim; from then on its time is paced to wall
+    time, a hard reset ends the VM, and the supervisor hears of the watchdog."""
+
+    def __init__(self, trace, start_us, side, hang, realtime):
+        """`side(msg)`: a line to the supervisor; `hang()`: wait for it to end this VM;
+        `realtime`: the VM's own time module (ticks_ms, ticks_diff)."""
+        world.Sim.__init__(self, trace, start_us, 0)
+        self._side = side
+        self._hang = hang
+        self._realtime = realtime
+        self._pacer = None
+        self._control = None
+        self._told = [None, None]   # when, and what, the supervisor was last told
+
+    def go_live(self, pacer, control):
+        self._pacer = pacer
+        self._control = control
+
+    def sleep_us(self, us):
+        """The firmware's sleeps: the virtual clock runs in step with wall time, and the
+        supervisor's control lines are taken meanwhile."""
+        if self._pacer is None:
+            return world.Sim.sleep_us(self, us)
+        self._control.pump()
+        clock, pacer = self.clock, self._pacer
+        end = pacer.now(clock.now_us) + us
+        while True:
+            nt = clock.next_time()
+            stop = end if nt is None or nt > end else nt
+            if stop - clock.now_us > 1000000:
+                stop = clock.now_us + 1000000
+            if stop > clock.now_us:
+                pacer.wait_until(stop)
+            clock.run_until(stop, self.run_scheduled)
+            if stop >= end:
+                return None
+
+    def reset_mcu(self, cause):
+        """machine.reset() or the watchdog: the supervisor kills this VM, the MCU restarts."""
+        if self._pacer is None:
+            return world.Sim.reset_mcu(self, cause)
+        self.resets += 1
+        self.reset_cause = cause
+        self.emit("reset", [("cause", cause)])
+        self._side("reset " + cause)
+        self._hang()
+
+    # The RP2040's watchdog keeps counting when the firmware stops and through a soft
+    # reset, until ENABLE is cleared: only the supervisor outlives this VM, so it keeps
+    # that count, in wall time. It is told "wdt MS" (counting, MS left) at most every
+    # 50 ms while the same timeout is fed, and allows for that; "wdt off" at once.
+    def _tell(self, ms):
+        self._told[0], self._told[1] = self._realtime.ticks_ms(), ms
+        self._side("wdt %d" % ms)
+
+    def feed_wdt(self, timeout_ms):
+        world.Sim.feed_wdt(self, timeout_ms)
+        last = self._told
+        if self._pacer is not None and self.wdt_enabled and (
+                last[0] is None or last[1] != timeout_ms or
+                self._realtime.ticks_diff(self._realtime.ticks_ms(), last[0]) >= 50):
+            self._tell(timeout_ms)
+
+    def stop_wdt(self):
+        world.Sim.stop_wdt(self)
+        if self._pacer is not None:
+            self._told[0] = None
+            self._side("wdt off")
+
+    def resume_wdt(self):
+        was = self.wdt_enabled
+        world.Sim.resume_wdt(self)
+        if self._pacer is not None and not was:
+            self._tell((self.wdt_left() + 999) // 1000)
