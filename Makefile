@@ -7,7 +7,8 @@ BOARD ?= boards/pico-se.json
 
 .PHONY: sim screenshot test lint reliability test-long test-board test-rp2 calibrate-rp2 realpico-rp2 golden mpy package bench flash uf2 clean
 
-$(STAMP): requirements.txt requirements-nodeps.txt host_tools/pyproject.toml
+$(STAMP): requirements.txt requirements-nodeps.txt host_tools/pyproject.toml host_tools/setup.py \
+		firmware/headroom_fw/version.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -r requirements.txt
 	$(PY) -m pip install -q --no-deps -r requirements-nodeps.txt
@@ -68,10 +69,12 @@ lint: $(STAMP)
 	$(PY) -m headroom.lint
 
 ## Longer property runs: more examples, random seeds; the tests that take a minute of
-## wall time (an mpremote session held a minute on the virtual board).
+## wall time (an mpremote session held a minute on the virtual board; `pip install
+## ./host_tools` into a fresh venv and `headroom` run from outside the checkout).
 test-long: $(STAMP)
 	HYPOTHESIS_PROFILE=long $(PY) -m pytest -q tests/test_properties.py
 	HEADROOM_LONG=1 $(PY) -m pytest -q tests/test_vboard.py -k plain_mpremote_session
+	HEADROOM_LONG=1 $(PY) -m pytest -q tests/test_install.py -k pip_install
 
 ## The long runs of every safety check, and their table (docs/reliability.md):
 ## make reliability [EXAMPLES=100] [FUZZ=3000] [SAVES=200] [MISREADS=300]

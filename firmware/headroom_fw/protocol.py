@@ -43,11 +43,11 @@ from .version import VERSION as FIRMWARE
 
 VERSION = const(1)
 MAX_LINE = const(96)
-_NAMES = ("volume", "balance", "gain", "output", "mute", "limit", "spl_limit", "gain_headroom",
+NAMES = ("volume", "balance", "gain", "output", "mute", "limit", "spl_limit", "gain_headroom",
           "headphone", "spl", "gain_stage")
-_SETTABLE = 8   # the first _SETTABLE names take `set NAME VALUE` (headphone its own form)
-_GAINS = ("low", "high", "auto")
-_OUTPUTS = ("se", "balanced")
+SETTABLE = 8   # the first SETTABLE names take `set NAME VALUE` (headphone its own form)
+GAINS = ("low", "high", "auto")
+OUTPUTS = ("se", "balanced")
 # The same words as bytes, for the replies written into a JsonOut (made once, at import)
 GAINS_B = (b"low", b"high", b"auto")
 OUTPUTS_B = (b"se", b"balanced")
@@ -280,9 +280,9 @@ def _value(ctl, name):
     if name == "balance":
         return db_text(ctl.balance)
     if name == "gain":
-        return '"%s"' % _GAINS[ctl.gain_setting()]
+        return '"%s"' % GAINS[ctl.gain_setting()]
     if name == "output":
-        return '"%s"' % _OUTPUTS[ctl.output]
+        return '"%s"' % OUTPUTS[ctl.output]
     if name == "mute":
         return "true" if ctl.user_muted else "false"
     if name == "spl_limit":
@@ -294,7 +294,7 @@ def _value(ctl, name):
     if name == "spl":
         return cdb_text(ctl.spl_cdb())
     if name == "gain_stage":
-        return '"%s"' % _GAINS[ctl.gain]
+        return '"%s"' % GAINS[ctl.gain]
     return db_text(ctl.limit)
 
 
@@ -346,8 +346,8 @@ def handle(session, ctl, line, now, app=None):
     if cmd == "log" and len(t) == 1:
         return log_json(app.log_text() if app is not None else "")
     if cmd == "get":
-        if len(t) != 2 or t[1] not in _NAMES:
-            return _err("use: get " + "|".join(_NAMES))
+        if len(t) != 2 or t[1] not in NAMES:
+            return _err("use: get " + "|".join(NAMES))
         return '{"ok": true, "%s": %s}' % (t[1], _value(ctl, t[1]))
     if cmd != "set":
         return _err("unknown command: %s" % cmd[:20])
@@ -356,9 +356,9 @@ def handle(session, ctl, line, now, app=None):
         return _err(why) if why is not None else '{"ok": true, "defaults": true}'
     if len(t) >= 2 and t[1] == "headphone":
         return _headphone(ctl, t, now, app)
-    if len(t) != 3 or t[1] not in _NAMES[:_SETTABLE]:
+    if len(t) != 3 or t[1] not in NAMES[:SETTABLE]:
         return _err("use: set %s VALUE, set headphone ..., or set defaults"
-                    % "|".join(_NAMES[:_SETTABLE]))
+                    % "|".join(NAMES[:SETTABLE]))
     name, arg = t[1], t[2]
     if name in ("volume", "balance", "limit", "spl_limit", "gain_headroom"):
         h = parse_hdb(arg)
@@ -375,13 +375,13 @@ def handle(session, ctl, line, now, app=None):
         else:
             why = ctl.host_limit(h, now)
     elif name == "gain":
-        if arg not in _GAINS:
+        if arg not in GAINS:
             return _err("gain: low, high or auto")
-        why = ctl.host_gain(_GAINS.index(arg), now)
+        why = ctl.host_gain(GAINS.index(arg), now)
     elif name == "output":
-        if arg not in _OUTPUTS:
+        if arg not in OUTPUTS:
             return _err("output: se or balanced")
-        why = ctl.host_output(_OUTPUTS.index(arg), now)
+        why = ctl.host_output(OUTPUTS.index(arg), now)
     else:
         if arg not in ("on", "off"):
             return _err("mute: on or off")

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 
-from .sim.simboard import FIRMWARE_DIR
+from .paths import FIRMWARE_DIR
 
 ARCH = "-march=armv6m"
 

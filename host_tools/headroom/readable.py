@@ -1,9 +1,18 @@
 """The board's replies as a person reads them: one line, in the units a user knows."""
 
-_PHASES = {"boot": "starting (muted)", "dac-muting": "switching (muted)", "held": "muted: a part is faulty",
-           "muting": "switching (muted)", "releasing": "switching (muted)",
-           "switching": "switching (muted)", "unmuting": "switching (muted)", "playing": "playing",
-           "power-fail": "power failing (muted)", "fault": "FAULT (muted)"}
+# The phases a person is told of by name; every other phase the firmware names
+# (controller.PHASE_NAMES: its moves between states) reads "switching (muted)", and
+# "fault" is the phase of a board whose firmware could not start (lifecycle.py).
+_SAY_PHASE = {"boot": "starting (muted)", "held": "muted: a part is faulty", "playing": "playing",
+              "power-fail": "power failing (muted)", "fault": "FAULT (muted)"}
+
+
+def phase_text(phase):
+    """A phase of the firmware's (status, state events) as a person reads it."""
+    if phase in _SAY_PHASE:
+        return _SAY_PHASE[phase]
+    from .firmware import pure
+    return "switching (muted)" if phase in pure("controller").PHASE_NAMES else phase
 
 
 def db(v, unit="dB"):
@@ -68,7 +77,7 @@ def state_line(s):
     if s.get("mute") and phase == "playing":
         parts.append("muted")
     elif phase is not None:
-        parts.append(_PHASES.get(phase, phase))
+        parts.append(phase_text(phase))
     for f in s.get("faults", ()):
         parts.append("fault: " + f)
     if s.get("settings_error"):   # a failed save: the music plays on, the settings wait

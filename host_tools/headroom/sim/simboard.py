@@ -39,6 +39,8 @@ def _abspath(p):
 _HERE = _dirname(_abspath(__file__))
 REPO_DIR = _dirname(_dirname(_dirname(_HERE)))
 FIRMWARE_DIR = _join(REPO_DIR, "firmware")
+if sys.implementation.name != "micropython":
+    from ..paths import FIRMWARE_DIR  # the checkout's, or an installed package's copy
 
 
 def use_firmware(path=None):

@@ -3,13 +3,9 @@ image and its port (held with a lock the kernel lets go of when the holder dies)
 a file it did not make."""
 import fcntl
 import os
-import sys
 
+from ..paths import DEFAULT_BOARD  # noqa: F401 - the virtual board's default board file
 from .blockdev import IMAGE_BYTES
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
-DEFAULT_BOARD = os.path.join(REPO, "boards", "pico-se.json")
 
 
 def hold(path):
@@ -92,12 +88,9 @@ def remove(path):
 
 
 def load_board(path):
-    """The board file, parsed by the repository firmware's own parser (BoardError if bad)."""
-    fw = os.path.join(REPO, "firmware")
-    if fw not in sys.path:
-        sys.path.insert(0, fw)
-    from headroom_fw import board as boardfile
-    return boardfile.load(path)
+    """The board file, parsed by the firmware's own parser (BoardError if bad)."""
+    from ..firmware import pure
+    return pure("board").load(path)
 
 
 def check_board(path):
