@@ -8,7 +8,8 @@ adafruit-circuitpython-pioasm. State machines run on rp2040-pio-emulator
 """
 from array import array
 
-from headroom.sim import world as _world
+from headroom.sim.shims.shimbase import busy as _busy
+from headroom.sim.shims.shimbase import running_sim as _running
 
 
 class PIOASMError(Exception):
@@ -241,17 +242,9 @@ def asm_pio_encode(instr, sideset_count, sideset_opt=False):
     return emit.prog[0][0]
 
 
-def _running():
-    s = _world.running
-    if s is None:
-        raise RuntimeError("no simulated board is running")
-    return s
-
-
 def _engine(s):
     """Board `s`'s PIO blocks (made on first use); the call costs the firmware time."""
-    if s.in_firmware:
-        s.charge(s.cost.call(s.in_irq or s.irq_depth))
+    _busy(s)
     pio = s.peripherals.get("pio")
     if pio is None:
         from headroom.sim.pio import PIOEngine  # CPython only: uses rp2040-pio-emulator
