@@ -130,10 +130,12 @@ def _soft_reset():
     raise SystemExit  # rp2: machine.soft_reset() raises SystemExit, a soft reset
 
 
-def _load_board(path):
-    """The board file, parsed by the repository's firmware (not the image's)."""
+def _load_board(path, firmware=None):
+    """The board file, parsed by the host tools' firmware (not the image's): `firmware`,
+    the folder the supervisor names (headroom.paths: the checkout's or the installed copy),
+    else the checkout's beside these files."""
     import json
-    sys.path.insert(0, _repo + "/firmware")
+    sys.path.insert(0, firmware or _repo + "/firmware")
     try:
         from headroom_fw import board as boardfile
         with open(path) as f:
@@ -404,7 +406,7 @@ def _read_kept(path):
 
 def _setup(opts):
     _preload()
-    board = _load_board(opts["board"])
+    board = _load_board(opts["board"], opts.get("firmware"))
     t0 = int(opts.get("t0", "0"))
     trace = open(opts["trace"], "a" if t0 else "w") if opts.get("trace") else None
     # Opened now: once the image is mounted at /, the host's /proc is out of reach.

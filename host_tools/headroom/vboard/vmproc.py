@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 
+from ..paths import FIRMWARE_DIR
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 VM_BOOT = os.path.join(HERE, "vm_boot.py")
 HEAP = "8M"
@@ -55,7 +57,8 @@ class VM:
         os.set_blocking(side_r, False)
         args = [micropython_path(), "-X", "heapsize=" + HEAP, "-i", VM_BOOT,
                 "image=" + image, "board=" + board, "mode=" + mode, "cause=" + cause,
-                "side=%d" % side_w, "cut=%d" % cut_r, "ctl=%d" % ctl_r, "t0=%d" % t0_us]
+                "side=%d" % side_w, "cut=%d" % cut_r, "ctl=%d" % ctl_r, "t0=%d" % t0_us,
+                "firmware=" + FIRMWARE_DIR]
         if trace:
             args.append("trace=" + trace)
         if state:
