@@ -390,7 +390,7 @@ def test_own_profile_replaces_a_built_in_of_the_same_name():
 # ---------------------------------------------------------------- on a board
 
 def test_worked_example_hd600_on_pico_se():
-    """The README's worked example, number by number."""
+    """docs/headphones.md's worked example, number by number."""
     h = H.find(hph.builtin(), "HD 600")
     b = boardfile.load(SE)
     assert round(h.db_v, 2) == 102.23

@@ -1,6 +1,6 @@
 """The firmware on both supported MicroPython releases (1.24.1 and 1.26.1): where the rp2
 port changed between them in something the firmware uses, the firmware gives the same
-result on both. The simulator's `Sim.micropython` picks the release (README: "MicroPython
+result on both. The simulator's `Sim.micropython` picks the release (docs/simulator.md, "MicroPython
 releases"); the port's own behaviour under each is tested in test_machine_shim.py and
 test_console.py."""
 import pytest

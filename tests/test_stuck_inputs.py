@@ -7,7 +7,7 @@ usable, and does nothing the user did not do.
 - the button held down from power-on: it confirms nothing (a raised limit stays refused),
   enters no balance mode, and its release is no click;
 - a relay whose contacts never move: undetectable on the shipped boards (no sense pin):
-  see the README's "Reliability".
+  see docs/reliability.md.
 
 Each time `status` says what it saw: the bounces each input filtered out, the encoder's
 skipped edges, a button held since power-on.

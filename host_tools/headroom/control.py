@@ -1,8 +1,8 @@
 """Talking to a running board over its USB serial port: the control protocol's host side.
 
 One request line, one JSON reply line; lines that are not replies (pushed events,
-anything else the board prints) are skipped while waiting. See the README's
-"Control protocol" for the commands.
+anything else the board prints) are skipped while waiting. See
+docs/protocol.md for the commands.
 
 `Board` waits for the port and reconnects when the board resets under it (the port
 drops off USB and comes back). While `headroom monitor` holds a port, it relays other

@@ -1,4 +1,4 @@
-"""Wiring tables from board files, so the README's tables cannot drift from the boards."""
+"""Wiring tables from board files, so the tables in docs/hardware.md cannot drift from the boards."""
 
 # Physical pin of each GPIO on the Raspberry Pi Pico's header.
 PICO_PIN = {0: 1, 1: 2, 2: 4, 3: 5, 4: 6, 5: 7, 6: 9, 7: 10, 8: 11, 9: 12, 10: 14, 11: 15,

@@ -2,7 +2,7 @@
 
 Records are written by hand (not json.dumps) so the bytes are the same on
 CPython and MicroPython. Numbers are ints or fixed-point strings made from ints.
-See the README ("Trace format") for the contract; bump VERSION on any change.
+See docs/trace-format.md for the contract; bump VERSION on any change.
 """
 VERSION = 2
 
