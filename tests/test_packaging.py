@@ -56,6 +56,36 @@ def test_the_board_files_are_not_the_build_tools_files():
     assert "manifest.py" not in mpy.sources()
 
 
+def _frozen(tmp_path, manifest):
+    from stubber.tools import manifestfile
+    port = tmp_path / "port"
+    (port / "boards").mkdir(parents=True, exist_ok=True)
+    (port / "boards" / "manifest.py").write_text("# the port's own frozen modules\n")
+    m = manifestfile.ManifestFile(manifestfile.MODE_FREEZE, {
+        "MPY_DIR": str(tmp_path), "MPY_LIB_DIR": str(tmp_path), "PORT_DIR": str(port),
+        "BOARD_DIR": str(port)})
+    m.execute(manifest)
+    return m
+
+
+def test_test_signals_are_a_package_of_their_own_that_does_not_ship(tmp_path):
+    """headroom_signals (test tones, WAV playback) has its own manifest.py, freezes and
+    compiles, and is neither flashed nor listed for mip nor imported by the firmware."""
+    sig = os.path.join(FW, "signals")
+    m = _frozen(tmp_path, os.path.join(sig, "manifest.py"))
+    frozen = sorted(f.target_path for f in m.files())
+    assert frozen == ["headroom_signals/__init__.py", "headroom_signals/siggen.py",
+                      "headroom_signals/wavplay.py"]
+    assert m.metadata().version == version()
+    for f in m.files():
+        mpy.compile_one(f.target_path, f.full_path, str(tmp_path / "x.mpy"))
+    shipped = mpy.sources()
+    assert not [r for r in shipped if "signals" in r or "siggen" in r or "wavplay" in r]
+    for rel, path in shipped.items():
+        with open(path) as f:
+            assert "headroom_signals" not in f.read(), rel
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the virtual board needs Linux")
 def test_mip_install_of_package_json_gives_a_running_board(tmp_path):
     from test_vboard import VBoard, playing, status

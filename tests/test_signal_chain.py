@@ -10,7 +10,7 @@ from helpers import BALANCED, SE
 
 
 def play(b, channels=None, dbfs=0.0):
-    from headroom_fw import siggen
+    from headroom_signals import siggen
     x = b.board
     i2s = machine.I2S(x.i2s_id, sck=machine.Pin(x.i2s_sck), ws=machine.Pin(x.i2s_ws),
                       sd=machine.Pin(x.i2s_sd), mode=machine.I2S.TX, bits=x.i2s_bits,
@@ -44,7 +44,7 @@ def test_jack_vrms_equals_the_volume_within_a_tenth_of_a_db(path, gain):
 
 
 def test_a_left_only_signal_reaches_only_the_left_channel():
-    from headroom_fw import siggen
+    from headroom_signals import siggen
     b = SimBoard(SE, record_dac=True)
     try:
         b.power(True)
