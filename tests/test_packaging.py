@@ -101,3 +101,64 @@ def test_mip_install_of_package_json_gives_a_running_board(tmp_path):
         assert s["volume"] == -30.0 and s["phase"] == "playing"
     finally:
         vb.stop()
+
+
+def _fw_imports():
+    """{module: set of headroom_fw modules it imports} for every module of the package,
+    lazy imports inside functions included (they close a cycle just the same)."""
+    import ast
+    pkg = os.path.join(FW, "headroom_fw")
+    mods = {f[:-3] for f in os.listdir(pkg) if f.endswith(".py") and f != "__init__.py"}
+    graph = {}
+    for m in mods:
+        with open(os.path.join(pkg, m + ".py")) as f:
+            tree = ast.parse(f.read())
+        deps = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                if node.level == 1 and node.module:
+                    deps.add(node.module.split(".")[0])
+                elif node.level == 1:
+                    deps |= {a.name for a in node.names}
+                elif node.module and node.module.startswith("headroom_fw."):
+                    deps.add(node.module.split(".")[1])
+                elif node.module == "headroom_fw":
+                    deps |= {a.name for a in node.names}
+            elif isinstance(node, ast.Import):
+                deps |= {a.name.split(".")[1] for a in node.names
+                         if a.name.startswith("headroom_fw.")}
+        graph[m] = deps & mods
+    return graph
+
+
+def _cycle(graph):
+    """A list of modules that import each other in a ring, or None."""
+    state = {}
+
+    def visit(m, path):
+        state[m] = 1
+        for d in sorted(graph[m]):
+            if state.get(d) == 1:
+                return path[path.index(d):] + [d]
+            if d not in state:
+                found = visit(d, path + [d])
+                if found:
+                    return found
+        state[m] = 2
+        return None
+
+    for m in sorted(graph):
+        if m not in state:
+            found = visit(m, [m])
+            if found:
+                return found
+    return None
+
+
+def test_the_firmware_has_no_import_cycles():
+    graph = _fw_imports()
+    assert graph["app"] >= {"hardware", "supervisor", "health"}   # the walk sees imports
+    assert _cycle(graph) is None, " -> ".join(_cycle(graph))
+    # The check itself: app importing lifecycle back (as main() once did) is a cycle.
+    graph["app"].add("lifecycle")
+    assert _cycle(graph) is not None
