@@ -8,40 +8,38 @@ model's clock, and their sum kept within the pass's budget for parts.
 import pytest
 
 from headroom.sim.simboard import SimBoard
+from headroom_fw.part import Part
 
 from helpers import BALANCED, SE, ask, board_variant, until_playing
 
 
-class Flaky:
+class Display(Part):
     """A test part that stops answering when told: a display on the I2C bus, say."""
+    NAME = "display"
+    CRITICAL = False
+    BUDGET_US = 10
+    RETRY_US = 10
 
-    def __new__(cls, critical, fault_bit=0):
-        from headroom_fw.part import Part
+    def __init__(self):
+        Part.__init__(self)
+        self.broken = False
+        self.checks = 0
+        self.quieted = 0
 
-        class Display(Part):
-            NAME = "display"
-            CRITICAL = critical
-            FAULT = fault_bit
-            BUDGET_US = 10
-            RETRY_US = 10
+    def check(self, now):
+        self.checks += 1
+        if self.broken:
+            self.sup.fault(self, "display: no answer from the SSD1306 at 0x3C on I2C0", now)
+        elif self.fault is not None:
+            self.sup.fault(self, None, now)
 
-            def __init__(self):
-                Part.__init__(self)
-                self.broken = False
-                self.checks = 0
-                self.quieted = 0
+    def quiet(self):
+        self.quieted += 1
 
-            def check(self, now):
-                self.checks += 1
-                if self.broken:
-                    self.sup.fault(self, "display: no answer from the SSD1306 at 0x3C on I2C0", now)
-                elif self.fault is not None:
-                    self.sup.fault(self, None, now)
 
-            def quiet(self):
-                self.quieted += 1
-
-        return Display()
+class CriticalDisplay(Display):
+    CRITICAL = True
+    FAULT = 1 << 8     # a controller fault bit of its own
 
 
 def playing_with(part, path=SE):
@@ -56,7 +54,7 @@ def playing_with(part, path=SE):
 
 
 def test_a_part_that_is_not_critical_is_reported_and_never_mutes():
-    part = Flaky(critical=False)
+    part = Display()
     b = playing_with(part)
     level = b.jack.levels
     assert level[0] is not None
@@ -76,7 +74,7 @@ def test_a_part_that_is_not_critical_is_reported_and_never_mutes():
 
 
 def test_the_same_part_declared_critical_mutes_while_it_stands():
-    part = Flaky(critical=True, fault_bit=1 << 8)
+    part = CriticalDisplay()
     b = playing_with(part)
     part.broken = True
     b.run_ms(2000)
