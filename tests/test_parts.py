@@ -96,7 +96,9 @@ SENSED = board_variant(SE, _sensed)
 
 
 @pytest.mark.parametrize("path,faults", [(SE, ("pga",)), (BALANCED, ("dac", "pga")),
-                                         (BALANCED, ("i2c",)), (SENSED, ())])
+                                         (BALANCED, ("i2c",)), (SENSED, ())],
+                         ids=["se-pga-reset", "balanced-dac-and-pga", "balanced-i2c-stuck",
+                              "se-relay-sense"])
 def test_each_parts_check_keeps_within_its_declared_budget(path, faults):
     """Each part's check() on the cost model's clock, over boots, plays and retries of
     faulty parts, never takes more than the part declares: BUDGET_US while it answers,
