@@ -1,4 +1,4 @@
 # Runs at power-on: the Headroom firmware (board.json and settings.json live beside it).
-from headroom_fw.app import main
+from headroom_fw.lifecycle import main
 
 main()

@@ -10,6 +10,7 @@ from headroom.sim.simboard import use_firmware
 use_firmware()
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+use_firmware(os.path.join(REPO, "firmware", "signals"))  # headroom_signals: test signals, not shipped
 BOARDS = os.path.join(REPO, "boards")
 SE = os.path.join(BOARDS, "pico-se.json")
 BALANCED = os.path.join(BOARDS, "pico-balanced.json")

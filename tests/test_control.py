@@ -3,6 +3,7 @@ import json
 import time
 
 import pytest
+import serial  # noqa: F401 - before time.monotonic is faked below: pyserial's Timeout.TIME keeps the real one
 
 from headroom import control
 from headroom.errors import CommandError

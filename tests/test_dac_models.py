@@ -5,6 +5,7 @@ import struct
 import machine
 import numpy as np
 import pytest
+from headroom_signals.siggen import SigGen
 
 from headroom.sim.i2s import registry as i2s_registry
 from headroom.sim.models.pcm5102a import PCM5102A, deemphasis_coeffs
@@ -12,7 +13,6 @@ from headroom.sim.models.pcm5122 import PCM5122
 from headroom.sim.world import SimFault
 from headroom_fw import pcm5102a as fw5102
 from headroom_fw import pcm5122 as fw5122
-from headroom_fw.siggen import SigGen
 
 from simkit import bare_sim, records
 

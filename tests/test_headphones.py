@@ -381,7 +381,7 @@ def test_own_profile_replaces_a_built_in_of_the_same_name():
     base = hph.builtin()
     own = [hp(300, 100), H.parse_profile(dict(good(), name="hd-600"))]
     own[0].name = "Brand New"
-    merged = H.merge(base, own)
+    merged = hph.merge(base, own)
     assert len(merged) == len(base) + 1
     assert H.find(merged, "HD 600").z_ohm == 16
     assert merged[-1].name == "Brand New"
@@ -394,7 +394,7 @@ def test_worked_example_hd600_on_pico_se():
     h = H.find(hph.builtin(), "HD 600")
     b = boardfile.load(SE)
     assert round(h.db_v, 2) == 102.23
-    r = H.analyse(h, b, GAIN_LOW, OUTPUT_SE)
+    r = hph.analyse(h, b, GAIN_LOW, OUTPUT_SE)
     assert round(r["target_dbv"], 2) == 7.79
     assert round(r["target_vrms"], 2) == 2.45 and round(r["target_ma"], 2) == 8.16
     assert round(r["target_mw"], 1) == 20.0
@@ -402,30 +402,31 @@ def test_worked_example_hd600_on_pico_se():
     assert round(r["margin_db"], 2) == 8.21
     assert round(r["noise_spl"], 2) == -8.24 and not r["hiss"]
     assert r["damping"] == 600 and r["eighth_rule"]
-    hi = H.analyse(h, b, GAIN_HIGH, OUTPUT_SE)
+    hi = hph.analyse(h, b, GAIN_HIGH, OUTPUT_SE)
     assert round(hi["max_spl"], 2) == 118.21 and round(hi["noise_spl"], 2) == 3.80 and hi["hiss"]
-    rec = H.recommend(h, b)
+    rec = hph.recommend(h, b)
     assert (rec["choice"]["gain"], rec["choice"]["output"], rec["why"]) == ("low", "se", "margin")
     assert any("volume limit (+6.0 dBV)" in w for w in rec["warnings"])
     # The hearing-safety helpers: 100 dB SPL as a volume setting and back.
-    lim = H.level_hdb_for_spl(h, b, OUTPUT_SE, 100.0)
-    assert lim == -5 and H.spl_at_hdb(h, b, OUTPUT_SE, lim) <= 100.0 < H.spl_at_hdb(h, b, OUTPUT_SE, lim + 1)
+    lim = hph.level_hdb_for_spl(h, b, OUTPUT_SE, 100.0)
+    assert lim == -5
+    assert hph.spl_at_hdb(h, b, OUTPUT_SE, lim) <= 100.0 < hph.spl_at_hdb(h, b, OUTPUT_SE, lim + 1)
 
 
 def test_limits_name_what_stops_the_level():
     b = boardfile.load(BALANCED)
     prof = hph.builtin()
-    assert H.analyse(H.find(prof, "SE215"), b, GAIN_LOW, OUTPUT_SE)["limit"] == "current"
-    assert H.analyse(H.find(prof, "HD 650"), b, GAIN_LOW, OUTPUT_SE)["limit"] == "voltage"
-    dt = H.analyse(H.find(prof, "DT 880 600 ohm"), b, GAIN_LOW, OUTPUT_BALANCED)
+    assert hph.analyse(H.find(prof, "SE215"), b, GAIN_LOW, OUTPUT_SE)["limit"] == "current"
+    assert hph.analyse(H.find(prof, "HD 650"), b, GAIN_LOW, OUTPUT_SE)["limit"] == "voltage"
+    dt = hph.analyse(H.find(prof, "DT 880 600 ohm"), b, GAIN_LOW, OUTPUT_BALANCED)
     assert dt["limit"] == "headphone" and round(dt["max_spl"], 6) == 116.0   # 96 dB/mW + 100 mW
-    he6 = H.recommend(H.find(prof, "HE6se V2"), b)
+    he6 = hph.recommend(H.find(prof, "HE6se V2"), b)
     assert he6["why"] == "short" and he6["choice"]["current_clips"]
     assert "cannot reach 110 dB SPL" in he6["warnings"][0]
     d = se()
     put(d, "analog.dac_full_scale_vrms", 0.1)      # -20 dBV + 31.5 dB - 6 dB: the PGA runs out first
     put(d, "analog.gain_low_db", -6.0)
-    r = H.analyse(H.find(prof, "HD 600"), boardfile.parse(d), GAIN_LOW, OUTPUT_SE)
+    r = hph.analyse(H.find(prof, "HD 600"), boardfile.parse(d), GAIN_LOW, OUTPUT_SE)
     assert r["limit"] == "gain" and r["gain_clips"] and not r["voltage_clips"]
 
 
@@ -434,13 +435,13 @@ def test_eighth_rule_and_hiss_warnings():
     put(d, "analog.outputs.se.z_out_ohm", 10.0)
     put(d, "analog.outputs.se.noise_uvrms.low", 30.0)
     b = boardfile.parse(d)
-    rec = H.recommend(H.find(hph.builtin(), "SE215"), b)
+    rec = hph.recommend(H.find(hph.builtin(), "SE215"), b)
     c = rec["choice"]
     assert not c["eighth_rule"] and round(c["damping"], 1) == 1.7 and c["hiss"]
     text = " / ".join(rec["warnings"])
     assert "1/8 rule" in text and "hiss" in text
     put(d, "analog.outputs.se.z_out_ohm", 0)
-    c = H.recommend(H.find(hph.builtin(), "SE215"), boardfile.parse(d))["choice"]
+    c = hph.recommend(H.find(hph.builtin(), "SE215"), boardfile.parse(d))["choice"]
     assert c["damping"] is None and c["eighth_rule"]
 
 
@@ -478,7 +479,7 @@ TARGET = st.floats(80.0, 130.0)
 
 @given(boards(), headphones(), TARGET, st.sampled_from([None, (OUTPUT_SE,), (OUTPUT_BALANCED,)]))
 def test_a_recommendation_never_clips_at_the_target(b, h, target, outputs):
-    rec = H.recommend(h, b, target, outputs)
+    rec = hph.recommend(h, b, target, outputs)
     c = rec["choice"]
     assert outputs is None or H.OUTPUT_NAMES.index(c["output"]) in outputs
     if rec["why"] == "short":
@@ -486,7 +487,7 @@ def test_a_recommendation_never_clips_at_the_target(b, h, target, outputs):
         assert c["max_spl"] == pytest.approx(max(p["max_spl"] for p in rec["paths"]), rel=1e-12)
         return
     o = H.OUTPUT_NAMES.index(c["output"])
-    g = H.GAIN_NAMES.index(c["gain"])
+    g = hph.GAIN_NAMES.index(c["gain"])
     stg = b.output_stage[o]
     z, zo = h.z_ohm, stg.z_out_ohm
     v = H.vrms_from_dbv(c["target_dbv"])
@@ -500,18 +501,18 @@ def test_a_recommendation_never_clips_at_the_target(b, h, target, outputs):
     # Keep the gain low: nothing earlier in the order of preference would have done.
     earlier = rec["paths"][:rec["paths"].index(c)]
     if rec["why"] == "margin":
-        assert c["margin_db"] >= H.MARGIN_DB
-        assert all(p["margin_db"] < H.MARGIN_DB for p in earlier)
+        assert c["margin_db"] >= hph.MARGIN_DB
+        assert all(p["margin_db"] < hph.MARGIN_DB for p in earlier)
     else:
         assert all(not p["reaches"] for p in earlier)
-        assert all(p["margin_db"] < H.MARGIN_DB for p in rec["paths"])
+        assert all(p["margin_db"] < hph.MARGIN_DB for p in rec["paths"])
 
 
 @given(boards(), headphones(), TARGET)
 def test_more_gain_never_reaches_less(b, h, target):
     for o in b.outputs:
-        lo = H.analyse(h, b, GAIN_LOW, o, target)
-        hi = H.analyse(h, b, GAIN_HIGH, o, target)
+        lo = hph.analyse(h, b, GAIN_LOW, o, target)
+        hi = hph.analyse(h, b, GAIN_HIGH, o, target)
         assert b.gain_cdb[GAIN_HIGH] >= b.gain_cdb[GAIN_LOW]
         assert hi["max_spl"] >= lo["max_spl"] - 1e-9
         assert hi["reaches"] or not lo["reaches"]
@@ -524,7 +525,7 @@ def test_raising_the_gain_never_lowers_the_reach(low, high, more, h):
         put(d, "analog.gain_low_db", low)
         put(d, "analog.gain_high_db", gain_high)
         put(d, "analog.dac_full_scale_vrms", 0.3)    # so the PGA's range matters
-        return H.analyse(h, boardfile.parse(d), GAIN_HIGH, OUTPUT_SE)["max_spl"]
+        return hph.analyse(h, boardfile.parse(d), GAIN_HIGH, OUTPUT_SE)["max_spl"]
     assume(low + high + more <= 40)
     assert reach(low + high + more) >= reach(low + high) - 1e-9
 
@@ -532,9 +533,9 @@ def test_raising_the_gain_never_lowers_the_reach(low, high, more, h):
 @given(boards(), headphones(), st.floats(60.0, 130.0))
 def test_a_limit_in_db_spl_becomes_the_setting_just_under_it(b, h, spl):
     for o in b.outputs:
-        n = H.level_hdb_for_spl(h, b, o, spl)
-        assert H.spl_at_hdb(h, b, o, n) <= spl + 1e-9
-        assert H.spl_at_hdb(h, b, o, n + 1) > spl - 1e-9
+        n = hph.level_hdb_for_spl(h, b, o, spl)
+        assert hph.spl_at_hdb(h, b, o, n) <= spl + 1e-9
+        assert hph.spl_at_hdb(h, b, o, n + 1) > spl - 1e-9
 
 
 # ---------------------------------------------------------------- the command line
@@ -671,11 +672,12 @@ def run(fw, builtin, boards):
     for path in boards:
         b = boardfile.load(path)
         for hp in profs:
-            rec = H.recommend(hp, b)
+            # The formulas both sides use (the host's analysis, host_tools/headroom/
+            # headphones.py, builds on them and does not ship).
+            zo = [H.stage(b, o).z_out_ohm for o in b.outputs]
             out.append({"board": b.name, "name": hp.name, "db_v": hp.db_v, "db_mw": hp.db_mw,
-                        "paths": rec["paths"], "why": rec["why"], "warnings": rec["warnings"],
-                        "choice": [rec["choice"]["gain"], rec["choice"]["output"]],
-                        "limits": [H.level_hdb_for_spl(hp, b, o, 85.0) for o in b.outputs],
+                        "spl": [H.spl_at_level(hp, -10.0, z) for z in zo],
+                        "levels": [H.level_for_spl(hp, 85.0, z) for z in zo],
                         "offsets": list(H.spl_offsets_cdb(hp, b)), "setting": H.setting_json(hp),
                         "brief": H.brief_json(hp),
                         "figures": H.from_figures("%g" % hp.z_ohm, "%.4f" % hp.sens, hp.unit,

@@ -501,5 +501,5 @@ def test_the_pga_swing_is_checked_and_caps_the_low_gain():
         boardfile.parse(d)
     assert SE_B.pga_max_cdb is None and SE_B.top_hdb(0, 0) == 32     # max_output_dbv: 16 dBV
     assert AUTO_B.top_hdb(0, 0) == 15 and AUTO_B.top_hdb(1, 0) == 32  # 2.5 Vrms: 7.96 dBV
-    r = H.analyse(H.find(PROFILES, "HD 600"), AUTO_B, 0, 0)
+    r = hph.analyse(H.find(PROFILES, "HD 600"), AUTO_B, 0, 0)
     assert r["limit"] == "pga" and r["max_dbv"] == 7.5

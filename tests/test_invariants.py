@@ -415,9 +415,8 @@ def test_a_firmware_opening_the_dac_before_the_pga2311_and_the_relay_is_caught()
         write = app._write
 
         def early():
-            if not app.ctl.dac_mute and app.dac_xsmt is not None and not app._xsmt_high:
-                app.dac_xsmt.value(1)
-                app._xsmt_high = True
+            if not app.ctl.dac_mute and app.xsmt is not None and app.xsmt.muted:
+                app.xsmt.mute(False)
             write()
         app._write = early
 

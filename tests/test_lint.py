@@ -25,8 +25,8 @@ def test_a_call_the_rp2_port_lacks_is_an_error(tmp_path, bad, why):
     shutil.copytree(os.path.join(REPO, "firmware"), fw)
     app = fw / "headroom_fw" / "app.py"
     src = app.read_text()
-    app.write_text(src.replace("        self.power_ok = True\n",
-                               "        self.power_ok = True\n        _x = %s\n" % bad, 1))
+    app.write_text(src.replace("        self.waker = Waker()\n",
+                               "        self.waker = Waker()\n        _x = %s\n" % bad, 1))
     p = lint.mypy_firmware(str(fw), capture=True)
     assert p.returncode == 1, p.stdout
     assert why in p.stdout.lower(), p.stdout

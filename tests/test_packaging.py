@@ -56,6 +56,36 @@ def test_the_board_files_are_not_the_build_tools_files():
     assert "manifest.py" not in mpy.sources()
 
 
+def _frozen(tmp_path, manifest):
+    from stubber.tools import manifestfile
+    port = tmp_path / "port"
+    (port / "boards").mkdir(parents=True, exist_ok=True)
+    (port / "boards" / "manifest.py").write_text("# the port's own frozen modules\n")
+    m = manifestfile.ManifestFile(manifestfile.MODE_FREEZE, {
+        "MPY_DIR": str(tmp_path), "MPY_LIB_DIR": str(tmp_path), "PORT_DIR": str(port),
+        "BOARD_DIR": str(port)})
+    m.execute(manifest)
+    return m
+
+
+def test_test_signals_are_a_package_of_their_own_that_does_not_ship(tmp_path):
+    """headroom_signals (test tones, WAV playback) has its own manifest.py, freezes and
+    compiles, and is neither flashed nor listed for mip nor imported by the firmware."""
+    sig = os.path.join(FW, "signals")
+    m = _frozen(tmp_path, os.path.join(sig, "manifest.py"))
+    frozen = sorted(f.target_path for f in m.files())
+    assert frozen == ["headroom_signals/__init__.py", "headroom_signals/siggen.py",
+                      "headroom_signals/wavplay.py"]
+    assert m.metadata().version == version()
+    for f in m.files():
+        mpy.compile_one(f.target_path, f.full_path, str(tmp_path / "x.mpy"))
+    shipped = mpy.sources()
+    assert not [r for r in shipped if "signals" in r or "siggen" in r or "wavplay" in r]
+    for rel, path in shipped.items():
+        with open(path) as f:
+            assert "headroom_signals" not in f.read(), rel
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the virtual board needs Linux")
 def test_mip_install_of_package_json_gives_a_running_board(tmp_path):
     from test_vboard import VBoard, playing, status
@@ -71,3 +101,64 @@ def test_mip_install_of_package_json_gives_a_running_board(tmp_path):
         assert s["volume"] == -30.0 and s["phase"] == "playing"
     finally:
         vb.stop()
+
+
+def _fw_imports():
+    """{module: set of headroom_fw modules it imports} for every module of the package,
+    lazy imports inside functions included (they close a cycle just the same)."""
+    import ast
+    pkg = os.path.join(FW, "headroom_fw")
+    mods = {f[:-3] for f in os.listdir(pkg) if f.endswith(".py") and f != "__init__.py"}
+    graph = {}
+    for m in mods:
+        with open(os.path.join(pkg, m + ".py")) as f:
+            tree = ast.parse(f.read())
+        deps = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                if node.level == 1 and node.module:
+                    deps.add(node.module.split(".")[0])
+                elif node.level == 1:
+                    deps |= {a.name for a in node.names}
+                elif node.module and node.module.startswith("headroom_fw."):
+                    deps.add(node.module.split(".")[1])
+                elif node.module == "headroom_fw":
+                    deps |= {a.name for a in node.names}
+            elif isinstance(node, ast.Import):
+                deps |= {a.name.split(".")[1] for a in node.names
+                         if a.name.startswith("headroom_fw.")}
+        graph[m] = deps & mods
+    return graph
+
+
+def _cycle(graph):
+    """A list of modules that import each other in a ring, or None."""
+    state = {}
+
+    def visit(m, path):
+        state[m] = 1
+        for d in sorted(graph[m]):
+            if state.get(d) == 1:
+                return path[path.index(d):] + [d]
+            if d not in state:
+                found = visit(d, path + [d])
+                if found:
+                    return found
+        state[m] = 2
+        return None
+
+    for m in sorted(graph):
+        if m not in state:
+            found = visit(m, [m])
+            if found:
+                return found
+    return None
+
+
+def test_the_firmware_has_no_import_cycles():
+    graph = _fw_imports()
+    assert graph["app"] >= {"hardware", "supervisor", "health"}   # the walk sees imports
+    assert _cycle(graph) is None, " -> ".join(_cycle(graph))
+    # The check itself: app importing lifecycle back (as main() once did) is a cycle.
+    graph["app"].add("lifecycle")
+    assert _cycle(graph) is not None

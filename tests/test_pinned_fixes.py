@@ -127,17 +127,16 @@ def _undo_dac_opens_last():
     write = app.App._write
 
     def dac_first(self):
-        x = self.dac_xsmt
-        if not self.ctl.dac_mute and x is not None and not self._xsmt_high:
-            x.value(1)
-            self._xsmt_high = True
+        x = self.xsmt
+        if not self.ctl.dac_mute and x is not None and x.muted:
+            x.mute(False)
         write(self)
     app.App._write = dac_first
 
 
 def _undo_isr_mutes_pga():
-    from headroom_fw import app
-    isr = app.App._power_fail_isr
+    from headroom_fw import supply
+    isr = supply.Supply._isr
 
     def without_pga(self, pin):
         self.pga.mute = lambda on: None
@@ -145,7 +144,7 @@ def _undo_isr_mutes_pga():
             isr(self, pin)
         finally:
             del self.pga.mute
-    app.App._power_fail_isr = without_pga
+    supply.Supply._isr = without_pga
 
 
 def _undo_fall_walk():

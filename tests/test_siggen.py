@@ -4,10 +4,10 @@ import math
 import machine
 import numpy as np
 import pytest
+from headroom_signals.siggen import BOTH, LEFT, RIGHT, SigGen
 
 from headroom.sim.i2s import registry as i2s_registry
 from headroom.sim.models.pcm5102a import PCM5102A
-from headroom_fw.siggen import BOTH, LEFT, RIGHT, SigGen
 
 I2S = machine.I2S
 Pin = machine.Pin

@@ -9,7 +9,7 @@ from helpers import BALANCED, SE
 
 
 def play(b, channels=None, dbfs=0.0):
-    from headroom_fw import siggen
+    from headroom_signals import siggen
     x = b.board
     b.sim.cpu_enter()   # this is code typed at the board's REPL
     i2s = machine.I2S(x.i2s_id, sck=machine.Pin(x.i2s_sck), ws=machine.Pin(x.i2s_ws),
@@ -43,7 +43,7 @@ def test_jack_vrms_equals_the_volume_within_a_tenth_of_a_db(path, gain):
 
 
 def test_a_left_only_signal_reaches_only_the_left_channel():
-    from headroom_fw import siggen
+    from headroom_signals import siggen
     b = SimBoard(SE, record_dac=True)
     try:
         b.power(True)

@@ -26,9 +26,8 @@ _write = App._write
 
 
 def _dac_first(self):
-    if not self.ctl.dac_mute and self.dac_xsmt is not None and not self._xsmt_high:
-        self.dac_xsmt.value(1)
-        self._xsmt_high = True
+    if not self.ctl.dac_mute and self.xsmt is not None and self.xsmt.muted:
+        self.xsmt.mute(False)
     _write(self)
 
 

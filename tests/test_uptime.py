@@ -174,7 +174,7 @@ def test_the_pga2311_chain_is_still_checked_after_days_without_a_frame():
     for _ in range(12):                                  # 12 x 3.1 days
         now = (now + (1 << 28)) & (TICKS_PERIOD - 1)
         n = len([x for x in b.trace.lines if '"kind": "spi"' in x])
-        app._parts(now)
+        app.sup.check(now)
         checks.append(len([x for x in b.trace.lines if '"kind": "spi"' in x]) > n)
     assert all(checks), checks
     assert smallints.big_ints(app) == []

@@ -4,9 +4,9 @@ import wave
 
 import numpy as np
 import pytest
+from headroom_signals import wavplay
 
 from headroom.sim.i2s import registry as i2s_registry
-from headroom_fw import wavplay
 
 SCK, WS, SD = 16, 17, 18
 

@@ -3,16 +3,15 @@
 The handler reads both pins and feeds the table decoder, which also turns each detent
 into 0.5 dB steps at its own time (Acceleration), then wakes the main loop: integer
 work only, no allocation (the bound method is made once, here, not in the IRQ). The
-main loop takes the detents and steps with interrupts briefly disabled.
+main loop takes the detents and steps with interrupts briefly disabled (knob.Knob).
 """
 from time import ticks_ms
 
-import machine
-
+from .knob import Knob
 from .quadrature import Acceleration, QuadratureDecoder
 
 
-class Encoder:
+class Encoder(Knob):
     def __init__(self, pin_a, pin_b, edges_per_detent, waker=None):
         pin_a.init(pin_a.IN, pin_a.PULL_UP)
         pin_b.init(pin_b.IN, pin_b.PULL_UP)
@@ -21,8 +20,7 @@ class Encoder:
         self.waker = waker
         self.decoder = QuadratureDecoder(edges_per_detent, (pin_a.value() << 1) | pin_b.value(),
                                          Acceleration())
-        self.last_ms = 0
-        self.steps = 0
+        Knob.__init__(self, self.decoder.accel)
         self._isr = self._edge
         trig = pin_a.IRQ_RISING | pin_a.IRQ_FALLING
         pin_a.irq(self._isr, trig, hard=True)
@@ -42,37 +40,15 @@ class Encoder:
         return self.decoder.bounces
 
     @property
-    def refused(self):
-        """Clockwise detents refused as bounce (quadrature.Acceleration.admit)."""
-        return self.decoder.accel.refused
-
-    @property
     def skips(self):
         """Changes of both contacts at once: an edge came faster than the IRQ."""
         return self.decoder.skips
 
-    def take(self):
-        """Detents turned since the last call (positive = clockwise); their accelerated
-        0.5 dB steps are then in `steps`, the time of the last in `last_ms`. Returns an
-        int, not a tuple: nothing to allocate."""
-        st = machine.disable_irq()
+    def _take(self):
         dec = self.decoder
         d = dec.detents
         self.steps = dec.steps
         self.last_ms = dec.last_ms
         dec.detents = 0
         dec.steps = 0
-        machine.enable_irq(st)
         return d
-
-    def new_gesture(self):
-        """What the knob sets changed (volume, balance): the next detents start slow."""
-        st = machine.disable_irq()
-        self.decoder.accel.reset()
-        machine.enable_irq(st)
-
-    def expire(self, now_ms):
-        """End the knob's gesture once it has been still for a second (main loop)."""
-        st = machine.disable_irq()
-        self.decoder.accel.expire(now_ms)
-        machine.enable_irq(st)

@@ -21,8 +21,9 @@ from micropython import const
 
 from . import board as boardfile
 from . import protocol, watchdog
-from .app import LOG, App
+from .app import App
 from .files import Files
+from .log import FILE as LOG
 from .log import Log
 from .uptime import Uptime
 from .version import VERSION

@@ -8,6 +8,7 @@ import io
 import sys
 
 MAX_BYTES = 4096
+FILE = "headroom.log"   # beside board.json
 
 
 class Log:

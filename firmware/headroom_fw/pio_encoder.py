@@ -18,10 +18,10 @@ jump table's `mov(pc, isr)` targets are absolute. It takes a whole PIO block.
 from array import array
 from time import ticks_ms
 
-import machine
 import rp2
 from micropython import const
 
+from .knob import Knob
 from .quadrature import COUNT_MAX, Acceleration
 
 _START = const(1 << 29)  # X starts here, so counts stay small ints (no allocation)
@@ -71,8 +71,8 @@ def quadrature():
     nop()
 
 
-class PIOEncoder:
-    """Same interface as encoder.Encoder: take() -> detents, then steps and last_ms."""
+class PIOEncoder(Knob):
+    """The knob (knob.Knob: take() -> detents, then steps and last_ms), counted by the PIO."""
 
     def __init__(self, sm_id, pin_a, pin_b, edges_per_detent, ticks_ms_fn=ticks_ms, waker=None):
         pin_a.init(pin_a.IN, pin_a.PULL_UP)
@@ -80,7 +80,7 @@ class PIOEncoder:
         self.edges = edges_per_detent
         self._ticks_ms = ticks_ms_fn
         self.waker = waker
-        self.accel = Acceleration()
+        Knob.__init__(self, Acceleration())
         self.sm = rp2.StateMachine(sm_id, quadrature, freq=-1, in_base=pin_a)
         # X = _START, and OSR = the pins now, so the first pass sees no change.
         self.sm.put(_START)
@@ -93,8 +93,6 @@ class PIOEncoder:
         self._acc = 0
         self.detents = 0     # counted, not yet taken
         self._steps = 0
-        self.steps = 0
-        self.last_ms = 0
         # For `status`: steps the count took back before a detent completed (bounce, as
         # far as the IRQ sees it: one that is undone within an IRQ's latency cancels in the
         # PIO unseen) - a contact back at rest while the other never left it, or a count
@@ -129,11 +127,6 @@ class PIOEncoder:
         self._isr_b = isr_b
         pin_a.irq(isr_a, trig, hard=True)
         pin_b.irq(isr_b, trig, hard=True)
-
-    @property
-    def refused(self):
-        """Clockwise detents refused as bounce (quadrature.Acceleration.admit)."""
-        return self.accel.refused
 
     def count(self):
         """Transitions counted so far, fresh: drain what the FIFO held, read the next push.
@@ -217,28 +210,12 @@ class PIOEncoder:
             if w is not None:
                 w.woken = 1
 
-    def take(self):
-        """Detents turned since the last call (positive clockwise); their accelerated 0.5 dB
-        steps in `steps`, the time of the last in `last_ms`."""
+    def _take(self):
         # The pin IRQs read the count at every edge (the PIO counts it within a few
         # cycles, well inside the IRQ's latency), so it is fresh here: reading the FIFO
         # again would cost the knob's frame some 0.9 ms of calls on the RP2040.
-        st = machine.disable_irq()
         d = self.detents
         self.steps = self._steps
         self.detents = 0
         self._steps = 0
-        machine.enable_irq(st)
         return d
-
-    def new_gesture(self):
-        """What the knob sets changed (volume, balance): the next detents start slow."""
-        st = machine.disable_irq()
-        self.accel.reset()
-        machine.enable_irq(st)
-
-    def expire(self, now_ms):
-        """End the knob's gesture once it has been still for a second (main loop)."""
-        st = machine.disable_irq()
-        self.accel.expire(now_ms)
-        machine.enable_irq(st)

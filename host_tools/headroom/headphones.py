@@ -1,18 +1,27 @@
 """`headroom headphones`: the built-in headphone profiles and the user's own, as lines
-and tables. The sums are the firmware's (`headroom_fw.headphones`), so the host and
-the board agree.
+and tables, and the analysis only the host runs (every gain and output with one
+headphone: `analyse`, `recommend`, `warnings`). The formulas (SPL, levels, divider)
+and the profile parser are the firmware's (`headroom_fw.headphones`), so the host and
+the board agree; what only the host needs lives here and does not ship.
 
 The built-in list, with a source for every figure, is `headphones.json` beside this
 file: it stays on the host (17 KB of sources and notes). The user's own profiles, in
 the same format, are `~/.config/headroom/headphones.json` (the platform's user config
 folder; `--profiles FILE` names another): one with a built-in's name replaces it.
 """
+import math
 import os
 
 from .errors import BAD_INPUT, CommandError
 
 BUILTIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "headphones.json")
 HOST_MAX_BYTES = 65536   # on the host; the board's own file is capped at headphones.MAX_BYTES
+TARGET_SPL = 110.0       # dB SPL peaks: NwAvGuy, "More Power?" (2011): 110 dB, 105 pop, 115 dynamic
+MARGIN_DB = 3.0          # headroom above the target before a gain counts as enough
+HISS_DB_SPL = 0.0        # absolute threshold of hearing at 1 kHz (20 uPa; -9 dB SPL at 2-5 kHz)
+DAMPING_MIN = 8.0        # NwAvGuy, "Headphone & Amp Impedance" (2011): Zo under 1/8 of Z
+GAIN_NAMES = ("low", "high")
+LIMITS = ("gain", "voltage", "current", "headphone", "pga")
 
 
 def _fw():
@@ -47,7 +56,7 @@ def profiles(path=None):
             own = H.load(path, max_bytes=HOST_MAX_BYTES)
     except H.ProfileError as e:
         raise CommandError(str(e), BAD_INPUT)
-    return H.merge(base, own), set(hp.name for hp in own)
+    return merge(base, own), set(hp.name for hp in own)
 
 
 def find(profs, name):
@@ -92,16 +101,170 @@ def list_line(hp, own=False):
         "  (yours)" if own else "")
 
 
+# ---------------------------------------------------------------- analysis (host only)
+
+def merge(builtin, own):
+    """The built-in profiles with the user's own: one of theirs with a built-in's name
+    replaces it (a correction, or their own measurement); the rest follow."""
+    H = _fw()
+    mine = {}
+    for hp in own:
+        mine[H._key(hp.name)] = hp
+    out = []
+    for hp in builtin:
+        k = H._key(hp.name)
+        out.append(mine.pop(k) if k in mine else hp)
+    for hp in own:
+        if H._key(hp.name) in mine:
+            out.append(hp)
+    return out
+
+
+def paths(board, outputs=None):
+    """(gain, output) pairs in order of preference: less gain first (keep the gain low,
+    the volume high), then single-ended before balanced (any cable fits it)."""
+    _fw()
+    from headroom_fw.board import GAIN_HIGH, GAIN_LOW, OUTPUT_BALANCED, OUTPUT_SE
+    gains = [GAIN_LOW]
+    if board.gain_relay is not None:
+        gains = [GAIN_LOW, GAIN_HIGH] if board.gain_cdb[GAIN_LOW] <= board.gain_cdb[GAIN_HIGH] \
+            else [GAIN_HIGH, GAIN_LOW]
+    outs = [o for o in (OUTPUT_SE, OUTPUT_BALANCED) if o in board.outputs
+            and (outputs is None or o in outputs)]
+    return [(g, o) for g in gains for o in outs]
+
+
+def analyse(hp, board, gain, output, target_spl=TARGET_SPL):
+    """One gain and output with one headphone: the loudest it goes and what stops it,
+    what the target needs (level, Vrms, mA, mW) and whether that clips, the noise
+    floor in dB SPL and whether hiss would be heard, the damping factor."""
+    H = _fw()
+    from headroom_fw.volume import path_max_hdb
+    st = H.stage(board, output)
+    z = hp.z_ohm
+    zo = st.z_out_ohm
+    path = board.path_cdb(gain, output)
+    caps = [
+        # The PGA2311 at +31.5 dB with this path's gain (no output stage limit).
+        ("gain", path_max_hdb(path, 1 << 24) / 2.0),
+        # The firmware's 0.5 dB grid under max_output_dbv, and the stage's max_vrms.
+        ("voltage", min((board.max_out_cdb[output] // 50) / 2.0, H.dbv_from_vrms(st.max_vrms))),
+        ("current", H.dbv_from_vrms(st.max_ma / 1000.0 * (z + zo))),
+    ]
+    if board.pga_max_cdb is not None:
+        caps.append(("pga", board.top_hdb(gain, output) / 2.0))
+    if hp.max_vrms is not None:
+        caps.append(("headphone", H.dbv_from_vrms(hp.max_vrms * (z + zo) / z)))
+    limit, top = caps[0]
+    for name, cap in caps[1:]:
+        if cap < top:
+            limit, top = name, cap
+    need = H.level_for_spl(hp, target_spl, zo)
+    v = H.vrms_from_dbv(need)
+    noise = st.noise_uvrms[gain]
+    noise_spl = H.spl_at_level(hp, H.dbv_from_vrms(noise * 1e-6), zo)
+    r = {
+        "output": H.OUTPUT_NAMES[output], "gain": GAIN_NAMES[gain],
+        "path_db": path / 100.0, "max_dbv": top, "max_spl": H.spl_at_level(hp, top, zo), "limit": limit,
+        "target_spl": target_spl, "target_dbv": need, "target_vrms": v,
+        "target_ma": v / (z + zo) * 1000.0, "target_mw": H.mw_from_vrms(v * z / (z + zo), z),
+        "reaches": need <= top, "margin_db": top - need,
+        "above_limit": need > board.limit_hdb / 2.0,
+        "noise_uvrms": noise, "noise_weighting": st.noise_weighting, "noise_spl": noise_spl,
+        "hiss": noise_spl >= HISS_DB_SPL,
+        "z_out_ohm": zo, "damping": z / zo if zo > 0 else None, "eighth_rule": zo * DAMPING_MIN <= z,
+    }
+    for name, cap in caps:
+        r[name + "_clips"] = need > cap   # gain_clips: too little gain to get there
+    if "headphone_clips" not in r:
+        r["headphone_clips"] = False
+    return r
+
+
+def recommend(hp, board, target_spl=TARGET_SPL, outputs=None, margin_db=MARGIN_DB):
+    """Every path, and the one to use: the first (in `paths` order: least gain, then
+    single-ended) that reaches the target with `margin_db` to spare; else the first
+    that reaches it at all; else the loudest. `outputs`: only these (the user's cable).
+    Returns {"paths": [...], "choice": one of them, "why": "margin"|"tight"|"short",
+    "warnings": [...]}."""
+    H = _fw()
+    pairs = paths(board, outputs)
+    if not pairs:
+        raise H.BoardError("analog.outputs: the board has none of the outputs asked for")
+    results = [analyse(hp, board, g, o, target_spl) for g, o in pairs]
+    choice = None
+    why = "margin"
+    for r in results:
+        if r["margin_db"] >= margin_db:
+            choice = r
+            break
+    if choice is None:
+        why = "tight"
+        for r in results:
+            if r["reaches"]:
+                choice = r
+                break
+    if choice is None:
+        why = "short"
+        choice = results[0]
+        for r in results[1:]:
+            if r["max_spl"] > choice["max_spl"] + 1e-9:
+                choice = r
+    return {"paths": results, "choice": choice, "why": why,
+            "warnings": warnings(hp, board, choice, why, margin_db)}
+
+
+def warnings(hp, board, r, why, margin_db=MARGIN_DB):
+    """What a listener should know about a path, in words."""
+    out = []
+    if why == "short":
+        out.append("cannot reach %.0f dB SPL: at most %.1f dB SPL, limited by %s"
+                   % (r["target_spl"], r["max_spl"], _limit_text(r["limit"])))
+    elif why == "tight":
+        out.append("reaches %.0f dB SPL with only %.1f dB to spare (%.0f dB wanted), limited by %s"
+                   % (r["target_spl"], r["margin_db"], margin_db, _limit_text(r["limit"])))
+    if r["hiss"]:
+        out.append("noise floor %.1f dB SPL is above the threshold of hearing (%.0f dB SPL): "
+                   "hiss may be heard in quiet passages" % (r["noise_spl"], HISS_DB_SPL))
+    if not r["eighth_rule"]:
+        out.append("output impedance %.2f ohm is more than 1/8 of %g ohm (damping factor %.1f, "
+                   "under %g): the response may follow the headphone's impedance curve "
+                   "(NwAvGuy's 1/8 rule)" % (r["z_out_ohm"], hp.z_ohm, r["damping"], DAMPING_MIN))
+    if r["reaches"] and r["above_limit"]:
+        out.append("%.0f dB SPL needs %+.1f dBV, above the board's volume limit (%+.1f dBV): "
+                   "raise it with `headroom set limit`, confirmed by a long press"
+                   % (r["target_spl"], r["target_dbv"], board.limit_hdb / 2.0))
+    return out
+
+
+def _limit_text(limit):
+    return {"gain": "the gain (the PGA2311 at +31.5 dB)", "voltage": "the output stage's voltage",
+            "current": "the output stage's current", "headphone": "the headphone's rated input",
+            "pga": "the PGA2311's output swing"}[limit]
+
+
+def level_hdb_for_spl(hp, board, output, spl):
+    """The highest volume setting (hdB: 0.5 dB steps) whose SPL on this output does not
+    exceed `spl`: a limit in dB SPL as a limit the controller already knows."""
+    H = _fw()
+    return int(math.floor(H.level_for_spl(hp, spl, H.stage(board, output).z_out_ohm) * 2))
+
+
+def spl_at_hdb(hp, board, output, level_hdb):
+    """SPL of a full-scale sine at a volume setting (hdB) on this output."""
+    H = _fw()
+    return H.spl_at_level(hp, level_hdb / 2.0, H.stage(board, output).z_out_ohm)
+
+
 # ---------------------------------------------------------------- recommend
 
 def report(hp, board, target_spl, outputs=None):
-    """The firmware's recommendation with the headphone and board around it (--json)."""
-    H = _fw()
-    r = H.recommend(hp, board, target_spl, outputs)
+    """The recommendation with the headphone and board around it (--json)."""
+    r = recommend(hp, board, target_spl, outputs)
     choice = dict(r["choice"])
     choice["why"] = r["why"]
     return {"headphone": entry(hp), "board": board.name, "target_spl": target_spl,
-            "margin_db": H.MARGIN_DB, "hiss_threshold_db_spl": H.HISS_DB_SPL,
+            "margin_db": MARGIN_DB, "hiss_threshold_db_spl": HISS_DB_SPL,
             "paths": r["paths"], "recommended": choice, "warnings": r["warnings"]}
 
 

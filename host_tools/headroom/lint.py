@@ -50,7 +50,7 @@ def mypy_firmware(firmware_dir=None, capture=False):
     cmd = [sys.executable, "-m", "mypy", "--custom-typeshed-dir", typeshed, "--no-site-packages",
            "--python-version", "3.11", "--cache-dir", cache,
            "--check-untyped-defs", "--config-file", os.path.join(REPO_DIR, "pyproject.toml"),
-           "boot.py", "main.py", "headroom_fw"]
+           "boot.py", "main.py", "headroom_fw", "signals/headroom_signals"]
     return subprocess.run(cmd, cwd=firmware_dir or os.path.join(REPO_DIR, "firmware"), env=env,
                           capture_output=capture, text=True)
 

@@ -26,18 +26,28 @@ def mpy_cross():
     return exe if os.path.exists(exe) else "mpy-cross"
 
 
-NOT_ON_THE_BOARD = ("manifest.py",)   # for MicroPython's build tools, not for the board
+# What goes on the board: boot.py, main.py and the headroom_fw package. Nothing else
+# under firmware/ ships: manifest.py and package.json are for MicroPython's tools, and
+# signals/ (headroom_signals: test signals and WAV playback) is a package of its own,
+# with its own manifest.py, that nothing on the board imports.
+SHIPPED = ("boot.py", "main.py", "headroom_fw")
 
 
 def sources(src=FIRMWARE_DIR):
     """{path relative to firmware/: absolute path} of every file that goes on the board."""
     out = {}
-    for root, _dirs, files in os.walk(src):
-        for f in sorted(files):
-            if f.endswith(".py") and os.path.relpath(os.path.join(root, f), src) not in NOT_ON_THE_BOARD:
-                path = os.path.join(root, f)
-                out[os.path.relpath(path, src)] = path
-    return out
+    for top in SHIPPED:
+        path = os.path.join(src, top)
+        if top.endswith(".py"):
+            if os.path.exists(path):
+                out[top] = path
+            continue
+        for root, _dirs, files in os.walk(path):
+            for f in sorted(files):
+                if f.endswith(".py"):
+                    p = os.path.join(root, f)
+                    out[os.path.relpath(p, src)] = p
+    return dict(sorted(out.items()))
 
 
 # rp2 runs these by name, as source: boot.py after every reset, main.py after it.

@@ -229,9 +229,9 @@ class Calibration:
         self.out["main_loop_pass_idle"] = figure([abs(x) for x in idle], "App.step() while playing, "
                                                  "knob at rest")
         # Where an idle pass goes: App.step()'s parts, called one by one as it calls them.
-        parts = ("time.ticks_ms()", "a.encoder.take()", "a.button.update(a._btn_pin.value(), now)",
-                 "a.gain_sw.update(a._gain_levels(), now) if a.gain_sw else 0",
-                 "a.out_sw.update(a._out_pin.value(), now) if a.out_sw else 0",
+        parts = ("time.ticks_ms()", "a.encoder.take()", "a.button.update(a.controls.btn_pin.value(), now)",
+                 "a.gain_sw.update(a.controls.gain_levels(), now) if a.gain_sw else 0",
+                 "a.out_sw.update(a.controls.out_pin.value(), now) if a.out_sw else 0",
                  "a.ctl.tick(now)", "a._serve(now)", "a._apply()", "a.ctl.save_due(now)",
                  "a.wdt.feed()", "a.ctl.next_wake(now)")
         code = ["def split(n):", " r = [[] for _ in range(%d)]" % len(parts), " for i in range(n):",
