@@ -162,3 +162,35 @@ def test_the_firmware_has_no_import_cycles():
     # The check itself: app importing lifecycle back (as main() once did) is a cycle.
     graph["app"].add("lifecycle")
     assert _cycle(graph) is not None
+
+
+PURE = ("volume", "controller", "settings", "protocol", "jsonout", "headphones", "quadrature",
+        "inputs", "board")
+
+
+def _touches_machine(m):
+    import ast
+    with open(os.path.join(FW, "headroom_fw", m + ".py")) as f:
+        tree = ast.parse(f.read())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return bool(names & {"machine", "rp2"})
+
+
+def test_the_pure_modules_reach_no_machine():
+    """docs/architecture.md's pure layer: neither they nor anything they import (lazily
+    too) touches `machine` or `rp2`, so they run on the host as they are."""
+    graph = _fw_imports()
+    for m in PURE:
+        seen, todo = set(), [m]
+        while todo:
+            x = todo.pop()
+            if x not in seen:
+                seen.add(x)
+                todo += graph[x]
+        assert [x for x in sorted(seen) if _touches_machine(x)] == [], m
+    assert _touches_machine("hardware")   # the check itself sees an import of machine
