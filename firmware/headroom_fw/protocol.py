@@ -52,7 +52,18 @@ OUTPUTS = ("se", "balanced")
 GAINS_B = (b"low", b"high", b"auto")
 OUTPUTS_B = (b"se", b"balanced")
 _PHASES_B = tuple(n.encode() for n in PHASE_NAMES)
+# The commands' words: the one vocabulary, which the host tools build their lines from
+# (host_tools/headroom/requests.py).
 STATUS = "status"   # the line a host polls: LineReader hands back this constant (no str made)
+MONITOR = "monitor"
+ON_OFF = ("on", "off")
+VERSION_CMD = "version"
+LOG = "log"
+GET = "get"
+SET = "set"
+DEFAULTS = "defaults"     # set defaults
+HEADPHONE = "headphone"   # set headphone NAME | none | Z SENS UNIT NAME
+NO_HEADPHONE = "none"
 prepare(GAINS_B + OUTPUTS_B + _PHASES_B)  # every word a state line can carry
 
 
@@ -303,7 +314,7 @@ def _headphone(ctl, t, now, app):
     (by the app: the board's file, the sums) before the controller sees it."""
     if len(t) < 3:
         return _err("use: set headphone none|NAME|OHM SENS dB/mW|dB/V NAME")
-    if len(t) == 3 and t[2] == "none":
+    if len(t) == 3 and t[2] == NO_HEADPHONE:
         why = ctl.set_headphone(None, None, now)
     elif app is None:
         return _err("headphone: not on this connection")
@@ -334,27 +345,27 @@ def handle(session, ctl, line, now, app=None):
     if not t:
         return _err("empty line")
     cmd = t[0]
-    if cmd == "monitor":
-        if len(t) != 2 or t[1] not in ("on", "off"):
+    if cmd == MONITOR:
+        if len(t) != 2 or t[1] not in ON_OFF:
             return _err("use: monitor on|off")
-        session.monitoring = t[1] == "on"
+        session.monitoring = t[1] == ON_OFF[0]
         return '{"ok": true, "monitor": %s}' % ("true" if session.monitoring else "false")
-    if cmd == "version" and len(t) == 1:
+    if cmd == VERSION_CMD and len(t) == 1:
         return '{"ok": true, "protocol": %d, "firmware": "%s"}' % (VERSION, FIRMWARE)
-    if cmd == "status" and len(t) == 1:
+    if cmd == STATUS and len(t) == 1:
         return state_into(session, ctl, b'"ok": true, ', app)
-    if cmd == "log" and len(t) == 1:
+    if cmd == LOG and len(t) == 1:
         return log_json(app.log_text() if app is not None else "")
-    if cmd == "get":
+    if cmd == GET:
         if len(t) != 2 or t[1] not in NAMES:
             return _err("use: get " + "|".join(NAMES))
         return '{"ok": true, "%s": %s}' % (t[1], _value(ctl, t[1]))
-    if cmd != "set":
+    if cmd != SET:
         return _err("unknown command: %s" % cmd[:20])
-    if len(t) == 2 and t[1] == "defaults":
+    if len(t) == 2 and t[1] == DEFAULTS:
         why = ctl.host_defaults(now)
         return _err(why) if why is not None else '{"ok": true, "defaults": true}'
-    if len(t) >= 2 and t[1] == "headphone":
+    if len(t) >= 2 and t[1] == HEADPHONE:
         return _headphone(ctl, t, now, app)
     if len(t) != 3 or t[1] not in NAMES[:SETTABLE]:
         return _err("use: set %s VALUE, set headphone ..., or set defaults"

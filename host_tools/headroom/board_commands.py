@@ -7,6 +7,7 @@ import json
 import os
 import sys
 
+from . import requests
 from .commands import load_board, say
 from .errors import BAD_INPUT, OK, PROBLEM, CommandError
 
@@ -53,13 +54,13 @@ def _out(args, reply, text):
 
 def do_status(args):
     from .readable import state_line
-    r = _ask(args, "status")
+    r = _ask(args, requests.STATUS)
     return _out(args, r, state_line(r))
 
 
 def do_get(args):
     from .readable import value_text
-    r = _ask(args, "get " + args.name)
+    r = _ask(args, requests.get(args.name))
     return _out(args, r, value_text(args.name, r[args.name]))
 
 
@@ -69,13 +70,13 @@ def do_set(args):
         raise CommandError("%s %s" % (args.name, "takes no value" if args.name == "defaults"
                                       else "needs a value"), BAD_INPUT)
     if args.name == "defaults":
-        r = _ask(args, "set defaults", resend=False)
+        r = _ask(args, requests.set_defaults(), resend=False)
         return _out(args, r, "defaults restored")
     if args.name == "headphone":
         return _set_headphone(args, " ".join(args.value))
     if len(args.value) != 1:
         raise CommandError("%s takes one value, got %d" % (args.name, len(args.value)), BAD_INPUT)
-    r = _ask(args, "set %s %s" % (args.name, args.value[0]), resend=False)
+    r = _ask(args, requests.set_(args.name, args.value[0]), resend=False)
     return _out(args, r, value_text(args.name, r[args.name]))
 
 
@@ -85,7 +86,7 @@ def _set_headphone(args, name):
     from . import headphones as hph
     from .readable import headphone_text
     if name == "none":
-        line = "set headphone none"
+        line = requests.set_headphone(None)
     else:
         profs, _ = hph.profiles(args.profiles)
         try:
@@ -93,7 +94,7 @@ def _set_headphone(args, name):
         except CommandError as e:
             if e.code != BAD_INPUT or "unknown headphone" not in str(e):
                 raise
-            board_line = "set headphone " + name
+            board_line = requests.set_headphone(name)
             if len(board_line) > 96 or not name.isascii():
                 raise
             try:
@@ -106,7 +107,7 @@ def _set_headphone(args, name):
 
 
 def do_log(args):
-    r = _ask(args, "log")
+    r = _ask(args, requests.LOG)
     if args.json:
         print(json.dumps(r))
     else:

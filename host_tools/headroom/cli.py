@@ -17,10 +17,9 @@ from .paths import DEFAULT_BOARD, FIRMWARE_DIR
 
 def protocol_names():
     """The names `get` takes and those `set` takes, from the firmware's protocol module
-    (the one place the protocol's vocabulary is written)."""
-    from .firmware import pure
-    protocol = pure("protocol")
-    return protocol.NAMES, protocol.NAMES[:protocol.SETTABLE] + ("headphone",)
+    (the one place the protocol's vocabulary is written; requests.py)."""
+    from . import requests
+    return requests.NAMES, requests.SETTABLE
 
 
 def args_sim(p):

@@ -16,6 +16,7 @@ import socket
 import tempfile
 import time
 
+from . import requests
 from .errors import NO_BOARD, CommandError
 from .linesock import MAX_LINE, LineServer
 from .port import WAIT_S, PortBusy, open_serial
@@ -81,9 +82,6 @@ class Link:
                     until = min(cap, max(until, time.monotonic() + span))
 
 
-# The key a successful reply to each command carries (protocol.handle), so that a reply
-# left over from an earlier request (one asked again after a silence) is not taken.
-_REPLY_KEYS = {"version": "protocol", "status": "phase", "monitor": "monitor", "log": "log"}
 
 
 def reply_key(line):
@@ -91,9 +89,9 @@ def reply_key(line):
     t = line.split()
     if not t:
         return None
-    if t[0] in ("get", "set") and len(t) >= 2:
+    if t[0] in (requests.P.GET, requests.P.SET) and len(t) >= 2:
         return t[1]
-    return _REPLY_KEYS.get(t[0])
+    return requests.REPLY_KEYS.get(t[0])
 
 
 def is_reply(obj, key):
@@ -290,9 +288,9 @@ def monitor(board, on_event, on_state, stop=lambda: False, reply_s=REPLY_S):
             try:
                 if fresh:
                     board.connect()
-                    got = (on_state, board.request("status", timeout=reply_s,
+                    got = (on_state, board.request(requests.STATUS, timeout=reply_s,
                                                    resend_s=reply_s / 5))
-                    board.request("monitor on", timeout=reply_s, resend_s=reply_s / 5)
+                    board.request(requests.monitor(True), timeout=reply_s, resend_s=reply_s / 5)
                     fresh = False
                 else:
                     link = board.link
@@ -322,6 +320,6 @@ def monitor(board, on_event, on_state, stop=lambda: False, reply_s=REPLY_S):
         relay.close()
         try:
             if board.link is not None:
-                request(board.link, "monitor off", timeout=0.5)
+                request(board.link, requests.monitor(False), timeout=0.5)
         except (CommandError,) + _disconnected():
             pass

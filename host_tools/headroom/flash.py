@@ -27,7 +27,7 @@ import shutil
 import sys
 import time
 
-from . import mpy
+from . import mpy, requests
 from .errors import BAD_INPUT, NO_BOARD, PROBLEM, CommandError
 from .port import WAIT_S, open_serial
 
@@ -236,9 +236,9 @@ def wait_running(port, say=None, wait_s=BOOT_S):
     board = Board(port, wait_s=wait_s, say=say)
     ver = status = None
     try:
-        ver = _ask_firmware(board, "version", Signs(wait_s))
+        ver = _ask_firmware(board, requests.VERSION, Signs(wait_s))
         if ver is not None:
-            status = board.request("status", timeout=max(5.0, wait_s), resend_s=1.0)
+            status = board.request(requests.STATUS, timeout=max(5.0, wait_s), resend_s=1.0)
     finally:
         board.close()
     if ver is None or not status.get("ok"):

@@ -71,7 +71,8 @@ def command(hp):
     """The protocol line that makes `hp` the board's headphone: its figures inline, under
     its full name when the line has room (at most 96 characters, ASCII)."""
     H = _fw()
-    head = "set headphone %s %s %s " % (_num(hp.z_ohm), _num(hp.sens), hp.unit)
+    from .requests import set_headphone
+    head = set_headphone("%s %s %s " % (_num(hp.z_ohm), _num(hp.sens), hp.unit))
     for name in (hp.label(), hp.name):
         if name.isascii() and len(name) <= H.NAME_MAX and len(head + name) <= 96:
             return head + name

@@ -19,6 +19,7 @@ firmware reports it over the control protocol.
 import threading
 import time
 
+from .. import requests
 from ..control import Board, monitor
 from ..errors import CommandError
 from ..port import PortBusy
@@ -89,7 +90,7 @@ class Watcher:
     def _through_relay(self, board):
         self.relayed = True
         while not self._stop.is_set():
-            self._got(board.request("status", resend_s=1.0))
+            self._got(board.request(requests.STATUS, resend_s=1.0))
             self._stop.wait(POLL_S)
 
 
