@@ -1,9 +1,9 @@
 """The host builds every line it sends from the firmware's own protocol words
 (host_tools/headroom/requests.py): each line is one the board takes, its reply carries
 the key the host waits for, and a word changed in the firmware changes the host's line."""
-from helpers import ask, playing
-
 from headroom import control, requests
+
+from helpers import ask, playing
 
 
 def _lines():
