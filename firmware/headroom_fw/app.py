@@ -105,11 +105,6 @@ class App:
         """The supply is good (the supply monitor's IRQ clears it)."""
         return self.supply.ok
 
-    @property
-    def fault_text(self):
-        """What is faulty, in words (the supervisor's)."""
-        return self.sup.fault_text
-
     def health_into(self, out):
         """The health fields of `status` (health.py), for protocol.state_into."""
         self.health.into(out)

@@ -32,7 +32,6 @@ class UsbPort:
         """`link`: where the port appears (a symlink to the current pseudo-terminal), or
         None for no pseudo-terminal at all (taps and send() only)."""
         self.emu = emu
-        self.link = link
         self.pty = None if link is None else PtyPort(link)   # the port, made at plug_in()
         self.plugged = False
         self.inq = bytearray()   # host -> board, not yet in the USB FIFO

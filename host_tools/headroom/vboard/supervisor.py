@@ -48,7 +48,7 @@ What the supervisor does between the pseudo-terminal and the VM:
   VM reports feeds and stops; the supervisor, which outlives the VM, keeps the count
   in wall time (--lenient-watchdog: the watchdog stops with whatever code stops).
 - **Output.** "\\n" becomes "\\r\\n" (rp2 cooks print output, the Unix port leaves it
-  to a terminal), except after mpremote mount's binary protocol starts (see cook).
+  to a terminal), except after mpremote mount's binary protocol starts (replout.py).
   Output is dropped while nothing has the pseudo-terminal open, as rp2 drops it with
   no USB host listening.
 
@@ -64,13 +64,9 @@ import time
 
 from ..ptyport import PtyPort
 from .claims import load_board
+from .replout import FRIENDLY, RAW, ReplOutput
 from .vmproc import VM
 
-FRIENDLY = "friendly"
-RAW = "raw"
-
-_RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
-_FRIENDLY_BANNER = b'Type "help()" for more information.'
 _MAX_QUEUE = 1 << 20
 USB_DETACH_S = 0.1
 
@@ -111,12 +107,7 @@ class Supervisor:
         self.usb_back = False       # plug the port in again once the new VM is up
         self.inq = bytearray()      # received from the host, not yet given to the VM
         self.outq = bytearray()     # for the host, not yet written
-        self.mode = FRIENDLY        # the REPL the VM is in (from its output)
-        self.tail = b""             # the end of the output so far, to find banners across reads
-        self.last_out = b""
-        self.raw_output = False     # mpremote mount's binary protocol seen: no more cooking
-        self.hide_banner = False    # after a soft reset from the raw REPL
-        self.held = b""
+        self.out = ReplOutput()     # rp2's manners on the VM's output
         self.vm = None
         self.stop = False
         self.status = 0
@@ -146,11 +137,7 @@ class Supervisor:
             self.vm.arm_cut(self.cut_left)
         if self.flash_fail is not None:
             self.vm.flash_fails(self.flash_fail)
-        self.mode = FRIENDLY
-        self.tail = b""
-        self.hide_banner = mode == RAW
-        self.held = b""
-        self.raw_output = False
+        self.out.new_vm(mode)
         if mode == RAW:
             # The new VM starts at its friendly prompt; the board would be in the raw REPL.
             # Ctrl-A goes ahead of anything the host sends (the pipe keeps it for the REPL).
@@ -213,7 +200,7 @@ class Supervisor:
         self.send_host(b"MPY: soft reboot\r\n")
         # a soft reset: the pins keep driving and the chips keep their state (the VM that
         # ended wrote them down; one that died without doing so starts as from power-on)
-        self.start_vm(RAW if self.mode == RAW else FRIENDLY, "soft")
+        self.start_vm(RAW if self.out.mode == RAW else FRIENDLY, "soft")
 
     # ---- the port: plugged in while the board's USB is up
     def plug_in(self):
@@ -264,65 +251,9 @@ class Supervisor:
         if len(self.outq) > _MAX_QUEUE:
             del self.outq[:len(self.outq) - _MAX_QUEUE]
 
-    def cook(self, data):
-        """rp2's cooked output: LF becomes CR LF (an LF already after CR stays).
-
-        rp2 cooks print() and sys.stdout.write, not sys.stdout.buffer.write; here both
-        arrive on one pipe. Binary output is mostly mpremote mount's protocol, whose every
-        exchange starts with 0x18 (CAN): from the first 0x18 on, until the next boot, the
-        output passes raw.
-        """
-        if self.raw_output:
-            return data
-        i = data.find(b"\x18")
-        if i >= 0:
-            self.raw_output = True
-            return self.cook(data[:i]) + data[i:]
-        out = bytearray()
-        prev = self.last_out
-        start = 0
-        i = data.find(b"\n")
-        while i >= 0:
-            before = data[i - 1:i] if i > 0 else prev
-            out += data[start:i]
-            out += b"\n" if before == b"\r" else b"\r\n"
-            start = i + 1
-            i = data.find(b"\n", start)
-        out += data[start:]
-        if data:
-            self.last_out = data[-1:]
-        return bytes(out)
-
-    def track_mode(self, data):
-        text = self.tail + data
-        r = text.rfind(_RAW_BANNER)
-        f = text.rfind(_FRIENDLY_BANNER)
-        if r >= 0 or f >= 0:
-            self.mode = RAW if r > f else FRIENDLY
-        self.tail = text[-64:]
-
     def from_vm(self, data):
         self.dbg("vm>", data)
-        data = self.cook(data)
-        if self.hide_banner:
-            # Soft reset from the raw REPL: boot.py's output is passed on; after "repl", the
-            # friendly banner and prompt are not, up to the raw REPL's "raw REPL; CTRL-B...".
-            if not self.vm.at_repl:
-                self.pass_on(data)
-                return
-            self.held += data
-            i = self.held.find(b"raw REPL;")
-            if i < 0:
-                return
-            j = self.held.find(b"MicroPython ", 0, i)
-            if j > 0:
-                self.pass_on(self.held[:j])
-            data, self.held, self.hide_banner = self.held[i:], b"", False
-        self.pass_on(data)
-
-    def pass_on(self, data):
-        self.track_mode(data)
-        self.send_host(data)
+        self.send_host(self.out.take(data, self.vm.at_repl))
 
     def pump_vm_output(self):
         """Read what the VM wrote; False when there is nothing (more) to read."""
