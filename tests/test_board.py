@@ -71,7 +71,8 @@ def test_se_board_facts():
                         20: "pga2311.mute", 21: "pga2311.zcen", 10: "encoder.a",
                         11: "encoder.b", 12: "button.pin", 13: "gain_switch.pin",
                         22: "power_sense.pin", 14: "relays.mute.pin", 15: "relays.gain.pin",
-                        26: "i2s.sck", 27: "i2s.ws", 28: "i2s.sd", 7: "dac.xsmt"}
+                        26: "i2s.sck", 27: "i2s.ws", 28: "i2s.sd", 7: "dac.xsmt",
+                        4: "display.i2c.sda", 5: "display.i2c.scl"}
     assert (b.dac, b.i2s_rate, b.i2s_bits, b.dac_mute_ms) == ("pcm5102a", 48000, 32, 4)
 
 
@@ -217,7 +218,7 @@ def test_missing_required_field_names_it(field):
 
 
 @pytest.mark.parametrize("field", ["spi.miso", "pga2311.zcen", "gain_switch", "power_sense",
-                                   "name", "description"])
+                                   "name", "description", "display"])
 def test_optional_fields_may_be_missing(field):
     d = se()
     drop(d, field)
@@ -555,3 +556,59 @@ def test_a_huge_file_is_refused_by_its_size(tmp_path):
     with pytest.raises(BoardError) as e:
         boardfile.load(str(p))
     assert "too large" in str(e.value)
+
+
+# ---------------------------------------------------------------- the display section
+
+def test_display_on_its_own_i2c_and_on_the_dacs():
+    d = boardfile.parse(se()).display
+    assert (d.chip, d.bus, d.i2c_id, d.sda, d.scl, d.addr, d.freq) == (
+        "ssd1306", "i2c", 0, 4, 5, 0x3C, 400000)
+    b = boardfile.parse(bal())
+    d = b.display
+    # On the PCM5122's bus: its pins, claimed once (by the DAC), and its clock.
+    assert (d.chip, d.i2c_id, d.sda, d.scl) == ("sh1106", b.dac_i2c_id, b.dac_sda, b.dac_scl)
+    assert b.pins()[d.sda] == "dac.i2c.sda"
+
+
+def test_display_sharing_the_dacs_bus_must_use_its_pins_and_clock():
+    d = bal()
+    put(d, "display.i2c", {"id": 0, "sda": 0, "scl": 1})
+    fails(d, "display.i2c", "DAC's bus", "GP4")
+    d = bal()
+    put(d, "display.i2c.freq", 100000)
+    fails(d, "display.i2c.freq", "400000 Hz for the DAC")
+
+
+@pytest.mark.parametrize("field,value,words", [
+    ("display.chip", "ssd1309", ["display.chip", "ssd1306"]),
+    ("display.addr", 0x3E, ["display.addr"]),
+    ("display.i2c.sda", 6, ["display.i2c.sda", "I2C0 SDA"]),
+    ("display.i2c.scl", 3, ["display.i2c.scl", "GP5"]),
+    ("display.i2c.freq", 5000, ["display.i2c.freq"]),
+    ("display.i2c.sda", 12, ["display.i2c.sda", "button.pin"]),
+])
+def test_display_field_errors_name_the_field(field, value, words):
+    d = se()
+    put(d, field, value)
+    fails(d, *words)
+
+
+def test_display_on_spi_needs_the_other_block_and_no_address():
+    d = se()
+    spi = {"id": 1, "sck": 14, "mosi": 15, "cs": 9, "dc": 8, "res": 6}
+    put(d, "display", {"chip": "ssd1306", "spi": dict(spi, id=0)})
+    fails(d, "display.spi.id", "PGA2311")
+    drop(d, "relays.gain")
+    put(d, "analog.gain_high_db", 0.0)
+    drop(d, "relays.mute")
+    put(d, "relays.mute", {"pin": 24, "active_high": True, "operate_ms": 5, "release_ms": 3})
+    put(d, "display", {"chip": "ssd1306", "spi": spi})
+    b = boardfile.parse(d)
+    assert (b.display.bus, b.display.spi_id, b.display.dc, b.display.freq) == ("spi", 1, 8, 10000000)
+    put(d, "display", {"chip": "sh1106", "spi": spi})
+    fails(d, "display.spi", "I2C only")
+    put(d, "display", {"chip": "ssd1306", "spi": spi, "addr": 60})
+    fails(d, "display.addr")
+    put(d, "display", {"chip": "ssd1306"})
+    fails(d, "display", "i2c or spi")

@@ -28,7 +28,7 @@ MAX_DEPTH = 6       # sections nest at most 4 deep (relays.mute, pga2311.chips[i
 _KEYS = {
     "board": ("board", "name", "description", "spi", "pga2311", "encoder", "button",
               "gain_switch", "output_switch", "power_sense", "i2s", "dac", "relays", "analog",
-              "timing", "volume", "controls"),
+              "timing", "volume", "controls", "display"),
     "spi": ("id", "sck", "mosi", "miso", "baudrate"),
     "pga2311": ("cs", "mute", "zcen", "chips"),
     "encoder": ("a", "b", "edges_per_detent", "decoder", "pio_sm"),
@@ -38,7 +38,10 @@ _KEYS = {
     "power_sense": ("pin", "holdup_ms", "hardware_mute"),
     "i2s": ("id", "sck", "ws", "sd", "rate", "bits"),
     "dac": ("chip", "xsmt", "i2c", "addr"),
-    "dac.i2c": ("id", "sda", "scl"),
+    "dac.i2c": ("id", "sda", "scl", "freq"),
+    "display": ("chip", "i2c", "addr", "spi"),
+    "display.i2c": ("id", "sda", "scl", "freq"),
+    "display.spi": ("id", "sck", "mosi", "cs", "dc", "res", "baudrate"),
     "relays": ("mute", "gain", "output"),
     "relays.*": ("pin", "active_high", "operate_ms", "release_ms", "sense"),
     "analog": ("dac_full_scale_vrms", "gain_low_db", "gain_high_db", "balanced_db",
@@ -250,6 +253,71 @@ class OutputStage:
         self.noise_band_hz = (float(band[0]), float(band[1]))
 
 
+class Display:
+    """The `display` section: a 128x64 OLED (SSD1306 or SH1106) on I2C - its own bus, or
+    the DAC's, sharing its pins and clock - or an SSD1306 on the SPI block the PGA2311
+    does not use (micropython-lib's driver sets the bus's clock and mode for itself)."""
+    WIDTH = 128
+    HEIGHT = 64
+
+    def __init__(self, board, d):
+        self.chip = _get(d, "chip", "display", "str")
+        if self.chip not in ("ssd1306", "sh1106"):
+            raise BoardError('display.chip: must be "ssd1306" or "sh1106", got %r' % self.chip)
+        self.width = self.WIDTH
+        self.height = self.HEIGHT
+        i2c = _get(d, "i2c", "display", "obj", None, False)
+        spi = _get(d, "spi", "display", "obj", None, False)
+        if (i2c is None) == (spi is None):
+            raise BoardError("display: name its bus, i2c or spi (one of them)")
+        self.bus = "i2c" if i2c is not None else "spi"
+        self.addr = self.spi_id = self.i2c_id = self.cs = self.dc = self.res = None
+        if i2c is not None:
+            self.addr = _range(_get(d, "addr", "display", "int", 0x3C, False), 0x3C, 0x3D,
+                               "display.addr")
+            self.i2c_id = _range(_get(i2c, "id", "display.i2c", "int"), 0, 1, "display.i2c.id")
+            if board.dac == "pcm5122" and board.dac_i2c_id == self.i2c_id:
+                # The DAC's bus: the same pins (claimed once, by the DAC) and one clock.
+                if (_get(i2c, "sda", "display.i2c", "int") != board.dac_sda
+                        or _get(i2c, "scl", "display.i2c", "int") != board.dac_scl):
+                    raise BoardError("display.i2c: I2C%d is the DAC's bus: its pins are GP%d "
+                                     "(SDA) and GP%d (SCL)" % (self.i2c_id, board.dac_sda,
+                                                               board.dac_scl))
+                freq = _get(i2c, "freq", "display.i2c", "int", None, False)
+                if freq is not None and freq != board.i2c_freq[self.i2c_id]:
+                    raise BoardError("display.i2c.freq: I2C%d runs at %d Hz for the DAC: one "
+                                     "clock per bus" % (self.i2c_id, board.i2c_freq[self.i2c_id]))
+                self.sda, self.scl = board.dac_sda, board.dac_scl
+            else:
+                self.i2c_id, self.sda, self.scl = board._i2c(i2c, "display.i2c")
+            self.freq = board.i2c_freq[self.i2c_id]
+            if self.freq > 400000:
+                board.warnings.append("display.i2c.freq: %d Hz is beyond the %s's 400 kHz "
+                                      "(fast mode)" % (self.freq, self.chip.upper()))
+        else:
+            if "addr" in d:
+                raise BoardError("display.addr: an I2C address; a display on SPI has none")
+            if self.chip != "ssd1306":
+                raise BoardError("display.spi: the SH1106 is driven on I2C only")
+            self.spi_id = _range(_get(spi, "id", "display.spi", "int"), 0, 1, "display.spi.id")
+            if self.spi_id == board.spi_id:
+                raise BoardError("display.spi.id: SPI%d is the PGA2311's; put the display on "
+                                 "SPI%d" % (self.spi_id, 1 - self.spi_id))
+            self.sck = board._pin(spi, "sck", "display.spi")
+            self.mosi = board._pin(spi, "mosi", "display.spi")
+            for field, role in (("sck", "sck"), ("mosi", "tx")):
+                gpio = getattr(self, field)
+                if spi_pin_role(gpio) != (self.spi_id, role):
+                    raise BoardError("display.spi.%s: GP%d cannot be SPI%d %s" % (
+                        field, gpio, self.spi_id, role.upper()))
+            self.cs = board._pin(spi, "cs", "display.spi")
+            self.dc = board._pin(spi, "dc", "display.spi")
+            self.res = board._pin(spi, "res", "display.spi")
+            # The SSD1306's shortest clock cycle is 100 ns (datasheet, 4-wire SPI timing).
+            self.freq = _range(_get(spi, "baudrate", "display.spi", "int", 10000000, False),
+                               100000, 10000000, "display.spi.baudrate")
+
+
 class Board:
     """A validated board description; see boards/README.md for every field."""
 
@@ -394,6 +462,7 @@ class Board:
             self.i2s_bits = _get(i2s, "bits", "i2s", "int")
             if self.i2s_bits not in (16, 32):
                 raise BoardError("i2s.bits: must be 16 or 32, got %r" % self.i2s_bits)
+        self.i2c_freq = {}   # I2C block -> its clock (Hz), for every part on it
         self.dac = None
         self.dac_mute_ms = 0
         dac = _get(d, "dac", "board", "obj", None, False)
@@ -408,14 +477,7 @@ class Board:
             self.dac_mute_ms = (105 * 1000 + self.i2s_rate - 1) // self.i2s_rate + 1
             if self.dac == "pcm5122":
                 bus = _get(dac, "i2c", "dac", "obj")
-                self.dac_i2c_id = _range(_get(bus, "id", "dac.i2c", "int"), 0, 1, "dac.i2c.id")
-                self.dac_sda = self._pin(bus, "sda", "dac.i2c")
-                self.dac_scl = self._pin(bus, "scl", "dac.i2c")
-                if self.dac_sda & 1 or (self.dac_sda >> 1) & 1 != self.dac_i2c_id:
-                    raise BoardError("dac.i2c.sda: GP%d cannot be I2C%d SDA"
-                                     % (self.dac_sda, self.dac_i2c_id))
-                if self.dac_scl != self.dac_sda + 1:
-                    raise BoardError("dac.i2c.scl: must be GP%d (sda + 1)" % (self.dac_sda + 1))
+                self.dac_i2c_id, self.dac_sda, self.dac_scl = self._i2c(bus, "dac.i2c")
                 self.dac_addr = _range(_get(dac, "addr", "dac", "int"), 0x4C, 0x4F, "dac.addr")
 
         relays = _get(d, "relays", "board", "obj")
@@ -510,6 +572,9 @@ class Board:
         self.save_delay_ms = _range(_get(c, "save_delay_ms", "controls", "int"), 500, 600000,
                                     "controls.save_delay_ms")
 
+        disp = _get(d, "display", "board", "obj", None, False)
+        self.display = Display(self, disp) if disp is not None else None
+
     def gain_position(self, levels):
         """The gain switch's position from its pins' levels (the first pin in bit 0, the
         second in bit 1): GAIN_LOW, GAIN_HIGH, or GAIN_AUTO for a three-position switch's
@@ -531,6 +596,20 @@ class Board:
             raise BoardError("%s: GP%d is already used by %s" % (name, gpio, self._pins[gpio]))
         self._pins[gpio] = name
         return gpio
+
+    def _i2c(self, bus, path):
+        """(block, SDA GPIO, SCL GPIO) of an I2C section, its pins claimed, and its clock
+        (`freq`, 400 kHz if not given) kept in i2c_freq: one clock per block."""
+        bus_id = _range(_get(bus, "id", path, "int"), 0, 1, path + ".id")
+        sda = self._pin(bus, "sda", path)
+        scl = self._pin(bus, "scl", path)
+        if sda & 1 or (sda >> 1) & 1 != bus_id:
+            raise BoardError("%s.sda: GP%d cannot be I2C%d SDA" % (path, sda, bus_id))
+        if scl != sda + 1:
+            raise BoardError("%s.scl: must be GP%d (sda + 1)" % (path, sda + 1))
+        self.i2c_freq[bus_id] = _range(_get(bus, "freq", path, "int", 400000, False), 10000,
+                                       1000000, path + ".freq")
+        return bus_id, sda, scl
 
     def _relay(self, relays, key, required):
         r = _get(relays, key, "relays", "obj", None, required)

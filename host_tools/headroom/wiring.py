@@ -57,6 +57,29 @@ def rows(b):
             out[b.dac_sda] = ("dac.i2c.sda", "PCM5122 SDA (I2C%d, address 0x%02X); 4.7 k pull-up"
                               % (b.dac_i2c_id, b.dac_addr))
             out[b.dac_scl] = ("dac.i2c.scl", "PCM5122 SCL; 4.7 k pull-up")
+    d = b.display
+    if d is not None:
+        chip = d.chip.upper()
+        if d.bus == "i2c":
+            shared = b.dac == "pcm5122" and b.dac_i2c_id == d.i2c_id
+            if shared:   # the DAC's pins: one row each, naming both chips
+                out[d.sda] = ("dac.i2c.sda", "SDA of the PCM5122 (0x%02X) and the %s OLED "
+                              "(0x%02X), sharing I2C%d; 4.7 k pull-up" % (
+                                  b.dac_addr, chip, d.addr, d.i2c_id))
+                out[d.scl] = ("dac.i2c.scl", "SCL of the PCM5122 and the %s OLED; 4.7 k "
+                              "pull-up" % chip)
+            else:
+                out[d.sda] = ("display.i2c.sda", "%s OLED SDA (I2C%d, address 0x%02X, %d kHz); "
+                              "4.7 k pull-up (most modules fit one)" % (chip, d.i2c_id, d.addr,
+                                                                         d.freq // 1000))
+                out[d.scl] = ("display.i2c.scl", "%s OLED SCL; 4.7 k pull-up" % chip)
+        else:
+            out[d.sck] = ("display.spi.sck", "%s OLED D0 (SCLK, SPI%d, %d MHz)" % (
+                chip, d.spi_id, d.freq // 1000000))
+            out[d.mosi] = ("display.spi.mosi", "%s OLED D1 (SDIN)" % chip)
+            out[d.cs] = ("display.spi.cs", "%s OLED CS (active low)" % chip)
+            out[d.dc] = ("display.spi.dc", "%s OLED D/C (low: command, high: data)" % chip)
+            out[d.res] = ("display.spi.res", "%s OLED RES (active low)" % chip)
     if b.power_sense is not None:
         out[b.power_sense] = ("power_sense.pin", "supply monitor output, high while the supply is "
                               "good; hold-up after it falls: %d ms" % b.holdup_ms
