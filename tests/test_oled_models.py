@@ -236,6 +236,26 @@ def test_misuse_is_a_fault_that_says_what_is_wrong(chip, writes, words):
     assert words in sim.faults[-1][1] and sim.faults[-1][1].startswith("display (%s)" % chip.KIND)
 
 
+def test_current_micropython_lib_iref_select_is_taken():
+    """micropython-lib after 0.3 sends 0xAD 0x30 (internal IREF) before the charge pump."""
+    sim, disp, i2c = rig()
+    init = list(MPLIB_INIT)
+    init[-3:-3] = [0xAD, 0x30]
+    for c in init:
+        i2c.writeto(ADDR, bytes([0x80, c]))
+    assert disp.on and not sim.faults
+
+
+def test_what_is_not_modelled_is_refused_at_once():
+    sim = bare_sim()
+    with pytest.raises(ValueError, match="only the SSD1306 is modelled on SPI"):
+        SH1106(sim, spi_bus=1, cs=CS, dc=DC, res=RES)
+    with pytest.raises(ValueError, match="SA0 gives 0x3C or 0x3D"):
+        SSD1306(sim, i2c_bus=0, addr=0x3E)
+    with pytest.raises(ValueError, match="96x16 panel is not modelled"):
+        SSD1306(sim, 96, 16, i2c_bus=0)
+
+
 def test_ram_writes_before_the_display_is_on_are_fine():
     sim, disp, i2c = rig()
     i2c.writeto(ADDR, b"\x40" + bytes(128))       # a driver clearing the RAM first

@@ -16,6 +16,8 @@ limit (100 ns cycle, 10 MHz) is not checked: micropython-lib's SSD1306_SPI asks 
 The RAM. SSD1306: 8 pages x 128 columns; page addressing (the reset mode: the column
 wraps within the page), horizontal and vertical addressing inside the 0x21/0x22 window
 (the pointer wraps to the window's start, then moves to the next page / column).
+0x00-0x1F and 0xB0-0xB7 move the pointer in page addressing mode only (datasheet:
+"only for page addressing mode"); 0x21/0x22 set the window and the pointer in any mode.
 SH1106: 8 pages x 132 columns, page addressing only; writing past column 131 is a
 fault. The panel's 128 columns are SEG2..SEG129 on an SH1106 module, SEG0..SEG127 on
 an SSD1306 one.
@@ -76,6 +78,8 @@ class OLED(Part):
                              % (self.KIND, width, height))
         if i2c_bus is not None and addr not in (0x3C, 0x3D):
             raise ValueError("%s: I2C address 0x%02X; SA0 gives 0x3C or 0x3D" % (self.KIND, addr))
+        if spi_bus is not None and self.KIND != "SSD1306":
+            raise ValueError("%s: only the SSD1306 is modelled on SPI" % self.KIND)
         self.sim = sim
         self.width, self.height = width, height
         self.i2c_bus, self.addr = i2c_bus, addr

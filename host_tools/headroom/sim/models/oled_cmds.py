@@ -94,9 +94,10 @@ SSD1306 = {
     0xDB: ("VCOMH deselect level", 1, _one_of(0, (0x00, 0x20, 0x30), "VCOMH level")),
     0xE3: ("NOP", 0, None),
     0x8D: ("charge pump", 1, _one_of(0, (0x10, 0x14), "charge pump setting")),
-    # Not in rev 1.1's table but in later SSD1306 revisions; micropython-lib's ssd1306
-    # (0.3 and later) sends 0xAD 0x30 (internal IREF) before the charge pump.
-    0xAD: ("IREF select", 1, _one_of(0, (0x00, 0x30), "IREF selection")),
+    # Not in rev 1.1's table (the SSD1315's IREF select: A[4] internal, A[5] its current);
+    # micropython-lib's ssd1306 sends 0xAD 0x30 before the charge pump, and an SSD1306
+    # takes it without effect.
+    0xAD: ("IREF select", 1, _one_of(0, (0x00, 0x10, 0x20, 0x30), "IREF selection")),
     0x23: ("fade out and blinking", 1, _one_of(0, (0x00,), "fade/blink (only off is modelled)")),
     0xD6: ("zoom in", 1, _one_of(0, (0x00,), "zoom (only off is modelled)")),
 }
