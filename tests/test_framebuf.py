@@ -214,3 +214,23 @@ def test_the_firmware_gets_this_framebuf():
     install()
     import framebuf as fw_framebuf
     assert fw_framebuf is framebuf
+
+
+def test_pure_firmware_gets_it_too_and_only_when_it_draws():
+    """firmware.pure(): a pure module that imports framebuf gets this one, the same module
+    object the shims install; nothing of it is loaded until then."""
+    code = """if True:
+        import sys
+        from headroom.firmware import use_pure
+        use_pure()
+        assert "framebuf" not in sys.modules and "headroom.sim.cpython_framebuf" not in sys.modules
+        import framebuf
+        from headroom.sim import cpython_framebuf
+        from headroom.sim.shims import install
+        install()
+        import framebuf as again
+        assert framebuf is cpython_framebuf is again
+        print(framebuf.FrameBuffer(bytearray(8), 8, 8, framebuf.MONO_VLSB).pixel(0, 0))
+    """
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and p.stdout == "0\n", p.stderr
