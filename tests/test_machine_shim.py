@@ -495,6 +495,25 @@ def test_observers_see_the_bus_and_pin_traffic_the_chips_get(sim):
     assert seen[-1][0] == "i2c"
 
 
+def test_i2c_writevto_is_one_transaction_charged_for_all_its_bytes():
+    """micropython-lib's ssd1306 sends its frame as writevto(addr, [b"\x40", buf]): the
+    chip gets one write, the bytes joined, and the wire time is that of writeto."""
+    from headroom.sim.cost import CostModel
+
+    from simkit import bare_sim
+    s = bare_sim(cost=CostModel())
+    s.in_firmware = True
+    chip = _Reg()
+    s.add_i2c_device(0, 0x3C, chip)
+    i2c = machine.I2C(0, freq=400000)
+    t0 = s.now()
+    assert i2c.writevto(0x3C, [b"\x40", bytearray(b"\x01\x02"), memoryview(b"\x03")]) == 4
+    t1 = s.now()
+    i2c.writeto(0x3C, b"\x40\x01\x02\x03")
+    assert chip.got == [b"\x40\x01\x02\x03"] * 2
+    assert t1 - t0 == s.now() - t1 > 0
+
+
 # ======================================================================== WDT
 
 def test_wdt_timeout_limit(sim):

@@ -6,16 +6,38 @@ of MicroPython they need only `micropython.const`, which a two-line stand-in giv
 when no `micropython` module is there yet, and the ticks arithmetic (`time.ticks_add`,
 `time.ticks_diff`: controller, inputs, quadrature), which is MicroPython's `time` and is
 added to CPython's from sim/clock.py (plain arithmetic, nothing of a simulated board).
+A pure module that draws (the display's screens) imports `framebuf`, which MicroPython
+has built in: on CPython the import finds sim/cpython_framebuf.py (MicroPython's pixels,
+pure code too), loaded only when something imports it.
 The simulator's shims (sim/shims: machine, rp2, micropython with schedule and the
 rest) are installed only by what runs the firmware (sim/simboard.py's use_firmware);
 they replace the stand-in, and the pure modules imported before keep working (they use
 const alone).
 """
 import importlib
+import importlib.abc
+import importlib.util
 import sys
 import types
 
 from .paths import FIRMWARE_DIR
+
+
+class _FramebufFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """`import framebuf` on CPython: the simulator's (one module object, whoever imports
+    it first: this finder or sim/shims)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "framebuf":
+            return None
+        return importlib.util.spec_from_loader(name, self)
+
+    def create_module(self, spec):
+        from .sim import cpython_framebuf
+        return cpython_framebuf
+
+    def exec_module(self, module):
+        pass
 
 
 def use_pure(path=None):
@@ -32,6 +54,9 @@ def use_pure(path=None):
     if not hasattr(time, "ticks_diff"):
         from .sim.clock import ticks_add, ticks_diff
         time.ticks_add, time.ticks_diff = ticks_add, ticks_diff
+    if sys.implementation.name != "micropython" \
+            and not any(isinstance(f, _FramebufFinder) for f in sys.meta_path):
+        sys.meta_path.append(_FramebufFinder())
     path = path or FIRMWARE_DIR
     if path not in sys.path:
         sys.path.insert(0, path)

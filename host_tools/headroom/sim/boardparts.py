@@ -71,10 +71,25 @@ def _pcm5122(sb):
 DACS = {"pcm5102a": _pcm5102a, "pcm5122": _pcm5122}   # the board file's dac.chip
 
 
+def _display(sb):
+    """The board file's `display` section (None: no display): an SSD1306 or SH1106 on I2C,
+    or an SSD1306 on SPI with its CS, DC and RES# pins."""
+    d = getattr(sb.board, "display", None)
+    if d is None:
+        return None
+    from .models.oled import CHIPS
+    cls = CHIPS[d.chip]
+    if d.bus == "spi":
+        return cls(sb.sim, d.width, d.height, spi_bus=d.spi_id, cs=d.cs, dc=d.dc, res=d.res)
+    return cls(sb.sim, d.width, d.height, i2c_bus=d.i2c_id, addr=d.addr)
+
+
 def _chip_parts():
+    from .models.oled import OLED
     from .models.pcm5102a import PCM5102A
     from .models.pcm5122 import PCM5122
-    return {cls.chip: cls for cls in (PGA2311Chain, Relay, Jack, PCM5102A, PCM5122)}
+    return {cls.chip: cls for cls in (PGA2311Chain, Relay, Jack, PCM5102A, PCM5122,
+                                      OLED)}
 
 
 _CHIPS = []
@@ -153,4 +168,5 @@ PARTS = (
     ("output_switch", _output_switch),      # switches.output
     ("power_sense", _power_sense),          # power_sense
     ("hardware_mute", _hardware_mute),      # power_sense.hardware_mute
+    ("display", _display),                  # display (None without one)
 )

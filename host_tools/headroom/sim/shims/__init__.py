@@ -1,9 +1,11 @@
-"""Installs the simulated `machine`, `micropython`, `rp2` and `time` for the firmware.
+"""Installs the simulated `machine`, `micropython`, `rp2`, `time` and `framebuf` for the
+firmware.
 
-On CPython, `machine`, `micropython` and `rp2` become these modules, the ticks
+On CPython, `machine`, `micropython` and `rp2` become these modules, `framebuf`
+sim/cpython_framebuf.py (MicroPython's pixels on CPython), the ticks
 functions are added to the real `time` (which CPython will not let a file replace), and
 `sys.print_exception` (MicroPython's) to `sys`. On MicroPython the shims directory goes
-first on sys.path instead.
+first on sys.path instead (and its built-in framebuf stays).
 """
 import sys
 
@@ -18,12 +20,14 @@ def install():
         return
     import time as _time
 
+    from headroom.sim import cpython_framebuf as framebuf
     from headroom.sim import cpython_micropython as micropython
     from headroom.sim.shims import machine, rp2
     from headroom.sim.shims import time as simtime
     sys.modules["machine"] = machine
     sys.modules["micropython"] = micropython
     sys.modules["rp2"] = rp2
+    sys.modules["framebuf"] = framebuf
     if not hasattr(sys, "print_exception"):
         sys.print_exception = _print_exception
     for name in ("ticks_ms", "ticks_us", "ticks_cpu", "ticks_diff", "ticks_add", "sleep_ms",

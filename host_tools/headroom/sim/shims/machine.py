@@ -289,6 +289,12 @@ class I2C:
         self._transfer(addr, len(buf), buf)
         return len(buf)
 
+    def writevto(self, addr, vector, stop=True):
+        """The buffers of `vector` in one transaction (one START, one address byte)."""
+        data = b"".join(bytes(b) for b in vector)
+        self._transfer(addr, len(data), data)
+        return len(data)
+
     def readfrom(self, addr, nbytes, stop=True):
         return bytes(self._transfer(addr, nbytes, read=nbytes))
 
