@@ -194,7 +194,7 @@ def test_keys_change_what_the_chips_decode_and_the_screen_shows_it():
     async def go():
         s = Session(SE, wall=Wall())
         app = PanelApp(s, live=False)
-        async with app.run_test(size=(118, 46)) as pilot:
+        async with app.run_test(size=(150, 46)) as pilot:
             s.step_ms(PLAYING_MS)
             await settle(app, pilot)
             assert s.board.jack.levels == (-3006, -3006)
@@ -240,7 +240,7 @@ def test_held_keys_turn_fast_and_the_firmware_accelerates():
     async def go():
         s = Session(SE, wall=Wall())
         app = PanelApp(s, live=False)
-        async with app.run_test(size=(118, 46)) as pilot:
+        async with app.run_test(size=(150, 46)) as pilot:
             s.step_ms(PLAYING_MS)
             for _ in range(10):                      # key repeat, 30 ms apart
                 await pilot.press("up")
@@ -258,7 +258,7 @@ def test_the_wheel_turns_the_knob_and_pause_stops_time():
         wall = Wall()
         s = Session(SE, wall=wall)
         app = PanelApp(s, live=False)
-        async with app.run_test(size=(118, 46)) as pilot:
+        async with app.run_test(size=(150, 46)) as pilot:
             s.step_ms(PLAYING_MS)
             jack = app.query_one("#jack")
             jack.post_message(events.MouseScrollUp(jack, 2, 1, 0, -1, 0, False, False, False))
@@ -288,7 +288,7 @@ def test_a_broken_safety_rule_and_a_misused_part_are_shown():
     async def go():
         s = Session(SE, wall=Wall())
         app = PanelApp(s, live=False)
-        async with app.run_test(size=(118, 46)) as pilot:
+        async with app.run_test(size=(150, 46)) as pilot:
             s.step_ms(PLAYING_MS)
             await settle(app, pilot)
             assert "safety rules hold" in screen(app)
@@ -311,7 +311,7 @@ def test_both_boards_open(board):
     async def go():
         s = Session(board, wall=Wall())
         app = PanelApp(s, live=False)
-        async with app.run_test(size=(118, 46)) as pilot:
+        async with app.run_test(size=(150, 46)) as pilot:
             s.step_ms(PLAYING_MS)
             await settle(app, pilot)
             text = screen(app)
@@ -337,7 +337,7 @@ def test_the_i2c_writes_are_in_the_bus_log():
     async def go():
         s = Session(BALANCED, wall=Wall())
         app = PanelApp(s, live=False)
-        async with app.run_test(size=(118, 46)):
+        async with app.run_test(size=(150, 46)):
             s.step_ms(1000)
             lines = app.buslog.take()
             assert any("I2C0 0x4C page 0 register" in x and "<-" in x for x in lines)
@@ -407,7 +407,7 @@ def test_a_broken_rule_is_a_banner_at_once_that_stays():
     async def go():
         s = Session(SE, wall=Wall())
         app = PanelApp(s, live=False)
-        async with app.run_test(size=(118, 46)) as pilot:
+        async with app.run_test(size=(150, 46)) as pilot:
             s.step_ms(PLAYING_MS)
             await settle(app, pilot)
             banner = app.query_one("#banner")

@@ -72,12 +72,15 @@ class App:
                               c.gain() if c.gain_sw else None,
                               c.output() if c.out_pin else None, now)
         self.sup.ctl = self.ctl
-        self.chain, self.dac = hw.parts(self.sup, now)
+        self.menu = None   # the knob menu (menu.py), on boards with a display
+        self.chain, self.dac, self.display = hw.parts(self.sup, now, self.menu)
         self.supply.start(now)   # a monitor reading low at boot: a fault
         # The chain's state after a reset is never assumed (supervisor.PGAChain).
         self.chain.start(now)
         if self.dac is not None:
             self.dac.start(now)
+        if self.display is not None:
+            self.display.start(now)   # after the DAC: a bus they share is the DAC's first
         self.encoder = hw.knob(self.waker)
         self.console = console
         if console is not None:
@@ -147,6 +150,8 @@ class App:
             if w.woken:
                 self._knob()
             self.sup.check(now)   # every part's share: retries, echo checks, relay sense
+            if w.woken:
+                self._knob()   # a detent that came while a part (the display) held the bus
             ctl.tick(now)
             if ctl.mode != self._mode:
                 self._mode = ctl.mode
@@ -169,6 +174,8 @@ class App:
         if w.woken:
             self._knob()
         wake = ctl.next_wake(now)
+        if self.display is not None and self.display.busy and wake > 1:
+            wake = 1   # a frame's spans wait: the next one soon (display.py)
         if not supply.ok and supply.stage != 3:
             # The supply-fail muting still has stages to go: wake at the DAC ramp's end.
             left = supply.finish()

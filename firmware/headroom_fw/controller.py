@@ -183,6 +183,19 @@ class Controller:
         cap = self.spl_cap(o)
         return cap if cap is not None and cap < top else top
 
+    def path_top(self):
+        """The highest volume the selected path gives cleanly (with auto gain, the loudest
+        gain's), before the limits."""
+        o = self.output
+        return self._tops[self._order[1] if self.auto else self.gain][o]
+
+    def pending(self, now=None):
+        """The limit raise waiting for the long press, (what, value), or None."""
+        p = self._pending
+        if p is None or (now is not None and ticks_diff(self._pending_until, now) < 0):
+            return None
+        return p
+
     def spl_cap(self, output=None):
         """The highest volume (hdB) whose SPL with the active headphone stays within the
         SPL limit, or None without a headphone."""

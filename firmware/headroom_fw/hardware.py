@@ -26,6 +26,7 @@ from .pga2311 import PGA2311
 from .relay import Relay
 from .supervisor import PCM5122Part, PGAChain, RelaySense
 from .supply import Supply
+from .version import VERSION
 
 
 class Buses:
@@ -35,6 +36,7 @@ class Buses:
         self.b = b
         self._spi = None
         self._i2c = {}
+        self._spi_blocks = {}   # another SPI block, by id (a display's)
 
     def spi(self):
         b = self.b
@@ -53,11 +55,30 @@ class Buses:
         return self._spi
 
     def i2c(self, bus_id, scl, sda):
-        """I2C `bus_id` on GPIOs scl and sda, shared by every part on it."""
+        """I2C `bus_id` on GPIOs scl and sda, at the board's clock for it, shared by every
+        part on it. A bus without the DAC (a display's own) gives up on a stuck bus after
+        5 ms, not rp2's 50: its part retries while the music plays (part.RETRY_US)."""
         bus = self._i2c.get(bus_id)
         if bus is None:
-            bus = machine.I2C(bus_id, scl=machine.Pin(scl), sda=machine.Pin(sda))
+            b = self.b
+            dac = b.dac == "pcm5122" and b.dac_i2c_id == bus_id
+            if dac:
+                bus = machine.I2C(bus_id, scl=machine.Pin(scl), sda=machine.Pin(sda),
+                                  freq=b.i2c_freq[bus_id])
+            else:
+                bus = machine.I2C(bus_id, scl=machine.Pin(scl), sda=machine.Pin(sda),
+                                  freq=b.i2c_freq[bus_id], timeout=5000)
             self._i2c[bus_id] = bus
+        return bus
+
+    def spi_block(self, spi_id, sck, mosi, baudrate):
+        """A second SPI block for a part of its own (a display): made once, MOSI only."""
+        bus = self._spi_blocks.get(spi_id)
+        if bus is None:
+            bus = machine.SPI(spi_id, baudrate=baudrate, polarity=0, phase=0, bits=8,
+                              firstbit=machine.SPI.MSB, sck=machine.Pin(sck),
+                              mosi=machine.Pin(mosi))
+            self._spi_blocks[spi_id] = bus
         return bus
 
 
@@ -95,16 +116,20 @@ class Hardware:
                                                            machine.Pin.PULL_UP), 0, r.sense])
         self.supply = Supply(b.power_sense, self.xsmt, self.pga, self.mute_relay, ramp_us, waker)
 
-    def parts(self, sup, now):
+    def parts(self, sup, now, menu=None):
         """The supervised parts into `sup`, in the order their checks run each pass;
-        returns (the PGA2311 chain's part, the DAC's or None)."""
+        returns (the PGA2311 chain's part, the DAC's or None, the display's or None)."""
         b = self.b
         sup.add(self.supply)
         if self.senses:
             sup.add(RelaySense(self.senses))
         dac = sup.add(PCM5122Part(b, self.buses, now)) if b.dac == "pcm5122" else None
         chain = sup.add(PGAChain(self.pga, b.spi_miso, now))
-        return chain, dac
+        display = None
+        if b.display is not None:
+            from .display import Display  # only boards with a display load it
+            display = sup.add(Display(b, self.buses, menu, VERSION))
+        return chain, dac, display
 
     def knob(self, waker):
         """The encoder, either decoder (knob.Knob)."""

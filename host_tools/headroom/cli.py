@@ -28,6 +28,8 @@ def args_sim(p):
     p.add_argument("--trace", help="write the JSON Lines trace here")
     p.add_argument("--seed", type=int, default=1, help="seed for contact bounce (default 1)")
     p.add_argument("-v", "--verbose", action="store_true", help="show pins, SPI frames and PGA states")
+    p.add_argument("--display-png", metavar="DIR",
+                   help="write a PNG of the board's display at every expectation into DIR")
     p.add_argument("--check", action="store_true",
                    help="check the safety rules on every trace record (exit 1 naming the rule "
                         "and the time when one broke)")

@@ -58,16 +58,23 @@ def do_sim(args):
     from .sim.run import run_script
     from .sim.scenario import ScenarioError
 
-    load_board(args.board)
+    board = load_board(args.board)
     script = args.script or default_script(args.board)
     text = read_text(script, "scenario")
+    png = getattr(args, "display_png", None)
+    if png is not None:
+        if not os.path.isdir(png):
+            raise CommandError("--display-png: %s is not a folder (make it first)" % png, BAD_INPUT)
+        if board.display is None:
+            raise CommandError("--display-png: %s has no display section" % args.board, BAD_INPUT)
     try:
         trace_file = open(args.trace, "w") if args.trace else None
     except OSError as e:
         raise CommandError("cannot write the trace to %s: %s" % (args.trace, e.strerror), BAD_INPUT)
     try:
         result = run_script(args.board, text, trace_sink=trace_file, timeline=sys.stdout,
-                            verbose=args.verbose, seed=args.seed, check=args.check)
+                            verbose=args.verbose, seed=args.seed, check=args.check,
+                            display_png=png)
     except ScenarioError as e:
         raise CommandError("%s: %s" % (script, e), BAD_INPUT)
     except world.SimFault as e:

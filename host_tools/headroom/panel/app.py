@@ -33,6 +33,7 @@ class PanelApp(App):
     #top, #middle { height: auto; }
     #jack { width: 2fr; }
     #controls { width: 46; }
+    #oled { width: 68; }
     #pga, #relays { width: 1fr; }
     #safety { height: auto; padding: 0 1; }
     #session { height: 1; padding: 0 1; }
@@ -78,6 +79,7 @@ class PanelApp(App):
         with Horizontal(id="middle"):
             yield Static(id="pga", classes="box")
             yield Static(id="relays", classes="box")
+            yield Static(id="oled", classes="box")
         yield Static(id="mutes", classes="box")
         yield Static(id="safety")
         log = RichLog(id="log", max_lines=LOG_LINES, wrap=False, markup=False)
@@ -93,6 +95,8 @@ class PanelApp(App):
 
     def on_mount(self):
         self.query_one("#log", RichLog).border_title = "bus events (virtual time)"
+        self.query_one("#oled", Static).border_title = "display"
+        self.query_one("#oled", Static).display = self.readout.display() is not None
         if self.live:
             self.session.clock.rebase(self.session.board.now_us())
             self.set_interval(TICK_S, self._tick)
@@ -106,8 +110,9 @@ class PanelApp(App):
         r = self.readout
         for wid, text in (("title", r.title()), ("jack", r.jack()), ("controls", r.controls()),
                           ("pga", r.pga()), ("relays", r.relays()), ("mutes", r.mutes()),
-                          ("safety", r.safety())):
-            self.query_one("#" + wid, Static).update(text)
+                          ("safety", r.safety()), ("oled", r.display())):
+            if text is not None:
+                self.query_one("#" + wid, Static).update(text)
         sess = r.session()
         if self.message:
             sess.append("  " + self.message, style="yellow")

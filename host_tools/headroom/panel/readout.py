@@ -172,6 +172,18 @@ class Readout:
                                                              detail), last=True)
         return out
 
+    def display(self):
+        """The board's OLED as it is lit (the display model's pixels), in Braille cells
+        (2 x 4 pixels a character: 64 x 16), bright or dim as its contrast; None without
+        a display."""
+        d = getattr(self.board, "display", None)
+        if d is None:
+            return None
+        lines = braille(d.lit())
+        if not d.on:
+            return Text("\n".join(lines) + "\n(dark)", style="grey23")
+        return Text("\n".join(lines), style="bold #bfe6ff" if d.contrast >= 0x40 else "#5f7f8f")
+
     def controls(self):
         b, board, sim = self.b, self.board, self.board.sim
         out = Text.assemble(("Controls", "bold"), "\n")
@@ -251,6 +263,28 @@ class Readout:
         if s.saved_to:
             out.append("  saved to %s" % s.saved_to, style="green")
         return out
+
+
+# Braille dots: the bit of each (dx, dy) in a cell (Unicode's U+2800 block).
+_DOT = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
+
+
+def braille(rows):
+    """Lines of Braille characters for `rows` of pixels (each a sequence of 0/1)."""
+    out = []
+    h = len(rows)
+    for y in range(0, h, 4):
+        line = []
+        for x in range(0, len(rows[0]), 2):
+            bits = 0
+            for dy in range(min(4, h - y)):
+                row = rows[y + dy]
+                for dx in range(2):
+                    if x + dx < len(row) and row[x + dx]:
+                        bits |= _DOT[dy][dx]
+            line.append(chr(0x2800 + bits))
+        out.append("".join(line))
+    return out
 
 
 def _lvl(v):

@@ -111,11 +111,12 @@ held the level: the jack within 0.5 dB of it), `balance_checks`, `off_checks`,
 
 from .boardparts import chip_part
 from .rules import MAX_STEPS_PER_DETENT, RAMP_SAMPLES, SPL_DEFAULT_CDB, SPL_GRACE_US, _level
+from .rules_display import DisplayRules
 from .rules_host import HostRules
 from .rules_level import LevelRules
 
 
-class Checker(HostRules, LevelRules):
+class Checker(HostRules, LevelRules, DisplayRules):
     def __init__(self, board):
         b = board
         self.b = b
@@ -180,6 +181,7 @@ class Checker(HostRules, LevelRules):
         self.zo = [st.z_out_ohm if st is not None else None for st in b.output_stage]
         self.spl_states = [(0, None, None, SPL_GRACE_US)]
         self.jack_output = 0
+        self._display_init()
 
     # ---- input
     def live(self, t_us, kind, fields):
@@ -258,6 +260,8 @@ class Checker(HostRules, LevelRules):
                 self._check_limit(when, self.jack)
             elif what == "off":
                 self._off_sequence(when)
+            elif what == "display":
+                self._display_due(when, arg)
 
     def _deadline(self, t, what, arg):
         self.deadlines.append((t, what, arg))
@@ -393,7 +397,9 @@ class Checker(HostRules, LevelRules):
         """What reaches the headphones: levels per channel, the output, the DAC's soft mute."""
         self.jack_output = 1 if output == "balanced" else 0
         self._spl_check(t, levels, self._spl_cap(t))
+        old = self.jack
         self._jack(t, levels, dac)
+        self._display_jack(t, old, levels)
 
     def _relay(self, t, name, energized):
         old = self.relays.get(name)

@@ -238,6 +238,7 @@ class Runner:
     def __init__(self, board):
         self.board = board
         self.failures = []
+        self.on_expect = None   # fn(step) after every expectation (run.py: --display-png)
 
     def run(self, steps):
         for s in steps:
@@ -298,9 +299,13 @@ class Runner:
     def _fail(self, s, why):
         self.failures.append((s.line, s.text, why))
         self.board.sim.emit("expect", [("line", s.line), ("ok", False), ("why", why)])
+        if self.on_expect is not None:
+            self.on_expect(s)
 
     def _ok(self, s):
         self.board.sim.emit("expect", [("line", s.line), ("ok", True)])
+        if self.on_expect is not None:
+            self.on_expect(s)
 
     def _expect_volume(self, s, hdb):
         levels = [v for v in self.board.jack.levels if v is not None]

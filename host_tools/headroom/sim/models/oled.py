@@ -71,6 +71,10 @@ class OLED(Part):
                                                     state["col"], len(state["hex"]) // 2)
         return _words(name, state)
 
+    @classmethod
+    def invariants_view(cls, checker, t, name, state):
+        checker.display_record(t, name, state)
+
     def __init__(self, sim, width=128, height=64, i2c_bus=None, addr=0x3C, spi_bus=None,
                  cs=None, dc=None, res=None, name="display"):
         if width != 128 or height not in (32, 64):

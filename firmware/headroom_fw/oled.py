@@ -1,0 +1,222 @@
+"""The OLED panel: micropython-lib's ssd1306 driver (ssd1306.py, as PyPI's
+micropython-ssd1306 0.3 ships it, unchanged), a small SH1106 driver on the same
+framebuf, and what neither has: sending only what changed, a little at a time.
+
+The drivers' show() sends the whole frame: 1,024 bytes, some 23 ms of blocking transfer
+at 400 kHz, which would hold the knob's next frame as long. Here show() only marks the
+whole panel to be sent; whoever draws marks what it drew (`dirty`), and `send()` moves
+one span of at most CHUNK columns of one page per call (a window command, then the
+bytes: under 1 ms on the bus), so the main loop sends a frame over a few passes and
+the knob's frame never waits for more than one span. DMA would free the CPU too, but
+rp2's machine.I2C has none, and a span per pass already keeps the pass within budget.
+
+Nothing here allocates once made: the window commands and the span go out of buffers
+made here (the spans' memoryviews too, one per length), copied byte by byte.
+"""
+from micropython import const
+
+from . import ssd1306
+
+CHUNK = const(24)   # columns (bytes) per span: the bus time a pass gives the display
+_CLEAN = const(255)
+
+
+class _Sender:
+    """The dirty spans (a column range per page) and the one-span-a-call sender, mixed
+    into a driver (which has the framebuffer: width, pages, buffer; and _span)."""
+    width = 0
+    pages = 0
+    buffer = bytearray(0)
+
+    def _span(self, page, col, n):
+        """Put n bytes of self.tx at column col of page `page` (the driver's addressing)."""
+
+    def _sender_init(self, width, pages):
+        self.lo = bytearray(_CLEAN for _ in range(pages))  # first dirty column, per page
+        self.hi = bytearray(pages)                         # last dirty column, per page
+        self.pending = False
+        self.tx = bytearray(CHUNK + 1)
+        self.tx[0] = 0x40                                  # I2C: Co=0, D/C#=1 (data)
+        mv = memoryview(self.tx)
+        # I2C sends the control byte and the span; SPI the span alone (D/C# is a pin).
+        self.tx_views = [mv[:n + 1] for n in range(CHUNK + 1)]
+        self.spi_views = [mv[1:n + 1] for n in range(CHUNK + 1)]
+
+    def dirty(self, x, w, page0, page1):
+        """Columns x..x+w-1 of pages page0..page1 changed."""
+        if w <= 0:
+            return
+        x1 = x + w - 1
+        if x < 0:
+            x = 0
+        if x1 >= self.width:
+            x1 = self.width - 1
+        for p in range(max(page0, 0), min(page1, self.pages - 1) + 1):
+            if self.lo[p] == _CLEAN or x < self.lo[p]:
+                self.lo[p] = x
+            if self.lo[p] != _CLEAN and x1 > self.hi[p]:
+                self.hi[p] = x1
+            self.pending = True
+
+    def show(self):
+        """The drivers' show(): the whole panel, sent span by span (send())."""
+        self.dirty(0, self.width, 0, self.pages - 1)
+
+    def send(self):
+        """Send one span of what changed; returns whether more is left. Raises OSError
+        when the panel does not answer (the caller reports it)."""
+        if not self.pending:
+            return False
+        lo = self.lo
+        for p in range(self.pages):
+            c = lo[p]
+            if c == _CLEAN:
+                continue
+            n = self.hi[p] - c + 1
+            if n > CHUNK:
+                n = CHUNK
+                lo[p] = c + CHUNK
+            else:
+                lo[p] = _CLEAN
+                self.hi[p] = 0
+            buf = self.buffer
+            tx = self.tx
+            base = p * self.width + c
+            for i in range(n):
+                tx[1 + i] = buf[base + i]
+            self._span(p, c, n)
+            for q in range(p, self.pages):
+                if lo[q] != _CLEAN:
+                    return True
+            self.pending = False
+            return False
+        self.pending = False
+        return False
+
+
+class SSD1306(_Sender, ssd1306.SSD1306_I2C):
+    """An SSD1306 on I2C: the library's driver, made without a word on the bus (start()
+    sends its initialisation), its frame sent by spans in horizontal addressing mode."""
+
+    def __init__(self, i2c, addr, width=128, height=64):
+        self._made = False
+        ssd1306.SSD1306_I2C.__init__(self, width, height, i2c, addr)
+        self._made = True
+        self._sender_init(width, self.pages)
+        self.win = bytearray(b"\x00\x21\x00\x00\x22\x00\x00")  # Co=0: a command stream
+
+    def init_display(self):
+        if self._made:   # not from the library's __init__: start() says when
+            ssd1306.SSD1306_I2C.init_display(self)
+
+    def start(self):
+        """Initialise the controller (the library's sequence: charge pump on, display on)
+        and mark the whole panel to be sent."""
+        self.init_display()
+
+    def _span(self, page, col, n):
+        w = self.win
+        w[2] = col
+        w[3] = col + n - 1
+        w[5] = page
+        w[6] = page
+        self.i2c.writeto(self.addr, w)
+        self.i2c.writeto(self.addr, self.tx_views[n])
+
+
+class SSD1306SPI(_Sender, ssd1306.SSD1306_SPI):
+    """An SSD1306 on 4-wire SPI, on a block of its own (board.py: the PGA2311 keeps the
+    other): the library's driver, but its commands out of a buffer made once (the
+    library makes one per command) and the bus set up once, at the board's clock."""
+
+    def __init__(self, spi, dc, res, cs, width=128, height=64):
+        self._made = False
+        ssd1306.SSD1306_SPI.__init__(self, width, height, spi, dc, res, cs)
+        self._made = True
+        self._sender_init(width, self.pages)
+        self.cmd = bytearray(1)
+        self.win = bytearray(b"\x21\x00\x00\x22\x00\x00")
+
+    def init_display(self):
+        if self._made:
+            ssd1306.SSD1306_SPI.init_display(self)
+
+    def start(self):
+        self.init_display()
+
+    def write_cmd(self, cmd):
+        self.cmd[0] = cmd
+        self._out(0, self.cmd)
+
+    def write_data(self, buf):
+        self._out(1, buf)
+
+    def _out(self, dc, buf):
+        self.cs(1)
+        self.dc(dc)
+        self.cs(0)
+        self.spi.write(buf)
+        self.cs(1)
+
+    def _span(self, page, col, n):
+        w = self.win
+        w[1] = col
+        w[2] = col + n - 1
+        w[4] = page
+        w[5] = page
+        self._out(0, w)
+        self._out(1, self.spi_views[n])
+
+
+# The SH1106's commands (Sino Wealth SH1106 datasheet): page addressing only, 132
+# columns of RAM of which a 128-column panel shows 2..129, a DC-DC converter (0xAD 0x8B)
+# where the SSD1306 has a charge pump.
+_SH1106_INIT = (
+    0xAE,        # display off
+    0xD5, 0x80,  # clock divide / oscillator frequency
+    0xA8, 0x3F,  # multiplex ratio 64
+    0xD3, 0x00,  # display offset 0
+    0x40,        # start line 0
+    0xAD, 0x8B,  # DC-DC on (the module's panel supply)
+    0xA1,        # segment remap: column 131 is SEG0 (as the SSD1306's driver sets it)
+    0xC8,        # COM scan from COM63 to COM0
+    0xDA, 0x12,  # COM pins: alternative
+    0x81, 0xFF,  # contrast
+    0xD9, 0x22,  # pre-charge 2, discharge 2
+    0xDB, 0x35,  # VCOM deselect level
+    0xA4,        # output follows the RAM
+    0xA6,        # not inverted
+    0xAF,        # display on
+)
+_SH1106_COL = const(2)
+
+
+class SH1106(_Sender, ssd1306.SSD1306_I2C):
+    """An SH1106 on I2C: the SSD1306 driver's framebuffer and commands that both chips
+    share (contrast, invert, on and off), its own initialisation and addressing."""
+
+    def __init__(self, i2c, addr, width=128, height=64):
+        self._made = False
+        ssd1306.SSD1306_I2C.__init__(self, width, height, i2c, addr)
+        self._made = True
+        self._sender_init(width, self.pages)
+        self.win = bytearray(b"\x00\xb0\x00\x10")   # Co=0: page, column low, column high
+
+    def init_display(self):
+        if self._made:
+            for cmd in _SH1106_INIT:
+                self.write_cmd(cmd)
+            self.fill(0)
+            self.show()
+
+    def start(self):
+        self.init_display()
+
+    def _span(self, page, col, n):
+        w = self.win
+        c = col + _SH1106_COL
+        w[1] = 0xB0 | page
+        w[2] = c & 0x0F
+        w[3] = 0x10 | (c >> 4)
+        self.i2c.writeto(self.addr, w)
+        self.i2c.writeto(self.addr, self.tx_views[n])

@@ -1,0 +1,151 @@
+"""The display's firmware side without a bus model: screen.py draws what the checker reads
+back (rules_display.read_level), and oled.py's spans rebuild the frame on the panel."""
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from headroom.sim.rules_display import read_level
+from headroom_fw import oled, screen
+
+
+class Recorder:
+    """An I2C bus that keeps what an SSD1306 in horizontal mode or an SH1106 would take."""
+
+    def __init__(self, sh1106=False):
+        self.sh1106 = sh1106
+        self.ram = bytearray(8 * 132)
+        self.page = self.col = self.c0 = self.c1 = 0
+        self.writes = 0
+        self.data_bytes = 0
+
+    def writeto(self, addr, buf):
+        buf = bytes(buf)
+        self.writes += 1
+        if buf[0] == 0x40:
+            self.data_bytes += len(buf) - 1
+            for b in buf[1:]:
+                self.ram[self.page * 132 + self.col] = b
+                self.col += 1
+                if not self.sh1106 and self.col > self.c1:
+                    self.col = self.c0
+            return
+        cmds = buf[1:] if buf[0] == 0x00 else buf[1:2]
+        i = 0
+        while i < len(cmds):
+            c = cmds[i]
+            if self.sh1106 and 0xB0 <= c <= 0xB7:
+                self.page = c & 7
+            elif self.sh1106 and c < 0x10:
+                self.col = (self.col & 0xF0) | c
+            elif self.sh1106 and c < 0x20:
+                self.col = (self.col & 0x0F) | ((c & 15) << 4)
+            elif not self.sh1106 and c == 0x21 and buf[0] == 0x00:
+                self.c0, self.c1 = cmds[i + 1], cmds[i + 2]
+                self.col = self.c0
+                i += 2
+            elif not self.sh1106 and c == 0x22 and buf[0] == 0x00:
+                self.page = cmds[i + 1]
+                i += 2
+            i += 1
+
+    def visible(self):
+        off = 2 if self.sh1106 else 0
+        return bytes(self.ram[p * 132 + off + x] for p in range(8) for x in range(128))
+
+
+class Ctl:
+    """What screen.py reads of the controller, set by the test."""
+
+    def __init__(self, volume=-47, spl_off=None):
+        class B:
+            min_hdb = -160
+        self.b = B()
+        self.volume = volume
+        self.spl_off = spl_off
+        self.output = self.gain = self.mode = self.balance = self.faults = self.changes = 0
+        self.auto = False
+        self.hp = None
+        self.phase = 6
+        self.muted = False
+
+    def level(self):
+        return None if self.muted else self.volume
+
+    def pending(self, now=None):
+        return None
+
+    def path_top(self):
+        return 32
+
+    def max_volume(self):
+        return 12
+
+
+def panel(sh1106=False):
+    bus = Recorder(sh1106)
+    p = (oled.SH1106 if sh1106 else oled.SSD1306)(bus, 0x3C)
+    p.start()
+    return bus, p
+
+
+def flush(p):
+    n = 0
+    while p.send():
+        n += 1
+    return n + 1
+
+
+@pytest.mark.parametrize("sh1106", [False, True])
+def test_spans_rebuild_the_frame_on_the_panel(sh1106):
+    bus, p = panel(sh1106)
+    scr = screen.Screen(p, "0.2.0")
+    ctl = Ctl()
+    scr.update(ctl)
+    flush(p)
+    assert bus.visible() == bytes(p.buffer)
+    assert read_level(bus.visible()) == (-235, "dBV", False)
+    # A detent: only what changed goes out, a few spans of at most CHUNK bytes.
+    bus.data_bytes = 0
+    ctl.volume = -48
+    scr.update(ctl)
+    spans = flush(p)
+    assert bus.visible() == bytes(p.buffer)
+    assert read_level(bus.visible()) == (-240, "dBV", False)
+    assert bus.data_bytes <= 4 * 48 + 24, bus.data_bytes   # two digits' columns, the bar's
+    assert spans <= 12
+
+
+@settings(max_examples=60)
+@given(hdb=st.integers(-160, 40), off=st.one_of(st.none(), st.integers(8000, 12000)),
+       muted=st.booleans(), step=st.integers(0, 5))
+def test_the_checker_reads_back_every_level_the_screen_draws(hdb, off, muted, step):
+    bus, p = panel()
+    scr = screen.Screen(p)
+    scr.shift(step)
+    ctl = Ctl(hdb, None if off is None else (off, off))
+    ctl.muted = muted
+    scr.update(ctl)
+    want = (hdb * 50 + off) // 10 if off is not None else hdb * 5
+    assert read_level(bytes(p.buffer)) == (want, "dB SPL" if off is not None else "dBV", muted)
+
+
+def test_other_views_read_as_no_level():
+    bus, p = panel()
+    scr = screen.Screen(p, "0.2.0")
+    ctl = Ctl()
+    ctl.phase = 0   # booting: the starting view
+    scr.update(ctl)
+    assert read_level(bytes(p.buffer)) is None
+    scr.update(ctl, fault="pga2311: the chain gave back nothing on SDO (GP16): check its wiring")
+    assert read_level(bytes(p.buffer)) is None
+
+
+def test_the_ssd1306_driver_is_micropython_libs_as_shipped():
+    """ssd1306.py is PyPI's micropython-ssd1306 0.3 (micropython-lib's driver), unchanged:
+    what Headroom needs differently is in oled.py's subclasses, never in the file."""
+    import hashlib
+    import os
+    path = os.path.join(os.path.dirname(oled.__file__), "ssd1306.py")
+    with open(path, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    assert digest == "fcdaff406b4c5cc56bc99a5cb1e85d58be2108b43d1bb50c432062323a48edb7"
