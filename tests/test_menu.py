@@ -1,0 +1,349 @@
+"""The knob menu (firmware/headroom_fw/menu.py) and the gesture scheme of a board with a
+display (docs/knob.md), on the simulated boards under the trace checker.
+
+Every entry walked on both boards by the hands alone (turns, clicks, long presses), its
+effect read back through the control protocol (`get`, `status`) and at the jack: a
+lowered limit at once, a raised one only after the long press (a turn cancels it), the
+headphone from the board's own profile file, the start-up cap after a power cycle, the
+display's settings, the defaults, a refusal in words. A turn in the menu never moves the
+level; a menu left alone closes and the knob is the volume again. Without a display the
+long press is balance mode, as before. Then hypothesis drives random gestures (turns at
+any speed, clicks, long presses, time passing) on both boards under every rule of the
+checker (the hands alone: the checker models the limits from the host's lines and the
+long press, and no host line is sent here, so a menu's own change is never one it
+cannot see).
+"""
+import json
+import os
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from headroom.sim.invariants import Checker
+from headroom.sim.simboard import SimBoard
+from headroom_fw import menu as M
+
+from helpers import BALANCED, SE, ask, no_display, until_playing
+
+PROFILES = {"headphones": 1, "profiles": [
+    {"name": "My IEM", "impedance": {"ohm": 16}, "sensitivity": {"value": 112, "unit": "dB/mW"}},
+    {"name": "Big Can", "impedance": {"ohm": 300}, "sensitivity": {"value": 97, "unit": "dB/V"}}]}
+
+
+def put_profiles(b, profiles=PROFILES):
+    with open(os.path.join(b.flash_dir, "headphones.json"), "w") as f:
+        json.dump(profiles, f)
+
+
+# ---- the hands
+def click(b):
+    b.press(True)
+    b.run_ms(150)
+    b.press(False)
+    b.run_ms(100)
+
+
+def hold(b):
+    b.press(True)
+    b.run_ms(b.board.long_press_ms + 100)
+    b.press(False)
+    b.run_ms(100)
+
+
+def turn(b, n, rate=5):
+    """Slow (5 detents/s): 0.5 dB a detent where the knob sets a level."""
+    b.run_us(b.turn(n, rate=rate))
+    b.run_ms(60)
+
+
+def enter(b, entry):
+    """Open the menu (if closed), turn to `entry`'s row, click into it."""
+    m = b.app.menu
+    if not m.open:
+        hold(b)
+    assert m.open and m.entry == -1
+    turn(b, m.rows.index(entry) - m.cursor)
+    assert m.cursor == m.rows.index(entry)
+    click(b)
+    assert m.entry == entry or m.title() == "Not done" or entry == M.E_EXIT
+
+
+def choose(b, label):
+    """In a list entry: turn to `label` and click it."""
+    m = b.app.menu
+    options = [m.label(i) for i in range(m.count())]
+    turn(b, options.index(label) - m.cursor)
+    click(b)
+
+
+def rows(m):
+    return [(m.label(i), m.value_text(i)) for i in range(m.count())]
+
+
+def get(b, name):
+    return ask(b, "get " + name)[name]
+
+
+@pytest.fixture(params=[SE, BALANCED], ids=["pico-se", "pico-balanced"])
+def board(request, checked):
+    b = checked(request.param, before_power=put_profiles, run_ms=0)
+    return until_playing(b)
+
+
+def test_the_top_level_and_what_the_screen_reads(board):
+    b = board
+    m = b.app.menu
+    assert m is not None and not m.open
+    n = m.changes
+    hold(b)
+    assert m.open and m.changes != n and m.title() == "MENU"
+    want = ["Headphone", "SPL limit", "Vol limit", "Gain"] + \
+        (["Output"] if len(b.board.outputs) > 1 else []) + \
+        ["Headroom", "Balance", "Start max", "Brightness", "Dim after", "Dark mode",
+         "Defaults", "About", "Exit"]
+    assert [r[0] for r in rows(m)] == want
+    assert dict(rows(m))["SPL limit"] == "100 dB" and dict(rows(m))["Vol limit"] == "6.0"
+    assert all(len(v) <= 7 for _, v in rows(m))
+    assert all(len(lab) <= 16 for lab, _ in rows(m))
+    assert m.first_row() == 0
+    turn(b, 20)                                  # clamped at the last row, scrolled
+    assert m.cursor == m.count() - 1 and m.first_row() == m.count() - M.ROWS
+    assert get(b, "volume") == -30.0             # the turn was the menu's
+    click(b)                                     # Exit
+    assert not m.open
+
+
+def test_every_entry_by_the_knob(board):
+    b = board
+    m = b.app.menu
+    balanced = len(b.board.outputs) > 1
+    # Headphone: the board's own profiles, and none.
+    enter(b, M.E_HEADPHONE)
+    assert rows(m) == [("none", "*"), ("My IEM", ""), ("Big Can", "")]
+    choose(b, "My IEM")
+    assert m.entry == -1 and get(b, "headphone")["name"] == "My IEM"
+    assert dict(rows(m))["Headphone"] == "My IEM"
+    enter(b, M.E_HEADPHONE)
+    assert m.cursor == 1 and m.value_text(1) == "*"
+    choose(b, "none")
+    assert get(b, "headphone") is None
+    # SPL limit: lower at once...
+    enter(b, M.E_SPL)
+    assert m.title() == "SPL limit dB" and rows(m)[:2] == [("Set", "100 dB"), ("Now", "100 dB")]
+    turn(b, -20)
+    assert m.value_text(0) == "90 dB" and get(b, "spl_limit") == 100.0   # not before the click
+    click(b)
+    assert get(b, "spl_limit") == 90.0
+    # ...higher only with the long press.
+    enter(b, M.E_SPL)
+    turn(b, 9)
+    click(b)
+    assert b.app.ctl.pending() == (2, 189)   # what the screen asks to hold for
+    assert get(b, "spl_limit") == 90.0
+    hold(b)
+    assert get(b, "spl_limit") == 94.5 and m.open and m.entry == -1
+    # Volume limit: lower at once, the level follows.
+    enter(b, M.E_LIMIT)
+    turn(b, -70)   # 6.0 - 35 = -29.0 dBV, under the level
+    click(b)
+    assert get(b, "limit") == -29.0 and get(b, "volume") == -30.0
+    enter(b, M.E_LIMIT)
+    turn(b, -4)
+    click(b)
+    assert get(b, "limit") == -31.0 and get(b, "volume") == -31.0
+    b.run_ms(100)
+    assert max(b.jack.levels) <= -3100 + 1
+    # A raise waits; a turn cancels it; asked again, the long press confirms it.
+    enter(b, M.E_LIMIT)
+    turn(b, 10)
+    click(b)
+    assert b.app.ctl.pending() is not None and get(b, "limit") == -31.0
+    turn(b, 1)
+    assert b.app.ctl.pending() is None and m.cursor == m.rows.index(M.E_LIMIT)
+    hold(b)                                   # nothing waits: the long press closes the menu
+    assert not m.open and get(b, "limit") == -31.0
+    enter(b, M.E_LIMIT)
+    turn(b, 10)
+    click(b)
+    hold(b)
+    assert get(b, "limit") == -26.0
+    # Gain: high, auto, low (the switch moved wins again, as for the host).
+    for g in ("high", "auto", "low"):
+        enter(b, M.E_GAIN)
+        choose(b, g)
+        assert get(b, "gain") == g
+    if balanced:
+        enter(b, M.E_OUTPUT)
+        assert rows(m) == [("SE", "*"), ("balanced", "")]
+        choose(b, "balanced")
+        assert get(b, "output") == "balanced"
+    # Auto gain's headroom: a detent is 0.5 dB.
+    enter(b, M.E_HEADROOM)
+    turn(b, 3)
+    click(b)
+    assert get(b, "gain_headroom") == 4.5
+    # Balance: heard as it is turned, kept by the click; a long press goes back.
+    enter(b, M.E_BALANCE)
+    turn(b, 4)
+    assert get(b, "balance") == 2.0 and m.value_text(0) == "R 2.0"
+    b.run_ms(500)
+    left, right = b.jack.levels
+    assert right - left == 200
+    click(b)
+    enter(b, M.E_BALANCE)
+    turn(b, -10)
+    assert get(b, "balance") == -3.0 and rows(m)[1] == ("Was", "R 2.0")
+    hold(b)
+    assert get(b, "balance") == 2.0 and m.entry == -1
+    # The start-up cap.
+    enter(b, M.E_STARTUP)
+    assert rows(m)[0] == ("Set", "-20.0")
+    turn(b, -8)
+    click(b)
+    assert get(b, "startup_cap") == -24.0
+    # The display's settings.
+    enter(b, M.E_BRIGHTNESS)
+    assert m.value_text(2) == "*"
+    choose(b, "1")
+    assert get(b, "display_brightness") == 1
+    enter(b, M.E_TIMEOUT)
+    choose(b, "5 min")
+    assert get(b, "display_timeout_s") == 300
+    enter(b, M.E_TIMEOUT)
+    choose(b, "never")
+    assert get(b, "display_timeout_s") == 0
+    enter(b, M.E_DARK)
+    choose(b, "on")
+    assert get(b, "display_dark") is True
+    assert dict(rows(m))["Dark mode"] == "on" and dict(rows(m))["Dim after"] == "never"
+    # About: to read; a click goes back.
+    enter(b, M.E_ABOUT)
+    about = dict(rows(m))
+    assert about["Version"] == ask(b, "version")["firmware"]
+    assert about["Faults"] == "0" and about["Log"].endswith(" B")
+    assert about["Uptime"].endswith("s") and m.cursor == -1
+    click(b)
+    # Defaults: they raise the limit, so they wait for the long press.
+    enter(b, M.E_DEFAULTS)
+    assert rows(m) == [("keep", ""), ("reset all", "")] and m.cursor == 0
+    choose(b, "keep")
+    assert get(b, "limit") == -26.0
+    enter(b, M.E_DEFAULTS)
+    choose(b, "reset all")
+    assert get(b, "limit") == -26.0 and b.app.ctl.pending() is not None
+    hold(b)
+    s = ask(b, "status")
+    assert (s["limit"], s["spl_limit"], s["balance"], s["volume"]) == (6.0, 100.0, 0.0, -30.0)
+    # Exit: closed, the knob is the volume.
+    enter(b, M.E_EXIT)
+    assert not m.open
+    turn(b, 4)
+    assert get(b, "volume") == -28.0
+
+
+def test_the_start_up_cap_after_a_power_cycle(board):
+    b = board
+    enter(b, M.E_STARTUP)
+    turn(b, -12)
+    click(b)
+    hold(b)
+    turn(b, 10)                   # -25.0 dBV: above the cap of -26, under the board's -20
+    assert get(b, "volume") == -25.0
+    b.run_ms(b.board.save_delay_ms + 500)
+    b.power(False)
+    b.run_ms(500)
+    b.power(True)
+    until_playing(b)
+    assert get(b, "volume") == -26.0 and get(b, "startup_cap") == -26.0
+    assert max(b.jack.levels) <= -2600 + 1
+
+
+def test_a_turn_in_the_menu_never_moves_the_level_and_the_menu_closes_alone(board):
+    b = board
+    m = b.app.menu
+    enter(b, M.E_LIMIT)
+    before = b.jack.levels
+    assert before == (-3006, -3006)      # -30 dBV and the jack's load
+    turn(b, -12, rate=40)
+    assert m.value_text(0) != "6.0"
+    assert b.jack.levels == before and get(b, "volume") == -30.0
+    b.run_ms(M.TIMEOUT_MS - 1000)
+    assert m.open
+    b.run_ms(1100)
+    assert not m.open and get(b, "limit") == 6.0       # the edit was dropped
+    turn(b, 4)
+    assert get(b, "volume") == -28.0
+
+
+def test_a_refusal_is_shown_in_words(board):
+    b = board
+    m = b.app.menu
+    put_profiles(b, {"headphones": 1, "profiles": [
+        {"name": "Bad", "impedance": {"ohm": 16}, "sensitivity": {"value": 112}}]})
+    enter(b, M.E_HEADPHONE)
+    assert m.title() == "Not done" and m.cursor == -1
+    text = " ".join(m.label(i) for i in range(m.count()))
+    assert "sensitivity.unit" in text and all(len(m.label(i)) <= 16 for i in range(m.count()))
+    click(b)
+    assert m.entry == -1 and m.open and get(b, "headphone") is None
+
+
+def test_without_a_display_the_long_press_is_balance_mode(checked):
+    b = until_playing(checked(no_display(SE), run_ms=0))
+    assert b.app.menu is None
+    hold(b)
+    assert ask(b, "status")["mode"] == "balance"
+    turn(b, 4)
+    assert get(b, "balance") == 2.0 and get(b, "volume") == -30.0
+
+
+# ---- random gestures under the checker
+GESTURES = st.lists(st.one_of(
+    st.tuples(st.just("turn"), st.integers(-12, 12).filter(bool),
+              st.sampled_from([2, 5, 10, 40, 200])),
+    st.tuples(st.just("click"), st.just(0), st.just(0)),
+    st.tuples(st.just("hold"), st.just(0), st.just(0)),
+    st.tuples(st.just("wait"), st.sampled_from([30, 1000, 4000, 16000]), st.just(0))),
+    min_size=1, max_size=30)
+
+
+@pytest.mark.parametrize("path", [SE, BALANCED], ids=["pico-se", "pico-balanced"])
+@settings(max_examples=max(4, settings.default.max_examples // 5), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(gestures=GESTURES, seed=st.integers(1, 2 ** 16))
+def test_random_gestures_keep_every_rule(path, gestures, seed):
+    from headroom.sim.cost import CostModel
+    b = SimBoard(path, seed=seed, keep_trace=False, cost=CostModel(jitter=seed))
+    checker = Checker(b.board)
+    b.trace.listeners.append(checker.live)
+    put_profiles(b)
+    b.power(True)
+    until_playing(b)
+    m = b.app.menu
+    for what, n, rate in gestures:
+        if what == "turn":
+            opened = m.open
+            volume = get(b, "volume") if not opened and n < 0 else None
+            turn(b, n, rate)
+            if volume is not None and not m.open:
+                assert get(b, "volume") <= volume     # closed: the knob is the volume
+        elif what == "click":
+            click(b)
+        elif what == "hold":
+            hold(b)
+        else:
+            b.run_ms(n)
+        assert m.title() and m.count() >= 0
+        if m.open:
+            assert 0 <= m.first_row() < max(1, m.count())
+            for i in range(m.first_row(), min(m.first_row() + M.ROWS, m.count())):
+                assert len(m.label(i)) <= 16 and len(m.value_text(i)) <= 7
+    # Left alone, the menu closes and the knob is the volume again.
+    b.run_ms(M.TIMEOUT_MS + 100)
+    assert not m.open
+    volume = get(b, "volume")
+    turn(b, -2)
+    assert get(b, "volume") < volume or volume * 2 == b.board.min_hdb
+    checker.finish(b.now_us())
+    assert not checker.violations, checker.violations
