@@ -298,6 +298,41 @@ def test_without_a_display_the_long_press_is_balance_mode(checked):
     assert get(b, "balance") == 2.0 and get(b, "volume") == -30.0
 
 
+def test_the_host_sets_what_the_menu_sets(board):
+    b = board
+    m = b.app.menu
+    assert ask(b, "set startup_cap -40") == {"ok": True, "startup_cap": -40.0}
+    assert ask(b, "set display_brightness 4") == {"ok": True, "display_brightness": 4}
+    assert ask(b, "set display_timeout_s 0") == {"ok": True, "display_timeout_s": 0}
+    assert ask(b, "set display_dark on") == {"ok": True, "display_dark": True}
+    for line, why in (("set startup_cap -19.5", "startup_cap: outside -80.0..-20.0 dBV"),
+                      ("set startup_cap x", "not a number"),
+                      ("set display_brightness 5", "display_brightness: 1..4"),
+                      ("set display_brightness 0", "display_brightness: 1..4"),
+                      ("set display_brightness -1", "a whole number"),
+                      ("set display_timeout_s 3601", "0..3600"),
+                      ("set display_timeout_s 1.5", "a whole number"),
+                      ("set display_dark yes", "on or off")):
+        r = ask(b, line)
+        assert r["ok"] is False and why in r["error"], (line, r)
+    s = [get(b, n) for n in ("startup_cap", "display_brightness", "display_timeout_s",
+                             "display_dark")]
+    assert s == [-40.0, 4, 0, True]                 # the refusals changed nothing
+    hold(b)                                          # the menu shows the host's values
+    top = dict(rows(m))
+    assert (top["Start max"], top["Brightness"], top["Dim after"], top["Dark mode"]) == \
+        ("-40.0", "4", "never", "on")
+    c = b.app.ctl
+    assert (c.startup_cap, c.display_brightness, c.display_timeout_s, c.display_dark) == \
+        (-80, 4, 0, True)                            # plain attributes, for display.py
+    b.run_ms(b.board.save_delay_ms + 500)
+    b.power(False)
+    b.run_ms(500)
+    b.power(True)
+    until_playing(b)
+    assert get(b, "volume") == -40.0 and get(b, "display_dark") is True
+
+
 # ---- random gestures under the checker
 GESTURES = st.lists(st.one_of(
     st.tuples(st.just("turn"), st.integers(-12, 12).filter(bool),
