@@ -114,6 +114,19 @@ def test_the_top_level_and_what_the_screen_reads(board):
     assert not m.open
 
 
+def test_every_value_text_fits_its_seven_characters():
+    """The screen right-aligns a row's value in 7 characters of 8 pixels."""
+    texts = [M.spl_text(h) for h in range(M.SPL_MIN_HDB, M.SPL_MAX_HDB + 1)]
+    texts += [M.db_text(h) for h in range(-160, 41)]            # every board's range
+    texts += [M.balance_text(h) for h in range(-M.BALANCE_MAX_HDB, M.BALANCE_MAX_HDB + 1)]
+    texts += [M.timeout_text(s) for s in M.TIMEOUTS_S]
+    texts += [M.uptime_text(s) for s in (0, 59, 3599, 3600, 86399, 86400, 2 ** 30, 2 ** 31)]
+    texts += [M.size_text(n) for n in (0, 9999, 10000, 10 * 2 ** 20)]
+    assert max(len(t) for t in texts) <= 7, [t for t in texts if len(t) > 7]
+    assert M.spl_text(201) == "100.5dB" and M.balance_text(-5) == "L 2.5"
+    assert M.uptime_text(90061) == "1d01h" and M.timeout_text(0) == "never"
+
+
 def test_every_entry_by_the_knob(board):
     b = board
     m = b.app.menu

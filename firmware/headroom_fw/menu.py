@@ -36,6 +36,7 @@ from .controller import (
     SPL_MAX_HDB,
     SPL_MIN_HDB,
 )
+from .protocol import db_text
 from .version import VERSION
 
 TIMEOUT_MS = const(15000)     # a menu left alone this long closes
@@ -80,11 +81,9 @@ _NUMBER_ROWS = ("Set", "Now", "click: set", "hold: back")
 _ABOUT_ROWS = ("Version", "Uptime", "Faults", "Log")
 
 
-def db_text(hdb):
-    """hdB as text: -12.5."""
-    s = "-" if hdb < 0 else ""
-    h = -hdb if hdb < 0 else hdb
-    return "%s%d.%d" % (s, h // 2, 5 * (h % 2))
+def spl_text(hdb):
+    """dB SPL in at most 7 characters: 100 dB, 129.5dB."""
+    return "%d dB" % (hdb // 2) if hdb % 2 == 0 else "%d.5dB" % (hdb // 2)
 
 
 def balance_text(hdb):
@@ -106,11 +105,13 @@ def uptime_text(s):
         return "%dm%02ds" % (s // 60, s % 60)
     if s < 86400:
         return "%dh%02dm" % (s // 3600, s % 3600 // 60)
-    return "%dd%02dh" % (min(s // 86400, 9999), s % 86400 // 3600)
+    return "%dd%02dh" % (min(s // 86400, 999), s % 86400 // 3600)
 
 
 def size_text(n):
-    return "%d B" % n if n < 10000 else "%d KB" % (n // 1024)
+    if n < 10000:
+        return "%d B" % n
+    return "%d KB" % (n // 1024) if n < 10000 * 1024 else "%d MB" % (n >> 20)
 
 
 def wrap(text, width=_WIDTH):
@@ -221,9 +222,7 @@ class Menu:
         return ""
 
     def _number_text(self, v):
-        if self.entry == E_SPL:
-            return "%d.%d dB" % (v // 2, 5 * (v % 2)) if v % 2 else "%d dB" % (v // 2)
-        return db_text(v)
+        return spl_text(v) if self.entry == E_SPL else db_text(v)
 
     def _current(self, e):
         """A number entry's value in force (hdB)."""
@@ -244,8 +243,7 @@ class Menu:
         if e == E_HEADPHONE:
             return "none" if ctl.hp is None else ctl.hp.name[:6]
         if e == E_SPL:
-            v = ctl.spl_limit
-            return "%d dB" % (v // 2) if v % 2 == 0 else "%d.5dB" % (v // 2)
+            return spl_text(ctl.spl_limit)
         if e == E_LIMIT or e == E_HEADROOM or e == E_STARTUP:
             return db_text(self._current(e))
         if e == E_BALANCE:
