@@ -513,10 +513,7 @@ class Menu:
         self._bump()
 
     def _message(self, text):
-        """A refusal in words, read until a click or a long press."""
-        if self.entry < 0:
-            self._top = self.cursor
-            self.entry = E_EXIT   # any: a message has its own title
+        """A refusal in words (in an entry), read until a click or a long press."""
         self.kind = _K_MESSAGE
         self.mode = 2
         self.lines = tuple(wrap(text))
