@@ -28,7 +28,9 @@ from helpers import BALANCED, SE, ask, no_display, until_playing
 
 PROFILES = {"headphones": 1, "profiles": [
     {"name": "My IEM", "impedance": {"ohm": 16}, "sensitivity": {"value": 112, "unit": "dB/mW"}},
-    {"name": "Big Can", "impedance": {"ohm": 300}, "sensitivity": {"value": 97, "unit": "dB/V"}}]}
+    {"name": "Big Can", "impedance": {"ohm": 300}, "sensitivity": {"value": 97, "unit": "dB/V"}},
+    {"name": "A Very Long Headphone Name", "impedance": {"ohm": 32},
+     "sensitivity": {"value": 100, "unit": "dB/mW"}}]}
 
 
 def put_profiles(b, profiles=PROFILES):
@@ -127,18 +129,30 @@ def test_every_value_text_fits_its_seven_characters():
     assert M.uptime_text(90061) == "1d01h" and M.timeout_text(0) == "never"
 
 
+@given(st.text(alphabet="ab ./-", max_size=80))
+def test_a_message_wraps_into_rows_that_fit_and_keeps_every_character(text):
+    lines = M.wrap(text)
+    assert all(0 < len(x) <= 15 for x in lines)
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+
+
 def test_every_entry_by_the_knob(board):
     b = board
     m = b.app.menu
     balanced = len(b.board.outputs) > 1
     # Headphone: the board's own profiles, and none.
     enter(b, M.E_HEADPHONE)
-    assert rows(m) == [("none", "*"), ("My IEM", ""), ("Big Can", "")]
+    assert rows(m) == [("none", "*"), ("My IEM", ""), ("Big Can", ""),
+                       ("A Very Long He", "")]          # 14 characters, and its mark
     choose(b, "My IEM")
     assert m.entry == -1 and get(b, "headphone")["name"] == "My IEM"
     assert dict(rows(m))["Headphone"] == "My IEM"
     enter(b, M.E_HEADPHONE)
     assert m.cursor == 1 and m.value_text(1) == "*"
+    choose(b, "A Very Long He")                     # the whole name is asked for
+    assert get(b, "headphone")["name"] == "A Very Long Headphone Name"
+    enter(b, M.E_HEADPHONE)
+    assert m.cursor == 3 and m.value_text(3) == "*"
     choose(b, "none")
     assert get(b, "headphone") is None
     # SPL limit: lower at once...
@@ -296,8 +310,9 @@ def test_a_refusal_is_shown_in_words(board):
         {"name": "Bad", "impedance": {"ohm": 16}, "sensitivity": {"value": 112}}]})
     enter(b, M.E_HEADPHONE)
     assert m.title() == "Not done" and m.cursor == -1
-    text = " ".join(m.label(i) for i in range(m.count()))
-    assert "sensitivity.unit" in text and all(len(m.label(i)) <= 16 for i in range(m.count()))
+    text = "".join(m.label(i) for i in range(m.count()))    # a long word split, not cut
+    assert "sensitivity.unit" in text
+    assert all(len(m.label(i)) <= 15 for i in range(m.count()))
     click(b)
     assert m.entry == -1 and m.open and get(b, "headphone") is None
 

@@ -43,7 +43,8 @@ TIMEOUT_MS = const(15000)     # a menu left alone this long closes
 ROWS = const(5)               # rows the screen shows at once
 _ASK_SPL = const(2)           # controller._ASK_SPL: what a pending SPL-limit raise says
 _CHANGES_MASK = const(0x3FFFFFFF)
-_WIDTH = const(16)            # characters in a row of the 128-pixel screen
+_WIDTH = const(15)            # characters in a row of the 128-pixel screen (16 from x=2)
+_NAME = const(14)             # a choice's name, with its "*" mark at the row's end
 
 # The entries, in the order the top level lists them (a board shows those it has).
 E_HEADPHONE = const(0)
@@ -115,11 +116,16 @@ def size_text(n):
 
 
 def wrap(text, width=_WIDTH):
-    """Words into lines of at most `width` characters (a longer word is cut)."""
+    """Words into lines of at most `width` characters (a longer word is split)."""
     lines = []
     line = ""
     for word in text.split():
-        word = word[:width]
+        while len(word) > width:
+            if line:
+                lines.append(line)
+            lines.append(word[:width])
+            line = ""
+            word = word[width:]
         if line and len(line) + 1 + len(word) > width:
             lines.append(line)
             line = word
@@ -196,7 +202,7 @@ class Menu:
             return LABELS[self.rows[i]]
         k = self.kind
         if k == _K_LIST:
-            return self.options[i]
+            return self.options[i][:_NAME]
         if k == _K_NUMBER:
             if i == 1 and self.entry == E_BALANCE:
                 return "Was"
