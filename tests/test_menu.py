@@ -361,6 +361,65 @@ def test_the_host_sets_what_the_menu_sets(board):
     assert get(b, "volume") == -40.0 and get(b, "display_dark") is True
 
 
+# A walk through the menu as a scenario (no profile file: the headphone list is "none"):
+# SPL limit down, then up with the long press; gain auto; the start-up cap; about; the
+# defaults with the long press; the time-out; the knob the volume again.
+WALK = """power on
+wait 3000
+hold 1000
+press
+press
+turn +1 at 5/s
+press
+turn -10 at 5/s
+press
+press
+turn +4 at 5/s
+press
+hold 1000
+turn +2 at 5/s
+press
+turn +2 at 5/s
+press
+turn +4 at 5/s
+press
+turn -6 at 5/s
+press
+turn +5 at 5/s
+press
+wait 2000
+press
+turn -1 at 5/s
+press
+turn +1 at 5/s
+press
+hold 1000
+wait 16000
+turn +4 at 5/s
+wait 500
+expect volume -28
+"""
+
+
+def test_the_menu_on_the_micropython_vm_gives_the_cpython_trace(tmp_path):
+    """The menu's code (its strings, its formatting) on the VM that runs on the board: a
+    walk through it, with the checker on CPython, the same trace byte for byte."""
+    from headroom.sim.run import run_script
+    from test_conformance import _same, micropython_trace
+    path = str(tmp_path / "cp.trace")
+    os.makedirs(str(tmp_path / "cpflash"))
+    with open(path, "w") as sink:
+        res = run_script(BALANCED, WALK, trace_sink=sink, keep_trace=False, decoder="irq",
+                         flash_dir=str(tmp_path / "cpflash"), check=True)
+    assert not res.failures and not res.crashes and not res.faults, res.failures
+    assert not res.violations, res.violations
+    with open(path) as f:
+        cp = f.read()
+    p, mp = micropython_trace(BALANCED, WALK, str(tmp_path))
+    assert p.returncode == 0 and "Traceback" not in p.stderr, p.stdout + p.stderr
+    _same("menu walk (.py)", cp, mp)
+
+
 # ---- random gestures under the checker
 GESTURES = st.lists(st.one_of(
     st.tuples(st.just("turn"), st.integers(-12, 12).filter(bool),
