@@ -253,11 +253,11 @@ def test_every_entry_by_the_knob(board):
     click(b)
     # Defaults: they raise the limit, so they wait for the long press.
     enter(b, M.E_DEFAULTS)
-    assert rows(m) == [("keep", ""), ("reset all", "")] and m.cursor == 0
+    assert rows(m) == [("keep", ""), ("reset", "")] and m.cursor == 0
     choose(b, "keep")
     assert get(b, "limit") == -26.0
     enter(b, M.E_DEFAULTS)
-    choose(b, "reset all")
+    choose(b, "reset")
     assert get(b, "limit") == -26.0 and b.app.ctl.pending() is not None
     hold(b)
     s = ask(b, "status")
