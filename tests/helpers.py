@@ -94,6 +94,20 @@ def no_hardware_mute(d):
     d["power_sense"]["hardware_mute"] = False
 
 
+_NO_DISPLAY = {}
+
+
+def no_display(path):
+    """The board at `path` without its display (a variant file made once per board): a
+    long press is balance mode there, as before the knob menu (docs/knob.md)."""
+    if path not in _NO_DISPLAY:
+        def edit(d):
+            d["name"] = d["name"] + "-no-display"
+            d.pop("display", None)
+        _NO_DISPLAY[path] = board_variant(path, edit)
+    return _NO_DISPLAY[path]
+
+
 ZCEN_LOW = board_variant(SE, zcen_low)
 CHIP_PER_SIDE = board_variant(BALANCED, chip_per_side)
 SE_NO_HW = board_variant(SE, no_hardware_mute)

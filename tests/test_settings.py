@@ -663,3 +663,35 @@ def test_a_sequence_number_no_save_could_write_counts_as_none():
     assert st_mod.fields(SE_BOARD, d)[1] == 0
     d["n"] = 2 ** 29 - 1
     assert st_mod.fields(SE_BOARD, d)[1] == 2 ** 29 - 1
+
+
+# ---- the start-up cap and the display's settings (the knob menu's, the host's too)
+def test_the_start_up_cap_and_the_displays_settings_round_trip(tmp_path):
+    s = store(tmp_path)
+    s.save(-50, 0, 0, 0, 12, startup_cap=-70, brightness=1, timeout_s=300, dark=True)
+    got = store(tmp_path).load()
+    assert (got["startup_cap"], got["display_brightness"], got["display_timeout_s"],
+            got["display_dark"]) == (-70, 1, 300, True)
+    # At their defaults they are not written, and a copy without them means the defaults.
+    s.save(-50, 0, 0, 0, 12, startup_cap=SE_BOARD.startup_max_hdb)
+    with open(s.paths[s.newest]) as f:
+        text = f.read()
+    assert "startup_cap" not in text and "display" not in text
+    got = store(tmp_path).load()
+    assert not {"startup_cap", "display_brightness", "display_timeout_s", "display_dark"} & set(got)
+
+
+@pytest.mark.parametrize("field,bad", [
+    ("startup_cap", -19.5),        # above the board's startup_max_dbv (-20)
+    ("startup_cap", -100.0), ("startup_cap", -30.25), ("startup_cap", "low"),
+    ("display_brightness", 0), ("display_brightness", 5), ("display_brightness", 2.5),
+    ("display_brightness", True), ("display_timeout_s", -1), ("display_timeout_s", 3601),
+    ("display_timeout_s", "60"), ("display_dark", 1), ("display_dark", "on")])
+def test_a_damaged_start_up_cap_or_display_setting_falls_back_alone(tmp_path, field, bad):
+    write(tmp_path, doc(**{field: bad}))
+    assert store(tmp_path).load() == VALID   # the default (left out), the rest kept
+    good = {"startup_cap": -30.0, "display_brightness": 2, "display_timeout_s": 0,
+            "display_dark": True}[field]
+    write(tmp_path, doc(**{field: good}))
+    want = good * 2 if field == "startup_cap" else good
+    assert store(tmp_path).load() == dict(VALID, **{field: want})

@@ -24,6 +24,7 @@ from .hardware import Controls, Hardware
 from .health import Health
 from .log import FILE as LOG
 from .log import Log
+from .menu import Menu
 from .settings import SettingsStore
 from .supervisor import Supervisor
 from .uptime import Uptime
@@ -72,7 +73,9 @@ class App:
                               c.gain() if c.gain_sw else None,
                               c.output() if c.out_pin else None, now)
         self.sup.ctl = self.ctl
-        self.menu = None   # the knob menu (menu.py), on boards with a display
+        # The knob menu (menu.py), where there is a display to show it: a long press
+        # opens it there (docs/knob.md); without one, the long press is balance mode.
+        self.menu = None if b.display is None else Menu(self.ctl, b, self)
         self.chain, self.dac, self.display = hw.parts(self.sup, now, self.menu)
         self.supply.start(now)   # a monitor reading low at boot: a fault
         # The chain's state after a reset is never assumed (supervisor.PGAChain).
@@ -136,10 +139,18 @@ class App:
         else:
             c = self.controls
             ev = self.button.update(c.btn_pin.value(), now)
+            menu = self.menu
             if ev == inputs.CLICK:
-                ctl.click(now)
+                if menu is not None and menu.open:
+                    menu.click(now)
+                else:
+                    ctl.click(now)
             elif ev == inputs.LONG_PRESS:
-                ctl.long_press(now)
+                # A raise waiting for the long press is confirmed first, always.
+                if menu is None or ctl.pending(now) is not None:
+                    ctl.long_press(now)
+                else:
+                    menu.long_press(now)
             if self.gain_sw and self.gain_sw.update(c.gain_levels(), now):
                 ctl.set_gain(c.gain(), now)
             if w.woken:
@@ -153,8 +164,12 @@ class App:
             if w.woken:
                 self._knob()   # a detent that came while a part (the display) held the bus
             ctl.tick(now)
-            if ctl.mode != self._mode:
-                self._mode = ctl.mode
+            mode = ctl.mode
+            if menu is not None and menu.open:   # closed, the menu costs the pass nothing
+                menu.tick(now)
+                mode |= menu.mode << 1
+            if mode != self._mode:
+                self._mode = mode
                 self.encoder.new_gesture()
         if self.console is not None:
             self._serve(now)
@@ -205,6 +220,11 @@ class App:
         if not supply.ok:
             w.woken = 1   # the supply failed meanwhile: its wake-up is the pass's
         if d:
+            menu = self.menu
+            if menu is not None and menu.open:
+                # The menu's: no frame here (a setting it changes goes out in the pass).
+                menu.turn(d, self.encoder.steps, self.encoder.last_ms)
+                return
             ctl = self.ctl
             ctl.turn(d, self.encoder.steps, self.encoder.last_ms)
             ctl.outputs()

@@ -62,6 +62,10 @@ SPL_MIN_HDB = const(120)      # 60..130 dB SPL
 SPL_MAX_HDB = const(260)
 HEADROOM_HDB = const(6)       # auto gain: 3 dB to spare below a gain's top...
 HEADROOM_MAX_HDB = const(24)  # (0..12 dB)
+BRIGHTNESS_DEFAULT = const(3)  # the display's brightness, 1..4
+BRIGHTNESS_MAX = const(4)
+DISPLAY_TIMEOUT_S = const(60)  # the display dims after this long untouched (0: never)
+DISPLAY_TIMEOUT_MAX_S = const(3600)
 AUTO_HYST_HDB = const(4)      # ...and 2 dB more before it steps back down (no flapping)
 # What a long press confirms (Controller._pending[0]).
 _ASK_LIMIT = const(0)
@@ -88,6 +92,12 @@ class Controller:
         self.limit = settings["limit"]
         self.spl_limit = settings.get("spl_limit", SPL_LIMIT_HDB)
         self.headroom = settings.get("gain_headroom", HEADROOM_HDB)
+        # The user's start-up cap (at most the board's startup_max_dbv) and the display's
+        # settings, which display.py reads as they are.
+        self.startup_cap = settings.get("startup_cap", board.startup_max_hdb)
+        self.display_brightness = settings.get("display_brightness", BRIGHTNESS_DEFAULT)
+        self.display_timeout_s = settings.get("display_timeout_s", DISPLAY_TIMEOUT_S)
+        self.display_dark = settings.get("display_dark", False)
         # The active headphone: (Headphone, SPL offsets per output in cdB) or None.
         hp = settings.get("headphone")
         self.hp = None if hp is None else hp[0]
@@ -107,7 +117,9 @@ class Controller:
         self._trim = self.balance
         self._next_trim = now_ms
         self._trim_moved = False
-        self.volume = self._clamp_volume(min(settings["volume"], board.startup_max_hdb))
+        # Never louder at power-on than the board's start-up cap, nor the user's own.
+        self.volume = self._clamp_volume(min(settings["volume"], board.startup_max_hdb,
+                                             self.startup_cap))
         if self.auto:
             self.gain = staged_gain(self._tops, self._order, self._order[0], output, self.volume,
                                     self.headroom)
@@ -234,14 +246,17 @@ class Controller:
 
     def persistent(self):
         return (self.volume, self.balance, self.gain_setting(), self.output, self.limit,
-                self.spl_limit, self.hp, self.headroom)
+                self.spl_limit, self.hp, self.headroom, self.startup_cap,
+                self.display_brightness, self.display_timeout_s, self.display_dark)
 
     def _unsaved(self):
         # Field by field, not persistent() != stored: a tuple per detent is garbage.
         s = self._stored
         return (self.volume != s[0] or self.balance != s[1] or self.gain_setting() != s[2]
                 or self.output != s[3] or self.limit != s[4] or self.spl_limit != s[5]
-                or self.hp is not s[6] or self.headroom != s[7])
+                or self.hp is not s[6] or self.headroom != s[7] or self.startup_cap != s[8]
+                or self.display_brightness != s[9] or self.display_timeout_s != s[10]
+                or self.display_dark != s[11])
 
     # ---- user events
     def _touched(self, now):
@@ -298,6 +313,31 @@ class Controller:
         if not 0 <= hdb <= HEADROOM_MAX_HDB:
             return "gain_headroom: outside 0.0..%s dB" % _db(HEADROOM_MAX_HDB)
         self.headroom = hdb
+        self._touched(now)
+        return None
+
+    def host_startup_cap(self, hdb, now):
+        """The highest level the amplifier starts at (below the board's startup_max_dbv)."""
+        if not self.b.min_hdb <= hdb <= self.b.startup_max_hdb:
+            return "startup_cap: outside %s..%s dBV" % (_db(self.b.min_hdb),
+                                                        _db(self.b.startup_max_hdb))
+        self.startup_cap = hdb
+        self._touched(now)
+        return None
+
+    def host_display(self, name, value, now):
+        """The display's settings: display_brightness 1..4, display_timeout_s 0..3600 (0:
+        never dims), display_dark (bool: dark but for a moment after a turn)."""
+        if name == "display_dark":
+            self.display_dark = bool(value)
+        elif name == "display_brightness":
+            if not 1 <= value <= BRIGHTNESS_MAX:
+                return "display_brightness: 1..%d" % BRIGHTNESS_MAX
+            self.display_brightness = value
+        else:
+            if not 0 <= value <= DISPLAY_TIMEOUT_MAX_S:
+                return "display_timeout_s: 0..%d s (0: never dims)" % DISPLAY_TIMEOUT_MAX_S
+            self.display_timeout_s = value
         self._touched(now)
         return None
 
@@ -385,6 +425,12 @@ class Controller:
             return self._ask_press(_ASK_DEFAULTS, self.b.limit_hdb, now)
         self._defaults(now)
         return None
+
+    def pending(self, now=None):
+        """The raise waiting for the long press, (what, value), or None (none, or its
+        10 s are over at `now`)."""
+        p = self._pending
+        return None if p is None or (now is not None and ticks_diff(self._pending_until, now) < 0) else p
 
     def _drop_pending(self, what):
         p = self._pending

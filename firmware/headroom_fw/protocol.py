@@ -2,8 +2,9 @@
 
     status                      every setting and the state
     get NAME                    volume, balance, gain, output, mute, limit, spl_limit,
-                                gain_headroom, headphone, spl, gain_stage (the analog
-                                gain in use: what auto chose)
+                                gain_headroom, startup_cap, display_brightness,
+                                display_timeout_s, display_dark, headphone, spl,
+                                gain_stage (the analog gain in use: what auto chose)
     set volume DB               multiple of 0.5, within the board's range and the limit;
                                 a rise fades in, as a restore does
     set balance DB              -10..10 in 0.5 dB steps (positive: right louder), walked
@@ -11,6 +12,11 @@
     set gain low|high|auto      auto: the least gain that reaches the volume with
                                 gain_headroom to spare (a board with a gain relay)
     set gain_headroom DB        0..12 dB
+    set startup_cap DB          the most the amplifier starts at, at most the board's
+                                startup_max_dbv (its default)
+    set display_brightness N    1..4
+    set display_timeout_s S     0..3600: the display dims after S s untouched (0: never)
+    set display_dark on|off     dark but for a moment after a turn
     set spl_limit DB            the hearing-safety limit, 60..130 dB SPL: lower at once,
                                 higher after a long press, like the limit
     set headphone none          no headphone: no SPL, no SPL limit
@@ -44,8 +50,10 @@ from .version import VERSION as FIRMWARE
 VERSION = const(1)
 MAX_LINE = const(96)
 NAMES = ("volume", "balance", "gain", "output", "mute", "limit", "spl_limit", "gain_headroom",
-          "headphone", "spl", "gain_stage")
-SETTABLE = 8   # the first SETTABLE names take `set NAME VALUE` (headphone its own form)
+         "startup_cap", "display_brightness", "display_timeout_s", "display_dark",
+         "headphone", "spl", "gain_stage")
+SETTABLE = 12   # the first SETTABLE names take `set NAME VALUE` (headphone its own form)
+_DISPLAY = ("display_brightness", "display_timeout_s", "display_dark")
 GAINS = ("low", "high", "auto")
 OUTPUTS = ("se", "balanced")
 # The same words as bytes, for the replies written into a JsonOut (made once, at import)
@@ -306,6 +314,14 @@ def _value(ctl, name):
         return cdb_text(ctl.spl_cdb())
     if name == "gain_stage":
         return '"%s"' % GAINS[ctl.gain]
+    if name == "startup_cap":
+        return db_text(ctl.startup_cap)
+    if name == "display_brightness":
+        return str(ctl.display_brightness)
+    if name == "display_timeout_s":
+        return str(ctl.display_timeout_s)
+    if name == "display_dark":
+        return "true" if ctl.display_dark else "false"
     return db_text(ctl.limit)
 
 
@@ -371,7 +387,7 @@ def handle(session, ctl, line, now, app=None):
         return _err("use: set %s VALUE, set headphone ..., or set defaults"
                     % "|".join(NAMES[:SETTABLE]))
     name, arg = t[1], t[2]
-    if name in ("volume", "balance", "limit", "spl_limit", "gain_headroom"):
+    if name in ("volume", "balance", "limit", "spl_limit", "gain_headroom", "startup_cap"):
         h = parse_hdb(arg)
         if h is None:
             return _err("%s: not a number of dB on the 0.5 dB grid: %s" % (name, arg[:12]))
@@ -383,12 +399,22 @@ def handle(session, ctl, line, now, app=None):
             why = ctl.host_spl_limit(h, now)
         elif name == "gain_headroom":
             why = ctl.host_headroom(h, now)
+        elif name == "startup_cap":
+            why = ctl.host_startup_cap(h, now)
         else:
             why = ctl.host_limit(h, now)
     elif name == "gain":
         if arg not in GAINS:
             return _err("gain: low, high or auto")
         why = ctl.host_gain(GAINS.index(arg), now)
+    elif name == "display_dark":
+        if arg not in ON_OFF:
+            return _err("display_dark: on or off")
+        why = ctl.host_display(name, arg == ON_OFF[0], now)
+    elif name in _DISPLAY:
+        if not arg.isdigit() or len(arg) > 5:
+            return _err("%s: a whole number: %s" % (name, arg[:12]))
+        why = ctl.host_display(name, int(arg), now)
     elif name == "output":
         if arg not in OUTPUTS:
             return _err("output: se or balanced")

@@ -29,11 +29,13 @@ board file changed since they were written):
   figures, falls back alone; the rest of that copy still counts).
 
 Besides volume, balance, gain (low, high or auto), output and limit: the SPL limit,
-auto gain's headroom, and the active headphone (its name and the two figures the SPL
-comes from, a profile entry `headphones.parse_profile` checks). The SPL limit is always
-written (a copy without one has none to offer, like a bad one); the headroom and the
-headphone only when they differ from the defaults, and a copy without one means its
-default (so a headphone taken off stays off).
+auto gain's headroom, the active headphone (its name and the two figures the SPL
+comes from, a profile entry `headphones.parse_profile` checks), the user's start-up cap
+(`startup_cap`, dBV, at most the board's `startup_max_dbv`, which is its default) and the
+display's `display_brightness` (1..4), `display_timeout_s` (0..3600, 0: never dims) and
+`display_dark` (true/false). The SPL limit is always written (a copy without one has
+none to offer, like a bad one); the others only when they differ from the defaults, and
+a copy without one means its default (so a headphone taken off stays off).
 
 Files: `settings.json` (A: what firmware before the A/B pair wrote, read as sequence 0)
 and `settings-b.json` (B); `settings.json.tmp`, left by that older firmware's cut
@@ -45,7 +47,8 @@ from .files import Files
 
 VERSION = 1
 _SEQ_MAX = 1 << 29
-MAX_BYTES = 512   # what save() writes: about 110 bytes, 300 with a headphone's 40-character name
+MAX_BYTES = 512   # what save() writes: about 110 bytes, 300 with a headphone's 40-character
+                  # name, 400 with the start-up cap and the display's settings too
 _GAINS = ("low", "high", "auto")
 SPL_LIMIT_HDB = 200   # controller.SPL_LIMIT_HDB and the rest: const() values do not import
 SPL_MIN_HDB = 120
@@ -54,7 +57,12 @@ HEADROOM_HDB = 6
 HEADROOM_MAX_HDB = 24
 _OUTPUTS = ("se", "balanced")
 _FIELDS = ("volume", "balance", "gain", "output", "limit")
-_OPTIONAL = ("spl_limit", "gain_headroom", "headphone")
+_OPTIONAL = ("spl_limit", "gain_headroom", "headphone", "startup_cap", "display_brightness",
+             "display_timeout_s", "display_dark")
+BRIGHTNESS_DEFAULT = 3    # controller.BRIGHTNESS_DEFAULT ...
+BRIGHTNESS_MAX = 4
+DISPLAY_TIMEOUT_S = 60
+DISPLAY_TIMEOUT_MAX_S = 3600
 _LIMITS = ("limit", "spl_limit")   # the lowest valid value of either copy wins (above)
 
 
@@ -63,12 +71,27 @@ def defaults(board):
             "limit": board.limit_hdb}
 
 
-def _optional_default(name):
+def _optional_default(name, board):
     if name == "spl_limit":
         return SPL_LIMIT_HDB
     if name == "gain_headroom":
         return HEADROOM_HDB
+    if name == "startup_cap":
+        return board.startup_max_hdb   # the board's own cap: today's start-up
+    if name == "display_brightness":
+        return BRIGHTNESS_DEFAULT
+    if name == "display_timeout_s":
+        return DISPLAY_TIMEOUT_S
+    if name == "display_dark":
+        return False
     return None
+
+
+def _int(v, lo, hi):
+    """A whole number within lo..hi from JSON, else None."""
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        return None
+    return v
 
 
 def _hdb(v, lo, hi):
@@ -122,12 +145,21 @@ def fields(board, d):
     for name in _OPTIONAL:
         if d.get(name) is None:
             if name != "spl_limit":  # always written: a copy without one offers none
-                out[name] = _optional_default(name)
+                out[name] = _optional_default(name, board)
             continue
+        v = d[name]
         if name == "spl_limit":
-            v = _limit(d[name], SPL_MIN_HDB, SPL_MAX_HDB)
+            v = _limit(v, SPL_MIN_HDB, SPL_MAX_HDB)
         elif name == "gain_headroom":
-            v = _hdb(d[name], 0, HEADROOM_MAX_HDB)
+            v = _hdb(v, 0, HEADROOM_MAX_HDB)
+        elif name == "startup_cap":
+            v = _hdb(v, board.min_hdb, board.startup_max_hdb)
+        elif name == "display_brightness":
+            v = _int(v, 1, BRIGHTNESS_MAX)
+        elif name == "display_timeout_s":
+            v = _int(v, 0, DISPLAY_TIMEOUT_MAX_S)
+        elif name == "display_dark":
+            v = v if isinstance(v, bool) else None
         else:
             v = headphone(board, d[name])
         if v is not None:
@@ -146,12 +178,12 @@ def merge(board, copies):
             for c in copies:
                 if name in c and (low is None or c[name] < low):
                     low = c[name]
-            if low is not None and (name in _FIELDS or low != _optional_default(name)):
+            if low is not None and (name in _FIELDS or low != _optional_default(name, board)):
                 out[name] = low
             continue
         for c in copies:
             if name in c:
-                if c[name] is not None and c[name] != _optional_default(name) or \
+                if c[name] is not None and c[name] != _optional_default(name, board) or \
                         name in _FIELDS:
                     out[name] = c[name]
                 break
@@ -230,15 +262,25 @@ class SettingsStore:
         return merge(self.board, [first[0], second[0]])
 
     def save(self, volume, balance, gain, output, limit, spl_limit=SPL_LIMIT_HDB, hp=None,
-             gain_headroom=HEADROOM_HDB):
+             gain_headroom=HEADROOM_HDB, startup_cap=None, brightness=BRIGHTNESS_DEFAULT,
+             timeout_s=DISPLAY_TIMEOUT_S, dark=False):
         """Write these settings (hdB ints, gain/output indices, the active Headphone or
-        None: Controller.persistent()) over the older copy; and then over the other one
-        too when it holds a lower limit or SPL limit (a raise: `load` takes the lowest).
-        Raises what the filesystem raises (OSError: ENOSPC, EIO), having changed nothing
-        it did not finish."""
+        None, the start-up cap (None: the board's), the display's: Controller.persistent())
+        over the older copy; and then over the other one too when it holds a lower limit
+        or SPL limit (a raise: `load` takes the lowest). Raises what the filesystem raises
+        (OSError: ENOSPC, EIO), having changed nothing it did not finish."""
         extra = ', "spl_limit": ' + _db(spl_limit)
         if gain_headroom != HEADROOM_HDB:
             extra += ', "gain_headroom": ' + _db(gain_headroom)
+        # Written only when they differ from their defaults (a copy without one means it).
+        if startup_cap is not None and startup_cap != self.board.startup_max_hdb:
+            extra += ', "startup_cap": ' + _db(startup_cap)
+        if brightness != BRIGHTNESS_DEFAULT:
+            extra += ', "display_brightness": %d' % brightness
+        if timeout_s != DISPLAY_TIMEOUT_S:
+            extra += ', "display_timeout_s": %d' % timeout_s
+        if dark:
+            extra += ', "display_dark": true'
         if hp is not None:
             from .headphones import setting_json
             extra += ', "headphone": ' + setting_json(hp)

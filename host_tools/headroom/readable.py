@@ -29,6 +29,12 @@ def value_text(name, v):
     """One setting: 'volume -24.0 dBV', 'gain low', 'mute on'."""
     if name in ("volume", "limit"):
         return "%s %s" % (name, db(v, "dBV"))
+    if name == "startup_cap":
+        return "start-up cap " + db(v, "dBV")
+    if name == "display_dark":
+        return "display dark " + ("on" if v else "off")
+    if name == "display_timeout_s":
+        return "display timeout " + ("never" if v == 0 else "%d s" % v)
     if name in ("spl", "spl_limit"):
         return "%s %s" % ("SPL limit" if name == "spl_limit" else "SPL",
                           "- (no headphone)" if v is None else db(v, "dB SPL"))
