@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BOARD ?= boards/pico-se.json
 
-.PHONY: sim screenshot test lint reliability test-long test-board test-rp2 calibrate-rp2 realpico-rp2 golden mpy package bench flash uf2 clean
+.PHONY: sim screenshot display-pictures test lint reliability test-long test-board test-rp2 calibrate-rp2 realpico-rp2 golden mpy package bench flash uf2 clean
 
 $(STAMP): requirements.txt requirements-nodeps.txt host_tools/pyproject.toml host_tools/setup.py \
 		firmware/headroom_fw/version.py
@@ -24,6 +24,10 @@ sim: $(STAMP)
 SHOT ?= docs/panel.svg
 screenshot: $(STAMP)
 	$(PY) -m headroom.panel.screenshot $(SHOT)
+
+## The display's pictures in the README and docs/display.md (the simulator's OLED model)
+display-pictures: $(STAMP)
+	$(PY) -m headroom.display_pictures docs/display
 
 ## The whole test suite (fixed-seed hypothesis profile, as CI runs it), after the lint.
 # The virtual-board end-to-end tests (real mpremote over a pseudo-terminal).

@@ -70,7 +70,9 @@ def test_an_i2c_bus_held_low_is_named_as_such(checked):
     quiet_and_safe(b)
     assert ask(b, "status")["faults"] == [
         "dac: I2C0 is stuck: SDA (GP4) is held low, so the PCM5122 at 0x4C on I2C0 (GP4 SDA, "
-        "GP5 SCL) cannot be reached"]
+        "GP5 SCL) cannot be reached",
+        # The display on the DAC's bus: not a fault of its own, and not muting.
+        "display: waits for I2C0, which it shares with the DAC: see the DAC's fault"]
     b.fault("i2c", False)
     b.run_ms(4000)
     assert ask(b, "status")["faults"] == [] and b.jack.levels[0] is not None

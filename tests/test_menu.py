@@ -404,8 +404,9 @@ expect volume -28
 def test_the_menu_on_the_micropython_vm_gives_the_cpython_trace(tmp_path):
     """The menu's code (its strings, its formatting) on the VM that runs on the board: a
     walk through it, with the checker on CPython, the same trace byte for byte."""
-    from headroom.sim.run import run_script
     from test_conformance import _same, micropython_trace
+
+    from headroom.sim.run import run_script
     path = str(tmp_path / "cp.trace")
     os.makedirs(str(tmp_path / "cpflash"))
     with open(path, "w") as sink:

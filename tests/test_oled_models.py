@@ -439,5 +439,5 @@ def test_timeline_words_states_and_leaves_frames_to_the_verbose_one():
     assert OLED.timeline_line("display", {"on": True, "contrast": 207, "invert": False}, []) \
         == "display        on, contrast 207"
     assert OLED.timeline_line("display.ram", {"page": 1, "col": 2, "hex": "00ff"}, []) is None
-    assert OLED.readout_line("display.ram", {"page": 1, "col": 2, "hex": "00ff"}, []) \
-        == "DISPLAY page 1 col 2: 2 bytes"
+    # A frame is a dozen writes: the panel's bus log leaves them to its display box.
+    assert OLED.readout_line("display.ram", {"page": 1, "col": 2, "hex": "00ff"}, []) is None

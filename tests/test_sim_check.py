@@ -88,7 +88,6 @@ def test_the_panel_without_a_terminal_exits_0_when_all_held(tmp_path):
     ("switch gain auto", "this board's gain switch has two positions (auto needs three)"),
     ("expect output se", "this board has no output relay"),
     ("fault dac absent", "this board's DAC (pcm5102a) has no I2C bus"),
-    ("fault i2c stuck", "this board's DAC (pcm5102a) has no I2C bus"),
 ])
 def test_a_line_for_a_part_the_board_lacks_is_refused_before_anything_runs(tmp_path, capsys,
                                                                            line, why):

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from headroom.sim.cost import CostModel
 from headroom.sim.invariants import Checker
+from headroom.sim.rules_display import DISPLAY_LAG_US
 from headroom.sim.simboard import SimBoard
 
 from helpers import BALANCED, SE
@@ -78,7 +79,9 @@ def test_relays_settle_as_long_as_the_board_says_even_when_passes_run_late(path,
     (or release) time plus relay_settle_ms, on the trace, with slow, jittery passes."""
     for cost in (CostModel(slow=20), CostModel(jitter=7), CostModel(jitter=8, slow=10)):
         b = SimBoard(path, cost=cost)
-        c = Checker(b.board)
+        # The display's 50 ms are for a firmware at its own speed: as many times longer
+        # as its passes are made slower.
+        c = Checker(b.board, display_lag_us=DISPLAY_LAG_US * cost.slow)
         b.trace.listeners.append(c.live)
         coil = b.board.gain_relay.pin if switch == "gain" else b.board.output_relay.pin
         pins = (coil, b.board.mute_relay.pin)
@@ -109,6 +112,8 @@ def _sim_figures(path):
     first = next(json.loads(r)["t_us"] for r in b.trace.lines[1:]
                  if '"kind": "pin"' in r and json.loads(r)["level"] is not None)
     app = b.app
+    while app.display is not None and app.display.busy:
+        b.run_ms(1)   # the display's frames sent: an idle pass is idle
     passes = []
     step = app.step
 
@@ -172,6 +177,8 @@ def test_an_interrupt_served_while_the_loop_checks_its_waker_still_wakes_it():
         b.power(True)
         b.run_ms(3000)
         s, app = b.sim, b.app
+        while app.display.busy:   # the display's frame sent: the loop sleeps its 10 ms again
+            b.run_ms(1)
         w = app.waker
         steps, irq, deadline = [], [], []
         step, over = app.step, w.over

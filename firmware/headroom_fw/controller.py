@@ -201,13 +201,6 @@ class Controller:
         o = self.output
         return self._tops[self._order[1] if self.auto else self.gain][o]
 
-    def pending(self, now=None):
-        """The limit raise waiting for the long press, (what, value), or None."""
-        p = self._pending
-        if p is None or (now is not None and ticks_diff(self._pending_until, now) < 0):
-            return None
-        return p
-
     def spl_cap(self, output=None):
         """The highest volume (hdB) whose SPL with the active headphone stays within the
         SPL limit, or None without a headphone."""

@@ -24,6 +24,7 @@ from .part import Part
 _RETRY_MS = const(2000)
 _SHIFT_MS = const(240000)     # the view moves a pixel every four minutes
 _PEEK_MS = const(4000)        # dark mode: lit this long after a touch
+_LOOK_MS = const(100)         # the timers (dimming, burn-in, a lapsed request) looked at
 _DIM_CONTRAST = const(1)
 CONTRASTS = (0x08, 0x30, 0x80, 0xFF)   # brightness 1..4
 _FULL = const(0)
@@ -35,7 +36,8 @@ class Display(Part):
     NAME = "display"
     CRITICAL = False
     BUDGET_US = 800     # one span on the bus (24 columns: ~0.75 ms at 400 kHz), or a redraw
-    RETRY_US = 3000     # the controller's initialisation, two-byte writes (~1.8 ms)
+    RETRY_US = 7000     # the controller's initialisation, two-byte writes (~1.8 ms); a
+                        # stuck bus costs its time-out once (5 ms, hardware.Buses.i2c)
 
     def __init__(self, b, buses, menu=None, version=""):
         Part.__init__(self)
@@ -55,6 +57,9 @@ class Display(Part):
         self._shift_ms = 0
         self._shift = 0
         self._changes = -1
+        self._look_ms = 0
+        self._level = None
+        self._menu_changes = -1
 
     def where(self):
         d = self.d
@@ -87,8 +92,6 @@ class Display(Part):
         self._retry = time.ticks_add(now, _RETRY_MS)
         self._touch_ms = now
         self._shift_ms = time.ticks_add(now, _SHIFT_MS)
-        if self._shared() and self.sup.ctl.faults & 1:  # type: ignore[union-attr]  # FAULT_DAC
-            return   # the DAC's bus is down: wait for it rather than spend its time-out
         try:
             if self.panel is None:
                 self.panel = self._make()
@@ -99,10 +102,19 @@ class Display(Part):
             self.light = _FULL
             self.screen.drawn = -1  # type: ignore[union-attr]  # drawn anew, sent whole
         except OSError as e:
-            self._failed(e, now)
+            if e.args and e.args[0] == 110 and self._shared():
+                self._waiting(now)   # a stuck bus: the DAC's fault (it mutes) when it looks
+            else:
+                self._failed(e, now)
             return
         self.up = True
         self.sup.fault(self, None, now)  # type: ignore[union-attr]
+
+    def _waiting(self, now):
+        d = self.d
+        self.busy = False
+        self.sup.fault(self, "display: waits for I2C%d, which it shares with the DAC: see "  # type: ignore[union-attr]
+                       "the DAC's fault" % d.i2c_id, now)
 
     def _failed(self, e, now):
         self.busy = False
@@ -122,39 +134,61 @@ class Display(Part):
             self.busy = False
             self._retry = time.ticks_add(now, _RETRY_MS)
             if e.args and e.args[0] == 110 and self._shared():
-                return   # a stuck bus, the DAC's to report; tried again
+                self._waiting(now)   # a stuck bus: the DAC's fault (it mutes) when it looks
+                return
             self._failed(e, now)
 
     def _pass(self, now):
+        """An idle pass costs a few comparisons and one clock reading: the screen is asked
+        to draw when the state moved (a change the host would hear of, the level a ramp
+        takes, the menu), or every _LOOK_MS for the timers (dimming, burn-in, a lapsed
+        request)."""
         ctl = self.sup.ctl  # type: ignore[union-attr]
-        panel = self.panel
         scr = self.screen
-        if ctl.changes != self._changes:
+        look = ctl.changes != self._changes
+        if look:
             self._changes = ctl.changes
             self._touch_ms = now
-        self._brightness(ctl, now)
+        if look or time.ticks_diff(now, self._look_ms) >= 0:
+            self._look_ms = time.ticks_add(now, _LOOK_MS)
+            if self._brightness(ctl, now):
+                self.busy = True   # a command went out: this pass's share of the bus
+                return
+            if time.ticks_diff(now, self._shift_ms) >= 0:
+                self._shift_ms = time.ticks_add(now, _SHIFT_MS)
+                self._shift += 1
+                scr.shift(self._shift)  # type: ignore[union-attr]
+            look = True
         if self.light == _DARK:
             self.busy = False
             return
-        if time.ticks_diff(now, self._shift_ms) >= 0:
-            self._shift_ms = time.ticks_add(now, _SHIFT_MS)
-            self._shift += 1
-            scr.shift(self._shift)  # type: ignore[union-attr]
-        if not panel.pending:  # type: ignore[union-attr]
-            scr.update(ctl, self.menu, self._fault_text(ctl), now)  # type: ignore[union-attr]
-        self.busy = panel.send()  # type: ignore[union-attr]
+        level = ctl.level()
+        menu = self.menu
+        m = menu.changes if menu is not None else 0
+        if look or level != self._level or m != self._menu_changes or scr.drawn < 0:  # type: ignore[union-attr]
+            self._level = level
+            self._menu_changes = m
+            # A pass draws or sends, never both: each within the part's budget. What
+            # changed is drawn at once, spans still waiting or not: they merge, and the
+            # spans after carry the newest pixels (a fast turn is not shown level by
+            # level, late).
+            if scr.update(ctl, menu, self._fault_text(ctl), now):  # type: ignore[union-attr]
+                self.busy = True
+                return
+        self.busy = self.panel.send()  # type: ignore[union-attr]
 
     def _brightness(self, ctl, now):
+        """Dim, dark or lit as the touches and the settings say; whether a command went."""
         idle = time.ticks_diff(now, self._touch_ms)
-        t = getattr(ctl, "display_timeout_s", 60) * 1000
-        dark = getattr(ctl, "display_dark", False)
+        t = ctl.display_timeout_s * 1000
+        dark = ctl.display_dark
         if dark:
             light = _FULL if idle < _PEEK_MS else _DARK
         elif t > 0 and idle >= t:
             light = _DIM
         else:
             light = _FULL
-        contrast = (CONTRASTS[getattr(ctl, "display_brightness", 4) - 1] if light == _FULL
+        contrast = (CONTRASTS[ctl.display_brightness - 1] if light == _FULL
                     else _DIM_CONTRAST)
         panel = self.panel
         if light != self.light:
@@ -164,9 +198,12 @@ class Display(Part):
                 panel.poweron()  # type: ignore[union-attr]
                 self.screen.drawn = -1  # type: ignore[union-attr]  # drawn anew, sent whole
             self.light = light
+            return True
         if light != _DARK and contrast != self.contrast:
             self.contrast = contrast
             panel.contrast(contrast)  # type: ignore[union-attr]
+            return True
+        return False
 
     def _fault_text(self, ctl):
         """The first critical fault's words, or None."""

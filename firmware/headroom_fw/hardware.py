@@ -17,6 +17,7 @@ golden traces hold it.
 import time
 
 import machine
+from micropython import const
 
 from . import board as boardfile
 from . import inputs
@@ -27,6 +28,8 @@ from .relay import Relay
 from .supervisor import PCM5122Part, PGAChain, RelaySense
 from .supply import Supply
 from .version import VERSION
+
+I2C_TIMEOUT_US = const(5000)
 
 
 class Buses:
@@ -56,18 +59,13 @@ class Buses:
 
     def i2c(self, bus_id, scl, sda):
         """I2C `bus_id` on GPIOs scl and sda, at the board's clock for it, shared by every
-        part on it. A bus without the DAC (a display's own) gives up on a stuck bus after
-        5 ms, not rp2's 50: its part retries while the music plays (part.RETRY_US)."""
+        part on it. A stuck bus gives up after I2C_TIMEOUT_US, not rp2's 50 ms: the parts
+        retry while the music plays (part.RETRY_US), and the longest transfer (a
+        display's span) takes under 1 ms."""
         bus = self._i2c.get(bus_id)
         if bus is None:
-            b = self.b
-            dac = b.dac == "pcm5122" and b.dac_i2c_id == bus_id
-            if dac:
-                bus = machine.I2C(bus_id, scl=machine.Pin(scl), sda=machine.Pin(sda),
-                                  freq=b.i2c_freq[bus_id])
-            else:
-                bus = machine.I2C(bus_id, scl=machine.Pin(scl), sda=machine.Pin(sda),
-                                  freq=b.i2c_freq[bus_id], timeout=5000)
+            bus = machine.I2C(bus_id, scl=machine.Pin(scl), sda=machine.Pin(sda),
+                              freq=self.b.i2c_freq[bus_id], timeout=I2C_TIMEOUT_US)
             self._i2c[bus_id] = bus
         return bus
 

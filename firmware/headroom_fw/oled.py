@@ -17,7 +17,7 @@ from micropython import const
 
 from . import ssd1306
 
-CHUNK = const(24)   # columns (bytes) per span: the bus time a pass gives the display
+CHUNK = const(16)   # columns (bytes) per span: the bus time a pass gives the display
 _CLEAN = const(255)
 
 
@@ -28,13 +28,21 @@ class _Sender:
     pages = 0
     buffer = bytearray(0)
 
-    def _span(self, page, col, n):
-        """Put n bytes of self.tx at column col of page `page` (the driver's addressing)."""
+    def _span(self, page, col, n, end):
+        """Put n bytes of self.tx at column col of page `page` (the driver's addressing);
+        the page's dirty run ends at column `end`."""
+
+    def _there(self, page, col, end):
+        """The RAM pointer is at (page, col) and the window (if any) reaches `end`."""
+        return self.at_page == page and self.at_col == col and end <= self.win_end
 
     def _sender_init(self, width, pages):
         self.lo = bytearray(_CLEAN for _ in range(pages))  # first dirty column, per page
         self.hi = bytearray(pages)                         # last dirty column, per page
         self.pending = False
+        self.at_page = -1     # where the controller's RAM pointer is (-1: not known), and
+        self.at_col = 0       # the last column of the SSD1306's window: a span that
+        self.win_end = 0      # continues there needs no window command (_span)
         self.tx = bytearray(CHUNK + 1)
         self.tx[0] = 0x40                                  # I2C: Co=0, D/C#=1 (data)
         mv = memoryview(self.tx)
@@ -60,6 +68,7 @@ class _Sender:
 
     def show(self):
         """The drivers' show(): the whole panel, sent span by span (send())."""
+        self.at_page = -1
         self.dirty(0, self.width, 0, self.pages - 1)
 
     def send(self):
@@ -84,7 +93,9 @@ class _Sender:
             base = p * self.width + c
             for i in range(n):
                 tx[1 + i] = buf[base + i]
-            self._span(p, c, n)
+            self._span(p, c, n, self.hi[p] if lo[p] != _CLEAN else c + n - 1)
+            self.at_page = p
+            self.at_col = c + n
             for q in range(p, self.pages):
                 if lo[q] != _CLEAN:
                     return True
@@ -114,13 +125,17 @@ class SSD1306(_Sender, ssd1306.SSD1306_I2C):
         and mark the whole panel to be sent."""
         self.init_display()
 
-    def _span(self, page, col, n):
-        w = self.win
-        w[2] = col
-        w[3] = col + n - 1
-        w[5] = page
-        w[6] = page
-        self.i2c.writeto(self.addr, w)
+    def _span(self, page, col, n, end):
+        if not self._there(page, col, end):
+            # The window from here to the end of the page's dirty run: the spans after
+            # this one follow on without a command (the pointer moves on by itself).
+            w = self.win
+            w[2] = col
+            w[3] = end
+            w[5] = page
+            w[6] = page
+            self.i2c.writeto(self.addr, w)
+            self.win_end = end
         self.i2c.writeto(self.addr, self.tx_views[n])
 
 
@@ -158,13 +173,15 @@ class SSD1306SPI(_Sender, ssd1306.SSD1306_SPI):
         self.spi.write(buf)
         self.cs(1)
 
-    def _span(self, page, col, n):
-        w = self.win
-        w[1] = col
-        w[2] = col + n - 1
-        w[4] = page
-        w[5] = page
-        self._out(0, w)
+    def _span(self, page, col, n, end):
+        if not self._there(page, col, end):
+            w = self.win
+            w[1] = col
+            w[2] = end
+            w[4] = page
+            w[5] = page
+            self._out(0, w)
+            self.win_end = end
         self._out(1, self.spi_views[n])
 
 
@@ -212,11 +229,13 @@ class SH1106(_Sender, ssd1306.SSD1306_I2C):
     def start(self):
         self.init_display()
 
-    def _span(self, page, col, n):
-        w = self.win
-        c = col + _SH1106_COL
-        w[1] = 0xB0 | page
-        w[2] = c & 0x0F
-        w[3] = 0x10 | (c >> 4)
-        self.i2c.writeto(self.addr, w)
+    def _span(self, page, col, n, end):
+        if not self._there(page, col, end):
+            w = self.win
+            c = col + _SH1106_COL
+            w[1] = 0xB0 | page
+            w[2] = c & 0x0F
+            w[3] = 0x10 | (c >> 4)
+            self.i2c.writeto(self.addr, w)
+            self.win_end = self.width - 1   # page addressing: the column runs on to the end
         self.i2c.writeto(self.addr, self.tx_views[n])

@@ -209,17 +209,17 @@ class Screen:
         strings are made once)."""
         self._box(0, 0, 128, 9, 1)
         self._text("FAULT: MUTED", 16, 1, 0)
-        y = 12
+        y = 10
         line = ""
         for word in text.split():
             if len(line) + len(word) + (1 if line else 0) > 16 and line:
                 self._text(line, 0, y)
                 y += 9
                 line = ""
-                if y > 56:
+                if y > 55:
                     return
             line = line + " " + word if line else word[:16]
-        if line and y <= 56:
+        if line and y <= 55:
             self._text(line, 0, y)
 
     def _confirm(self, ctl):
@@ -237,7 +237,7 @@ class Screen:
             self._text("volume limit to", 4, 26)
             x = self._number(value * 5, 16, 38)
             self._text("dBV", x + 4, 38)
-        self._text("turn: cancel", 16, 54)
+        self._text("within 10 s", 20, 54)
 
     def _point(self):
         self._box(POINT_X, DIGIT_Y + DIGIT_H - STROKE, STROKE, STROKE, 1)

@@ -106,8 +106,8 @@ class PCM5122Part(Part):
     NAME = "dac"
     FAULT = C.FAULT_DAC
     BUDGET_US = 200     # "still there?": one register read (140 us)
-    RETRY_US = 52000    # init's register writes (5.8 ms); a bus that stops answering costs
-                        # machine.I2C's time-out once (50 ms) - muted meanwhile
+    RETRY_US = 12000    # init's register writes (5.8 ms); a bus that stops answering costs
+                        # its time-out once (5 ms: hardware.I2C_TIMEOUT_US) - muted meanwhile
 
     def __init__(self, b, buses, now):
         Part.__init__(self)

@@ -15,7 +15,7 @@ from ..sim.simboard import REPO_DIR
 from .app import PanelApp
 from .session import Session
 
-SIZE = (150, 46)
+SIZE = (170, 58)
 DEFAULT_BOARD = os.path.join(REPO_DIR, "boards", "pico-balanced.json")
 
 

@@ -111,13 +111,15 @@ held the level: the jack within 0.5 dB of it), `balance_checks`, `off_checks`,
 
 from .boardparts import chip_part
 from .rules import MAX_STEPS_PER_DETENT, RAMP_SAMPLES, SPL_DEFAULT_CDB, SPL_GRACE_US, _level
-from .rules_display import DisplayRules
+from .rules_display import DISPLAY_LAG_US, DisplayRules
 from .rules_host import HostRules
 from .rules_level import LevelRules
 
 
 class Checker(HostRules, LevelRules, DisplayRules):
-    def __init__(self, board):
+    def __init__(self, board, display_lag_us=DISPLAY_LAG_US):
+        """`display_lag_us`: how long the display may take to show a change at the jack
+        (longer only for a firmware made slower on purpose: CostModel(slow=N))."""
         b = board
         self.b = b
         self.violations = []
@@ -181,7 +183,7 @@ class Checker(HostRules, LevelRules, DisplayRules):
         self.zo = [st.z_out_ohm if st is not None else None for st in b.output_stage]
         self.spl_states = [(0, None, None, SPL_GRACE_US)]
         self.jack_output = 0
-        self._display_init()
+        self._display_init(display_lag_us)
 
     # ---- input
     def live(self, t_us, kind, fields):
@@ -262,6 +264,8 @@ class Checker(HostRules, LevelRules, DisplayRules):
                 self._off_sequence(when)
             elif what == "display":
                 self._display_due(when, arg)
+            elif what == "display-ahead":
+                self._display_ahead(when, arg)
 
     def _deadline(self, t, what, arg):
         self.deadlines.append((t, what, arg))

@@ -9,11 +9,15 @@ DISPLAY_LAG_US, a lit display that shows the level view must show it: in dBV, or
 SPL when the checker knows the headphone (from the host's commands: a headphone chosen
 on the knob's menu is not known here, and its SPL is not checked), to the tenth as the
 firmware rounds, within the path's rounding (the PGA2311's 0.5 dB steps against the
-analog gains: under 0.5 dB, as `expect volume` allows). While the jack is silent the
-view may show the level it will come back to.
+analog gains: under 0.5 dB, as `expect volume` allows). While the jack is silent, or
+the view shows MUTE (the DAC's soft mute still ramping down), or the supply has failed,
+the view may show the level it will come back to. The display may also be a detent
+ahead: the PGA2311 takes a new level at a zero crossing (16 ms at most), so a mismatch
+stands only if the jack has not caught up with it ZERO_CROSSING_US later.
 """
 DISPLAY_LAG_US = 50000   # a change at the jack is on the display within this
 PATH_ROUNDING_CDB = 50   # the setting and the jack differ by the path's rounding, < 0.5 dB
+ZERO_CROSSING_US = 20000  # the PGA2311 takes a new level at a zero crossing, 16 ms at most
 
 _SCREEN = []
 
@@ -76,8 +80,9 @@ def read_level(img):
 
 
 class DisplayRules:
-    def _display_init(self):
+    def _display_init(self, lag_us=DISPLAY_LAG_US):
         d = self.b.display
+        self.disp_lag_us = lag_us
         self.disp_img = bytearray(1024)   # the panel's pages as lit, 128 columns each
         self.disp_ram_cols = 132 if d is not None and d.chip == "sh1106" else 128
         self.disp_first = 2 if d is not None and d.chip == "sh1106" else 0
@@ -105,25 +110,44 @@ class DisplayRules:
         """The jack changed at t: the display has DISPLAY_LAG_US to follow."""
         if old != new:
             self.jack_since = t
-            self._deadline(t + DISPLAY_LAG_US, "display", t)
+            self._deadline(t + self.disp_lag_us, "display", t)
+
+    def _display_level(self):
+        """(what the display shows: (tenths, unit, muted) or None, the jack's louder
+        channel in cdB as the display's unit counts it, or None: nothing to compare)."""
+        if not self.disp_on:
+            return None, None
+        shown = read_level(self.disp_img)
+        live = [n for n in self.jack if n is not None]
+        if shown is None or not live or shown[2] or self.failing:
+            # Another view (starting, a fault, the menu, hold to confirm); silent, or
+            # muting (the DAC's ramp): the view shows the level it will come back to.
+            return None, None
+        cdb = max(live)
+        if shown[1] == "dB SPL":
+            if self.hp_off is None:
+                return None, None
+            cdb += self.hp_off[self.jack_output]
+        return shown, cdb
 
     def _display_due(self, when, since):
-        if since != self.jack_since or not self.disp_on:
+        if since != self.jack_since:
             return     # the jack moved again since: that change's deadline decides
-        shown = read_level(self.disp_img)
+        shown, cdb = self._display_level()
         if shown is None:
-            return     # another view (starting, a fault, the menu, hold to confirm)
-        tenths, unit, muted = shown
-        live = [n for n in self.jack if n is not None]
-        if not live:
-            return     # silent: the view may show the level it will come back to
-        cdb = max(live)
-        if unit == "dB SPL":
-            if self.hp_off is None:
-                return
-            cdb += self.hp_off[self.jack_output]
+            return
         self.display_checks += 1
-        if abs(tenths * 10 - cdb) >= PATH_ROUNDING_CDB:
-            self._bad(when, "display", "the display shows %.1f %s, %d ms after the jack "
-                      "went to %.2f %s" % (tenths / 10, unit, (when - since) // 1000,
-                                            cdb / 100, unit))
+        if abs(shown[0] * 10 - cdb) >= PATH_ROUNDING_CDB:
+            # The display may be ahead: the next detent's frame went out, and the
+            # PGA2311 waits for a zero crossing (up to 16 ms) before the jack follows.
+            self._deadline(when + ZERO_CROSSING_US, "display-ahead", (when, since, shown, cdb))
+
+    def _display_ahead(self, when, arg):
+        t0, since, shown, cdb = arg
+        _, now_cdb = self._display_level()
+        if now_cdb is not None and self.jack_since > since \
+                and abs(shown[0] * 10 - now_cdb) < PATH_ROUNDING_CDB:
+            return     # it was: the jack has caught up with it
+        self._bad(t0, "display", "the display shows %.1f %s, %d ms after the jack went to "
+                  "%.2f %s" % (shown[0] / 10, shown[1], (t0 - since) // 1000, cdb / 100,
+                               shown[1]))

@@ -169,12 +169,12 @@ def parse_line(n, raw):
         raise ScenarioError("line %d: use 'expect volume DB', 'expect muted', "
                             "'expect gain low|high' or 'expect output se|balanced'" % n)
     if op == "fault":
-        faults = {"dac": ("absent", "ok"), "i2c": ("stuck", "ok"), "pga": ("reset",),
-                  "sense": ("low", "ok"), "flash": ("full", "eio", "ok")}
+        faults = {"dac": ("absent", "ok"), "display": ("absent", "ok"), "i2c": ("stuck", "ok"),
+                  "pga": ("reset",), "sense": ("low", "ok"), "flash": ("full", "eio", "ok")}
         if len(t) != 3 or t[1] not in faults or t[2] not in faults[t[1]]:
-            raise ScenarioError("line %d: use 'fault dac absent|ok', 'fault i2c stuck|ok', "
-                                "'fault pga reset', 'fault sense low|ok' or "
-                                "'fault flash full|eio|ok'" % n)
+            raise ScenarioError("line %d: use 'fault dac absent|ok', 'fault display absent|ok', "
+                                "'fault i2c stuck|ok', 'fault pga reset', 'fault sense low|ok' "
+                                "or 'fault flash full|eio|ok'" % n)
         if t[1] == "flash":   # how it fails: "full" or "eio"; None: it works
             return Step(n, text, "fault", ("flash", None if t[2] == "ok" else t[2]))
         return Step(n, text, "fault", (t[1], t[2] != "ok"))
@@ -217,8 +217,12 @@ def _lacks(s, b):
             return "this board has no %s relay" % s.args[0]
     elif s.op == "fault":
         what = s.args[0]
-        if what in ("dac", "i2c") and b.dac != "pcm5122":
+        if what == "dac" and b.dac != "pcm5122":
             return "this board's DAC (%s) has no I2C bus" % (b.dac or "none")
+        if what == "i2c" and b.dac != "pcm5122" and (b.display is None or b.display.bus != "i2c"):
+            return "this board has no I2C bus"
+        if what == "display" and b.display is None:
+            return "this board has no display"
         if what == "sense" and b.power_sense is None:
             return "this board has no supply monitor"
     return None

@@ -307,7 +307,8 @@ class SimBoard:
 
     # ---- faults a part can have (the scenario's `fault` command)
     def fault(self, what, on=True):
-        """`dac` absent (no acknowledge), `i2c` stuck (SDA held low), `pga` reset (the chain
+        """`dac` absent (no acknowledge), `display` absent (no acknowledge), `i2c` stuck
+        (SDA held low: the DAC's bus, else the display's), `pga` reset (the chain
         loses its codes, as after a supply dip the monitor did not see), `sense` low (the
         supply monitor reads low though the supply is good), `relay.NAME` stuck (its contacts
         stay where they are: `on` True; False frees them), `flash` "full" (littlefs has no
@@ -319,9 +320,18 @@ class SimBoard:
                 raise ValueError("this board's DAC has no I2C")
             self.dac.absent = on
         elif what == "i2c":
-            if b.dac != "pcm5122":
+            # The DAC's bus, or else the display's.
+            if b.dac == "pcm5122":
+                sda = b.dac_sda
+            elif b.display is not None and b.display.bus == "i2c":
+                sda = b.display.sda
+            else:
                 raise ValueError("this board has no I2C bus")
-            s.gpio[b.dac_sda].drive("stuck", 0 if on else None)
+            s.gpio[sda].drive("stuck", 0 if on else None)
+        elif what == "display":
+            if self.display is None:
+                raise ValueError("this board has no display")
+            self.display.absent = on
         elif what == "pga":
             self.pga.lose_codes()
         elif what.startswith("relay."):

@@ -67,8 +67,7 @@ class OLED(Part):
     @classmethod
     def readout_line(cls, name, state, fields):
         if "hex" in state:
-            return "%s page %d col %d: %d bytes" % (name.split(".")[0].upper(), state["page"],
-                                                    state["col"], len(state["hex"]) // 2)
+            return None     # a frame is a dozen writes: the panel's display box shows it
         return _words(name, state)
 
     @classmethod
