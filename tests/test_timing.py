@@ -16,7 +16,7 @@ from headroom.sim.invariants import Checker
 from headroom.sim.rules_display import DISPLAY_LAG_US
 from headroom.sim.simboard import SimBoard
 
-from helpers import BALANCED, SE
+from helpers import BALANCED, SE, no_display
 
 # Detent intervals of 500, 200, 100, 50, 33, 20, 10 and 5 ms: none sits on a speed tier's
 # boundary (21/29 and 56/64 ms with the hysteresis), where a microsecond decides. Each
@@ -63,7 +63,9 @@ def test_loop_speed_spans_two_to_twenty_milliseconds():
     """What `slow` does to a pass (so the property above spans what it claims): the typical
     costs give the emulated board's pass (1.5 ms idle, 2.7-3 ms turning), SLOW_20MS about 20."""
     for slow, lo, hi in ((1, 1500, 5000), (SLOW_20MS, 15000, 25000)):
-        b = SimBoard(SE, keep_trace=False, cost=CostModel(slow=slow))
+        # The loop's own passes: a display's frame adds its spans to a pass (in its idle
+        # time, the knob first: bench_display measures that).
+        b = SimBoard(no_display(SE), keep_trace=False, cost=CostModel(slow=slow))
         b.power(True)
         b.run_ms(3000)
         b.console.send("status\n")
@@ -101,8 +103,9 @@ def test_relays_settle_as_long_as_the_board_says_even_when_passes_run_late(path,
 def _sim_figures(path):
     """The simulator's own figures for what `make calibrate-rp2` measures, typical costs:
     power-on to boot.py's first pin write and to the firmware's start, an idle pass, a
-    pass that took a detent (100/s), a settings save (no sector erase)."""
-    b = SimBoard(path)
+    pass that took a detent (100/s), a settings save (no sector erase). The firmware's
+    own work: the board without its display (whose frames bench_display measures)."""
+    b = SimBoard(no_display(path))
     s = b.sim
     started = []
     firmware = s.firmware
@@ -112,8 +115,6 @@ def _sim_figures(path):
     first = next(json.loads(r)["t_us"] for r in b.trace.lines[1:]
                  if '"kind": "pin"' in r and json.loads(r)["level"] is not None)
     app = b.app
-    while app.display is not None and app.display.busy:
-        b.run_ms(1)   # the display's frames sent: an idle pass is idle
     passes = []
     step = app.step
 

@@ -184,13 +184,23 @@ class App:
         if ctl.save_due(now) and (self.settings_error is None
                                   or time.ticks_diff(now, self._save_at) >= 0):
             self._save(now)
+        disp = self.display
+        if disp is not None and disp.busy and supply.ok:
+            # The display's frame in the pass's idle time, a span at a time, until a
+            # detent comes: the knob's frame waits for one span at most (display.py).
+            disp.fill(w)
+            if w.woken:
+                self._knob()
         self.wdt.feed()
         self.health.pass_done(now, t0)
         if w.woken:
             self._knob()
-        wake = ctl.next_wake(now)
-        if self.display is not None and self.display.busy and wake > 1:
-            wake = 1   # a frame's spans wait: the next one soon (display.py)
+        if disp is not None and disp.busy:
+            wake = 0   # spans still wait: the next pass at once
+        else:
+            # From the clock as it is now: the pass may have taken a while (the display's
+            # spans), and the controller's next step (a ramp's) must not come late.
+            wake = ctl.next_wake(time.ticks_ms())
         if not supply.ok and supply.stage != 3:
             # The supply-fail muting still has stages to go: wake at the DAC ramp's end.
             left = supply.finish()

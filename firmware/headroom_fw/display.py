@@ -24,6 +24,7 @@ from .part import Part
 _RETRY_MS = const(2000)
 _SHIFT_MS = const(240000)     # the view moves a pixel every four minutes
 _PEEK_MS = const(4000)        # dark mode: lit this long after a touch
+_FILL_SPANS = const(12)       # spans a pass's idle time sends at most (~5 ms)
 _LOOK_MS = const(100)         # the timers (dimming, burn-in, a lapsed request) looked at
 _DIM_CONTRAST = const(1)
 CONTRASTS = (0x08, 0x30, 0x80, 0xFF)   # brightness 1..4
@@ -35,7 +36,8 @@ _DARK = const(2)
 class Display(Part):
     NAME = "display"
     CRITICAL = False
-    BUDGET_US = 800     # one span on the bus (24 columns: ~0.75 ms at 400 kHz), or a redraw
+    BUDGET_US = 500     # a redraw (what changed), or a command (contrast, on/off); the
+                        # frame's spans go out in the pass's idle time (fill())
     RETRY_US = 7000     # the controller's initialisation, two-byte writes (~1.8 ms); a
                         # stuck bus costs its time-out once (5 ms, hardware.Buses.i2c)
 
@@ -130,13 +132,17 @@ class Display(Part):
         try:
             self._pass(now)
         except OSError as e:
-            self.up = False
-            self.busy = False
-            self._retry = time.ticks_add(now, _RETRY_MS)
-            if e.args and e.args[0] == 110 and self._shared():
-                self._waiting(now)   # a stuck bus: the DAC's fault (it mutes) when it looks
-                return
-            self._failed(e, now)
+            self._lost(e, now)
+
+    def _lost(self, e, now):
+        """The panel stopped answering mid-frame: a fault (or the DAC's bus), retried."""
+        self.up = False
+        self.busy = False
+        self._retry = time.ticks_add(now, _RETRY_MS)
+        if e.args and e.args[0] == 110 and self._shared():
+            self._waiting(now)   # a stuck bus: the DAC's fault (it mutes) when it looks
+            return
+        self._failed(e, now)
 
     def _pass(self, now):
         """An idle pass costs a few comparisons and one clock reading: the screen is asked
@@ -162,20 +168,38 @@ class Display(Part):
         if self.light == _DARK:
             self.busy = False
             return
+        panel = self.panel
+        if panel.pending:  # type: ignore[union-attr]
+            # A frame goes out whole before the next is drawn (fill(), in the pass's idle
+            # time): every frame the panel shows is one state; a fast turn shows every
+            # few levels, each within two frames' time.
+            self.busy = True
+            return
         level = ctl.level()
         menu = self.menu
         m = menu.changes if menu is not None else 0
         if look or level != self._level or m != self._menu_changes or scr.drawn < 0:  # type: ignore[union-attr]
             self._level = level
             self._menu_changes = m
-            # A pass draws or sends, never both: each within the part's budget. What
-            # changed is drawn at once, spans still waiting or not: they merge, and the
-            # spans after carry the newest pixels (a fast turn is not shown level by
-            # level, late).
-            if scr.update(ctl, menu, self._fault_text(ctl), now):  # type: ignore[union-attr]
-                self.busy = True
-                return
-        self.busy = self.panel.send()  # type: ignore[union-attr]
+            self.busy = scr.update(ctl, menu, self._fault_text(ctl), now)  # type: ignore[union-attr]
+            return
+        self.busy = False
+
+    def fill(self, waker):
+        """Send the frame's spans in the pass's idle time, one at a time, while no detent
+        waits (`waker.woken`: the knob goes first, delayed by one span at most), up to
+        _FILL_SPANS a pass (the buttons and the host have their turn between). Nothing
+        allocated; a panel that stops answering is a fault as in check()."""
+        panel = self.panel
+        n = 0
+        try:
+            while not waker.woken and n < _FILL_SPANS:
+                n += 1
+                if not panel.send():  # type: ignore[union-attr]
+                    self.busy = False
+                    return
+        except OSError as e:
+            self._lost(e, time.ticks_ms())
 
     def _brightness(self, ctl, now):
         """Dim, dark or lit as the touches and the settings say; whether a command went."""

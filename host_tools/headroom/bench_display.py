@@ -45,19 +45,20 @@ def measure(board_path, rate, detents, repeats=6):
     from .sim.simboard import SimBoard
     b = SimBoard(board_path, keep_trace=False)
     frames = []
-    jack = []       # (t, louder channel's cdB) as the jack changes
+    levels = []     # (t, the level the frame carries, in tenths of a dB) per PGA2311 frame
     shown = []      # (t, tenths) as the display's level view changes
     disp = getattr(b, "display", None)
 
     def listen(t, kind, f):
         if kind == "spi":
             frames.append(t)
+            app = b.app
+            lv = app.ctl.level() if app is not None else None
+            if lv is not None:
+                levels.append((t, lv * 5))
         elif kind == "chip":
             name = dict(f).get("chip")
-            if name == "jack":
-                levels = [v for v in b.jack.levels if v is not None]
-                jack.append((t, max(levels) if levels else None))
-            elif disp is not None and name == disp.chip:
+            if disp is not None and name == disp.name + ".ram":
                 lv = read_level(_vlsb(disp.lit()))
                 if lv is not None and (not shown or shown[-1][1] != lv[0]):
                     shown.append((t, lv[0]))
@@ -73,18 +74,18 @@ def measure(board_path, rate, detents, repeats=6):
             step = 1000000 // rate // epd
             dur = b.turn(d, rate=rate, at_us=t)
             done = [t + ((j + 1) * epd - 1) * step + step // 2 for j in range(abs(d))]
-            n0, j0 = len(frames), len(jack)
+            n0, j0 = len(frames), len(levels)
             b.run_until(t + dur + 200000)
             fs = frames[n0:]
-            levels = jack[j0:]
+            sent = levels[j0:]
             for td in done:
                 after = [f for f in fs if f >= td]
                 if after:
                     knob.append(after[0] - td)
                 if disp is None:
                     continue
-                # The levels this detent and the later ones of the turn set at the jack.
-                want = {lv // 10 for tl, lv in levels if tl >= td and lv is not None}
+                # The levels this detent's frame and the later ones of the turn carry.
+                want = {lv for tl, lv in sent if tl >= td}
                 hit = [ts for ts, v in shown if ts >= td and v in want]
                 if hit:
                     seen.append(hit[0] - td)
