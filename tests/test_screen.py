@@ -150,3 +150,31 @@ def test_the_ssd1306_driver_is_micropython_libs_as_shipped():
     with open(path, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     assert digest == "fcdaff406b4c5cc56bc99a5cb1e85d58be2108b43d1bb50c432062323a48edb7"
+
+
+def _feed_frame(checker, t, buffer):
+    """A frame as the display model records it: one `display.ram` record per page."""
+    for p in range(8):
+        checker.check(t, "chip", {"chip": "display.ram", "state": {
+            "page": p, "col": 0, "hex": bytes(buffer[p * 128:(p + 1) * 128]).hex()}})
+
+
+@pytest.mark.parametrize("shown_hdb, broken", [(-60, False), (-59, True), (-70, True)])
+def test_the_display_rule_refuses_a_level_the_jack_does_not_have(shown_hdb, broken):
+    """A hand-made trace: the jack at -30.06 dBV, the display lit showing `shown_hdb`;
+    50 ms on (and the 20 ms a zero crossing may take), the rule has its verdict."""
+    from headroom.sim.invariants import Checker
+    from headroom_fw import board as boardfile
+    c = Checker(boardfile.load(__import__("helpers").SE))
+    _, p = panel()
+    screen.Screen(p).update(Ctl(shown_hdb))
+    c.check(0, "chip", {"chip": "display", "state": {"on": True, "contrast": 255,
+                                                     "invert": False}})
+    _feed_frame(c, 1000, p.buffer)
+    c.jack = (None, None)
+    c.check(2000, "chip", {"chip": "jack", "state": {"output": "se", "left": -30.06,
+                                                     "right": -30.06, "dac": "on"}})
+    c.finish(200000)
+    # (The jack's jump from silence breaks the ramp rule too: not this test's.)
+    shown = [v for v in c.violations if v[1] == "display"]
+    assert len(shown) == (1 if broken else 0), c.violations

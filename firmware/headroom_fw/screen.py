@@ -266,15 +266,15 @@ class Screen:
         status = (2 if ctl.auto else ctl.gain) | (ctl.output << 2) | (muted << 3)
         if status != self.status:
             self.status = status
-            self._box(0, 0, 128, 9, 0)
-            self._text("AUTO" if ctl.auto else _GAINS[ctl.gain], 0, 1)
+            self._box(0, 0, 128, 8, 0)   # page 0 only: the digits start at row 8
+            self._text("AUTO" if ctl.auto else _GAINS[ctl.gain], 0, 0)
             if ctl.auto:
-                self._text(_GAINS[ctl.gain], 36, 1)
-            self._text(_OUTS[ctl.output], 76 if ctl.auto else 44, 1)
+                self._text(_GAINS[ctl.gain], 36, 0)
+            self._text(_OUTS[ctl.output], 76 if ctl.auto else 44, 0)
             if muted:
-                self._box(92, 0, 36, 9, 1)
-                self._text("MUTE", 94, 1, 0)
-            self._dirty(0, 0, 128, 9)
+                self._box(92, 0, 36, 8, 1)
+                self._text("MUTE", 94, 0, 0)
+            self._dirty(0, 0, 128, 8)
             drew = True
         # The bar: the level from the board's floor to the path's top; the mark where the
         # knob stops (the volume limit or the SPL limit, the lower).

@@ -172,9 +172,12 @@ def main(argv):
               if per_pass > 0 else "no collections"))
     ok_latency = bench_latency.main([], gc=(per_pass, PICO_HEAP - r["live"])) == 0
     print()
+    from . import bench_display
+    ok_display = bench_display.main([]) == 0
+    print()
     from . import bench_decoders
     ok_knob = bench_decoders.main([]) == 0
-    return 0 if ok and ok_knob and ok_latency else 1
+    return 0 if ok and ok_knob and ok_latency and ok_display else 1
 
 
 if __name__ == "__main__":
