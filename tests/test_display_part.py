@@ -111,3 +111,31 @@ def test_the_view_moves_a_pixel_every_four_minutes():
                    for p in range(8) for x in range(120))
     finally:
         b.close()
+
+
+def _spi_display(d):
+    """pico-se with its SSD1306 on SPI1 (GP14 SCK, GP15 MOSI): the gain relay goes, the
+    mute relay moves to GP24 (the test board of test_board.py's SPI case)."""
+    d["name"] = "pico-se-spi-display"
+    del d["relays"]["gain"]
+    d["analog"]["gain_high_db"] = 0.0
+    d["relays"]["mute"]["pin"] = 24
+    d["display"] = {"chip": "ssd1306", "spi": {"id": 1, "sck": 14, "mosi": 15, "cs": 9,
+                                               "dc": 8, "res": 6}}
+
+
+def test_an_ssd1306_on_spi_shows_the_level_as_on_i2c():
+    from helpers import board_variant
+    b = playing(board_variant(SE, _spi_display))
+    try:
+        _idle(b)
+        shown = read_level(_img(b))
+        assert shown is not None and abs(shown[0] * 10 - b.jack.levels[0]) < 50
+        b.turn(-3)
+        b.run_ms(300)
+        _idle(b)
+        shown = read_level(_img(b))
+        assert abs(shown[0] * 10 - b.jack.levels[0]) < 50
+        assert ask(b, "status")["faults"] == []
+    finally:
+        b.close()

@@ -24,7 +24,7 @@ from .part import Part
 _RETRY_MS = const(2000)
 _SHIFT_MS = const(240000)     # the view moves a pixel every four minutes
 _PEEK_MS = const(4000)        # dark mode: lit this long after a touch
-_FILL_SPANS = const(12)       # spans a pass's idle time sends at most (~5 ms)
+_FILL_SPANS = const(24)       # transactions a pass's idle time sends at most (~7 ms)
 _LOOK_MS = const(100)         # the timers (dimming, burn-in, a lapsed request) looked at
 _DIM_CONTRAST = const(1)
 CONTRASTS = (0x08, 0x30, 0x80, 0xFF)   # brightness 1..4

@@ -17,7 +17,7 @@ from micropython import const
 
 from . import ssd1306
 
-CHUNK = const(16)   # columns (bytes) per span: what a detent may wait for (~0.45 ms at 400 kHz)
+CHUNK = const(12)   # columns (bytes) per span: what a detent may wait for (~0.35 ms at 400 kHz)
 _CLEAN = const(255)
 
 
@@ -28,13 +28,12 @@ class _Sender:
     pages = 0
     buffer = bytearray(0)
 
-    def _span(self, page, col, n, end):
-        """Put n bytes of self.tx at column col of page `page` (the driver's addressing);
-        the page's dirty run ends at column `end`."""
+    def _window(self, page, col, end):
+        """Point the controller's RAM at column col of page `page`, for a run that ends
+        at column `end` (the driver's addressing); sets win_end."""
 
-    def _there(self, page, col, end):
-        """The RAM pointer is at (page, col) and the window (if any) reaches `end`."""
-        return self.at_page == page and self.at_col == col and end <= self.win_end
+    def _data(self, n):
+        """Send n bytes of self.tx (from tx[1]) where the pointer is."""
 
     def _sender_init(self, width, pages):
         self.lo = bytearray(_CLEAN for _ in range(pages))  # first dirty column, per page
@@ -72,8 +71,10 @@ class _Sender:
         self.dirty(0, self.width, 0, self.pages - 1)
 
     def send(self):
-        """Send one span of what changed; returns whether more is left. Raises OSError
-        when the panel does not answer (the caller reports it)."""
+        """One transaction of what changed: a window command where a page's run starts
+        (the pointer is not there yet), else a span of at most CHUNK bytes. Returns
+        whether more is left. Raises OSError when the panel does not answer (the caller
+        reports it). One transaction a call: whoever waits (the knob) waits for one."""
         if not self.pending:
             return False
         lo = self.lo
@@ -81,7 +82,13 @@ class _Sender:
             c = lo[p]
             if c == _CLEAN:
                 continue
-            n = self.hi[p] - c + 1
+            end = self.hi[p]
+            if not (self.at_page == p and self.at_col == c and end <= self.win_end):
+                self._window(p, c, end)
+                self.at_page = p
+                self.at_col = c
+                return True
+            n = end - c + 1
             if n > CHUNK:
                 n = CHUNK
                 lo[p] = c + CHUNK
@@ -93,8 +100,7 @@ class _Sender:
             base = p * self.width + c
             for i in range(n):
                 tx[1 + i] = buf[base + i]
-            self._span(p, c, n, self.hi[p] if lo[p] != _CLEAN else c + n - 1)
-            self.at_page = p
+            self._data(n)
             self.at_col = c + n
             for q in range(p, self.pages):
                 if lo[q] != _CLEAN:
@@ -125,17 +131,18 @@ class SSD1306(_Sender, ssd1306.SSD1306_I2C):
         and mark the whole panel to be sent."""
         self.init_display()
 
-    def _span(self, page, col, n, end):
-        if not self._there(page, col, end):
-            # The window from here to the end of the page's dirty run: the spans after
-            # this one follow on without a command (the pointer moves on by itself).
-            w = self.win
-            w[2] = col
-            w[3] = end
-            w[5] = page
-            w[6] = page
-            self.i2c.writeto(self.addr, w)
-            self.win_end = end
+    def _window(self, page, col, end):
+        # From here to the end of the page's dirty run: the spans follow on without a
+        # command (the pointer moves on by itself).
+        w = self.win
+        w[2] = col
+        w[3] = end
+        w[5] = page
+        w[6] = page
+        self.i2c.writeto(self.addr, w)
+        self.win_end = end
+
+    def _data(self, n):
         self.i2c.writeto(self.addr, self.tx_views[n])
 
 
@@ -173,15 +180,16 @@ class SSD1306SPI(_Sender, ssd1306.SSD1306_SPI):
         self.spi.write(buf)
         self.cs(1)
 
-    def _span(self, page, col, n, end):
-        if not self._there(page, col, end):
-            w = self.win
-            w[1] = col
-            w[2] = end
-            w[4] = page
-            w[5] = page
-            self._out(0, w)
-            self.win_end = end
+    def _window(self, page, col, end):
+        w = self.win
+        w[1] = col
+        w[2] = end
+        w[4] = page
+        w[5] = page
+        self._out(0, w)
+        self.win_end = end
+
+    def _data(self, n):
         self._out(1, self.spi_views[n])
 
 
@@ -229,13 +237,14 @@ class SH1106(_Sender, ssd1306.SSD1306_I2C):
     def start(self):
         self.init_display()
 
-    def _span(self, page, col, n, end):
-        if not self._there(page, col, end):
-            w = self.win
-            c = col + _SH1106_COL
-            w[1] = 0xB0 | page
-            w[2] = c & 0x0F
-            w[3] = 0x10 | (c >> 4)
-            self.i2c.writeto(self.addr, w)
-            self.win_end = self.width - 1   # page addressing: the column runs on to the end
+    def _window(self, page, col, end):
+        w = self.win
+        c = col + _SH1106_COL
+        w[1] = 0xB0 | page
+        w[2] = c & 0x0F
+        w[3] = 0x10 | (c >> 4)
+        self.i2c.writeto(self.addr, w)
+        self.win_end = self.width - 1   # page addressing: the column runs on to the end
+
+    def _data(self, n):
         self.i2c.writeto(self.addr, self.tx_views[n])
