@@ -139,3 +139,18 @@ def test_an_ssd1306_on_spi_shows_the_level_as_on_i2c():
         assert ask(b, "status")["faults"] == []
     finally:
         b.close()
+
+
+def test_the_menu_is_loaded_by_the_long_press_that_opens_it():
+    """Its code stays out of the heap until then (app.LazyMenu): closed, it reads closed."""
+    b = playing(SE)
+    try:
+        menu = b.app.menu
+        assert menu._m is None and not menu.open and menu.changes == 0
+        b.press(True)
+        b.run_ms(b.board.long_press_ms + 100)
+        b.press(False)
+        b.run_ms(100)
+        assert menu._m is not None and menu.open and menu.title() == "MENU"
+    finally:
+        b.close()

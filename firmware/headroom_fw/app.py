@@ -24,7 +24,6 @@ from .hardware import Controls, Hardware
 from .health import Health
 from .log import FILE as LOG
 from .log import Log
-from .menu import Menu
 from .settings import SettingsStore
 from .supervisor import Supervisor
 from .uptime import Uptime
@@ -75,7 +74,7 @@ class App:
         self.sup.ctl = self.ctl
         # The knob menu (menu.py), where there is a display to show it: a long press
         # opens it there (docs/knob.md); without one, the long press is balance mode.
-        self.menu = None if b.display is None else Menu(self.ctl, b, self)
+        self.menu = None if b.display is None else LazyMenu(self.ctl, b, self)
         self.chain, self.dac, self.display = hw.parts(self.sup, now, self.menu)
         self.supply.start(now)   # a monitor reading low at boot: a fault
         # The chain's state after a reset is never assumed (supervisor.PGAChain).
@@ -386,6 +385,31 @@ class App:
             self.pga.mute(False)
         if not ctl.dac_mute and xsmt is not None and xsmt.muted:
             xsmt.mute(False)
+
+
+class LazyMenu:
+    """The knob menu (menu.py), loaded by the first long press that opens it: its code
+    (some 10 KB of RAM on a non-frozen install) stays out of the heap of an amplifier
+    whose menu nobody opened. Closed and never loaded, it reads as closed (`open`,
+    `changes` and `mode` are 0); loaded, it is the Menu itself."""
+
+    def __init__(self, ctl, board, app):
+        self._args = (ctl, board, app)
+        self._m = None
+
+    def long_press(self, now):
+        if self._m is None:
+            from .menu import Menu  # a user's long press: the import may take its time
+            self._m = Menu(*self._args)
+        self._m.long_press(now)
+
+    def __getattr__(self, name):
+        m = self._m
+        if m is None:
+            if name == "open" or name == "changes" or name == "mode":
+                return 0
+            raise AttributeError(name)
+        return getattr(m, name)
 
 
 def _why(e):
