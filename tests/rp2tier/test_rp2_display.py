@@ -112,6 +112,16 @@ def test_the_display_shows_the_level_status_reports(tier, name, report):
             assert shown is not None and shown[0] == _tenths(st["volume"]), (shown, st["volume"])
             assert sshown == shown, (sshown, shown)
             assert _same_view(rows, srows), "%d pixels differ from the simulator's" % _diff(rows, srows)
+        # The level the turns left is saved (the controls still for save_delay_ms): the
+        # board goes to the next test settled, with no save pending (one allocates).
+        t_turned = b.now_us
+        delay = b.spec["controls"]["save_delay_ms"] * 1000.0
+        saved = b.wait(lambda: any(t > t_turned and kind == "program" for t, kind, _us in list(b.flash.ops)),
+                       until_us=t_turned + delay + 2e6, what="the settings save")
+        figures["saved_ms_after_turn"] = round((next(t for t, kind, _us in b.flash.ops
+                                                      if t > t_turned and kind == "program")
+                                                 - t_turned) / 1000) if saved else None
+        assert saved, "no settings save within %d ms of the turn" % (delay / 1000 + 2000)
     finally:
         sim.close()
         report("display", board=name, **figures)

@@ -140,6 +140,8 @@ class Rp2Board(Emulator):
         self.i2c = None
         self.pcm5122 = None
         self.display = None
+        self.display_bus = None
+        self.display_addr = None
         dac = s.get("dac", {})
         if dac.get("chip") == "pcm5122":
             self.i2c = self._i2c_bus(dac["i2c"])
@@ -150,6 +152,8 @@ class Rp2Board(Emulator):
         if disp and disp.get("i2c"):
             bus = self._i2c_bus(disp["i2c"])
             self.i2c = self.i2c or bus
+            self.display_bus = bus
+            self.display_addr = disp.get("addr", 0x3C)
             self.display = OledTarget(self, disp["chip"], disp.get("addr", 0x3C),
                                       disp.get("width", 128), disp.get("height", 64))
             bus.targets[disp.get("addr", 0x3C)] = self.display
