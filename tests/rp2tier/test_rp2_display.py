@@ -92,6 +92,7 @@ def test_the_display_shows_the_level_status_reports(tier, name, report):
     try:
         srows, sshown = sim.view()
         figures = {"boot_shown_dbv": shown[0] / 10, "boot_status_dbv": st["volume"],
+                   "heap_free_bytes": st["heap_free"],
                    "sim_same_pixels": [_same_view(rows, srows)], "writes": b.display.writes,
                    "bytes": b.display.bytes}
         assert sshown == shown, (sshown, shown)

@@ -246,7 +246,8 @@ class Calibration:
         parts = ("time.ticks_ms()", "a.encoder.take()", "a.button.update(a.controls.btn_pin.value(), now)",
                  "a.gain_sw.update(a.controls.gain_levels(), now) if a.gain_sw else 0",
                  "a.out_sw.update(a.controls.out_pin.value(), now) if a.out_sw else 0",
-                 "a.ctl.tick(now)", "a._serve(now)", "a._apply()", "a.ctl.save_due(now)",
+                 "a.encoder.expire(now)", "a.sup.check(now)", "a.ctl.tick(now)", "a._serve(now)",
+                 "a._apply()", "a.ctl.save_due(now)",
                  "a.wdt.feed()", "a.ctl.next_wake(now)")
         code = ["def split(n):", " r = [[] for _ in range(%d)]" % len(parts), " for i in range(n):",
                 "  now = time.ticks_ms()"]
