@@ -77,6 +77,23 @@ def tier(uf2, tmp_path_factory):
     t.close()
 
 
+@pytest.fixture(autouse=True)
+def parts_not_misused(request):
+    """A part's model that found its bus misused (the display's controller, the PGA2311
+    chain) fails the test that was running, whatever it asserts itself."""
+    yield
+    tier = request.node.funcargs.get("tier")
+    if tier is None:
+        return
+    new = []
+    for name, live in list(tier.boards.items()):
+        faults = list(live.board.faults)
+        new += ["%s at %.3f ms: %s" % (name, t / 1000, m) for t, m in faults[live.faults_seen:]]
+        live.faults_seen = len(faults)
+    if new:
+        pytest.fail("a part was misused on the emulated board:\n" + "\n".join(new), pytrace=False)
+
+
 @pytest.fixture
 def report(record_property):
     """report(name, **figures): one line of the tier's figures."""

@@ -48,6 +48,7 @@ class Live:
         self.console = Console(board)
         self.playing_us = playing_us      # the fade-in's last frame
         self.stopped = False              # the firmware was stopped (Ctrl-C)
+        self.faults_seen = 0              # board.faults already reported (conftest)
 
 
 class Tier:

@@ -17,7 +17,8 @@ Headroom board:
   register window seen through Python);
 - `board.Rp2Board`: a board file's parts around the chip: supply monitor, encoder,
   button and switches (contacts to GND), every output pin recorded, SPI0 frames and the
-  PGA2311 words they carry (`buses`), I2C transactions, a PCM5122 (`pcm5122`);
+  PGA2311 words they carry (`buses`), I2C transactions, a PCM5122 (`pcm5122`), the
+  display's OLED decoded by the simulator's chip model (`oled`);
 - `console.Console`: the serial port from inside the test process: lines, raw REPL;
 - `calibrate`: the desktop simulator's cost-model figures, measured here.
 

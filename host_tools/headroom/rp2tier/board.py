@@ -13,11 +13,16 @@ What is wired, as on the board:
   (`controls`), open at power-on unless `closed=` names some;
 - SPI0's PGA2311 chain (`buses.SpiCapture`) and, for a `pcm5122` board, the DAC on I2C
   (`pcm5122.FakePCM5122`, `dac=False` for none answering);
+- the board file's `display` on I2C (`oled.OledTarget`: the simulator's SSD1306 or
+  SH1106 model decoding the bytes into the panel's pixels), on its own bus or beside
+  the DAC on the DAC's: one `buses.I2cBus` per I2C block, with every target on it;
 - the USB serial port (`usbport.UsbPort`): a pseudo-terminal at `port_link` if given.
 
 What is recorded, in emulated µs since power-on: `pins` (every GPIO level the MCU drives:
 (t, gpio, 1|0|None), None when it stops driving it), `inputs` (the contacts),
-`spi.frames` (with CS times and decoded PGA2311 codes), `i2c.transactions`, `resets`,
+`spi.frames` (with CS times and decoded PGA2311 codes), `i2c.transactions` (the DAC's
+bus, else the display's; `i2c_buses` by block), `display` (the panel: `lit()`,
+`level()`, `last_us`), `resets`,
 `faults` (a part misused), and `encoder_reads`: (t, count) each time the CPU takes a
 count from the encoder's PIO state machine (its RX FIFO), which tells which frame
 carries which detent.
@@ -51,6 +56,7 @@ import json
 from .buses import I2cBus, SpiCapture
 from .controls import Contact, Encoder
 from .emulator import Emulator
+from .oled import OledTarget
 from .pcm5122 import FakePCM5122
 from .seams import FUNCTION_SIO, OWN_DRIVE_READS_BACK, WindowTap
 from .usbport import UsbPort
@@ -128,18 +134,29 @@ class Rp2Board(Emulator):
         if ps:
             mcu.gpio[ps["pin"]].set_input_value(True)
         self.spi = SpiCapture(self, s["spi"]["id"], self.pga_cs, self.chips)
+        # One I2cBus per I2C block, with every target the board file puts on it (the
+        # PCM5122 and the display may share one); `i2c` is the DAC's, else the display's.
+        self.i2c_buses = {}
         self.i2c = None
         self.pcm5122 = None
+        self.display = None
+        self.display_bus = None
+        self.display_addr = None
         dac = s.get("dac", {})
         if dac.get("chip") == "pcm5122":
-            # The bus's 4.7 k pull-ups: SDA and SCL read high while nobody pulls them low
-            # (the firmware reads SDA before it uses the bus, to tell a stuck bus).
-            for role in ("sda", "scl"):
-                mcu.gpio[dac["i2c"][role]].set_input_value(True)
-            self.i2c = I2cBus(self, dac["i2c"]["id"])
+            self.i2c = self._i2c_bus(dac["i2c"])
             self.pcm5122 = FakePCM5122(self.dac_present)
             if self.dac_present:
                 self.i2c.targets[dac.get("addr", 0x4C)] = self.pcm5122
+        disp = s.get("display")
+        if disp and disp.get("i2c"):
+            bus = self._i2c_bus(disp["i2c"])
+            self.i2c = self.i2c or bus
+            self.display_bus = bus
+            self.display_addr = disp.get("addr", 0x3C)
+            self.display = OledTarget(self, disp["chip"], disp.get("addr", 0x3C),
+                                      disp.get("width", 128), disp.get("height", 64))
+            bus.targets[disp.get("addr", 0x3C)] = self.display
         enc = s["encoder"]
         self.encoder = Encoder(self, enc["a"], enc["b"])
         self.button = Contact(self, s["button"]["pin"], "button")
@@ -160,6 +177,17 @@ class Rp2Board(Emulator):
             RxLog(self, sm_id // 4, sm_id % 4)
             if self.pio_clkdiv != 1:
                 self.sched.at_ns(POLL_PIO_NS, self._slow_pio)
+
+    def _i2c_bus(self, wiring):
+        """The I2cBus of block `wiring["id"]`, made once, with its 4.7 k pull-ups: SDA and
+        SCL read high while nobody pulls them low (the firmware reads SDA before it uses
+        the bus, to tell a stuck bus)."""
+        bus = self.i2c_buses.get(wiring["id"])
+        if bus is None:
+            for role in ("sda", "scl"):
+                self.mcu.gpio[wiring[role]].set_input_value(True)
+            bus = self.i2c_buses[wiring["id"]] = I2cBus(self, wiring["id"])
+        return bus
 
     def _encoder_sm(self):
         sm_id = self.spec["encoder"].get("pio_sm", 4)
@@ -272,6 +300,23 @@ class Rp2Board(Emulator):
             if self.now_us >= until_us:
                 return None
             self.run_until_us(min(last + q, until_us))
+
+    def wait_display_quiet(self, quiet_ms, until_us):
+        """Until nothing has gone to the display for `quiet_ms` (longer than the firmware's
+        look interval, 100 ms: it has nothing left to send); the time of the last write,
+        or None if it was still sending at `until_us`."""
+        q = quiet_ms * 1000.0
+        while True:
+            last = self.display.last_us or 0.0
+            if self.now_us >= last + q:
+                return last
+            if self.now_us >= until_us:
+                return None
+            self.run_until_us(min(last + q, until_us))
+
+    def shown(self):
+        """(tenths of a dB, unit, muted) the display's panel shows now, or None."""
+        return self.call(self.display.level)
 
     def wait_playing(self, until_us):
         """Until the output is live (mute relay energized, XSMT high) and the fade-in has

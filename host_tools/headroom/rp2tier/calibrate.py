@@ -24,6 +24,10 @@ nothing extra there, so a real Pico's cache misses can only add to these):
   chip saw CS low;
 - `i2c_register_write`: `PCM5122.write(reg, value)` (a 2-byte write at 400 kHz), and
   `..._bus`, START to STOP on the bus (boards with a PCM5122);
+- `display_writes_while_idle`: the display's I2C writes over 20 idle passes (0: the
+  idle pass above was taken with nothing to send); `display_redraw`,
+  `display_span`: `Display.check()` drawing the whole view anew, and sending one span of
+  the frame, and `display_span_bus`, a span's write START to STOP (boards with a display);
 - `settings_save`: `SettingsStore.save()` on the real littlefs, with the flash chip's
   typical erase and program times (see emulator.FlashBusy), and `flash_ops_per_save`;
 - `gc_collect`: `gc.collect()` with the App built and running;
@@ -222,6 +226,16 @@ class Calibration:
         # in wall time now that the USB host no longer floods the board): armed at its
         # longest, as `headroom flash` does, so a slow host cannot reset the board.
         ex("a.wdt = machine.WDT(timeout=8388)\na.wdt.feed()")
+        if b.display is not None:
+            # An idle pass is one with nothing for the display to send: the start-up's
+            # frame goes out over a few hundred passes first. The firmware's `busy` says
+            # when it has sent everything; the panel's bus then stays quiet.
+            ex("while a.display.busy or not a.display.up:\n time.sleep_ms(a.step())", within_ms=20000)
+            before = b.display.writes
+            ex("for i in range(20):\n time.sleep_ms(a.step())")
+            self.out["display_writes_while_idle"] = {
+                "writes": b.display.writes - before,
+                "what": "I2C writes to the display over 20 idle passes after `busy` went false"}
         ex("def passes(n, pause):\n r = []\n for i in range(n):\n  k = a.ctl.changes\n"
            "  t = T(); a.step(); d = D(T(), t)\n  r.append(d if a.ctl.changes != k else -d)\n"
            "  time.sleep_ms(pause)\n return r\n")
@@ -232,7 +246,8 @@ class Calibration:
         parts = ("time.ticks_ms()", "a.encoder.take()", "a.button.update(a.controls.btn_pin.value(), now)",
                  "a.gain_sw.update(a.controls.gain_levels(), now) if a.gain_sw else 0",
                  "a.out_sw.update(a.controls.out_pin.value(), now) if a.out_sw else 0",
-                 "a.ctl.tick(now)", "a._serve(now)", "a._apply()", "a.ctl.save_due(now)",
+                 "a.encoder.expire(now)", "a.sup.check(now)", "a.ctl.tick(now)", "a._serve(now)",
+                 "a._apply()", "a.ctl.save_due(now)",
                  "a.wdt.feed()", "a.ctl.next_wake(now)")
         code = ["def split(n):", " r = [[] for _ in range(%d)]" % len(parts), " for i in range(n):",
                 "  now = time.ticks_ms()"]
@@ -260,6 +275,29 @@ class Calibration:
         self.out["main_loop_pass_turning"] = figure(turned, "App.step() that took a detent, "
                                                     "turning at 100 detents/s")
 
+        if b.display is not None:
+            self.log("display")
+            # The whole view drawn anew (as after a start or the burn-in shift: an upper
+            # bound for a detent's redraw), then its spans, one per Display.check() as the
+            # main loop calls it; the bus's share of a span, START to STOP.
+            t_from = b.now_us
+            rows = ex("def disp(n):\n d = a.display\n r, s = [], []\n for i in range(n):\n"
+                      "  a.wdt.feed()\n  d.screen.drawn = -1\n  d._level = None\n"
+                      "  d._look_ms = time.ticks_add(time.ticks_ms(), 60000)\n"
+                      "  t = T(); d.check(time.ticks_ms()); r.append(D(T(), t))\n"
+                      "  while d.busy:\n   t = T(); d.check(time.ticks_ms()); s.append(D(T(), t))\n"
+                      " return r, s\n"
+                      "r, s = disp(%d)\nprint(' '.join(str(x) for x in r))\n"
+                      "print(' '.join(str(x) for x in s))"
+                      % min(n, 8), within_ms=n * 400 + 5000).strip().splitlines()
+            bus = [t.t_stop - t.t_start for t in b.display_bus.transactions
+                   if t.t_start > t_from and t.segments and t.segments[0][0] == b.display_addr]
+            self.out["display_redraw"] = figure(_ints(rows[0]), "Display.check() drawing the whole "
+                                                "view anew (screen.Screen.update)")
+            self.out["display_span"] = figure(_ints(rows[1]), "Display.check() sending one span "
+                                              "of a frame (oled.py)")
+            self.out["display_span_bus"] = figure(bus, "a span's I2C write, START to STOP")
+
         self.log("PGA2311 frames")
         ex("from headroom_fw.pga2311 import PGA2311\n"
            "def frames(chips, n):\n p = PGA2311(a.pga.spi, a.pga.cs, chips=chips)\n r = []\n"
@@ -280,7 +318,7 @@ class Calibration:
             t_from = b.now_us
             v = _ints(ex("def regs(n):\n r = []\n for i in range(n):\n"
                          "  a.wdt.feed()\n"
-                         "  t = T(); a.dac.write(61, 0x30, True); r.append(D(T(), t))\n return r\n"
+                         "  t = T(); a.dac.chip.write(61, 0x30, True); r.append(D(T(), t))\n return r\n"
                          "print(' '.join(str(x) for x in regs(%d)))" % n))
             bus = [t.t_stop - t.t_start for t in b.i2c.transactions if t.t_start > t_from]
             self.out["i2c_register_write"] = figure(v, "PCM5122.write(reg, value): a 2-byte write")
