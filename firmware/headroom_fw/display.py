@@ -36,8 +36,8 @@ _DARK = const(2)
 class Display(Part):
     NAME = "display"
     CRITICAL = False
-    BUDGET_US = 500     # a redraw (what changed), or a command (contrast, on/off); the
-                        # frame's spans go out in the pass's idle time (fill())
+    BUDGET_US = 500     # a command (contrast, on/off) at most; drawing and the frame's
+                        # spans are the pass's idle time's (fill()), a detent first
     RETRY_US = 7000     # the controller's initialisation, two-byte writes (~1.8 ms); a
                         # stuck bus costs its time-out once (5 ms, hardware.Buses.i2c)
 
@@ -60,6 +60,8 @@ class Display(Part):
         self._shift = 0
         self._changes = -1
         self._look_ms = 0
+        self._draw = False    # the screen has something to draw (fill() draws it)
+        self._now = 0
         self._level = None
         self._menu_changes = -1
 
@@ -181,15 +183,25 @@ class Display(Part):
         if look or level != self._level or m != self._menu_changes or scr.drawn < 0:  # type: ignore[union-attr]
             self._level = level
             self._menu_changes = m
-            self.busy = scr.update(ctl, menu, self._fault_text(ctl), now)  # type: ignore[union-attr]
+            self._draw = True   # fill() draws it, in the pass's idle time
+            self._now = now
+            self.busy = True
             return
-        self.busy = False
+        self.busy = self._draw
 
     def fill(self, waker):
-        """Send the frame's spans in the pass's idle time, one at a time, while no detent
-        waits (`waker.woken`: the knob goes first, delayed by one span at most), up to
-        _FILL_SPANS a pass (the buttons and the host have their turn between). Nothing
-        allocated; a panel that stops answering is a fault as in check()."""
+        """The pass's idle time: draw what changed (screen.update, a part at a time),
+        then send the frame, a transaction at a time (oled.py), while no detent waits
+        (`waker.woken`: the knob goes first, delayed by one part or one transaction at
+        most), up to _FILL_SPANS transactions a pass (the buttons and the host have
+        their turn between). Nothing allocated on the level view; a panel that stops
+        answering is a fault as in check()."""
+        if self._draw:
+            ctl = self.sup.ctl  # type: ignore[union-attr]
+            if not self.screen.update(ctl, self.menu, self._fault_text(ctl), self._now,  # type: ignore[union-attr]
+                                      waker):
+                return   # a detent came: the rest is drawn in the next pass's idle time
+            self._draw = False
         panel = self.panel
         n = 0
         try:

@@ -194,4 +194,9 @@ def main():
         # unmuted yet (the App starts muted), but its watchdog may already count.
         watchdog.stop()
         raise
+    # The imports' garbage (tens of KB on a non-frozen install), collected once while the
+    # boot's settle delay keeps the amplifier muted: not later, under the knob, by the
+    # first thing that allocates. The main loop allocates nothing after this.
+    import gc
+    gc.collect()
     run(fw)

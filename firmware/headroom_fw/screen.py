@@ -151,13 +151,17 @@ class Screen:
                 self._box(x + g[0], DIGIT_Y + g[1], g[2], g[3], 1)
         self._dirty(x, DIGIT_Y, DIGIT_W, DIGIT_H)
 
-    def _digits(self, tenths):
+    def _digits(self, tenths, stop):
+        """The cells that changed, a glyph at a time; False if a detent came between."""
         c = self.want
         glyphs(tenths, c)
         for i in range(4):
             if self.cells[i] != c[i]:
                 self.cells[i] = c[i]
                 self._glyph(i, c[i])
+                if stop is not None and stop.woken:
+                    return False
+        return True
 
     # ---- the views
     def view(self, ctl, menu, fault, now):
@@ -171,8 +175,12 @@ class Screen:
             return V_START
         return V_LEVEL
 
-    def update(self, ctl, menu=None, fault=None, now=0):
-        """Draw what changed since the last call; returns whether anything was drawn."""
+    def update(self, ctl, menu=None, fault=None, now=0, stop=None):
+        """Draw what changed since the last call. The level view is drawn a part at a
+        time (a digit, the top line, the bar, the bottom line), and gives way when
+        `stop.woken` is set (a detent waits: the knob first); returns False then, and
+        the next call goes on where this one stopped (each part compares what it shows
+        with what it should). True: all drawn."""
         v = self.view(ctl, menu, fault, now)
         fb = self.fb
         if v != self.drawn:
@@ -193,11 +201,10 @@ class Screen:
             if v != V_LEVEL:
                 return True
         if v == V_LEVEL:
-            return self._level(ctl)
+            return self._level(ctl, stop)
         if v == V_MENU and menu.changes != self.aux:
             self._menu(menu)
-            return True
-        return False
+        return True
 
     def _start(self):
         self._text("HEADROOM", 32, 16)
@@ -243,16 +250,17 @@ class Screen:
         self._box(POINT_X, DIGIT_Y + DIGIT_H - STROKE, STROKE, STROKE, 1)
         self._dirty(POINT_X, DIGIT_Y + DIGIT_H - STROKE, STROKE, STROKE)
 
-    def _level(self, ctl):
-        """The level view's parts, each redrawn when what it shows changed."""
-        drew = False
+    def _level(self, ctl, stop):
+        """The level view's parts, each redrawn when what it shows changed; False if a
+        detent came between two of them (the next call goes on)."""
         spl = ctl.spl_off is not None
         shown = ctl.level()
         muted = shown is None
         if muted:
             shown = ctl.volume
         tenths = (shown * 50 + ctl.spl_off[ctl.output]) // 10 if spl else shown * 5
-        self._digits(tenths)
+        if not self._digits(tenths, stop):
+            return False
         if self.unit != spl:
             self.unit = spl
             self._box(UNIT_X, DIGIT_Y, 128 - UNIT_X, DIGIT_H, 0)
@@ -262,7 +270,8 @@ class Screen:
             else:
                 self._text("dBV", UNIT_X + 8, DIGIT_Y + 24)
             self._dirty(UNIT_X, DIGIT_Y, 128 - UNIT_X, DIGIT_H)
-            drew = True
+            if stop is not None and stop.woken:
+                return False
         status = (2 if ctl.auto else ctl.gain) | (ctl.output << 2) | (muted << 3)
         if status != self.status:
             self.status = status
@@ -275,7 +284,8 @@ class Screen:
                 self._box(92, 0, 36, 8, 1)
                 self._text("MUTE", 94, 0, 0)
             self._dirty(0, 0, 128, 8)
-            drew = True
+            if stop is not None and stop.woken:
+                return False
         # The bar: the level from the board's floor to the path's top; the mark where the
         # knob stops (the volume limit or the SPL limit, the lower).
         b = ctl.b
@@ -294,7 +304,8 @@ class Screen:
             self._box(1, BAR_Y + 1, x, BAR_H - 2, 1)
             self._box(1 + m, BAR_Y - 1, 1, BAR_H + 2, 1)
             self._dirty(0, BAR_Y - 1, 128, BAR_H + 2)
-            drew = True
+            if stop is not None and stop.woken:
+                return False
         elif x != self.bar:
             # Only the columns between the old end and the new: a detent sends a few bytes.
             lo = x if x < self.bar else self.bar
@@ -303,7 +314,8 @@ class Screen:
             self._box(1 + m, BAR_Y - 1, 1, BAR_H + 2, 1)
             self.bar = x
             self._dirty(1 + lo, BAR_Y - 1, hi - lo, BAR_H + 2)
-            drew = True
+            if stop is not None and stop.woken:
+                return False
         bal = ctl.balance if ctl.mode == 1 else NO_VALUE   # controller.MODE_BALANCE
         hp = ctl.hp
         if hp is not self.bottom or bal != self.bal:
@@ -320,8 +332,7 @@ class Screen:
             else:
                 self._text("no headphone", 0, BOTTOM_Y)
             self._dirty(0, BOTTOM_Y, 128, 8)
-            drew = True
-        return drew
+        return True
 
     def _menu(self, menu):
         self.aux = menu.changes
