@@ -183,23 +183,11 @@ class App:
         if ctl.save_due(now) and (self.settings_error is None
                                   or time.ticks_diff(now, self._save_at) >= 0):
             self._save(now)
-        disp = self.display
-        if disp is not None and disp.busy and supply.ok:
-            # The display's frame in the pass's idle time, a span at a time, until a
-            # detent comes: the knob's frame waits for one span at most (display.py).
-            disp.fill(w)
-            if w.woken:
-                self._knob()
         self.wdt.feed()
         self.health.pass_done(now, t0)
         if w.woken:
             self._knob()
-        if disp is not None and disp.busy:
-            wake = 0   # spans still wait: the next pass at once
-        else:
-            # From the clock as it is now: the pass may have taken a while (the display's
-            # spans), and the controller's next step (a ramp's) must not come late.
-            wake = ctl.next_wake(time.ticks_ms())
+        wake = ctl.next_wake(now)
         if not supply.ok and supply.stage != 3:
             # The supply-fail muting still has stages to go: wake at the DAC ramp's end.
             left = supply.finish()
@@ -210,6 +198,17 @@ class App:
             # Last in the pass, so a detent's interrupt that cuts it short ends the pass.
             return 1  # a line goes out, or comes in, a share a pass: the next share soon
         return wake
+
+    def idle(self):
+        """The sleep's work, a piece a call (lifecycle.run calls it until the sleep is
+        over, machine.idle() when there is none): the display's frame, a part drawn or a
+        bus transaction at a time (display.py). A detent ends the sleep between two
+        pieces, so the knob's frame waits for one piece at most. True: there was work."""
+        disp = self.display
+        if disp is None or not disp.busy or not self.supply.ok:
+            return False
+        disp.piece(self.waker)
+        return True
 
     def _knob(self):
         """Detents the encoder counted since the last look: the controller's new level and

@@ -24,7 +24,6 @@ from .part import Part
 _RETRY_MS = const(2000)
 _SHIFT_MS = const(240000)     # the view moves a pixel every four minutes
 _PEEK_MS = const(4000)        # dark mode: lit this long after a touch
-_FILL_SPANS = const(24)       # transactions a pass's idle time sends at most (~7 ms)
 _LOOK_MS = const(100)         # the timers (dimming, burn-in, a lapsed request) looked at
 _DIM_CONTRAST = const(1)
 CONTRASTS = (0x08, 0x30, 0x80, 0xFF)   # brightness 1..4
@@ -37,7 +36,7 @@ class Display(Part):
     NAME = "display"
     CRITICAL = False
     BUDGET_US = 500     # a command (contrast, on/off) at most; drawing and the frame's
-                        # spans are the pass's idle time's (fill()), a detent first
+                        # spans are the loop's sleep's (piece()), a detent first
     RETRY_US = 7000     # the controller's initialisation, two-byte writes (~1.8 ms); a
                         # stuck bus costs its time-out once (5 ms, hardware.Buses.i2c)
 
@@ -60,7 +59,7 @@ class Display(Part):
         self._shift = 0
         self._changes = -1
         self._look_ms = 0
-        self._draw = False    # the screen has something to draw (fill() draws it)
+        self._draw = False    # the screen has something to draw (piece() draws it)
         self._now = 0
         self._level = None
         self._menu_changes = -1
@@ -172,8 +171,8 @@ class Display(Part):
             return
         panel = self.panel
         if panel.pending:  # type: ignore[union-attr]
-            # A frame goes out whole before the next is drawn (fill(), in the pass's idle
-            # time): every frame the panel shows is one state; a fast turn shows every
+            # A frame goes out whole before the next is drawn (piece(), in the loop's sleep):
+            # every frame the panel shows is one state; a fast turn shows every
             # few levels, each within two frames' time.
             self.busy = True
             return
@@ -183,33 +182,25 @@ class Display(Part):
         if look or level != self._level or m != self._menu_changes or scr.drawn < 0:  # type: ignore[union-attr]
             self._level = level
             self._menu_changes = m
-            self._draw = True   # fill() draws it, in the pass's idle time
+            self._draw = True   # piece() draws it, in the loop's sleep
             self._now = now
             self.busy = True
             return
         self.busy = self._draw
 
-    def fill(self, waker):
-        """The pass's idle time: draw what changed (screen.update, a part at a time),
-        then send the frame, a transaction at a time (oled.py), while no detent waits
-        (`waker.woken`: the knob goes first, delayed by one part or one transaction at
-        most), up to _FILL_SPANS transactions a pass (the buttons and the host have
-        their turn between). Nothing allocated on the level view; a panel that stops
-        answering is a fault as in check()."""
+    def piece(self, waker):
+        """One piece of the frame, in the main loop's sleep (App.idle): what changed
+        drawn (screen.update, a part at a time, giving way to a detent: `waker.woken`),
+        else one bus transaction (oled.py). Nothing allocated on the level view; a
+        panel that stops answering is a fault as in check()."""
         if self._draw:
             ctl = self.sup.ctl  # type: ignore[union-attr]
-            if not self.screen.update(ctl, self.menu, self._fault_text(ctl), self._now,  # type: ignore[union-attr]
-                                      waker):
-                return   # a detent came: the rest is drawn in the next pass's idle time
-            self._draw = False
-        panel = self.panel
-        n = 0
+            if self.screen.update(ctl, self.menu, self._fault_text(ctl), self._now,  # type: ignore[union-attr]
+                                  waker):
+                self._draw = False
+            return
         try:
-            while not waker.woken and n < _FILL_SPANS:
-                n += 1
-                if not panel.send():  # type: ignore[union-attr]
-                    self.busy = False
-                    return
+            self.busy = self.panel.send()  # type: ignore[union-attr]
         except OSError as e:
             self._lost(e, time.ticks_ms())
 

@@ -89,6 +89,9 @@ class FaultState:
         return ('{"ok": false, "error": "the firmware is in its fault state (%s): see '
                 '`headroom log`, mend the cause and reset the board"}' % self.reason.replace('"', "'"))
 
+    def idle(self):
+        return False
+
     def quiet(self):
         if self.app is not None:
             self.app.quiet()
@@ -148,6 +151,10 @@ class Firmware:
             self.state = self._failed(e, "in a pass")
             return 1
 
+    def idle(self):
+        """The sleep's work, a piece a call (App.idle); False: none, the MCU idles."""
+        return self.state.idle()
+
     def quiet(self):
         self.state.quiet()
 
@@ -172,7 +179,8 @@ def run(fw):
             w = fw.waker
             w.begin(fw.step())
             while not w.over():
-                machine.idle()
+                if not fw.idle():   # the sleep's work (the display's frame), a piece a call
+                    machine.idle()
     except KeyboardInterrupt:
         interrupted(fw)
         raise

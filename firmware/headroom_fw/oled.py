@@ -17,7 +17,7 @@ from micropython import const
 
 from . import ssd1306
 
-CHUNK = const(12)   # columns (bytes) per span: what a detent may wait for (~0.35 ms at 400 kHz)
+CHUNK = const(16)   # columns (bytes) per span: what a detent may wait for (~0.45 ms at 400 kHz)
 _CLEAN = const(255)
 
 

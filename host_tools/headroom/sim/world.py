@@ -413,6 +413,12 @@ class Sim(McuLife, Watchdog, Buses):
                 while not over and self.interrupts_served != served:
                     served = self.interrupts_served
                     over = w.over()
+                # The sleep's work (lifecycle.run: App.idle, the display's frame), a piece
+                # a call, each charged as it runs, until the sleep is over: its deadline,
+                # or an interrupt's wake-up (a detent) between two pieces.
+                idle = getattr(app, "idle", None)
+                while not over and idle is not None and idle():
+                    over = w.over()
         except PowerLost:
             return  # machine.reset(): the MCU is already restarting
         except SimFault:
