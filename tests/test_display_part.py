@@ -7,13 +7,7 @@ from helpers import BALANCED, SE, ask, playing
 
 
 def _img(b):
-    rows = b.display.lit()
-    out = bytearray(1024)
-    for y, row in enumerate(rows):
-        for x, v in enumerate(row):
-            if v:
-                out[(y >> 3) * 128 + x] |= 1 << (y & 7)
-    return bytes(out)
+    return b.display.lit_pages()
 
 
 def _idle(b, within_ms=1000):

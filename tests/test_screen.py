@@ -1,20 +1,21 @@
-"""The display's firmware side without a bus model: screen.py draws what the checker reads
-back (rules_display.read_level), and oled.py's spans rebuild the frame on the panel."""
+"""The display's firmware side without a simulated board: screen.py draws what the checker
+reads back (rules_display.read_level), and oled.py's spans rebuild the frame on the panel
+(the simulator's chip model, run on its own)."""
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from headroom.sim.models.oled import CHIPS, Unwired
 from headroom.sim.rules_display import read_level
 from headroom_fw import oled, screen
 
 
-class Recorder:
-    """An I2C bus that keeps what an SSD1306 in horizontal mode or an SH1106 would take."""
+class Bus:
+    """An I2C bus with the simulator's model of the chip on it (sim/models/oled.py, run
+    without a simulator), counting what the firmware sends."""
 
     def __init__(self, sh1106=False):
-        self.sh1106 = sh1106
-        self.ram = bytearray(8 * 132)
-        self.page = self.col = self.c0 = self.c1 = 0
+        self.model = CHIPS["sh1106" if sh1106 else "ssd1306"](Unwired(), i2c_bus=0, addr=0x3C)
         self.writes = 0
         self.data_bytes = 0
 
@@ -23,34 +24,10 @@ class Recorder:
         self.writes += 1
         if buf[0] == 0x40:
             self.data_bytes += len(buf) - 1
-            for b in buf[1:]:
-                self.ram[self.page * 132 + self.col] = b
-                self.col += 1
-                if not self.sh1106 and self.col > self.c1:
-                    self.col = self.c0
-            return
-        cmds = buf[1:] if buf[0] == 0x00 else buf[1:2]
-        i = 0
-        while i < len(cmds):
-            c = cmds[i]
-            if self.sh1106 and 0xB0 <= c <= 0xB7:
-                self.page = c & 7
-            elif self.sh1106 and c < 0x10:
-                self.col = (self.col & 0xF0) | c
-            elif self.sh1106 and c < 0x20:
-                self.col = (self.col & 0x0F) | ((c & 15) << 4)
-            elif not self.sh1106 and c == 0x21 and buf[0] == 0x00:
-                self.c0, self.c1 = cmds[i + 1], cmds[i + 2]
-                self.col = self.c0
-                i += 2
-            elif not self.sh1106 and c == 0x22 and buf[0] == 0x00:
-                self.page = cmds[i + 1]
-                i += 2
-            i += 1
+        self.model.i2c_write(buf)
 
     def visible(self):
-        off = 2 if self.sh1106 else 0
-        return bytes(self.ram[p * 132 + off + x] for p in range(8) for x in range(128))
+        return self.model.lit_pages()
 
 
 class Ctl:
@@ -82,7 +59,7 @@ class Ctl:
 
 
 def panel(sh1106=False):
-    bus = Recorder(sh1106)
+    bus = Bus(sh1106)
     p = (oled.SH1106 if sh1106 else oled.SSD1306)(bus, 0x3C)
     p.start()
     return bus, p

@@ -161,7 +161,7 @@ class App:
                 self._knob()
             self.sup.check(now)   # every part's share: retries, echo checks, relay sense
             if w.woken:
-                self._knob()   # a detent that came while a part (the display) held the bus
+                self._knob()   # a detent that came during the parts' checks (an echo frame, a retry)
             ctl.tick(now)
             mode = ctl.mode
             if menu is not None and menu.open:   # closed, the menu costs the pass nothing

@@ -5,10 +5,10 @@ the log keeps, tried again every _RETRY_MS, and the music plays on at its level.
 bus shared with the PCM5122 a stuck bus is the DAC's fault (it mutes); the display waits
 for the DAC to answer again rather than spend the bus's time-out on every retry.
 
-Each pass (check), one of: a retry; drawing what changed (screen.Screen.update); or
-one span of the frame on the bus (oled.py) - so a pass never carries more than one
-span's bus time (CHUNK columns, under 1 ms at 400 kHz). While spans wait, `busy` asks
-the main loop for a short sleep, so a frame goes out in a few milliseconds.
+A pass (check) retries, sets the brightness and decides what is to be drawn; the
+drawing (a part at a time) and the bus transactions (a window command or a span of
+CHUNK columns: oled.py) are the main loop's sleep's work, a piece a call (`piece`,
+through App.idle, while `busy`), and a detent ends the sleep between two pieces.
 
 Brightness: full (the setting) while touched; dimmed after `timeout_s` without a touch
 (a turn, a press, a host's change); in dark mode off _PEEK_MS after a touch, so a turn
@@ -49,7 +49,6 @@ class Display(Part):
         self.version = version
         self.panel = None
         self.screen = None
-        self.busy = False
         self.up = False      # started and answering
         self.light = _FULL
         self.contrast = -1
@@ -105,22 +104,23 @@ class Display(Part):
             self.light = _FULL
             self.screen.drawn = -1  # type: ignore[union-attr]  # drawn anew, sent whole
         except OSError as e:
-            if e.args and e.args[0] == 110 and self._shared():
-                self._waiting(now)   # a stuck bus: the DAC's fault (it mutes) when it looks
-            else:
-                self._failed(e, now)
+            self._lost(e, now)
             return
         self.up = True
         self.sup.fault(self, None, now)  # type: ignore[union-attr]
 
+    @property
+    def busy(self):
+        """Something is to be drawn or sent (the main loop's sleep has work)."""
+        return (self.up and self.light != _DARK
+                and (self._draw or self.panel.pending))  # type: ignore[union-attr]
+
     def _waiting(self, now):
         d = self.d
-        self.busy = False
         self.sup.fault(self, "display: waits for I2C%d, which it shares with the DAC: see "  # type: ignore[union-attr]
                        "the DAC's fault" % d.i2c_id, now)
 
     def _failed(self, e, now):
-        self.busy = False
         self.sup.fault(self, "display: no answer from %s (%s): check its wiring and its "  # type: ignore[union-attr]
                        "3.3 V supply" % (self.where(), "time-out" if e.args and e.args[0] == 110
                                          else "no acknowledge"), now)
@@ -136,9 +136,8 @@ class Display(Part):
             self._lost(e, now)
 
     def _lost(self, e, now):
-        """The panel stopped answering mid-frame: a fault (or the DAC's bus), retried."""
+        """The panel does not answer: a fault (or the DAC's bus), tried again later."""
         self.up = False
-        self.busy = False
         self._retry = time.ticks_add(now, _RETRY_MS)
         if e.args and e.args[0] == 110 and self._shared():
             self._waiting(now)   # a stuck bus: the DAC's fault (it mutes) when it looks
@@ -159,22 +158,16 @@ class Display(Part):
         if look or time.ticks_diff(now, self._look_ms) >= 0:
             self._look_ms = time.ticks_add(now, _LOOK_MS)
             if self._brightness(ctl, now):
-                self.busy = True   # a command went out: this pass's share of the bus
-                return
+                return   # a command went out: this pass's share of the bus
             if time.ticks_diff(now, self._shift_ms) >= 0:
                 self._shift_ms = time.ticks_add(now, _SHIFT_MS)
                 self._shift += 1
                 scr.shift(self._shift)  # type: ignore[union-attr]
             look = True
-        if self.light == _DARK:
-            self.busy = False
-            return
-        panel = self.panel
-        if panel.pending:  # type: ignore[union-attr]
-            # A frame goes out whole before the next is drawn (piece(), in the loop's sleep):
-            # every frame the panel shows is one state; a fast turn shows every
+        if self.light == _DARK or self.panel.pending:  # type: ignore[union-attr]
+            # A frame goes out whole before the next is drawn (piece(), in the loop's
+            # sleep): every frame the panel shows is one state; a fast turn shows every
             # few levels, each within two frames' time.
-            self.busy = True
             return
         level = ctl.level()
         menu = self.menu
@@ -184,9 +177,6 @@ class Display(Part):
             self._menu_changes = m
             self._draw = True   # piece() draws it, in the loop's sleep
             self._now = now
-            self.busy = True
-            return
-        self.busy = self._draw
 
     def piece(self, waker):
         """One piece of the frame, in the main loop's sleep (App.idle): what changed
@@ -200,7 +190,7 @@ class Display(Part):
                 self._draw = False
             return
         try:
-            self.busy = self.panel.send()  # type: ignore[union-attr]
+            self.panel.send()  # type: ignore[union-attr]
         except OSError as e:
             self._lost(e, time.ticks_ms())
 

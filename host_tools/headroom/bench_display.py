@@ -26,18 +26,6 @@ def _percentile(xs, p):
     return xs[min(len(xs) - 1, (len(xs) * p) // 100)]
 
 
-def _vlsb(rows):
-    """64 rows of 128 lit (0/1) as the 1,024 bytes of the panel's pages (MONO_VLSB)."""
-    out = bytearray(1024)
-    for y, row in enumerate(rows):
-        bit = 1 << (y & 7)
-        base = (y >> 3) * 128
-        for x, v in enumerate(row):
-            if v:
-                out[base + x] |= bit
-    return bytes(out)
-
-
 def measure(board_path, rate, detents, repeats=6):
     """(knob -> frame latencies, knob -> display latencies or None without a display),
     in us, over `repeats` turns back and forth."""
@@ -59,7 +47,7 @@ def measure(board_path, rate, detents, repeats=6):
         elif kind == "chip":
             name = dict(f).get("chip")
             if disp is not None and name == disp.name + ".ram":
-                lv = read_level(_vlsb(disp.lit()))
+                lv = read_level(disp.lit_pages())
                 if lv is not None and (not shown or shown[-1][1] != lv[0]):
                     shown.append((t, lv[0]))
     b.trace.listeners.append(listen)

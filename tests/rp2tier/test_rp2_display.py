@@ -9,7 +9,7 @@ interval (it has nothing left to send), a reply on the serial port.
 """
 import pytest
 
-from headroom.bench_display import _vlsb
+from headroom.sim.models.oled import pages
 from headroom.sim.rules_display import read_level
 
 from .rp2kit import BOARDS
@@ -29,7 +29,7 @@ def _idle_view(b):
     assert b.wait_display_quiet(QUIET_MS, until_us=b.now_us + 2e6) is not None, \
         "the display was still being sent to after 2 s"
     rows = b.call(b.display.lit)
-    return rows, read_level(_vlsb(rows))
+    return rows, read_level(pages(rows))
 
 
 def _same_view(a, b):
@@ -66,7 +66,7 @@ class _Sim:
 
     def view(self):
         rows = self.b.display.lit()
-        return rows, read_level(_vlsb(rows))
+        return rows, read_level(pages(rows))
 
     def close(self):
         assert not self.b.sim.faults, self.b.sim.faults

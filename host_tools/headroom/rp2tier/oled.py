@@ -9,38 +9,16 @@ command the chip does not have, the panel switched on with its charge pump off..
 model fault is recorded on the board (`board.faults`, "display (SSD1306): ..."), which
 the tier fails a test on, and the rest of that transaction is dropped.
 
-The model is built around `_Wiring`, the least of the simulator it needs on I2C: the
-rails on (the panel is powered with the board), a fault that stops the decoding, the
-trace (dropped: the target keeps its own counts), and the clock.
+The model is built around `oled.Unwired`, the least of the simulator it needs on I2C:
+the rails on (the panel is powered with the board), a fault that stops the decoding
+(ModelFault), the trace (dropped: the target keeps its own counts), and the clock.
 
 What the tests read: `writes` (transactions handed to the model), `last_us` (when the
 last one ended: the firmware's display has nothing left to send once the bus has been
 quiet for longer than its look interval), `lit()` and `level()` (the number the panel
 shows, as the trace checker's display rule reads it: `sim.rules_display.read_level`).
 """
-from ..sim.models.oled import CHIPS
-
-
-class ModelFault(Exception):
-    """The chip model found the bus misused."""
-
-
-class _Wiring:
-    """What an OLED model asks of the simulator, on an I2C bus."""
-
-    rails_on = True
-
-    def __init__(self, board):
-        self.board = board
-
-    def fault(self, message):
-        raise ModelFault(message)
-
-    def emit(self, kind, fields):
-        pass
-
-    def now(self):
-        return self.board.now_us
+from ..sim.models.oled import CHIPS, ModelFault, Unwired
 
 
 class OledTarget:
@@ -50,7 +28,7 @@ class OledTarget:
         if chip not in CHIPS:
             raise ValueError("the rp2 tier models %s on I2C, not %r" % (" and ".join(sorted(CHIPS)), chip))
         self.board = board
-        self.model = CHIPS[chip](_Wiring(board), width, height, i2c_bus=0, addr=addr)
+        self.model = CHIPS[chip](Unwired(lambda: board.now_us), width, height, i2c_bus=0, addr=addr)
         self.data = None          # the write in progress
         self.writes = 0           # transactions the model took
         self.bytes = 0
@@ -92,8 +70,7 @@ class OledTarget:
 
     def vlsb(self):
         """The panel as lit, 1,024 bytes of pages (MONO_VLSB): what read_level reads."""
-        from ..bench_display import _vlsb
-        return _vlsb(self.model.lit())
+        return self.model.lit_pages()
 
     def level(self):
         """(tenths of a dB, unit, muted) the panel shows, or None (no level view)."""

@@ -15,6 +15,8 @@ the view may show the level it will come back to. The display may also be a dete
 ahead: the PGA2311 takes a new level at a zero crossing (16 ms at most), so a mismatch
 stands only if the jack has not caught up with it ZERO_CROSSING_US later.
 """
+from .models.oled import CHIPS
+
 DISPLAY_LAG_US = 50000   # a change at the jack is on the display within this
 PATH_ROUNDING_CDB = 50   # the setting and the jack differ by the path's rounding, < 0.5 dB
 ZERO_CROSSING_US = 20000  # the PGA2311 takes a new level at a zero crossing, 16 ms at most
@@ -84,11 +86,10 @@ class DisplayRules:
         d = self.b.display
         self.disp_lag_us = lag_us
         self.disp_img = bytearray(1024)   # the panel's pages as lit, 128 columns each
-        self.disp_ram_cols = 132 if d is not None and d.chip == "sh1106" else 128
-        self.disp_first = 2 if d is not None and d.chip == "sh1106" else 0
+        # The panel's first column in the controller's RAM (SH1106 modules: 2).
+        self.disp_first = CHIPS[d.chip].FIRST_SEG if d is not None else 0
         self.disp_on = False
         self.jack_since = 0               # when the jack's level last changed
-        self.display_checks = 0
 
     def display_record(self, t, name, state):
         """A display record (sim/models/oled.py's invariants_view): its state, or a data
@@ -136,7 +137,6 @@ class DisplayRules:
         shown, cdb = self._display_level()
         if shown is None:
             return
-        self.display_checks += 1
         if abs(shown[0] * 10 - cdb) >= PATH_ROUNDING_CDB:
             # The display may be ahead: the next detent's frame went out, and the
             # PGA2311 waits for a zero crossing (up to 16 ms) before the jack follows.

@@ -275,6 +275,11 @@ class OLED(Part):
             return pin
         return pin // 2 if pin % 2 == 0 else None   # 128x32: sequential on COM0..31
 
+    def lit_pages(self):
+        """The panel as seen, as the firmware's framebuffer holds it: pages of 8 rows,
+        a byte a column (MONO_VLSB), what rules_display.read_level reads."""
+        return pages(self.lit())
+
     def lit(self):
         """The panel as seen: `height` rows of `width` bytes, 1 lit, 0 dark."""
         rows = [bytearray(self.width) for _ in range(self.height)]
@@ -438,6 +443,40 @@ class SH1106(OLED):
 
 
 CHIPS = {"ssd1306": SSD1306, "sh1106": SH1106}
+
+
+class ModelFault(Exception):
+    """A model run without a simulator (Unwired) found the bus misused."""
+
+
+class Unwired:
+    """The least of a simulator a model needs on I2C, for a model run without one (the
+    rp2 tier's target, a test's bus): the rails on, a fault raised (ModelFault), no
+    trace, the clock from `now`."""
+
+    rails_on = True
+
+    def __init__(self, now=lambda: 0):
+        self.now = now
+
+    def fault(self, message):
+        raise ModelFault(message)
+
+    def emit(self, kind, fields):
+        pass
+
+
+def pages(rows):
+    """Rows of pixels (each a sequence of 0/1) as MONO_VLSB pages: 8 rows a byte."""
+    w = len(rows[0]) if rows else 0
+    out = bytearray(((len(rows) + 7) // 8) * w)
+    for y, row in enumerate(rows):
+        bit = 1 << (y & 7)
+        base = (y >> 3) * w
+        for x, v in enumerate(row):
+            if v:
+                out[base + x] |= bit
+    return bytes(out)
 
 
 def _words(name, state):
