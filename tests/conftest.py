@@ -24,6 +24,23 @@ settings.register_profile("long", max_examples=400, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow], print_blob=True)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing end-to-end test's report carries what its virtual boards logged (a
+    watchdog reset, a power cut, a VM that died): the board's side of the failure."""
+    outcome = yield
+    report = outcome.get_result()
+    import sys
+    vb = sys.modules.get("test_vboard")
+    if vb is None:
+        return
+    if report.failed and report.when == "call":
+        for i, b in enumerate(vb.STARTED):
+            report.sections.append(("virtual board %d log" % (i + 1), b.log_so_far()[-6000:]))
+    if report.when == "teardown":
+        vb.STARTED.clear()
+
+
 def pytest_runtest_teardown(item):
     # A test whose body was a bare board's code (simkit.bare_sim: sim.cpu_enter()) lets
     # go of it; boards run by SimBoard set and restore it themselves.

@@ -46,6 +46,9 @@ needs_tools = pytest.mark.skipif(
            "and Linux pseudo-terminals")
 
 
+STARTED = []   # every VBoard of the test running now: its log goes into a failure's report
+
+
 class VBoard:
     """A running `python -m headroom.vboard`, and mpremote on its port."""
 
@@ -64,7 +67,9 @@ class VBoard:
             self.proc.wait(10)
             raise AssertionError("no port: %r %s" % (self.path, self.proc.stderr.read()))
         self.err = b""
+        self.log = None   # its stderr once stopped
         os.set_blocking(self.proc.stderr.fileno(), False)
+        STARTED.append(self)
 
     def control(self, line):
         """One line to the control socket; its answer."""
@@ -101,6 +106,16 @@ class VBoard:
             assert time.monotonic() < end, "virtual board never said %r: %s" % (text, self.err)
             select.select([self.proc.stderr], [], [], 0.5)
 
+    def log_so_far(self):
+        """What it has logged: all of it once stopped, else what it has said so far."""
+        if self.log is not None:
+            return self.log
+        try:
+            self.err += self.proc.stderr.read() or b""
+        except (BlockingIOError, TypeError, ValueError):
+            pass
+        return self.err.decode(errors="replace")
+
     def mpremote(self, *args, timeout=30, check=True):
         p = subprocess.run([MPREMOTE, "connect", self.path] + list(args), capture_output=True,
                            timeout=timeout)
@@ -127,6 +142,7 @@ class VBoard:
         err = (self.err + self.proc.stderr.read()).decode()
         self.proc.stdout.close()
         self.proc.stderr.close()
+        self.log = err
         return err
 
 

@@ -22,6 +22,9 @@ answer an errno (28 ENOSPC: the flash is full; 5 EIO: it fails): then the operat
 does not happen and littlefs gets that error, which MicroPython raises as OSError
 (`fault flash full|eio`; a file whose close is refused keeps its old contents).
 
+`Unbroken` wraps a device so that a Ctrl-C never cuts an operation in two (the VM's
+Ctrl-C is a signal; rp2's flash device is C, which a KeyboardInterrupt waits for).
+
 Runs on the MicroPython VM (and on CPython): nothing beyond open/seek/readinto/write.
 Nothing here allocates: littlefs calls it from file finalisers too, with the heap locked.
 """
@@ -89,3 +92,43 @@ class FileBlockDev:
         if op == _INIT or op == _DEINIT or op == _SYNC:
             return 0
         return None
+
+
+class Unbroken:
+    """A block device whose operations a KeyboardInterrupt does not cut in two, as on
+    the board.
+
+    rp2's flash device is C: a Ctrl-C waits for the operation (and the littlefs call
+    around it) to finish. On the virtual board the device is Python, run from inside
+    littlefs, and the supervisor's SIGINT can land in the middle of it: the exception
+    would unwind through littlefs's C code and leave its state half-changed (a later
+    save read back as the one before it, a rename that fails with ENOENT). So an
+    interrupt caught during an operation is put back: the operation is done again,
+    whole (each is idempotent: the same bytes to the same place), and `again()` asks
+    for the Ctrl-C to come back (the supervisor sends it again), to land in the
+    firmware's own code. Nothing allocated."""
+
+    def __init__(self, dev, again):
+        self.dev = dev
+        self.again = again
+
+    def readblocks(self, block, buf, off=0):
+        try:
+            return self.dev.readblocks(block, buf, off)
+        except KeyboardInterrupt:
+            self.again()
+        return self.dev.readblocks(block, buf, off)
+
+    def writeblocks(self, block, buf, off=None):
+        try:
+            return self.dev.writeblocks(block, buf, off)
+        except KeyboardInterrupt:
+            self.again()
+        return self.dev.writeblocks(block, buf, off)
+
+    def ioctl(self, op, arg):
+        try:
+            return self.dev.ioctl(op, arg)
+        except KeyboardInterrupt:
+            self.again()
+        return self.dev.ioctl(op, arg)

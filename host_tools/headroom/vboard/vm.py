@@ -327,10 +327,17 @@ class _Control:
         side("input %s %s" % (tag, "ok" if error is None else "error " + error))
 
 
+def _intr_again():
+    """A Ctrl-C landed in a flash operation (blockdev.Unbroken): the supervisor sends it
+    again. Allocation-free: littlefs calls the device with the heap locked."""
+    if _side is not None:
+        _side.write("intr\n")
+
+
 def _mount(image, cut_fd):
-    from headroom.vboard.blockdev import PROG_SIZE, FileBlockDev
+    from headroom.vboard.blockdev import PROG_SIZE, FileBlockDev, Unbroken
     f = open(image, "r+b")
-    bdev = FileBlockDev(f, gate=CutGate(cut_fd))
+    bdev = Unbroken(FileBlockDev(f, gate=CutGate(cut_fd)), _intr_again)
     try:
         fs = vfs.VfsLfs2(bdev, progsize=PROG_SIZE)
     except OSError:

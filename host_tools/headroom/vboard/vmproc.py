@@ -91,6 +91,7 @@ class VM:
         self.last_sigint = 0.0
         self.wdt_fed = None       # (when, ms left or None: stopped) of the latest "wdt ..."
         self.blocks = 0           # "b": flash block operations done
+        self.intr_again = False   # "intr": a Ctrl-C landed in a block operation: again
         self.cut_happened = False  # "cut": power lost mid-operation
         self.off = False          # "off": the MCU stopped, its supply gone
         self.answers = []         # "input TAG ok|error WHY": (tag, None or the error)
@@ -153,6 +154,8 @@ class VM:
                 self.wdt_fed = (time.monotonic(), int(m[4:]))
             elif m == "b":
                 self.blocks += 1
+            elif m == "intr":
+                self.intr_again = True
             elif m == "cut":
                 self.cut_happened = True
             elif m == "off":
