@@ -117,9 +117,11 @@ def test_incremental_spans_update_only_their_window():
             span(i2c, s.buf, page, cols[0], cols[-1])
     assert disp.lit() == s.rows()
     writes = [r["state"] for r in records(sim, "chip", chip="display.ram")]
-    assert writes[0] == {"page": 0, "col": 0, "hex": first.hex()}   # show(): one record
-    assert len(writes) == 2 and writes[1]["page"] == 0             # then one span, page 0
-    assert writes[1]["col"] > 0 and len(writes[1]["hex"]) < 2 * 128
+    # show(): one write, a record per page it lands in
+    assert writes[:8] == [{"page": p, "col": 0, "hex": first[p * 128:p * 128 + 128].hex()}
+                          for p in range(8)]
+    assert len(writes) == 9 and writes[8]["page"] == 0             # then one span, page 0
+    assert writes[8]["col"] > 0 and len(writes[8]["hex"]) < 2 * 128
 
 
 def test_horizontal_mode_wraps_inside_the_window():
@@ -130,6 +132,10 @@ def test_horizontal_mode_wraps_inside_the_window():
     assert list(page3) == [5, 6, 7, 8]
     assert list(page2) == [9, 10, 3, 4]     # wrapped back to (page 2, column 10)
     assert (disp.page, disp.col) == (2, 12)
+    # The trace says where the bytes landed: a record per run of one page.
+    assert [r["state"] for r in records(sim, "chip", chip="display.ram")] == [
+        {"page": 2, "col": 10, "hex": "01020304"}, {"page": 3, "col": 10, "hex": "05060708"},
+        {"page": 2, "col": 10, "hex": "090a"}]
 
 
 def test_vertical_mode_goes_down_the_pages_then_right():
@@ -371,7 +377,7 @@ def test_ssd1306_over_spi_lights_what_the_framebuf_drew():
     s.draw()
     drv.show()
     assert disp.lit() == s.rows()
-    assert len(records(sim, "chip", chip="display.ram")) == 1     # one write, one record
+    assert len(records(sim, "chip", chip="display.ram")) == 8     # one write, a record a page
 
 
 def test_spi_before_the_reset_pulse_or_during_reset_is_a_fault():

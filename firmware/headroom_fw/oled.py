@@ -5,9 +5,10 @@ framebuf, and what neither has: sending only what changed, a little at a time.
 The drivers' show() sends the whole frame: 1,024 bytes, some 23 ms of blocking transfer
 at 400 kHz, which would hold the knob's next frame as long. Here show() only marks the
 whole panel to be sent; whoever draws marks what it drew (`dirty`), and `send()` moves
-one span of at most CHUNK columns of one page per call (a window command, then the
-bytes: under 1 ms on the bus), so the main loop sends a frame over a few passes and
-the knob's frame never waits for more than one span. DMA would free the CPU too, but
+one span of at most CHUNK bytes per call (a window command, then the bytes: under 1 ms
+on the bus), so the main loop sends a frame over a few passes and the knob's frame
+never waits for more than one span. The SSD1306 takes a window over several pages: the
+digits' four pages go out under one command, a span running on from page to page. DMA would free the CPU too, but
 rp2's machine.I2C has none, and a span per pass already keeps the pass within budget.
 
 Nothing here allocates once made: the window commands and the span go out of buffers
@@ -23,14 +24,20 @@ _CLEAN = const(255)
 
 class _Sender:
     """The dirty spans (a column range per page) and the one-span-a-call sender, mixed
-    into a driver (which has the framebuffer: width, pages, buffer; and _span)."""
+    into a driver (which has the framebuffer: width, pages, buffer; and _span).
+
+    Where the controller can take a window over several pages (the SSD1306's horizontal
+    addressing), neighbouring dirty pages go out under one window command, their spans
+    widened to one rectangle when that costs fewer bytes than a span (the digits' four
+    pages: one command, not four), and a span runs on from one page into the next."""
     width = 0
     pages = 0
     buffer = bytearray(0)
+    RECT = False    # the controller's window can span pages
 
-    def _window(self, page, col, end):
+    def _window(self, page, last, col, end):
         """Point the controller's RAM at column col of page `page`, for a run that ends
-        at column `end` (the driver's addressing); sets win_end."""
+        at column `end` (of pages page..last where RECT); sets win_end."""
 
     def _data(self, n):
         """Send n bytes of self.tx (from tx[1]) where the pointer is."""
@@ -40,8 +47,10 @@ class _Sender:
         self.hi = bytearray(pages)                         # last dirty column, per page
         self.pending = False
         self.at_page = -1     # where the controller's RAM pointer is (-1: not known), and
-        self.at_col = 0       # the last column of the SSD1306's window: a span that
-        self.win_end = 0      # continues there needs no window command (_span)
+        self.at_col = 0       # the window's columns and its last page: a span that
+        self.win_col = 0      # continues there needs no window command
+        self.win_end = 0
+        self.win_last = -1
         self.tx = bytearray(CHUNK + 1)
         self.tx[0] = 0x40                                  # I2C: Co=0, D/C#=1 (data)
         mv = memoryview(self.tx)
@@ -70,38 +79,83 @@ class _Sender:
         self.at_page = -1
         self.dirty(0, self.width, 0, self.pages - 1)
 
+    def _merge(self, p):
+        """The last page of the run from page p that goes out under one window: the
+        next dirty page joins while the columns the rectangle adds (sent unchanged) come
+        to no more than a span; their ranges become the rectangle's."""
+        lo = self.lo
+        hi = self.hi
+        a = lo[p]
+        b = hi[p]
+        need = b - a + 1
+        q = p
+        while q + 1 < self.pages and lo[q + 1] != _CLEAN:
+            a2 = min(a, lo[q + 1])
+            b2 = max(b, hi[q + 1])
+            n2 = need + hi[q + 1] - lo[q + 1] + 1
+            if (b2 - a2 + 1) * (q + 2 - p) - n2 > CHUNK:
+                break
+            a = a2
+            b = b2
+            need = n2
+            q += 1
+        for r in range(p, q + 1):
+            lo[r] = a
+            hi[r] = b
+        return q
+
     def send(self):
         """One transaction of what changed: a window command where a page's run starts
-        (the pointer is not there yet), else a span of at most CHUNK bytes. Returns
-        whether more is left. Raises OSError when the panel does not answer (the caller
-        reports it). One transaction a call: whoever waits (the knob) waits for one."""
+        (the pointer is not there yet), else a span of at most CHUNK bytes, on into the
+        window's next page where it continues there. Returns whether more is left.
+        Raises OSError when the panel does not answer (the caller reports it). One
+        transaction a call: whoever waits (the knob) waits for one."""
         if not self.pending:
             return False
         lo = self.lo
+        hi = self.hi
         for p in range(self.pages):
             c = lo[p]
             if c == _CLEAN:
                 continue
-            end = self.hi[p]
+            end = hi[p]
             if not (self.at_page == p and self.at_col == c and end <= self.win_end):
-                self._window(p, c, end)
+                last = self._merge(p) if self.RECT else p
+                c = lo[p]
+                self._window(p, last, c, hi[p])
                 self.at_page = p
                 self.at_col = c
                 return True
-            n = end - c + 1
-            if n > CHUNK:
-                n = CHUNK
-                lo[p] = c + CHUNK
-            else:
-                lo[p] = _CLEAN
-                self.hi[p] = 0
             buf = self.buffer
             tx = self.tx
-            base = p * self.width + c
-            for i in range(n):
-                tx[1 + i] = buf[base + i]
-            self._data(n)
-            self.at_col = c + n
+            k = 0
+            while True:
+                n = end - c + 1
+                if n > CHUNK - k:
+                    n = CHUNK - k
+                base = p * self.width + c
+                for i in range(n):
+                    tx[1 + k + i] = buf[base + i]
+                k += n
+                c += n
+                if c <= end:          # the page goes on: the next span starts here
+                    lo[p] = c
+                    break
+                lo[p] = _CLEAN
+                hi[p] = 0
+                # The pointer wraps to the window's first column on the next page: a
+                # span goes on there when that page's run is the window's.
+                if (end != self.win_end or p >= self.win_last or lo[p + 1] != self.win_col
+                        or hi[p + 1] > end):
+                    break
+                p += 1
+                c = self.win_col
+                end = hi[p]
+                if k == CHUNK:
+                    break
+            self._data(k)
+            self.at_page = p
+            self.at_col = c
             for q in range(p, self.pages):
                 if lo[q] != _CLEAN:
                     return True
@@ -131,16 +185,20 @@ class SSD1306(_Sender, ssd1306.SSD1306_I2C):
         and mark the whole panel to be sent."""
         self.init_display()
 
-    def _window(self, page, col, end):
-        # From here to the end of the page's dirty run: the spans follow on without a
-        # command (the pointer moves on by itself).
+    RECT = True
+
+    def _window(self, page, last, col, end):
+        # From here to the end of the dirty run: the spans follow on without a command
+        # (the pointer moves on by itself, to `col` of the next page at `end`).
         w = self.win
         w[2] = col
         w[3] = end
         w[5] = page
-        w[6] = page
+        w[6] = last
         self.i2c.writeto(self.addr, w)
+        self.win_col = col
         self.win_end = end
+        self.win_last = last
 
     def _data(self, n):
         self.i2c.writeto(self.addr, self.tx_views[n])
@@ -180,14 +238,18 @@ class SSD1306SPI(_Sender, ssd1306.SSD1306_SPI):
         self.spi.write(buf)
         self.cs(1)
 
-    def _window(self, page, col, end):
+    RECT = True
+
+    def _window(self, page, last, col, end):
         w = self.win
         w[1] = col
         w[2] = end
         w[4] = page
-        w[5] = page
+        w[5] = last
         self._out(0, w)
+        self.win_col = col
         self.win_end = end
+        self.win_last = last
 
     def _data(self, n):
         self._out(1, self.spi_views[n])
@@ -237,14 +299,16 @@ class SH1106(_Sender, ssd1306.SSD1306_I2C):
     def start(self):
         self.init_display()
 
-    def _window(self, page, col, end):
+    def _window(self, page, last, col, end):
         w = self.win
         c = col + _SH1106_COL
         w[1] = 0xB0 | page
         w[2] = c & 0x0F
         w[3] = 0x10 | (c >> 4)
         self.i2c.writeto(self.addr, w)
+        self.win_col = col
         self.win_end = self.width - 1   # page addressing: the column runs on to the end
+        self.win_last = page
 
     def _data(self, n):
         self.i2c.writeto(self.addr, self.tx_views[n])

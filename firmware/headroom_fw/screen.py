@@ -142,14 +142,28 @@ class Screen:
         self._text(_CH[tenths % 10], x + 16, y, c)
         return x + 24
 
-    def _glyph(self, i, mask):
+    def _glyph(self, i, was, mask):
+        """Cell i from segments `was` to `mask`: only the segments that changed are marked
+        dirty (0 to 5 sends three segments' columns, not the cell's), as they go dark or
+        light; the lit ones are drawn again where a dark one crossed them (the corners)."""
         x = CELLS[i]
-        self._box(x, DIGIT_Y, DIGIT_W, DIGIT_H, 0)
+        y = DIGIT_Y
+        if was == 0xFF:   # nothing known drawn there: the whole cell
+            self._box(x, y, DIGIT_W, DIGIT_H, 0)
+            self._dirty(x, y, DIGIT_W, DIGIT_H)
+            change = 0
+        else:
+            change = was ^ mask
+            for s in range(7):
+                if change & was & (1 << s):
+                    g = SEG[s]
+                    self._box(x + g[0], y + g[1], g[2], g[3], 0)
         for s in range(7):
+            g = SEG[s]
             if mask & (1 << s):
-                g = SEG[s]
-                self._box(x + g[0], DIGIT_Y + g[1], g[2], g[3], 1)
-        self._dirty(x, DIGIT_Y, DIGIT_W, DIGIT_H)
+                self._box(x + g[0], y + g[1], g[2], g[3], 1)
+            if change & (1 << s):
+                self._dirty(x + g[0], y + g[1], g[2], g[3])
 
     def _digits(self, tenths, stop):
         """The cells that changed, a glyph at a time; False if a detent came between."""
@@ -157,8 +171,8 @@ class Screen:
         glyphs(tenths, c)
         for i in range(4):
             if self.cells[i] != c[i]:
+                self._glyph(i, self.cells[i], c[i])
                 self.cells[i] = c[i]
-                self._glyph(i, c[i])
                 if stop is not None and stop.woken:
                     return False
         return True

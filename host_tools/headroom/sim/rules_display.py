@@ -94,8 +94,8 @@ class DisplayRules:
     def display_record(self, t, name, state):
         """A display record (sim/models/oled.py's invariants_view): its state, or a data
         write at (page, col) of the controller's RAM. The module is taken as every driver
-        mounts it (segment remap and COM scan reversed: RAM page 0, bit 0 top left), and
-        a write as staying in its page (the firmware's spans do)."""
+        mounts it (segment remap and COM scan reversed: RAM page 0, bit 0 top left); each
+        record is a run of columns of one page (the model splits a write that wraps)."""
         if name.endswith(".ram"):
             page = state["page"]
             x = state["col"] - self.disp_first

@@ -41,7 +41,9 @@ before the display is on are fine (drivers clear the RAM first). Unpowered or
 
 Trace: `display` {"on": bool, "contrast": 0..255, "invert": bool} when one changes;
 `display.ram` {"page": p, "col": c, "hex": the bytes} per data write (a transaction,
-or an SPI write with DC high), at the pointer where it began.
+or an SPI write with DC high) and page it lands in: a run of consecutive columns of one
+page each (a write that wraps into the next page of a window is two records), so a
+reader lays the bytes down in a row without knowing the addressing mode.
 """
 from ..part import Part
 from . import oled_cmds
@@ -328,10 +330,10 @@ class OLED(Part):
             self.fault("%d data bytes while command 0x%02X (%s) waits for %d parameter(s)"
                        % (len(data), self.cmd, self.COMMANDS[self.cmd][0],
                           self.COMMANDS[self.cmd][1] - len(self.params)))
-        page, col = self.page, self.col
-        self._write(data)
-        self.sim.emit("chip", [("chip", self.name + ".ram"), ("state", [
-            ("page", page), ("col", col), ("hex", bytes(data).hex())])])
+        data = bytes(data)
+        for page, col, i, j in self._write(data):
+            self.sim.emit("chip", [("chip", self.name + ".ram"), ("state", [
+                ("page", page), ("col", col), ("hex", data[i:j].hex())])])
 
 
 class SSD1306(OLED):
@@ -372,10 +374,17 @@ class SSD1306(OLED):
             self.iref = p[0]
 
     def _write(self, data):
+        """Into the RAM as the addressing mode moves the pointer; the runs of consecutive
+        columns of a page it wrote, as (page, col, first byte, end)."""
         ram, mode = self.ram, self.mode
         c0, c1, p0, p1 = self.window
         col, page = self.col, self.page
-        for b in data:
+        runs = []
+        for i, b in enumerate(data):
+            if runs and runs[-1][0] == page and runs[-1][1] + i - runs[-1][2] == col:
+                runs[-1][3] = i + 1
+            else:
+                runs.append([page, col, i, i + 1])
             ram[page * 128 + col] = b
             if mode == 2:
                 col = col + 1 if col < 127 else 0
@@ -392,6 +401,7 @@ class SSD1306(OLED):
                 else:
                     page += 1
         self.col, self.page = col, page
+        return runs
 
 
 class SH1106(OLED):
@@ -440,6 +450,7 @@ class SH1106(OLED):
         base = self.page * 132 + self.col
         self.ram[base:base + len(data)] = data
         self.col += len(data)
+        return [(self.page, self.col - len(data), 0, len(data))]
 
 
 CHIPS = {"ssd1306": SSD1306, "sh1106": SH1106}
