@@ -8,8 +8,9 @@ whole panel to be sent; whoever draws marks what it drew (`dirty`), and `send()`
 one span of at most CHUNK bytes per call (a window command, then the bytes: under 1 ms
 on the bus), so the main loop sends a frame over a few passes and the knob's frame
 never waits for more than one span. The SSD1306 takes a window over several pages: the
-digits' four pages go out under one command, a span running on from page to page. DMA would free the CPU too, but
-rp2's machine.I2C has none, and a span per pass already keeps the pass within budget.
+digits' four pages go out under one command, a span running on from page to page. DMA
+would free the CPU too, but rp2's machine.I2C has none, and a span per pass already
+keeps the pass within budget.
 
 Nothing here allocates once made: the window commands and the span go out of buffers
 made here (the spans' memoryviews too, one per length), copied byte by byte.
