@@ -48,7 +48,10 @@ What the supervisor does between the pseudo-terminal and the VM:
   even after Ctrl-C and across soft resets (rp2 never stops it), until WATCHDOG_CTRL's
   ENABLE bit is cleared (machine.mem32: the Headroom firmware does it on Ctrl-C). The
   VM reports feeds and stops; the supervisor, which outlives the VM, keeps the count
-  in wall time (--lenient-watchdog: the watchdog stops with whatever code stops).
+  in wall time (--lenient-watchdog: the watchdog stops with whatever code stops). While
+  main.py runs, the VM's simulated RP2040 counts it on the board's own clock, which a
+  loaded machine slows below wall time, and resets by itself; the supervisor's count
+  is then only a backstop (RUNNING_BACKSTOP_S more) for a VM whose clock stopped.
 - **Output.** "\\n" becomes "\\r\\n" (rp2 cooks print output, the Unix port leaves it
   to a terminal), except after mpremote mount's binary protocol starts (replout.py).
   Output is dropped while nothing has the pseudo-terminal open, as rp2 drops it with
@@ -71,6 +74,7 @@ from .vmproc import VM
 
 _MAX_QUEUE = 1 << 20
 USB_DETACH_S = 0.1
+RUNNING_BACKSTOP_S = 20.0   # the wall-time watchdog's allowance while main.py runs
 
 
 def _cut(text, n=200):
@@ -367,6 +371,13 @@ class Supervisor:
             self.wdt_deadline += time.monotonic() - self.wdt_hold
             self.wdt_hold = None
         left = self.wdt_deadline - time.monotonic()
+        if not vm.at_repl:
+            # main.py runs: the VM's simulated RP2040 counts the watchdog on the board's
+            # own clock and resets by itself ("reset watchdog"). That clock falls behind
+            # wall time on a loaded machine (the VM waits for a CPU), where a wall-time
+            # count would bite a firmware that fed it on time. Here only a backstop, for
+            # a VM whose clock stopped (code that makes no call the clock is moved by).
+            left += RUNNING_BACKSTOP_S
         if left > 0:
             return int(left * 1000) + 1
         self.log("watchdog reset: the firmware's machine.WDT was not fed")
