@@ -112,7 +112,8 @@ class Sim(McuLife, Watchdog, Buses):
         self.wdt_pause = 0x07000000  # WATCHDOG_CTRL's PAUSE_* bits (their reset value)
         self.after_step = []      # fn() run after each firmware step
         self.calls = 0            # the main code's charged calls so far
-        self.at_call = None       # (n, fn): fn() as the n-th call is charged (tests)
+        self.at_call = None       # (n, fn): fn() as the n-th call is charged (tests; the
+                                  # virtual board's Ctrl-C put back: vboard/vm.py)
         self.irq_calls = 0        # the calls hard IRQ handlers made so far
         self.at_irq_call = None   # (n, fn): fn() as the n-th of them is charged (tests: it
                                   # may raise, e.g. the KeyboardInterrupt rp2 raises at a branch)

@@ -104,9 +104,9 @@ class Unbroken:
     would unwind through littlefs's C code and leave its state half-changed (a later
     save read back as the one before it, a rename that fails with ENOENT). So an
     interrupt caught during an operation is put back: the operation is done again,
-    whole (each is idempotent: the same bytes to the same place), and `again()` asks
-    for the Ctrl-C to come back (the supervisor sends it again), to land in the
-    firmware's own code. Nothing allocated."""
+    whole (each is idempotent: the same bytes to the same place), and `again()` puts
+    the Ctrl-C back where it lands outside littlefs (vm.py: at the firmware's next
+    call, or sent again by the supervisor at the REPL). Nothing allocated."""
 
     def __init__(self, dev, again):
         self.dev = dev

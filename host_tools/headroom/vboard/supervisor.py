@@ -34,8 +34,9 @@ What the supervisor does between the pseudo-terminal and the VM:
   SIGINT handler installed: /proc/PID/status), a Ctrl-C becomes SIGINT, a
   KeyboardInterrupt in the VM, and is not passed on; while the REPL reads, it is an
   ordinary byte (the raw REPL and readline take it as such). Not before the VM is up,
-  and not in the middle of a flash operation: one that lands there is put back and
-  sent again ("intr", blockdev.Unbroken), as rp2's C flash driver finishes first.
+  and not in the middle of a flash operation: one that lands there waits for it to
+  finish (blockdev.Unbroken; raised at the firmware's next call, or at the REPL sent
+  again: "intr"), as rp2's C flash driver finishes first.
 - **Soft reset.** On the board Ctrl-D (friendly REPL, or raw REPL with nothing to
   run) soft-resets; the Unix port exits instead. The supervisor starts a fresh VM on
   the same image and prints "MPY: soft reboot" as rp2 does. After a soft reset from
@@ -309,6 +310,7 @@ class Supervisor:
             return None
         if vm.intr_again:   # it landed in a flash operation, which finished first (vm.Unbroken)
             vm.intr_again = False
+            self.log("a Ctrl-C landed in a flash operation at the REPL: sent again")
             self.inq[0:0] = b"\x03"
         while self.inq:
             i = self.inq.find(b"\x03")

@@ -327,10 +327,24 @@ class _Control:
         side("input %s %s" % (tag, "ok" if error is None else "error " + error))
 
 
+def _raise_interrupt():
+    raise KeyboardInterrupt
+
+
+_AT_NEXT_CALL = (0, _raise_interrupt)   # Sim.at_call: at the firmware's next call
+
+
 def _intr_again():
-    """A Ctrl-C landed in a flash operation (blockdev.Unbroken): the supervisor sends it
-    again. Allocation-free: littlefs calls the device with the heap locked."""
-    if _side is not None:
+    """A Ctrl-C landed in a flash operation (blockdev.Unbroken), which has finished. In
+    the firmware, it is raised at the firmware's next call into machine or time, once
+    littlefs has returned (rp2 raises it at the next bytecode branch): before the
+    firmware can read the bytes that followed the Ctrl-C. At the REPL (a copy's writes),
+    the supervisor sends it again. Allocation-free: littlefs calls the device with the
+    heap locked."""
+    sim = _board.sim if _board is not None else None
+    if sim is not None and sim.in_firmware:
+        sim.at_call = _AT_NEXT_CALL
+    elif _side is not None:
         _side.write("intr\n")
 
 
