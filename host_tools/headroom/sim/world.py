@@ -112,8 +112,9 @@ class Sim(McuLife, Watchdog, Buses):
         self.wdt_pause = 0x07000000  # WATCHDOG_CTRL's PAUSE_* bits (their reset value)
         self.after_step = []      # fn() run after each firmware step
         self.calls = 0            # the main code's charged calls so far
-        self.at_call = None       # (n, fn): fn() as the n-th call is charged (tests; the
-                                  # virtual board's Ctrl-C put back: vboard/vm.py)
+        self.at_call = None       # (n, fn): fn() as the n-th call is charged (tests)
+        self.safe_point = None    # fn() at each call of the firmware's into the machine
+                                  # shims, before it (the virtual board: a Ctrl-C is taken there)
         self.irq_calls = 0        # the calls hard IRQ handlers made so far
         self.at_irq_call = None   # (n, fn): fn() as the n-th of them is charged (tests: it
                                   # may raise, e.g. the KeyboardInterrupt rp2 raises at a branch)

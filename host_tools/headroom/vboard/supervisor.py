@@ -30,10 +30,15 @@ What the supervisor does between the pseudo-terminal and the VM:
   the Unix port switches a terminal's modes with TCSAFLUSH, which would throw away
   input sent ahead (mpremote sends "\\r\\x01" right behind "\\r\\x03"); a pipe keeps
   every byte, in order, as the board's buffer does.
-- **Ctrl-C, as the board's interrupt character.** While code runs (the VM has its
-  SIGINT handler installed: /proc/PID/status), a Ctrl-C becomes SIGINT, a
-  KeyboardInterrupt in the VM, and is not passed on; while the REPL reads, it is an
-  ordinary byte (the raw REPL and readline take it as such). Not before the VM is up,
+- **Ctrl-C, as the board's interrupt character.** While main.py runs, it goes down a
+  pipe of its own and the VM raises KeyboardInterrupt at the firmware's next sleep or
+  call into `machine` (vm.Interrupts), never inside the simulator's own code (on the
+  board that code is C and hardware); what the host sent after it waits until the VM
+  has taken it, and a firmware that neither sleeps nor calls gets a SIGINT after
+  INBAND_WAIT_S. While code runs at the REPL (the VM has its SIGINT handler
+  installed: /proc/PID/status), a Ctrl-C becomes SIGINT, a KeyboardInterrupt in the
+  VM, and is not passed on; while the REPL reads, it is an ordinary byte (the raw REPL
+  and readline take it as such). Not before the VM is up,
   and not in the middle of a flash operation: one that lands there waits for it to
   finish (blockdev.Unbroken; raised at the firmware's next call, or at the REPL sent
   again: "intr"), as rp2's C flash driver finishes first.
@@ -76,6 +81,7 @@ from .vmproc import VM
 _MAX_QUEUE = 1 << 20
 USB_DETACH_S = 0.1
 RUNNING_BACKSTOP_S = 20.0   # the wall-time watchdog's allowance while main.py runs
+INBAND_WAIT_S = 1.0         # a Ctrl-C main.py has not taken by then comes as SIGINT
 
 
 def _cut(text, n=200):
@@ -312,6 +318,19 @@ class Supervisor:
             vm.intr_again = False
             self.log("a Ctrl-C landed in a flash operation at the REPL: sent again")
             self.inq[0:0] = b"\x03"
+        if vm.kbd_sent is not None:
+            # What follows a Ctrl-C waits until main.py has taken it: on rp2 the
+            # KeyboardInterrupt comes before the firmware could read another byte.
+            if vm.at_repl:
+                vm.kbd_sent = None
+            elif time.monotonic() - vm.kbd_sent < INBAND_WAIT_S:
+                return 10
+            else:
+                # Code that makes no call and never sleeps (a loop in pure Python): as
+                # rp2 would, interrupt it wherever it is.
+                vm.kbd_sent = None
+                if vm.sigint_caught():
+                    os.kill(vm.proc.pid, signal.SIGINT)
         while self.inq:
             i = self.inq.find(b"\x03")
             if i != 0:
@@ -324,6 +343,13 @@ class Supervisor:
             # Ctrl-C. Not while the VM sets the board up: that is not interruptible.
             if not vm.ready:
                 return 10
+            if not vm.at_repl:
+                # main.py runs: in band, taken at its next sleep or call (vm.Interrupts)
+                del self.inq[0]
+                self.dbg("Ctrl-C in band", b"")
+                if vm.interrupt():
+                    return 10
+                return None
             if vm.sigint_caught():
                 now = time.monotonic()
                 if now - vm.last_sigint < 0.05:

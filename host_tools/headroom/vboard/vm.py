@@ -86,6 +86,7 @@ class Pacer:
         self.v0 = v0
         self.w0 = rt.ticks_us()
         self.w0_ms = rt.ticks_ms()
+        self.sleeper = None   # sleep_us(us) -> False when cut short (Interrupts)
 
     def now(self, v):
         """The virtual time wall time has reached (us), or `v` after a long pause."""
@@ -98,7 +99,8 @@ class Pacer:
         return max(v, self.v0 + d)
 
     def wait_until(self, v):
-        """Sleep (really) until wall time reaches virtual time `v` (us); v - v0 <= 1 s."""
+        """Sleep (really) until wall time reaches virtual time `v` (us); v - v0 <= 1 s.
+        False if `sleeper` (Interrupts.sleep_us) was cut short by a Ctrl-C."""
         rt = self.rt
         if rt.ticks_diff(rt.ticks_ms(), self.w0_ms) > 60000:
             self.w0 = rt.ticks_us()  # idle for a long while: start afresh from now
@@ -106,12 +108,17 @@ class Pacer:
         due = rt.ticks_add(self.w0, v - self.v0)
         late = rt.ticks_diff(rt.ticks_us(), due)
         if late < 0:
-            rt.sleep_us(-late)
+            if self.sleeper is not None:
+                if not self.sleeper(-late):
+                    return False   # a Ctrl-C: the clock stays where it was, the caller takes it
+            else:
+                rt.sleep_us(-late)
         elif late > self.LAG_US:
             due = rt.ticks_us()  # far behind (the REPL, a slow step): do not race to catch up
         self.v0 = v
         self.w0 = due
         self.w0_ms = rt.ticks_ms()
+        return True
 
 
 _controls = [None]
@@ -269,7 +276,7 @@ def _build(board, board_name, trace_sink, cause, t0_us=0, kept=None, levers=""):
         trace.muted = False
         sim.emit("reset", [("cause", "soft")])
     _controls[0] = _Control(b)
-    sim.go_live(Pacer(_realtime, sim.clock.now_us), _controls[0])
+    sim.go_live(Pacer(_realtime, sim.clock.now_us), _controls[0], _interrupts[0])
     sim.on_mcu_stop.append(_powered_off)
     return b
 
@@ -327,25 +334,52 @@ class _Control:
         side("input %s %s" % (tag, "ok" if error is None else "error " + error))
 
 
-def _raise_interrupt():
-    raise KeyboardInterrupt
-
-
-_AT_NEXT_CALL = (0, _raise_interrupt)   # Sim.at_call: at the firmware's next call
-
-
 def _intr_again():
-    """A Ctrl-C landed in a flash operation (blockdev.Unbroken), which has finished. In
-    the firmware, it is raised at the firmware's next call into machine or time, once
-    littlefs has returned (rp2 raises it at the next bytecode branch): before the
-    firmware can read the bytes that followed the Ctrl-C. At the REPL (a copy's writes),
-    the supervisor sends it again. Allocation-free: littlefs calls the device with the
-    heap locked."""
-    sim = _board.sim if _board is not None else None
-    if sim is not None and sim.in_firmware:
-        sim.at_call = _AT_NEXT_CALL
-    elif _side is not None:
+    """A Ctrl-C landed in a flash operation (blockdev.Unbroken), which has finished: the
+    supervisor sends it again. Allocation-free: littlefs calls the device with the heap
+    locked."""
+    if _side is not None:
         _side.write("intr\n")
+
+
+class Interrupts:
+    """The host's Ctrl-C while main.py runs: a byte on a pipe of its own from the
+    supervisor, taken only at the firmware's sleeps and calls into `machine`
+    (VmSim.safe_point), never inside the simulator's own code. On rp2 those calls are C
+    and the chips are hardware: a KeyboardInterrupt waits for them. Here the models and
+    the virtual clock are Python, and a SIGINT could land in the middle of them (an I2C
+    transaction half decoded, the clock half run), leaving the firmware's quieting
+    stuck. Allocation-free once made."""
+
+    def __init__(self, f):
+        import select
+        self.f = f
+        self.buf = bytearray(1)
+        self.poll = select.poll()
+        self.poll.register(f, select.POLLIN)
+        for _ in self.poll.ipoll(0):   # the first ipoll allocates its iterator
+            pass
+
+    def take(self):
+        """Raise KeyboardInterrupt if a Ctrl-C waits (the supervisor hears "kbd")."""
+        for _obj, _ev in self.poll.ipoll(0):
+            self.f.readinto(self.buf)
+            if _side is not None:
+                _side.write("kbd\n")
+            raise KeyboardInterrupt
+
+    def sleep_us(self, us):
+        """Sleep `us` (wall time); False if a Ctrl-C came first (not taken yet)."""
+        ms = us // 1000
+        if ms > 0:
+            for _obj, _ev in self.poll.ipoll(ms):
+                return False
+        if us > ms * 1000:
+            _realtime.sleep_us(us - ms * 1000)
+        return True
+
+
+_interrupts = [None]
 
 
 def _mount(image, cut_fd):
@@ -434,6 +468,8 @@ def _setup(opts):
     trace = open(opts["trace"], "a" if t0 else "w") if opts.get("trace") else None
     # Opened now: once the image is mounted at /, the host's /proc is out of reach.
     ctl = open("/proc/self/fd/" + opts["ctl"], "rb") if opts.get("ctl") else None
+    if opts.get("intr"):
+        _interrupts[0] = Interrupts(open("/proc/self/fd/" + opts["intr"], "rb"))
     kept = None
     global _state_out, _board
     if opts.get("state"):

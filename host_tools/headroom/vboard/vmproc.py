@@ -53,11 +53,13 @@ class VM:
         side_r, side_w = os.pipe()
         cut_r, self.cut = os.pipe()
         ctl_r, self.ctl = os.pipe()
+        intr_r, self.intr = os.pipe()   # the host's Ctrl-C while main.py runs (vm.Interrupts)
         self.side = side_r
         os.set_blocking(side_r, False)
         args = [micropython_path(), "-X", "heapsize=" + HEAP, "-i", VM_BOOT,
                 "image=" + image, "board=" + board, "mode=" + mode, "cause=" + cause,
-                "side=%d" % side_w, "cut=%d" % cut_r, "ctl=%d" % ctl_r, "t0=%d" % t0_us,
+                "side=%d" % side_w, "cut=%d" % cut_r, "ctl=%d" % ctl_r, "intr=%d" % intr_r,
+                "t0=%d" % t0_us,
                 "firmware=" + FIRMWARE_DIR]
         if trace:
             args.append("trace=" + trace)
@@ -70,10 +72,10 @@ class VM:
         # signal, and by the kernel (PR_SET_PDEATHSIG) when the supervisor is SIGKILLed.
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, close_fds=True,
-                                     pass_fds=(side_w, cut_r, ctl_r),
+                                     pass_fds=(side_w, cut_r, ctl_r, intr_r),
                                      start_new_session=True, bufsize=0,
                                      preexec_fn=_die_with_parent(os.getpid()))
-        for fd in (side_w, cut_r, ctl_r):
+        for fd in (side_w, cut_r, ctl_r, intr_r):
             os.close(fd)
         self.stdin = self.proc.stdin.fileno()
         self.stdout = self.proc.stdout.fileno()
@@ -92,6 +94,7 @@ class VM:
         self.wdt_fed = None       # (when, ms left or None: stopped) of the latest "wdt ..."
         self.blocks = 0           # "b": flash block operations done
         self.intr_again = False   # "intr": a Ctrl-C landed in a block operation: again
+        self.kbd_sent = None      # when a Ctrl-C went down `intr`, until "kbd": taken
         self.cut_happened = False  # "cut": power lost mid-operation
         self.off = False          # "off": the MCU stopped, its supply gone
         self.answers = []         # "input TAG ok|error WHY": (tag, None or the error)
@@ -104,6 +107,16 @@ class VM:
         """From the next block operation on, the flash refuses every program and erase:
         `how` "full" (ENOSPC), "eio" (EIO), or None (it takes them again)."""
         os.write(self.cut, bytes([0, 0, 0, 0xF0 + (None, "full", "eio").index(how)]))
+
+    def interrupt(self):
+        """A Ctrl-C for main.py, in band (vm.Interrupts): taken at the firmware's next
+        sleep or call. False if the VM is gone."""
+        try:
+            os.write(self.intr, b"\x03")
+        except OSError:
+            return False
+        self.kbd_sent = time.monotonic()
+        return True
 
     def tell(self, line):
         """A line for the simulated board (vm.py's _Control); False if the VM is gone."""
@@ -156,6 +169,8 @@ class VM:
                 self.blocks += 1
             elif m == "intr":
                 self.intr_again = True
+            elif m == "kbd":
+                self.kbd_sent = None
             elif m == "cut":
                 self.cut_happened = True
             elif m == "off":
@@ -181,7 +196,7 @@ class VM:
                 f.close()
             except OSError:
                 pass
-        for fd in (self.side, self.pidfd, self.cut, self.ctl):
+        for fd in (self.side, self.pidfd, self.cut, self.ctl, self.intr):
             try:
                 os.close(fd)
             except OSError:

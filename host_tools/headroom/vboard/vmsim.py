@@ -19,10 +19,24 @@ class VmSim(world.Sim):
         self._pacer = None
         self._control = None
         self._told = [None, None]   # when, and what, the supervisor was last told
+        self._intr = None
 
-    def go_live(self, pacer, control):
+    def go_live(self, pacer, control, interrupts=None):
+        """`interrupts` (vm.Interrupts): the host's Ctrl-C, taken at the firmware's sleeps
+        and calls (safe_point), never inside the simulator's code."""
         self._pacer = pacer
         self._control = control
+        self._intr = interrupts
+        if interrupts is not None:
+            pacer.sleeper = interrupts.sleep_us
+            self.safe_point = self._take_interrupt
+
+    def _take_interrupt(self):
+        """A call of the firmware's main code into `machine`: a waiting Ctrl-C is raised
+        here. Not in a hard IRQ handler (it would end the handler, as rp2's can, but the
+        main code is where a host's Ctrl-C is meant to go)."""
+        if not self.in_irq:
+            self._intr.take()
 
     def sleep_us(self, us):
         """The firmware's sleeps: the virtual clock runs in step with wall time, and the
@@ -30,6 +44,9 @@ class VmSim(world.Sim):
         if self._pacer is None:
             return world.Sim.sleep_us(self, us)
         self._control.pump()
+        intr = self._intr
+        if intr is not None:
+            intr.take()
         clock, pacer = self.clock, self._pacer
         end = pacer.now(clock.now_us) + us
         while True:
@@ -37,8 +54,8 @@ class VmSim(world.Sim):
             stop = end if nt is None or nt > end else nt
             if stop - clock.now_us > 1000000:
                 stop = clock.now_us + 1000000
-            if stop > clock.now_us:
-                pacer.wait_until(stop)
+            if stop > clock.now_us and not pacer.wait_until(stop):
+                intr.take()   # a Ctrl-C cut the sleep short: raised here, the clock untouched
             clock.run_until(stop, self.run_scheduled)
             if stop >= end:
                 return None

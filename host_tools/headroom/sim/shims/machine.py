@@ -200,6 +200,8 @@ class SPI:
         s = self._s
         if s.in_firmware:
             s.charge(s.cost.spi(len(data), self.baudrate))
+        elif s.safe_point is not None:
+            s.safe_point()
         t = s.sim_enter()
         s.spi_transfer(self, bytes(data), into)
         s.sim_exit(t)
@@ -248,6 +250,8 @@ class I2C:
         s = self._s
         if s.in_firmware:
             s.charge(s.cost.i2c(nbytes, self.freq))
+        elif s.safe_point is not None:
+            s.safe_point()
         if 0 in s.gpio[self.sda].drivers.values():
             # SDA held low from outside: no START can be made; rp2 gives up after the
             # time-out (50 ms by default) with ETIMEDOUT.

@@ -13,6 +13,9 @@ def running_sim():
 
 
 def busy(s):
-    """The firmware's call (and the bytecode before it) costs time (sim/cost.py)."""
+    """The firmware's call (and the bytecode before it) costs time (sim/cost.py); where
+    nothing is charged (the virtual board), the call is a safe point (world.Sim)."""
     if s.in_firmware:
         s.charge(s.cost.call(s.in_irq or s.irq_depth))
+    elif s.safe_point is not None:
+        s.safe_point()
