@@ -440,12 +440,14 @@ def _run_file(path, g):
 
 
 def _print_exception(e):
-    """As rp2 prints it: pyexec runs main.py from C, so the traceback has no frame of this file."""
+    """As rp2 prints it: pyexec runs main.py from C, and `machine` is C, so the
+    traceback has no frame of this file nor of the simulator's (a Ctrl-C taken at a call
+    into `machine` ends at the firmware's line that made it)."""
     import io
     buf = io.StringIO()
     sys.print_exception(e, buf)
     for line in buf.getvalue().split("\n"):
-        if line and "/headroom/vboard/" not in line:
+        if line and "/headroom/vboard/" not in line and "/headroom/sim/" not in line:
             print(line)
 
 
