@@ -310,6 +310,17 @@ def _ask_firmware(board, line, signs):
     return None
 
 
+def _read_until(ser, done, signs):
+    """What the port gives until done(all of it so far) or `signs` says the wait is over."""
+    data = b""
+    while not signs.over() and not done(data):
+        got = ser.read(4096)
+        if got:
+            signs.seen()
+            data += got
+    return data
+
+
 def boot_output(port, say=None, wait_s=8.0):
     """Stop whatever runs (Ctrl-C) and soft-reset from the friendly REPL, which runs main.py
     with us listening: what it prints (its traceback) until the REPL prompt comes back, or
@@ -321,16 +332,17 @@ def boot_output(port, say=None, wait_s=8.0):
     except CommandError as e:
         return "  | (the board is not there to ask: %s)" % e
     try:
+        # Whatever runs stops and the REPL's prompt comes (an event: a loaded board can
+        # still be printing the last boot's traceback and banner); then a soft reset from
+        # the friendly REPL, and what main.py prints after "soft reboot", up to the prompt.
         ser.write(b"\r\x03\x03")
-        time.sleep(0.3)
-        ser.read(65536)
-        ser.write(b"\r\x02\x04")  # friendly REPL, then Ctrl-D: soft reset, main.py runs
-        signs = Signs(wait_s)
-        while not signs.over() and not data.rstrip().endswith(b">>>"):
-            got = ser.read(4096)
-            if got:
-                signs.seen()
-                data += got
+        _read_until(ser, lambda d: d.rstrip().endswith(b">>>"), Signs(wait_s))
+        ser.write(b"\r\x02\x04")
+        data = _read_until(ser, lambda d: b"soft reboot" in d and d[d.find(b"soft reboot"):]
+                           .rstrip().endswith(b">>>"), Signs(wait_s))
+        i = data.find(b"soft reboot")
+        if i >= 0:
+            data = data[i:]
     except (SerialException, OSError):
         data += b"\n(the board dropped off the port: it reset)"
     finally:
