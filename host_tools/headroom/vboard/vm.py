@@ -368,6 +368,11 @@ class Interrupts:
                 _side.write("kbd\n")
             raise KeyboardInterrupt
 
+    def drop(self):
+        """Throw away a Ctrl-C that waits: main.py is over, and it was meant for it."""
+        for _obj, _ev in self.poll.ipoll(0):
+            self.f.readinto(self.buf)
+
     def sleep_us(self, us):
         """Sleep `us` (wall time); False if a Ctrl-C came first (not taken yet)."""
         ms = us // 1000
@@ -523,4 +528,6 @@ def boot(args, realtime, main_globals):
             _run_file("main.py", main_globals)
     except KeyboardInterrupt as e:  # between the files
         sys.print_exception(e)
+    if _board is not None:
+        _board.sim.interrupts_off()
     side("repl")

@@ -31,6 +31,19 @@ class VmSim(world.Sim):
             pacer.sleeper = interrupts.sleep_us
             self.safe_point = self._take_interrupt
 
+    def interrupts_off(self):
+        """main.py is over: the REPL is next, which takes Ctrl-C as SIGINT (the
+        supervisor's); code run there (mpremote's) reaches no safe point, and a Ctrl-C
+        left in the pipe, meant for main.py, is dropped."""
+        intr = self._intr
+        if intr is None:
+            return
+        self._intr = None
+        self.safe_point = None
+        if self._pacer is not None:
+            self._pacer.sleeper = None
+        intr.drop()
+
     def _take_interrupt(self):
         """A call of the firmware's main code into `machine`: a waiting Ctrl-C is raised
         here. Not in a hard IRQ handler (it would end the handler, as rp2's can, but the
