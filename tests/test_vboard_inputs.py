@@ -228,10 +228,14 @@ def test_the_attached_panel_turns_the_knob_and_shows_what_the_firmware_reports(b
     async def until(app, pilot, cond, what, timeout=60):
         end = time.monotonic() + timeout
         while True:
-            app.refresh_panel()
             if cond():
+                # What made it true may have come after the last refresh: show it, and let
+                # the app draw it, before the caller reads the screen.
+                app.refresh_panel()
+                await pilot.pause()
                 return
             assert time.monotonic() < end, what
+            app.refresh_panel()
             await pilot.pause(0.05)
 
     def volume(hands):
