@@ -32,7 +32,7 @@ What the supervisor does between the pseudo-terminal and the VM:
   every byte, in order, as the board's buffer does.
 - **Ctrl-C, as the board's interrupt character.** While main.py runs, it goes down a
   pipe of its own and the VM raises KeyboardInterrupt at the firmware's next sleep or
-  call into `machine` (vm.Interrupts), never inside the simulator's own code (on the
+  call into `machine` (vmpipes.Interrupts), never inside the simulator's own code (on the
   board that code is C and hardware); what the host sent after it waits until the VM
   has taken it, and a firmware that neither sleeps nor calls gets a SIGINT after
   INBAND_WAIT_S. While code runs at the REPL (the VM has its SIGINT handler
@@ -344,7 +344,7 @@ class Supervisor:
             if not vm.ready:
                 return 10
             if not vm.at_repl:
-                # main.py runs: in band, taken at its next sleep or call (vm.Interrupts)
+                # main.py runs: in band, taken at its next sleep or call (vmpipes.Interrupts)
                 del self.inq[0]
                 self.dbg("Ctrl-C in band", b"")
                 if vm.interrupt():

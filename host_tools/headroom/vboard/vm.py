@@ -41,7 +41,7 @@ Side channel to the supervisor, one line per message:
   control pipe) is over, or was refused.
 
 Pipes from the supervisor: `cut` carries 4-byte counts (little-endian): lose power
-in the middle of the block operation after that many more (CutGate); a last byte of
+in the middle of the block operation after that many more (vmpipes.CutGate); a last byte of
 0xF0-0xF2 is not a count but the flash's state from now on: takes writes, refuses
 them with ENOSPC (full), with EIO (`fault flash full|eio|ok`); `ctl` carries
 text lines for the simulated board (`power off`, `input TAG LINE`: _Control), read
@@ -86,7 +86,7 @@ class Pacer:
         self.v0 = v0
         self.w0 = rt.ticks_us()
         self.w0_ms = rt.ticks_ms()
-        self.sleeper = None   # sleep_us(us) -> False when cut short (Interrupts)
+        self.sleeper = None   # sleep_us(us) -> False when cut short (vmpipes.Interrupts)
 
     def now(self, v):
         """The virtual time wall time has reached (us), or `v` after a long pause."""
@@ -100,7 +100,7 @@ class Pacer:
 
     def wait_until(self, v):
         """Sleep (really) until wall time reaches virtual time `v` (us); v - v0 <= 1 s.
-        False if `sleeper` (Interrupts.sleep_us) was cut short by a Ctrl-C."""
+        False if `sleeper` (vmpipes.Interrupts.sleep_us) was cut short by a Ctrl-C."""
         rt = self.rt
         if rt.ticks_diff(rt.ticks_ms(), self.w0_ms) > 60000:
             self.w0 = rt.ticks_us()  # idle for a long while: start afresh from now
@@ -169,7 +169,7 @@ _PRELOAD = ("math", "json", "headroom.sim.clock", "headroom.sim.i2s", "headroom.
             "headroom.sim.scenario", "headroom.sim.world", "headroom.sim.gpio",
             "headroom.sim.mcu", "headroom.sim.watchdog", "headroom.sim.buses",
             "headroom.sim.boardparts", "headroom.vboard.blockdev", "headroom.vboard.inputs",
-            "headroom.vboard.pio_mp", "headroom.vboard.vmsim")
+            "headroom.vboard.pio_mp", "headroom.vboard.vmpipes", "headroom.vboard.vmsim")
 
 
 def _preload():
@@ -180,54 +180,6 @@ def _preload():
     sys.path.pop(0)
     for name in _PRELOAD:
         __import__(name)
-
-
-_REFUSE = (0, 28, 5, 0)   # the cut pipe's 0xF0 + n: none, ENOSPC, EIO
-
-
-class CutGate:
-    """The flash's power: asked before every block operation whether it is cut mid-way.
-
-    Allocation-free (littlefs calls the block device from finalisers, heap locked):
-    one poll object and one buffer, made here."""
-
-    def __init__(self, fd):
-        import select
-        self.f = open("/proc/self/fd/%d" % fd, "rb") if fd else None
-        self.buf = bytearray(4)
-        self.left = -1   # operations still allowed; -1: no cut armed
-        self.refuse = 0  # the errno every operation fails with (0: none)
-        if self.f is not None:
-            self.poll = select.poll()
-            self.poll.register(self.f, select.POLLIN)
-            for _ in self.poll.ipoll(0):  # the first ipoll allocates its iterator
-                pass
-
-    def op(self):
-        """True: power is lost during this operation; an errno: it is refused."""
-        if self.f is not None:
-            for _obj, _ev in self.poll.ipoll(0):
-                if self.f.readinto(self.buf) == 4:
-                    b = self.buf
-                    if b[3] >= 0xF0:   # the flash's state, not a count
-                        self.refuse = _REFUSE[b[3] & 3]
-                    else:
-                        self.left = b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24
-        if self.refuse:
-            return self.refuse   # FileBlockDev: the operation fails, nothing written
-        if _side is not None:
-            _side.write("b\n")
-        if self.left < 0:
-            return False
-        if self.left == 0:
-            self.left = -1
-            return True
-        self.left -= 1
-        return False
-
-    def lost(self):
-        side("cut")
-        _hang()
 
 
 def _hang():
@@ -342,55 +294,15 @@ def _intr_again():
         _side.write("intr\n")
 
 
-class Interrupts:
-    """The host's Ctrl-C while main.py runs: a byte on a pipe of its own from the
-    supervisor, taken only at the firmware's sleeps and calls into `machine`
-    (VmSim.safe_point), never inside the simulator's own code. On rp2 those calls are C
-    and the chips are hardware: a KeyboardInterrupt waits for them. Here the models and
-    the virtual clock are Python, and a SIGINT could land in the middle of them (an I2C
-    transaction half decoded, the clock half run), leaving the firmware's quieting
-    stuck. Allocation-free once made."""
-
-    def __init__(self, f):
-        import select
-        self.f = f
-        self.buf = bytearray(1)
-        self.poll = select.poll()
-        self.poll.register(f, select.POLLIN)
-        for _ in self.poll.ipoll(0):   # the first ipoll allocates its iterator
-            pass
-
-    def take(self):
-        """Raise KeyboardInterrupt if a Ctrl-C waits (the supervisor hears "kbd")."""
-        for _obj, _ev in self.poll.ipoll(0):
-            self.f.readinto(self.buf)
-            if _side is not None:
-                _side.write("kbd\n")
-            raise KeyboardInterrupt
-
-    def drop(self):
-        """Throw away a Ctrl-C that waits: main.py is over, and it was meant for it."""
-        for _obj, _ev in self.poll.ipoll(0):
-            self.f.readinto(self.buf)
-
-    def sleep_us(self, us):
-        """Sleep `us` (wall time); False if a Ctrl-C came first (not taken yet)."""
-        ms = us // 1000
-        if ms > 0:
-            for _obj, _ev in self.poll.ipoll(ms):
-                return False
-        if us > ms * 1000:
-            _realtime.sleep_us(us - ms * 1000)
-        return True
-
-
 _interrupts = [None]
 
 
 def _mount(image, cut_fd):
     from headroom.vboard.blockdev import PROG_SIZE, FileBlockDev, Unbroken
     f = open(image, "r+b")
-    bdev = Unbroken(FileBlockDev(f, gate=CutGate(cut_fd)), _intr_again)
+    from headroom.vboard.vmpipes import CutGate
+    cut = open("/proc/self/fd/%d" % cut_fd, "rb") if cut_fd else None
+    bdev = Unbroken(FileBlockDev(f, gate=CutGate(cut, _side, _hang)), _intr_again)
     try:
         fs = vfs.VfsLfs2(bdev, progsize=PROG_SIZE)
     except OSError:
@@ -476,7 +388,9 @@ def _setup(opts):
     # Opened now: once the image is mounted at /, the host's /proc is out of reach.
     ctl = open("/proc/self/fd/" + opts["ctl"], "rb") if opts.get("ctl") else None
     if opts.get("intr"):
-        _interrupts[0] = Interrupts(open("/proc/self/fd/" + opts["intr"], "rb"))
+        from headroom.vboard.vmpipes import Interrupts
+        _interrupts[0] = Interrupts(open("/proc/self/fd/" + opts["intr"], "rb"), _side,
+                                    _realtime)
     kept = None
     global _state_out, _board
     if opts.get("state"):

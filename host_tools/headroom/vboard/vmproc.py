@@ -53,7 +53,7 @@ class VM:
         side_r, side_w = os.pipe()
         cut_r, self.cut = os.pipe()
         ctl_r, self.ctl = os.pipe()
-        intr_r, self.intr = os.pipe()   # the host's Ctrl-C while main.py runs (vm.Interrupts)
+        intr_r, self.intr = os.pipe()   # the host's Ctrl-C while main.py runs (vmpipes.Interrupts)
         self.side = side_r
         os.set_blocking(side_r, False)
         args = [micropython_path(), "-X", "heapsize=" + HEAP, "-i", VM_BOOT,
@@ -109,7 +109,7 @@ class VM:
         os.write(self.cut, bytes([0, 0, 0, 0xF0 + (None, "full", "eio").index(how)]))
 
     def interrupt(self):
-        """A Ctrl-C for main.py, in band (vm.Interrupts): taken at the firmware's next
+        """A Ctrl-C for main.py, in band (vmpipes.Interrupts): taken at the firmware's next
         sleep or call. False if the VM is gone."""
         try:
             os.write(self.intr, b"\x03")

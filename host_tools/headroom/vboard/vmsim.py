@@ -22,7 +22,7 @@ class VmSim(world.Sim):
         self._intr = None
 
     def go_live(self, pacer, control, interrupts=None):
-        """`interrupts` (vm.Interrupts): the host's Ctrl-C, taken at the firmware's sleeps
+        """`interrupts` (vmpipes.Interrupts): the host's Ctrl-C, taken at the firmware's sleeps
         and calls (safe_point), never inside the simulator's code."""
         self._pacer = pacer
         self._control = control
