@@ -35,7 +35,8 @@ What the supervisor does between the pseudo-terminal and the VM:
   call into `machine` (vmpipes.Interrupts), never inside the simulator's own code (on the
   board that code is C and hardware); what the host sent after it waits until the VM
   has taken it, and a firmware that neither sleeps nor calls gets a SIGINT after
-  INBAND_WAIT_S. While code runs at the REPL (the VM has its SIGINT handler
+  INBAND_WAIT_S instead (the byte claimed back from the pipe first: one Ctrl-C is one
+  KeyboardInterrupt, never two). While code runs at the REPL (the VM has its SIGINT handler
   installed: /proc/PID/status), a Ctrl-C becomes SIGINT, a KeyboardInterrupt in the
   VM, and is not passed on; while the REPL reads, it is an ordinary byte (the raw REPL
   and readline take it as such). Not before the VM is up,
@@ -327,10 +328,16 @@ class Supervisor:
                 return 10
             else:
                 # Code that makes no call and never sleeps (a loop in pure Python): as
-                # rp2 would, interrupt it wherever it is.
-                vm.kbd_sent = None
-                if vm.sigint_caught():
-                    os.kill(vm.proc.pid, signal.SIGINT)
+                # rp2 would, interrupt it wherever it is. The Ctrl-C is claimed back
+                # first, so that it is one interrupt, never two: left in the pipe, it
+                # would cut short the quieting the SIGINT's KeyboardInterrupt starts.
+                if vm.claim_interrupt():
+                    if vm.sigint_caught():
+                        self.log("main.py took no Ctrl-C for %.1f s: sent as SIGINT" % INBAND_WAIT_S)
+                        os.kill(vm.proc.pid, signal.SIGINT)
+                    else:   # no code runs: the REPL is next, and reads it as a character
+                        self.inq[0:0] = b"\x03"
+                        return 10
         while self.inq:
             i = self.inq.find(b"\x03")
             if i != 0:

@@ -389,7 +389,9 @@ def _setup(opts):
     ctl = open("/proc/self/fd/" + opts["ctl"], "rb") if opts.get("ctl") else None
     if opts.get("intr"):
         from headroom.vboard.vmpipes import Interrupts
-        _interrupts[0] = Interrupts(open("/proc/self/fd/" + opts["intr"], "rb"), _side,
+        # The inherited descriptor itself, not a reopening: it is non-blocking, and the
+        # supervisor reads the same pipe to claim a Ctrl-C we have not taken.
+        _interrupts[0] = Interrupts(open(int(opts["intr"]), "rb"), _side,
                                     _realtime)
     kept = None
     global _state_out, _board

@@ -83,9 +83,11 @@ class Interrupts(_Pipe):
         self.realtime = realtime
 
     def take(self):
-        """Raise KeyboardInterrupt if a Ctrl-C waits (the supervisor hears "kbd")."""
-        if self.waiting():
-            self.f.readinto(self.buf)
+        """Raise KeyboardInterrupt if a Ctrl-C waits (the supervisor hears "kbd"). The
+        pipe is non-blocking and the supervisor reads it too: a Ctrl-C it claimed back
+        between our poll and our read (it sent it as SIGINT) reads as None, and is not
+        raised twice."""
+        if self.waiting() and self.f.readinto(self.buf) == 1:
             if self.side is not None:
                 self.side.write("kbd\n")
             raise KeyboardInterrupt

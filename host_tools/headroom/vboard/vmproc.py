@@ -53,7 +53,12 @@ class VM:
         side_r, side_w = os.pipe()
         cut_r, self.cut = os.pipe()
         ctl_r, self.ctl = os.pipe()
-        intr_r, self.intr = os.pipe()   # the host's Ctrl-C while main.py runs (vmpipes.Interrupts)
+        # The host's Ctrl-C while main.py runs (vmpipes.Interrupts). The read end is
+        # non-blocking and shared: the VM inherits it (not reopened), and we keep it to
+        # claim a Ctrl-C the VM has not taken (claim_interrupt): a byte goes to one reader.
+        intr_r, self.intr = os.pipe()
+        os.set_blocking(intr_r, False)
+        self.intr_r = intr_r
         self.side = side_r
         os.set_blocking(side_r, False)
         args = [micropython_path(), "-X", "heapsize=" + HEAP, "-i", VM_BOOT,
@@ -75,7 +80,7 @@ class VM:
                                      pass_fds=(side_w, cut_r, ctl_r, intr_r),
                                      start_new_session=True, bufsize=0,
                                      preexec_fn=_die_with_parent(os.getpid()))
-        for fd in (side_w, cut_r, ctl_r, intr_r):
+        for fd in (side_w, cut_r, ctl_r):
             os.close(fd)
         self.stdin = self.proc.stdin.fileno()
         self.stdout = self.proc.stdout.fileno()
@@ -117,6 +122,16 @@ class VM:
             return False
         self.kbd_sent = time.monotonic()
         return True
+
+    def claim_interrupt(self):
+        """Take back the Ctrl-C `interrupt` sent, if the VM has not taken it: True if
+        it was still waiting (it is ours now: the VM can never raise it too), False if
+        the VM took it first."""
+        self.kbd_sent = None
+        try:
+            return len(os.read(self.intr_r, 16)) > 0
+        except (BlockingIOError, OSError):
+            return False
 
     def tell(self, line):
         """A line for the simulated board (vm.py's _Control); False if the VM is gone."""
@@ -196,7 +211,7 @@ class VM:
                 f.close()
             except OSError:
                 pass
-        for fd in (self.side, self.pidfd, self.cut, self.ctl, self.intr):
+        for fd in (self.side, self.pidfd, self.cut, self.ctl, self.intr, self.intr_r):
             try:
                 os.close(fd)
             except OSError:
