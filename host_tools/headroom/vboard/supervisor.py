@@ -82,7 +82,7 @@ from .vmproc import VM
 _MAX_QUEUE = 1 << 20
 USB_DETACH_S = 0.1
 RUNNING_BACKSTOP_S = 20.0   # the wall-time watchdog's allowance while main.py runs
-INBAND_WAIT_S = 1.0         # a Ctrl-C main.py has not taken by then comes as SIGINT
+INBAND_WAIT_S = 3.0         # a Ctrl-C main.py has not taken by then comes as SIGINT
 
 
 def _cut(text, n=200):
