@@ -123,12 +123,18 @@ def test_each_parts_check_keeps_within_its_declared_budget(path, faults):
     for p in app.sup.parts:
         def timed(now, p=p, check=p.check):
             t = b.sim.clock.now_us
+            irq = b.sim.irq_us          # the IRQs' time that lands in it is theirs
             logged[0] = 0
             was = p.fault
             check(now)
             key = (p.NAME, "retry" if was is not None or p.fault is not None else "check")
-            worst[key] = max(worst.get(key, 0), b.sim.clock.now_us - t - logged[0])
+            own = b.sim.clock.now_us - t - logged[0] - (b.sim.irq_us - irq)
+            worst[key] = max(worst.get(key, 0), own)
         p.check = timed
+    # The remote's receiver at its busiest: a key held (frames every 108 ms, mapped to
+    # nothing) and a lamp's glitches, all the while.
+    b.ir_noise(200)
+    b.ir("nec", 0x10, 0x20, hold_ms=10000)
     for what in faults:
         b.fault(what, True)
     b.run_ms(5000)

@@ -149,6 +149,21 @@ class AmpMachine(RuleBasedStateMachine):
         d = self.b.turn(size if up else -size, rate=rate, bounce_us=bounce)
         self.b.run_us(d)
 
+    @rule(key=st.sampled_from([("nec", 0x00, 0x46), ("nec", 0x00, 0x15), ("nec", 0x00, 0x40),
+                               ("nec", 0x00, 0x47), ("nec", 0x00, 0x45), ("nec", 0x55, 0x12),
+                               ("apple", 0, 0x0B), ("apple", 0, 0x0D), ("apple", 0, 0x04),
+                               ("rc5", 0, 16), ("sony", 1, 18)]),
+          hold=st.sampled_from([0, 400, 2500]), lamp=st.sampled_from([0, 0, 80]))
+    def remote(self, key, hold, lamp):
+        """A remote's key (the kit remote's VOL+, VOL-, play, FUNC, POWER and a key of no
+        known remote; the Apple remote's up, down, play; an RC5 and a Sony key), pressed
+        or held, a lamp on or off: a volume key turns as the knob does, under every rule."""
+        if self.board.ir_pin is None:
+            return
+        self.b.ir_noise(lamp)
+        us = self.b.ir(key[0], key[1], key[2], hold_ms=hold)
+        self.b.run_us(us + 300000)
+
     @rule(bounce=st.sampled_from([0, 800]))
     def click(self, bounce):
         self.b.press(True, bounce)

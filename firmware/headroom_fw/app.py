@@ -24,6 +24,7 @@ from .hardware import Controls, Hardware
 from .health import Health
 from .log import FILE as LOG
 from .log import Log
+from .remote import MENU, MUTE, VOLUME_DOWN, VOLUME_UP
 from .settings import SettingsStore
 from .supervisor import Supervisor
 from .uptime import Uptime
@@ -75,7 +76,12 @@ class App:
         # The knob menu (menu.py), where there is a display to show it: a long press
         # opens it there (docs/knob.md); without one, the long press is balance mode.
         self.menu = None if b.display is None else LazyMenu(self.ctl, b, self)
-        self.chain, self.dac, self.display = hw.parts(self.sup, now, self.menu)
+        self.chain, self.dac, self.display, self.ir = hw.parts(self.sup, now, self.menu)
+        self.remote = None
+        if self.ir is not None:
+            from .remote import Remote
+            self.remote = Remote()
+            self.ir.start(now)
         self.supply.start(now)   # a monitor reading low at boot: a fault
         # The chain's state after a reset is never assumed (supervisor.PGAChain).
         self.chain.start(now)
@@ -162,6 +168,8 @@ class App:
             self.sup.check(now)   # every part's share: retries, echo checks, relay sense
             if w.woken:
                 self._knob()   # a detent that came during the parts' checks (an echo frame, a retry)
+            if self.ir is not None and self.ir.dec.count:
+                self._remote(now)
             ctl.tick(now)
             mode = ctl.mode
             if menu is not None and menu.open:   # closed, the menu costs the pass nothing
@@ -237,6 +245,34 @@ class App:
             ctl.turn(d, self.encoder.steps, self.encoder.last_ms)
             ctl.outputs()
             self._apply()
+
+    def _remote(self, now):
+        """The remote's keys decoded since the last pass (irrecv.py, remote.py): the
+        volume keys turn as the knob does (every limit), mute is the click, menu opens
+        the knob menu and goes back in it. Never the long press: a limit's raise waits
+        for the knob's button, whatever the remote sends. Nothing allocated."""
+        dec = self.ir.dec
+        rem = self.remote
+        ctl = self.ctl
+        menu = self.menu
+        while dec.count:
+            fn = rem.event(dec.take(), now)   # type: ignore[union-attr]  # with self.ir
+            is_open = menu is not None and menu.open
+            if fn == VOLUME_UP or fn == VOLUME_DOWN:
+                s = rem.steps   # type: ignore[union-attr]
+                if is_open:
+                    menu.turn(s, s, now)   # type: ignore[union-attr]
+                else:
+                    ctl.turn(s, s, now)
+                    ctl.outputs()
+                    self._apply()
+            elif fn == MUTE:
+                if is_open:
+                    menu.click(now)   # type: ignore[union-attr]
+                else:
+                    ctl.click(now)
+            elif fn == MENU and menu is not None:
+                menu.long_press(now)
 
     def _save(self, now):
         """Write the settings. A setting is a convenience: a write that fails (ENOSPC,

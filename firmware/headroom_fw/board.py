@@ -28,7 +28,7 @@ MAX_DEPTH = 6       # sections nest at most 4 deep (relays.mute, pga2311.chips[i
 _KEYS = {
     "board": ("board", "name", "description", "spi", "pga2311", "encoder", "button",
               "gain_switch", "output_switch", "power_sense", "i2s", "dac", "relays", "analog",
-              "timing", "volume", "controls", "display"),
+              "timing", "volume", "controls", "display", "ir"),
     "spi": ("id", "sck", "mosi", "miso", "baudrate"),
     "pga2311": ("cs", "mute", "zcen", "chips"),
     "encoder": ("a", "b", "edges_per_detent", "decoder", "pio_sm"),
@@ -42,6 +42,7 @@ _KEYS = {
     "display": ("chip", "i2c", "addr", "spi"),
     "display.i2c": ("id", "sda", "scl", "freq"),
     "display.spi": ("id", "sck", "mosi", "cs", "dc", "res", "baudrate"),
+    "ir": ("pin",),
     "relays": ("mute", "gain", "output"),
     "relays.*": ("pin", "active_high", "operate_ms", "release_ms", "sense"),
     "analog": ("dac_full_scale_vrms", "gain_low_db", "gain_high_db", "balanced_db",
@@ -574,6 +575,9 @@ class Board:
 
         disp = _get(d, "display", "board", "obj", None, False)
         self.display = Display(self, disp) if disp is not None else None
+        # A demodulating IR receiver's output (TSOP382xx: low during a burst), optional.
+        ir = _get(d, "ir", "board", "obj", None, False)
+        self.ir_pin = self._pin(ir, "pin", "ir") if ir is not None else None
 
     def gain_position(self, levels):
         """The gain switch's position from its pins' levels (the first pin in bit 0, the

@@ -116,7 +116,8 @@ class Hardware:
 
     def parts(self, sup, now, menu=None):
         """The supervised parts into `sup`, in the order their checks run each pass;
-        returns (the PGA2311 chain's part, the DAC's or None, the display's or None)."""
+        returns (the PGA2311 chain's part, the DAC's or None, the display's or None, the
+        IR receiver's or None)."""
         b = self.b
         sup.add(self.supply)
         if self.senses:
@@ -127,7 +128,11 @@ class Hardware:
         if b.display is not None:
             from .display import Display  # only boards with a display load it
             display = sup.add(Display(b, self.buses, menu, VERSION))
-        return chain, dac, display
+        ir = None
+        if b.ir_pin is not None:
+            from .irrecv import IrReceiver  # only boards with a receiver load it
+            ir = sup.add(IrReceiver(machine.Pin(b.ir_pin, machine.Pin.IN), b.ir_pin))
+        return chain, dac, display, ir
 
     def knob(self, waker):
         """The encoder, either decoder (knob.Knob)."""

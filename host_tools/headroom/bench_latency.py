@@ -36,14 +36,16 @@ def _percentile(xs, p):
 
 
 def measure(board_path, decoder, rate, detents, cost=None, repeats=6, host=None, info=None,
-            bounce_us=0):
+            bounce_us=0, ir=False):
     """Latencies (us) of every detent of `repeats` turns back and forth. `host`: None, none
     on the USB port; "reading", one that asked for `monitor on` and reads every event;
     "stalled", the same host once it stops reading (a paused `headroom monitor | less`)
     for the whole run. `bounce_us`: each edge's contact chatters for up to that long
     (the encoder model's bounce); latencies still count from the edge. `info` (a dict)
     gets what else happened: `resets` (the watchdog's among them), `events` the host
-    received, `waited_ms` the firmware spent in writes."""
+    received, `waited_ms` the firmware spent in writes. `ir`: a remote's key held down
+    all the while (NEC repeats every 108 ms; a key the firmware decodes but maps to
+    nothing, so every frame is the knob's) and a lamp's glitches at 50/s (bench_ir)."""
     from .sim.simboard import SimBoard
     b = SimBoard(board_path, keep_trace=False, cost=cost, decoder=decoder)
     frames = []
@@ -51,6 +53,11 @@ def measure(board_path, decoder, rate, detents, cost=None, repeats=6, host=None,
     try:
         b.power(True)
         b.run_ms(3500)
+        if ir:
+            b.ir_noise(50)
+            b.ir("nec", 0x10, 0x20, hold_ms=repeats * (1600 + detents * 1000 // rate))
+            if info is not None:
+                info["ir"] = b.app.ir.dec
         if host is not None:
             b.console.send("monitor on\n")
             b.run_ms(100)

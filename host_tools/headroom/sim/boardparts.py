@@ -152,6 +152,15 @@ def _hardware_mute(sb):
                         b.dac_xsmt if b.dac else None, b.dac_mute_ms)
 
 
+def _ir(sb):
+    """The board file's `ir` section: a demodulating receiver on its GPIO."""
+    b = sb.board
+    if b.ir_pin is None:
+        return None
+    from .models.irrx import IrReceiver
+    return IrReceiver(sb.sim, b.ir_pin, seed=sb.seed)
+
+
 PARTS = (
     ("pga", _pga2311),                      # pga2311
     ("mute_relay", _relay("mute")),         # relays.mute
@@ -169,4 +178,5 @@ PARTS = (
     ("power_sense", _power_sense),          # power_sense
     ("hardware_mute", _hardware_mute),      # power_sense.hardware_mute
     ("display", _display),                  # display (None without one)
+    ("ir_rx", _ir),                         # ir (None without a receiver)
 )

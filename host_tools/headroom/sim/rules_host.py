@@ -7,6 +7,7 @@ from .rules import (
     CONFIRM_US,
     COPIES,
     FALL_MAX_CDB,
+    IR_REACH_US,
     LIMIT_SLACK_US,
     MAX_STEPS_PER_DETENT,
     OPEN,
@@ -50,6 +51,8 @@ class HostRules:
                 self.cap = None  # the user turns it up: the start-up cap is done
                 self.turn_up = (t, t + f["us"], f["detents"])
             self._touch(t, self.turn_until)
+        elif what == "ir":
+            self._remote(t, f)
         elif what == "button":
             self._touch(t, t + self.b.debounce_ms * 1000 + REACH_US)
             # Held long enough, a long press (once); let go before, none.
@@ -61,6 +64,31 @@ class HostRules:
             self._touch(t, t)
         else:   # a switch
             self._touch(t, t + self.b.debounce_ms * 1000 + REACH_US)
+
+    def _remote(self, t, f):
+        """A remote's key (SimBoard.ir): what the firmware's key map makes of it. A volume
+        key is a turn, as long as its frames last and a pass after: its steps by the time
+        held (remote.held_steps, with the last frame's decoding), and up, the start-up
+        cap done; any other key is a touch. Never a long press."""
+        from headroom_fw.remote import VOLUME_DOWN, VOLUME_UP, Remote, held_steps
+
+        from .irframes import fw_code
+        fn = Remote().function(fw_code(f["proto"], f["addr"], f["cmd"], f.get("nbits", 12)))
+        end = t + f["us"] + IR_REACH_US
+        if fn == VOLUME_UP or fn == VOLUME_DOWN:
+            if t > self.turn_until:
+                self.turn_start = t
+                self.budget = 0
+            self.turn_until = max(self.turn_until, end)
+            steps = held_steps(f["hold_ms"] + IR_REACH_US // 1000)
+            self.budget += steps * 50
+            if fn == VOLUME_UP:
+                self.cap = None
+                # As a turn up for a boot during it (_boot_cap): its steps in detents.
+                self.turn_up = (t, end, -(-steps // MAX_STEPS_PER_DETENT))
+            self._touch(t, self.turn_until)
+        else:
+            self._touch(t, end)
 
     def _long_press(self, t, closed):
         """A long press (the button held since `closed`) at t: it confirms the raise

@@ -18,6 +18,11 @@
     fault sense low|ok                  the supply monitor reads low / again as it should
     fault flash full|eio|ok             the settings' flash refuses writes: no free block
                                         (ENOSPC) / a failing chip (EIO) / works again
+    ir nec ADDR CMD [hold MS]           a remote's key at the IR receiver (ADDR, CMD decimal
+    ir rc5 ADDR CMD [hold MS]           or 0x hex; NEC's ADDR up to 16 bits), pressed or held
+    ir sony ADDR CMD [bits 12|15|20] [hold MS]   MS, then 100 ms
+    ir apple up|down|left|right|play|menu [hold MS]   the Apple remote's keys
+    ir noise N/s | ir noise off         a fluorescent lamp near the receiver: short glitches
 
 `parse` checks the whole script first: any bad line raises ScenarioError with
 its line number, and nothing runs; `check_board` then checks each line against the
@@ -106,6 +111,62 @@ def _options(toks, allowed, line):
     return opts
 
 
+IR_MAX = {"nec": (0xFFFF, 0xFF), "rc5": (0x1F, 0x7F)}
+SONY_MAX = {12: (0x1F, 0x7F), 15: (0xFF, 0x7F), 20: (0x1FFF, 0x7F)}
+
+
+def _code(tok, what, line, hi):
+    """A decimal or 0x-hex number, 0..hi."""
+    if tok[:2].lower() == "0x":
+        h = tok[2:]
+        if not h or len(h) > MAX_DIGITS or not all(c in "0123456789abcdefABCDEF" for c in h):
+            raise ScenarioError("line %d: %s must be a number, got %s" % (line, what, _show(tok)))
+        v = int(h, 16)
+        if v > hi:
+            raise ScenarioError("line %d: %s %s is outside 0..0x%X" % (line, what, _show(tok), hi))
+        return v
+    return _int(tok, what, line, 0, hi)
+
+
+def _ir(n, text, t):
+    from .irframes import APPLE_KEYS
+    use = ("line %d: use 'ir nec ADDR CMD', 'ir rc5 ADDR CMD', 'ir sony ADDR CMD [bits N]', "
+           "'ir apple KEY' (each [hold MS]) or 'ir noise N/s|off'" % n)
+    if len(t) < 2:
+        raise ScenarioError(use)
+    proto = t[1]
+    if proto == "noise":
+        if len(t) != 3:
+            raise ScenarioError(use)
+        if t[2] == "off":
+            return Step(n, text, "ir_noise", (0,))
+        if not t[2].endswith("/s"):
+            raise ScenarioError("line %d: the noise's rate must look like 50/s, got %s"
+                                % (n, _show(t[2])))
+        return Step(n, text, "ir_noise", (_int(t[2][:-2], "noise (glitches/s)", n, 1, 5000),))
+    if proto == "apple":
+        if len(t) < 3 or t[2] not in APPLE_KEYS:
+            raise ScenarioError("line %d: the Apple remote's keys are %s"
+                                % (n, ", ".join(sorted(APPLE_KEYS))))
+        addr, cmd, rest = 0, APPLE_KEYS[t[2]], t[3:]
+        opts = _options(rest, ("hold",), n)
+    elif proto in IR_MAX or proto == "sony":
+        if len(t) < 4:
+            raise ScenarioError(use)
+        opts = _options(t[4:], ("hold", "bits") if proto == "sony" else ("hold",), n)
+        bits = _int(opts.get("bits", "12"), "bits", n, 12, 20)
+        if proto == "sony" and bits not in SONY_MAX:
+            raise ScenarioError("line %d: a Sony frame has 12, 15 or 20 bits" % n)
+        amax, cmax = SONY_MAX[bits] if proto == "sony" else IR_MAX[proto]
+        addr = _code(t[2], "address", n, amax)
+        cmd = _code(t[3], "command", n, cmax)
+    else:
+        raise ScenarioError(use)
+    hold = _int(opts["hold"], "hold (ms)", n, 0, 600000) if "hold" in opts else 0
+    nbits = _int(opts.get("bits", "12"), "bits", n, 12, 20)
+    return Step(n, text, "ir", (proto, addr, cmd, hold, nbits))
+
+
 def _bounce(opts, line):
     if "bounce" not in opts:
         return 0
@@ -178,6 +239,8 @@ def parse_line(n, raw):
         if t[1] == "flash":   # how it fails: "full" or "eio"; None: it works
             return Step(n, text, "fault", ("flash", None if t[2] == "ok" else t[2]))
         return Step(n, text, "fault", (t[1], t[2] != "ok"))
+    if op == "ir":
+        return _ir(n, text, t)
     raise ScenarioError("line %d: unknown command %s" % (n, _show(op)))
 
 
@@ -212,6 +275,8 @@ def _lacks(s, b):
                 return "this board's gain switch has two positions (auto needs three)"
         elif b.output_switch is None:
             return "this board has no output switch"
+    elif s.op in ("ir", "ir_noise") and b.ir_pin is None:
+        return "this board has no IR receiver"
     elif s.op == "expect_relay":
         if (b.gain_relay if s.args[0] == "gain" else b.output_relay) is None:
             return "this board has no %s relay" % s.args[0]
@@ -293,6 +358,12 @@ class Runner:
                 self._fail(s, "this board has no output switch")
             b.set_output(pos, bounce)
         yield AFTER_MS * 1000
+
+    def _ir(self, s, proto, addr, cmd, hold, nbits):
+        yield self.board.ir(proto, addr, cmd, hold, nbits) + AFTER_MS * 1000
+
+    def _ir_noise(self, s, per_s):
+        self.board.ir_noise(per_s)
 
     def _fault(self, s, what, on):
         try:

@@ -225,6 +225,7 @@ class SimBoard:
         else:
             sim.firmware = firmware
         self.rng = Rng(seed)
+        self.seed = seed
         self._build()
         self.console = SimCdc(self.sim)  # the USB serial port; its host end for the tests
         # True: the firmware's console on this process's own sys.stdin, sys.stdout and
@@ -394,6 +395,23 @@ class SimBoard:
     def press(self, closed, bounce_us=0):
         self.sim.emit("input", [("what", "button"), ("closed", closed)])
         self.button.set(closed, bounce_us)
+
+    def ir(self, proto, addr, cmd, hold_ms=0, nbits=12):
+        """A remote's key at the IR receiver (sim/irframes.py: "nec", "apple", "rc5",
+        "sony"), held `hold_ms` (0: a press); returns how long its frames last (us)."""
+        if self.ir_rx is None:
+            raise ValueError("this board has no IR receiver")
+        us = self.ir_rx.press(proto, addr, cmd, hold_ms, nbits)
+        self.sim.emit("input", [("what", "ir"), ("proto", proto), ("addr", addr), ("cmd", cmd),
+                                ("hold_ms", hold_ms), ("nbits", nbits), ("us", us)])
+        return us
+
+    def ir_noise(self, per_s):
+        """A fluorescent lamp near the receiver: `per_s` short glitches a second (0: off)."""
+        if self.ir_rx is None:
+            raise ValueError("this board has no IR receiver")
+        self.sim.emit("input", [("what", "ir_noise"), ("per_s", per_s)])
+        self.ir_rx.noise(per_s)
 
     # ---- time
     def run_ms(self, ms):

@@ -61,6 +61,7 @@ class Sim(McuLife, Watchdog, Buses):
         self.cost = cost if cost is not None else CostModel()
         self.in_firmware = 0      # > 0 while firmware code runs: its calls cost time
         self.in_irq = False       # a hard IRQ handler runs (no other IRQ preempts it)
+        self.irq_us = 0           # the hard IRQ handlers' time so far (tests/test_parts.py)
         self._owed_us = 0         # time a hard IRQ handler took, owed by the code it preempted
         self.interrupts_served = 0   # interrupted() calls: an idle()'s WFE returns after one
         self._latched = []        # pins whose IRQ is on its way (edges merge until it is served)
@@ -294,6 +295,7 @@ class Sim(McuLife, Watchdog, Buses):
             self.in_irq = False
             self.in_firmware -= 1
         self._owed_us += self.cost.irq_body()
+        self.irq_us += self._owed_us - owed
         self._irq_busy_until = now + self._owed_us - owed
         if idle:
             # Nothing was preempted: the handler's time is the idle loop's, not owed by the
