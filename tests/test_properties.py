@@ -153,7 +153,7 @@ class AmpMachine(RuleBasedStateMachine):
                                ("nec", 0x00, 0x47), ("nec", 0x00, 0x45), ("nec", 0x55, 0x12),
                                ("apple", 0, 0x0B), ("apple", 0, 0x0D), ("apple", 0, 0x04),
                                ("rc5", 0, 16), ("sony", 1, 18)]),
-          hold=st.sampled_from([0, 400, 2500]), lamp=st.sampled_from([0, 0, 80]))
+          hold=st.sampled_from([0, 400, 1500]), lamp=st.sampled_from([0, 0, 80]))
     def remote(self, key, hold, lamp):
         """A remote's key (the kit remote's VOL+, VOL-, play, FUNC, POWER and a key of no
         known remote; the Apple remote's up, down, play; an RC5 and a Sony key), pressed

@@ -122,4 +122,96 @@ def test_the_key_map_gives_each_code_one_function_and_repeats_only_turn():
     assert r.event(up, 1000) == R.VOLUME_UP and r.steps == 1
     assert r.event(up | REPEAT, 1108) == 0          # 4 steps a second: not yet
     assert r.event(up | REPEAT, 1324) == R.VOLUME_UP and r.steps == 1
-    assert r.event(code(NEC, 0x00, 0x15) | REPEAT, 1432) == R.VOLUME_DOWN and r.steps == -1
+    # A repeat of a key whose press was not seen (another key's) does nothing.
+    assert r.event(code(NEC, 0x00, 0x15) | REPEAT, 1432) == 0 and r.steps == 0
+    assert r.event(code(NEC, 0x00, 0x15), 1500) == R.VOLUME_DOWN and r.steps == -1
+
+
+# ---- learning
+
+def learned(b):
+    return ask(b, "remote")["remote"]
+
+
+def test_a_learned_key_does_its_function_and_the_old_one_nothing():
+    b = playing(no_display(SE))
+    assert ask(b, "remote learn volume_up")["remote"]["learning"] == "volume_up"
+    key(b, ("sony", 1, 0x12))              # a TV remote's key, pressed while it waits
+    r = learned(b)
+    assert r["learning"] is None and r["learned_ok"] is True
+    assert r["learned"] == "volume_up: sony 0x01 0x12" and ["volume_up", "sony 0x01 0x12"] in r["keys"]
+    v = volume(b)
+    key(b, ("sony", 1, 0x12))
+    assert volume(b) == v + 0.5
+    key(b, VOL_UP)                         # the kit remote's VOL+ was volume_up's: gone
+    assert volume(b) == v + 0.5 and b.app.remote.unknown == 1
+    # Kept on the board's flash, and read again at the next power-on.
+    b.power(False)
+    b.run_ms(500)
+    b.power(True)
+    b.run_ms(3000)
+    assert ["volume_up", "sony 0x01 0x12"] in learned(b)["keys"]
+
+
+def test_a_key_another_function_has_is_refused_and_nothing_changes():
+    b = playing(no_display(SE))
+    keys = learned(b)["keys"]
+    ask(b, "remote learn mute")
+    key(b, VOL_DOWN)                       # volume_down's key
+    r = learned(b)
+    assert r["learned_ok"] is False and "volume_down's key" in r["learned"]
+    assert r["keys"] == keys
+    import os
+    assert not os.path.exists(os.path.join(b.flash_dir, "remote.json"))   # nothing written
+
+
+def test_no_key_within_ten_seconds_ends_the_learning_and_the_keys_work_again():
+    b = playing(no_display(SE))
+    ask(b, "remote learn menu")
+    b.run_ms(10200)
+    r = learned(b)
+    assert r["learning"] is None and r["learned"] == "menu: no key came within 10 s"
+    v = volume(b)
+    key(b, VOL_UP)
+    assert volume(b) == v + 0.5
+
+
+def test_a_damaged_key_file_gives_the_defaults_and_says_why(tmp_path):
+    from headroom.sim.simboard import SimBoard
+    b = SimBoard(no_display(SE), flash_dir=str(tmp_path))
+    (tmp_path / "remote.json").write_text('{"v": 1, "keys": [[5, "louder"]]}')
+    b.power(True)
+    b.run_ms(3000)
+    assert learned(b)["keys"][0] == ["volume_up", "apple 0x0b"]
+    log = ask(b, "log")["log"]
+    assert "remote.json: a key is not [CODE, FUNCTION]: [5, 'louder']: the default keys" in log
+
+
+def test_clear_forgets_every_key_and_defaults_brings_them_back():
+    b = playing(no_display(SE))
+    assert ask(b, "remote clear")["remote"]["keys"] == []
+    v = volume(b)
+    key(b, VOL_UP)
+    assert volume(b) == v
+    r = ask(b, "remote defaults")["remote"]
+    assert len(r["keys"]) == len(R.DEFAULT_KEYS)
+    key(b, VOL_UP)
+    assert volume(b) == v + 0.5
+
+
+def test_bad_remote_lines_are_refused():
+    b = playing(no_display(SE))
+    for line in ("remote learn louder", "remote learn", "remote forget", "remote learn mute x"):
+        r = ask(b, line)
+        assert r["ok"] is False and r["error"].startswith("use: remote"), line
+    assert learned(b)["learning"] is None
+
+
+def test_a_key_still_held_after_it_was_learnt_does_nothing_more():
+    """Learning takes the press; its repeats, the key still down, are not a press."""
+    b = playing(no_display(SE))
+    ask(b, "remote learn volume_up")
+    v = volume(b)
+    key(b, ("nec", 0x22, 0x33), hold_ms=1500)
+    assert learned(b)["learned"] == "volume_up: nec 0x22 0x33"
+    assert volume(b) == v

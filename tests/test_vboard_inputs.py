@@ -380,3 +380,36 @@ def test_a_long_line_is_refused_and_the_next_one_answered(board):
     finally:
         ser.close()
     assert b"line too long" in got and b'"phase"' in got, (round(took, 2), got[-300:])
+
+
+def test_headroom_remote_learn_takes_a_key_sent_on_the_virtual_board(board):
+    """`headroom remote learn volume_up` arms the board; the key comes from a remote on
+    the virtual board's IR receiver (an input line); the CLI says what it learned, the
+    key then turns the volume, and `headroom remote` lists it. Every wait is an event:
+    the CLI's prompt, the input's answer, the reply that changed."""
+    v0 = playing(board)["volume"]
+    learn = subprocess.Popen(HEADROOM + ["remote", "learn", "volume_up", "--port", board.path],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        prompt = learn.stderr.readline()
+        assert "press the remote's key for volume up" in prompt, prompt
+        rc, out, err = send(board, "ir sony 0x01 0x12")
+        assert rc == 0 and out == "ir sony 0x01 0x12: done\n", err
+        out, err = learn.communicate(timeout=60)
+        assert learn.returncode == 0, err
+        assert out == "volume_up: sony 0x01 0x12\n"
+    finally:
+        if learn.poll() is None:
+            learn.kill()
+            learn.wait()
+    rc, out, err = send(board, "ir sony 0x01 0x12", "ir nec 0x00 0x46")
+    assert rc == 0, err
+    s = vstatus(board, until=lambda s: s["volume"] != v0)
+    assert s["volume"] == v0 + 0.5          # the new key; the kit remote's VOL+ is no more
+    rc, out, err = headroom("remote", "--port", board.path)
+    assert rc == 0 and "volume up    sony 0x01 0x12\n" in out, (out, err)
+    no_traceback(out + err)
+    rc, out, err = headroom("remote", "defaults", "--port", board.path)
+    assert rc == 0 and "volume up    apple 0x0b, nec 0x00 0x46" in out, (out, err)
+    rc, out, err = headroom("remote", "learn", "louder", "--port", board.path)
+    assert rc == 2 and "no function louder" in err and not out

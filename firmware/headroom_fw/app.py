@@ -22,6 +22,7 @@ from .controller import POWER_FAIL, Controller
 from .files import Files
 from .hardware import Controls, Hardware
 from .health import Health
+from .irdecode import REPEAT
 from .log import FILE as LOG
 from .log import Log
 from .remote import MENU, MUTE, VOLUME_DOWN, VOLUME_UP
@@ -79,8 +80,11 @@ class App:
         self.chain, self.dac, self.display, self.ir = hw.parts(self.sup, now, self.menu)
         self.remote = None
         if self.ir is not None:
-            from .remote import Remote
-            self.remote = Remote()
+            from . import remote
+            keys, why = remote.load(self.files, root + remote.FILE)
+            if why is not None:
+                self.log.append(why)
+            self.remote = remote.Remote(keys)
             self.ir.start(now)
         self.supply.start(now)   # a monitor reading low at boot: a fault
         # The chain's state after a reset is never assumed (supervisor.PGAChain).
@@ -256,7 +260,11 @@ class App:
         ctl = self.ctl
         menu = self.menu
         while dec.count:
-            fn = rem.event(dec.take(), now)   # type: ignore[union-attr]  # with self.ir
+            ev = dec.take()
+            if rem.learning_now(now) and not ev & REPEAT:   # type: ignore[union-attr]
+                self._learn(ev)
+                continue
+            fn = rem.event(ev, now)   # type: ignore[union-attr]  # with self.ir
             is_open = menu is not None and menu.open
             if fn == VOLUME_UP or fn == VOLUME_DOWN:
                 s = rem.steps   # type: ignore[union-attr]
@@ -273,6 +281,57 @@ class App:
                     ctl.click(now)
             elif fn == MENU and menu is not None:
                 menu.long_press(now)
+
+    def _learn(self, code):
+        """A key pressed while a function waits for its key (remote.py): the map saved
+        (allocates: learning is the user's, not the music's), the outcome logged."""
+        from .remote import FILE, save
+        rem = self.remote
+        if not rem.learn_key(code):   # type: ignore[union-attr]
+            return
+        what = rem.learned or ""   # type: ignore[union-attr]  # set by learn_key
+        try:
+            save(self.files, self.root + FILE, rem.keys)   # type: ignore[union-attr]
+        except OSError as e:
+            what += " (not saved: %s)" % _why(e)
+            rem.learned = what   # type: ignore[union-attr]
+            rem.learned_ok = False   # type: ignore[union-attr]
+        self.log.append("remote: learned " + what)
+
+    def remote_command(self, t, now):
+        """`remote`, `remote learn FUNCTION`, `remote defaults`, `remote clear` (the
+        protocol's: t the line's words): the reply."""
+        from . import remote as R
+        rem = self.remote
+        if rem is None:
+            return '{"ok": false, "error": "remote: this board has no IR receiver (ir.pin)"}'
+        if len(t) == 3 and t[1] == "learn" and t[2] in R.NAMES[1:]:
+            rem.learn(R.NAMES.index(t[2]), now)
+        elif len(t) == 2 and t[1] in ("defaults", "clear"):
+            rem.keys = [list(k) for k in R.DEFAULT_KEYS] if t[1] == "defaults" else []
+            rem.learning = 0
+            try:
+                if t[1] == "defaults":
+                    self.files.remove(self.root + R.FILE)
+                else:
+                    R.save(self.files, self.root + R.FILE, rem.keys)
+            except OSError as e:
+                if t[1] == "clear" or e.args[0] != 2:   # ENOENT: no file, the defaults already
+                    return '{"ok": false, "error": "remote: not saved: %s"}' % _why(e)
+        elif len(t) != 1:
+            return ('{"ok": false, "error": "use: remote, remote learn %s, remote defaults or '
+                    'remote clear"}' % "|".join(R.NAMES[1:]))
+        learning = rem.learning_now(now)
+        dec = self.ir.dec   # type: ignore[union-attr]
+        keys = ", ".join('["%s", "%s"]' % (R.NAMES[f], R.key_text(c)) for c, f in rem.keys)
+        return ('{"ok": true, "remote": {"receiver": "GP%d", "keys": [%s], "learning": %s, '
+                '"learned": %s, "learned_ok": %s, "last": %s, "frames": %d, "refused": %d, '
+                '"glitches": %d, "unknown": %d}}' % (
+                    self.b.ir_pin, keys, '"%s"' % R.NAMES[learning] if learning else "null",
+                    '"%s"' % rem.learned if rem.learned is not None else "null",
+                    "true" if rem.learned_ok else "false",
+                    '"%s"' % R.key_text(rem.last) if rem.last else "null",
+                    dec.frames, dec.rejected, dec.glitches, rem.unknown))
 
     def _save(self, now):
         """Write the settings. A setting is a convenience: a write that fails (ENOSPC,

@@ -34,6 +34,12 @@
     monitor on|off              push every change of state as {"event": "state", ...}
     version                     protocol and firmware version
     log                         the board's log file (what went wrong, newest last)
+    remote                      the IR remote: its keys, a learning's outcome, the last
+                                key, frames decoded and refused, glitches removed
+    remote learn FUNCTION       the next key pressed within 10 s becomes FUNCTION's
+                                (volume_up, volume_down, mute, menu, input, standby); a
+                                key another function has is refused (`remote` says so)
+    remote defaults|clear       the Apple and kit remotes' keys again / no key at all
 
 Replies: {"ok": true, ...} or {"ok": false, "error": "..."}. Events flow only while a
 host asked for them: each costs a line of text, which the main loop should not
@@ -71,6 +77,8 @@ GET = "get"
 SET = "set"
 DEFAULTS = "defaults"     # set defaults
 HEADPHONE = "headphone"   # set headphone NAME | none | Z SENS UNIT NAME
+REMOTE = "remote"         # remote | remote learn FUNCTION | remote defaults | remote clear
+LEARN = "learn"
 NO_HEADPHONE = "none"
 prepare(GAINS_B + OUTPUTS_B + _PHASES_B)  # every word a state line can carry
 
@@ -372,6 +380,10 @@ def handle(session, ctl, line, now, app=None):
         return state_into(session, ctl, b'"ok": true, ', app)
     if cmd == LOG and len(t) == 1:
         return log_json(app.log_text() if app is not None else "")
+    if cmd == REMOTE:
+        if app is None:
+            return _err("remote: not on this connection")
+        return app.remote_command(t, now)
     if cmd == GET:
         if len(t) != 2 or t[1] not in NAMES:
             return _err("use: get " + "|".join(NAMES))

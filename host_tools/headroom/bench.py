@@ -177,7 +177,10 @@ def main(argv):
     print()
     from . import bench_decoders
     ok_knob = bench_decoders.main([]) == 0
-    return 0 if ok and ok_knob and ok_latency and ok_display else 1
+    print()
+    from . import bench_ir
+    ok_ir = bench_ir.main([]) == 0
+    return 0 if ok and ok_knob and ok_latency and ok_display and ok_ir else 1
 
 
 if __name__ == "__main__":

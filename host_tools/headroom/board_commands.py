@@ -142,6 +142,90 @@ def do_monitor(args):
     return OK
 
 
+# ---- the IR remote
+
+LEARN_POLL_S = 0.2
+
+
+def remote_text(r):
+    """The `remote` reply in words: the keys by function, the last key, the counts."""
+    from .readable import function_words
+    rem = r["remote"]
+    by_fn = {}
+    for fn, key in rem["keys"]:
+        by_fn.setdefault(fn, []).append(key)
+    lines = ["IR receiver on %s: %d keys" % (rem["receiver"], len(rem["keys"]))]
+    for fn in requests.REMOTE_FUNCTIONS:
+        lines.append("  %-12s %s" % (function_words(fn), ", ".join(by_fn.get(fn, [])) or "(no key)"))
+    lines.append("last key: %s; %d frames decoded, %d refused, %d glitches removed, %d presses "
+                 "of keys with no function" % (rem["last"] or "none yet", rem["frames"],
+                                               rem["refused"], rem["glitches"], rem["unknown"]))
+    if rem.get("learned"):
+        lines.append("last learned: " + rem["learned"])
+    return "\n".join(lines)
+
+
+def do_remote(args):
+    if args.action in ("defaults", "clear"):
+        if args.functions:
+            raise CommandError("remote %s takes no function" % args.action, BAD_INPUT)
+        r = _ask(args, requests.remote_reset(args.action), resend=False)
+        return _out(args, r, remote_text(r))
+    if args.action == "show":
+        if args.functions or args.fresh:
+            raise CommandError("remote show takes no function and no --fresh", BAD_INPUT)
+        r = _ask(args, requests.REMOTE)
+        return _out(args, r, remote_text(r))
+    return _learn(args)
+
+
+def _learn(args):
+    """Each function in turn: the board waits for its key, the host asks how it went
+    (a reply each time: no guessed wait), and says so."""
+    import time
+
+    from .readable import function_words
+    fns = args.functions or list(requests.REMOTE_FUNCTIONS)
+    bad = [f for f in fns if f not in requests.REMOTE_FUNCTIONS]
+    if bad:
+        raise CommandError("remote learn: no function %s (the functions: %s)"
+                           % (", ".join(bad), ", ".join(requests.REMOTE_FUNCTIONS)), BAD_INPUT)
+    reply_s = _reply_s(args)
+    board = _board(args, wait_s=max(reply_s, _port_wait()))
+    results = []
+    failed = 0
+    try:
+        def ask(line):
+            r = board.request(line, timeout=reply_s)
+            if not r.get("ok"):
+                raise CommandError(r.get("error", "refused"), PROBLEM)
+            return r
+        if args.fresh:
+            ask(requests.remote_reset("clear"))
+            say("the remote's old keys are forgotten")
+        for fn in fns:
+            ask(requests.remote_learn(fn))
+            say("press the remote's key for %s (within 10 s)" % function_words(fn))
+            while True:
+                time.sleep(LEARN_POLL_S)     # polling the board: its reply is the event
+                r = ask(requests.REMOTE)["remote"]
+                if r["learning"] is None:
+                    break
+            outcome = r["learned"] or "%s: nothing" % fn
+            ok = r["learned_ok"]
+            failed += 0 if ok else 1
+            results.append({"function": fn, "ok": ok, "outcome": outcome})
+            if not args.json:
+                print(outcome, flush=True)
+    finally:
+        board.close()
+    if args.json:
+        print(json.dumps({"learned": results}))
+    if failed:
+        raise CommandError("%d of %d keys not learned" % (failed, len(fns)), PROBLEM)
+    return OK
+
+
 # ---- flashing
 
 def do_flash(args):

@@ -108,6 +108,18 @@ def args_monitor(p):
     _port_arg(p)
 
 
+def args_remote(p):
+    _port_arg(p)
+    p.add_argument("action", nargs="?", choices=("show", "learn", "defaults", "clear"),
+                   default="show",
+                   help="show the keys; learn keys (each function's, in turn, or those named); "
+                        "defaults: the Apple and kit remotes' keys; clear: no key")
+    p.add_argument("functions", nargs="*", metavar="FUNCTION",
+                   help="learn: volume_up, volume_down, mute, menu, input, standby (default: all)")
+    p.add_argument("--fresh", action="store_true",
+                   help="learn: forget every key first (a new remote, whose keys the old map has)")
+
+
 def args_flash(p):
     p.add_argument("--board", required=True, help="board file, e.g. boards/pico-se.json")
     p.add_argument("--port", help="serial port (default: the one Pico attached)")
@@ -171,6 +183,8 @@ COMMANDS = {
     "set": (board.do_set, args_set, "change a setting (or restore the defaults)"),
     "monitor": (board.do_monitor, args_monitor, "print every change of state until Ctrl-C"),
     "log": (board.do_log, args_log, "the board's log: faults and what failed, with tracebacks"),
+    "remote": (board.do_remote, args_remote,
+               "the IR remote: its keys, or learn any remote's keys, one function at a time"),
 }
 
 

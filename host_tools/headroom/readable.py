@@ -113,3 +113,8 @@ def inputs_notes(inputs):
         if i.get("held_since_boot"):
             notes.append("%s held since power-on (ignored until released)" % name)
     return notes
+
+
+def function_words(fn):
+    """A remote function's name in words: volume_up -> "volume up"."""
+    return fn.replace("_", " ")

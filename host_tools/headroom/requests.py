@@ -17,7 +17,18 @@ SETTABLE = P.NAMES[:P.SETTABLE] + (P.HEADPHONE,)   # what `set` takes
 # The key a successful reply to each command carries (protocol.handle), so that a reply
 # left over from an earlier request (one asked again after a silence) is not taken.
 REPLY_KEYS = {P.VERSION_CMD: "protocol", P.STATUS: "phase", P.MONITOR: "monitor",
-              P.LOG: "log"}
+              P.LOG: "log", P.REMOTE: "remote"}
+REMOTE = P.REMOTE
+REMOTE_FUNCTIONS = pure("remote").NAMES[1:]    # what `remote learn` takes
+
+
+def remote_learn(function):
+    return "%s %s %s" % (P.REMOTE, P.LEARN, function)
+
+
+def remote_reset(how):
+    """`how`: "defaults" or "clear"."""
+    return "%s %s" % (P.REMOTE, how)
 
 
 def monitor(on):

@@ -80,6 +80,9 @@ def rows(b):
             out[d.cs] = ("display.spi.cs", "%s OLED CS (active low)" % chip)
             out[d.dc] = ("display.spi.dc", "%s OLED D/C (low: command, high: data)" % chip)
             out[d.res] = ("display.spi.res", "%s OLED RES (active low)" % chip)
+    if b.ir_pin is not None:
+        out[b.ir_pin] = ("ir.pin", "IR receiver OUT (TSOP38238 or alike: low during a burst; "
+                         "its supply pin through 100 R with 4.7 uF to ground, at 3.3 V)")
     if b.power_sense is not None:
         out[b.power_sense] = ("power_sense.pin", "supply monitor output, high while the supply is "
                               "good; hold-up after it falls: %d ms" % b.holdup_ms

@@ -49,6 +49,10 @@ class PanelApp(App):
         Binding("space", "click", "click"),
         Binding("shift+space,l", "long_press", "long", key_display="l"),
         Binding("b", "button", "hold"),
+        Binding("r", "remote('up')", "remote", key_display="r/f/t/y"),
+        Binding("f", "remote('down')", "remote down", show=False),
+        Binding("t", "remote('play')", "remote play", show=False),
+        Binding("y", "remote('menu')", "remote menu", show=False),
         Binding("g", "toggle('gain')", "gain"),
         Binding("o", "toggle('output')", "output"),
         Binding("x", "power", "power"),
@@ -158,6 +162,10 @@ class PanelApp(App):
     def action_button(self):
         s = self.session
         self._hands(s.release if s.button_down else s.press)
+
+    def action_remote(self, key):
+        """The Apple remote's up, down, play (mute) and menu keys."""
+        self._hands(self.session.remote, key)
 
     def action_toggle(self, which):
         self._hands(self.session.toggle, which)

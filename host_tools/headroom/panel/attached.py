@@ -152,6 +152,9 @@ class Attached(Hands):
     def click(self):
         self._send("press")
 
+    def remote(self, key):
+        self._send("ir apple %s" % key)
+
     def long_press(self, ms=None):
         self._send("hold %d" % (LONG_PRESS_MS if ms is None else ms))
 

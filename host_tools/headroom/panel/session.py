@@ -86,6 +86,10 @@ class Hands:
         """The supply off for `ms`, then on again."""
         raise NotImplementedError
 
+    def remote(self, key):
+        """A key of the Apple remote pointed at the IR receiver (irframes.APPLE_KEYS)."""
+        raise NotImplementedError
+
 
 class KnobSpeed:
     """A knob's speed from the times its detents came in (key repeats, wheel clicks): the
@@ -244,6 +248,11 @@ class Session(Hands):
 
     def click(self):
         self._do("press")
+
+    def remote(self, key):
+        if self.board.ir_rx is None:
+            raise Refused("this board has no IR receiver")
+        self._do("ir apple %s" % key)
 
     def long_press(self, ms=None):
         self._do("hold %d" % (ms if ms is not None else self.board.board.long_press_ms + 200))

@@ -1,6 +1,6 @@
 """A person's hands on the virtual board: the scenario language's input lines (`turn +5 at
-20/s`, `press`, `hold 1000`, `switch gain high`, `wait 200`, `power off`), taken on the
-control socket while the firmware runs.
+20/s`, `press`, `hold 1000`, `switch gain high`, `ir nec 0x00 0x46 hold 800`, `ir noise
+50/s`, `wait 200`, `power off`), taken on the control socket while the firmware runs.
 
 Both sides use this module, with the scenario engine's own parser and Runner (one
 mechanism for every input, the same as scripts and the front panel): the supervisor
@@ -11,9 +11,11 @@ itself back on); so are `fault flash full|eio|ok` lines: it owns the flash image
 """
 from headroom.sim.scenario import AFTER_MS, Runner, ScenarioError, Step, parse_line
 
-VM_OPS = ("turn", "hold", "switch", "wait")   # run by the VM; `power` by the supervisor
+VM_OPS = ("turn", "hold", "switch", "wait", "ir", "ir_noise")   # the VM's; `power` the supervisor's
 HELP = ("turn +N|-N [at R/s] [bounce US], press, hold MS, switch gain low|high|auto, "
-        "switch output se|balanced, wait MS, power off|on|cycle, fault flash full|eio|ok")
+        "switch output se|balanced, ir nec|rc5|sony ADDR CMD [hold MS], ir apple KEY [hold MS], "
+        "ir noise N/s|off, wait MS, power off|on|cycle, fault flash full|eio|ok")
+IR_FRAMES_MS = 120   # a key's first frame and the gap that ends it, at most (a long Sony one)
 
 
 class InputError(ValueError):
@@ -43,6 +45,8 @@ def parse(text, board, n=1, also=""):
     if s.op != "power" and s.op not in VM_OPS:
         raise InputError("%r is for scenario scripts, not an input (inputs: %s%s)"
                          % (text.split()[0], HELP, also))
+    if s.op in ("ir", "ir_noise") and board is not None and board.ir_pin is None:
+        raise InputError("this board has no IR receiver")
     if s.op == "switch" and board is not None and getattr(board, s.args[0] + "_switch") is None:
         raise InputError("this board has no %s switch" % s.args[0])
     if s.op == "switch" and board is not None and s.args[1] == "auto" and len(board.gain_switch_pins) != 2:
@@ -61,6 +65,8 @@ def duration_us(s):
         return AFTER_MS * 1000
     if s.op == "wait":
         return s.args[0] * 1000
+    if s.op == "ir":
+        return (s.args[3] + IR_FRAMES_MS + AFTER_MS) * 1000
     return 0
 
 
