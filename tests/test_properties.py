@@ -81,7 +81,8 @@ HOST = st.one_of(
     DB.map(lambda v: "set volume %s" % v),
     DB.map(lambda v: "set limit %s" % v),
     BAL.map(lambda v: "set balance %s" % v),
-    st.sampled_from(["set mute on", "set mute off", "set defaults", "set gain low",
+    st.sampled_from(["set mute on", "set mute off", "set standby on", "set standby off",
+                     "set defaults", "set gain low",
                      "set gain high", "set gain auto", "set output se", "set output balanced", "status",
                      "set volume loud", "set limit", "bogus"]))
 

@@ -25,7 +25,7 @@ from .health import Health
 from .irdecode import REPEAT
 from .log import FILE as LOG
 from .log import Log
-from .remote import MENU, MUTE, VOLUME_DOWN, VOLUME_UP
+from .remote import MENU, MUTE, STANDBY, VOLUME_DOWN, VOLUME_UP
 from .settings import SettingsStore
 from .supervisor import Supervisor
 from .uptime import Uptime
@@ -54,6 +54,7 @@ class App:
         self.mute_relay = hw.mute_relay
         self.gain_relay = hw.gain_relay
         self.output_relay = hw.output_relay
+        self.trigger = hw.trigger
         self.supply = hw.supply
         now = time.ticks_ms()
         c = self.controls = Controls(b)
@@ -281,6 +282,8 @@ class App:
                     ctl.click(now)
             elif fn == MENU and menu is not None:
                 menu.long_press(now)
+            elif fn == STANDBY:
+                ctl.set_standby(not ctl.standby, now)
 
     def _learn(self, code):
         """A key pressed while a function waits for its key (remote.py): the map saved
@@ -396,6 +399,11 @@ class App:
         settings a stop would lose; then the parts that are not critical. For when the
         main loop cannot go on."""
         ctl = self.ctl
+        if self.trigger is not None:
+            try:
+                self.trigger.set(False)   # the power amplifier after this one goes first
+            except Exception:  # noqa: S110 - the outputs' muting must still run
+                pass
         for stage, wait_ms in ctl.quiet_sequence():
             try:
                 if stage == "dac":
@@ -479,6 +487,9 @@ class App:
             self.pga.mute(False)
         if not ctl.dac_mute and xsmt is not None and xsmt.muted:
             xsmt.mute(False)
+        trig = self.trigger
+        if trig is not None and trig.on != ctl.trigger:
+            trig.set(ctl.trigger)   # its delays are the controller's: after the unmute, before the mute
 
 
 class LazyMenu:

@@ -28,7 +28,7 @@ MAX_DEPTH = 6       # sections nest at most 4 deep (relays.mute, pga2311.chips[i
 _KEYS = {
     "board": ("board", "name", "description", "spi", "pga2311", "encoder", "button",
               "gain_switch", "output_switch", "power_sense", "i2s", "dac", "relays", "analog",
-              "timing", "volume", "controls", "display", "ir"),
+              "timing", "volume", "controls", "display", "ir", "trigger"),
     "spi": ("id", "sck", "mosi", "miso", "baudrate"),
     "pga2311": ("cs", "mute", "zcen", "chips"),
     "encoder": ("a", "b", "edges_per_detent", "decoder", "pio_sm"),
@@ -43,6 +43,7 @@ _KEYS = {
     "display.i2c": ("id", "sda", "scl", "freq"),
     "display.spi": ("id", "sck", "mosi", "cs", "dc", "res", "baudrate"),
     "ir": ("pin",),
+    "trigger": ("pin", "active_high", "delay_ms"),
     "relays": ("mute", "gain", "output"),
     "relays.*": ("pin", "active_high", "operate_ms", "release_ms", "sense"),
     "analog": ("dac_full_scale_vrms", "gain_low_db", "gain_high_db", "balanced_db",
@@ -578,6 +579,16 @@ class Board:
         # A demodulating IR receiver's output (TSOP382xx: low during a burst), optional.
         ir = _get(d, "ir", "board", "obj", None, False)
         self.ir_pin = self._pin(ir, "pin", "ir") if ir is not None else None
+        # A 12 V trigger out (a GPIO driving a transistor stage), optional: high while
+        # playing, `delay_ms` after it starts; low in standby, `delay_ms` before it mutes.
+        trig = _get(d, "trigger", "board", "obj", None, False)
+        self.trigger_pin = self._pin(trig, "pin", "trigger") if trig is not None else None
+        self.trigger_active_high = True
+        self.trigger_delay_ms = 0
+        if trig is not None:
+            self.trigger_active_high = _get(trig, "active_high", "trigger", "bool", True, False)
+            self.trigger_delay_ms = _range(_get(trig, "delay_ms", "trigger", "int", 0, False),
+                                           0, 10000, "trigger.delay_ms")
 
     def gain_position(self, levels):
         """The gain switch's position from its pins' levels (the first pin in bit 0, the

@@ -40,8 +40,9 @@ UNMUTING = const(5)      # mute relay closing (PGA still at mute)
 PLAYING = const(6)
 POWER_FAIL = const(7)
 HELD = const(8)          # muted, relay open, while a part is faulty
+STANDBY = const(9)       # muted, every relay released, the trigger low, until a touch
 PHASE_NAMES = ("boot", "dac-muting", "muting", "releasing", "switching", "unmuting", "playing",
-               "power-fail", "held")
+               "power-fail", "held", "standby")
 
 # Faults (bits of Controller.faults): while any is set, nothing plays.
 FAULT_DAC = const(1)
@@ -172,6 +173,14 @@ class Controller:
         self._changed_ms = now_ms
         self._dirty = False
         self.changes = 0           # counts every change a host should hear about
+        # Standby (set_standby): asked for, and when the muting may start (the trigger
+        # drops first, `trigger_delay_ms` ahead); the 12 V trigger's output, high only
+        # while playing (`trigger_delay_ms` after the fade-in starts: a power amplifier
+        # after this one comes on after it, and goes off before it).
+        self.standby = False
+        self._standby_at = now_ms
+        self.trigger = False
+        self._trigger_at = now_ms
         # A host request that raises the limit waits for a long press on the board:
         # (limit hdB, whether to restore every default with it) until _pending_until.
         self._pending = None
@@ -374,6 +383,12 @@ class Controller:
         self.set_output(output, now)
         return None
 
+    def host_standby(self, on, now):
+        if self.phase == POWER_FAIL:
+            return "power is failing"
+        self.set_standby(on, now)
+        return None
+
     def host_mute(self, on, now):
         if self.phase == POWER_FAIL:
             return "power is failing"
@@ -461,6 +476,9 @@ class Controller:
         volume at the knob's speed (quadrature.Acceleration, applied per detent as it came)."""
         if detents == 0 or self.phase == POWER_FAIL:
             return
+        if self.standby:
+            self.set_standby(False, now)   # a touch wakes it, and does nothing more
+            return
         if self.mode == MODE_BALANCE:
             bal = self.balance + detents
             self.balance = max(-BALANCE_MAX_HDB, min(BALANCE_MAX_HDB, bal))
@@ -478,6 +496,9 @@ class Controller:
         """Short press: toggles mute, or leaves balance mode."""
         if self.phase == POWER_FAIL:
             return
+        if self.standby:
+            self.set_standby(False, now)
+            return
         if self.mode == MODE_BALANCE:
             self.mode = MODE_VOLUME
         else:
@@ -488,6 +509,9 @@ class Controller:
         """Long press: confirms a limit the host asked to raise; else enters balance mode
         (the knob trims balance until a click or time-out)."""
         if self.phase == POWER_FAIL:
+            return
+        if self.standby:
+            self.set_standby(False, now)
             return
         p = self._pending
         self._pending = None
@@ -566,8 +590,26 @@ class Controller:
         be cut half way, and holds interrupts off)."""
         return self._dirty and self.phase != POWER_FAIL and self._unsaved()
 
+    def set_standby(self, on, now):
+        """Standby (`on`): the trigger drops at once, then (`trigger_delay_ms` later) the
+        outputs mute in the usual order, every relay is released and it stays so. Woken
+        (a turn, a press, the remote, the host): the normal muted start from there - the
+        settle delay, the relays, the fade-in to the level it had."""
+        if on == self.standby or self.phase == POWER_FAIL:
+            return
+        self.standby = on
+        self.changes = (self.changes + 1) & _CHANGES_MASK
+        if on:
+            self.trigger = False
+            self._standby_at = ticks_add(now, self.b.trigger_delay_ms)
+            self.mode = MODE_VOLUME
+        elif self.phase == STANDBY:
+            self._enter(BOOT, self.b.settle_ms, now)
+        self._touched(now)
+
     def power_fail(self, now):
         """Supply is failing: mute at once and stay muted."""
+        self.trigger = False
         self.phase = POWER_FAIL
         self._ramping = False
         self._armed = -1
@@ -587,6 +629,8 @@ class Controller:
         if self.faults == was:
             return
         self.changes = (self.changes + 1) & _CHANGES_MASK
+        if self.faults:
+            self.trigger = False   # the power amplifier after this one: off while it stands
         if self.faults and self.phase in (UNMUTING, PLAYING):
             self._mute_first(now)
 
@@ -640,6 +684,8 @@ class Controller:
                                   (self.b.output_relay, self.output, "output_relay")):
             if relay is None:
                 continue
+            if self.standby:
+                want = 0          # standby: every relay released
             have = getattr(self, attr)
             if have != want:
                 setattr(self, attr, want)
@@ -680,7 +726,12 @@ class Controller:
             elif p == BOOT or p == SWITCHING or p == HELD:
                 # Field by field, not as tuples: in HELD (a faulty part) this runs every
                 # pass, and a tuple pair would allocate on each.
-                if self.gain_relay != self.gain or self.output_relay != self.output:
+                if self.standby:
+                    if self.gain_relay or self.output_relay:
+                        self._enter(SWITCHING, self._move_relays(), now)
+                    else:
+                        self._enter(STANDBY, 0, now)
+                elif self.gain_relay != self.gain or self.output_relay != self.output:
                     self._enter(SWITCHING, self._move_relays(), now)
                 elif self.faults:
                     if p != HELD:
@@ -694,9 +745,17 @@ class Controller:
                 # The ramp first: the outputs _enter computes are then the floor, never
                 # the full level for a moment (with ZCEN low that would be a fall to walk).
                 self._start_ramp(now)
+                self._trigger_at = ticks_add(now, self.b.trigger_delay_ms)
                 self._enter(PLAYING, 0, now)
             if self._armed >= 0:
                 break  # the next wait starts when this pass's pins have moved
+        if self.standby and (self.phase == PLAYING or self.phase == UNMUTING) and \
+                ticks_diff(now, self._standby_at) >= 0:
+            self._mute_first(now)   # the trigger went first: now the outputs, in order
+        if not self.trigger and not self.standby and self.phase == PLAYING and \
+                self.b.trigger_pin is not None and ticks_diff(now, self._trigger_at) >= 0:
+            self.trigger = True
+            self.changes = (self.changes + 1) & _CHANGES_MASK
         if self.user_muted and not self._quiet and not self._quiet_armed and \
                 ticks_diff(now, self._quiet_at) >= 0:
             self._quiet = True   # the DAC's ramp is done: now the PGA mutes too
@@ -819,6 +878,11 @@ class Controller:
             wait = min(wait, ticks_diff(self._dip_at, now))
         if self.user_muted and not self._quiet:
             wait = min(wait, ticks_diff(self._quiet_at, now))
+        if self.phase == PLAYING or self.phase == UNMUTING:
+            if self.standby:
+                wait = min(wait, ticks_diff(self._standby_at, now))
+            elif not self.trigger and self.b.trigger_pin is not None:
+                wait = min(wait, ticks_diff(self._trigger_at, now))
         return max(wait, 1)
 
     # ---- persistence

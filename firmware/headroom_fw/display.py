@@ -199,7 +199,9 @@ class Display(Part):
         idle = time.ticks_diff(now, self._touch_ms)
         t = ctl.display_timeout_s * 1000
         dark = ctl.display_dark
-        if dark:
+        if ctl.standby:
+            light = _DARK          # standby: dark until a touch wakes it
+        elif dark:
             light = _FULL if idle < _PEEK_MS else _DARK
         elif t > 0 and idle >= t:
             light = _DIM

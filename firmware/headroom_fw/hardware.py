@@ -112,6 +112,10 @@ class Hardware:
             if r is not None and r.sense is not None:
                 self.senses.append([name, drv, machine.Pin(r.sense, machine.Pin.IN,
                                                            machine.Pin.PULL_UP), 0, r.sense])
+        # The 12 V trigger: a GPIO to a transistor stage, low (off) from here until the
+        # controller says it plays.
+        self.trigger = (Relay(machine.Pin(b.trigger_pin), b.trigger_active_high)
+                        if b.trigger_pin is not None else None)
         self.supply = Supply(b.power_sense, self.xsmt, self.pga, self.mute_relay, ramp_us, waker)
 
     def parts(self, sup, now, menu=None):

@@ -3,8 +3,9 @@
     status                      every setting and the state
     get NAME                    volume, balance, gain, output, mute, limit, spl_limit,
                                 gain_headroom, startup_cap, display_brightness,
-                                display_timeout_s, display_dark, headphone, spl,
-                                gain_stage (the analog gain in use: what auto chose)
+                                display_timeout_s, display_dark, standby, headphone, spl,
+                                gain_stage (the analog gain in use: what auto chose),
+                                trigger (the 12 V trigger out: high while playing)
     set volume DB               multiple of 0.5, within the board's range and the limit;
                                 a rise fades in, as a restore does
     set balance DB              -10..10 in 0.5 dB steps (positive: right louder), walked
@@ -26,6 +27,9 @@
                                 headphone at this level lowers the level first
     set output se|balanced
     set mute on|off
+    set standby on|off          standby: the trigger drops, the outputs mute in order,
+                                every relay released; off (or a turn, a press, the
+                                remote): the muted start, the fade-in to the level it had
     set limit DB                lower: at once; higher: only asked for, a long press on
                                 the board confirms it within 10 s
     set defaults                the board's volume, balance and limit (and gain/output
@@ -56,9 +60,9 @@ from .version import VERSION as FIRMWARE
 VERSION = const(1)
 MAX_LINE = const(96)
 NAMES = ("volume", "balance", "gain", "output", "mute", "limit", "spl_limit", "gain_headroom",
-         "startup_cap", "display_brightness", "display_timeout_s", "display_dark",
-         "headphone", "spl", "gain_stage")
-SETTABLE = 12   # the first SETTABLE names take `set NAME VALUE` (headphone its own form)
+         "startup_cap", "display_brightness", "display_timeout_s", "display_dark", "standby",
+         "headphone", "spl", "gain_stage", "trigger")
+SETTABLE = 13   # the first SETTABLE names take `set NAME VALUE` (headphone its own form)
 _DISPLAY = ("display_brightness", "display_timeout_s", "display_dark")
 GAINS = ("low", "high", "auto")
 OUTPUTS = ("se", "balanced")
@@ -264,6 +268,10 @@ def state_into(session, ctl, prefix, app=None):
     out.raw(OUTPUTS_B[ctl.output])
     out.raw(b'", "mute": ')
     out.bool(ctl.user_muted)
+    out.raw(b', "standby": ')
+    out.bool(ctl.standby)
+    out.raw(b', "trigger": ')
+    out.bool(ctl.trigger)
     out.raw(b', "limit": ')
     out.hdb(ctl.limit)
     out.raw(b', "spl": ')
@@ -330,6 +338,10 @@ def _value(ctl, name):
         return str(ctl.display_timeout_s)
     if name == "display_dark":
         return "true" if ctl.display_dark else "false"
+    if name == "standby":
+        return "true" if ctl.standby else "false"
+    if name == "trigger":
+        return "true" if ctl.trigger else "false"
     return db_text(ctl.limit)
 
 
@@ -431,6 +443,10 @@ def handle(session, ctl, line, now, app=None):
         if arg not in OUTPUTS:
             return _err("output: se or balanced")
         why = ctl.host_output(OUTPUTS.index(arg), now)
+    elif name == "standby":
+        if arg not in ON_OFF:
+            return _err("standby: on or off")
+        why = ctl.host_standby(arg == ON_OFF[0], now)
     else:
         if arg not in ("on", "off"):
             return _err("mute: on or off")

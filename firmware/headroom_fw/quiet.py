@@ -5,7 +5,8 @@ A soft reset (Ctrl-D, or mpremote entering the raw REPL to flash) keeps every GP
 driving: the mute relay stays energized, the PGA2311 and the DAC unmuted, and with the
 IRQs gone nothing answers a supply failure. So boot.py mutes first, in order: XSMT low
 and the DAC's ramp waited out, then the PGA2311's MUTE and its zero-crossing time,
-then the mute relay released. At power-on the board's pull-downs already hold XSMT and
+then the mute relay released; the 12 V trigger (the power amplifier after this one)
+drops before all of them. At power-on the board's pull-downs already hold XSMT and
 MUTE low, so nothing is waited for.
 
 Reads only the pins it needs from board.json and does nothing when they are not there:
@@ -52,6 +53,10 @@ def quiet(path="board.json"):
     rpin = _pin(relay, "pin")
     if mute is None or rpin is None:
         return False
+    trig = d.get("trigger")
+    tpin = _pin(trig, "pin")
+    if tpin is not None and isinstance(trig, dict):   # the power amplifier after this one: first
+        _drop(tpin, 0 if trig.get("active_high") is not False else 1, 0)
     xsmt = _pin(d.get("dac"), "xsmt")
     i2s = d.get("i2s")
     rate = i2s.get("rate") if isinstance(i2s, dict) else None

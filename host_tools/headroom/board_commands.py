@@ -142,6 +142,16 @@ def do_monitor(args):
     return OK
 
 
+def do_standby(args):
+    """`headroom standby [on|off]`: `set standby`, or without a word `get standby`."""
+    from .readable import value_text
+    if args.state is None:
+        r = _ask(args, requests.get("standby"))
+    else:
+        r = _ask(args, requests.set_("standby", args.state), resend=False)
+    return _out(args, r, value_text("standby", r["standby"]))
+
+
 # ---- the IR remote
 
 LEARN_POLL_S = 0.2

@@ -108,6 +108,13 @@ def args_monitor(p):
     _port_arg(p)
 
 
+def args_standby(p):
+    _port_arg(p)
+    p.add_argument("state", nargs="?", choices=("on", "off"),
+                   help="on: the trigger drops, the outputs mute, the relays release; off: wake "
+                        "(the muted start, the fade-in to the level it had); none: say which")
+
+
 def args_remote(p):
     _port_arg(p)
     p.add_argument("action", nargs="?", choices=("show", "learn", "defaults", "clear"),
@@ -183,6 +190,8 @@ COMMANDS = {
     "set": (board.do_set, args_set, "change a setting (or restore the defaults)"),
     "monitor": (board.do_monitor, args_monitor, "print every change of state until Ctrl-C"),
     "log": (board.do_log, args_log, "the board's log: faults and what failed, with tracebacks"),
+    "standby": (board.do_standby, args_standby,
+                "standby on or off (a turn, a press or the remote wakes it too)"),
     "remote": (board.do_remote, args_remote,
                "the IR remote: its keys, or learn any remote's keys, one function at a time"),
 }

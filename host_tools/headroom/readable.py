@@ -4,7 +4,8 @@
 # (controller.PHASE_NAMES: its moves between states) reads "switching (muted)", and
 # "fault" is the phase of a board whose firmware could not start (lifecycle.py).
 _SAY_PHASE = {"boot": "starting (muted)", "held": "muted: a part is faulty", "playing": "playing",
-              "power-fail": "power failing (muted)", "fault": "FAULT (muted)"}
+              "power-fail": "power failing (muted)", "fault": "FAULT (muted)",
+              "standby": "standby (a turn, a press or the remote wakes it)"}
 
 
 def phase_text(phase):
@@ -46,8 +47,10 @@ def value_text(name, v):
         return "headphone " + ("none" if v is None else v["name"])
     if name == "balance":
         return "balance " + balance_text(v)
-    if name == "mute":
-        return "mute " + ("on" if v else "off")
+    if name in ("mute", "standby"):
+        return name + (" on" if v else " off")
+    if name == "trigger":
+        return "12 V trigger " + ("high" if v else "low")
     if name == "output":
         return "output " + ("SE" if v == "se" else v)
     return "%s %s" % (name, v)
@@ -82,6 +85,8 @@ def state_line(s):
     phase = s.get("phase")
     if s.get("mute") and phase == "playing":
         parts.append("muted")
+    elif s.get("standby") and phase != "standby":
+        parts.append("going to standby")
     elif phase is not None:
         parts.append(phase_text(phase))
     for f in s.get("faults", ()):

@@ -83,6 +83,13 @@ def rows(b):
     if b.ir_pin is not None:
         out[b.ir_pin] = ("ir.pin", "IR receiver OUT (TSOP38238 or alike: low during a burst; "
                          "its supply pin through 100 R with 4.7 uF to ground, at 3.3 V)")
+    if b.trigger_pin is not None:
+        out[b.trigger_pin] = ("trigger.pin", "12 V trigger out, %s when on, through a high-side "
+                              "switch (an NPN driving a PNP from +12 V: docs/standby.md) to the "
+                              "trigger jack; on while playing, %d ms after the outputs, off %d ms "
+                              "before they mute" % (
+                                  "high" if b.trigger_active_high else "low",
+                                  b.trigger_delay_ms, b.trigger_delay_ms))
     if b.power_sense is not None:
         out[b.power_sense] = ("power_sense.pin", "supply monitor output, high while the supply is "
                               "good; hold-up after it falls: %d ms" % b.holdup_ms

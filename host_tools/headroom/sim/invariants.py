@@ -110,7 +110,14 @@ held the level: the jack within 0.5 dB of it), `balance_checks`, `off_checks`,
 """
 
 from .boardparts import chip_part
-from .rules import MAX_STEPS_PER_DETENT, RAMP_SAMPLES, SPL_DEFAULT_CDB, SPL_GRACE_US, _level
+from .rules import (
+    MAX_STEPS_PER_DETENT,
+    RAMP_SAMPLES,
+    SPL_DEFAULT_CDB,
+    SPL_GRACE_US,
+    TRIGGER_OPEN_US,
+    _level,
+)
 from .rules_display import DISPLAY_LAG_US, DisplayRules
 from .rules_host import HostRules
 from .rules_level import LevelRules
@@ -135,6 +142,11 @@ class Checker(HostRules, LevelRules, DisplayRules):
         self.power_on_us = None
         self.mute_pin = b.mute_relay.pin
         self.mute_on = 1 if b.mute_relay.active_high else 0
+        # The 12 V trigger (board `trigger`): high only while the outputs play.
+        self.trigger_pin = getattr(b, "trigger_pin", None)
+        self.trigger_on = 1 if getattr(b, "trigger_active_high", True) else 0
+        self.relay_closed_at = None   # when the mute relay's coil was last driven closed
+        self.relay_open_at = 0        # ...and open (None: it is closed)
         self.coils = {}           # coil GPIO -> (relay board entry)
         for r in (b.gain_relay, b.output_relay):
             if r is not None:
@@ -266,6 +278,8 @@ class Checker(HostRules, LevelRules, DisplayRules):
                 self._display_due(when, arg)
             elif what == "display-ahead":
                 self._display_ahead(when, arg)
+            elif what == "trigger":
+                self._trigger_due(when, arg)
 
     def _deadline(self, t, what, arg):
         self.deadlines.append((t, what, arg))
@@ -358,6 +372,8 @@ class Checker(HostRules, LevelRules, DisplayRules):
         if old != level:
             self._mute_order(t, n, level)
         self.pins[n] = level
+        if old != level and (n == self.mute_pin or n == self.trigger_pin):
+            self._trigger(t, n, level)
         if self.failing and old != level:
             relay = n == self.mute_pin
             mute = n == self.b.pga_mute or (self.b.dac is not None and n == self.b.dac_xsmt)
@@ -380,6 +396,35 @@ class Checker(HostRules, LevelRules, DisplayRules):
             energize = level == (1 if r.active_high else 0)
             wait = (r.operate_ms if energize else r.release_ms) + self.b.relay_settle_ms
             self.last_coil_change = (t, wait * 1000)
+
+    def _trigger(self, t, n, level):
+        """The 12 V trigger: it rises only once the outputs have played (the mute relay
+        closed) for its delay, so a power amplifier after this one comes on after it; and
+        it is low whenever the outputs stay cut off for longer than a switch's relay dance
+        (standby, a faulty part, a boot), so that amplifier is off then."""
+        if n == self.mute_pin:
+            if level == self.mute_on:
+                self.relay_closed_at, self.relay_open_at = t, None
+            else:
+                self.relay_open_at = t
+                if self.pins.get(self.trigger_pin) == self.trigger_on:
+                    self._deadline(t + TRIGGER_OPEN_US, "trigger", t)
+            return
+        if level != self.trigger_on:
+            return
+        closed = self.relay_closed_at
+        delay_us = self.b.trigger_delay_ms * 1000
+        if self.relay_open_at is not None or closed is None or t < closed + delay_us:
+            self._bad(t, "trigger-early", "the 12 V trigger rose while the outputs were "
+                      "muted or within its %d ms delay of their unmuting" % self.b.trigger_delay_ms)
+
+    def _trigger_due(self, t, opened):
+        """TRIGGER_OPEN_US after the mute relay opened at `opened` with the trigger high."""
+        if (self.supply and self.relay_open_at == opened
+                and self.pins.get(self.trigger_pin) == self.trigger_on):
+            self._bad(t, "trigger-late", "the 12 V trigger was still high %d ms after the "
+                      "outputs were cut off (standby, a fault or a stop drops it first)"
+                      % (TRIGGER_OPEN_US // 1000))
 
     # ---- what the parts tell the rules (their invariants_view)
     level = staticmethod(_level)   # a level as the trace holds it -> cdB, None = mute

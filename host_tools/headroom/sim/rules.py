@@ -9,6 +9,7 @@ RULES = ("relay-under-mute", "settle", "relay-settle", "ramp-interval", "silent-
 SPL_GRACE_US = 40000    # from a reply to the jack following it: a pass, ZCEN's 16 ms, margin
 SPL_TOL_CDB = 1         # the jack's two decimals
 TURN_SLACK_US = 40000   # after a turn's last edge, its level changes still arrive (ZCEN 16 ms)
+TRIGGER_OPEN_US = 500000  # the mute relay open this long: no switch's dance, the trigger is low
 IR_REACH_US = 100000    # after a remote's last frame: the 6 ms gap that ends it, a pass, the
                         # level's change (ZCEN 16 ms)
 # ...and later still by as long again as the turn lasted: a fast turn's bouncing contacts

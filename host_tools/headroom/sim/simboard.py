@@ -243,6 +243,8 @@ class SimBoard:
         # Board resistors: CS held high and MUTE held low while the MCU is not driving them.
         s.gpio[b.pga_cs].board_pull = 1
         s.gpio[b.pga_mute].board_pull = 0
+        if getattr(b, "trigger_pin", None) is not None:
+            s.gpio[b.trigger_pin].board_pull = 0   # the trigger stage's base pull-down: off
         if b.dac == "pcm5122":
             # The I2C bus's 4.7 k pull-ups (the wiring tables).
             s.gpio[b.dac_sda].board_pull = 1
