@@ -73,7 +73,7 @@ def test_se_board_facts():
                         22: "power_sense.pin", 14: "relays.mute.pin", 15: "relays.gain.pin",
                         26: "i2s.sck", 27: "i2s.ws", 28: "i2s.sd", 7: "dac.xsmt",
                         4: "display.i2c.sda", 5: "display.i2c.scl", 2: "ir.pin",
-                        3: "trigger.pin"}
+                        1: "trigger.pin"}
     assert (b.dac, b.i2s_rate, b.i2s_bits, b.dac_mute_ms) == ("pcm5102a", 48000, 32, 4)
 
 

@@ -103,7 +103,7 @@ def test_the_top_level_and_what_the_screen_reads(board):
     want = ["Headphone", "SPL limit", "Vol limit", "Gain"] + \
         (["Output"] if len(b.board.outputs) > 1 else []) + \
         ["Headroom", "Balance", "Start max", "Brightness", "Dim after", "Dark mode",
-         "Defaults", "About", "Exit"]
+         "Defaults", "About", "Remote", "Standby", "Exit"]
     assert [r[0] for r in rows(m)] == want
     assert dict(rows(m))["SPL limit"] == "100 dB" and dict(rows(m))["Vol limit"] == "6.0"
     assert all(len(v) <= 7 for _, v in rows(m))
@@ -470,3 +470,56 @@ def test_random_gestures_keep_every_rule(path, gestures, seed):
     assert get(b, "volume") < volume or volume * 2 == b.board.min_hdb
     checker.finish(b.now_us())
     assert not checker.violations, checker.violations
+
+
+def test_the_remote_entry_learns_a_key_and_gives_the_defaults_back(board):
+    """Remote: a function's row waits for its key (the screen asks for it, then says
+    what came); the last row gives the default keys back."""
+    b = board
+    m = b.app.menu
+    enter(b, M.E_REMOTE)
+    assert m.title() == "Learn a key" and [r[0] for r in rows(m)][:2] == ["volume up", "volume down"]
+    click(b)                                      # volume up
+    assert " ".join(m.lines) == "Press the remote's key for volume up (10 s)"
+    b.run_us(b.ir("sony", 1, 0x12) + 100000)      # a TV remote's key
+    assert " ".join(m.lines) == "volume_up: sony 0x01 0x12"
+    assert b.app.remote.function(b.app.remote.last) == 1
+    click(b)                                      # read: back to the top
+    enter(b, M.E_REMOTE)
+    turn(b, 10)                                   # the last row: the default keys
+    click(b)
+    assert ["volume_up", "nec 0x00 0x46"] in ask(b, "remote")["remote"]["keys"]
+    assert m.open and m.entry == -1               # set: back at the top
+    hold(b)
+    assert not m.open
+
+
+def test_leaving_the_question_stops_the_wait_for_a_key(board):
+    b = board
+    m = b.app.menu
+    enter(b, M.E_REMOTE)
+    turn(b, 2)
+    click(b)                                      # mute
+    assert b.app.remote.learning == 3
+    hold(b)                                       # back: no key is waited for
+    assert b.app.remote.learning == 0 and m.open
+    v = get(b, "volume")
+    hold(b)                                       # closed
+    b.run_us(b.ir("nec", 0x00, 0x46) + 300000)    # the kit remote's VOL+, as it was
+    assert get(b, "volume") == v + 0.5
+
+
+def test_the_standby_entry_puts_it_to_sleep_and_a_turn_wakes_it(board):
+    b = board
+    m = b.app.menu
+    hold(b)
+    turn(b, m.rows.index(M.E_STANDBY))
+    click(b)
+    assert not m.open
+    b.run_ms(b.board.trigger_delay_ms + 500)
+    assert ask(b, "status")["phase"] == "standby" and not b.display.on
+    v = get(b, "volume")
+    turn(b, 1)
+    b.run_ms(6000)
+    s = ask(b, "status")
+    assert (s["phase"], s["volume"]) == ("playing", v) and b.display.on

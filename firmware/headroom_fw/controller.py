@@ -181,6 +181,7 @@ class Controller:
         self._standby_at = now_ms
         self.trigger = False
         self._trigger_at = now_ms
+        self.silent_change = -1    # `changes` after a change that is no touch (the trigger's)
         # A host request that raises the limit waits for a long press on the board:
         # (limit hdB, whether to restore every default with it) until _pending_until.
         self._pending = None
@@ -756,6 +757,7 @@ class Controller:
                 self.b.trigger_pin is not None and ticks_diff(now, self._trigger_at) >= 0:
             self.trigger = True
             self.changes = (self.changes + 1) & _CHANGES_MASK
+            self.silent_change = self.changes   # a host hears of it; not a touch to light up for
         if self.user_muted and not self._quiet and not self._quiet_armed and \
                 ticks_diff(now, self._quiet_at) >= 0:
             self._quiet = True   # the DAC's ramp is done: now the PGA mutes too

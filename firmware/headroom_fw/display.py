@@ -154,7 +154,8 @@ class Display(Part):
         look = ctl.changes != self._changes
         if look:
             self._changes = ctl.changes
-            self._touch_ms = now
+            if ctl.changes != ctl.silent_change:   # the trigger rising is nobody's touch
+                self._touch_ms = now
         if look or time.ticks_diff(now, self._look_ms) >= 0:
             self._look_ms = time.ticks_add(now, _LOOK_MS)
             if self._brightness(ctl, now):

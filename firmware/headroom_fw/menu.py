@@ -61,11 +61,16 @@ E_DARK = const(10)
 E_DEFAULTS = const(11)
 E_ABOUT = const(12)
 E_EXIT = const(13)
+E_REMOTE = const(14)
+E_STANDBY = const(15)
 LABELS = ("Headphone", "SPL limit", "Vol limit", "Gain", "Output", "Headroom", "Balance",
-          "Start max", "Brightness", "Dim after", "Dark mode", "Defaults", "About", "Exit")
+          "Start max", "Brightness", "Dim after", "Dark mode", "Defaults", "About", "Exit",
+          "Remote", "Standby")
 TITLES = ("Headphone", "SPL limit dB", "Vol limit dBV", "Gain", "Output", "Auto headroom",
           "Balance dB", "Start max dBV", "Brightness", "Dim after", "Dark mode",
-          "Reset defaults?", "About", "")
+          "Reset defaults?", "About", "", "Learn a key", "")
+# The remote's list: a function to learn a key for, or its default keys back.
+REMOTE_ROWS = ("volume up", "volume down", "mute", "menu", "input", "standby", "default keys")
 
 # What an entry is when entered.
 _K_LIST = const(0)     # a list of choices: the cursor picks, a click sets
@@ -146,8 +151,10 @@ class Menu:
             rows.append(E_OUTPUT)
         if board.gain_relay is not None:
             rows.append(E_HEADROOM)   # auto gain's: auto needs the relay
-        rows += [E_BALANCE, E_STARTUP, E_BRIGHTNESS, E_TIMEOUT, E_DARK, E_DEFAULTS, E_ABOUT,
-                 E_EXIT]
+        rows += [E_BALANCE, E_STARTUP, E_BRIGHTNESS, E_TIMEOUT, E_DARK, E_DEFAULTS, E_ABOUT]
+        if board.ir_pin is not None:
+            rows.append(E_REMOTE)     # learn a remote's keys
+        rows += [E_STANDBY, E_EXIT]
         self.rows = tuple(rows)
         self.open = False
         self.changes = 0
@@ -167,6 +174,7 @@ class Menu:
         self._until = 0
         self._seen = -1         # ctl.changes when last looked at
         self._up_s = -1         # the uptime shown (about)
+        self._learning = False  # a key for the remote is waited for (the message says so)
 
     # ---- what the screen shows
     def title(self):
@@ -264,6 +272,8 @@ class Menu:
             return timeout_text(ctl.display_timeout_s)
         if e == E_DARK:
             return OFF_ON[1 if ctl.display_dark else 0]
+        if e == E_REMOTE and self.app.remote is not None:
+            return "%d keys" % len(self.app.remote.keys)
         return ""
 
     def _in_force(self):
@@ -381,6 +391,12 @@ class Menu:
             if s != self._up_s:
                 self._up_s = s
                 self._bump()
+        if self._learning:
+            rem = self.app.remote
+            if not rem.learning_now(now):    # a key came (or its 10 s are over)
+                self._learning = False
+                self._message(rem.learned or "")
+                self._touch(now)
 
     # ---- inside
     def _touch(self, now):
@@ -430,6 +446,10 @@ class Menu:
             else:
                 self.lo, self.hi = self.b.min_hdb, self.b.startup_max_hdb
             return
+        if e == E_STANDBY:
+            self.close(now)
+            self.ctl.host_standby(True, now)   # a touch wakes it
+            return
         if e == E_GAIN and self.b.gain_relay is None:
             self._message("Gain: this board has one gain (no gain relay)")
             return
@@ -450,6 +470,8 @@ class Menu:
             self.options = tuple(timeout_text(s) for s in TIMEOUTS_S)
         elif e == E_DARK:
             self.options = OFF_ON
+        elif e == E_REMOTE:
+            self.options = REMOTE_ROWS
         else:
             self.options = RESET
         c = self._in_force()
@@ -504,7 +526,20 @@ class Menu:
             return ctl.host_display("display_timeout_s", TIMEOUTS_S[i], now)
         if e == E_DARK:
             return ctl.host_display("display_dark", i == 1, now)
+        if e == E_REMOTE:
+            return self._learn(i, now)
         return ctl.host_defaults(now) if i == 1 else None
+
+    def _learn(self, i, now):
+        """The remote's row `i`: wait for a function's key (the message asks for it and
+        then says what came; leaving it stops the wait), or the default keys back."""
+        app = self.app
+        if i == len(REMOTE_ROWS) - 1:
+            reply = app.remote_command(("remote", "defaults"), now)
+            return "Default keys: not saved" if reply.startswith('{"ok": false') else None
+        app.remote.learn(i + 1, now)      # remote.NAMES' order, from 1
+        self._learning = True
+        return "Press the remote's key for %s (10 s)" % REMOTE_ROWS[i]
 
     def _leave(self, now):
         """Out of an entry without setting it: a balance tried live goes back."""
@@ -513,6 +548,9 @@ class Menu:
         self._back()
 
     def _back(self):
+        if self._learning:                # left while a key was waited for: no more
+            self._learning = False
+            self.app.remote.learning = 0
         self.entry = -1
         self.mode = 1
         self.cursor = self._top
