@@ -103,7 +103,9 @@ def test_the_top_level_and_what_the_screen_reads(board):
     want = ["Headphone", "SPL limit", "Vol limit", "Gain"] + \
         (["Output"] if len(b.board.outputs) > 1 else []) + \
         ["Headroom", "Balance", "Start max", "Brightness", "Dim after", "Dark mode",
-         "Defaults", "About", "Remote", "Standby", "Exit"]
+         "Defaults", "About"] + \
+        (["Input", "Input trim"] if len(b.board.input_names) > 1 else []) + \
+        ["Remote", "Standby", "Exit"]
     assert [r[0] for r in rows(m)] == want
     assert dict(rows(m))["SPL limit"] == "100 dB" and dict(rows(m))["Vol limit"] == "6.0"
     assert all(len(v) <= 7 for _, v in rows(m))
@@ -523,3 +525,21 @@ def test_the_standby_entry_puts_it_to_sleep_and_a_turn_wakes_it(board):
     b.run_ms(6000)
     s = ask(b, "status")
     assert (s["phase"], s["volume"]) == ("playing", v) and b.display.on
+
+
+def test_the_input_and_its_trim_from_the_menu(board):
+    b = board
+    m = b.app.menu
+    hold(b)                                       # opened (the menu loads on first use)
+    if len(b.board.input_names) < 2:
+        assert M.E_INPUT not in m.rows            # one input: nothing to choose
+        return
+    enter(b, M.E_INPUT)
+    assert [r[0] for r in rows(m)] == ["USB", "S/PDIF"] and rows(m)[0][1] == "*"
+    choose(b, "S/PDIF")
+    b.run_ms(3000)
+    assert get(b, "input") == "S/PDIF"
+    enter(b, M.E_TRIM)
+    turn(b, -4)                                   # -2 dB
+    click(b)
+    assert get(b, "trim") == -2.0 and dict(rows(m))["Input trim"] == "-2.0"

@@ -81,6 +81,8 @@ HOST = st.one_of(
     DB.map(lambda v: "set volume %s" % v),
     DB.map(lambda v: "set limit %s" % v),
     BAL.map(lambda v: "set balance %s" % v),
+    st.sampled_from(["set input USB", "set input S/PDIF", "set trim -3", "set trim 0",
+                     "set trim -20"]),
     st.sampled_from(["set mute on", "set mute off", "set standby on", "set standby off",
                      "set defaults", "set gain low",
                      "set gain high", "set gain auto", "set output se", "set output balanced", "status",

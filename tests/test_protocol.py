@@ -55,7 +55,8 @@ def test_status_carries_the_boards_health(board):
 def test_status_and_get(board):
     s = status(board)
     assert s == {"volume": -30.0, "balance": 0.0, "gain": "low", "gain_stage": "low",
-                 "output": "se", "mute": False, "standby": False, "limit": 6.0, "spl": None,
+                 "output": "se", "mute": False, "standby": False, "input": "USB", "trim": 0.0,
+                 "limit": 6.0, "spl": None,
                  "spl_limit": 100.0, "gain_headroom": 3.0, "headphone": None, "mode": "volume"}
     for name, value in s.items():
         if name != "mode":

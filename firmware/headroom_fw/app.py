@@ -25,7 +25,7 @@ from .health import Health
 from .irdecode import REPEAT
 from .log import FILE as LOG
 from .log import Log
-from .remote import MENU, MUTE, STANDBY, VOLUME_DOWN, VOLUME_UP
+from .remote import INPUT, MENU, MUTE, STANDBY, VOLUME_DOWN, VOLUME_UP
 from .settings import SettingsStore
 from .supervisor import Supervisor
 from .uptime import Uptime
@@ -55,6 +55,8 @@ class App:
         self.gain_relay = hw.gain_relay
         self.output_relay = hw.output_relay
         self.trigger = hw.trigger
+        self.selects = hw.selects
+        self._selected = 0   # the input the select pins show
         self.supply = hw.supply
         now = time.ticks_ms()
         c = self.controls = Controls(b)
@@ -284,6 +286,8 @@ class App:
                 menu.long_press(now)
             elif fn == STANDBY:
                 ctl.set_standby(not ctl.standby, now)
+            elif fn == INPUT and len(ctl.trims) > 1:
+                ctl.host_input((ctl.input + 1) % len(ctl.trims), now)   # the next one
 
     def _learn(self, code):
         """A key pressed while a function waits for its key (remote.py): the map saved
@@ -483,6 +487,13 @@ class App:
         relay = self.output_relay
         if relay is not None and relay.on != (ctl.output_relay == 1):
             relay.set(ctl.output_relay == 1)
+        i = ctl.input_relay
+        if i != self._selected:
+            self._selected = i
+            k = 0
+            for pin in self.selects:   # a list made once: iterating it allocates nothing
+                pin.set(i >> k & 1 == 1)
+                k += 1
         if not ctl.pga_mute and self.pga.muted:
             self.pga.mute(False)
         if not ctl.dac_mute and xsmt is not None and xsmt.muted:

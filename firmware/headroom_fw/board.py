@@ -28,7 +28,7 @@ MAX_DEPTH = 6       # sections nest at most 4 deep (relays.mute, pga2311.chips[i
 _KEYS = {
     "board": ("board", "name", "description", "spi", "pga2311", "encoder", "button",
               "gain_switch", "output_switch", "power_sense", "i2s", "dac", "relays", "analog",
-              "timing", "volume", "controls", "display", "ir", "trigger"),
+              "timing", "volume", "controls", "display", "ir", "trigger", "inputs"),
     "spi": ("id", "sck", "mosi", "miso", "baudrate"),
     "pga2311": ("cs", "mute", "zcen", "chips"),
     "encoder": ("a", "b", "edges_per_detent", "decoder", "pio_sm"),
@@ -44,6 +44,7 @@ _KEYS = {
     "display.spi": ("id", "sck", "mosi", "cs", "dc", "res", "baudrate"),
     "ir": ("pin",),
     "trigger": ("pin", "active_high", "delay_ms"),
+    "inputs": ("source", "names", "select", "active_high", "switch_ms"),
     "relays": ("mute", "gain", "output"),
     "relays.*": ("pin", "active_high", "operate_ms", "release_ms", "sense"),
     "analog": ("dac_full_scale_vrms", "gain_low_db", "gain_high_db", "balanced_db",
@@ -579,6 +580,40 @@ class Board:
         # A demodulating IR receiver's output (TSOP382xx: low during a burst), optional.
         ir = _get(d, "ir", "board", "obj", None, False)
         self.ir_pin = self._pin(ir, "pin", "ir") if ir is not None else None
+        # Where the music comes from: the Pico's own I2S (test signals, WAV files), or an
+        # external module that is the I2S master (a USB bridge, an S/PDIF receiver), with
+        # up to four named inputs chosen by GPIOs (a relay or a mux: input i sets select
+        # pin k to bit k of i). Optional: one input, the Pico's.
+        inp = _get(d, "inputs", "board", "obj", None, False)
+        self.source = "pico"
+        self.input_names = ("",)
+        self.input_select = ()
+        self.input_active_high = True
+        self.input_switch_ms = 0
+        if inp is not None:
+            self.source = _get(inp, "source", "inputs", "str", "pico", False)
+            if self.source not in ("pico", "external"):
+                raise BoardError('inputs.source: "pico" or "external", not %r' % self.source[:20])
+            names = _get(inp, "names", "inputs", "list")
+            if not 1 <= len(names) <= 4 or not all(
+                    isinstance(n, str) and 1 <= len(n) <= 10 and n.strip() == n
+                    and all(33 <= ord(c) <= 126 and c not in '"\\' for c in n) for n in names):
+                raise BoardError("inputs.names: one to four names of 1 to 10 printable "
+                                 "characters (one word: no space, quote or backslash)")
+            if len(set(names)) != len(names):
+                raise BoardError("inputs.names: a name is given twice")
+            self.input_names = tuple(names)
+            sel = _get(inp, "select", "inputs", "list", [], False)
+            if (1 << len(sel)) < len(names):
+                raise BoardError("inputs.select: %d inputs need %d select pins (a pin per bit "
+                                 "of the input's number)" % (len(names), (len(names) - 1).bit_length()))
+            pins = []
+            for i, g in enumerate(sel):
+                pins.append(self._pin({str(i): g}, str(i), "inputs.select"))
+            self.input_select = tuple(pins)
+            self.input_active_high = _get(inp, "active_high", "inputs", "bool", True, False)
+            self.input_switch_ms = _range(_get(inp, "switch_ms", "inputs", "int", 5, False), 0,
+                                          1000, "inputs.switch_ms")
         # A 12 V trigger out (a GPIO driving a transistor stage), optional: high while
         # playing, `delay_ms` after it starts; low in standby, `delay_ms` before it mutes.
         trig = _get(d, "trigger", "board", "obj", None, False)

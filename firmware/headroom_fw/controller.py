@@ -156,6 +156,17 @@ class Controller:
         self.dac_mute = True
         self.gain_relay = self.gain
         self.output_relay = output
+        # The input (board `inputs`): the one chosen, the one the select pins show, and
+        # each input's level trim (hdB, at most 0: a trim only lowers, so no limit can be
+        # passed through one); `_trims_v` counts their changes (for the save).
+        n = len(board.input_names)
+        inp = settings.get("input", 0)
+        self.input = inp if 0 <= inp < n else 0
+        self.input_relay = self.input
+        trims = settings.get("trims")
+        self.trims = list(trims) if trims is not None and len(trims) == n else [0] * n
+        self._trims_v = 0
+        self.input_names_b = tuple(name.encode() for name in board.input_names)   # for status
 
         self.phase = BOOT
         relays = 0
@@ -250,7 +261,8 @@ class Controller:
     def persistent(self):
         return (self.volume, self.balance, self.gain_setting(), self.output, self.limit,
                 self.spl_limit, self.hp, self.headroom, self.startup_cap,
-                self.display_brightness, self.display_timeout_s, self.display_dark)
+                self.display_brightness, self.display_timeout_s, self.display_dark,
+                self.input, tuple(self.trims), self._trims_v)
 
     def _unsaved(self):
         # Field by field, not persistent() != stored: a tuple per detent is garbage.
@@ -259,7 +271,7 @@ class Controller:
                 or self.output != s[3] or self.limit != s[4] or self.spl_limit != s[5]
                 or self.hp is not s[6] or self.headroom != s[7] or self.startup_cap != s[8]
                 or self.display_brightness != s[9] or self.display_timeout_s != s[10]
-                or self.display_dark != s[11])
+                or self.display_dark != s[11] or self.input != s[12] or self._trims_v != s[14])
 
     # ---- user events
     def _touched(self, now):
@@ -383,6 +395,53 @@ class Controller:
             return "output: this board has no balanced output"
         self.set_output(output, now)
         return None
+
+    def host_input(self, i, now):
+        """Choose input `i`: under the usual muting (the DAC's ramp, the PGA2311, the mute
+        relay), the selector moved, the fade-in back: never a jump, whatever its trim."""
+        if self.phase == POWER_FAIL:
+            return "power is failing"
+        if not 0 <= i < len(self.trims):
+            return "input: no such input"
+        if i != self.input:
+            self.input = i
+            self._reselect(now)
+        self._touched(now)
+        return None
+
+    def host_trim(self, hdb, now):
+        """The chosen input's trim: -20..0 dB. Lower: at once (a fall); higher: faded in
+        from where it plays, as a host's volume rise is."""
+        if not -40 <= hdb <= 0:
+            return "trim: outside -20.0..0.0 dB"
+        i = self.input
+        old = self.trims[i]
+        if hdb > old and i == self.input_relay and self.phase == PLAYING:
+            rise = hdb - old
+            if self._ramping:
+                self._ceiling -= rise
+            else:
+                self._ceiling = self.volume - rise
+                self._ramping = True
+                self._next_ramp = ticks_add(now, self.b.ramp_interval_ms)
+        self.trims[i] = hdb
+        self._trims_v = (self._trims_v + 1) & _CHANGES_MASK
+        self._touched(now)
+        return None
+
+    def _reselect(self, now):
+        """Move the relays (and the input's selector) to the selection: at once while
+        muted (at boot: unmuting no sooner than the contacts settle), through the muting
+        while it plays."""
+        if self.phase == BOOT:
+            wait = self._move_relays()
+            if wait and ticks_diff(ticks_add(now, wait + 1), self._until) > 0:
+                self._until = ticks_add(now, wait + 1)
+                self._armed = wait + 1
+        elif self.phase == SWITCHING or self.phase == HELD:
+            self._enter(SWITCHING, self._move_relays(), now)
+        elif self.phase in (UNMUTING, PLAYING):
+            self._mute_first(now)
 
     def host_standby(self, on, now):
         if self.phase == POWER_FAIL:
@@ -554,16 +613,7 @@ class Controller:
         # The new path never plays louder than the old one did.
         self.volume = self._clamp_volume(self.volume)
         self._touched(now)
-        if self.phase == BOOT:
-            # Still muted: move now, but unmute no sooner than the contacts settle.
-            wait = self._move_relays()
-            if wait and ticks_diff(ticks_add(now, wait + 1), self._until) > 0:
-                self._until = ticks_add(now, wait + 1)
-                self._armed = wait + 1
-        elif self.phase == SWITCHING or self.phase == HELD:
-            self._enter(SWITCHING, self._move_relays(), now)
-        elif self.phase in (UNMUTING, PLAYING):
-            self._mute_first(now)
+        self._reselect(now)
 
     def _mute_first(self, now):
         """Start the muting sequence: the DAC's soft mute ramps down first (if it is not
@@ -692,6 +742,10 @@ class Controller:
                 setattr(self, attr, want)
                 t = relay.operate_ms if want else relay.release_ms
                 wait = max(wait, t + self.b.relay_settle_ms)
+        want = 0 if self.standby else self.input
+        if self.input_relay != want and self.b.input_select:
+            self.input_relay = want
+            wait = max(wait, self.b.input_switch_ms + self.b.relay_settle_ms)
         return wait
 
     def _start_ramp(self, now):
@@ -728,11 +782,13 @@ class Controller:
                 # Field by field, not as tuples: in HELD (a faulty part) this runs every
                 # pass, and a tuple pair would allocate on each.
                 if self.standby:
-                    if self.gain_relay or self.output_relay:
+                    if self.gain_relay or self.output_relay or \
+                            (self.input_relay and self.b.input_select):
                         self._enter(SWITCHING, self._move_relays(), now)
                     else:
                         self._enter(STANDBY, 0, now)
-                elif self.gain_relay != self.gain or self.output_relay != self.output:
+                elif self.gain_relay != self.gain or self.output_relay != self.output or \
+                        (self.input_relay != self.input and self.b.input_select):
                     self._enter(SWITCHING, self._move_relays(), now)
                 elif self.faults:
                     if p != HELD:
@@ -796,6 +852,7 @@ class Controller:
         self.mute_relay = p in (DAC_MUTING, MUTING, UNMUTING, PLAYING)
         lv = self.level()
         if lv is not None:
+            lv += self.trims[self.input_relay]   # the input playing's trim: at most 0
             # Never past the top of the path the relays are on now (auto gain asks for a
             # level the next gain reaches while this one still plays its fade-out).
             top = self._tops[self.gain_relay][self.output_relay]

@@ -112,6 +112,9 @@ class Hardware:
             if r is not None and r.sense is not None:
                 self.senses.append([name, drv, machine.Pin(r.sense, machine.Pin.IN,
                                                            machine.Pin.PULL_UP), 0, r.sense])
+        # The input's selector (a relay or a mux on GPIOs): input 0 until the controller
+        # says otherwise (muted, with the other relays).
+        self.selects = [Relay(machine.Pin(g), b.input_active_high) for g in b.input_select]
         # The 12 V trigger: a GPIO to a transistor stage, low (off) from here until the
         # controller says it plays.
         self.trigger = (Relay(machine.Pin(b.trigger_pin), b.trigger_active_high)

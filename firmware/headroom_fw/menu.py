@@ -63,12 +63,14 @@ E_ABOUT = const(12)
 E_EXIT = const(13)
 E_REMOTE = const(14)
 E_STANDBY = const(15)
+E_INPUT = const(16)
+E_TRIM = const(17)
 LABELS = ("Headphone", "SPL limit", "Vol limit", "Gain", "Output", "Headroom", "Balance",
           "Start max", "Brightness", "Dim after", "Dark mode", "Defaults", "About", "Exit",
-          "Remote", "Standby")
+          "Remote", "Standby", "Input", "Input trim")
 TITLES = ("Headphone", "SPL limit dB", "Vol limit dBV", "Gain", "Output", "Auto headroom",
           "Balance dB", "Start max dBV", "Brightness", "Dim after", "Dark mode",
-          "Reset defaults?", "About", "", "Learn a key", "")
+          "Reset defaults?", "About", "", "Learn a key", "", "Input", "Trim dB")
 # The remote's list: a function to learn a key for, or its default keys back.
 REMOTE_ROWS = ("volume up", "volume down", "mute", "menu", "input", "standby", "default keys")
 
@@ -152,6 +154,8 @@ class Menu:
         if board.gain_relay is not None:
             rows.append(E_HEADROOM)   # auto gain's: auto needs the relay
         rows += [E_BALANCE, E_STARTUP, E_BRIGHTNESS, E_TIMEOUT, E_DARK, E_DEFAULTS, E_ABOUT]
+        if len(board.input_names) > 1:
+            rows += [E_INPUT, E_TRIM]      # the board's inputs, each with its trim
         if board.ir_pin is not None:
             rows.append(E_REMOTE)     # learn a remote's keys
         rows += [E_STANDBY, E_EXIT]
@@ -249,6 +253,8 @@ class Menu:
             return ctl.headroom
         if e == E_BALANCE:
             return ctl.balance
+        if e == E_TRIM:
+            return ctl.trims[ctl.input]
         return ctl.startup_cap
 
     def _current_text(self, e):
@@ -258,8 +264,10 @@ class Menu:
             return "none" if ctl.hp is None else ctl.hp.name[:6]
         if e == E_SPL:
             return spl_text(ctl.spl_limit)
-        if e == E_LIMIT or e == E_HEADROOM or e == E_STARTUP:
+        if e == E_LIMIT or e == E_HEADROOM or e == E_STARTUP or e == E_TRIM:
             return db_text(self._current(e))
+        if e == E_INPUT:
+            return self.b.input_names[ctl.input][:7]
         if e == E_BALANCE:
             return balance_text(ctl.balance)
         if e == E_GAIN:
@@ -287,6 +295,8 @@ class Menu:
             return ctl.gain_setting()
         if e == E_OUTPUT:
             return ctl.output
+        if e == E_INPUT:
+            return ctl.input
         if e == E_BRIGHTNESS:
             return ctl.display_brightness - 1
         if e == E_TIMEOUT:
@@ -431,7 +441,7 @@ class Menu:
             self.kind = _K_INFO
             self.cursor = -1
             return
-        if e in (E_SPL, E_LIMIT, E_HEADROOM, E_BALANCE, E_STARTUP):
+        if e in (E_SPL, E_LIMIT, E_HEADROOM, E_BALANCE, E_STARTUP, E_TRIM):
             self.kind = _K_NUMBER
             self.cursor = 0
             self.value = self.was = self._current(e)
@@ -443,6 +453,8 @@ class Menu:
                 self.lo, self.hi = 0, HEADROOM_MAX_HDB
             elif e == E_BALANCE:
                 self.lo, self.hi = -BALANCE_MAX_HDB, BALANCE_MAX_HDB
+            elif e == E_TRIM:
+                self.lo, self.hi = -40, 0
             else:
                 self.lo, self.hi = self.b.min_hdb, self.b.startup_max_hdb
             return
@@ -464,6 +476,8 @@ class Menu:
             self.options = GAINS
         elif e == E_OUTPUT:
             self.options = OUTPUTS
+        elif e == E_INPUT:
+            self.options = self.b.input_names
         elif e == E_BRIGHTNESS:
             self.options = tuple(str(i) for i in range(1, BRIGHTNESS_MAX + 1))
         elif e == E_TIMEOUT:
@@ -507,6 +521,8 @@ class Menu:
             if e == E_BALANCE:
                 self.was = v     # kept: set
                 return ctl.host_balance(v, now)
+            if e == E_TRIM:
+                return ctl.host_trim(v, now)
             return ctl.host_startup_cap(v, now)
         i = self.cursor
         if e == E_HEADPHONE:
@@ -520,6 +536,8 @@ class Menu:
             return ctl.host_gain(GAIN_AUTO if i == 2 else i, now)   # GAINS' order
         if e == E_OUTPUT:
             return ctl.host_output(i, now)
+        if e == E_INPUT:
+            return ctl.host_input(i, now)
         if e == E_BRIGHTNESS:
             return ctl.host_display("display_brightness", i + 1, now)
         if e == E_TIMEOUT:

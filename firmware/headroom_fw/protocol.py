@@ -27,6 +27,10 @@
                                 headphone at this level lowers the level first
     set output se|balanced
     set mute on|off
+    set input NAME              the board's input of that name (`inputs.names`): under
+                                the muting, the fade-in back; never a jump
+    set trim DB                 the input's own level trim, -20..0 dB (kept per input):
+                                lower at once, higher faded in
     set standby on|off          standby: the trigger drops, the outputs mute in order,
                                 every relay released; off (or a turn, a press, the
                                 remote): the muted start, the fade-in to the level it had
@@ -61,8 +65,8 @@ VERSION = const(1)
 MAX_LINE = const(96)
 NAMES = ("volume", "balance", "gain", "output", "mute", "limit", "spl_limit", "gain_headroom",
          "startup_cap", "display_brightness", "display_timeout_s", "display_dark", "standby",
-         "headphone", "spl", "gain_stage", "trigger")
-SETTABLE = 13   # the first SETTABLE names take `set NAME VALUE` (headphone its own form)
+         "input", "trim", "headphone", "spl", "gain_stage", "trigger")
+SETTABLE = 15   # the first SETTABLE names take `set NAME VALUE` (headphone its own form)
 _DISPLAY = ("display_brightness", "display_timeout_s", "display_dark")
 GAINS = ("low", "high", "auto")
 OUTPUTS = ("se", "balanced")
@@ -270,6 +274,10 @@ def state_into(session, ctl, prefix, app=None):
     out.bool(ctl.user_muted)
     out.raw(b', "standby": ')
     out.bool(ctl.standby)
+    out.raw(b', "input": "')
+    out.raw(ctl.input_names_b[ctl.input])
+    out.raw(b'", "trim": ')
+    out.hdb(ctl.trims[ctl.input])
     out.raw(b', "trigger": ')
     out.bool(ctl.trigger)
     out.raw(b', "limit": ')
@@ -340,6 +348,10 @@ def _value(ctl, name):
         return "true" if ctl.display_dark else "false"
     if name == "standby":
         return "true" if ctl.standby else "false"
+    if name == "input":
+        return '"%s"' % ctl.b.input_names[ctl.input]
+    if name == "trim":
+        return db_text(ctl.trims[ctl.input])
     if name == "trigger":
         return "true" if ctl.trigger else "false"
     return db_text(ctl.limit)
@@ -411,7 +423,8 @@ def handle(session, ctl, line, now, app=None):
         return _err("use: set %s VALUE, set headphone ..., or set defaults"
                     % "|".join(NAMES[:SETTABLE]))
     name, arg = t[1], t[2]
-    if name in ("volume", "balance", "limit", "spl_limit", "gain_headroom", "startup_cap"):
+    if name in ("volume", "balance", "limit", "spl_limit", "gain_headroom", "startup_cap",
+                "trim"):
         h = parse_hdb(arg)
         if h is None:
             return _err("%s: not a number of dB on the 0.5 dB grid: %s" % (name, arg[:12]))
@@ -425,6 +438,8 @@ def handle(session, ctl, line, now, app=None):
             why = ctl.host_headroom(h, now)
         elif name == "startup_cap":
             why = ctl.host_startup_cap(h, now)
+        elif name == "trim":
+            why = ctl.host_trim(h, now)
         else:
             why = ctl.host_limit(h, now)
     elif name == "gain":
@@ -443,6 +458,12 @@ def handle(session, ctl, line, now, app=None):
         if arg not in OUTPUTS:
             return _err("output: se or balanced")
         why = ctl.host_output(OUTPUTS.index(arg), now)
+    elif name == "input":
+        names = ctl.b.input_names
+        low = [n.lower() for n in names]
+        if arg.lower() not in low:
+            return _err("input: %s" % ", ".join(names) if names[0] else "input: this board has one")
+        why = ctl.host_input(low.index(arg.lower()), now)
     elif name == "standby":
         if arg not in ON_OFF:
             return _err("standby: on or off")

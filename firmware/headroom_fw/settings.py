@@ -58,7 +58,7 @@ HEADROOM_MAX_HDB = 24
 _OUTPUTS = ("se", "balanced")
 _FIELDS = ("volume", "balance", "gain", "output", "limit")
 _OPTIONAL = ("spl_limit", "gain_headroom", "headphone", "startup_cap", "display_brightness",
-             "display_timeout_s", "display_dark")
+             "display_timeout_s", "display_dark", "input", "trims")
 BRIGHTNESS_DEFAULT = 3    # controller.BRIGHTNESS_DEFAULT ...
 BRIGHTNESS_MAX = 4
 DISPLAY_TIMEOUT_S = 60
@@ -84,7 +84,9 @@ def _optional_default(name, board):
         return DISPLAY_TIMEOUT_S
     if name == "display_dark":
         return False
-    return None
+    if name == "input":
+        return 0
+    return None   # headphone, trims: none
 
 
 def _int(v, lo, hi):
@@ -104,6 +106,14 @@ def _hdb(v, lo, hi):
     if h != v * 2 or not lo <= h <= hi:
         return None
     return h
+
+
+def _trims(board, v):
+    """Each input's trim (hdB, -20..0 dB), one per input, else None."""
+    if not isinstance(v, list) or len(v) != len(board.input_names):
+        return None
+    out = [_hdb(t, -40, 0) for t in v]
+    return None if None in out else out
 
 
 def _limit(v, lo, hi):
@@ -160,6 +170,10 @@ def fields(board, d):
             v = _int(v, 0, DISPLAY_TIMEOUT_MAX_S)
         elif name == "display_dark":
             v = v if isinstance(v, bool) else None
+        elif name == "input":
+            v = _int(v, 0, len(board.input_names) - 1)
+        elif name == "trims":
+            v = _trims(board, v)
         else:
             v = headphone(board, d[name])
         if v is not None:
@@ -263,7 +277,7 @@ class SettingsStore:
 
     def save(self, volume, balance, gain, output, limit, spl_limit=SPL_LIMIT_HDB, hp=None,
              gain_headroom=HEADROOM_HDB, startup_cap=None, brightness=BRIGHTNESS_DEFAULT,
-             timeout_s=DISPLAY_TIMEOUT_S, dark=False):
+             timeout_s=DISPLAY_TIMEOUT_S, dark=False, inp=0, trims=(), _trims_v=0):
         """Write these settings (hdB ints, gain/output indices, the active Headphone or
         None, the start-up cap (None: the board's), the display's: Controller.persistent())
         over the older copy; and then over the other one too when it holds a lower limit
@@ -281,6 +295,10 @@ class SettingsStore:
             extra += ', "display_timeout_s": %d' % timeout_s
         if dark:
             extra += ', "display_dark": true'
+        if inp:
+            extra += ', "input": %d' % inp
+        if any(trims):
+            extra += ', "trims": [%s]' % ", ".join(_db(t) for t in trims)
         if hp is not None:
             from .headphones import setting_json
             extra += ', "headphone": ' + setting_json(hp)

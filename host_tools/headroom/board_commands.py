@@ -142,6 +142,16 @@ def do_monitor(args):
     return OK
 
 
+def do_input(args):
+    """`headroom input [NAME]`: `set input`, or without a name `get input`."""
+    from .readable import value_text
+    if args.name is None:
+        r = _ask(args, requests.get("input"))
+    else:
+        r = _ask(args, requests.set_("input", args.name), resend=False)
+    return _out(args, r, value_text("input", r["input"]))
+
+
 def do_standby(args):
     """`headroom standby [on|off]`: `set standby`, or without a word `get standby`."""
     from .readable import value_text

@@ -108,6 +108,13 @@ def args_monitor(p):
     _port_arg(p)
 
 
+def args_input(p):
+    _port_arg(p)
+    p.add_argument("name", nargs="?",
+                   help="an input the board file names (inputs.names, any case): chosen under "
+                        "the muting, faded back in; none: say which")
+
+
 def args_standby(p):
     _port_arg(p)
     p.add_argument("state", nargs="?", choices=("on", "off"),
@@ -190,6 +197,8 @@ COMMANDS = {
     "set": (board.do_set, args_set, "change a setting (or restore the defaults)"),
     "monitor": (board.do_monitor, args_monitor, "print every change of state until Ctrl-C"),
     "log": (board.do_log, args_log, "the board's log: faults and what failed, with tracebacks"),
+    "input": (board.do_input, args_input,
+              "the input the music comes from (each keeps its own trim: `set trim DB`)"),
     "standby": (board.do_standby, args_standby,
                 "standby on or off (a turn, a press or the remote wakes it too)"),
     "remote": (board.do_remote, args_remote,

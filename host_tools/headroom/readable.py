@@ -51,6 +51,10 @@ def value_text(name, v):
         return name + (" on" if v else " off")
     if name == "trigger":
         return "12 V trigger " + ("high" if v else "low")
+    if name == "input":
+        return "input " + (v or "(one: the board has no inputs section)")
+    if name == "trim":
+        return "input trim " + db(v)
     if name == "output":
         return "output " + ("SE" if v == "se" else v)
     return "%s %s" % (name, v)

@@ -83,6 +83,11 @@ def rows(b):
     if b.ir_pin is not None:
         out[b.ir_pin] = ("ir.pin", "IR receiver OUT (TSOP38238 or alike: low during a burst; "
                          "its supply pin through 100 R with 4.7 uF to ground, at 3.3 V)")
+    for k, g in enumerate(b.input_select):
+        out[g] = ("inputs.select", "input selector bit %d (%s when set: a relay driver or a mux's "
+                  "select line); input i sets bit k of i: %s" % (
+                      k, "high" if b.input_active_high else "low",
+                      ", ".join("%d %s" % (i, n) for i, n in enumerate(b.input_names))))
     if b.trigger_pin is not None:
         out[b.trigger_pin] = ("trigger.pin", "12 V trigger out, %s when on, through a high-side "
                               "switch (an NPN driving a PNP from +12 V: docs/standby.md) to the "

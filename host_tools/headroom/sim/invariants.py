@@ -145,6 +145,9 @@ class Checker(HostRules, LevelRules, DisplayRules):
         # The 12 V trigger (board `trigger`): high only while the outputs play.
         self.trigger_pin = getattr(b, "trigger_pin", None)
         self.trigger_on = 1 if getattr(b, "trigger_active_high", True) else 0
+        # The input selector's pins (board `inputs.select`): GPIO -> bit.
+        self.selects = {g: k for k, g in enumerate(getattr(b, "input_select", ()))}
+        self.select_on = 1 if getattr(b, "input_active_high", True) else 0
         self.relay_closed_at = None   # when the mute relay's coil was last driven closed
         self.relay_open_at = 0        # ...and open (None: it is closed)
         self.coils = {}           # coil GPIO -> (relay board entry)
@@ -374,6 +377,10 @@ class Checker(HostRules, LevelRules, DisplayRules):
         self.pins[n] = level
         if old != level and (n == self.mute_pin or n == self.trigger_pin):
             self._trigger(t, n, level)
+        k = self.selects.get(n)
+        if k is not None and old is not None and level is not None and old != level:
+            # The input's selector moves under mute, as a relay does.
+            self._relay(t, "input.select%d" % k, level == self.select_on)
         if self.failing and old != level:
             relay = n == self.mute_pin
             mute = n == self.b.pga_mute or (self.b.dac is not None and n == self.b.dac_xsmt)

@@ -189,7 +189,8 @@ class HostRules:
             # before it read that line, which may change the level at once (a status,
             # then `set volume` 30 ms later, answered after it: found by the randomized run).
             silent = r.get("mute") is True
-            self.expect = (t + self._settle_us(), int(round(r["volume"] * 2)),
+            # The input's trim (at most 0) lowers what the jack plays below the volume.
+            self.expect = (t + self._settle_us(), int(round((r["volume"] + r.get("trim", 0)) * 2)),
                            int(round(r["balance"] * 2)), silent)
 
     def _settle_us(self):
