@@ -163,3 +163,19 @@ def await_reply(b, n, within_ms=2000):
             return got[n]
         b.run_ms(1)
     raise AssertionError("no reply within %d ms" % within_ms)
+
+
+def watched(path, **kw):
+    """A board under the trace checker from power-on, run until it plays; and the pins'
+    moves as (t_us, GPIO, level), in order: (board, checker, moves)."""
+    from headroom.sim.invariants import Checker
+    from headroom.sim.simboard import SimBoard
+    b = SimBoard(path, **kw)
+    c = Checker(b.board)
+    b.trace.listeners.append(c.live)
+    pins = []
+    b.trace.listeners.append(lambda t, k, f: pins.append((t, dict(f)["pin"], dict(f)["level"]))
+                             if k == "pin" else None)
+    b.power(True)
+    until_playing(b)
+    return b, c, pins

@@ -2,23 +2,9 @@
 level trim, remembered; under the muting order and the checker."""
 import pytest
 
-from headroom.sim.invariants import Checker
 from headroom_fw import board as boardfile
 
-from helpers import BALANCED, SE, ask, board_dict, no_display, until_playing
-
-
-def watched(path):
-    from headroom.sim.simboard import SimBoard
-    b = SimBoard(path)
-    c = Checker(b.board)
-    b.trace.listeners.append(c.live)
-    pins = []
-    b.trace.listeners.append(lambda t, k, f: pins.append((t, dict(f)["pin"], dict(f)["level"]))
-                             if k == "pin" else None)
-    b.power(True)
-    until_playing(b)
-    return b, c, pins
+from helpers import BALANCED, SE, ask, board_dict, no_display, until_playing, watched
 
 
 def test_a_change_of_input_moves_the_selector_under_mute_and_fades_back_in():

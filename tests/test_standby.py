@@ -4,25 +4,9 @@ touch, the remote or the host wakes it through the muted start to the level it h
 trigger rises its delay after the outputs play. Under the trace checker throughout."""
 import pytest
 
-from headroom.sim.invariants import Checker
-
-from helpers import BALANCED, SE, ask, board_variant, no_display, until_playing
+from helpers import BALANCED, SE, ask, board_variant, no_display, watched
 
 POWER = ("nec", 0x00, 0x45)      # the kit remote's POWER: standby
-
-
-def watched(path, **kw):
-    """A board under the checker from power-on, playing; and its pins' moves."""
-    from headroom.sim.simboard import SimBoard
-    b = SimBoard(path, **kw)
-    c = Checker(b.board)
-    b.trace.listeners.append(c.live)
-    pins = []
-    b.trace.listeners.append(lambda t, k, f: pins.append((t, dict(f)["pin"], dict(f)["level"]))
-                             if k == "pin" else None)
-    b.power(True)
-    until_playing(b)
-    return b, c, pins
 
 
 def key(b, k, hold_ms=0):

@@ -413,3 +413,21 @@ def test_headroom_remote_learn_takes_a_key_sent_on_the_virtual_board(board):
     assert rc == 0 and "volume up    apple 0x0b, nec 0x00 0x46" in out, (out, err)
     rc, out, err = headroom("remote", "learn", "louder", "--port", board.path)
     assert rc == 2 and "no function louder" in err and not out
+
+
+def test_headroom_standby_sleeps_and_wakes_the_virtual_board(board):
+    playing(board)
+    rc, out, err = headroom("standby", "on", "--port", board.path)
+    assert (rc, out) == (0, "standby on\n"), err
+    s = vstatus(board, until=lambda s: s.get("phase") == "standby")
+    assert s["trigger"] is False
+    rc, out, err = headroom("standby", "--port", board.path)
+    assert (rc, out) == (0, "standby on\n"), err
+    rc, out, err = send(board, "press")          # a press wakes it
+    assert rc == 0, err
+    s = vstatus(board, until=lambda s: s.get("phase") == "playing" and s.get("trigger"))
+    assert s["standby"] is False
+    rc, out, err = headroom("input", "--port", board.path)
+    assert rc == 0 and out == "input (one: the board has no inputs section)\n", err
+    rc, out, err = headroom("input", "usb", "--port", board.path)
+    assert rc == 1 and "this board has one" in err and not out

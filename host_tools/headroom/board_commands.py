@@ -142,24 +142,24 @@ def do_monitor(args):
     return OK
 
 
-def do_input(args):
-    """`headroom input [NAME]`: `set input`, or without a name `get input`."""
+def _get_or_set(args, name, value):
+    """`set NAME VALUE`, or `get NAME` without a value; the reply in words."""
     from .readable import value_text
-    if args.name is None:
-        r = _ask(args, requests.get("input"))
+    if value is None:
+        r = _ask(args, requests.get(name))
     else:
-        r = _ask(args, requests.set_("input", args.name), resend=False)
-    return _out(args, r, value_text("input", r["input"]))
+        r = _ask(args, requests.set_(name, value), resend=False)
+    return _out(args, r, value_text(name, r[name]))
+
+
+def do_input(args):
+    """`headroom input [NAME]`."""
+    return _get_or_set(args, "input", args.name)
 
 
 def do_standby(args):
-    """`headroom standby [on|off]`: `set standby`, or without a word `get standby`."""
-    from .readable import value_text
-    if args.state is None:
-        r = _ask(args, requests.get("standby"))
-    else:
-        r = _ask(args, requests.set_("standby", args.state), resend=False)
-    return _out(args, r, value_text("standby", r["standby"]))
+    """`headroom standby [on|off]`."""
+    return _get_or_set(args, "standby", args.state)
 
 
 # ---- the IR remote
