@@ -105,7 +105,7 @@ def test_the_top_level_and_what_the_screen_reads(board):
         ["Headroom", "Balance", "Start max", "Brightness", "Dim after", "Dark mode",
          "Defaults", "About"] + \
         (["Input", "Input trim"] if len(b.board.input_names) > 1 else []) + \
-        ["Remote", "Standby", "Exit"]
+        ["Remote", "Standby"] + (["Auto stdby"] if b.board.dac == "pcm5122" else []) + ["Exit"]
     assert [r[0] for r in rows(m)] == want
     assert dict(rows(m))["SPL limit"] == "100 dB" and dict(rows(m))["Vol limit"] == "6.0"
     assert all(len(v) <= 7 for _, v in rows(m))

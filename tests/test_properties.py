@@ -82,7 +82,7 @@ HOST = st.one_of(
     DB.map(lambda v: "set limit %s" % v),
     BAL.map(lambda v: "set balance %s" % v),
     st.sampled_from(["set input USB", "set input S/PDIF", "set trim -3", "set trim 0",
-                     "set trim -20"]),
+                     "set trim -20", "set auto_standby_min 1", "set auto_standby_min 0"]),
     st.sampled_from(["set mute on", "set mute off", "set standby on", "set standby off",
                      "set defaults", "set gain low",
                      "set gain high", "set gain auto", "set output se", "set output balanced", "status",
@@ -365,7 +365,7 @@ class AmpMachine(RuleBasedStateMachine):
         path = self.board.path_cdb(gain, self.b.jack.output)
         for ch in (0, 1):
             trim = (-balance if balance > 0 else 0) if ch == 0 else (balance if balance < 0 else 0)
-            want = (min(volume, ctl.max_volume()) + trim) * 50
+            want = (min(volume, ctl.max_volume()) + trim + ctl.trims[ctl.input_relay]) * 50
             got = levels[ch]
             if want < path - 9550:
                 assert got is None, "expected silence below the PGA range, got %r" % got

@@ -32,7 +32,9 @@ def status(b):
     s = ask(b, "status")
     assert s.pop("ok") is True
     s.pop("phase")
-    s.pop("trigger")   # the state, as the phase: it rises its delay after the outputs play
+    for k in ("trigger", "signal", "rate"):   # the state, as the phase: the trigger rises its
+        s.pop(k)                               # delay after the outputs play; the signal, its
+                                               # rate: what the DAC sees now
     for k in HEALTH:
         s.pop(k)
     return s

@@ -77,6 +77,8 @@ class App:
                               c.gain() if c.gain_sw else None,
                               c.output() if c.out_pin else None, now)
         self.sup.ctl = self.ctl
+        from .jsonout import prepare
+        prepare(self.ctl.input_names_b)   # the inputs' names a state line can carry
         # The knob menu (menu.py), where there is a display to show it: a long press
         # opens it there (docs/knob.md); without one, the long press is balance mode.
         self.menu = None if b.display is None else LazyMenu(self.ctl, b, self)

@@ -167,6 +167,14 @@ class Controller:
         self.trims = list(trims) if trims is not None and len(trims) == n else [0] * n
         self._trims_v = 0
         self.input_names_b = tuple(name.encode() for name in board.input_names)   # for status
+        # The music's presence (the DAC's status, supervisor.PCM5122Part): None where the
+        # board cannot tell, and the rate class it detects (register 91: 3 is 32-48 kHz,
+        # 4 88.2-96 kHz, 5 176.4-192 kHz; 0 none). Auto-standby after `auto_standby_min`
+        # (0: off) without a signal and without a touch; `_active_ms`: the last of either.
+        self.signal = None
+        self.rate_class = 0
+        self.auto_standby_min = settings.get("auto_standby_min", 0)
+        self._active_ms = now_ms
 
         self.phase = BOOT
         relays = 0
@@ -262,7 +270,7 @@ class Controller:
         return (self.volume, self.balance, self.gain_setting(), self.output, self.limit,
                 self.spl_limit, self.hp, self.headroom, self.startup_cap,
                 self.display_brightness, self.display_timeout_s, self.display_dark,
-                self.input, tuple(self.trims), self._trims_v)
+                self.input, tuple(self.trims), self._trims_v, self.auto_standby_min)
 
     def _unsaved(self):
         # Field by field, not persistent() != stored: a tuple per detent is garbage.
@@ -271,13 +279,15 @@ class Controller:
                 or self.output != s[3] or self.limit != s[4] or self.spl_limit != s[5]
                 or self.hp is not s[6] or self.headroom != s[7] or self.startup_cap != s[8]
                 or self.display_brightness != s[9] or self.display_timeout_s != s[10]
-                or self.display_dark != s[11] or self.input != s[12] or self._trims_v != s[14])
+                or self.display_dark != s[11] or self.input != s[12] or self._trims_v != s[14]
+                or self.auto_standby_min != s[15])
 
     # ---- user events
     def _touched(self, now):
         if self.auto:
             self._stage(now)
         self._changed_ms = now
+        self._active_ms = now
         # Maybe changed: whether it differs from what is stored is asked when a save
         # falls due (save_due), not here, where a detent waits for its frame.
         self._dirty = True
@@ -640,6 +650,31 @@ class Controller:
         firmware is stopping: yes, unless the supply is failing (a flash write then could
         be cut half way, and holds interrupts off)."""
         return self._dirty and self.phase != POWER_FAIL and self._unsaved()
+
+    def set_signal(self, present, rate_class, now):
+        """What the DAC says of the music (every couple of seconds): its return wakes an
+        amplifier in standby; none for `auto_standby_min` without a touch sends it there."""
+        if present:
+            self._active_ms = now
+        if present != self.signal or rate_class != self.rate_class:
+            was = self.signal
+            self.signal = present
+            self.rate_class = rate_class
+            self.changes = (self.changes + 1) & _CHANGES_MASK
+            self.silent_change = self.changes   # nobody's touch
+            if present and was is False and self.standby:
+                self.set_standby(False, now)    # the music is back
+        m = self.auto_standby_min
+        if (m and not present and not self.standby and self.phase == PLAYING
+                and ticks_diff(now, self._active_ms) >= m * 60000):
+            self.set_standby(True, now)
+
+    def host_auto_standby(self, minutes, now):
+        if not 0 <= minutes <= 240:
+            return "auto_standby_min: 0 (off) to 240"
+        self.auto_standby_min = minutes
+        self._touched(now)
+        return None
 
     def set_standby(self, on, now):
         """Standby (`on`): the trigger drops at once, then (`trigger_delay_ms` later) the

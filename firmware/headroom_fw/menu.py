@@ -65,12 +65,15 @@ E_REMOTE = const(14)
 E_STANDBY = const(15)
 E_INPUT = const(16)
 E_TRIM = const(17)
+E_AUTO = const(18)
 LABELS = ("Headphone", "SPL limit", "Vol limit", "Gain", "Output", "Headroom", "Balance",
           "Start max", "Brightness", "Dim after", "Dark mode", "Defaults", "About", "Exit",
-          "Remote", "Standby", "Input", "Input trim")
+          "Remote", "Standby", "Input", "Input trim", "Auto stdby")
 TITLES = ("Headphone", "SPL limit dB", "Vol limit dBV", "Gain", "Output", "Auto headroom",
           "Balance dB", "Start max dBV", "Brightness", "Dim after", "Dark mode",
-          "Reset defaults?", "About", "", "Learn a key", "", "Input", "Trim dB")
+          "Reset defaults?", "About", "", "Learn a key", "", "Input", "Trim dB",
+          "No signal for")
+AUTO_MIN = (0, 10, 20, 30, 60, 120)   # auto-standby's choices, minutes (0: never)
 # The remote's list: a function to learn a key for, or its default keys back.
 REMOTE_ROWS = ("volume up", "volume down", "mute", "menu", "input", "standby", "default keys")
 
@@ -158,7 +161,10 @@ class Menu:
             rows += [E_INPUT, E_TRIM]      # the board's inputs, each with its trim
         if board.ir_pin is not None:
             rows.append(E_REMOTE)     # learn a remote's keys
-        rows += [E_STANDBY, E_EXIT]
+        rows.append(E_STANDBY)
+        if board.dac == "pcm5122":
+            rows.append(E_AUTO)       # the DAC tells whether music comes
+        rows.append(E_EXIT)
         self.rows = tuple(rows)
         self.open = False
         self.changes = 0
@@ -268,6 +274,8 @@ class Menu:
             return db_text(self._current(e))
         if e == E_INPUT:
             return self.b.input_names[ctl.input][:7]
+        if e == E_AUTO:
+            return "never" if ctl.auto_standby_min == 0 else "%d min" % ctl.auto_standby_min
         if e == E_BALANCE:
             return balance_text(ctl.balance)
         if e == E_GAIN:
@@ -297,6 +305,9 @@ class Menu:
             return ctl.output
         if e == E_INPUT:
             return ctl.input
+        if e == E_AUTO:
+            m = ctl.auto_standby_min
+            return AUTO_MIN.index(m) if m in AUTO_MIN else -1
         if e == E_BRIGHTNESS:
             return ctl.display_brightness - 1
         if e == E_TIMEOUT:
@@ -478,6 +489,8 @@ class Menu:
             self.options = OUTPUTS
         elif e == E_INPUT:
             self.options = self.b.input_names
+        elif e == E_AUTO:
+            self.options = tuple("never" if m == 0 else "%d min" % m for m in AUTO_MIN)
         elif e == E_BRIGHTNESS:
             self.options = tuple(str(i) for i in range(1, BRIGHTNESS_MAX + 1))
         elif e == E_TIMEOUT:
@@ -538,6 +551,8 @@ class Menu:
             return ctl.host_output(i, now)
         if e == E_INPUT:
             return ctl.host_input(i, now)
+        if e == E_AUTO:
+            return ctl.host_auto_standby(AUTO_MIN[i], now)
         if e == E_BRIGHTNESS:
             return ctl.host_display("display_brightness", i + 1, now)
         if e == E_TIMEOUT:

@@ -31,6 +31,8 @@
                                 the muting, the fade-in back; never a jump
     set trim DB                 the input's own level trim, -20..0 dB (kept per input):
                                 lower at once, higher faded in
+    set auto_standby_min N      standby after N minutes without a signal and without a
+                                touch (0: never; boards whose DAC tells: the PCM5122)
     set standby on|off          standby: the trigger drops, the outputs mute in order,
                                 every relay released; off (or a turn, a press, the
                                 remote): the muted start, the fade-in to the level it had
@@ -65,8 +67,9 @@ VERSION = const(1)
 MAX_LINE = const(96)
 NAMES = ("volume", "balance", "gain", "output", "mute", "limit", "spl_limit", "gain_headroom",
          "startup_cap", "display_brightness", "display_timeout_s", "display_dark", "standby",
-         "input", "trim", "headphone", "spl", "gain_stage", "trigger")
-SETTABLE = 15   # the first SETTABLE names take `set NAME VALUE` (headphone its own form)
+         "input", "trim", "auto_standby_min", "headphone", "spl", "gain_stage", "trigger",
+         "signal", "rate")
+SETTABLE = 16   # the first SETTABLE names take `set NAME VALUE` (headphone its own form)
 _DISPLAY = ("display_brightness", "display_timeout_s", "display_dark")
 GAINS = ("low", "high", "auto")
 OUTPUTS = ("se", "balanced")
@@ -74,6 +77,9 @@ OUTPUTS = ("se", "balanced")
 GAINS_B = (b"low", b"high", b"auto")
 OUTPUTS_B = (b"se", b"balanced")
 _PHASES_B = tuple(n.encode() for n in PHASE_NAMES)
+# The PCM5122's detected rate class (register 91) in words (0: none).
+RATES = (None, "8 kHz", "16 kHz", "32-48 kHz", "88.2-96 kHz", "176.4-192 kHz", "384 kHz", None)
+_RATES_B = tuple(b"null" if r is None else b'"' + r.encode() + b'"' for r in RATES)
 # The commands' words: the one vocabulary, which the host tools build their lines from
 # (host_tools/headroom/requests.py).
 STATUS = "status"   # the line a host polls: LineReader hands back this constant (no str made)
@@ -88,7 +94,12 @@ HEADPHONE = "headphone"   # set headphone NAME | none | Z SENS UNIT NAME
 REMOTE = "remote"         # remote | remote learn FUNCTION | remote defaults | remote clear
 LEARN = "learn"
 NO_HEADPHONE = "none"
-prepare(GAINS_B + OUTPUTS_B + _PHASES_B)  # every word a state line can carry
+prepare(GAINS_B + OUTPUTS_B + _PHASES_B + _RATES_B)  # every word a state line can carry
+
+
+def name_key(name):
+    """An input's name as it is matched: letters and digits, any case ("spdif" is S/PDIF)."""
+    return "".join(c for c in name.lower() if "a" <= c <= "z" or "0" <= c <= "9")
 
 
 def db_text(h):
@@ -278,6 +289,13 @@ def state_into(session, ctl, prefix, app=None):
     out.raw(ctl.input_names_b[ctl.input])
     out.raw(b'", "trim": ')
     out.hdb(ctl.trims[ctl.input])
+    out.raw(b', "signal": ')
+    if ctl.signal is None:
+        out.raw(b"null")
+    else:
+        out.bool(ctl.signal)
+    out.raw(b', "rate": ')
+    out.raw(_RATES_B[ctl.rate_class])
     out.raw(b', "trigger": ')
     out.bool(ctl.trigger)
     out.raw(b', "limit": ')
@@ -352,6 +370,13 @@ def _value(ctl, name):
         return '"%s"' % ctl.b.input_names[ctl.input]
     if name == "trim":
         return db_text(ctl.trims[ctl.input])
+    if name == "auto_standby_min":
+        return str(ctl.auto_standby_min)
+    if name == "signal":
+        return "null" if ctl.signal is None else ("true" if ctl.signal else "false")
+    if name == "rate":
+        r = RATES[ctl.rate_class]
+        return "null" if r is None else '"%s"' % r
     if name == "trigger":
         return "true" if ctl.trigger else "false"
     return db_text(ctl.limit)
@@ -454,16 +479,20 @@ def handle(session, ctl, line, now, app=None):
         if not arg.isdigit() or len(arg) > 5:
             return _err("%s: a whole number: %s" % (name, arg[:12]))
         why = ctl.host_display(name, int(arg), now)
+    elif name == "auto_standby_min":
+        if not arg.isdigit() or len(arg) > 5:
+            return _err("auto_standby_min: a whole number of minutes: %s" % arg[:12])
+        why = ctl.host_auto_standby(int(arg), now)
     elif name == "output":
         if arg not in OUTPUTS:
             return _err("output: se or balanced")
         why = ctl.host_output(OUTPUTS.index(arg), now)
     elif name == "input":
         names = ctl.b.input_names
-        low = [n.lower() for n in names]
-        if arg.lower() not in low:
+        keys = [name_key(n) for n in names]
+        if name_key(arg) not in keys or not names[0]:
             return _err("input: %s" % ", ".join(names) if names[0] else "input: this board has one")
-        why = ctl.host_input(low.index(arg.lower()), now)
+        why = ctl.host_input(keys.index(name_key(arg)), now)
     elif name == "standby":
         if arg not in ON_OFF:
             return _err("standby: on or off")

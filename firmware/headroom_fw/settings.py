@@ -58,7 +58,7 @@ HEADROOM_MAX_HDB = 24
 _OUTPUTS = ("se", "balanced")
 _FIELDS = ("volume", "balance", "gain", "output", "limit")
 _OPTIONAL = ("spl_limit", "gain_headroom", "headphone", "startup_cap", "display_brightness",
-             "display_timeout_s", "display_dark", "input", "trims")
+             "display_timeout_s", "display_dark", "input", "trims", "auto_standby_min")
 BRIGHTNESS_DEFAULT = 3    # controller.BRIGHTNESS_DEFAULT ...
 BRIGHTNESS_MAX = 4
 DISPLAY_TIMEOUT_S = 60
@@ -84,7 +84,7 @@ def _optional_default(name, board):
         return DISPLAY_TIMEOUT_S
     if name == "display_dark":
         return False
-    if name == "input":
+    if name == "input" or name == "auto_standby_min":
         return 0
     return None   # headphone, trims: none
 
@@ -174,6 +174,8 @@ def fields(board, d):
             v = _int(v, 0, len(board.input_names) - 1)
         elif name == "trims":
             v = _trims(board, v)
+        elif name == "auto_standby_min":
+            v = _int(v, 0, 240)
         else:
             v = headphone(board, d[name])
         if v is not None:
@@ -277,7 +279,8 @@ class SettingsStore:
 
     def save(self, volume, balance, gain, output, limit, spl_limit=SPL_LIMIT_HDB, hp=None,
              gain_headroom=HEADROOM_HDB, startup_cap=None, brightness=BRIGHTNESS_DEFAULT,
-             timeout_s=DISPLAY_TIMEOUT_S, dark=False, inp=0, trims=(), _trims_v=0):
+             timeout_s=DISPLAY_TIMEOUT_S, dark=False, inp=0, trims=(), _trims_v=0,
+             auto_standby_min=0):
         """Write these settings (hdB ints, gain/output indices, the active Headphone or
         None, the start-up cap (None: the board's), the display's: Controller.persistent())
         over the older copy; and then over the other one too when it holds a lower limit
@@ -299,6 +302,8 @@ class SettingsStore:
             extra += ', "input": %d' % inp
         if any(trims):
             extra += ', "trims": [%s]' % ", ".join(_db(t) for t in trims)
+        if auto_standby_min:
+            extra += ', "auto_standby_min": %d' % auto_standby_min
         if hp is not None:
             from .headphones import setting_json
             extra += ', "headphone": ' + setting_json(hp)

@@ -105,7 +105,7 @@ class PCM5122Part(Part):
     power and its registers: then it is set up again once it answers)."""
     NAME = "dac"
     FAULT = C.FAULT_DAC
-    BUDGET_US = 200     # "still there?": one register read (140 us)
+    BUDGET_US = 450     # "still there?" and the signal: three register reads (140 us each)
     RETRY_US = 12000    # init's register writes (5.8 ms); a bus that stops answering costs
                         # its time-out once (5 ms: hardware.I2C_TIMEOUT_US) - muted meanwhile
 
@@ -144,10 +144,18 @@ class PCM5122Part(Part):
         if self.fault is not None:
             self.start(now)
         elif self.chip is not None:
+            chip = self.chip
             try:
-                self.chip.power_state()
+                chip.power_state()
+                # Where the music comes from (an external source's stream): the rate the
+                # chip detects (register 91's class) and whether a channel has data (not
+                # both auto-muted on zeros, register 120).
+                fs = chip.read(91) >> 4 & 7
+                present = fs != 0 and chip.read(120) & 0x11 != 0x11
             except OSError:
                 self.start(now)
+                return
+            self.sup.ctl.set_signal(present, fs, now)  # type: ignore[union-attr]
 
 
 class PGAChain(Part):

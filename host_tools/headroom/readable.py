@@ -55,6 +55,12 @@ def value_text(name, v):
         return "input " + (v or "(one: the board has no inputs section)")
     if name == "trim":
         return "input trim " + db(v)
+    if name == "auto_standby_min":
+        return "auto-standby " + ("never" if v == 0 else "after %d min without music" % v)
+    if name == "signal":
+        return "signal " + ("unknown (the DAC cannot tell)" if v is None else ("yes" if v else "none"))
+    if name == "rate":
+        return "rate " + (v or "- (no clocks)")
     if name == "output":
         return "output " + ("SE" if v == "se" else v)
     return "%s %s" % (name, v)

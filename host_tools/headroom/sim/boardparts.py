@@ -161,6 +161,15 @@ def _ir(sb):
     return IrReceiver(sb.sim, b.ir_pin, seed=sb.seed)
 
 
+def _source(sb):
+    """The board file's `inputs.source` "external": the module that is the I2S master."""
+    b = sb.board
+    if getattr(b, "source", "pico") != "external":
+        return None
+    from .models.source import ExternalSource
+    return ExternalSource(sb.sim, b)
+
+
 PARTS = (
     ("pga", _pga2311),                      # pga2311
     ("mute_relay", _relay("mute")),         # relays.mute
@@ -179,4 +188,5 @@ PARTS = (
     ("hardware_mute", _hardware_mute),      # power_sense.hardware_mute
     ("display", _display),                  # display (None without one)
     ("ir_rx", _ir),                         # ir (None without a receiver)
+    ("source", _source),                    # inputs.source "external"
 )

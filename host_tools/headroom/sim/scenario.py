@@ -23,6 +23,10 @@
     ir sony ADDR CMD [bits 12|15|20] [hold MS]   MS, then 100 ms
     ir apple up|down|left|right|play|menu [hold MS]   the Apple remote's keys
     ir noise N/s | ir noise off         a fluorescent lamp near the receiver: short glitches
+    source NAME play sine F LEVEL dBFS  an external source's input NAME (inputs.names) plays a
+                                        sine of F Hz (440, 1k) at LEVEL dBFS (at most 0)
+    source NAME stop                    ...stops: no stream, its clocks stop
+    source NAME rate HZ                 ...streams at HZ (the DAC's rates: 32000 .. 192000)
 
 `parse` checks the whole script first: any bad line raises ScenarioError with
 its line number, and nothing runs; `check_board` then checks each line against the
@@ -167,6 +171,37 @@ def _ir(n, text, t):
     return Step(n, text, "ir", (proto, addr, cmd, hold, nbits))
 
 
+def _source(n, text, t):
+    use = ("line %d: use 'source NAME play sine F LEVEL dBFS', 'source NAME stop' or "
+           "'source NAME rate HZ'" % n)
+    if len(t) < 3:
+        raise ScenarioError(use)
+    name, what = t[1], t[2]
+    if len(name) > 10:
+        raise ScenarioError("line %d: an input's name has at most 10 characters: %s" % (n, _show(name)))
+    if what == "stop" and len(t) == 3:
+        return Step(n, text, "source", (name, "stop", None))
+    if what == "rate" and len(t) == 4:
+        hz = _int(t[3], "rate (Hz)", n, 8000, 384000)
+        if hz not in (32000, 44100, 48000, 88200, 96000, 176400, 192000):
+            raise ScenarioError("line %d: rate %d Hz: the DACs take 32000, 44100, 48000, 88200, "
+                                "96000, 176400 or 192000" % (n, hz))
+        return Step(n, text, "source", (name, "rate", hz))
+    if what == "play" and len(t) == 7 and t[3] == "sine" and t[6].lower() == "dbfs":
+        f = t[4]
+        if f[-1:] in ("k", "K") and len(f) > 1:
+            hz = _milli(f[:-1], "frequency", n)           # thousandths of a kHz: Hz
+        else:
+            hz = _milli(f, "frequency", n) // 1000
+        if not 20 <= hz <= 20000:
+            raise ScenarioError("line %d: a sine of 20 Hz to 20 kHz, not %s" % (n, _show(f)))
+        level = _milli(t[5], "level (dBFS)", n)
+        if not -120000 <= level <= 0:
+            raise ScenarioError("line %d: a level of -120 to 0 dBFS, not %s" % (n, _show(t[5])))
+        return Step(n, text, "source", (name, "play", (hz, level)))
+    raise ScenarioError(use)
+
+
 def _bounce(opts, line):
     if "bounce" not in opts:
         return 0
@@ -241,6 +276,8 @@ def parse_line(n, raw):
         return Step(n, text, "fault", (t[1], t[2] != "ok"))
     if op == "ir":
         return _ir(n, text, t)
+    if op == "source":
+        return _source(n, text, t)
     raise ScenarioError("line %d: unknown command %s" % (n, _show(op)))
 
 
@@ -277,6 +314,12 @@ def _lacks(s, b):
             return "this board has no output switch"
     elif s.op in ("ir", "ir_noise") and b.ir_pin is None:
         return "this board has no IR receiver"
+    elif s.op == "source":
+        if b.source != "external":
+            return "this board's music comes from the Pico (no inputs.source \"external\")"
+        from .models.source import name_key
+        if name_key(s.args[0]) not in [name_key(x) for x in b.input_names]:
+            return "no input %s (the board's: %s)" % (s.args[0], ", ".join(b.input_names))
     elif s.op == "expect_relay":
         if (b.gain_relay if s.args[0] == "gain" else b.output_relay) is None:
             return "this board has no %s relay" % s.args[0]
@@ -361,6 +404,18 @@ class Runner:
 
     def _ir(self, s, proto, addr, cmd, hold, nbits):
         yield self.board.ir(proto, addr, cmd, hold, nbits) + AFTER_MS * 1000
+
+    def _source(self, s, name, what, arg):
+        src = self.board.source
+        if src is None:
+            return self._fail(s, "this board has no external source")
+        if what == "stop":
+            src.stop(name)
+        elif what == "rate":
+            src.rate(name, arg)
+        else:
+            src.play(name, arg[0], arg[1])
+        self.board.sim.emit("input", [("what", "source"), ("input", name), ("do", what)])
 
     def _ir_noise(self, s, per_s):
         self.board.ir_noise(per_s)
