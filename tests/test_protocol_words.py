@@ -28,4 +28,4 @@ def test_a_word_changed_in_the_firmware_changes_the_hosts_line(monkeypatch):
     assert requests.monitor(True) == "watch on"
     assert requests.set_headphone(None) == "set phones none"
     assert set(requests.SETTABLE) >= {"volume", "limit", "headphone"}
-    assert requests.NAMES[-1] == "trigger"   # get's names are the protocol's tuple
+    assert requests.NAMES[-1] == "rate"   # get's names are the protocol's tuple
