@@ -138,7 +138,10 @@ class Hardware:
         ir = None
         if b.ir_pin is not None:
             from .irrecv import IrReceiver  # only boards with a receiver load it
-            ir = sup.add(IrReceiver(machine.Pin(b.ir_pin, machine.Pin.IN), b.ir_pin))
+            # The pull-up holds the line idle (high) where no receiver is fitted; a
+            # receiver's own (some 30 k) is in parallel with it, harmlessly.
+            ir = sup.add(IrReceiver(machine.Pin(b.ir_pin, machine.Pin.IN, machine.Pin.PULL_UP),
+                                    b.ir_pin))
         return chain, dac, display, ir
 
     def knob(self, waker):

@@ -58,20 +58,22 @@ def _h(p):
             h.update(b)
     d = h.digest()  # once: MicroPython finalizes the hash on digest()
     return ''.join('%02x' % c for c in d)
-_out = {}
+import gc
+gc.collect()
+print('INFO' + json.dumps({'name': sys.implementation.name,
+                           'version': '.'.join(str(x) for x in sys.implementation.version[:3]),
+                           'mpy': getattr(sys.implementation, '_mpy', 0)}))
 for _p in ('boot.py', 'main.py', 'board.json'):
     try:
-        _out[_p] = _h(_p)
+        print('HASH', _p, _h(_p))
     except OSError:
         pass
 try:
     for _n in os.listdir('headroom_fw'):
-        _out['headroom_fw/' + _n] = _h('headroom_fw/' + _n)
+        print('HASH', 'headroom_fw/' + _n, _h('headroom_fw/' + _n))
 except OSError:
     pass
-print('INFO' + json.dumps({'name': sys.implementation.name,
-                           'version': '.'.join(str(x) for x in sys.implementation.version[:3]),
-                           'mpy': getattr(sys.implementation, '_mpy', 0), 'hashes': _out}))
+print('END')
 """
 
 
@@ -123,10 +125,22 @@ def check_version(info):
 
 
 def _info(t):
+    """MicroPython's name, version and .mpy version, and a hash of each Headroom file on
+    the board: a line each (one JSON line of every hash was a string of some 4 KB, which
+    a firmware interrupted with its objects still in the heap may have no room for)."""
     out = _exec(t, _INFO_SCRIPT).decode("utf-8", "replace")
+    info = None
+    hashes = {}
     for line in out.splitlines():
         if line.startswith("INFO"):
-            return json.loads(line[4:])
+            info = json.loads(line[4:])
+        elif line.startswith("HASH ") and info is not None:
+            parts = line.split()
+            if len(parts) == 3:
+                hashes[parts[1]] = parts[2]
+        elif line.strip() == "END" and info is not None:
+            info["hashes"] = hashes
+            return info
     raise CommandError("the board did not answer like MicroPython (got %r)" % out[:80], PROBLEM)
 
 
