@@ -34,6 +34,11 @@ from .waker import Waker
 _WDT_MS = const(2000)
 _SAVE_RETRY_MS = const(1000)      # a failed settings save is tried again after this,
 _SAVE_RETRY_MAX_MS = const(60000)  # doubling up to this: a full flash is not hammered
+# The writes that make it louder (App._louder).
+_RELAY = const(1)
+_PGA = const(2)
+_DAC = const(3)
+_TRIGGER = const(4)
 
 
 class App:
@@ -455,20 +460,44 @@ class App:
 
     def _apply(self):
         """Copy the controller's outputs to the hardware, in the order that never pops; a
-        pin is written only when it changes. With interrupts off, and only while the
-        supply is good: the supply-fail IRQ can land anywhere in a pass, and a pass must
-        never undo what it did (re-close the relay, unmute) once it has run."""
+        pin is written only when it changes. Only while the supply is good: the
+        supply-fail IRQ can land anywhere in a pass, and a pass must never undo what it
+        did (re-close the relay, unmute) once it has run. So each write that makes it
+        louder checks the supply with interrupts off for that write alone (_louder); the
+        rest (the PGA2311's frame, the muting writes, which undo nothing of the IRQ's)
+        runs with them on. Held off for a whole frame (0.9 ms on the rp2 tier), the IR
+        receiver's IRQ stamped its edges late and the port refused NEC frames."""
+        supply = self.supply
+        if supply.reads_good():
+            self._write()
+            return
+        # The pin too: a supply that failed since the pass began may have its IRQ still
+        # to come; the muting begins here, the IRQ kept out while it does.
         st = machine.disable_irq()
         try:
-            # The pin too: a supply that failed since the pass began has its IRQ waiting
-            # for this critical section to end; do not close the relay meanwhile.
-            supply = self.supply
-            if supply.reads_good():
-                self._write()
-            else:
-                supply.begin_quiet()
+            supply.begin_quiet()
         finally:
             machine.enable_irq(st)
+
+    def _louder(self, step):
+        """One write that makes it louder (`step`), with interrupts off, if the supply is
+        still good; else the muting begins. Returns whether it was written."""
+        st = machine.disable_irq()
+        try:
+            ok = self.supply.reads_good()
+            if not ok:
+                self.supply.begin_quiet()
+            elif step == _RELAY:
+                self.mute_relay.set(True)
+            elif step == _PGA:
+                self.pga.mute(False)
+            elif step == _DAC:
+                self.xsmt.mute(False)   # type: ignore[union-attr]
+            elif step == _TRIGGER:
+                self.trigger.set(True)   # type: ignore[union-attr]
+        finally:
+            machine.enable_irq(st)
+        return ok
 
     def _write(self):
         ctl = self.ctl
@@ -481,7 +510,10 @@ class App:
         if self.pga.set_codes(ctl.codes):
             self.chain.frame_ms = time.ticks_ms()
         if self.mute_relay.on != ctl.mute_relay:
-            self.mute_relay.set(ctl.mute_relay)
+            if not ctl.mute_relay:
+                self.mute_relay.set(False)
+            elif not self._louder(_RELAY):
+                return
         # Written out, not looped over a tuple of pairs: the main loop allocates nothing.
         relay = self.gain_relay
         if relay is not None and relay.on != (ctl.gain_relay == 1):
@@ -496,13 +528,17 @@ class App:
             for pin in self.selects:   # a list made once: iterating it allocates nothing
                 pin.set(i >> k & 1 == 1)
                 k += 1
-        if not ctl.pga_mute and self.pga.muted:
-            self.pga.mute(False)
-        if not ctl.dac_mute and xsmt is not None and xsmt.muted:
-            xsmt.mute(False)
+        if not ctl.pga_mute and self.pga.muted and not self._louder(_PGA):
+            return
+        if not ctl.dac_mute and xsmt is not None and xsmt.muted and not self._louder(_DAC):
+            return
         trig = self.trigger
         if trig is not None and trig.on != ctl.trigger:
-            trig.set(ctl.trigger)   # its delays are the controller's: after the unmute, before the mute
+            # Its delays are the controller's: after the unmute, before the mute.
+            if not ctl.trigger:
+                trig.set(False)
+            else:
+                self._louder(_TRIGGER)
 
 
 class LazyMenu:
