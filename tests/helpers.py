@@ -73,6 +73,17 @@ def three_position(d, high_pin=9, pga_max_vrms=2.5):
 THREE_POS = board_variant(SE, three_position)
 
 
+def external_source(d):
+    """pico-se with an external source module as its I2S master (a USB bridge and an
+    S/PDIF receiver, chosen on GP0): its PCM5102A cannot say whether music comes, so the
+    firmware watches LRCK (GP27, a PWM slice's B input: clockwatch.py)."""
+    d["name"] = d["name"] + "-external"
+    d["inputs"] = {"source": "external", "names": ["USB", "S/PDIF"], "select": [0]}
+
+
+SE_EXTERNAL = board_variant(SE, external_source)
+
+
 def zcen_low(d):
     """ZCEN tied low on the board: the PGA2311 changes gains (and mutes) at once, no zero
     crossing waited for, so a DAC soft mute that starts late is heard as a click."""

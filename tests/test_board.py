@@ -461,6 +461,15 @@ def test_i2s_and_dac_rules_name_the_field():
     d = se()
     put(d, "i2s.ws", 9)
     assert "GP27" in fails(d, "i2s.ws")
+    # An external source on a PCM5102A: LRCK is counted on a PWM slice's B input (odd).
+    d = se()
+    d["inputs"] = {"source": "external", "names": ["USB"]}
+    boardfile.parse(d)
+    del d["display"]
+    d["i2s"].update(sck=3, ws=4)
+    assert "GP4 is even" in fails(d, "i2s.ws")
+    d["inputs"]["source"] = "pico"
+    boardfile.parse(d)                      # the Pico's own I2S: no watch, any pin
     d = se()
     put(d, "i2s.bits", 24)
     fails(d, "i2s.bits")

@@ -6,11 +6,16 @@ import pytest
 
 from headroom.sim.scenario import ScenarioError, parse
 
-from helpers import BALANCED, SE, ask, no_display, watched
+from helpers import BALANCED, SE, SE_EXTERNAL, ask, no_display, watched
+
+# The PCM5122 says (its registers 91 and 120); for a PCM5102A the Pico counts the
+# source's LRCK edges (clockwatch.py).
+BOTH_DACS = pytest.mark.parametrize("board", [BALANCED, SE_EXTERNAL], ids=["pcm5122", "pcm5102a"])
 
 
-def test_the_dac_sees_the_chosen_inputs_stream_and_the_firmware_says_so():
-    b, c, _ = watched(no_display(BALANCED))
+@BOTH_DACS
+def test_the_dac_sees_the_chosen_inputs_stream_and_the_firmware_says_so(board):
+    b, c, _ = watched(no_display(board))
     b.run_ms(2500)
     s = ask(b, "status")
     assert (s["signal"], s["rate"]) == (False, None)          # nothing plays yet
@@ -31,8 +36,9 @@ def test_the_dac_sees_the_chosen_inputs_stream_and_the_firmware_says_so():
     assert c.ok(), c.report()
 
 
-def test_auto_standby_after_the_music_stops_and_back_to_the_same_level_when_it_returns():
-    b, c, _ = watched(no_display(BALANCED))
+@BOTH_DACS
+def test_auto_standby_after_the_music_stops_and_back_to_the_same_level_when_it_returns(board):
+    b, c, _ = watched(no_display(board))
     b.source.play("usb", 1000, -10000)
     assert ask(b, "set auto_standby_min 1")["auto_standby_min"] == 1
     b.run_ms(70000)                                # music plays: no standby
@@ -71,7 +77,26 @@ def test_a_touch_keeps_it_awake_and_off_means_never():
     assert c.ok(), c.report()
 
 
-def test_a_board_whose_dac_cannot_tell_has_no_signal_and_never_sleeps_by_itself():
+def test_the_lrck_watch_comes_back_after_a_soft_reset_and_a_power_cycle():
+    """The PWM slice is set up afresh while the pin is still its (a soft reset), or from
+    the chip's reset (power): never driving the source's clock (the model faults)."""
+    b, c, _ = watched(no_display(SE_EXTERNAL))
+    b.source.play("usb", 1000, -10000)
+    b.run_ms(5000)
+    assert ask(b, "status")["signal"] is True
+    b.soft_reset()
+    b.run_ms(5000)
+    assert ask(b, "status")["signal"] is True
+    b.power(False)
+    b.run_ms(1000)
+    b.power(True)
+    b.run_ms(5000)
+    assert ask(b, "status")["signal"] is True
+    c.finish(b.now_us())
+    assert c.ok(), c.report()
+
+
+def test_a_board_whose_music_comes_from_the_pico_has_no_signal_and_never_sleeps_by_itself():
     b, _, _ = watched(no_display(SE))
     ask(b, "set auto_standby_min 1")
     b.run_ms(65000)

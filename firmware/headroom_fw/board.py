@@ -614,6 +614,12 @@ class Board:
             self.input_active_high = _get(inp, "active_high", "inputs", "bool", True, False)
             self.input_switch_ms = _range(_get(inp, "switch_ms", "inputs", "int", 5, False), 0,
                                           1000, "inputs.switch_ms")
+            # A PCM5102A cannot say whether music comes: the Pico counts the source's
+            # LRCK edges on a PWM slice's B input (clockwatch.py), an odd GPIO.
+            if self.source == "external" and self.dac == "pcm5102a" and self.i2s_ws % 2 == 0:
+                raise BoardError("i2s.ws: GP%d is even; with an external source and a "
+                                 "PCM5102A the Pico watches LRCK on a PWM slice's B input, "
+                                 "an odd GPIO" % self.i2s_ws)
         # A 12 V trigger out (a GPIO driving a transistor stage), optional: high while
         # playing, `delay_ms` after it starts; low in standby, `delay_ms` before it mutes.
         trig = _get(d, "trigger", "board", "obj", None, False)

@@ -130,6 +130,9 @@ class Hardware:
         if self.senses:
             sup.add(RelaySense(self.senses))
         dac = sup.add(PCM5122Part(b, self.buses, now)) if b.dac == "pcm5122" else None
+        if b.dac == "pcm5102a" and b.source == "external":
+            from .clockwatch import ClockWatch  # the music's clock, where no register tells
+            sup.add(ClockWatch(b.i2s_ws))
         chain = sup.add(PGAChain(self.pga, b.spi_miso, now))
         display = None
         if b.display is not None:

@@ -163,7 +163,7 @@ _PRELOAD = ("math", "json", "headroom.sim.clock", "headroom.sim.i2s", "headroom.
             "headroom.sim.models.pcm5102a", "headroom.sim.models.pcm5122_regs",
             "headroom.sim.models.pcm5122", "headroom.sim.models.oled_cmds",
             "headroom.sim.models.oled", "headroom.sim.irframes", "headroom.sim.models.irrx",
-            "headroom.sim.models.source",
+            "headroom.sim.models.source", "headroom.sim.pwm",
             "headroom.sim.models.pga2311", "headroom.sim.models.relay", "headroom.sim.part",
             "headroom.sim.shims.machine", "headroom.sim.shims.machine_timers",
             "headroom.sim.shims.shimbase", "headroom.sim.simboard", "headroom.sim.trace",

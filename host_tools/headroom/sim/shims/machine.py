@@ -70,16 +70,34 @@ class Pin:
 
     def init(self, mode=None, pull=None, *, value=None, alt=None):
         """Like rp2: a mode left out (None) stays, a pull left out (None) is cleared."""
-        if mode not in (None, Pin.IN, Pin.OUT, Pin.OPEN_DRAIN):
+        if mode not in (None, Pin.IN, Pin.OUT, Pin.OPEN_DRAIN, Pin.ALT):
             raise ValueError("invalid pin mode")
         if pull not in (None, 0, Pin.PULL_UP, Pin.PULL_DOWN):
             raise ValueError("invalid pull")
         s = self._s
         _busy(s)
+        if mode == Pin.ALT:
+            if alt is None:
+                raise ValueError("alt function required")   # rp2's words
+            if alt != Pin.ALT_PWM:
+                s.fault("Pin(%d, Pin.ALT, alt=%d): the simulator models PWM (alt=%d) only, "
+                        "as a slice's B input" % (self.id, alt, Pin.ALT_PWM))
         t = s.sim_enter()
-        s.spi_release_pin(self.id)
-        s.mcu_set(self.id, mode=mode, out=value, pull=pull or None)
-        s.sim_exit(t)
+        try:
+            s.spi_release_pin(self.id)
+            if mode == Pin.ALT:
+                # A B input of its slice (the model faults if the slice would drive it):
+                # the MCU no longer drives the pad.
+                s.mcu_set(self.id, mode=Pin.IN, pull=pull or None)
+                # Imported when first used: the VM loads the shims first.
+                from headroom.sim import pwm
+                pwm.block(s).pin_function(self.id)
+            else:
+                if mode is not None and "pwm" in s.peripherals:
+                    s.peripherals["pwm"].pin_other(self.id)
+                s.mcu_set(self.id, mode=mode, out=value, pull=pull or None)
+        finally:
+            s.sim_exit(t)
 
     def value(self, x=None):
         s = self._s

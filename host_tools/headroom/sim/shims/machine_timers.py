@@ -100,12 +100,22 @@ _CTRL_TRIGGER = 0x80000000
 _CTRL_ENABLE = 0x40000000
 _CTRL_PAUSE = 0x07000000
 _CTRL_TIME = 0x00FFFFFF
+# The PWM block (datasheet 4.5): sim/pwm.py, imported when first touched (the virtual
+# board's VM imports the shims before the simulator's modules).
+_PWM_BASE = 0x40050000
+_PWM_END = 0x400500B4
+
+
+def _pwm(s):
+    from headroom.sim import pwm
+    return pwm.block(s)
 
 
 class _Mem32:
-    """machine.mem32, for the one register the firmware touches: WATCHDOG_CTRL (read; write
-    or its atomic aliases: ENABLE, PAUSE_*, TRIGGER). Any other address is a fault: the
-    simulator does not know what it would do."""
+    """machine.mem32, for the registers the firmware touches: WATCHDOG_CTRL (read; write
+    or its atomic aliases: ENABLE, PAUSE_*, TRIGGER) and the PWM block (sim/pwm.py: a
+    slice counting its B input's edges). Any other address is a fault: the simulator
+    does not know what it would do."""
 
     def _reg(self, addr):
         if not isinstance(addr, int):
@@ -113,8 +123,11 @@ class _Mem32:
         if addr & 3:
             raise ValueError("address %08x is not aligned to 4 bytes" % addr)
         if addr & ~0x3000 != _WATCHDOG_CTRL:
+            if _PWM_BASE <= addr & ~0x3000 < _PWM_END:
+                return None
             _sim().fault("machine.mem32[0x%08x]: the simulator models WATCHDOG_CTRL "
-                         "(0x%08x and its atomic aliases) only" % (addr, _WATCHDOG_CTRL))
+                         "(0x%08x and its atomic aliases) and the PWM block only"
+                         % (addr, _WATCHDOG_CTRL))
         return (addr >> 12) & 3
 
     def _ctrl(self, s):
@@ -122,15 +135,24 @@ class _Mem32:
                 | min(s.wdt_left() * 2, _CTRL_TIME))   # TIME counts 2 per µs (RP2040-E1)
 
     def __getitem__(self, addr):
-        self._reg(addr)
+        alias = self._reg(addr)
         s = _sim()
         _busy(s)
+        if alias is None:
+            return _pwm(s).read(addr)
         return self._ctrl(s)
 
     def __setitem__(self, addr, value):
         alias = self._reg(addr)
         s = _sim()
         _busy(s)
+        if alias is None:
+            t = s.sim_enter()
+            try:
+                _pwm(s).write(addr, value)
+            finally:
+                s.sim_exit(t)
+            return
         value &= 0xFFFFFFFF
         old = self._ctrl(s)
         if alias == 1:
