@@ -85,7 +85,8 @@ def test_the_panel_without_a_terminal_exits_0_when_all_held(tmp_path):
 
 @pytest.mark.parametrize("line, why", [
     ("switch output balanced", "this board has no output switch"),
-    ("switch gain auto", "this board's gain switch has two positions (auto needs three)"),
+    ("switch gain auto", "this board's gain switch has two positions, low and high (auto is a "
+                         "three-position switch's middle)"),
     ("expect output se", "this board has no output relay"),
     ("fault dac absent", "this board's DAC (pcm5102a) has no I2C bus"),
 ])

@@ -19,7 +19,7 @@ from test_flash import HEADROOM, flash, headroom, no_traceback
 from test_vboard import VBoard, needs_tools
 from test_vboard import status as vstatus
 
-from helpers import trace_records
+from helpers import BALANCED, trace_records
 
 pytestmark = needs_tools
 
@@ -262,9 +262,16 @@ def test_the_attached_panel_turns_the_knob_and_shows_what_the_firmware_reports(b
             await pilot.press("o")              # pico-se has no output switch
             await until(app, pilot, lambda: not hands.in_flight, "the refusal")
             assert "this board has no output switch" in screen(app)
+            await pilot.press("m")              # pico-se's music is the Pico's own
+            await until(app, pilot, lambda: not hands.in_flight, "the refusal")
+            assert "this board's music comes from the Pico" in screen(app)
+            await pilot.press("r")              # the Apple remote's up, at the receiver
+            await until(app, pilot, lambda: volume(hands) == v0 + 1.5, "the remote's step")
+            await until(app, pilot, lambda: not hands.in_flight, "the remote's answer")
+            assert "input ir apple up" in screen(app)
             await pilot.press("b")              # no held button on an attached board
             assert "needs the simulated panel" in screen(app)
-            assert volume(hands) == v0 + 1.0
+            assert volume(hands) == v0 + 1.5
     asyncio.run(go())
 
 
@@ -431,3 +438,33 @@ def test_headroom_standby_sleeps_and_wakes_the_virtual_board(board):
     assert rc == 0 and out == "input (one: the board has no inputs section)\n", err
     rc, out, err = headroom("input", "usb", "--port", board.path)
     assert rc == 1 and "this board has one" in err and not out
+
+
+def test_an_external_sources_music_on_the_virtual_board_is_what_the_dac_reports(tmp_path):
+    """pico-balanced: `source` input lines drive the external source module (its USB
+    input plays, stops); the firmware on the VM reads the PCM5122's rate and signal every
+    2 s, and `headroom status` says so. A source line for an input the board has not, or
+    on a board whose music comes from the Pico, is refused by name."""
+    vb = VBoard(tmp_path / "flash.img", board=BALANCED)
+    try:
+        rc, out = flash(vb.path, BALANCED)
+        assert rc == 0, out
+        playing(vb)
+        rc, out, err = send(vb, "source usb play sine 1k -10 dBFS")
+        assert (rc, out) == (0, "source usb play sine 1k -10 dBFS: done\n"), err
+        s = vstatus(vb, until=lambda s: s.get("signal") is True)
+        assert s["rate"] == "32-48 kHz" and s["input"] == "USB"
+        rc, out, err = send(vb, "source usb stop")
+        assert rc == 0, err
+        s = vstatus(vb, until=lambda s: s.get("signal") is False)
+        assert s["rate"] is None
+        rc, out, err = send(vb, "source tape stop")
+        assert rc == 1 and "no input tape (the board's: USB, S/PDIF)" in err, (rc, out, err)
+    finally:
+        vb.stop()
+
+
+def test_a_source_line_on_a_board_whose_music_comes_from_the_pico_is_refused(board):
+    rc, out, err = send(board, "source usb stop")
+    assert rc == 1 and "this board's music comes from the Pico" in err, (rc, out, err)
+    no_traceback(out + err)

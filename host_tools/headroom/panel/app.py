@@ -53,6 +53,7 @@ class PanelApp(App):
         Binding("f", "remote('down')", "remote down", show=False),
         Binding("t", "remote('play')", "remote play", show=False),
         Binding("y", "remote('menu')", "remote menu", show=False),
+        Binding("m", "music", "music"),
         Binding("g", "toggle('gain')", "gain"),
         Binding("o", "toggle('output')", "output"),
         Binding("x", "power", "power"),
@@ -166,6 +167,10 @@ class PanelApp(App):
     def action_remote(self, key):
         """The Apple remote's up, down, play (mute) and menu keys."""
         self._hands(self.session.remote, key)
+
+    def action_music(self):
+        """The chosen input's music on or off, at an external source."""
+        self._hands(self.session.music)
 
     def action_toggle(self, which):
         self._hands(self.session.toggle, which)

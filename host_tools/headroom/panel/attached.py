@@ -24,7 +24,7 @@ from ..control import Board, monitor
 from ..errors import CommandError
 from ..port import PortBusy
 from ..vboard.client import ControlClient, control_path
-from .session import DIP_MS, Hands, KnobSpeed, Refused, rate_text
+from .session import DIP_MS, Hands, KnobSpeed, Refused, music_line, rate_text
 
 LONG_PRESS_MS = 1000     # above the shipped boards' 0.8 s
 POLL_S = 0.5             # status through another monitor's relay
@@ -154,6 +154,13 @@ class Attached(Hands):
 
     def remote(self, key):
         self._send("ir apple %s" % key)
+
+    def music(self):
+        """By what the firmware reports: the chosen input, and whether music comes."""
+        name = self._state("input", "")
+        if not name:   # no inputs section: the Pico's own I2S
+            raise Refused("this board's music comes from the Pico (no external source)")
+        self._send(music_line(name, self._state("signal", None) is True))
 
     def long_press(self, ms=None):
         self._send("hold %d" % (LONG_PRESS_MS if ms is None else ms))

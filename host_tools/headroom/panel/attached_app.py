@@ -56,6 +56,8 @@ class AttachedApp(App):
     action_toggle = PanelApp.action_toggle
     action_power = PanelApp.action_power
     action_dip = PanelApp.action_dip
+    action_remote = PanelApp.action_remote
+    action_music = PanelApp.action_music
 
     def __init__(self, hands, live=True):
         App.__init__(self)

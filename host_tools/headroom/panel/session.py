@@ -90,6 +90,20 @@ class Hands:
         """A key of the Apple remote pointed at the IR receiver (irframes.APPLE_KEYS)."""
         raise NotImplementedError
 
+    def music(self):
+        """The chosen input's music on (a 1 kHz sine at -10 dBFS) or off, at an external
+        source (a board whose `inputs.source` is "external")."""
+        raise NotImplementedError
+
+
+MUSIC = "sine 1k -10 dBFS"    # what `m` plays at an external source's chosen input
+
+
+def music_line(name, playing):
+    """The scenario line that turns input `name`'s music off (`playing`) or on."""
+    key = "".join(c for c in name.lower() if c.isalnum())
+    return "source %s %s" % (key, "stop" if playing else "play " + MUSIC)
+
 
 class KnobSpeed:
     """A knob's speed from the times its detents came in (key repeats, wheel clicks): the
@@ -253,6 +267,13 @@ class Session(Hands):
         if self.board.ir_rx is None:
             raise Refused("this board has no IR receiver")
         self._do("ir apple %s" % key)
+
+    def music(self):
+        src = self.board.source
+        if src is None:
+            raise Refused("this board's music comes from the Pico (no external source)")
+        name = src.b.input_names[src.selected]
+        self._do(music_line(name, src.players[src.selected][1] is not None))
 
     def long_press(self, ms=None):
         self._do("hold %d" % (ms if ms is not None else self.board.board.long_press_ms + 200))

@@ -296,20 +296,21 @@ def check_board(steps, board):
     line for a part it lacks (a switch, a relay, a three-position lever, the PCM5122's
     I2C, a supply monitor) raises ScenarioError with its line, before anything runs."""
     for s in steps:
-        why = _lacks(s, board)
+        why = lacks(s, board)
         if why is not None:
             raise ScenarioError("line %d: %s: %s" % (s.line, s.text, why))
 
 
-def _lacks(s, b):
-    """Why board `b` cannot do step `s`, or None."""
+def lacks(s, b):
+    """Why board `b` (the firmware's parsed board file) cannot do step `s`, or None."""
     if s.op == "switch":
         which, pos = s.args[0], s.args[1]
         if which == "gain":
             if not b.gain_switch_pins:
                 return "this board has no gain switch"
             if pos == "auto" and len(b.gain_switch_pins) != 2:
-                return "this board's gain switch has two positions (auto needs three)"
+                return ("this board's gain switch has two positions, low and high (auto is a "
+                        "three-position switch's middle)")
         elif b.output_switch is None:
             return "this board has no output switch"
     elif s.op in ("ir", "ir_noise") and b.ir_pin is None:
@@ -393,7 +394,8 @@ class Runner:
             if b.gain_switch is None:
                 self._fail(s, "this board has no gain switch")
             if pos == "auto" and len(b.board.gain_switch_pins) != 2:
-                self._fail(s, "this board's gain switch has two positions (auto needs three)")
+                self._fail(s, "this board's gain switch has two positions, low and high (auto is a "
+                           "three-position switch's middle)")
             else:
                 b.set_gain(pos, bounce)
         else:

@@ -1,6 +1,7 @@
 """A person's hands on the virtual board: the scenario language's input lines (`turn +5 at
 20/s`, `press`, `hold 1000`, `switch gain high`, `ir nec 0x00 0x46 hold 800`, `ir noise
-50/s`, `wait 200`, `power off`), taken on the control socket while the firmware runs.
+50/s`, `source usb play sine 1k -10 dBFS`, `wait 200`, `power off`), taken on the control
+socket while the firmware runs.
 
 Both sides use this module, with the scenario engine's own parser and Runner (one
 mechanism for every input, the same as scripts and the front panel): the supervisor
@@ -9,12 +10,14 @@ on the simulated board, each step once the one before it is over, on the virtual
 (`Queue`). `power` lines are the supervisor's: it owns the supply (a VM cannot switch
 itself back on); so are `fault flash full|eio|ok` lines: it owns the flash image.
 """
-from headroom.sim.scenario import AFTER_MS, Runner, ScenarioError, Step, parse_line
+from headroom.sim.scenario import AFTER_MS, Runner, ScenarioError, Step, lacks, parse_line
 
-VM_OPS = ("turn", "hold", "switch", "wait", "ir", "ir_noise")   # the VM's; `power` the supervisor's
+# The VM's; `power` the supervisor's.
+VM_OPS = ("turn", "hold", "switch", "wait", "ir", "ir_noise", "source")
 HELP = ("turn +N|-N [at R/s] [bounce US], press, hold MS, switch gain low|high|auto, "
         "switch output se|balanced, ir nec|rc5|sony ADDR CMD [hold MS], ir apple KEY [hold MS], "
-        "ir noise N/s|off, wait MS, power off|on|cycle, fault flash full|eio|ok")
+        "ir noise N/s|off, source NAME play sine F LEVEL dBFS|stop|rate HZ, wait MS, "
+        "power off|on|cycle, fault flash full|eio|ok")
 IR_FRAMES_MS = 120   # a key's first frame and the gap that ends it, at most (a long Sony one)
 
 
@@ -45,13 +48,9 @@ def parse(text, board, n=1, also=""):
     if s.op != "power" and s.op not in VM_OPS:
         raise InputError("%r is for scenario scripts, not an input (inputs: %s%s)"
                          % (text.split()[0], HELP, also))
-    if s.op in ("ir", "ir_noise") and board is not None and board.ir_pin is None:
-        raise InputError("this board has no IR receiver")
-    if s.op == "switch" and board is not None and getattr(board, s.args[0] + "_switch") is None:
-        raise InputError("this board has no %s switch" % s.args[0])
-    if s.op == "switch" and board is not None and s.args[1] == "auto" and len(board.gain_switch_pins) != 2:
-        raise InputError("this board's gain switch has two positions, low and high "
-                         "(auto is a three-position switch's middle)")
+    why = lacks(s, board) if board is not None else None
+    if why is not None:
+        raise InputError(why)
     return s
 
 

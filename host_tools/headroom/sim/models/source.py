@@ -37,7 +37,7 @@ class ExternalSource(Part):
         self.selected = 0
         self.bus = None
         self._gen = 0          # bumped on every relock: a pending block of an old run stops
-        self._phase0 = 0.0
+        self._cache = None     # (tone, rate, bits, n), the block a periodic sine makes
 
     def attach(self):
         b = self.b
@@ -110,11 +110,24 @@ class ExternalSource(Part):
         if gen != self._gen or not self.bus.running:
             return
         bus = self.bus
-        rate = bus.rate
-        n = rate * BLOCK_MS // 1000
+        n = bus.rate * BLOCK_MS // 1000
         f0 = bus.frames
-        freq, dbfs_milli = self.players[self.selected][1]
-        full = (1 << (bus.bits - 1)) - 1
+        bus.deliver(f0, n, self._samples(self.players[self.selected][1], bus.rate, bus.bits, f0, n))
+        self.sim.clock.after(BLOCK_MS * 1000, self._block, gen)
+
+    def _samples(self, tone, rate, bits, f0, n):
+        """Frames f0 .. f0 + n of the sine, both channels. A sine whose period is a whole
+        number of frames that divides the block (1 kHz at 48 kHz: 48 frames, ten to a
+        10 ms block) makes the same block every time, from frame 0 of a run on: it is
+        made once (the virtual board's VM could not make 96,000 values a second)."""
+        freq, dbfs_milli = tone
+        key = (freq, dbfs_milli, rate, bits, n)
+        periodic = rate % freq == 0 and n % (rate // freq) == 0
+        if periodic:
+            if self._cache is not None and self._cache[0] == key:
+                return self._cache[1]
+            f0 = 0
+        full = (1 << (bits - 1)) - 1
         amp = full * 10 ** (dbfs_milli / 20000.0)
         w = 2 * math.pi * freq / rate
         data = array("i", bytes(8 * n))
@@ -122,5 +135,6 @@ class ExternalSource(Part):
             v = int(amp * math.sin(w * (f0 + k)))
             data[2 * k] = v
             data[2 * k + 1] = v
-        bus.deliver(f0, n, data)
-        self.sim.clock.after(BLOCK_MS * 1000, self._block, gen)
+        if periodic:
+            self._cache = (key, data)
+        return data
