@@ -26,7 +26,8 @@ nothing extra there, so a real Pico's cache misses can only add to these):
   `..._bus`, START to STOP on the bus (boards with a PCM5122);
 - `display_writes_while_idle`: the display's I2C writes over 20 idle passes (0: the
   idle pass above was taken with nothing to send); `display_redraw`,
-  `display_span`: `Display.check()` drawing the whole view anew, and sending one span of
+  `display_draw_piece`, `display_span`: the whole view drawn anew (its pieces together),
+  one piece of the drawing, and `Display.piece()` sending one span of
   the frame, and `display_span_bus`, a span's write START to STOP (boards with a display);
 - `settings_save`: `SettingsStore.save()` on the real littlefs, with the flash chip's
   typical erase and program times (see emulator.FlashBusy), and `flash_ops_per_save`;
@@ -219,7 +220,7 @@ class Calibration:
         ex("from headroom_fw import board as BF, app as A\nfrom headroom_fw.console import UsbConsole\n"
            "bf = BF.load('board.json')\nbf.settle_ms = 20\nbf.ramp_step_hdb = 200\n"
            "a = A.App(bf, '', UsbConsole())\n"
-           "while a.ctl.phase != 5 or a.ctl._ramping:\n time.sleep_ms(a.step())\n"
+           "while a.ctl.phase_name() != 'playing' or a.ctl._ramping:\n time.sleep_ms(a.step())\n"
            "print(a.ctl.phase_name())", within_ms=20000)
         # The App armed the watchdog at 2 s, and here the host drives it one exec at a time
         # (each a few round trips through the emulator's loop, in emulated time as long as
@@ -230,7 +231,9 @@ class Calibration:
             # An idle pass is one with nothing for the display to send: the start-up's
             # frame goes out over a few hundred passes first. The firmware's `busy` says
             # when it has sent everything; the panel's bus then stays quiet.
-            ex("while a.display.busy or not a.display.up:\n time.sleep_ms(a.step())", within_ms=20000)
+            # The frame goes out in the loop's sleep (App.idle(), a piece a call).
+            ex("while a.display.busy or not a.display.up:\n ms = a.step()\n while a.idle():\n  pass\n"
+               " time.sleep_ms(ms)", within_ms=20000)
             before = b.display.writes
             ex("for i in range(20):\n time.sleep_ms(a.step())")
             self.out["display_writes_while_idle"] = {
@@ -278,23 +281,31 @@ class Calibration:
         if b.display is not None:
             self.log("display")
             # The whole view drawn anew (as after a start or the burn-in shift: an upper
-            # bound for a detent's redraw), then its spans, one per Display.check() as the
-            # main loop calls it; the bus's share of a span, START to STOP.
+            # bound for a detent's redraw): Display.check() marks it, then the loop's sleep
+            # (App.idle -> Display.piece) draws it a part a call and sends it a span a
+            # call (the first 256 spans kept: a longer list's 4 KB growth finds no room in
+            # the heap the exec leaves); the bus's share of a span, START to STOP.
             t_from = b.now_us
-            rows = ex("def disp(n):\n d = a.display\n r, s = [], []\n for i in range(n):\n"
+            rows = ex("def disp(n):\n d = a.display\n w = a.waker\n r, p, s = [], [], []\n"
+                      " for i in range(n):\n"
                       "  a.wdt.feed()\n  d.screen.drawn = -1\n  d._level = None\n"
                       "  d._look_ms = time.ticks_add(time.ticks_ms(), 60000)\n"
-                      "  t = T(); d.check(time.ticks_ms()); r.append(D(T(), t))\n"
-                      "  while d.busy:\n   t = T(); d.check(time.ticks_ms()); s.append(D(T(), t))\n"
-                      " return r, s\n"
-                      "r, s = disp(%d)\nprint(' '.join(str(x) for x in r))\n"
-                      "print(' '.join(str(x) for x in s))"
+                      "  w.woken = 0\n  d.check(time.ticks_ms())\n  whole = 0\n"
+                      "  while d._draw:\n   t = T(); d.piece(w); x = D(T(), t); p.append(x); whole += x\n"
+                      "  r.append(whole)\n"
+                      "  while d.busy:\n   t = T(); d.piece(w); x = D(T(), t)\n"
+                      "   if len(s) < 256:\n    s.append(x)\n"
+                      " return r, p, s\n"
+                      "r, p, s = disp(%d)\nprint(' '.join(str(x) for x in r))\n"
+                      "print(' '.join(str(x) for x in p))\nprint(' '.join(str(x) for x in s))"
                       % min(n, 8), within_ms=n * 400 + 5000).strip().splitlines()
             bus = [t.t_stop - t.t_start for t in b.display_bus.transactions
                    if t.t_start > t_from and t.segments and t.segments[0][0] == b.display_addr]
-            self.out["display_redraw"] = figure(_ints(rows[0]), "Display.check() drawing the whole "
-                                                "view anew (screen.Screen.update)")
-            self.out["display_span"] = figure(_ints(rows[1]), "Display.check() sending one span "
+            self.out["display_redraw"] = figure(_ints(rows[0]), "the whole view drawn anew "
+                                                "(screen.Screen.update), its pieces together")
+            self.out["display_draw_piece"] = figure(_ints(rows[1]), "Display.piece() drawing a "
+                                                    "part of the view")
+            self.out["display_span"] = figure(_ints(rows[2]), "Display.piece() sending one span "
                                               "of a frame (oled.py)")
             self.out["display_span_bus"] = figure(bus, "a span's I2C write, START to STOP")
 

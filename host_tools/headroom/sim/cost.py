@@ -39,23 +39,23 @@ typical, 400 ms maximum.
 """
 from .models.controls import Rng
 
-# Measured on the rp2 tier (make calibrate-rp2, 2026-12-06, MicroPython 1.24.1, rp2040py
-# 0.3.6, the USB host fixed: no empty OUT packets; µs of emulated time, (min, median, max)
-# where three): (pico-se, pico-balanced) where a pair. 1.26.1's figures are within 7 %
-# of these (docs/cost-model.md).
+# Measured on the rp2 tier (make calibrate-rp2, 2026-12-07, MicroPython 1.24.1, rp2040py
+# 0.3.6, the USB host fixed: no empty OUT packets; the firmware with its display, IR
+# receiver and trigger; µs of emulated time, (min, median, max) where three): (pico-se,
+# pico-balanced) where a pair. 1.26.1's figures: docs/cost-model.md.
 RP2 = {
     # boot.py's first pin write (quiet()): boot ROM, MicroPython, boot.py's imports
-    "power_on_to_boot_py_pin": (47488, 49595),
-    # the firmware's first pin write after main.py's first line (65,040 / 67,231): boot.py,
-    # then main.py's imports and set-up
-    "power_on_to_firmware": (628737, 677438),
-    "idle_pass": ((1448, 1468, 2223), (1574, 1594, 2532)),       # App.step(), knob at rest
-    "turning_pass": ((2467, 2703, 2737), (2783, 3023, 3216)),    # App.step() that took a detent
-    "set_codes": (201, 278),                  # PGA2311.set_codes(), 2 / 4 bytes, CS included
-    "settings_save": (3535, 3875, 4551),      # 1.25 page programs, no erase in 8 saves
-    "gc_collect": (15399, 15403, 16763),      # pico-balanced 16,084 / 16,087 / 17,558
-    "encoder_irq_handler": (79, 111, 230),    # two pin reads, ticks_ms(), the decoder's step
-    "hard_irq_latency": (13.6, 13.6, 17.3),   # pin edge to a hard handler's first pin write
+    "power_on_to_boot_py_pin": (49264, 51922),
+    # the firmware's first pin write after main.py's first line: boot.py, then main.py's
+    # imports (the display's and the remote's among them) and set-up
+    "power_on_to_firmware": (945221, 1025580),
+    "idle_pass": ((2412, 2412, 2796), (2712, 2715, 3265)),       # App.step(), knob at rest
+    "turning_pass": ((3987, 3991, 4649), (3607, 4908, 5221)),    # App.step() that took a detent
+    "set_codes": (195, 272),                  # PGA2311.set_codes(), 2 / 4 bytes, CS included
+    "settings_save": (4252, 4814, 6266),      # 1.25 page programs, no erase in 8 saves
+    "gc_collect": (21315, 21320, 22125),      # pico-balanced 21,874 / 21,878 / 21,892
+    "encoder_irq_handler": (87, 121, 242),    # two pin reads, ticks_ms(), the decoder's step
+    "hard_irq_latency": (14.1, 14.1, 21.2),   # pin edge to a hard handler's first pin write
 }
 
 # A real Pico against the emulator (docs/cost-model.md, `make realpico-rp2`): the same
@@ -70,6 +70,10 @@ REAL = 1.03
 
 # (typical, lowest, highest) in us. "tier": fitted to RP2 above (1.24.1); "x REAL": then
 # times REAL, what code the tier runs with free flash reads costs on a Pico.
+# NOT REFITTED to the RP2 table above (docs/cost-model.md, "Not refitted"): the figures
+# below were fitted to the 2026-12-06 calibration, before the display's, the remote's
+# and the trigger's work; tests/test_timing.py's check of them is an xfail that says by
+# how much the simulator now undercharges.
 # Power-on to the firmware's start: boot.py, main.py's imports (the simulator charges no
 # import): tier 628.7 / 677.4 ms x REAL.
 BOOT = (672000, 647000, 698000)
@@ -92,9 +96,9 @@ SPI_BYTE = (31, 25, 45)
 # bus, x REAL.
 I2C_CALL = (50, 36, 100)
 # Pin edge to the first line of a hard IRQ handler. The real Pico's, not the tier's: the
-# tier's 13.6 µs (max 17.3) plus the 9.2-14.2 µs it misses (#6957's probe: 20 µs with the
+# tier's 14.1 µs (max 21.2) plus the 9.2-14.2 µs it misses (#6957's probe: 20 µs with the
 # main loop asleep, 25 busy, on a Pico; 10.8 in the tier).
-IRQ_LATENCY = (23, 20, 32)
+IRQ_LATENCY = (23, 20, 33)
 # A hard IRQ's entry and exit: estimated 30 µs (15-60), plus the same 9-14 µs that the
 # emulator's free entry and exit miss.
 IRQ_BODY = (40, 25, 75)
@@ -105,12 +109,12 @@ WAKE = (12, 8, 30)
 CONSOLE_BYTE = (6, 4, 15)
 CONSOLE_POLL = (15, 10, 40)
 # littlefs's own code in a small file write (interrupts on): tier save (3,535 / 3,875 /
-# 4,551) less its page programs, x REAL.
+# 4,551, 2026-12-06) less its page programs, x REAL.
 FS_WORK = (3580, 3190, 3910)
 FLASH_PROG = (400, 400, 3000)          # W25Q16JV page program
 FLASH_ERASE = (45000, 45000, 400000)   # W25Q16JV 4 KB sector erase
-# A collection with the firmware's heap (jitter only): tier 15.4-17.6 ms (both boards) x REAL.
-GC_PAUSE = (15900, 15900, 18100)
+# A collection with the firmware's heap (jitter only): tier 21.3-22.1 ms (both boards) x REAL.
+GC_PAUSE = (22000, 22000, 22800)
 GC_EVERY = 4000                        # gc="random": on average one collection per this many calls
 PROGS_PER_WRITE = 1                    # littlefs: the file's data with its metadata commit...
 EXTRA_PROG_EVERY = 4                   # ...and one more now and then: 1.25 per write measured
