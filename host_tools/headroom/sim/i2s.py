@@ -128,6 +128,10 @@ class Port:
         registry(sim).ports[id] = self
         if mode == TX:
             self.bus = bus(sim, sck, sd)
+            if self.bus.external is not None:
+                sim.fault("GP%d: I2S%d drives a bus whose master is the board's external source "
+                          "module (inputs.source \"external\"): its outputs and the Pico's "
+                          "would fight" % (sck, id))
             if self.bus.running:
                 sim.fault("GP%d: I2S%d drives a bus another I2S already drives" % (sck, id))
             registry(sim).streams[id] = self.bus

@@ -36,6 +36,7 @@ class Bus:
         self.keep = True      # keep a capture in `chunks`
         self.chunks = []      # [run, t_us (sim.now() time) of frame0, frame0, n, data or None]
         self.driver = None
+        self.external = None  # an external master wired to these pins (models/source.py)
 
     # ---- time
     def frame_time(self, f):
@@ -50,6 +51,8 @@ class Bus:
 
     # ---- driven by a Port
     def start(self, driver, rate, bits):
+        if self.running and driver is not self.driver:
+            self.sim.fault("GP%d: two I2S masters drive the same bus at once" % self.sck)
         self.driver = driver
         self.running = True
         self.rate = rate

@@ -42,6 +42,7 @@ class ExternalSource(Part):
     def attach(self):
         b = self.b
         self.bus = i2s_bus(self.sim, b.i2s_sck, b.i2s_sd)
+        self.bus.external = self
         for g in b.input_select:
             self.sim.gpio[g].listeners.append(self._select_moved)
         self._select_moved()
