@@ -167,6 +167,23 @@ class AmpMachine(RuleBasedStateMachine):
         us = self.b.ir(key[0], key[1], key[2], hold_ms=hold)
         self.b.run_us(us + 300000)
 
+    @rule(name=st.sampled_from(["usb", "spdif"]), play=st.booleans(),
+          rate=st.sampled_from([None, 44100, 96000]), ms=st.sampled_from([30, 300, 2500]))
+    def source(self, name, play, rate, ms):
+        """The external source's input plays or stops, or changes its rate (a relock):
+        the signal the firmware reads comes and goes (auto-standby, waking) under every
+        rule. Boards whose music is the Pico's take nothing."""
+        src = self.b.source
+        if src is None:
+            return
+        if rate is not None:
+            src.rate(name, rate)
+        if play:
+            src.play(name, 1000, -10000)
+        else:
+            src.stop(name)
+        self.wait_ms(ms)
+
     @rule(bounce=st.sampled_from([0, 800]))
     def click(self, bounce):
         self.b.press(True, bounce)
@@ -548,3 +565,33 @@ def teardown_module(module):
     if out:
         with open(out, "w") as f:
             json.dump(STATS, f)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "found by `make test-long` (2026-12-07, hypothesis seed "
+    "179496300563909560070026939623986428974), there before this session's changes too "
+    "(410ee31): pico-se with a three-position gain switch, after power blips, loud saves "
+    "and power cycles, a supply that fails just before a save falls due: the status "
+    "reply at 41.25 s finds the left channel at -17.56 dBV where volume -20.0 dBV and "
+    "balance 0 say -20.00 (2.44 dB louder); cause not found yet"))
+def test_found_a_left_channel_louder_than_the_volume_after_a_supply_failure_three_pos():
+    """The state machine's steps as hypothesis found them (shrinking gave up), replayed."""
+    m = AmpMachine()
+    m.boot(THREE_POS, 2741)
+    try:
+        m.power_blip_at_boot(after_ms=300, off_ms=1)
+        m.loud_saved_then_power_cycle(off_ms=50, volume=-10)
+        m.click(bounce=0)
+        m.turn(bounce=0, rate=2, size=3, up=False)
+        m.turn(bounce=0, rate=2, size=6, up=True)
+        m.power_blip_at_boot(after_ms=1, off_ms=1)
+        m.turn(bounce=0, rate=2, size=9, up=True)
+        m.power_cycle(damage=None, junk=b'', off_ms=1)
+        m.click(bounce=0)
+        m.power_cycle(damage=None, junk=b'', off_ms=1)
+        m.wait(ms=5)
+        m.loud_saved_then_power_cycle(off_ms=50, volume=-10)
+        m.host(line='status', ms=30)
+        m.power_off_as_save_falls_due(early_us=5000, size=5)
+    finally:
+        m.teardown()
