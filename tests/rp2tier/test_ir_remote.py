@@ -355,9 +355,13 @@ def _keys(tier, name, live, out, irq, st0, wall):
     cost["worst_pass_us_status_after"] = st["worst_pass_us"]
     res.update(faults_after=_ir_faults(st), cost=cost, t_touch=t_touch,
                frames_decoded=rem["frames"] - first["frames"], refused=rem["refused"] - first["refused"])
-    # The level the keys left is saved before the board goes to the next test (a save
-    # allocates: left pending, it would land in the next test's heap figures).
-    _settle_saves(b, t_touch, float("inf"))
+    # The board goes to the next test as it came: the level the keys moved put back (the
+    # display's and the heap's tests compare against a level they did not set), and saved
+    # (a save allocates: left pending, it would land in the next test's heap figures).
+    back = c.request("set volume %s" % st0["volume"])
+    assert back.get("ok") and back["volume"] == st0["volume"], back
+    b.wait_spi_quiet(50, until_us=b.now_us + 2e6)
+    _settle_saves(b, b.now_us, float("inf"))
     res["wall_s"] = round(time.monotonic() - wall, 1)
     tier.cache[("ir", name)] = res
     return res
