@@ -1,7 +1,6 @@
 """A person's hands on the virtual board: the scenario language's input lines (`turn +5 at
 20/s`, `press`, `hold 1000`, `switch gain high`, `ir nec 0x00 0x46 hold 800`, `ir noise
-50/s`, `source usb play sine 1k -10 dBFS`, `wait 200`, `power off`), taken on the control
-socket while the firmware runs.
+50/s`, `wait 200`, `power off`), taken on the control socket while the firmware runs.
 
 Both sides use this module, with the scenario engine's own parser and Runner (one
 mechanism for every input, the same as scripts and the front panel): the supervisor
@@ -13,11 +12,16 @@ itself back on); so are `fault flash full|eio|ok` lines: it owns the flash image
 from headroom.sim.scenario import AFTER_MS, Runner, ScenarioError, Step, lacks, parse_line
 
 # The VM's; `power` the supervisor's.
-VM_OPS = ("turn", "hold", "switch", "wait", "ir", "ir_noise", "source")
+VM_OPS = ("turn", "hold", "switch", "wait", "ir", "ir_noise")
 HELP = ("turn +N|-N [at R/s] [bounce US], press, hold MS, switch gain low|high|auto, "
         "switch output se|balanced, ir nec|rc5|sony ADDR CMD [hold MS], ir apple KEY [hold MS], "
-        "ir noise N/s|off, source NAME play sine F LEVEL dBFS|stop|rate HZ, wait MS, "
-        "power off|on|cycle, fault flash full|eio|ok")
+        "ir noise N/s|off, wait MS, power off|on|cycle, fault flash full|eio|ok")
+# An external source's music: the DAC model takes every frame, which the MicroPython VM
+# cannot do at a real board's pace on a busy machine (48,000 frames a second: it fell
+# behind, and the firmware's watchdog reset it). Scripts and the simulated panel have it.
+NOT_ON_VM = {"source": "an external source's music is for scenario scripts and the simulated "
+                       "panel (headroom panel), not the virtual board: its MicroPython VM cannot "
+                       "take the DAC's frames at a real board's pace"}
 IR_FRAMES_MS = 120   # a key's first frame and the gap that ends it, at most (a long Sony one)
 
 
@@ -45,6 +49,8 @@ def parse(text, board, n=1, also=""):
         raise InputError("an empty line (inputs: %s%s)" % (HELP, also))
     if s.op == "fault" and s.args[0] == "flash":
         return s   # the supervisor's: the image is the flash
+    if s.op in NOT_ON_VM:
+        raise InputError(NOT_ON_VM[s.op])
     if s.op != "power" and s.op not in VM_OPS:
         raise InputError("%r is for scenario scripts, not an input (inputs: %s%s)"
                          % (text.split()[0], HELP, also))
