@@ -28,6 +28,7 @@ from collections import deque
 
 from ..sim import world
 from ..sim.invariants import Checker
+from ..sim.models.source import name_key
 from ..sim.scenario import Runner, ScenarioError, Step, check_board, parse, parse_line
 from ..sim.simboard import SimBoard
 from ..sim.trace import encode
@@ -101,8 +102,7 @@ MUSIC = "sine 1k -10 dBFS"    # what `m` plays at an external source's chosen in
 
 def music_line(name, playing):
     """The scenario line that turns input `name`'s music off (`playing`) or on."""
-    key = "".join(c for c in name.lower() if c.isalnum())
-    return "source %s %s" % (key, "stop" if playing else "play " + MUSIC)
+    return "source %s %s" % (name_key(name), "stop" if playing else "play " + MUSIC)
 
 
 class KnobSpeed:

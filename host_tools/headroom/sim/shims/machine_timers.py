@@ -100,15 +100,13 @@ _CTRL_TRIGGER = 0x80000000
 _CTRL_ENABLE = 0x40000000
 _CTRL_PAUSE = 0x07000000
 _CTRL_TIME = 0x00FFFFFF
-# The PWM block (datasheet 4.5): sim/pwm.py, imported when first touched (the virtual
-# board's VM imports the shims before the simulator's modules).
-_PWM_BASE = 0x40050000
-_PWM_END = 0x400500B4
 
 
-def _pwm(s):
+def _pwm():
+    """sim/pwm.py, the PWM block's model: imported when first used (the virtual board's
+    VM imports the shims before the simulator's modules)."""
     from headroom.sim import pwm
-    return pwm.block(s)
+    return pwm
 
 
 class _Mem32:
@@ -123,7 +121,7 @@ class _Mem32:
         if addr & 3:
             raise ValueError("address %08x is not aligned to 4 bytes" % addr)
         if addr & ~0x3000 != _WATCHDOG_CTRL:
-            if _PWM_BASE <= addr & ~0x3000 < _PWM_END:
+            if _pwm().owns(addr):
                 return None
             _sim().fault("machine.mem32[0x%08x]: the simulator models WATCHDOG_CTRL "
                          "(0x%08x and its atomic aliases) and the PWM block only"
@@ -139,7 +137,7 @@ class _Mem32:
         s = _sim()
         _busy(s)
         if alias is None:
-            return _pwm(s).read(addr)
+            return _pwm().block(s).read(addr)
         return self._ctrl(s)
 
     def __setitem__(self, addr, value):
@@ -149,7 +147,7 @@ class _Mem32:
         if alias is None:
             t = s.sim_enter()
             try:
-                _pwm(s).write(addr, value)
+                _pwm().block(s).write(addr, value)
             finally:
                 s.sim_exit(t)
             return
