@@ -19,15 +19,19 @@ level at the jack, the replies - never on firmware variables:
    step (2 dB) per frame, a ramp interval apart, the first at once (a host's volume and
    limit, a fast turn down, a louder headphone, a lower SPL limit); with ZCEN high the
    same fall is one frame. Into silence: under the DAC's soft mute; a channel balance
-   alone takes below the range stays at the floor.
+   alone takes below the range stays at the floor;
+10. a host's change that lowers the level (the volume limit, the SPL limit, a louder
+   headphone, the volume) reaches the PGA2311 in the pass that answers it, not at the
+   next pass's tick (a GC pause between the two held the jack 51 ms above a new SPL
+   limit: HEADROOM_SEED=3199818829).
 
 Seeing them fail: `HEADROOM_UNDO=NAME pytest tests/test_pinned_fixes.py` undoes one fix
 (NAME: a key of UNDO below) in the firmware each board boots, by patching the freshly
 imported modules; that fix's test then fails (the `checked` boards' trace checker may
-add errors of its own). Without the variable nothing is patched. All nine in turn:
+add errors of its own). Without the variable nothing is patched. All ten in turn:
 
     for u in limit spl_limit balance_walk mute_same_pass long_line chain_order \
-             dac_opens_last isr_mutes_pga fall_walk; do
+             dac_opens_last isr_mutes_pga fall_walk host_same_pass; do
         HEADROOM_UNDO=$u .venv/bin/python -m pytest -q tests/test_pinned_fixes.py; done
 
 The patches reach into the firmware's internals (the fixes' own functions): when those
@@ -157,10 +161,24 @@ def _undo_fall_walk():
     C.Controller.__init__ = at_once
 
 
+def _undo_host_same_pass():
+    from headroom_fw import app
+    serve = app.App._serve
+
+    def later(self, now):
+        self.ctl.outputs = lambda: None   # the host's change left for the next tick
+        try:
+            serve(self, now)
+        finally:
+            del self.ctl.outputs
+    app.App._serve = later
+
+
 UNDO = {"limit": _undo_limit, "spl_limit": _undo_spl_limit, "balance_walk": _undo_balance_walk,
         "mute_same_pass": _undo_mute_same_pass, "long_line": _undo_long_line,
         "chain_order": _undo_chain_order, "dac_opens_last": _undo_dac_opens_last,
-        "isr_mutes_pga": _undo_isr_mutes_pga, "fall_walk": _undo_fall_walk}
+        "isr_mutes_pga": _undo_isr_mutes_pga, "fall_walk": _undo_fall_walk,
+        "host_same_pass": _undo_host_same_pass}
 
 
 @pytest.fixture(autouse=True)
@@ -649,3 +667,31 @@ def test_channels_reaching_the_floor_apart_go_silent_together_with_zcen_tied_low
     before = [j for j in jack if j[0] < xsmt[0][0]][-1]
     assert all(lv is not None and lv - floor <= 200 for lv in before[1:]), (before, floor)
     assert jack[-1][1:] == (None, None), jack
+
+
+# ---- 10: a host's lowering reaches the PGA2311 in the pass that answers it ----
+
+def _hp(name):
+    from headroom import headphones as hph
+    return hph.command(hph.find(hph.builtin(), name))
+
+
+@pytest.mark.parametrize("before,line", [
+    ([], "set limit -40"),
+    ([], "set volume -40"),
+    (["set spl_limit 90"], _hp("SE215")),
+    ([_hp("HD 600")], "set spl_limit 70"),
+], ids=["limit", "volume", "headphone", "spl_limit"])
+def test_a_hosts_lowering_reaches_the_pga2311_in_the_pass_that_answers_it(checked, before, line):
+    b = playing(checked, SE)
+    for first in before:
+        assert ask(b, first, ms=300)["ok"]
+    top = jack_top(b)
+    w = Watch(b)
+    command_pass = w.passes        # the next pass reads the line
+    assert ask(b, line, ms=300)["ok"]
+    frames = [p for p, t, level in w.pins(b.board.pga_cs) if level == 1]
+    assert frames, "no PGA2311 frame after %r" % line
+    assert frames[0] == command_pass, "the first frame went out %d passes after the command's" % (
+        frames[0] - command_pass)
+    assert jack_top(b) < top, (line, top, jack_top(b))

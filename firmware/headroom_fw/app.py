@@ -445,15 +445,22 @@ class App:
         when nothing else is going out: while the host does not read, changes are not
         queued; it gets the latest state once it reads again (coalesced, not a backlog)."""
         con = self.console
+        ctl = self.ctl
         self._now = now
+        told = ctl.changes
         self._more = protocol.serve(con, self.lines, self._answer)
-        if self.ctl.changes == self._told:
+        if ctl.changes != told:
+            # A host's change (a lowered limit, a louder headphone) reaches the codes in
+            # the pass that answers it, not at the next pass's tick: a GC pause between
+            # the two once held the jack 51 ms above a new SPL limit.
+            ctl.outputs()
+        if ctl.changes == self._told:
             return
         if not self.session.monitoring:
-            self._told = self.ctl.changes
+            self._told = ctl.changes
         elif not con.busy():
-            self._told = self.ctl.changes
-            protocol.send(con, protocol.state_into(self.session, self.ctl, b'"event": "state", '))
+            self._told = ctl.changes
+            protocol.send(con, protocol.state_into(self.session, ctl, b'"event": "state", '))
 
     def _handle(self, line):
         return protocol.handle(self.session, self.ctl, line, self._now, self)
