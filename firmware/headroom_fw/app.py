@@ -42,7 +42,7 @@ _TRIGGER = const(4)
 
 
 class App:
-    def __init__(self, board, root="", console=None, files=None, log=None, uptime=None):
+    def __init__(self, board, root="", console=None, files=None, log=None, uptime=None, net=None):
         b = board
         self.b = b
         self.root = root
@@ -96,6 +96,9 @@ class App:
                 self.log.append(why)
             self.remote = remote.Remote(keys)
             self.ir.start(now)
+        self.wifi = self.web = None
+        if b.wifi is not None:
+            self._web_init(net, now)
         self.supply.start(now)   # a monitor reading low at boot: a fault
         # The chain's state after a reset is never assumed (supervisor.PGAChain).
         self.chain.start(now)
@@ -194,6 +197,10 @@ class App:
                 self.encoder.new_gesture()
         if self.console is not None:
             self._serve(now)
+            if w.woken:
+                self._knob()
+        if self.web is not None:
+            self._web(now)
             if w.woken:
                 self._knob()
         self._apply()
@@ -461,6 +468,65 @@ class App:
         elif not con.busy():
             self._told = ctl.changes
             protocol.send(con, protocol.state_into(self.session, ctl, b'"event": "state", '))
+
+    # ---- the web remote (boards with `wifi`: a Pico W)
+    def _web_init(self, net, now):
+        """The WiFi part, the pairing, the server and its routes: only boards with a
+        `wifi` section load them (microdot among them)."""
+        import os
+
+        from .pairing import FILE as DEVICES
+        from .pairing import Pairing
+        from .web import WebServer
+        from .webapp import WebApp
+        from .wifi import FILE as WIFI
+        from .wifi import Wifi
+        if net is None:
+            from .net import Net
+            net = Net()
+        b = self.b
+        led = machine.Pin("LED", machine.Pin.OUT) if b.wifi.led else None
+        wifi = self.wifi = self.sup.add(Wifi(b, net, self.files, self.root + WIFI, led))
+        self.pairing = Pairing(self.files, self.root + DEVICES, os.urandom, self.log)
+        page = __file__[:__file__.rfind("/") + 1] + "www/"
+        self.webapp = WebApp(self, self.pairing, page)
+        self.web = WebServer(net, b.wifi.port, self.webapp.handle, protocol.Session(), now)
+        self._wifi_seen = 0
+        self._web_state = self._write_web_state   # bound once: a stream's line allocates nothing
+        wifi.start(now)
+
+    def _write_web_state(self):
+        protocol.state_into(self.web.session, self.ctl, b'"event": "state", ')  # type: ignore[union-attr]
+
+    def _web(self, now):
+        """The web's share of a pass: the server follows the link; requests, streams. A
+        change a request made reaches the codes in this pass, as the host's do."""
+        wifi = self.wifi
+        web = self.web
+        if wifi is None or web is None:
+            return
+        if wifi.changes != self._wifi_seen:
+            self._wifi_seen = wifi.changes
+            if wifi.ip is not None:
+                if not web.start(wifi.ip, now):
+                    self.log.append(web.error)
+            else:
+                web.stop()
+        ctl = self.ctl
+        told = ctl.changes
+        web.poll(now, ctl, self._web_state)
+        if ctl.changes != told:
+            ctl.outputs()
+
+    def wifi_command(self, t, now):
+        """`wifi ...` over USB (wificmd.py): the reply."""
+        from .wificmd import command
+        return command(self, t, now)
+
+    def pairing_shown(self, now):
+        """A pairing code opened or closed: the display shows it (or stops)."""
+        if self.display is not None and hasattr(self.display, "wake"):
+            self.display.wake(now)
 
     def _handle(self, line):
         return protocol.handle(self.session, self.ctl, line, self._now, self)

@@ -28,7 +28,7 @@ MAX_DEPTH = 6       # sections nest at most 4 deep (relays.mute, pga2311.chips[i
 _KEYS = {
     "board": ("board", "name", "description", "spi", "pga2311", "encoder", "button",
               "gain_switch", "output_switch", "power_sense", "i2s", "dac", "relays", "analog",
-              "timing", "volume", "controls", "display", "ir", "trigger", "inputs"),
+              "timing", "volume", "controls", "display", "ir", "trigger", "inputs", "wifi"),
     "spi": ("id", "sck", "mosi", "miso", "baudrate"),
     "pga2311": ("cs", "mute", "zcen", "chips"),
     "encoder": ("a", "b", "edges_per_detent", "decoder", "pio_sm"),
@@ -44,6 +44,7 @@ _KEYS = {
     "display.spi": ("id", "sck", "mosi", "cs", "dc", "res", "baudrate"),
     "ir": ("pin",),
     "trigger": ("pin", "active_high", "delay_ms"),
+    "wifi": ("chip", "port", "hostname", "country", "led"),
     "inputs": ("source", "names", "select", "active_high", "switch_ms"),
     "relays": ("mute", "gain", "output"),
     "relays.*": ("pin", "active_high", "operate_ms", "release_ms", "sense"),
@@ -321,6 +322,33 @@ class Display:
                                100000, 10000000, "display.spi.baudrate")
 
 
+class Wifi:
+    """The `wifi` section: a Pico W's CYW43439, and the web remote it serves."""
+    PINS = (23, 24, 25, 29)   # WL_ON, WL_D, WL_CS, WL_CLK on a Pico W
+
+    def __init__(self, board, d):
+        self.chip = _get(d, "chip", "wifi", "str", "cyw43439", False)
+        if self.chip != "cyw43439":
+            raise BoardError('wifi.chip: "cyw43439" (a Pico W\'s), not %r' % self.chip[:20])
+        self.port = _range(_get(d, "port", "wifi", "int", 80, False), 1, 65535, "wifi.port")
+        self.hostname = _get(d, "hostname", "wifi", "str", "headroom", False)
+        if not 1 <= len(self.hostname) <= 32 or not all(
+                "a" <= c <= "z" or "0" <= c <= "9" or c == "-" for c in self.hostname):
+            raise BoardError("wifi.hostname: 1 to 32 lower-case letters, digits or '-'")
+        self.country = _get(d, "country", "wifi", "str", "XX", False)
+        if len(self.country) != 2 or not self.country.isupper() or not self.country.isalpha():
+            raise BoardError("wifi.country: a two-letter country code such as \"GB\" "
+                             "(the radio's rules), or \"XX\" (worldwide)")
+        # The LED on the CYW43's own GPIO (machine.Pin("LED")): blinks while it joins,
+        # lit once the page can be reached.
+        self.led = _get(d, "led", "wifi", "bool", True, False)
+        for g in self.PINS:
+            if g in board._pins:
+                raise BoardError("wifi: GP%d is the WiFi chip's on a Pico W, but %s uses it"
+                                 % (g, board._pins[g]))
+            board._pins[g] = "wifi (the CYW43439 on a Pico W)"
+
+
 class Board:
     """A validated board description; see boards/README.md for every field."""
 
@@ -333,6 +361,10 @@ class Board:
         self.name = _get(d, "name", "board", "str", name, False)
         self.warnings = []   # legal but risky choices, said by the host tools
         self._pins = {}  # type: dict[int, str]
+        # A Pico W's WiFi chip (the web remote, web.py), optional. It owns GP23, GP24,
+        # GP25 and GP29 (its power, data, chip select and clock): the board cannot use them.
+        wifi = _get(d, "wifi", "board", "obj", None, False)
+        self.wifi = Wifi(self, wifi) if wifi is not None else None
 
         spi = _get(d, "spi", "board", "obj")
         self.spi_id = _range(_get(spi, "id", "spi", "int"), 0, 1, "spi.id")

@@ -100,9 +100,10 @@ class FaultState:
 class Firmware:
     """The App, restarted muted when a pass fails; the fault state when that keeps happening."""
 
-    def __init__(self, root="", console=None, files=None):
+    def __init__(self, root="", console=None, files=None, net=None):
         self.root = root
         self.console = console
+        self.net = net     # the WiFi's seam (net.py; None: the port's own)
         self.files = files if files is not None else Files()
         self.log = Log(root + LOG, self.files)
         self.restarts = Restarts()
@@ -118,7 +119,7 @@ class Firmware:
         """A new App, or the fault state (a bad board file, or the last of the failures)."""
         try:
             self.app = App(boardfile.load(self.root + "board.json"), self.root, self.console,
-                           self.files, self.log, self.uptime)
+                           self.files, self.log, self.uptime, self.net)
             return self.app
         except boardfile.BoardError as e:
             self.log.append("board.json: %s" % e)

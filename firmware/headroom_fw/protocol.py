@@ -50,6 +50,8 @@
                                 (volume_up, volume_down, mute, menu, input, standby); a
                                 key another function has is refused (`remote` says so)
     remote defaults|clear       the Apple and kit remotes' keys again / no key at all
+    wifi ...                    a Pico W's network and the web remote's pairing
+                                (wificmd.py; only over USB)
 
 Replies: {"ok": true, ...} or {"ok": false, "error": "..."}. Events flow only while a
 host asked for them: each costs a line of text, which the main loop should not
@@ -64,7 +66,7 @@ from .jsonout import JsonOut, prepare
 from .version import VERSION as FIRMWARE
 
 VERSION = const(1)
-MAX_LINE = const(96)
+MAX_LINE = const(200)   # `wifi set` carries an SSID and a key as hex: 9 + 64 + 1 + 126
 NAMES = ("volume", "balance", "gain", "output", "mute", "limit", "spl_limit", "gain_headroom",
          "startup_cap", "display_brightness", "display_timeout_s", "display_dark", "standby",
          "input", "trim", "auto_standby_min", "headphone", "spl", "gain_stage", "trigger",
@@ -92,6 +94,7 @@ SET = "set"
 DEFAULTS = "defaults"     # set defaults
 HEADPHONE = "headphone"   # set headphone NAME | none | Z SENS UNIT NAME
 REMOTE = "remote"         # remote | remote learn FUNCTION | remote defaults | remote clear
+WIFI = "wifi"             # wifi | wifi set SSID KEY | wifi off | wifi pair | wifi forget-devices
 LEARN = "learn"
 NO_HEADPHONE = "none"
 prepare(GAINS_B + OUTPUTS_B + _PHASES_B + _RATES_B)  # every word a state line can carry
@@ -433,6 +436,10 @@ def handle(session, ctl, line, now, app=None):
         if app is None:
             return _err("remote: not on this connection")
         return app.remote_command(t, now)
+    if cmd == WIFI:
+        if app is None:
+            return _err("wifi: not on this connection")
+        return app.wifi_command(t, now)
     if cmd == GET:
         if len(t) != 2 or t[1] not in NAMES:
             return _err("use: get " + "|".join(NAMES))

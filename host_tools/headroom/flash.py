@@ -81,6 +81,10 @@ def board_files(board_path, firmware=mpy.FIRMWARE_DIR):
     """{remote path: local file} of everything flash puts on the board."""
     files = mpy.compiled(firmware)
     files["board.json"] = board_path
+    import json
+    with open(board_path) as f:
+        if isinstance(json.load(f).get("wifi"), dict):   # a Pico W's: the web remote too
+            files.update(mpy.web_files(firmware))
     return files
 
 

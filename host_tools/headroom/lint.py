@@ -35,6 +35,9 @@ def stub_dirs():
     stubs = os.path.join(BUILD, "stubs")
     typeshed = os.path.join(BUILD, "typeshed")
     _link_distribution("micropython-rp2-rpi-pico-stubs", stubs, lambda r: r.endswith(".pyi"))
+    # A Pico W's own modules, for the web remote's (net.py, wifi.py): only they import them.
+    _link_distribution("micropython-rp2-rpi-pico-w-stubs", stubs,
+                       lambda r: r in ("network.pyi", "socket.pyi"))
     _link_distribution("micropython-stdlib-stubs", typeshed,
                        lambda r: r.startswith("stdlib/") or r.startswith("stubs/"))
     _link_distribution("micropython-stdlib-stubs", stubs, lambda r: r.startswith("_mpy_shed/"))

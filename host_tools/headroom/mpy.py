@@ -113,6 +113,40 @@ def build(dest, src=FIRMWARE_DIR):
     return written
 
 
+# A Pico W board's web remote (a `wifi` section): microdot (PyPI `microdot`, pinned in
+# requirements.txt) compiled from the installed package into /lib, as micropython-lib's
+# packages go, and the page, as it is. Boards without WiFi get neither.
+MICRODOT = ("__init__.py", "microdot.py")
+PAGE = "headroom_fw/www/index.html"
+
+
+def web_files(src=FIRMWARE_DIR, cache=None):
+    """{board path: local file} of what a board with `wifi` adds: microdot, compiled (from
+    the cache where possible), and the page."""
+    import importlib.util
+    spec = importlib.util.find_spec("microdot")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("microdot is not installed: `make` installs the pinned one")
+    pkg = list(spec.submodule_search_locations)[0]
+    cache = cache or cache_dir()
+    os.makedirs(cache, exist_ok=True)
+    tag = ("%s %s" % (_version(), ARCH)).encode()
+    out = {}
+    for name in MICRODOT:
+        path = os.path.join(pkg, name)
+        rel = "lib/microdot/" + name
+        with open(path, "rb") as f:
+            key = hashlib.sha256(tag + b"\0" + rel.encode() + b"\0" + f.read()).hexdigest()
+        dest = os.path.join(cache, key + ".mpy")
+        if not os.path.exists(dest):
+            tmp = dest + ".%d.tmp" % os.getpid()
+            compile_one(rel, path, tmp)
+            os.replace(tmp, dest)
+        out[target(rel)] = dest
+    out[PAGE] = os.path.join(src, PAGE)
+    return out
+
+
 def package_json(src=FIRMWARE_DIR):
     """firmware/package.json for `mpremote mip install`: every file flash installs (as source:
     mip installs .py), at the path flash gives it, with URLs relative to the file; and the

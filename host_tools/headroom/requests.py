@@ -17,9 +17,23 @@ SETTABLE = P.NAMES[:P.SETTABLE] + (P.HEADPHONE,)   # what `set` takes
 # The key a successful reply to each command carries (protocol.handle), so that a reply
 # left over from an earlier request (one asked again after a silence) is not taken.
 REPLY_KEYS = {P.VERSION_CMD: "protocol", P.STATUS: "phase", P.MONITOR: "monitor",
-              P.LOG: "log", P.REMOTE: "remote"}
+              P.LOG: "log", P.REMOTE: "remote", P.WIFI: "wifi"}
 REMOTE = P.REMOTE
 REMOTE_FUNCTIONS = pure("remote").NAMES[1:]    # what `remote learn` takes
+
+
+WIFI = P.WIFI
+
+
+def wifi(*words):
+    """`wifi`, `wifi off`, `wifi pair`, `wifi forget-devices`."""
+    return " ".join((P.WIFI,) + words)
+
+
+def wifi_set(ssid, key):
+    """`wifi set`: the SSID and the key as hex of their UTF-8 (spaces, quotes and any
+    character travel as they are; '-': no key, an open network)."""
+    return "%s set %s %s" % (P.WIFI, ssid.encode().hex(), key.encode().hex() if key else "-")
 
 
 def remote_learn(function):

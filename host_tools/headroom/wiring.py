@@ -95,6 +95,10 @@ def rows(b):
                               "before they mute" % (
                                   "high" if b.trigger_active_high else "low",
                                   b.trigger_delay_ms, b.trigger_delay_ms))
+    if getattr(b, "wifi", None) is not None:
+        for g, what in zip(b.wifi.PINS, ("WL_ON", "WL_D", "WL_CS", "WL_CLK")):
+            out[g] = ("wifi", "the Pico W's CYW43439 (%s), on the module: not free for the "
+                      "board" % what)
     if b.power_sense is not None:
         out[b.power_sense] = ("power_sense.pin", "supply monitor output, high while the supply is "
                               "good; hold-up after it falls: %d ms" % b.holdup_ms

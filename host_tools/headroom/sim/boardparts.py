@@ -85,11 +85,12 @@ def _display(sb):
 
 
 def _chip_parts():
+    from .models.cyw43 import CYW43
     from .models.oled import OLED
     from .models.pcm5102a import PCM5102A
     from .models.pcm5122 import PCM5122
     return {cls.chip: cls for cls in (PGA2311Chain, Relay, Jack, PCM5102A, PCM5122,
-                                      OLED)}
+                                      OLED, CYW43)}
 
 
 _CHIPS = []
@@ -170,6 +171,14 @@ def _source(sb):
     return ExternalSource(sb.sim, b)
 
 
+def _wifi(sb):
+    """The board file's `wifi` section: a Pico W's CYW43439 and the access point it joins."""
+    if getattr(sb.board, "wifi", None) is None:
+        return None
+    from .models.cyw43 import CYW43
+    return CYW43(sb.sim)
+
+
 PARTS = (
     ("pga", _pga2311),                      # pga2311
     ("mute_relay", _relay("mute")),         # relays.mute
@@ -189,4 +198,5 @@ PARTS = (
     ("display", _display),                  # display (None without one)
     ("ir_rx", _ir),                         # ir (None without a receiver)
     ("source", _source),                    # inputs.source "external"
+    ("wifi", _wifi),                        # wifi (a Pico W's CYW43439)
 )

@@ -175,7 +175,7 @@ class _Written:
 class SimBoard:
     def __init__(self, board_path, flash_dir=None, trace_sink=None, seed=1, start_ms=0,
                  keep_trace=True, firmware_dir=None, decoder=None, record_dac=False, cost=None,
-                 timer_start_ms=0, *, board=None, sim=None, firmware=None):
+                 timer_start_ms=0, *, board=None, sim=None, firmware=None, web_port=0):
         """`decoder` ("pio"/"irq") overrides the board file's encoder.decoder;
         `record_dac` keeps the DAC's analog output, for jack_vrms(); `cost`: the cost
         model (sim/cost.py; default: typical costs); `timer_start_ms`: what the MCU's
@@ -186,7 +186,8 @@ class SimBoard:
         read, nothing written to `flash_dir`); `sim`, the world.Sim to wire the parts to
         (a subclass with its own reset, sleep and watchdog; its trace is the board's);
         `firmware`, fn(sim) -> the handle world.Sim steps, in place of booting firmware/
-        (and no boot.py: that code runs its own)."""
+        (and no boot.py: that code runs its own). `web_port`: on a board with `wifi`, the
+        desktop's port the web remote listens on (0: any free one; `web_url` tells)."""
         self.record_dac = record_dac
         self.board_name = _basename(board_path)
         if board is None:
@@ -233,6 +234,16 @@ class SimBoard:
         self.stdio = False
         self._settings_path = _join(flash_dir, "settings.json")
         self.files = SimFiles(self.sim, flash_dir)
+        self.net = None
+        if getattr(board, "wifi", None) is not None and firmware is None:
+            from .net import SimNet
+            self.net = SimNet(self.sim, web_port)
+
+    @property
+    def web_url(self):
+        """The web remote's address on this machine once the firmware listens, else None."""
+        app = self.app
+        return app.web.address if app is not None and app.web is not None else None
 
     @property
     def flash_writes(self):
@@ -296,11 +307,13 @@ class SimBoard:
         from headroom_fw.console import UsbConsole
         cdc = self.console
         cdc.reset()
+        if self.net is not None:
+            self.net.close_all()   # a reset: the old firmware's sockets are gone
         # The firmware's own console, on the model of rp2's port in place of sys.stdin,
         # sys.stdout and select.
         con = (UsbConsole() if self.stdio else
                UsbConsole(stdin=cdc.stdin, stdout=cdc.stdout, select_module=cdc))
-        return lifecycle.Firmware(self.flash_dir + "/", con, self.files)
+        return lifecycle.Firmware(self.flash_dir + "/", con, self.files, self.net)
 
     @property
     def app(self):
@@ -482,7 +495,10 @@ class SimBoard:
         return None if best is None else best[1]
 
     def close(self):
-        """Nothing to let go of: the board's flash folder goes with it (or at exit)."""
+        """The web remote's sockets closed (the board's flash folder goes with it, or at
+        exit)."""
+        if self.net is not None:
+            self.net.close_all()
 
 
 def _json_loads(text):

@@ -1,7 +1,7 @@
-"""Installs the simulated `machine`, `micropython`, `rp2`, `time` and `framebuf` for the
-firmware.
+"""Installs the simulated `machine`, `micropython`, `rp2`, `network`, `time` and
+`framebuf` for the firmware.
 
-On CPython, `machine`, `micropython` and `rp2` become these modules, `framebuf`
+On CPython, `machine`, `micropython`, `rp2` and `network` become these modules, `framebuf`
 sim/cpython_framebuf.py (MicroPython's pixels on CPython), the ticks
 functions are added to the real `time` (which CPython will not let a file replace), and
 `sys.print_exception` (MicroPython's) to `sys`. On MicroPython the shims directory goes
@@ -22,11 +22,12 @@ def install():
 
     from headroom.sim import cpython_framebuf as framebuf
     from headroom.sim import cpython_micropython as micropython
-    from headroom.sim.shims import machine, rp2
+    from headroom.sim.shims import machine, network, rp2
     from headroom.sim.shims import time as simtime
     sys.modules["machine"] = machine
     sys.modules["micropython"] = micropython
     sys.modules["rp2"] = rp2
+    sys.modules["network"] = network
     sys.modules["framebuf"] = framebuf
     if not hasattr(sys, "print_exception"):
         sys.print_exception = _print_exception
