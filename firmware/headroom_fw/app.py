@@ -87,7 +87,15 @@ class App:
         # The knob menu (menu.py), where there is a display to show it: a long press
         # opens it there (docs/knob.md); without one, the long press is balance mode.
         self.menu = None if b.display is None else LazyMenu(self.ctl, b, self)
-        self.chain, self.dac, self.display, self.ir = hw.parts(self.sup, now, self.menu)
+        self.pairing = None
+        if b.wifi is not None:   # the web remote's pairing: its code goes on the display
+            import os
+
+            from .pairing import FILE as DEVICES
+            from .pairing import Pairing
+            self.pairing = Pairing(self.files, root + DEVICES, os.urandom, self.log)
+        self.chain, self.dac, self.display, self.ir = hw.parts(self.sup, now, self.menu,
+                                                               self.pairing)
         self.remote = None
         if self.ir is not None:
             from . import remote
@@ -473,10 +481,6 @@ class App:
     def _web_init(self, net, now):
         """The WiFi part, the pairing, the server and its routes: only boards with a
         `wifi` section load them (microdot among them)."""
-        import os
-
-        from .pairing import FILE as DEVICES
-        from .pairing import Pairing
         from .web import WebServer
         from .webapp import WebApp
         from .wifi import FILE as WIFI
@@ -487,7 +491,6 @@ class App:
         b = self.b
         led = machine.Pin("LED", machine.Pin.OUT) if b.wifi.led else None
         wifi = self.wifi = self.sup.add(Wifi(b, net, self.files, self.root + WIFI, led))
-        self.pairing = Pairing(self.files, self.root + DEVICES, os.urandom, self.log)
         page = __file__[:__file__.rfind("/") + 1] + "www/"
         self.webapp = WebApp(self, self.pairing, page)
         self.web = WebServer(net, b.wifi.port, self.webapp.handle, protocol.Session(), now)
@@ -522,11 +525,6 @@ class App:
         """`wifi ...` over USB (wificmd.py): the reply."""
         from .wificmd import command
         return command(self, t, now)
-
-    def pairing_shown(self, now):
-        """A pairing code opened or closed: the display shows it (or stops)."""
-        if self.display is not None and hasattr(self.display, "wake"):
-            self.display.wake(now)
 
     def _handle(self, line):
         return protocol.handle(self.session, self.ctl, line, self._now, self)

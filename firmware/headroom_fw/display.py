@@ -40,13 +40,15 @@ class Display(Part):
     RETRY_US = 7000     # the controller's initialisation, two-byte writes (~1.8 ms); a
                         # stuck bus costs its time-out once (5 ms, hardware.Buses.i2c)
 
-    def __init__(self, b, buses, menu=None, version=""):
+    def __init__(self, b, buses, menu=None, version="", pairing=None):
         Part.__init__(self)
         self.b = b
         self.d = b.display
         self.buses = buses
         self.menu = menu
         self.version = version
+        self.pairing = pairing   # the web remote's (pairing.py), or None: its code is shown
+        self._code = None        # the code the screen was last asked to show
         self.panel = None
         self.screen = None
         self.up = False      # started and answering
@@ -173,6 +175,11 @@ class Display(Part):
         level = ctl.level()
         menu = self.menu
         m = menu.changes if menu is not None else 0
+        code = self.pairing.code if self.pairing is not None else None
+        if code is not self._code:
+            self._code = code
+            self._touch_ms = now    # a code shown lights the display
+            look = True
         if look or level != self._level or m != self._menu_changes or scr.drawn < 0:  # type: ignore[union-attr]
             self._level = level
             self._menu_changes = m
@@ -186,8 +193,9 @@ class Display(Part):
         panel that stops answering is a fault as in check()."""
         if self._draw:
             ctl = self.sup.ctl  # type: ignore[union-attr]
+            code = self.pairing.code_now(self._now) if self.pairing is not None else None
             if self.screen.update(ctl, self.menu, self._fault_text(ctl), self._now,  # type: ignore[union-attr]
-                                  waker):
+                                  waker, code):
                 self._draw = False
             return
         try:

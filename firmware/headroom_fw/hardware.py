@@ -121,7 +121,7 @@ class Hardware:
                         if b.trigger_pin is not None else None)
         self.supply = Supply(b.power_sense, self.xsmt, self.pga, self.mute_relay, ramp_us, waker)
 
-    def parts(self, sup, now, menu=None):
+    def parts(self, sup, now, menu=None, pairing=None):
         """The supervised parts into `sup`, in the order their checks run each pass;
         returns (the PGA2311 chain's part, the DAC's or None, the display's or None, the
         IR receiver's or None)."""
@@ -137,7 +137,7 @@ class Hardware:
         display = None
         if b.display is not None:
             from .display import Display  # only boards with a display load it
-            display = sup.add(Display(b, self.buses, menu, VERSION))
+            display = sup.add(Display(b, self.buses, menu, VERSION, pairing))
         ir = None
         if b.ir_pin is not None:
             from .irrecv import IrReceiver  # only boards with a receiver load it

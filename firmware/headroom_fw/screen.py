@@ -3,7 +3,8 @@ any FrameBuffer with dirty(x, w, page0, page1), oled.py's drivers).
 
 Views, one at a time (`view()` picks it): starting (the settle delay), the level, hold
 to confirm (a limit raise waiting for the long press), a fault (a critical part: what
-and what to check), the menu (menu.py draws its rows through `menu_rows`).
+and what to check), the menu (menu.py draws its rows through `menu_rows`), a pairing
+code for the web remote (pairing.py: six large digits while a code is open).
 
 The level view, for reading at arm's length:
 
@@ -31,6 +32,7 @@ V_LEVEL = const(1)
 V_CONFIRM = const(2)
 V_FAULT = const(3)
 V_MENU = const(4)
+V_PAIR = const(5)
 
 DIGIT_W = const(16)
 DIGIT_H = const(32)
@@ -178,24 +180,26 @@ class Screen:
         return True
 
     # ---- the views
-    def view(self, ctl, menu, fault, now):
+    def view(self, ctl, menu, fault, now, code=None):
         if fault is not None:
             return V_FAULT
         if ctl.pending(now) is not None:
             return V_CONFIRM
+        if code is not None:
+            return V_PAIR
         if menu is not None and menu.open:
             return V_MENU
         if ctl.phase == 0 and ctl.faults == 0:   # controller.BOOT: the settle delay
             return V_START
         return V_LEVEL
 
-    def update(self, ctl, menu=None, fault=None, now=0, stop=None):
+    def update(self, ctl, menu=None, fault=None, now=0, stop=None, code=None):
         """Draw what changed since the last call. The level view is drawn a part at a
         time (a digit, the top line, the bar, the bottom line), and gives way when
         `stop.woken` is set (a detent waits: the knob first); returns False then, and
         the next call goes on where this one stopped (each part compares what it shows
-        with what it should). True: all drawn."""
-        v = self.view(ctl, menu, fault, now)
+        with what it should). True: all drawn. `code`: a pairing code open (str)."""
+        v = self.view(ctl, menu, fault, now, code)
         fb = self.fb
         if v != self.drawn:
             fb.fill(0)
@@ -210,6 +214,8 @@ class Screen:
                 self._confirm(ctl)
             elif v == V_MENU:
                 self._menu(menu)
+            elif v == V_PAIR:
+                self._pair(code)
             else:
                 self._point()
             if v != V_LEVEL:
@@ -259,6 +265,19 @@ class Screen:
             x = self._number(value * 5, 16, 38)
             self._text("dBV", x + 4, 38)
         self._text("within 10 s", 20, 54)
+
+    def _pair(self, code):
+        """The web remote's pairing code: six large digits, to type into the page."""
+        self._box(0, 0, 128, 9, 1)
+        self._text("PAIR A PHONE", 16, 1, 0)
+        for i in range(min(len(code), 6)):
+            mask = DIGITS[ord(code[i]) - 48] if "0" <= code[i] <= "9" else MINUS
+            x = 2 + 21 * i
+            for k in range(7):
+                if mask & (1 << k):
+                    g = SEG[k]
+                    self._box(x + g[0], 14 + g[1], g[2], g[3], 1)
+        self._text("type on the page", 0, 54)
 
     def _point(self):
         self._box(POINT_X, DIGIT_Y + DIGIT_H - STROKE, STROKE, STROKE, 1)

@@ -118,7 +118,6 @@ class WebApp:
         @m.post("/api/pair/start")
         async def pair_start(req):
             self.pairing.start(self.now)
-            app.pairing_shown(self.now)
             return {"ok": True, "shown": "on the amplifier's display" if app.b.display
                     else "with `headroom wifi pair` over USB"}
 
@@ -130,7 +129,6 @@ class WebApp:
             body = _json(req)
             code = body.get("code") if body is not None else None
             token, why = self.pairing.pair(code, self.now)
-            app.pairing_shown(self.now)
             if token is None:
                 self.refused += 1
                 return _error(403, why)

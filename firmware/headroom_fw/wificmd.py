@@ -42,10 +42,8 @@ def command(app, t, now):
             wifi.forget(now)
         elif len(t) == 2 and t[1] == "pair":
             app.pairing.start(now)
-            app.pairing_shown(now)
         elif len(t) == 2 and t[1] == "forget-devices":
             app.pairing.forget()
-            app.pairing_shown(now)
         elif len(t) != 1:
             return USE
     except OSError as e:

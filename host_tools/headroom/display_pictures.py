@@ -4,7 +4,8 @@ headroom.display_pictures [DIR], default docs/display).
 Each is the simulated SSD1306 of pico-se as lit (its model's PNG), taken once the
 firmware has sent the whole frame (its display part no longer busy): starting (the
 settle delay), the level in dBV, muted, a headphone chosen (dB SPL), a limit raise
-waiting for the long press; and a critical fault on pico-balanced's SH1106. Virtual
+waiting for the long press; a critical fault on pico-balanced's SH1106; the web
+remote's pairing code on pico-w-balanced's (the code drawn from fixed random bytes). Virtual
 time only: the same pictures
 every run.
 """
@@ -17,6 +18,7 @@ from .sim.simboard import REPO_DIR, SimBoard
 DEFAULT_DIR = os.path.join(REPO_DIR, "docs", "display")
 BOARD = os.path.join(REPO_DIR, "boards", "pico-se.json")
 BALANCED = os.path.join(REPO_DIR, "boards", "pico-balanced.json")
+PICO_W = os.path.join(REPO_DIR, "boards", "pico-w-balanced.json")
 
 
 def _settled(b, within_ms=2000):
@@ -98,6 +100,18 @@ def make(folder=DEFAULT_DIR):
         b.run_ms(3000)
         _settled(b)
         shot(b, "fault")
+    finally:
+        b.close()
+    # The web remote's pairing code (`wifi pair`), on the Pico W board.
+    b = SimBoard(PICO_W, keep_trace=False)
+    try:
+        b.power(True)
+        b.run_ms(3000)
+        b.app.pairing.urandom = lambda n: bytes(range(7, 7 + n))   # the same code every run
+        _ask(b, "wifi pair")
+        b.run_ms(200)
+        _settled(b)
+        shot(b, "pairing")
     finally:
         b.close()
     return out

@@ -69,7 +69,7 @@ def find(profs, name):
 
 def command(hp):
     """The protocol line that makes `hp` the board's headphone: its figures inline, under
-    its full name when the line has room (at most 96 characters, ASCII)."""
+    its full name when the line has room (at most protocol.MAX_LINE characters, ASCII)."""
     H = _fw()
     from .requests import set_headphone
     head = set_headphone("%s %s %s " % (_num(hp.z_ohm), _num(hp.sens), hp.unit))
