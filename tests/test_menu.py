@@ -26,6 +26,8 @@ from headroom_fw import menu as M
 
 from helpers import BALANCED, SE, ask, no_display, until_playing
 
+PICO_W = os.path.join(os.path.dirname(BALANCED), "pico-w-balanced.json")
+
 PROFILES = {"headphones": 1, "profiles": [
     {"name": "My IEM", "impedance": {"ohm": 16}, "sensitivity": {"value": 112, "unit": "dB/mW"}},
     {"name": "Big Can", "impedance": {"ohm": 300}, "sensitivity": {"value": 97, "unit": "dB/V"}},
@@ -543,3 +545,33 @@ def test_the_input_and_its_trim_from_the_menu(board):
     turn(b, -4)                                   # -2 dB
     click(b)
     assert get(b, "trim") == -2.0 and dict(rows(m))["Input trim"] == "-2.0"
+
+
+def test_the_phones_entry_shows_a_pairing_code_and_forgets_every_phone(checked):
+    """Phones (a Pico W board): "pair a phone" opens a code, which the display shows over
+    the menu in large digits (read back from the panel's pixels); "forget all" unpairs
+    every phone, so a paired page is refused again."""
+    import webkit
+    from headroom.sim.rules_display import read_level
+    b = until_playing(checked(PICO_W, run_ms=0))
+    webkit.join(b)
+    page = webkit.Client(b)
+    page.pair()
+    assert page.request("GET", "/api/state").status == 200
+    m = b.app.menu
+    enter(b, M.E_PHONES)
+    assert m.title() == "Web remote" and [r[0] for r in rows(m)] == ["pair a phone", "forget all"]
+    click(b)
+    code = ask(b, "wifi")["wifi"]["pairing_code"]
+    assert code is not None and len(code) == 6
+    b.run_ms(300)
+    img = b.display.lit_pages()
+    assert read_level(img) is None        # the code's view, not the level's
+    lit = sum(sum(r) for r in b.display.lit())
+    assert lit > 600, lit                 # six 16x32 digits drawn
+    click(b)                              # the message read: back at the top
+    enter(b, M.E_PHONES)
+    choose(b, "forget all")
+    assert " ".join(m.lines) == "No phone paired now: each must pair again"
+    assert ask(b, "wifi")["wifi"]["devices"] == 0
+    assert page.request("GET", "/api/state").status == 403

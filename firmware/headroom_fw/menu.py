@@ -66,14 +66,17 @@ E_STANDBY = const(15)
 E_INPUT = const(16)
 E_TRIM = const(17)
 E_AUTO = const(18)
+E_PHONES = const(19)
 LABELS = ("Headphone", "SPL limit", "Vol limit", "Gain", "Output", "Headroom", "Balance",
           "Start max", "Brightness", "Dim after", "Dark mode", "Defaults", "About", "Exit",
-          "Remote", "Standby", "Input", "Input trim", "Auto stdby")
+          "Remote", "Standby", "Input", "Input trim", "Auto stdby", "Phones")
 TITLES = ("Headphone", "SPL limit dB", "Vol limit dBV", "Gain", "Output", "Auto headroom",
           "Balance dB", "Start max dBV", "Brightness", "Dim after", "Dark mode",
           "Reset defaults?", "About", "", "Learn a key", "", "Input", "Trim dB",
-          "No signal for")
+          "No signal for", "Web remote")
 AUTO_MIN = (0, 10, 20, 30, 60, 120)   # auto-standby's choices, minutes (0: never)
+# The web remote's phones (a Pico W board): pair one (the code shows), or forget them all.
+PHONE_ROWS = ("pair a phone", "forget all")
 # The remote's list: a function to learn a key for, or its default keys back.
 REMOTE_ROWS = ("volume up", "volume down", "mute", "menu", "input", "standby", "default keys")
 
@@ -161,6 +164,8 @@ class Menu:
             rows += [E_INPUT, E_TRIM]      # the board's inputs, each with its trim
         if board.ir_pin is not None:
             rows.append(E_REMOTE)     # learn a remote's keys
+        if board.wifi is not None:
+            rows.append(E_PHONES)     # the web remote's pairing
         rows.append(E_STANDBY)
         if board.dac == "pcm5122":
             rows.append(E_AUTO)       # the DAC tells whether music comes
@@ -290,6 +295,8 @@ class Menu:
             return OFF_ON[1 if ctl.display_dark else 0]
         if e == E_REMOTE and self.app.remote is not None:
             return "%d keys" % len(self.app.remote.keys)
+        if e == E_PHONES and self.app.pairing is not None:
+            return "%d" % len(self.app.pairing.devices)
         return ""
 
     def _in_force(self):
@@ -499,6 +506,8 @@ class Menu:
             self.options = OFF_ON
         elif e == E_REMOTE:
             self.options = REMOTE_ROWS
+        elif e == E_PHONES:
+            self.options = PHONE_ROWS
         else:
             self.options = RESET
         c = self._in_force()
@@ -561,7 +570,22 @@ class Menu:
             return ctl.host_display("display_dark", i == 1, now)
         if e == E_REMOTE:
             return self._learn(i, now)
+        if e == E_PHONES:
+            return self._phones(i, now)
         return ctl.host_defaults(now) if i == 1 else None
+
+    def _phones(self, i, now):
+        """Show a pairing code (the display shows it over the menu until it is used or
+        lapses), or forget every paired phone."""
+        pairing = self.app.pairing
+        if i == 0:
+            pairing.start(now)
+            return "The code is on the display: type it on the phone's page (2 min)"
+        try:
+            pairing.forget()
+        except OSError:
+            return "Phones forgotten until a reset: not saved"
+        return "No phone paired now: each must pair again"
 
     def _learn(self, i, now):
         """The remote's row `i`: wait for a function's key (the message asks for it and
