@@ -552,6 +552,7 @@ def test_the_phones_entry_shows_a_pairing_code_and_forgets_every_phone(checked):
     the menu in large digits (read back from the panel's pixels); "forget all" unpairs
     every phone, so a paired page is refused again."""
     import webkit
+
     from headroom.sim.rules_display import read_level
     b = until_playing(checked(PICO_W, run_ms=0))
     webkit.join(b)
