@@ -450,3 +450,39 @@ def test_m_starts_and_stops_the_chosen_inputs_music_and_the_firmware_sees_it():
     assert replayed(BALANCED, s.script()) == s.board.trace.text()
     with pytest.raises(Refused, match="comes from the Pico"):
         Session(SE, wall=Wall()).music()
+
+
+def test_a_pico_w_board_shows_the_web_remotes_address():
+    """The Pico W board opens with its network set (as `headroom wifi set` leaves it):
+    the title shows the page's address once it has joined, and the page answers there
+    (fetched from a thread of its own while the board runs until the reply is in)."""
+    import threading
+    import urllib.request
+    board = os.path.join(os.path.dirname(BALANCED), "pico-w-balanced.json")
+    got = {}
+
+    async def go():
+        s = Session(board, wall=Wall())
+        app = PanelApp(s, live=False)
+        try:
+            async with app.run_test(size=(170, 46)) as pilot:
+                s.step_ms(PLAYING_MS)
+                await settle(app, pilot)
+                url = s.board.web_url
+                assert url and url.startswith("http://127.0.0.1:")
+                assert "web remote: %s" % url in screen(app)
+
+                def fetch():
+                    with urllib.request.urlopen(url, timeout=30) as r:
+                        got["status"] = r.status
+                t = threading.Thread(target=fetch)
+                t.start()
+                for _ in range(3000):
+                    if not t.is_alive():
+                        break
+                    s.step_ms(10)
+                t.join(30)
+                assert got.get("status") == 200, got
+        finally:
+            s.board.close()
+    run(go())

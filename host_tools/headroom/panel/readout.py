@@ -94,6 +94,10 @@ class Readout:
                             "  %s  " % speed, (state, "bold reverse" if state != "running" else "bold"))
         if s.lag_drops:
             txt.append("  (the simulator fell behind %d times)" % s.lag_drops, style="yellow")
+        if getattr(self.b, "wifi", None) is not None:
+            url = self.board.web_url
+            txt.append("  web remote: %s" % (url or "joining the network"),
+                       style="bold cyan" if url else "dim")
         return txt
 
     def jack(self):

@@ -190,6 +190,8 @@ class Session(Hands):
         steps = parse(replay) if replay is not None else None
         self.board_path = board_path
         self.board = b = SimBoard(board_path, seed=seed)
+        if b.wifi is not None:
+            b.provision_wifi()   # a Pico W: its page up once it joins (the title shows it)
         if steps is not None:
             try:
                 check_board(steps, b.board)

@@ -239,6 +239,13 @@ class SimBoard:
             from .net import SimNet
             self.net = SimNet(self.sim, web_port)
 
+    def provision_wifi(self, key="a good key"):
+        """A Pico W board as `headroom wifi set` leaves it: wifi.json names the simulated
+        access point's network (the front panel starts this way; a test that sets it
+        over USB need not)."""
+        with open(_join(self.flash_dir, "wifi.json"), "w") as f:
+            f.write(_json_dumps({"v": 1, "ssid": self.wifi.ssid, "key": key}))
+
     @property
     def web_url(self):
         """The web remote's address on this machine once the firmware listens, else None."""
