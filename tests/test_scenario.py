@@ -149,6 +149,9 @@ BAD = [
     ("switch output se now", "unexpected 'now'"),
     ("switch gain low bounce x", "bounce (us) must be a whole number"),
     ("turn +1 at 5/s extra", "unexpected 'extra'"),
+    ("wifi ap", "use 'wifi ap off|on'"),
+    ("wifi router off", "use 'wifi ap off|on'"),
+    ("wifi dhcp maybe", "wifi dhcp off|on"),
 ]
 
 
@@ -349,3 +352,33 @@ def test_cli_sim_with_broken_board_exits_2(tmp_path):
     p = cli("sim", "--board", path, "--script", str(script))
     assert p.returncode == 2
     assert "spi.sck" in p.stderr
+
+
+def test_wifi_lines_need_a_pico_w_and_move_its_access_point():
+    """`wifi ap|dhcp off|on`: refused on a board without WiFi before anything runs; on
+    the Pico W board, the access point goes and the joined firmware says so (`wifi`),
+    the music plays on, and it joins again once the access point is back."""
+    from headroom.sim.scenario import Runner, check_board
+    from headroom.sim.simboard import SimBoard
+
+    from helpers import ask, until_playing
+    with pytest.raises(ScenarioError, match="no WiFi"):
+        check_board(parse("power on\nwifi ap off"), SimBoard(SE).board)
+    b = SimBoard(os.path.join(os.path.dirname(SE), "pico-w-balanced.json"))
+    try:
+        b.provision_wifi()
+        b.power(True)
+        until_playing(b)
+        for _ in range(100):
+            b.run_ms(100)
+            if ask(b, "wifi")["wifi"]["state"] == "up":
+                break
+        level = b.jack.levels
+        Runner(b).run(parse("wifi ap off\nwait 8000"))
+        w = ask(b, "wifi")["wifi"]
+        assert w["state"] != "up" and w["url"] is None and w["fault"], w
+        assert b.jack.levels == level and ask(b, "status")["phase"] == "playing"
+        Runner(b).run(parse("wifi ap on\nwait 70000"))
+        assert ask(b, "wifi")["wifi"]["state"] == "up"
+    finally:
+        b.close()

@@ -27,6 +27,8 @@
                                         sine of F Hz (440, 1k) at LEVEL dBFS (at most 0)
     source NAME stop                    ...stops: no stream, its clocks stop
     source NAME rate HZ                 ...streams at HZ (the DAC's rates: 32000 .. 192000)
+    wifi ap off|on                      a Pico W's access point vanishes / comes back
+    wifi dhcp off|on                    ...gives no address / gives one again
 
 `parse` checks the whole script first: any bad line raises ScenarioError with
 its line number, and nothing runs; `check_board` then checks each line against the
@@ -278,6 +280,10 @@ def parse_line(n, raw):
         return _ir(n, text, t)
     if op == "source":
         return _source(n, text, t)
+    if op == "wifi":
+        if len(t) != 3 or t[1] not in ("ap", "dhcp") or t[2] not in ("on", "off"):
+            raise ScenarioError("line %d: use 'wifi ap off|on' or 'wifi dhcp off|on'" % n)
+        return Step(n, text, "wifi", (t[1], t[2] == "on"))
     raise ScenarioError("line %d: unknown command %s" % (n, _show(op)))
 
 
@@ -315,6 +321,8 @@ def lacks(s, b):
             return "this board has no output switch"
     elif s.op in ("ir", "ir_noise") and b.ir_pin is None:
         return "this board has no IR receiver"
+    elif s.op == "wifi" and getattr(b, "wifi", None) is None:
+        return "this board has no WiFi (a Pico W board's wifi section)"
     elif s.op == "source":
         if b.source != "external":
             return "this board's music comes from the Pico (no inputs.source \"external\")"
@@ -421,6 +429,15 @@ class Runner:
 
     def _ir_noise(self, s, per_s):
         self.board.ir_noise(per_s)
+
+    def _wifi(self, s, what, on):
+        w = self.board.wifi
+        if w is None:
+            return self._fail(s, "this board has no WiFi")
+        if what == "ap":
+            w.set_ap(on)
+        else:
+            w.set_dhcp(on)
 
     def _fault(self, s, what, on):
         try:
