@@ -181,6 +181,7 @@ class Checker(HostRules, LevelRules, DisplayRules):
         self.pair_open = False             # the last write may be followed by its pair
         self.serial_buf = ""
         self.commands = []                 # lines the host sent, waiting for their reply
+        self.web_cmds = {}                 # the web's: connection -> its line, till its reply
         self.expect = None                 # (due t_us, volume hdB, balance hdB, silent)
         # Counts for the reliability table.
         self.checks = 0
@@ -244,6 +245,8 @@ class Checker(HostRules, LevelRules, DisplayRules):
                 self.commands = []
             else:
                 self._serial_out(t, f["line"])
+        elif kind == "web":
+            self._web(t, f)
         elif kind == "flash":
             self._flash(t, f["file"])
         elif kind == "boot":
@@ -314,6 +317,7 @@ class Checker(HostRules, LevelRules, DisplayRules):
         self._cap_near = False
         self.serial_buf = ""
         self.commands = []
+        self.web_cmds = {}
         self.expect = None
 
     def _boot_cap(self, t):
@@ -334,6 +338,7 @@ class Checker(HostRules, LevelRules, DisplayRules):
         again, starts from the saved settings under the start-up cap, as at a boot."""
         self.serial_buf = ""
         self.commands = []
+        self.web_cmds = {}
         self.expect = None
         self.pending = self.press = None
         self.cap = self._boot_cap(t)

@@ -1,6 +1,11 @@
 """The trace checker's rules about the user's hands and the host (part of
 invariants.Checker): inputs reaching the firmware, a long press, the host's `set`
-lines and their replies, saves to the flash."""
+lines and their replies, saves to the flash.
+
+Two hosts: the USB port (`serial` records: lines in order, replies in order) and the web
+remote (`web` records, sim/net.py: a connection's one POST /api/cmd line, its reply on
+the same connection). A web line refused before the protocol saw it (not paired, a used
+nonce, another site: any status but 200) changes nothing and is dropped with its reply."""
 import json
 
 from .rules import (
@@ -139,12 +144,35 @@ class HostRules:
                     self.expect = None
         self.serial_buf = buf
 
+    def _web(self, t, f):
+        """A `web` record: a request's line (POST /api/cmd), or the reply on its connection."""
+        if f["dir"] == "in":
+            line = f.get("line")
+            if line is None:
+                return
+            self.web_cmds[f["conn"]] = line
+            if line.split()[:1] == ["set"]:
+                self._touch(t, OPEN)
+                self.expect = None
+            return
+        line = self.web_cmds.pop(f["conn"], None)
+        if line is None:
+            return
+        if line.split()[:1] == ["set"] and self.carry_until == OPEN:
+            self.carry_until = t   # answered (or refused): the firmware is done with it
+        if f.get("status") == 200 and f.get("line") is not None:
+            self._reply(t, line.split(), f["line"])
+
     def _serial_out(self, t, line):
         if line.startswith('{"event"') or not self.commands:
             return
         cmd = self.commands.pop(0).split()
         if cmd[:1] == ["set"] and self.carry_until == OPEN:
             self.carry_until = t   # the firmware has seen it
+        self._reply(t, cmd, line)
+
+    def _reply(self, t, cmd, line):
+        """A host's reply `line` to its command `cmd` (words), from either host."""
         try:
             r = json.loads(line)
         except ValueError:
@@ -184,7 +212,7 @@ class HostRules:
             if self.cap is not None:
                 self.cap = max(self.cap, _cmd_hdb(cmd[2]))
         elif cmd == ["status"] and ok and r.get("phase") == "playing" and t >= self.turn_until and \
-                not any(c.split()[:1] == ["set"] for c in self.commands):
+                not any(c.split()[:1] == ["set"] for c in self.commands + list(self.web_cmds.values())):
             # Not while a `set` sent after it waits for its reply: the firmware answered
             # before it read that line, which may change the level at once (a status,
             # then `set volume` 30 ms later, answered after it: found by the randomized run).
