@@ -12,8 +12,9 @@ pass, as the USB host does (protocol.serve), and a pass can never wait on it:
   its connection (a slow or half-open client is dropped);
 - at most one request is parsed and answered a pass, at most RATE a second: that is
   the only work here that allocates (microdot's parsing and the reply; webapp.py);
-- a reply goes out SEND_MAX bytes a pass per connection; a client that stops reading is
-  dropped after STALL_MS without progress;
+- a reply goes out SEND_MAX bytes a pass per connection (the page read from its file
+  through the connection's own buffer, never whole into the heap); a client that stops
+  reading is dropped after STALL_MS without progress;
 - the live updates (server-sent events, `data: {state}`) allocate nothing: the state is
   written by protocol.state_into into the session's buffer made once, as the USB
   monitor's, and sent from there; a change while one is still going out is coalesced
@@ -115,6 +116,10 @@ class WebServer:
         return n
 
     def _close(self, s):
+        if s.out is not None:
+            for c in s.out:
+                if hasattr(c, "readinto"):
+                    c.finish()   # a page's file, not sent to its end
         if s.sock is not None:
             self.net.close(s.sock)
         s.sock = None
@@ -215,7 +220,7 @@ class WebServer:
 
     def _reply(self, s, chunks, now):
         s.out = chunks
-        s.i = s.off = 0
+        s.i = s.off = s.n = 0
         s.state = _WRITE
         s.t = now
 
@@ -238,10 +243,24 @@ class WebServer:
         out = s.out
         while s.i < len(out):
             c = out[s.i]
+            if hasattr(c, "readinto"):
+                # A file (the page): read through the slot's own buffer, a piece at a
+                # time, never whole into the heap.
+                if s.off >= s.n:
+                    s.n = c.readinto(s.buf) or 0
+                    s.off = 0
+                    if s.n == 0:
+                        c.finish()
+                        s.i += 1
+                        continue
+                if not self._send(s, s.buf, s.n, now):
+                    return
+                continue
             if not self._send(s, c, len(c), now):
                 return
             s.i += 1
             s.off = 0
+        s.out = None
         self._close(s)
 
     def _stream(self, s, now, ctl, write_state, render):

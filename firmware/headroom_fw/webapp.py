@@ -67,6 +67,20 @@ class _Reader:
         return data
 
 
+class _File:
+    """The page's open file, for web.py to stream (readinto, finish): neither read() nor
+    close(), which microdot would call to read it whole, or close it before it went."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def readinto(self, buf):
+        return self.f.readinto(buf)
+
+    def finish(self):
+        self.f.close()
+
+
 class _Writer:
     """What microdot writes, collected as the reply's chunks."""
 
@@ -74,7 +88,7 @@ class _Writer:
         self.chunks = []
 
     async def awrite(self, data):
-        self.chunks.append(data.encode() if isinstance(data, str) else data)
+        self.chunks.append(data.encode() if isinstance(data, str) else data)   # or a _File
 
     async def aclose(self):
         pass
@@ -108,12 +122,13 @@ class WebApp:
         @m.get("/")
         async def page(req):
             try:
-                with app.files.open(self.page_path, "rb") as f:
-                    body = f.read()
+                f = app.files.open(self.page_path, "rb")
             except OSError:
                 return _error(404, "the page is not on the board: flash it again")
-            return Response(body, headers={"Content-Type": "text/html; charset=utf-8",
-                                           "Cache-Control": "no-store"})
+            # The file itself as the body: web.py streams it (microdot hands an object
+            # without read() through as one chunk).
+            return Response(_File(f), headers={"Content-Type": "text/html; charset=utf-8",
+                                               "Cache-Control": "no-store"})
 
         @m.post("/api/pair/start")
         async def pair_start(req):
