@@ -6,9 +6,10 @@ Nothing on the network changes anything until a phone is paired (docs/web-remote
    (`headroom wifi pair`), good for CODE_MS; asking again while one is open shows the
    same code (a new one per ask would let a flood of asks reroll it).
 2. The person types it into the page (`pair`): right, the page gets a token (16 random
-   bytes) and the code closes; wrong CODE_TRIES times, the code closes and a new one
-   must be asked for on the amplifier's side of the room. A guess is one in a million,
-   five guesses a code.
+   bytes) and the code closes; wrong CODE_TRIES times, the code closes, and for LOCK_MS
+   the network cannot open another (the amplifier's own side can: its menu, `headroom
+   wifi pair` over USB). A guess is one in a million, five guesses a code, a code every
+   LOCK_MS: guessing takes thousands of years, and the display shows every code asked.
 3. The board keeps only each token's SHA-256 (devices.json, at most MAX_DEVICES, the
    oldest forgotten first; `forget` drops them all): a copy of the file pairs nobody.
 
@@ -26,6 +27,7 @@ from micropython import const
 
 CODE_MS = const(120000)   # a code shown is good this long
 CODE_TRIES = const(5)     # wrong codes before it closes
+LOCK_MS = const(300000)   # ...and then the network waits this long for another
 MAX_DEVICES = const(8)    # tokens kept (the oldest forgotten first)
 NONCES = const(8)         # nonces outstanding (the oldest dropped first)
 FILE = "devices.json"
@@ -56,6 +58,8 @@ class Pairing:
         self.code = None       # the code open now (str), or None
         self._until = 0        # ...good until this ticks_ms
         self._tries = 0
+        self._locked = False   # too many wrong codes: the network may not open one...
+        self._lock_until = 0   # ...until this ticks_ms
         self._nonces = []
         self.error = self._load()
 
@@ -66,16 +70,18 @@ class Pairing:
                 text = f.read(_MAX_FILE + 1)
         except OSError:
             return None   # none paired yet
+        except UnicodeError:
+            text = ""     # not text: damaged
         try:
-            if len(text) > _MAX_FILE:
-                raise ValueError("too long")
+            if len(text) > _MAX_FILE or not text:
+                raise ValueError("empty, too long or not text")
             import json
             d = json.loads(text)
             devs = d["devices"] if isinstance(d, dict) and d.get("v") == 1 else None
             if not isinstance(devs, list) or len(devs) > MAX_DEVICES or not all(
                     isinstance(x, str) and len(x) == 64 for x in devs):
                 raise ValueError("not a list of device digests")
-        except (ValueError, KeyError, TypeError) as e:
+        except (ValueError, KeyError, TypeError, UnicodeError) as e:
             # Damaged: nobody is paired (the safe side); the page pairs again.
             why = "%s: %s: no phone paired" % (self.path, e)
             if self.log is not None:
@@ -98,8 +104,17 @@ class Pairing:
             self.code = None
         return self.code
 
-    def start(self, now):
-        """Open a code (or keep the one open); returns it."""
+    def locked_ms(self, now):
+        """How long the network must still wait to open a code (0: it may)."""
+        if self._locked and ticks_diff(now, self._lock_until) >= 0:
+            self._locked = False
+        return ticks_diff(self._lock_until, now) if self._locked else 0
+
+    def start(self, now, local=True):
+        """Open a code (or keep the one open); returns it. `local` False: asked from the
+        network, which may not while locked (None then)."""
+        if not local and self.code_now(now) is None and self.locked_ms(now):
+            return None
         if self.code_now(now) is None:
             n = 0
             for b in self.urandom(4):
@@ -120,7 +135,10 @@ class Pairing:
             self._tries += 1
             if self._tries >= CODE_TRIES:
                 self.code = None
-                return None, "wrong code, %d times: ask for a new one" % CODE_TRIES
+                self._locked = True
+                self._lock_until = ticks_add(now, LOCK_MS)
+                return None, ("wrong code, %d times: a new one in %d minutes, or at once from "
+                              "the amplifier's menu (Phones)" % (CODE_TRIES, LOCK_MS // 60000))
             return None, "wrong code (%d tries left)" % (CODE_TRIES - self._tries)
         self.code = None
         token = hexlify(self.urandom(16)).decode()

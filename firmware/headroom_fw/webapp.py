@@ -132,7 +132,11 @@ class WebApp:
 
         @m.post("/api/pair/start")
         async def pair_start(req):
-            self.pairing.start(self.now)
+            if self.pairing.start(self.now, local=False) is None:
+                self.refused += 1
+                return _error(429, "too many wrong codes: a new one in %d s, or at once from "
+                              "the amplifier's menu (Phones)"
+                              % (self.pairing.locked_ms(self.now) // 1000 + 1))
             return {"ok": True, "shown": "on the amplifier's display" if app.b.display
                     else "with `headroom wifi pair` over USB"}
 

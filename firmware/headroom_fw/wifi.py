@@ -61,6 +61,8 @@ def load(files, path):
             text = f.read(_MAX_FILE + 1)
     except OSError:
         return None, None, None
+    except UnicodeError:
+        text = ""
     try:
         import json
         if len(text) > _MAX_FILE:
@@ -70,7 +72,7 @@ def load(files, path):
         if d.get("v") != 1 or not isinstance(ssid, str) or not isinstance(key, str) \
                 or not 1 <= len(ssid) <= 32 or len(key) > 63:
             raise ValueError
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, UnicodeError):
         return None, None, "%s: damaged: no network joined until `headroom wifi set`" % path
     return ssid, key, None
 
