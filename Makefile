@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BOARD ?= boards/pico-se.json
 
-.PHONY: sim screenshot display-pictures test lint reliability test-long test-board test-rp2 calibrate-rp2 realpico-rp2 golden mpy package bench flash uf2 clean
+.PHONY: sim screenshot display-pictures web-pictures browser test lint reliability test-long test-board test-rp2 calibrate-rp2 realpico-rp2 golden mpy package bench flash uf2 clean
 
 $(STAMP): requirements.txt requirements-nodeps.txt host_tools/pyproject.toml host_tools/setup.py \
 		firmware/headroom_fw/version.py
@@ -28,6 +28,17 @@ screenshot: $(STAMP)
 ## The display's pictures in the README and docs/display.md (the simulator's OLED model)
 display-pictures: $(STAMP)
 	$(PY) -m headroom.display_pictures docs/display
+
+## The web page's pictures in the README and docs/web-remote.md: Chromium on the simulated
+## Pico W's page (tests/test_web_browser.py, saving docs/web/pairing.png and main.png)
+web-pictures: $(STAMP)
+	HEADROOM_WEB_PICTURES=docs/web $(PY) -m pytest -q tests/test_web_browser.py
+
+## Debian's Chromium for the page's browser tests (without it they skip, saying so); apt
+## as root, else through sudo
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser:
+	$(SUDO) apt-get install -y chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
 
 ## The whole test suite (fixed-seed hypothesis profile, as CI runs it), after the lint.
 # The virtual-board end-to-end tests (real mpremote over a pseudo-terminal).

@@ -1,0 +1,234 @@
+"""The web remote's page (firmware/headroom_fw/www/index.html) in a real browser: Debian's
+Chromium driven by Playwright, against the simulated Pico W's server on 127.0.0.1.
+
+The board runs in a thread of its own, paced to wall time (the browser's timers and the
+EventSource's reconnects are wall-clock ones); a test touches the board only while it
+holds the board's lock. One browser for the module; every wait is on an event (the page's
+text, the board's reply), never a guessed sleep.
+
+HEADROOM_WEB_PICTURES=DIR (`make web-pictures`) also saves the pairing screen and the main
+screen as DIR/pairing.png and DIR/main.png (the README's pictures).
+"""
+import os
+import re
+import threading
+import time
+
+import pytest
+from webkit import join
+
+from helpers import ask, booted, until_playing
+
+CHROMIUM = "/usr/bin/chromium"
+BOARD = "boards/pico-w-balanced.json"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PHONE = {"width": 390, "height": 844}   # a phone's viewport, in CSS pixels
+WAIT_MS = 5000
+PICTURES = os.environ.get("HEADROOM_WEB_PICTURES")
+
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:  # pragma: no cover - the venv has it (requirements.txt)
+    sync_playwright = None
+
+
+class LiveBoard:
+    """A simulated board run in a thread at wall-clock pace; `lock` guards every touch."""
+
+    def __init__(self, b):
+        self.b = b
+        self.lock = threading.Lock()
+        self._stop = threading.Event()
+        self.error = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        b = self.b
+        t0 = time.monotonic()
+        s0 = b.now_us()
+        try:
+            while not self._stop.is_set():
+                with self.lock:
+                    b.run_ms(5)
+                    ahead = (b.now_us() - s0) / 1e6 - (time.monotonic() - t0)
+                if ahead > 0:
+                    time.sleep(ahead)
+        except Exception as e:  # noqa: BLE001 - said by the next test that looks
+            self.error = e
+
+    def stop(self):
+        self._stop.set()
+        self.thread.join(5)
+
+    def ask(self, line):
+        assert self.error is None, self.error
+        with self.lock:
+            return ask(self.b, line)
+
+
+@pytest.fixture(scope="module")
+def live():
+    if sync_playwright is None:
+        pytest.skip("no playwright in the venv: `make` installs requirements.txt")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("no Chromium: `make browser` installs Debian's chromium")
+    b = booted(BOARD)
+    until_playing(b)
+    url = join(b)
+    board = LiveBoard(b)
+    try:
+        with sync_playwright() as pw:
+            # A plain launch: a fresh profile of its own, removed when it closes.
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            try:
+                yield board, browser, url
+            finally:
+                browser.close()
+    finally:
+        board.stop()
+
+
+def new_page(browser):
+    """A page in a context of its own (its own cookies: a phone never paired)."""
+    ctx = browser.new_context(viewport=PHONE)
+    ctx.set_default_timeout(WAIT_MS)
+    return ctx, ctx.new_page()
+
+
+def pair(board, page, url):
+    page.goto(url)
+    expect(page.locator("#pair")).to_be_visible()
+    page.get_by_role("button", name="Show a code on the amplifier").click()
+    expect(page.locator("#where")).to_contain_text("The code is shown")
+    code = board.ask("wifi")["wifi"]["pairing_code"]
+    assert re.fullmatch(r"\d{6}", code), code
+    page.locator("#code").fill(code)
+    page.get_by_role("button", name="Pair", exact=True).click()
+    expect(page.locator("#main")).to_be_visible()
+    expect(page.locator("#link")).to_have_text("live")
+
+
+@pytest.fixture(scope="module")
+def paired(live):
+    board, browser, url = live
+    ctx, page = new_page(browser)
+    pair(board, page, url)
+    yield board, page
+    ctx.close()
+
+
+def level(page):
+    return float(page.locator("#lvl").inner_text())
+
+
+def test_a_new_phone_sees_the_pairing_panel_and_pairs(live):
+    board, browser, url = live
+    ctx, page = new_page(browser)
+    try:
+        page.goto(url)
+        expect(page.locator("#pair")).to_be_visible()
+        expect(page.locator("#main")).to_be_hidden()
+        code = page.locator("#code")
+        assert code.get_attribute("inputmode") == "numeric"
+        assert code.get_attribute("autocomplete") == "one-time-code"
+        if PICTURES:
+            os.makedirs(PICTURES, exist_ok=True)
+            page.locator("body").screenshot(path=os.path.join(PICTURES, "pairing.png"))
+        # A wrong code is refused in words; the right one pairs.
+        page.get_by_role("button", name="Show a code on the amplifier").click()
+        expect(page.locator("#where")).to_contain_text("The code is shown")
+        right = board.ask("wifi")["wifi"]["pairing_code"]
+        code.fill("%06d" % ((int(right) + 1) % 1000000))
+        page.get_by_role("button", name="Pair", exact=True).click()
+        expect(page.locator("#msg")).not_to_be_empty()
+        expect(page.locator("#pair")).to_be_visible()
+        code.fill(right)
+        page.get_by_role("button", name="Pair", exact=True).click()
+        expect(page.locator("#main")).to_be_visible()
+        assert board.ask("wifi")["wifi"]["devices"] >= 1
+    finally:
+        ctx.close()
+
+
+def test_plus_raises_the_level_on_the_page_and_at_the_board(paired):
+    board, page = paired
+    before = board.ask("get volume")["volume"]
+    shown = level(page)
+    page.locator("button[data-v='0.5']").click()
+    expect(page.locator("#lvl")).to_have_text("%.1f" % (shown + 0.5))
+    assert board.ask("get volume")["volume"] == before + 0.5
+    page.locator("button[data-v='-2']").click()
+    expect(page.locator("#lvl")).to_have_text("%.1f" % (shown - 1.5))
+    assert board.ask("get volume")["volume"] == before - 1.5
+
+
+def test_the_page_follows_the_knob(paired):
+    board, page = paired
+    shown = level(page)
+    before = board.ask("get volume")["volume"]
+    with board.lock:
+        board.b.turn(3, rate=2.0)   # slow: 0.5 dB a detent
+    for _ in range(200):
+        after = board.ask("get volume")["volume"]
+        if after == before + 1.5:
+            break
+        time.sleep(0.02)
+    assert after == before + 1.5
+    expect(page.locator("#lvl")).to_have_text("%.1f" % (shown + 1.5))
+
+
+def test_mute_toggles_from_the_page(paired):
+    board, page = paired
+    page.locator("#mute").click()
+    expect(page.locator("#mute")).to_contain_text("Muted")
+    assert board.ask("get mute")["mute"] is True
+    page.locator("#mute").click()
+    expect(page.locator("#mute")).to_have_text("Mute")
+    assert board.ask("get mute")["mute"] is False
+
+
+def test_a_limit_raise_from_the_page_is_refused_in_words(paired):
+    board, page = paired
+    reply = page.evaluate("hr.cmd('set limit -20')")
+    assert reply["ok"], reply
+    assert board.ask("get limit")["limit"] == -20
+    expect(page.locator("#lim")).to_contain_text("-20.0")
+    reply = page.evaluate("hr.cmd('set limit 0')")
+    assert not reply["ok"]
+    expect(page.locator("#msg")).to_contain_text("long press")
+    assert board.ask("get limit")["limit"] == -20
+    # The page's own + asks the same way, and is refused the same way.
+    page.evaluate("document.getElementById('msg').textContent = ''")
+    page.locator("button[data-l='0.5']").click()
+    expect(page.locator("#msg")).to_contain_text("long press")
+
+
+def test_a_stale_nonce_is_renewed_once(paired):
+    """The board forgets nonces (eight outstanding, the oldest dropped): the page asks
+    for a fresh one and sends the command again."""
+    board, page = paired
+    for _ in range(9):
+        board_state = page.evaluate("fetch('/api/state').then(r => r.status)")
+        assert board_state == 200
+    mute = board.ask("get mute")["mute"]
+    page.locator("#mute").click()
+    expect(page.locator("#mute")).to_contain_text("Muted" if not mute else "Mute")
+    assert board.ask("get mute")["mute"] is (not mute)
+    page.locator("#mute").click()
+    expect(page.locator("#msg")).to_be_empty()
+
+
+def test_a_known_headphone_shows_db_spl(paired):
+    """The level in dB SPL once the board knows the headphone (as its display), dBV beside."""
+    board, page = paired
+    assert board.ask("set headphone 300 97 dB/mW HD 600")["ok"]
+    expect(page.locator("#unit")).to_have_text("dB SPL")
+    expect(page.locator("#hp")).to_have_text("HD 600")
+    spl = board.ask("get spl")["spl"]
+    expect(page.locator("#lvl")).to_have_text("%.1f" % spl)
+    expect(page.locator("#alt")).to_contain_text("dBV")
+    if PICTURES:
+        page.evaluate("document.getElementById('msg').textContent = ''")
+        page.locator("body").screenshot(path=os.path.join(PICTURES, "main.png"))
