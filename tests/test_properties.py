@@ -4,7 +4,9 @@ A hypothesis state machine turns the knob (fast, slow, bouncing), presses and
 holds the button, flips the switches (bouncing), sends the host's commands (every
 `set`: volume, balance, gain, output, mute, limit up and down, defaults; `status`),
 waits, cuts and restores the power (also during the boot, and just as a save falls
-due), and damages the settings copies while the power is off. Every record the board
+due), and damages the settings copies while the power is off; on the Pico W board the
+same host lines come from the web remote's paired page too (POSTs with their nonces,
+some replayed: refused), a second host the checker hears (sim/net.py's `web` records). Every record the board
 produces goes through the trace checker (headroom.sim.invariants), which knows only
 the trace: what the chip models decoded, the pins, the supply, the user's hands and
 the serial lines. Its rules, all of them on every record: the jack never above the
@@ -32,7 +34,8 @@ The boards (each without its display: there a long press opens the knob menu, wh
 settings by hand the checker does not model; tests/test_menu.py drives the menu under
 the checker with the hands alone): pico-se, pico-balanced, the three-position gain
 switch (TestAmp), the test
-boards with one PGA2311 per side (TestChipPerSide) and with ZCEN tied low (TestZcenLow:
+boards with one PGA2311 per side (TestChipPerSide), the Pico W board (TestPicoW: the web
+remote beside USB) and with ZCEN tied low (TestZcenLow:
 only the firmware's walk keeps a fall from clicking there), fewer examples each, and all
 of them in one randomized run with a new seed each time
 (test_a_randomized_run_on_every_board).
@@ -63,6 +66,8 @@ from headroom.sim.simboard import SimBoard
 
 from helpers import BALANCED, CHIP_PER_SIDE, SE, THREE_POS, ZCEN_LOW, no_display
 
+PICO_W = os.path.join(os.path.dirname(BALANCED), "pico-w-balanced.json")
+
 TOL_CDB = 1  # integer rounding of the jack level
 COPIES = ("settings.json", "settings-b.json")
 
@@ -89,7 +94,7 @@ HOST = st.one_of(
                      "set volume loud", "set limit", "bogus"]))
 
 STATS = {"examples": 0, "records": 0, "cap_boots": 0, "cap_tight": 0, "balance_checks": 0,
-         "off_checks": 0, "host_commands": 0, "worst_silent_us": 0, "violations": 0,
+         "off_checks": 0, "host_commands": 0, "web_commands": 0, "worst_silent_us": 0, "violations": 0,
          "boards": {}}
 
 
@@ -107,6 +112,9 @@ class AmpMachine(RuleBasedStateMachine):
         self.b.trace.listeners.append(self.checker.live)
         self.b.trace.listeners.append(self.on_record)
         self.expect_restore = None      # (volume hdB, balance hdB) to see after a power-on
+        self.page = None                # a Pico W's paired page (tests/webkit.py)
+        if self.board.wifi is not None:
+            self.b.provision_wifi()     # its network set, as `headroom wifi set` leaves it
         STATS["examples"] += 1
         name = os.path.basename(path)
         STATS["boards"][name] = STATS["boards"].get(name, 0) + 1
@@ -151,6 +159,33 @@ class AmpMachine(RuleBasedStateMachine):
         bounce = min(bounce, 1000000 // (rate * self.board.edges_per_detent) * 9 // 10)
         d = self.b.turn(size if up else -size, rate=rate, bounce_us=bounce)
         self.b.run_us(d)
+
+    @rule(line=HOST, replay=st.booleans())
+    def web(self, line, replay):
+        """A host's line from the web remote's page (a Pico W board): paired once (the
+        code read over USB), every command as a POST with its nonce; now and then the
+        same request replayed, which must be refused and change nothing. The checker
+        hears the web as a second host (sim/net.py's records)."""
+        if self.board.wifi is None or self.b.app is None or not self.b.web_url:
+            return
+        import webkit
+        if self.page is None or self.page.addr[1] != int(self.b.web_url.rsplit(":", 1)[1][:-1]):
+            cookie = self.page.cookie if self.page is not None else None
+            self.page = webkit.Client(self.b)
+            self.page.cookie = cookie
+            if cookie is None or self.page.request("GET", "/api/state").status != 200:
+                self.page.cookie = None
+                self.page.pair()
+        nonce = self.page.nonce
+        STATS["web_commands"] += 1
+        r = self.page.cmd(line)
+        if r.status == 403 and "replayed" in r.json().get("error", ""):
+            self.page.request("GET", "/api/state")    # a new nonce, as the page does
+            r = self.page.cmd(line)
+        assert r.status in (200, 400, 403), r.status
+        if replay and nonce is not None:
+            again = self.page.cmd(line, headers={"X-Headroom-Nonce": nonce})
+            assert again.status == 403, (line, again.body)
 
     @rule(key=st.sampled_from([("nec", 0x00, 0x46), ("nec", 0x00, 0x15), ("nec", 0x00, 0x40),
                                ("nec", 0x00, 0x47), ("nec", 0x00, 0x45), ("nec", 0x55, 0x12),
@@ -445,8 +480,22 @@ TestZcenLow.settings = settings(settings.default,
                                 max_examples=max(4, settings.default.max_examples // 8))
 
 
+class PicoW(AmpMachine):
+    """The same machine on the Pico W board, its page a second host beside USB."""
+
+    @initialize(path=st.just(PICO_W), seed=st.integers(1, 2 ** 16))
+    def boot(self, path, seed):
+        AmpMachine.boot(self, path, seed)
+
+
+TestPicoW = PicoW.TestCase
+TestPicoW.settings = settings(settings.default,
+                              max_examples=max(4, settings.default.max_examples // 8))
+
+
 class EveryBoard(AmpMachine):
-    @initialize(path=st.sampled_from([SE, BALANCED, THREE_POS, CHIP_PER_SIDE, ZCEN_LOW]),
+    @initialize(path=st.sampled_from([SE, BALANCED, THREE_POS, CHIP_PER_SIDE, ZCEN_LOW,
+                                      PICO_W]),
                 seed=st.integers(1, 2 ** 16))
     def boot(self, path, seed):
         AmpMachine.boot(self, path, seed)
