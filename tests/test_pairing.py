@@ -119,3 +119,28 @@ def test_a_damaged_file_pairs_nobody_and_is_logged(tmp_path, text):
     assert p.devices == [] and p.error is not None and log.lines == [p.error]
     token = p.pair(p.start(0), 1)[0]                       # pairing again mends it
     assert P.Pairing(Files(str(tmp_path)), P.FILE, counter(), Log()).known(token)
+
+
+def test_the_wifi_key_never_reaches_a_reply_the_log_or_the_trace():
+    """`wifi set` over USB: the key goes into wifi.json only, not into `wifi`'s or
+    `status`'s replies, the log, or the simulator's trace (its serial record redacts it)."""
+    from headroom import requests as R
+    from headroom.sim.simboard import SimBoard
+
+    from helpers import ask, until_playing
+    key = "s3cret key 42"
+    b = SimBoard(os.path.join(os.path.dirname(__file__), "..", "boards", "pico-w-balanced.json"))
+    try:
+        b.power(True)
+        until_playing(b)
+        b.console.send(R.wifi_set("home", key) + "\n")
+        b.run_ms(5000)
+        seen = [ask(b, "wifi"), ask(b, "status"), ask(b, "log")]
+        hexkey = key.encode().hex()
+        for text in [json.dumps(x) for x in seen] + list(b.trace.lines):
+            assert key not in text and hexkey not in text
+        assert ask(b, "wifi")["wifi"]["state"] == "up"
+        with open(os.path.join(b.flash_dir, "wifi.json")) as f:
+            assert json.load(f)["key"] == key
+    finally:
+        b.close()

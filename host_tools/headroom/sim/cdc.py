@@ -185,10 +185,11 @@ class SimCdc:
 
     # ---- host to board
     def send(self, text):
-        """The host writes `text` (str or bytes)."""
+        """The host writes `text` (str or bytes). The trace records it, but for a WiFi
+        key (`wifi set SSID KEY`), which no file the board's tools write may hold."""
         data = text.encode() if isinstance(text, str) else bytes(text)
         self.pending.extend(data)
-        self.sim.emit("serial", [("dir", "in"), ("data", data.decode("latin-1"))])
+        self.sim.emit("serial", [("dir", "in"), ("data", redact(data.decode("latin-1")))])
 
     def rx_waiting(self):
         return len(self.pending) > 0 and self.sim.mcu_powered
@@ -304,3 +305,16 @@ class SimCdc:
     def replies(self):
         """Lines received that are replies (not pushed events), oldest first."""
         return [x for x in self.out if not x.startswith('{"event"')]
+
+
+def redact(text):
+    """`text` with the key of any `wifi set SSID KEY` line replaced by `<key>`."""
+    if "wifi" not in text:
+        return text
+    out = []
+    for line in text.split("\n"):
+        t = line.split(" ")
+        if len(t) >= 4 and t[0].strip() == "wifi" and t[1] == "set":
+            line = " ".join(t[:3] + ["<key>"])
+        out.append(line)
+    return "\n".join(out)
