@@ -42,8 +42,11 @@ _LINE_MAX = 4096      # a JSON reply longer than this is recorded without its bo
 class _Conn:
     """What went through one accepted connection, for its `web` records."""
 
-    def __init__(self, n):
+    def __init__(self, n, now):
         self.n = n
+        self.opened_us = now  # accepted at (virtual us)
+        self.closed_us = None # ...closed at by the firmware (or the board's reset)
+        self.tx_us = None     # ...the last bytes sent at
         self.rx = bytearray()
         self.tx = bytearray()
         self.asked = False    # its request was recorded
@@ -100,15 +103,21 @@ class SimNet(Net):
 
     def listen(self, ip, port, backlog):
         self._charge()
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind((ip, self.port))
-            s.listen(max(backlog, DESKTOP_BACKLOG))
-            s.setblocking(False)
-        except OSError:
-            s.close()
-            raise
+        s = None
+        # Listening again (the link came back): the port it had, as the board's is always
+        # its own (80), so a page open on it answers again; taken meanwhile, a new one.
+        for port in ((self.bound, self.port) if self.bound and not self.port else (self.port,)):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind((ip, port))
+                s.listen(max(backlog, DESKTOP_BACKLOG))
+                s.setblocking(False)
+                break
+            except OSError:
+                s.close()
+                if port == self.port:
+                    raise
         self.bound = s.getsockname()[1]
         self.socks.append(s)
         return s
@@ -131,7 +140,7 @@ class SimNet(Net):
             pass
         self.socks.append(c)
         self.accepted += 1
-        self.conns[c] = self.counts[self.accepted] = _Conn(self.accepted)
+        self.conns[c] = self.counts[self.accepted] = _Conn(self.accepted, self.sim.now())
         if len(self.counts) > _COUNTS:
             del self.counts[min(self.counts)]
         return c
@@ -168,6 +177,7 @@ class SimNet(Net):
         self._charge()
         k = self.conns.pop(c, None)
         if k is not None:
+            k.closed_us = self.sim.now()
             if not k.told and k.tx:
                 self._tell(k, whole=False)
             k.rx = k.tx = bytearray()   # its counts stay (self.counts), its bytes go
@@ -187,6 +197,8 @@ class SimNet(Net):
             except OSError:
                 pass
         self.socks = []
+        for k in self.conns.values():
+            k.closed_us = self.sim.now()
         self.conns = {}
         self.bound = None
 
@@ -220,6 +232,7 @@ class SimNet(Net):
         if k is None:
             return
         k.ntx += len(data)
+        k.tx_us = self.sim.now()
         if k.told:
             return
         if len(k.tx) < _KEEP + _LINE_MAX:
