@@ -180,7 +180,10 @@ def main(argv):
     print()
     from . import bench_ir
     ok_ir = bench_ir.main([]) == 0
-    return 0 if ok and ok_knob and ok_latency and ok_display and ok_ir else 1
+    print()
+    from . import bench_web
+    ok_web = bench_web.main([]) == 0
+    return 0 if ok and ok_knob and ok_latency and ok_display and ok_ir and ok_web else 1
 
 
 if __name__ == "__main__":
