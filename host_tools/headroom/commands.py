@@ -268,7 +268,8 @@ def _send_inputs(args):
     from .vboard.client import ControlClient, control_path
     from .vboard.inputs import InputError, duration_us, parse
     extra = [o for o, v in (("--board", args.board), ("--image", args.image),
-                            ("--trace", args.trace), ("--lenient-watchdog", args.lenient_watchdog))
+                            ("--trace", args.trace), ("--lenient-watchdog", args.lenient_watchdog),
+                            ("--web-port", args.web_port))
              if v]
     if extra:
         raise CommandError("--send talks to a running virtual board; %s start%s one"

@@ -6,7 +6,8 @@ flash, in one mpremote session on the port (held exclusively throughout):
    relay) and writes settings not yet saved; the raw REPL comes up without a soft
    reset, so nothing else runs and the supply-fail interrupt stays armed;
 2. one exec asks for MicroPython's version and .mpy format and the SHA-256 of every
-   Headroom file on the board;
+   Headroom file on the board (boot.py, main.py, board.json, everything under
+   headroom_fw/ and lib/microdot/: a Pico W's web remote and its page too);
 3. only the files whose hash differs are copied, each to a temporary name and then
    renamed over the old one, so a power cut never leaves half a module;
 4. the hashes are read again and compared;
@@ -68,11 +69,22 @@ for _p in ('boot.py', 'main.py', 'board.json'):
         print('HASH', _p, _h(_p))
     except OSError:
         pass
-try:
-    for _n in os.listdir('headroom_fw'):
-        print('HASH', 'headroom_fw/' + _n, _h('headroom_fw/' + _n))
-except OSError:
-    pass
+def _walk(d):
+    try:
+        es = list(os.ilistdir(d))
+    except OSError:
+        return
+    for e in es:
+        p = d + '/' + e[0]
+        if e[1] == 0x4000:
+            _walk(p)
+        else:
+            try:
+                print('HASH', p, _h(p))
+            except OSError:
+                pass
+for _d in ('headroom_fw', 'lib/microdot'):
+    _walk(_d)
 print('END')
 """
 
@@ -86,6 +98,20 @@ def board_files(board_path, firmware=mpy.FIRMWARE_DIR):
         if isinstance(json.load(f).get("wifi"), dict):   # a Pico W's: the web remote too
             files.update(mpy.web_files(firmware))
     return files
+
+
+def _folders(todo, have):
+    """The folders the files to copy go into that no file on the board is in yet, each
+    after its parent (headroom_fw, headroom_fw/www, lib, lib/microdot)."""
+    there = set()
+    for h in have:
+        parts = h.split("/")[:-1]
+        there.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+    need = set()
+    for r in todo:
+        parts = r.split("/")[:-1]
+        need.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return sorted(need - there, key=lambda d: (d.count("/"), d))
 
 
 def sha256(path):
@@ -205,9 +231,10 @@ def flash(board_path, port, say=None, out=sys.stdout, firmware=mpy.FIRMWARE_DIR,
         out.write("MicroPython %s on %s: %d of %d files to copy\n" % (
             info["version"], port, len(todo), len(files)))
         if todo:
-            if any(r.startswith("headroom_fw/") for r in todo) and not any(
-                    h.startswith("headroom_fw/") for h in have):
-                _exec(t, "import os\ntry:\n os.mkdir('headroom_fw')\nexcept OSError:\n pass")
+            folders = _folders(todo, have)
+            if folders:
+                _exec(t, "import os\nfor d in %r:\n try:\n  os.mkdir(d)\n except OSError:\n"
+                         "  pass" % (folders,))
             bar = Progress(out, len(todo))
             for i, remote in enumerate(todo):
                 bar.show(i, remote)

@@ -13,6 +13,7 @@ from .claims import (
     check_port,
     check_trace,
     hold,
+    load_board,
     make_image,
     our_link,
     remove,
@@ -31,6 +32,10 @@ def add_arguments(p):
     p.add_argument("--control", help="the control socket's path (default: the port's path + .control)")
     p.add_argument("--trace", help="write the simulator's JSON Lines trace here (one trace across "
                                    "the board's restarts)")
+    p.add_argument("--web-port", type=int, metavar="N",
+                   help="a Pico W board (a wifi section): the TCP port on 127.0.0.1 its web "
+                        "remote is served on in place of the board's 80 (default: a free one; "
+                        "the third line of output is the page's URL)")
     p.add_argument("--lenient-watchdog", action="store_true",
                    help="the watchdog stops with the firmware (Ctrl-C, soft reset); on the board "
                         "it keeps counting and resets the board unless fed")
@@ -42,8 +47,9 @@ def build_parser():
         prog="virtual-board",
         description="Run the firmware from a flash image on the simulated board, behind a "
                     "serial port that behaves like the Pico's USB serial port. The first line "
-                    "of output is the port's path, the second the control socket's. Runs until "
-                    "interrupted; SIGUSR1 cycles the power."))
+                    "of output is the port's path, the second the control socket's, and on a "
+                    "Pico W board the third the web remote's URL. Runs until interrupted; "
+                    "SIGUSR1 cycles the power."))
 
 
 def run(args):
@@ -54,14 +60,39 @@ def run(args):
     if err:
         print("virtual-board: %s: %s" % (args.board, err), file=sys.stderr)
         return 2
+    web_port, err = _web_port(board, getattr(args, "web_port", None))
+    if err:
+        print("virtual-board: %s" % err, file=sys.stderr)
+        return 2
     folder = tempfile.mkdtemp(prefix="headroom-vboard-")
     try:
-        return _run(args, board, folder)
+        return _run(args, board, folder, web_port)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _run(args, board, folder):
+def _web_port(board, asked):
+    """(the host's TCP port for a Pico W's page, None) or (None, why not): `asked`, if it
+    is free, else a free one the kernel gives; None on a board without wifi. Chosen once:
+    every VM of this board (resets, power cycles) serves the page there."""
+    wifi = load_board(board).wifi
+    if wifi is None:
+        if asked is not None:
+            return None, "--web-port: %s has no wifi section (a Pico W's)" % os.path.basename(board)
+        return None, None
+    if asked is not None and not 1 <= asked <= 65535:
+        return None, "--web-port must be 1 to 65535, got %d" % asked
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as the firmware's net.py
+        try:
+            s.bind(("127.0.0.1", asked or 0))
+        except OSError as e:
+            return None, "--web-port %d: cannot listen there (%s)" % (asked, e.strerror or e)
+        return s.getsockname()[1], None
+
+
+def _run(args, board, folder, web_port=None):
     temp = None
     if args.image:
         image = os.path.abspath(args.image)
@@ -120,7 +151,7 @@ def _run(args, board, folder):
         return 2
     try:
         sup = Supervisor(board, image, port, control, trace,
-                         board_watchdog=not args.lenient_watchdog)
+                         board_watchdog=not args.lenient_watchdog, web_port=web_port)
     except OSError as e:
         print("virtual-board: cannot make the port or the control socket: %s" % e, file=sys.stderr)
         if our_link(port):
@@ -142,6 +173,8 @@ def _run(args, board, folder):
     signal.set_wakeup_fd(sup.wake_w)
     print(sup.path, flush=True)
     print(control, flush=True)
+    if web_port is not None:
+        print("http://127.0.0.1:%d/" % web_port, flush=True)
     print("virtual-board: %s on %s (control socket %s), image %s%s" % (
         os.path.basename(board), sup.path, control, image, " (temporary)" if temp else ""),
         file=sys.stderr, flush=True)

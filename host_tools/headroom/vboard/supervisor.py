@@ -92,8 +92,9 @@ def _cut(text, n=200):
 
 class Supervisor:
     def __init__(self, board, image, port_link, control_path=None, trace=None, log=None,
-                 board_watchdog=True):
+                 board_watchdog=True, web_port=None):
         self.board_watchdog = board_watchdog
+        self.web_port = web_port    # a Pico W: the TCP port on 127.0.0.1 its page is served on
         self.board_file = load_board(board)   # which switches it has, for the inputs
         self.wdt_deadline = None    # the RP2040 watchdog: reset at this time.monotonic()
         self.wdt_hold = None        # since when a starting VM holds it
@@ -146,7 +147,7 @@ class Supervisor:
     def start_vm(self, mode, cause="power-on"):
         t0 = int((time.monotonic() - self.started) * 1e6) if self.vm is not None else 0
         self.vm = VM(self.board, self.image, mode, cause, self.trace, t0, self.state,
-                     self.levers)
+                     self.levers, self.web_port)
         if self.cut_left is not None:
             self.vm.arm_cut(self.cut_left)
         if self.flash_fail is not None:

@@ -5,7 +5,7 @@ it, stdout and stderr a pipe to it) as
 
     micropython -X heapsize=8M -i vm_boot.py image=... board=... mode=friendly|raw
                 cause=power-on|watchdog|machine.reset side=FD cut=FD ctl=FD t0=US
-                [trace=FILE]
+                [trace=FILE] [web=PORT]
 
 `boot()` does, in order (the host's files are reachable until step 3 only):
 
@@ -15,6 +15,9 @@ it, stdout and stderr a pipe to it) as
 3. mounts the image as littlefs at / in place of the host's filesystem (formatting
    it when it does not mount, as rp2's _boot.py does), chdir("/"), and sets
    sys.path to rp2's ['', '.frozen', '/lib'];
+   on a Pico W board (`web=PORT`, the host's TCP port for the web remote), `socket`
+   becomes vmsocket.py: the Unix port's sockets, the board file's port (80) mapped to
+   PORT, so the firmware's server listens on 127.0.0.1:PORT;
 4. powers the simulated board on; the firmware's time runs on the virtual clock,
    paced to wall time (Pacer); hard IRQ handlers run with the heap locked; the PIO
    runs on pio_mp (the simulator's own engine needs CPython);
@@ -163,20 +166,23 @@ _PRELOAD = ("math", "json", "headroom.sim.clock", "headroom.sim.i2s", "headroom.
             "headroom.sim.models.pcm5102a", "headroom.sim.models.pcm5122_regs",
             "headroom.sim.models.pcm5122", "headroom.sim.models.oled_cmds",
             "headroom.sim.models.oled", "headroom.sim.irframes", "headroom.sim.models.irrx",
-            "headroom.sim.models.source", "headroom.sim.pwm",
+            "headroom.sim.models.source", "headroom.sim.models.cyw43", "headroom.sim.pwm",
             "headroom.sim.models.pga2311", "headroom.sim.models.relay", "headroom.sim.part",
             "headroom.sim.shims.machine", "headroom.sim.shims.machine_timers",
             "headroom.sim.shims.shimbase", "headroom.sim.simboard", "headroom.sim.trace",
             "headroom.sim.scenario", "headroom.sim.world", "headroom.sim.gpio",
             "headroom.sim.mcu", "headroom.sim.watchdog", "headroom.sim.buses",
             "headroom.sim.boardparts", "headroom.vboard.blockdev", "headroom.vboard.inputs",
-            "headroom.vboard.pio_mp", "headroom.vboard.vmpipes", "headroom.vboard.vmsim")
+            "headroom.vboard.pio_mp", "headroom.vboard.vmpipes", "headroom.vboard.vmsim",
+            "headroom.vboard.vmsocket")
 
 
 def _preload():
-    """Import the shims (cached in sys.modules as machine, rp2, time) and the simulator."""
+    """Import the shims (cached in sys.modules as machine, rp2, time, network) and the
+    simulator. `network` as on CPython (sim/shims/__init__.py): on a board without a
+    CYW43 its WLAN raises OSError, as on a chip that is not there."""
     sys.path.insert(0, _shims)
-    for name in ("machine", "rp2", "time"):
+    for name in ("machine", "rp2", "time", "network"):
         __import__(name)
     sys.path.pop(0)
     for name in _PRELOAD:
@@ -369,6 +375,16 @@ def _print_exception(e):
             print(line)
 
 
+def _web_port(board, host_port):
+    """The firmware's `socket` from now on: the Unix port's, the board's web port (the
+    board file's wifi.port, 80) given as `host_port` on this machine (vmsocket.py)."""
+    from headroom.vboard import vmsocket
+    wifi = getattr(board, "wifi", None)
+    if wifi is not None:
+        vmsocket.map_port(wifi.port, host_port)
+        sys.modules["socket"] = vmsocket
+
+
 def _read_kept(path):
     """What the VM before wrote at its soft reset; None (a fresh board) when it wrote
     nothing: it died instead (a crash, a kill)."""
@@ -406,6 +422,8 @@ def _setup(opts):
     import os
     os.chdir("/")
     sys.path[:] = ["", ".frozen", "/lib"]
+    if opts.get("web"):
+        _web_port(board, int(opts["web"]))
     import machine
     machine.soft_reset = _soft_reset
     cause = opts.get("cause", "power-on")

@@ -48,7 +48,8 @@ def _die_with_parent(parent):
 class VM:
     """One run of the MicroPython VM: stdin a pipe from us, stdout and stderr a pipe to us."""
 
-    def __init__(self, board, image, mode, cause, trace=None, t0_us=0, state=None, levers=None):
+    def __init__(self, board, image, mode, cause, trace=None, t0_us=0, state=None, levers=None,
+                 web_port=None):
         self.mode = mode
         side_r, side_w = os.pipe()
         cut_r, self.cut = os.pipe()
@@ -70,6 +71,8 @@ class VM:
             args.append("trace=" + trace)
         if state:
             args.append("state=" + state)
+        if web_port:
+            args.append("web=%d" % web_port)   # a Pico W: its page on this TCP port
         if levers:
             args.append("levers=" + ",".join("%s:%s" % kv for kv in sorted(levers.items())))
         # A session of its own: a Ctrl-C typed at the supervisor's terminal is not the VM's.
