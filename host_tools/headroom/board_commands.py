@@ -1,7 +1,7 @@
 """The `headroom` subcommands that talk to a board on its serial port: status, get,
-set, log, monitor (the control protocol, control.py), flash and install-micropython (the
-table and the arguments: cli.py). Each `do_*` returns the exit code or raises
-CommandError (errors.py).
+set, log, monitor, input, standby, remote, wifi (the control protocol, control.py),
+flash and install-micropython (the table and the arguments: cli.py). Each `do_*`
+returns the exit code or raises CommandError (errors.py).
 """
 import json
 import os
@@ -244,6 +244,76 @@ def _learn(args):
     if failed:
         raise CommandError("%d of %d keys not learned" % (failed, len(fns)), PROBLEM)
     return OK
+
+
+# ---- the web remote (a Pico W)
+
+def wifi_text(r):
+    """The `wifi` reply in words: the link, the page's address, the phones, the pairing
+    code while one is open, what the server refused. The board never sends the key."""
+    w = r["wifi"]
+    state = w["state"]
+    if state == "off":
+        link = "off (no network: headroom wifi set SSID)"
+    else:
+        link = "%s on %s" % (state, json.dumps(w["ssid"]))
+        if state == "up" and w.get("url"):
+            link += ", the page at " + w["url"]
+    lines = ["WiFi: " + link,
+             "%d phone%s paired; %d page%s live; %d requests answered, %d refused, %d "
+             "connections dropped" % (w["devices"], "" if w["devices"] == 1 else "s",
+                                      w["pages"], "" if w["pages"] == 1 else "s",
+                                      w["answered"], w["refused"], w["dropped"])]
+    if w.get("pairing_code"):
+        lines.append("pairing code %s (type it into the page)" % w["pairing_code"])
+    if w.get("fault"):
+        lines.append("fault: " + w["fault"])
+    return "\n".join(lines)
+
+
+def _wifi_key(ssid):
+    """The network's key: asked for without echo on a terminal, else the first line of
+    standard input (a script: `printf '%s\\n' "$KEY" | headroom wifi set SSID`)."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        import getpass
+        return getpass.getpass("key for %s (not shown): " % ssid)
+    line = sys.stdin.readline() if sys.stdin is not None else ""
+    return line.rstrip("\r\n")
+
+
+def do_wifi(args):
+    """`headroom wifi [show|set SSID [--open]|off|pair|forget-devices]`."""
+    if args.action != "set" and (args.ssid is not None or args.open):
+        raise CommandError("wifi %s takes no SSID and no --open" % args.action, BAD_INPUT)
+    if args.action == "show":
+        r = _ask(args, requests.wifi())
+        return _out(args, r, wifi_text(r))
+    if args.action == "set":
+        return _wifi_set(args)
+    r = _ask(args, requests.wifi(args.action), resend=False)
+    if args.action == "pair":
+        code = r["wifi"].get("pairing_code")
+        return _out(args, r, "pairing code %s: type it into the page (the display shows it too)"
+                    % code if code else wifi_text(r))
+    if args.action == "off":
+        return _out(args, r, "WiFi off: the network is forgotten\n" + wifi_text(r))
+    return _out(args, r, "no phone paired any more: every page must pair again\n" + wifi_text(r))
+
+
+def _wifi_set(args):
+    from .firmware import pure
+    if not args.ssid:
+        raise CommandError("wifi set needs the network's name: headroom wifi set SSID", BAD_INPUT)
+    key = "" if args.open else _wifi_key(args.ssid)
+    if not args.open and not key:
+        raise CommandError("no key given (a network without one: --open)", BAD_INPUT)
+    line = requests.wifi_set(args.ssid, key)
+    try:   # the board's own rules (its wifi.py), before anything is sent
+        pure("wifi").parse_credentials(*line.split()[2:])
+    except ValueError as e:
+        raise CommandError(str(e)[6:] if str(e).startswith("wifi: ") else str(e), BAD_INPUT)
+    r = _ask(args, line, resend=False)
+    return _out(args, r, wifi_text(r))
 
 
 # ---- flashing

@@ -134,6 +134,21 @@ def args_remote(p):
                    help="learn: forget every key first (a new remote, whose keys the old map has)")
 
 
+def args_wifi(p):
+    _port_arg(p)
+    p.add_argument("action", nargs="?", choices=("show", "set", "off", "pair", "forget-devices"),
+                   default="show",
+                   help="show: the link, the page's address, the phones paired (never the key); "
+                        "set SSID: join that network (the key is asked for, not echoed; read "
+                        "from standard input when that is not a terminal); off: forget the "
+                        "network; pair: a pairing code for the page; forget-devices: every "
+                        "phone must pair again")
+    p.add_argument("ssid", nargs="?", metavar="SSID",
+                   help="set: the network's name (quoted when it has spaces)")
+    p.add_argument("--open", action="store_true",
+                   help="set: a network without a key (none is asked for)")
+
+
 def args_flash(p):
     p.add_argument("--board", required=True, help="board file, e.g. boards/pico-se.json")
     p.add_argument("--port", help="serial port (default: the one Pico attached)")
@@ -203,6 +218,8 @@ COMMANDS = {
                 "standby on or off (a turn, a press or the remote wakes it too)"),
     "remote": (board.do_remote, args_remote,
                "the IR remote: its keys, or learn any remote's keys, one function at a time"),
+    "wifi": (board.do_wifi, args_wifi,
+             "a Pico W's web remote: the network it joins, pairing a phone, the phones paired"),
 }
 
 
