@@ -42,7 +42,7 @@ browser:
 
 ## The whole test suite (fixed-seed hypothesis profile, as CI runs it), after the lint.
 # The virtual-board end-to-end tests (real mpremote over a pseudo-terminal).
-E2E := tests/test_vboard.py tests/test_vboard_inputs.py tests/test_flash.py tests/test_packaging.py
+E2E := tests/test_vboard.py tests/test_vboard_inputs.py tests/test_vboard_web.py tests/test_flash.py tests/test_packaging.py
 
 # Four workers on two cores: the end-to-end tests spend most of their time waiting for a
 # board that runs in real time (a boot, a reset, seconds at its REPL), so more workers
