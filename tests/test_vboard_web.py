@@ -102,6 +102,14 @@ def test_a_phone_pairs_with_the_virtual_pico_w_and_turns_it_down(tmp_path):
         rc, out, err = headroom("status", "--json", "--port", vb.path, timeout=60)
         assert rc == 0 and json.loads(out)["volume"] == -25.0, out + err
         assert wifi(vb.path)["devices"] == 1
+
+        # A power cycle: the board joins again by itself, the page is at the same URL,
+        # and the phone is still paired (its token's digest was saved).
+        assert vb.control("power cycle") == "ok"
+        vb.wait_stderr("power cycle")      # the old VM is gone: what answers next is the new
+        wifi_until(vb.path, lambda w: w["state"] == "up")
+        status, _, body = http(url + "api/state", headers={"Cookie": cookie})
+        assert status == 200 and json.loads(body)["ok"], body
     finally:
         vb.stop()
 

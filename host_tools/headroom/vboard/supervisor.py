@@ -3,7 +3,9 @@
     python -m headroom.vboard --board boards/pico-se.json [--image FILE] [--trace FILE]
 
 The first line of output is the path of the board's USB serial port (a link to a
-pseudo-terminal), the second the path of its control socket. Behind the port runs the
+pseudo-terminal), the second the path of its control socket, and on a Pico W board (a
+`wifi` section) the third its web remote's URL on 127.0.0.1 (launch.py chooses the port,
+every VM of the board serves the page there: vm.py, vmsocket.py). Behind the port runs the
 MicroPython Unix port (vm_boot.py, vm.py): the firmware from the flash image on the
 simulated board, then MicroPython's own REPL (friendly, raw, raw-paste). Runs until
 SIGINT or SIGTERM. SIGUSR1 cuts the power and turns it back on: the VM is killed
