@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 
+from test_cli_serial import port as sim_port  # noqa: F401 - a fixture
 from test_vboard import VBoard, needs_tools
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -159,3 +160,12 @@ def test_web_port_in_use_is_refused_and_a_free_one_is_found():
     port, err = _web_port(PICO_W, None)
     assert err is None and 1024 <= port <= 65535
     assert _web_port(os.path.join(REPO, "boards", "pico-se.json"), None) == (None, None)
+
+
+def test_wifi_on_a_board_without_it_is_refused_with_exit_1(sim_port):  # noqa: F811
+    """The simulated pico-se behind a pseudo-terminal (test_cli_serial's fixture): the
+    board answers, and says it has no WiFi."""
+    name, _ = sim_port
+    for argv in (["wifi"], ["wifi", "pair"], ["wifi", "set", "home", "--open"]):
+        rc, out, err = headroom(*argv, "--port", name, timeout=60)
+        assert rc == 1 and "this board has none" in err and "Traceback" not in err, (argv, err)
