@@ -8,7 +8,12 @@ text, the board's reply), never a guessed sleep.
 
 HEADROOM_WEB_PICTURES=DIR (`make web-pictures`) also saves the pairing screen and the main
 screen as DIR/pairing.png and DIR/main.png (the README's pictures).
+
+The last test opens the page the virtual board serves (the firmware on the MicroPython
+Unix port, `headroom flash` having put the page on it): the same page, pairing with the
+code `headroom wifi` gives, + and a knob turn on its control socket seen both ways.
 """
+import json
 import os
 import re
 import threading
@@ -232,3 +237,50 @@ def test_a_known_headphone_shows_db_spl(paired):
     if PICTURES:
         page.evaluate("document.getElementById('msg').textContent = ''")
         page.locator("body").screenshot(path=os.path.join(PICTURES, "main.png"))
+
+
+def test_the_page_on_the_virtual_pico_w(live, tmp_path):
+    """The page from the MicroPython VM's server: pairs, + reaches `headroom status`, a
+    turn on the control socket reaches the page live."""
+    from test_vboard import VBoard, needs_tools
+    from test_vboard_web import PICO_W, headroom, wifi, wifi_until
+    if needs_tools.args[0]:
+        pytest.skip(needs_tools.kwargs["reason"])
+    _, browser, _ = live
+    vb = VBoard(tmp_path / "flash.img", board=PICO_W)
+    try:
+        url = vb.proc.stdout.readline().decode().strip()   # the third line: the page
+        rc, out, err = headroom("flash", "--board", PICO_W, "--port", vb.path)
+        assert rc == 0, out + err
+        rc, out, err = headroom("wifi", "set", "home", "--port", vb.path, stdin="a good key\n")
+        assert rc == 0, err
+        wifi_until(vb.path, lambda w: w["state"] == "up")
+        ctx, page = new_page(browser)
+        ctx.set_default_timeout(20000)   # a VM at a board's pace, beside a busy suite
+        try:
+            page.goto(url)
+            expect(page.locator("#pair")).to_be_visible()
+            page.get_by_role("button", name="Show a code on the amplifier").click()
+            expect(page.locator("#where")).to_contain_text("The code is shown")
+            page.locator("#code").fill(wifi(vb.path)["pairing_code"])
+            page.get_by_role("button", name="Pair", exact=True).click()
+            expect(page.locator("#link")).to_have_text("live")
+            shown = level(page)
+            page.locator("button[data-v='0.5']").click()
+            expect(page.locator("#lvl")).to_have_text("%.1f" % (shown + 0.5))
+            rc, out, err = headroom("status", "--json", "--port", vb.path, timeout=60)
+            assert rc == 0, err
+            volume = json.loads(out)["volume"]
+            expect(page.locator("#unit")).to_have_text("dBV")   # no headphone set
+            assert volume == shown + 0.5
+            assert vb.control("turn -2") == "ok"
+            expect(page.locator("#lvl")).not_to_have_text("%.1f" % (shown + 0.5))
+            rc, out, err = headroom("status", "--json", "--port", vb.path, timeout=60)
+            assert rc == 0, err
+            after = json.loads(out)["volume"]
+            assert after < volume
+            expect(page.locator("#lvl")).to_have_text("%.1f" % (shown + 0.5 + after - volume))
+        finally:
+            ctx.close()
+    finally:
+        vb.stop()
