@@ -44,15 +44,15 @@ class _Conn:
 
     def __init__(self, n, now):
         self.n = n
-        self.opened_us = now  # accepted at (virtual us)
-        self.closed_us = None # ...closed at by the firmware (or the board's reset)
-        self.tx_us = None     # ...the last bytes sent at
-        self.rx = bytearray()
+        self.opened_us = now    # accepted at (virtual us)
+        self.closed_us = None   # ...closed at by the firmware (or the board's reset)
+        self.tx_us = None       # ...the last bytes sent at
+        self.nrx = 0            # bytes the firmware read from it
+        self.ntx = 0            # ...and sent on it
+        self.rx = bytearray()   # the request's first bytes, and the reply's (the records)
         self.tx = bytearray()
-        self.asked = False    # its request was recorded
-        self.nrx = 0          # bytes the firmware read from it
-        self.ntx = 0          # ...and sent on it
-        self.told = False     # ...and its reply
+        self.asked = False      # its request was recorded
+        self.told = False       # ...and its reply
 
 
 def _head(buf):
