@@ -253,7 +253,8 @@ def test_a_client_that_stops_reading_is_dropped_after_the_stall_time(checked):
         sent.append(k.ntx)
     assert k.closed_us is not None, "a stalled stream was never dropped"
     stalled = k.tx_us
-    assert web.STALL_MS * 1000 <= k.closed_us - stalled <= web.STALL_MS * 1000 + 50000
+    # (The firmware times from its pass's ticks_ms, the send from within the pass.)
+    assert web.STALL_MS * 1000 - 20000 <= k.closed_us - stalled <= web.STALL_MS * 1000 + 50000
     # No growth: once the socket was full nothing more went (nothing queued behind it:
     # the states it missed coalesced): a few kilobytes, not the turns' 60 states (some
     # 350 bytes each, 21 KB).
@@ -359,9 +360,12 @@ def test_the_checker_reads_the_webs_limits():
     assert "limit" in rules(crossed + [jack(t + 60000, -35.0)])
 
 
-@pytest.mark.xfail(strict=True, reason="web.py: the streams share one state buffer, and a "
+@pytest.mark.xfail(strict=False, reason="web.py: the streams share one state buffer, and a "
                    "state still going out to a stalled page holds back the next for every "
-                   "page until STALL_MS drops it (found here, 2026-12-07)")
+                   "page until STALL_MS drops it (found here, 2026-12-07). Not strict: now "
+                   "and then the desktop's kernel takes a few more bytes from the stalled "
+                   "socket (its window probes run on wall time), the state gets out and the "
+                   "other page hears the next")
 def test_a_stalled_page_does_not_hold_back_the_other_pages_updates(checked):
     b, c = paired(checked)
     s = raw_conn(c, rcvbuf=1024)
