@@ -47,6 +47,29 @@ def run(mode, board, heap, firmware="-", arg=None):
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
+def run_ready(cmd, ready, data=None, timeout=600, what="mp_bench"):
+    """Run mp_bench's `cmd`; at the stderr line for which ready(line) is true, go on (what
+    ready() started meanwhile, in threads, talks to it), send `data` to its stdin, wait.
+    Returns its JSON (the last line out) and the lines before it."""
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        err = []
+        for line in p.stderr:
+            err.append(line)
+            if ready(line):
+                break
+        out, rest = p.communicate(data, timeout=timeout)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    lines = out.decode("utf-8", "replace").strip().splitlines()
+    if p.returncode != 0 or not lines:
+        raise RuntimeError("%s failed:\n%s%s" % (what, out.decode(), b"".join(err).decode() + rest.decode()))
+    return json.loads(lines[-1]), lines[:-1]
+
+
 def run_stdio_console(board, heap, firmware, statuses=100):
     """mp_bench's `console 1`: the firmware's UsbConsole on the VM's own stdin (a pipe
     from here, open and empty while it idles) and stdout; `statuses` lines of `status`
@@ -54,23 +77,8 @@ def run_stdio_console(board, heap, firmware, statuses=100):
     with tempfile.TemporaryDirectory() as flash:
         cmd = [MICROPYTHON, "-X", "heapsize=%d" % heap, MP_BENCH, "console", board, flash,
                firmware, "1"]
-        p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
-        try:
-            err = []
-            for line in p.stderr:
-                err.append(line)
-                if line.strip() == b"ready":
-                    break
-            out, rest = p.communicate(b"status\n" * statuses, timeout=600)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    lines = out.decode("utf-8", "replace").strip().splitlines()
-    if p.returncode != 0 or not lines:
-        raise RuntimeError("console 1 failed:\n%s%s" % (out.decode(), b"".join(err).decode() + rest.decode()))
-    return json.loads(lines[-1]), lines[:-1]
+        return run_ready(cmd, lambda line: line.strip() == b"ready", b"status\n" * statuses,
+                         what="console 1")
 
 
 def measure(board, mpy_dir, log=print):
@@ -182,7 +190,7 @@ def main(argv):
     ok_ir = bench_ir.main([]) == 0
     print()
     from . import bench_web
-    ok_web = bench_web.main([]) == 0
+    ok_web = bench_web.main([], mpy_dir, r["heap"]) == 0
     return 0 if ok and ok_knob and ok_latency and ok_display and ok_ir and ok_web else 1
 
 

@@ -10,6 +10,10 @@ Prints one JSON object. Modes:
            the model of rp2's USB port (S 0) or the Unix port's own stdio (S 1)
   status N   bytes for N `status` replies and for the state events of a turn, with a
            headphone set and a host monitoring (a quick check: tests/test_jsonout.py)
+  stream P MICRODOT_DIR PAGES  a Pico W board: bytes per pass with PAGES live pages
+           streaming, idle and while the knob turns; the board's port 80 is the host's P
+           (127.0.0.1); prints `ready TOKEN` on stderr, then waits for the pages
+           (bench_web.py opens them)
 
 The simulator runs in the same heap as the firmware. Its work inside firmware calls is
 bracketed (sim_enter/sim_exit) and its bytes and microseconds are taken out. Bytes and
@@ -339,6 +343,57 @@ def mode_status(board, flash, firmware, n):
             "events": len(events), "last": b.console.out[-1], "faults": len(b.sim.faults)}
 
 
+def mode_stream(board, flash, firmware, port, microdot, pages):
+    """Bytes the main loop allocates a pass with `pages` live pages streaming the state: idle
+    (a ping now and then), and while the knob turns (every detent a state to each page).
+    The firmware's own net.py on the Unix port's sockets (the board's port 80 given as
+    the host's `port`, as the virtual board does: vboard/vmsocket.py)."""
+    import json
+    sys.path.append(microdot)
+    sys.path.insert(0, _host + "/headroom/vboard")
+    import vmsocket
+    vmsocket.map_port(80, port)
+    sys.modules["socket"] = vmsocket
+    with open(flash + "/wifi.json", "w") as f:
+        f.write(json.dumps({"v": 1, "ssid": "home", "key": "a good key"}))
+    b, meter, steps = make_board(board, flash, firmware, "bytes")
+    b.net = None    # the firmware's net.py, on the VM's sockets
+    b.power(True)
+    b.run_ms(3000)
+    app = b.app
+    for _ in range(1000):
+        if app.web.sock is not None:
+            break
+        b.run_ms(10)
+    now = b.sim.clock.ticks_ms()
+    token, why = app.pairing.pair(app.pairing.start(now), now)
+    sys.stderr.write("ready %s\n" % token)
+    t0 = realtime.ticks_ms()
+    while app.web.streams() < pages and realtime.ticks_diff(realtime.ticks_ms(), t0) < 60000:
+        b.run_ms(10)
+        realtime.sleep_ms(1)
+    pages = app.web.streams()
+    b.run_ms(1000)     # the first states out
+    steps.reset()
+    b.run_ms(5000)
+    idle_passes = steps.steps - steps.skipped
+    idle = steps.bytes / max(idle_passes, 1)
+    steps.reset()
+    detents = 0
+    for i in range(6):
+        n = 10 if i % 2 == 0 else -10
+        b.run_us(b.turn(n, rate=10))
+        b.run_ms(200)
+        detents += abs(n)
+    passes = steps.steps - steps.skipped
+    return {"pages": pages, "idle_passes": idle_passes, "bytes_per_idle_pass": idle,
+            "turn_passes": passes, "detents": detents, "turn_bytes": steps.bytes,
+            "bytes_per_turning_pass": steps.bytes / max(passes, 1),
+            "bytes_per_detent": (steps.bytes - idle * passes) / detents,
+            "max_pass_bytes": steps.max_bytes, "skipped": steps.skipped,
+            "streams_left": app.web.streams(), "faults": len(b.sim.faults)}
+
+
 def mode_simsize(board, flash):
     """Heap the simulator holds with the board built and powered off (no firmware)."""
     gc.collect()
@@ -365,6 +420,8 @@ def main(argv):
         out = mode_status(board, flash, firmware, arg)
     elif mode == "hour":
         out = mode_hour(board, flash, firmware, arg)
+    elif mode == "stream":
+        out = mode_stream(board, flash, firmware, arg, argv[6], int(argv[7]))
     else:
         print("unknown mode %r" % mode)
         return 2
