@@ -37,6 +37,18 @@ try:
 except ImportError:  # pragma: no cover - the venv has it (requirements.txt)
     sync_playwright = None
 
+PAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                    "firmware", "headroom_fw", "www", "index.html")
+
+
+def test_the_page_is_one_small_file_that_needs_nothing_else():
+    """At most 8 KB (the board sends it 1,460 bytes a pass), nothing fetched from elsewhere
+    (a home network without the internet): no src, no href, no URL, no @import."""
+    with open(PAGE, "rb") as f:
+        page = f.read()
+    assert len(page) <= 8192, len(page)
+    assert not re.search(rb"(src|href)\s*=|https?:|//[a-z]|@import|url\(", page, re.I)
+
 
 class LiveBoard:
     """A simulated board run in a thread at wall-clock pace; `lock` guards every touch."""
