@@ -60,8 +60,8 @@ class _Slot:
     def __init__(self):
         self.sock = None
         self.state = _FREE
-        self.buf = bytearray(REQ_MAX)
-        self.mv = memoryview(self.buf)
+        self.buf = None     # REQ_MAX bytes, made when the server first listens (start)
+        self.mv = None
         self.n = 0
         self.t = 0          # accepted at (a request), last progress at (a reply, a stream)
         self.out = None     # the reply's chunks (bytes)
@@ -92,6 +92,17 @@ class WebServer:
     # ---- the listening socket: up while the link is
     def start(self, ip, now):
         self.stop()
+        # The connections' buffers, made once, when the link first comes up, not at boot:
+        # on a Pico W the boot's heap is tight (the CYW43's driver and lwIP leave it 40 KB
+        # less than a Pico's), and a boot that ran out of it would never play.
+        try:
+            for s in self.slots:
+                if s.buf is None:
+                    s.buf = bytearray(REQ_MAX)
+                    s.mv = memoryview(s.buf)
+        except MemoryError:
+            self.error = "web: no memory for the connections' buffers: no web remote"
+            return False
         try:
             self.sock = self.net.listen(ip, self.port, BACKLOG)
         except OSError as e:
