@@ -62,10 +62,13 @@ test-board: $(STAMP)
 # Without it the tier says where to get one and skips (exit 0). One emulator at a time: it
 # is CPU-bound (a few minutes in all).
 UF2 ?=
+# UF2_W: MicroPython for the Raspberry Pi Pico W (RPI_PICO_W, 1.26.1), for the web remote's
+# board (tests/rp2tier/test_pico_w.py); without it that test skips, saying where to get one.
+UF2_W ?=
 
 test-rp2: $(STAMP)
 	mkdir -p build
-	$(PY) -m pytest -q tests/rp2tier --uf2="$(UF2)" $(if $(K),-k "$(K)")
+	HEADROOM_UF2_W="$(UF2_W)" $(PY) -m pytest -q tests/rp2tier --uf2="$(UF2)" $(if $(K),-k "$(K)")
 
 ## Cost-model figures for the desktop simulator, measured on the emulated board (JSON).
 calibrate-rp2: $(STAMP)

@@ -16,7 +16,9 @@ What is wired, as on the board:
 - the board file's `display` on I2C (`oled.OledTarget`: the simulator's SSD1306 or
   SH1106 model decoding the bytes into the panel's pixels), on its own bus or beside
   the DAC on the DAC's: one `buses.I2cBus` per I2C block, with every target on it;
-- the USB serial port (`usbport.UsbPort`): a pseudo-terminal at `port_link` if given.
+- the USB serial port (`usbport.UsbPort`): a pseudo-terminal at `port_link` if given;
+- a board file with `wifi` (a Pico W's): rp2040py's `pico_w`, its CYW43439 on GP23-25
+  and GP29 (`wifi_pins`, not recorded) and its fake access point (docs/rp2-tier.md).
 
 What is recorded, in emulated µs since power-on: `pins` (every GPIO level the MCU drives:
 (t, gpio, 1|0|None), None when it stops driving it), `inputs` (the contacts),
@@ -87,9 +89,12 @@ class RxLog(WindowTap):
 class Rp2Board(Emulator):
     def __init__(self, uf2, board_path, image=None, port_link=None, dac=True, closed=(),
                  pio_clkdiv=64, flash_busy=True, pc_host=True):
-        Emulator.__init__(self, uf2, image, flash_busy, pc_host)
         with open(board_path) as f:
-            self.spec = json.load(f)
+            spec = json.load(f)
+        # A board file with `wifi` is a Pico W's: rp2040py's pico_w, with its CYW43439.
+        Emulator.__init__(self, uf2, image, flash_busy, pc_host,
+                          rp2_board="pico_w" if spec.get("wifi") else "pico")
+        self.spec = spec
         self.board_path = board_path
         self.port_link = port_link
         self.dac_present = dac
@@ -119,6 +124,12 @@ class Rp2Board(Emulator):
         return int(high) if energized else int(not high)
 
     @property
+    def wifi_pins(self):
+        """A Pico W's GPIOs wired to its CYW43439 (WL_ON, data, CS, clock: the gSPI bus
+        rp2040py's chip model listens to), not recorded: a clock edge each bit."""
+        return (23, 24, 25, 29) if self.rp2_board == "pico_w" else ()
+
+    @property
     def timing(self):
         return self.spec["timing"]
 
@@ -129,6 +140,8 @@ class Rp2Board(Emulator):
         self.port = UsbPort(self, self.port_link)
         self.dev.cdc.on_serial_data = self.port.from_board
         for g in range(30):
+            if g in self.wifi_pins:
+                continue
             mcu.gpio[g].add_listener(lambda new, old, g=g: self._pin(g, new))
         ps = s.get("power_sense")
         if ps:

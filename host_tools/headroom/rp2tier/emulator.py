@@ -169,9 +169,11 @@ def _device_class():
 
 class Emulator:
     """One emulated Pico running `uf2`, with `image` (a littlefs image file, or None for
-    an erased flash that MicroPython formats at its first boot) as its filesystem."""
+    an erased flash that MicroPython formats at its first boot) as its filesystem.
+    `rp2_board`: rp2040py's board, "pico" or "pico_w" (a CYW43439 on GP23-25 and GP29,
+    and the Pico W's flash layout: its MicroPython's filesystem is smaller)."""
 
-    def __init__(self, uf2, image=None, flash_busy=True, pc_host=True):
+    def __init__(self, uf2, image=None, flash_busy=True, pc_host=True, rp2_board="pico"):
         if not os.path.isfile(uf2):
             raise EmulatorError("no such UF2 file: %s" % uf2)
         self.uf2 = uf2
@@ -179,6 +181,7 @@ class Emulator:
         self.flash_busy = flash_busy
         self.flash = None            # FlashBusy, when modelled
         self.pc_host = pc_host
+        self.rp2_board = rp2_board
         self.host = None             # pchost.PcHost: the USB host's serial side
         self.loop = None
         self.dev = None
@@ -224,7 +227,7 @@ class Emulator:
         from rp2040py.boards import BOARDS, resolve_firmware
         self.loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        spec = resolve_firmware(BOARDS["pico"], "micropython", self.uf2)
+        spec = resolve_firmware(BOARDS[self.rp2_board], "micropython", self.uf2)
         self.dev = _device_class()(board=spec, filesystem=self.image)
         self.mcu = self.dev.mcu
         self.clock = self.dev.simulator.clock
