@@ -194,3 +194,30 @@ def test_the_pure_modules_reach_no_machine():
                 todo += graph[x]
         assert [x for x in sorted(seen) if _touches_machine(x)] == [], m
     assert _touches_machine("hardware")   # the check itself sees an import of machine
+
+
+@pytest.mark.parametrize("name", sorted(f for f in os.listdir(os.path.join(REPO, "boards"))
+                                        if f.endswith(".json")))
+def test_main_preloads_exactly_what_each_boards_app_loads(name):
+    """main.py imports the firmware a module at a time before the App (preload.py): every
+    module the App loads at boot on that board is in its list, and nothing else (net.py
+    aside: the simulator hands the App its own network)."""
+    import json
+    import sys
+
+    from headroom.sim.simboard import SimBoard, _purge_firmware
+    path = os.path.join(REPO, "boards", name)
+    _purge_firmware()
+    b = SimBoard(path)
+    try:
+        b.power(True)
+        b.run_ms(3000)
+        assert b.app is not None
+        loaded = {m.split(".", 1)[1] for m in sys.modules if m.startswith("headroom_fw.")}
+    finally:
+        b.close()
+    from headroom_fw import preload
+    with open(path) as f:
+        want = set(preload.modules(json.load(f)))
+    assert loaded - {"preload", "menu"} <= want
+    assert want - loaded <= {"net"}
