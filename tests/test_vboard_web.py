@@ -1,7 +1,7 @@
 """A Pico W's web remote on the virtual board, end to end: the firmware on the MicroPython
 Unix port serves its page on this machine's 127.0.0.1 (the board's port 80 mapped to the
 port the virtual board chose and printed as its third line), `headroom flash` puts
-microdot and the page on it, `headroom wifi` gives it its network and the pairing code,
+the page on it, `headroom wifi` gives it its network and the pairing code,
 and a plain HTTP client pairs and turns the volume down.
 
 Every wait is for an event (a reply, a state the board reports) bounded by a time-out
@@ -70,7 +70,7 @@ def test_a_phone_pairs_with_the_virtual_pico_w_and_turns_it_down(tmp_path):
         rc, out, err = headroom("flash", "--board", PICO_W, "--port", vb.path)
         assert rc == 0, out + err
         assert "Traceback" not in out + err
-        # A second flash finds microdot and the page by their hashes: nothing to copy.
+        # A second flash finds the modules and the page by their hashes: nothing to copy.
         rc, out, err = headroom("flash", "--board", PICO_W, "--port", vb.path)
         assert rc == 0 and ": 0 of " in out and "up to date" in out, out + err
 

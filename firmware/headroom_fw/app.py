@@ -480,7 +480,7 @@ class App:
     # ---- the web remote (boards with `wifi`: a Pico W)
     def _web_init(self, net, now):
         """The WiFi part, the pairing, the server and its routes: only boards with a
-        `wifi` section load them (microdot among them)."""
+        `wifi` section load them."""
         from .web import WebServer
         from .webapp import WebApp
         from .wifi import FILE as WIFI
@@ -493,13 +493,13 @@ class App:
         wifi = self.wifi = self.sup.add(Wifi(b, net, self.files, self.root + WIFI, led))
         page = __file__[:__file__.rfind("/") + 1] + "www/"
         self.webapp = WebApp(self, self.pairing, page)
-        self.web = WebServer(net, b.wifi.port, self.webapp.handle, protocol.Session(), now)
+        self.web = WebServer(net, b.wifi.port, self.webapp.handle, protocol.Session, now)
         self._wifi_seen = 0
         self._web_state = self._write_web_state   # bound once: a stream's line allocates nothing
         wifi.start(now)
 
-    def _write_web_state(self):
-        protocol.state_into(self.web.session, self.ctl, b'"event": "state", ')  # type: ignore[union-attr]
+    def _write_web_state(self, session):
+        protocol.state_into(session, self.ctl, b'"event": "state", ')
 
     def _web(self, now):
         """The web's share of a pass: the server follows the link; requests, streams. A
@@ -624,8 +624,21 @@ class LazyMenu:
 
     def long_press(self, now):
         if self._m is None:
-            from .menu import Menu  # a user's long press: the import may take its time
-            self._m = Menu(*self._args)
+            # A user's long press: the import may take its time. A heap with no room for
+            # it (a Pico W's, its WiFi joined) is said in the log, never a crash: the
+            # knob stays the volume, and the host and the page set everything.
+            import gc
+            for _ in range(2):
+                try:
+                    from .menu import Menu
+                    self._m = Menu(*self._args)
+                    break
+                except MemoryError:
+                    gc.collect()
+            if self._m is None:
+                self._args[2].log.append("menu: no memory to load it (%d B free)"
+                                         % gc.mem_free())
+                return
         self._m.long_press(now)
 
     def __getattr__(self, name):

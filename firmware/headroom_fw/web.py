@@ -11,14 +11,16 @@ pass, as the USB host does (protocol.serve), and a pass can never wait on it:
   or 431 from a constant, without reading its body; it must be whole within REQ_MS of
   its connection (a slow or half-open client is dropped);
 - at most one request is parsed and answered a pass, at most RATE a second: that is
-  the only work here that allocates (microdot's parsing and the reply; webapp.py);
+  the only work here that allocates (the parsing and the reply; webapp.py);
 - a reply goes out SEND_MAX bytes a pass per connection (the page read from its file
   through the connection's own buffer, never whole into the heap); a client that stops
   reading is dropped after STALL_MS without progress;
 - the live updates (server-sent events, `data: {state}`) allocate nothing: the state is
-  written by protocol.state_into into the session's buffer made once, as the USB
+  written by protocol.state_into into the stream's own buffer made once, as the USB
   monitor's, and sent from there; a change while one is still going out is coalesced
-  into the next (never a backlog). A comment every PING_MS finds a dead stream.
+  into the next (never a backlog), and a page that stops reading holds back no other
+  page's. An idle stream's socket is read each pass (nothing allocated): a page that
+  closed frees its slot at once; a comment every PING_MS finds one that vanished.
 """
 from time import ticks_diff
 
@@ -69,16 +71,19 @@ class _Slot:
         self.off = 0        # ...and how far into it
         self.told = -1      # a stream: the state `changes` it last sent
         self.part = 0       # a stream: 0 idle, 1 "data: ", 2 the state, 3 the end, 4 a ping
+        self.session = None  # a stream: its protocol.Session (the state's buffer)
 
 
 class WebServer:
-    def __init__(self, net, port, handler, session, now):
+    def __init__(self, net, port, handler, new_session, now):
         """`handler(raw, now)` answers one whole request (webapp.WebApp.handle): the
-        reply's chunks, and whether it becomes a live-update stream."""
+        reply's chunks, and whether it becomes a live-update stream. `new_session()`
+        makes a stream's state buffer (protocol.Session), STREAMS of them, once."""
         self.net = net
         self.port = port
         self.handler = handler
-        self.session = session     # protocol.Session: the stream's state buffer
+        self.new_session = new_session
+        self.sessions = []         # the streams' state buffers not in use
         self.sock = None
         self.address = None
         self.slots = [_Slot() for _ in range(SLOTS)]
@@ -100,6 +105,8 @@ class WebServer:
                 if s.buf is None:
                     s.buf = bytearray(REQ_MAX)
                     s.mv = memoryview(s.buf)
+            while len(self.sessions) + self.streams() < STREAMS:
+                self.sessions.append(self.new_session())
         except MemoryError:
             self.error = "web: no memory for the connections' buffers: no web remote"
             return False
@@ -138,6 +145,9 @@ class WebServer:
         s.n = 0
         s.out = None
         s.part = 0
+        if s.session is not None:
+            self.sessions.append(s.session)
+            s.session = None
 
     def _drop(self, s):
         self.dropped += 1
@@ -145,8 +155,8 @@ class WebServer:
 
     # ---- a pass's share
     def poll(self, now, ctl, write_state):
-        """One pass's share. `write_state()` writes the state line into self.session.out
-        (protocol.state_into) when a stream needs it."""
+        """One pass's share. `write_state(session)` writes the state line into
+        session.out (protocol.state_into) when a stream needs it."""
         if self.sock is None:
             return
         net = self.net
@@ -171,10 +181,6 @@ class WebServer:
             self._sec = now
             self._in_sec = 0
         answered = False
-        render = True
-        for s in self.slots:
-            if s.state == _STREAM and s.part in (1, 2, 3):
-                render = False    # a state still going out: the next waits for it
         for s in self.slots:
             st = s.state
             if st == _READ:
@@ -182,9 +188,7 @@ class WebServer:
             elif st == _WRITE:
                 self._write(s, now)
             elif st == _STREAM:
-                self._stream(s, now, ctl, write_state, render)
-                if s.part in (1, 2, 3):
-                    render = False
+                self._stream(s, now, ctl, write_state)
 
     def _read(self, s, now, answered):
         if ticks_diff(now, s.t) >= REQ_MS:
@@ -216,9 +220,10 @@ class WebServer:
         self.answered += 1
         chunks, stream = self.handler(bytes(s.buf[:end + 4 + length]), now)
         if stream:
-            if self.streams() >= STREAMS:
+            if not self.sessions:
                 self._reply(s, (BUSY,), now)
                 return True
+            s.session = self.sessions.pop()
             s.out = (SSE_HEAD,)
             s.i = s.off = 0
             s.state = _STREAM
@@ -274,7 +279,7 @@ class WebServer:
         s.out = None
         self._close(s)
 
-    def _stream(self, s, now, ctl, write_state, render):
+    def _stream(self, s, now, ctl, write_state):
         if s.out is not None:            # the head first
             if self._send(s, SSE_HEAD, len(SSE_HEAD), now):
                 s.out = None
@@ -283,8 +288,17 @@ class WebServer:
         if s.sock is None:
             return
         if s.part == 0:
-            if s.told != ctl.changes and render:
-                write_state()
+            # Idle: a page that closed is seen at once (its socket reads as closed); what
+            # it sends is dropped. The slot's whole buffer, no slice made.
+            try:
+                k = self.net.recv_into(s.sock, s.mv)
+            except OSError:
+                k = 0
+            if k == 0:
+                self._close(s)
+                return
+            if s.told != ctl.changes:
+                write_state(s.session)
                 s.told = ctl.changes
                 s.part = 1
                 s.off = 0
@@ -297,7 +311,7 @@ class WebServer:
         if p == 1:
             done = self._send(s, _DATA, len(_DATA), now)
         elif p == 2:
-            out = self.session.out
+            out = s.session.out
             done = self._send(s, out.buf, out.n, now)
         elif p == 3:
             done = self._send(s, _END, len(_END), now)

@@ -198,15 +198,11 @@ def measure(pages, rate=50, detents=12, repeats=6, info=None):
 def vm_stream(pages, mpy_dir, heap):
     """mp_bench's `stream` on the MicroPython VM with `pages` pages reading every byte (this
     process's threads): its JSON, and the events the pages received."""
-    import importlib.util
-    import os
     import tempfile
     import threading
 
     from .bench import MICROPYTHON, MP_BENCH, run_ready
     from .sim.simboard import REPO_DIR
-    spec = importlib.util.find_spec("microdot")
-    microdot = os.path.dirname(list(spec.submodule_search_locations)[0])
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
@@ -237,7 +233,7 @@ def vm_stream(pages, mpy_dir, heap):
 
     with tempfile.TemporaryDirectory() as flash:
         r, _ = run_ready([MICROPYTHON, "-X", "heapsize=%d" % heap, MP_BENCH, "stream", board,
-                          flash, mpy_dir, str(port), microdot, str(pages)], ready, timeout=900,
+                          flash, mpy_dir, str(port), str(pages)], ready, timeout=900,
                          what="mp_bench stream")
     for t in threads:
         t.join(10)     # the VM gone, each page reads to the end of its stream

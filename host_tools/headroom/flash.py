@@ -7,7 +7,7 @@ flash, in one mpremote session on the port (held exclusively throughout):
    reset, so nothing else runs and the supply-fail interrupt stays armed;
 2. one exec asks for MicroPython's version and .mpy format and the SHA-256 of every
    Headroom file on the board (boot.py, main.py, board.json, everything under
-   headroom_fw/ and lib/microdot/: a Pico W's web remote and its page too);
+   headroom_fw/: on a Pico W the web remote's page too);
 3. only the files whose hash differs are copied, each to a temporary name and then
    renamed over the old one, so a power cut never leaves half a module;
 4. the hashes are read again and compared;
@@ -83,7 +83,7 @@ def _walk(d):
                 print('HASH', p, _h(p))
             except OSError:
                 pass
-for _d in ('headroom_fw', 'lib/microdot'):
+for _d in ('headroom_fw',):
     _walk(_d)
 print('END')
 """
@@ -102,7 +102,7 @@ def board_files(board_path, firmware=mpy.FIRMWARE_DIR):
 
 def _folders(todo, have):
     """The folders the files to copy go into that no file on the board is in yet, each
-    after its parent (headroom_fw, headroom_fw/www, lib, lib/microdot)."""
+    after its parent (headroom_fw, headroom_fw/www)."""
     there = set()
     for h in have:
         parts = h.split("/")[:-1]

@@ -113,38 +113,14 @@ def build(dest, src=FIRMWARE_DIR):
     return written
 
 
-# A Pico W board's web remote (a `wifi` section): microdot (PyPI `microdot`, pinned in
-# requirements.txt) compiled from the installed package into /lib, as micropython-lib's
-# packages go, and the page, as it is. Boards without WiFi get neither.
-MICRODOT = ("__init__.py", "microdot.py")
+# A Pico W board's web remote (a `wifi` section) adds its page, as it is (not a module:
+# mpy-cross leaves it alone). Boards without WiFi do not get it.
 PAGE = "headroom_fw/www/index.html"
 
 
-def web_files(src=FIRMWARE_DIR, cache=None):
-    """{board path: local file} of what a board with `wifi` adds: microdot, compiled (from
-    the cache where possible), and the page."""
-    import importlib.util
-    spec = importlib.util.find_spec("microdot")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("microdot is not installed: `make` installs the pinned one")
-    pkg = list(spec.submodule_search_locations)[0]
-    cache = cache or cache_dir()
-    os.makedirs(cache, exist_ok=True)
-    tag = ("%s %s" % (_version(), ARCH)).encode()
-    out = {}
-    for name in MICRODOT:
-        path = os.path.join(pkg, name)
-        rel = "lib/microdot/" + name
-        with open(path, "rb") as f:
-            key = hashlib.sha256(tag + b"\0" + rel.encode() + b"\0" + f.read()).hexdigest()
-        dest = os.path.join(cache, key + ".mpy")
-        if not os.path.exists(dest):
-            tmp = dest + ".%d.tmp" % os.getpid()
-            compile_one(rel, path, tmp)
-            os.replace(tmp, dest)
-        out[target(rel)] = dest
-    out[PAGE] = os.path.join(src, PAGE)
-    return out
+def web_files(src=FIRMWARE_DIR):
+    """{board path: local file} of what a board with `wifi` adds: the page."""
+    return {PAGE: os.path.join(src, PAGE)}
 
 
 def package_json(src=FIRMWARE_DIR):

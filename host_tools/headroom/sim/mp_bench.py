@@ -10,7 +10,7 @@ Prints one JSON object. Modes:
            the model of rp2's USB port (S 0) or the Unix port's own stdio (S 1)
   status N   bytes for N `status` replies and for the state events of a turn, with a
            headphone set and a host monitoring (a quick check: tests/test_jsonout.py)
-  stream P MICRODOT_DIR PAGES  a Pico W board: bytes per pass with PAGES live pages
+  stream P PAGES  a Pico W board: bytes per pass with PAGES live pages
            streaming, idle and while the knob turns; the board's port 80 is the host's P
            (127.0.0.1); prints `ready TOKEN` on stderr, then waits for the pages
            (bench_web.py opens them)
@@ -343,13 +343,12 @@ def mode_status(board, flash, firmware, n):
             "events": len(events), "last": b.console.out[-1], "faults": len(b.sim.faults)}
 
 
-def mode_stream(board, flash, firmware, port, microdot, pages):
+def mode_stream(board, flash, firmware, port, pages):
     """Bytes the main loop allocates a pass with `pages` live pages streaming the state: idle
     (a ping now and then), and while the knob turns (every detent a state to each page).
     The firmware's own net.py on the Unix port's sockets (the board's port 80 given as
     the host's `port`, as the virtual board does: vboard/vmsocket.py)."""
     import json
-    sys.path.append(microdot)
     sys.path.insert(0, _host + "/headroom/vboard")
     import vmsocket
     vmsocket.map_port(80, port)
@@ -421,7 +420,7 @@ def main(argv):
     elif mode == "hour":
         out = mode_hour(board, flash, firmware, arg)
     elif mode == "stream":
-        out = mode_stream(board, flash, firmware, arg, argv[6], int(argv[7]))
+        out = mode_stream(board, flash, firmware, arg, int(argv[6]))
     else:
         print("unknown mode %r" % mode)
         return 2
