@@ -325,10 +325,19 @@ def mode_status(board, flash, firmware, n):
     for line in ("set headphone 300 97 dB/mW HD 600", "monitor on"):
         k = len(b.console.out)
         b.console.send(line + "\n")
-        while len(b.console.out) == k:
+        for _ in range(10000):     # the reply, within 10 s of the board's time
+            if len(b.console.out) > k:
+                break
             b.run_ms(1)
-    while b.flash_writes == writes:  # the settings save the new headphone asks for
+        else:
+            raise RuntimeError("no reply to %r in 10 s (the firmware restarting? its log: "
+                               "%s/headroom.log)" % (line, flash))
+    for _ in range(1000):      # the settings save the new headphone asks for
+        if b.flash_writes != writes:
+            break
         b.run_ms(10)
+    else:
+        raise RuntimeError("no settings save within 10 s of the headphone")
     _statuses(b, 1)  # what a first reply makes once: the headphone's JSON, kept
     steps.reset()
     _statuses(b, n)
