@@ -5,8 +5,9 @@ the knob (waker.py); an asyncio scheduler there would own the sleep, and every k
 frame would wait for whatever coroutine held the CPU. Here the network gets a share of a
 pass, as the USB host does (protocol.serve), and a pass can never wait on it:
 
-- at most SLOTS connections (STREAMS of them live-update streams); one more is accepted
-  and closed at once (a flood fills nothing), at most ACCEPTS a pass;
+- at most SLOTS connections (STREAMS of them live-update streams); one more takes the
+  slot of a connection silent for IDLE_MS (a browser opens spare ones), else it is
+  accepted and closed at once (a flood fills nothing), at most ACCEPTS a pass;
 - a request must fit REQ_MAX bytes (line, headers, body): a larger one is answered 413
   or 431 from a constant, without reading its body; it must be whole within REQ_MS of
   its connection (a slow or half-open client is dropped);
@@ -31,6 +32,7 @@ STREAMS = const(2)
 ACCEPTS = const(2)
 REQ_MAX = const(1024)
 REQ_MS = const(3000)
+IDLE_MS = const(100)       # a connection silent this long may give its slot to a new one
 STALL_MS = const(5000)
 PING_MS = const(15000)
 SEND_MAX = const(1460)     # a TCP segment
@@ -165,10 +167,21 @@ class WebServer:
             if c is None:
                 break
             free = None
+            idle = None
             for s in self.slots:
                 if s.state == _FREE:
                     free = s
                     break
+                if s.state == _READ and s.n == 0 and (idle is None or
+                                                      ticks_diff(idle.t, s.t) > 0):
+                    idle = s
+            if free is None and idle is not None and ticks_diff(now, idle.t) >= IDLE_MS:
+                # A connection that has sent nothing yet (a browser's speculative one,
+                # opened "just in case") gives its slot to the newcomer: a page's own
+                # request is never refused for them. A flood of silent ones only
+                # evicts its own.
+                self._drop(idle)
+                free = idle
             if free is None:
                 self.refused += 1
                 net.close(c)
