@@ -50,7 +50,7 @@ E2E := tests/test_vboard.py tests/test_vboard_inputs.py tests/test_vboard_web.py
 # ones from ending the run alone (2026-12-07, idle: 151 s with three, 144 s with three
 # stealing, 134 s with four stealing).
 test: lint
-	$(PY) -m pytest -q -n 4 --dist worksteal
+	$(PY) -m pytest -q -n 4 --dist worksteal -m "not board_only"
 
 ## Only the virtual board driven by the real mpremote: flash, copy, reset, power cuts, inputs.
 # (Each run has its own temporary folder, build/pytest/<pid>: tests/conftest.py.)

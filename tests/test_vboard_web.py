@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 
+import pytest
 from test_cli_serial import port as sim_port  # noqa: F401 - a fixture
 from test_vboard import VBoard, needs_tools
 
@@ -61,6 +62,9 @@ def http(url, method="GET", body=None, headers=None, timeout=60):
         return e.code, e.headers, e.read()
 
 
+# In `make test-board` (three times in CI), not `make test`: there the page on the same
+# virtual Pico W is driven by a real browser (test_web_browser.py), as a phone would.
+@pytest.mark.board_only
 @needs_tools
 def test_a_phone_pairs_with_the_virtual_pico_w_and_turns_it_down(tmp_path):
     vb = VBoard(tmp_path / "flash.img", board=PICO_W)
