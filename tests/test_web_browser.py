@@ -88,7 +88,15 @@ class LiveBoard:
     def ask(self, line):
         assert self.error is None, self.error
         with self.lock:
-            return ask(self.b, line)
+            try:
+                return ask(self.b, line)
+            except AssertionError as e:
+                # What the board was doing: its crashes, faults and log.
+                import os
+                log = os.path.join(self.b.flash_dir, "headroom.log")
+                text = open(log).read()[-1500:] if os.path.exists(log) else ""
+                raise AssertionError("%s; crashes %r, faults %r, log: %s" % (
+                    e, self.b.sim.crashes, self.b.sim.faults, text))
 
 
 @pytest.fixture(scope="module")
