@@ -29,7 +29,7 @@ BOARD = "boards/pico-w-balanced.json"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PHONE = {"width": 390, "height": 844}   # a phone's viewport, in CSS pixels
-WAIT_MS = 5000
+WAIT_MS = 20000   # an upper bound on each wait for the page (a loaded machine paces the board slower)
 PICTURES = os.environ.get("HEADROOM_WEB_PICTURES")
 
 try:
@@ -50,16 +50,42 @@ def test_the_page_is_one_small_file_that_needs_nothing_else():
     assert not re.search(rb"(src|href)\s*=|https?:|//[a-z]|@import|url\(", page, re.I)
 
 
+_LIVE = []   # the module's LiveBoards: they run only while one of its tests does
+
+
+@pytest.fixture(autouse=True)
+def _live_boards_run_in_this_modules_tests_only():
+    """A module-scoped board outlives a test, and a worker may run another module's test
+    before this module's next (pytest-xdist's work stealing): a board running in its
+    thread meanwhile would share the simulator's one `world.running` with that test's
+    board, and either's firmware found no board running (RuntimeError in a pass: seen
+    under load). So the thread runs the board only while a test of this module does."""
+    for lb in _LIVE:
+        lb.go.set()
+    yield
+    for lb in _LIVE:
+        lb.pause()
+
+
 class LiveBoard:
     """A simulated board run in a thread at wall-clock pace; `lock` guards every touch."""
 
     def __init__(self, b):
         self.b = b
         self.lock = threading.Lock()
+        self.go = threading.Event()     # set while a test of this module runs
+        self.go.set()
         self._stop = threading.Event()
         self.error = None
         self.thread = threading.Thread(target=self._run, daemon=True)
+        _LIVE.append(self)
         self.thread.start()
+
+    def pause(self):
+        """Stop running the board (at once: the lock is taken once the thread let go)."""
+        self.go.clear()
+        with self.lock:
+            pass
 
     def _run(self):
         b = self.b
@@ -67,7 +93,11 @@ class LiveBoard:
         s0 = b.now_us()
         try:
             while not self._stop.is_set():
+                if not self.go.wait(0.05):
+                    continue
                 with self.lock:
+                    if not self.go.is_set():
+                        continue
                     b.run_ms(5)
                     now = time.monotonic()
                     ahead = (b.now_us() - s0) / 1e6 - (now - t0)
@@ -83,7 +113,10 @@ class LiveBoard:
 
     def stop(self):
         self._stop.set()
+        self.go.set()
         self.thread.join(5)
+        if self in _LIVE:
+            _LIVE.remove(self)
 
     def ask(self, line):
         assert self.error is None, self.error
@@ -144,6 +177,7 @@ def pair(board, page, url):
 @pytest.fixture(scope="module")
 def paired(live):
     board, browser, url = live
+    board.go.set()   # set up inside a test, before its autouse fixture runs the board
     ctx, page = new_page(browser)
     pair(board, page, url)
     yield board, page
