@@ -18,6 +18,7 @@ import socket
 import sys
 
 from .bench_latency import GOAL_MAX_US, GOAL_P99_US, _percentile
+from .sim import webclient
 
 BOARD = "pico-w-balanced"
 
@@ -67,59 +68,17 @@ def turn_latencies(b, frames, at_us, detents, rate, pump=None, after_us=50000):
     return out
 
 
-def join(b, ssid="home", key="a good key", within_ms=20000):
+def join(b):
     """`wifi set` over USB; run until the page is up; its (ip, port)."""
-    from . import requests as R
-    b.console.send(R.wifi_set(ssid, key) + "\n")
-    for _ in range(within_ms // 50):
-        b.run_ms(50)
-        if b.web_url:
-            host = b.web_url.split("//")[1].rstrip("/")
-            ip, port = host.split(":")
-            return ip, int(port)
-    raise RuntimeError("the web remote did not come up within %d ms" % within_ms)
-
-
-def http(b, addr, data, within_ms=2000):
-    """One request on a new connection; the reply's bytes once the board closes it."""
-    s = socket.create_connection(addr, timeout=5)
-    s.setblocking(False)
-    s.sendall(data)
-    got = b""
-    try:
-        for _ in range(within_ms):
-            b.run_ms(1)
-            try:
-                while True:
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        return got
-                    got += chunk
-            except BlockingIOError:
-                pass
-    finally:
-        s.close()
-    raise RuntimeError("no whole reply within %d ms" % within_ms)
+    webclient.join(b)
+    return webclient.Client(b).addr
 
 
 def pair(b, addr):
     """Pair a page (the code read over USB, as `headroom wifi pair` does): its cookie."""
-    host = "%s:%d" % addr
-    http(b, addr, ("POST /api/pair/start HTTP/1.1\r\nHost: %s\r\n\r\n" % host).encode())
-    n = len(b.console.replies())
-    b.console.send("wifi\n")
-    for _ in range(2000):
-        b.run_ms(1)
-        if len(b.console.replies()) > n:
-            break
-    code = json.loads(b.console.replies()[n])["wifi"]["pairing_code"]
-    body = json.dumps({"code": code}).encode()
-    r = http(b, addr, ("POST /api/pair HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json"
-                       "\r\nContent-Length: %d\r\n\r\n" % (host, len(body))).encode() + body)
-    for ln in r.split(b"\r\n\r\n")[0].decode("latin-1").split("\r\n"):
-        if ln.lower().startswith("set-cookie:"):
-            return ln.split(":", 1)[1].strip().split(";")[0]
-    raise RuntimeError("not paired: %r" % r[:200])
+    c = webclient.Client(b)
+    c.pair()
+    return c.cookie
 
 
 class Stream:
